@@ -1,0 +1,3 @@
+module github.com/firebreak/firebreak/services/platform
+
+go 1.26.0

@@ -1,0 +1,95 @@
+// Command firebreak is the operator's tool: it reads and changes cases over
+// the escalation API, scores labelled files, evaluates the scorer and
+// backtests policies, all with the same decision code the services run.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand. run gets the arguments after the command's name
+// (for "cases list", the arguments after "list").
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands lists every subcommand; each lives in a file named after it.
+func commands() []command {
+	return []command{
+		{"cases list", "list cases (filters: --state, --team, --priority, --brand)", runCasesList},
+		{"cases get", "show one case with its timeline: cases get ID", runCasesGet},
+	}
+}
+
+// errUsage marks an error that the user fixes by changing the command line.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd, rest, ok := find(commands(), args)
+	if !ok {
+		usage(stderr)
+		if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+			return 0
+		}
+		return 2
+	}
+	if err := cmd.run(ctx, rest, stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "firebreak %s: %v\n", cmd.name, err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// find picks the command whose name matches the longest prefix of args.
+func find(cmds []command, args []string) (command, []string, bool) {
+	best, bestLen := command{}, 0
+	for _, c := range cmds {
+		words := strings.Fields(c.name)
+		if len(words) <= len(args) && len(words) > bestLen && equal(words, args[:len(words)]) {
+			best, bestLen = c, len(words)
+		}
+	}
+	return best, args[min(bestLen, len(args)):], bestLen > 0
+}
+
+func equal(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func usage(w io.Writer) {
+	cmds := commands()
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	fmt.Fprintln(w, "usage: firebreak COMMAND [flags]\n\ncommands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+	}
+}
