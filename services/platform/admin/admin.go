@@ -1,0 +1,93 @@
+// Package admin serves a service's HTTP endpoints: liveness (/healthz),
+// readiness (/readyz), Prometheus metrics (/metrics), and whatever the
+// service mounts beside them (ingest's API).
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/firebreak/firebreak/services/platform/telemetry"
+)
+
+// Check reports whether a dependency is usable; nil means ready.
+type Check func(ctx context.Context) error
+
+// Server is a listening HTTP server.
+type Server struct {
+	mux      *http.ServeMux
+	srv      *http.Server
+	lis      net.Listener
+	log      *slog.Logger
+	checks   []Check
+	draining atomic.Bool
+}
+
+// Listen binds addr and mounts the health and metrics endpoints.
+func Listen(addr string, tel *telemetry.Telemetry, checks ...Check) (*Server, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for HTTP on %s: %w", addr, err)
+	}
+	s := &Server{mux: http.NewServeMux(), lis: lis, log: tel.Logger.With("component", "http"), checks: checks}
+	s.srv = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("GET /metrics", tel.MetricsHandler())
+	return s, nil
+}
+
+// Handle mounts a handler beside the built-in endpoints.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// Serve serves until Stop; run it in a goroutine.
+func (s *Server) Serve() {
+	if err := s.srv.Serve(s.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("HTTP server stopped", "err", err)
+	}
+}
+
+// Draining makes /readyz fail, so no new traffic is routed here.
+func (s *Server) Draining() { s.draining.Store(true) }
+
+// Stop waits for requests in progress until ctx ends.
+func (s *Server) Stop(ctx context.Context) error {
+	s.draining.Store(true)
+	if err := s.srv.Shutdown(ctx); err != nil {
+		_ = s.srv.Close()
+		return fmt.Errorf("stop HTTP server: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	for _, check := range s.checks {
+		if err := check(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}

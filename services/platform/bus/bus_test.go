@@ -1,0 +1,208 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
+	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+)
+
+type rig struct {
+	js    jetstream.JetStream
+	pub   *bus.Publisher
+	names bus.Names
+}
+
+func newRig(t *testing.T) rig {
+	t.Helper()
+	nc := bustest.Conn(t, bustest.Server(t))
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := bus.Names{Prefix: "fbt"}
+	if err := bus.EnsureStreams(context.Background(), js, names, bus.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Idempotent: a second replica's start-up changes nothing.
+	if err := bus.EnsureStreams(context.Background(), js, names, bus.StreamOptions{}); err != nil {
+		t.Fatalf("second EnsureStreams: %v", err)
+	}
+	return rig{js: js, pub: bus.NewPublisher(js, telemetrytest.New(t, "bus").Propagator), names: names}
+}
+
+func (r rig) consume(t *testing.T, h bus.Handler) *bus.Consumer {
+	t.Helper()
+	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, telemetrytest.New(t, "bus"), bus.ConsumerConfig{
+		Service: "test", Purpose: "mentions", Stream: r.names.Stream(bus.NounMentions),
+		Subjects: []string{r.names.Scored()}, MaxDeliver: 3, MaxInFlight: 4,
+		AckWait: 5 * time.Second, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+		DeadLetter: r.names.DeadLetter("test"), Handler: h,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	return c
+}
+
+func (r rig) publish(t *testing.T, id, text string) {
+	t.Helper()
+	_, err := r.pub.Publish(context.Background(), bus.Event{Subject: r.names.Scored(), MsgID: bus.MsgID(id, "scored"), Type: "scored", Message: wrapperspb.String(text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r rig) deadLetters(t *testing.T, want int) []jetstream.Msg {
+	t.Helper()
+	cons, err := r.js.OrderedConsumer(context.Background(), r.names.Stream(bus.NounDeadLetter), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(want, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []jetstream.Msg
+	for m := range batch.Messages() {
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRetryableErrorIsRedeliveredUntilSuccess(t *testing.T) {
+	r := newRig(t)
+	var calls atomic.Int32
+	r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		if calls.Add(1) < 3 {
+			return errors.New("redis busy")
+		}
+		return nil
+	})
+	r.publish(t, "m1", "hello")
+	eventually(t, "third delivery", func() bool { return calls.Load() == 3 })
+	time.Sleep(100 * time.Millisecond) // nothing further may arrive once acked
+	if got := calls.Load(); got != 3 {
+		t.Fatalf("handler called %d times, want 3", got)
+	}
+}
+
+func TestDuplicatePublishIsStoredOnce(t *testing.T) {
+	r := newRig(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		var s wrapperspb.StringValue
+		if err := bus.Decode(msg, &s); err != nil {
+			return err
+		}
+		mu.Lock()
+		seen[s.Value]++
+		mu.Unlock()
+		return nil
+	})
+	r.publish(t, "same", "a")
+	r.publish(t, "same", "a")
+	r.publish(t, "other", "b")
+	eventually(t, "both messages", func() bool { mu.Lock(); defer mu.Unlock(); return seen["b"] == 1 && seen["a"] >= 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if seen["a"] != 1 {
+		t.Fatalf("message with a repeated id handled %d times, want 1", seen["a"])
+	}
+}
+
+func TestPermanentErrorDeadLettersWithReason(t *testing.T) {
+	r := newRig(t)
+	var calls atomic.Int32
+	r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		calls.Add(1)
+		return bus.Permanent(errors.New("mention has no author"))
+	})
+	r.publish(t, "bad", "x")
+	dead := r.deadLetters(t, 1)
+	if len(dead) != 1 {
+		t.Fatalf("got %d dead letters, want 1", len(dead))
+	}
+	if got := dead[0].Headers().Get(bus.HeaderDeadReason); got != "mention has no author" {
+		t.Errorf("reason header = %q", got)
+	}
+	if got := dead[0].Headers().Get(bus.HeaderDeadSubject); got != r.names.Scored() {
+		t.Errorf("subject header = %q", got)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("permanent error retried: %d calls", calls.Load())
+	}
+}
+
+func TestPanicIsRetriedThenDeadLetteredAfterMaxDeliver(t *testing.T) {
+	r := newRig(t)
+	var calls atomic.Int32
+	r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		calls.Add(1)
+		panic("boom")
+	})
+	r.publish(t, "panics", "x")
+	dead := r.deadLetters(t, 1)
+	if len(dead) != 1 {
+		t.Fatalf("got %d dead letters, want 1", len(dead))
+	}
+	if got := dead[0].Headers().Get(bus.HeaderDeadCount); got != "3" {
+		t.Errorf("deliveries header = %q, want 3", got)
+	}
+	if calls.Load() != 3 {
+		t.Errorf("handler called %d times, want MaxDeliver=3", calls.Load())
+	}
+}
+
+func TestStopWaitsForInFlightWork(t *testing.T) {
+	r := newRig(t)
+	release := make(chan struct{})
+	var started, finished atomic.Int32
+	c := r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		started.Add(1)
+		<-release
+		finished.Add(1)
+		return nil
+	})
+	r.publish(t, "slow", "x")
+	eventually(t, "handler start", func() bool { return started.Load() == 1 })
+	stopped := make(chan error)
+	go func() { stopped <- c.Stop(context.Background()) }()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while a message was in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if finished.Load() != 1 {
+		t.Fatal("in-flight message did not finish")
+	}
+}

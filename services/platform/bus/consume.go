@@ -1,0 +1,300 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/firebreak/firebreak/services/platform/telemetry"
+)
+
+// Handler processes one message. Returning nil acks it; an error naks it for
+// redelivery with backoff, unless it is Permanent, which dead-letters it.
+type Handler func(ctx context.Context, msg jetstream.Msg) error
+
+// permanentError marks an error that no retry can fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying: the message goes straight to the
+// dead-letter subject with err as its reason.
+func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool { return errors.As(err, new(permanentError)) }
+
+// Decode unmarshals a message's payload; a payload that does not decode is a
+// permanent error.
+func Decode(msg jetstream.Msg, into proto.Message) error {
+	if err := proto.Unmarshal(msg.Data(), into); err != nil {
+		return Permanent(fmt.Errorf("decode %s on %s: %w", into.ProtoReflect().Descriptor().Name(), msg.Subject(), err))
+	}
+	return nil
+}
+
+// ConsumerConfig describes one durable pull consumer and its loop.
+type ConsumerConfig struct {
+	Service string
+	Purpose string
+	Stream  string
+	// Subjects filter the stream; a message matching any is delivered.
+	Subjects []string
+	// MaxInFlight bounds messages being handled at once (back-pressure).
+	MaxInFlight int
+	// MaxDeliver is how many times a message is tried before dead-lettering.
+	MaxDeliver int
+	// AckWait must exceed the p99 handling time, or JetStream redelivers
+	// messages that are still being handled.
+	AckWait time.Duration
+	// RetryBase and RetryMax bound the exponential nak delay.
+	RetryBase, RetryMax time.Duration
+	// DeadLetter is the subject of messages given up on.
+	DeadLetter string
+	Handler    Handler
+}
+
+func (c *ConsumerConfig) defaults() {
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 64
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 5
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 500 * time.Millisecond
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 30 * time.Second
+	}
+}
+
+// Consumer runs the loop of one durable pull consumer.
+type Consumer struct {
+	cfg      ConsumerConfig
+	js       jetstream.JetStream
+	pub      *Publisher
+	tel      *telemetry.Telemetry
+	log      *slog.Logger
+	tracer   trace.Tracer
+	handled  metric.Int64Counter
+	duration metric.Float64Histogram
+
+	mu       sync.Mutex
+	iter     jetstream.MessagesContext
+	inFlight sync.WaitGroup
+	done     chan struct{}
+}
+
+// NewConsumer creates (or updates) the durable consumer. It does not start
+// pulling until Start.
+func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, tel *telemetry.Telemetry, cfg ConsumerConfig) (*Consumer, error) {
+	cfg.defaults()
+	if cfg.Handler == nil || cfg.DeadLetter == "" || cfg.Stream == "" {
+		return nil, fmt.Errorf("consumer %s-%s: Handler, DeadLetter and Stream are required", cfg.Service, cfg.Purpose)
+	}
+	meter := tel.Meter.Meter("firebreak/bus")
+	handled, err := meter.Int64Counter("firebreak.messages.processed", metric.WithDescription("messages handled, by consumer and outcome (ack, retry, deadletter)"))
+	if err != nil {
+		return nil, err
+	}
+	duration, err := meter.Float64Histogram("firebreak.message.handle.duration", metric.WithUnit("s"),
+		metric.WithDescription("time to handle one message"),
+		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+	if err != nil {
+		return nil, err
+	}
+	c := &Consumer{
+		cfg: cfg, js: js, pub: pub, tel: tel, handled: handled, duration: duration,
+		log:    tel.Logger.With("consumer", Durable(cfg.Service, cfg.Purpose)),
+		tracer: tel.Tracer.Tracer("firebreak/bus"),
+		done:   make(chan struct{}),
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+		Durable:        Durable(cfg.Service, cfg.Purpose),
+		FilterSubjects: cfg.Subjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        cfg.AckWait,
+		MaxDeliver:     cfg.MaxDeliver,
+		MaxAckPending:  cfg.MaxInFlight * 4,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}); err != nil {
+		return nil, fmt.Errorf("create consumer %s on %s: %w", Durable(cfg.Service, cfg.Purpose), cfg.Stream, err)
+	}
+	return c, nil
+}
+
+// Start begins pulling. Messages are handled concurrently, at most
+// MaxInFlight at a time; the iterator buffers no more than that, so a slow
+// handler slows the pull instead of filling memory.
+func (c *Consumer) Start(ctx context.Context) error {
+	cons, err := c.js.Consumer(ctx, c.cfg.Stream, Durable(c.cfg.Service, c.cfg.Purpose))
+	if err != nil {
+		return fmt.Errorf("look up consumer %s: %w", Durable(c.cfg.Service, c.cfg.Purpose), err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.MaxInFlight))
+	if err != nil {
+		return fmt.Errorf("pull from %s: %w", Durable(c.cfg.Service, c.cfg.Purpose), err)
+	}
+	c.mu.Lock()
+	c.iter = iter
+	c.mu.Unlock()
+	go c.loop(iter)
+	return nil
+}
+
+func (c *Consumer) loop(iter jetstream.MessagesContext) {
+	defer close(c.done)
+	slots := make(chan struct{}, c.cfg.MaxInFlight)
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			c.log.Warn("pull failed; retrying", "err", err)
+			continue
+		}
+		slots <- struct{}{}
+		c.inFlight.Add(1)
+		go func() {
+			defer func() { <-slots; c.inFlight.Done() }()
+			c.handle(msg)
+		}()
+	}
+}
+
+// Stop stops pulling, lets in-flight messages finish and ack, and returns
+// when they have or ctx ends. Unacked messages are redelivered elsewhere.
+func (c *Consumer) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	iter := c.iter
+	c.mu.Unlock()
+	if iter == nil {
+		return nil
+	}
+	iter.Drain()
+	waited := make(chan struct{})
+	go func() { <-c.done; c.inFlight.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain consumer %s: %w", Durable(c.cfg.Service, c.cfg.Purpose), ctx.Err())
+	}
+}
+
+func (c *Consumer) handle(msg jetstream.Msg) {
+	// Handling gets its own context: a message already pulled is finished
+	// even while the service drains, bounded by AckWait.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.AckWait)
+	defer cancel()
+	ctx = c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
+	ctx, span := c.tracer.Start(ctx, "handle "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer))
+	defer span.End()
+
+	start := time.Now()
+	err := c.safeHandle(ctx, msg)
+	outcome := c.settle(ctx, msg, err)
+	attrs := metric.WithAttributes(attribute.String("consumer", Durable(c.cfg.Service, c.cfg.Purpose)), attribute.String("outcome", outcome))
+	c.handled.Add(ctx, 1, attrs)
+	c.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+}
+
+// safeHandle turns a handler panic into a retryable error, so one bad code
+// path cannot take the service down with every message in flight.
+func (c *Consumer) safeHandle(ctx context.Context, msg jetstream.Msg) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panic: %v", r)
+			c.log.ErrorContext(ctx, "handler panicked", "subject", msg.Subject(), "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	return c.cfg.Handler(ctx, msg)
+}
+
+// settle acks, naks or dead-letters msg according to err.
+func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) string {
+	if err == nil {
+		if ackErr := msg.DoubleAck(ctx); ackErr != nil {
+			// The work is done and idempotent; a redelivery will find it done.
+			c.log.WarnContext(ctx, "ack failed; message will be redelivered", "subject", msg.Subject(), "err", ackErr)
+		}
+		return "ack"
+	}
+	delivered := uint64(1)
+	if meta, mErr := msg.Metadata(); mErr == nil {
+		delivered = meta.NumDelivered
+	}
+	if IsPermanent(err) || delivered >= uint64(c.cfg.MaxDeliver) {
+		if dlErr := c.deadLetter(ctx, msg, err, delivered); dlErr != nil {
+			c.log.ErrorContext(ctx, "dead-letter failed; will retry", "subject", msg.Subject(), "err", dlErr, "cause", err)
+			_ = msg.NakWithDelay(c.cfg.RetryMax)
+			return "retry"
+		}
+		c.log.ErrorContext(ctx, "message dead-lettered", "subject", msg.Subject(), "deliveries", delivered, "reason", err)
+		_ = msg.TermWithReason(truncate(err.Error(), 200))
+		return "deadletter"
+	}
+	c.log.WarnContext(ctx, "handling failed; will retry", "subject", msg.Subject(), "deliveries", delivered, "err", err)
+	_ = msg.NakWithDelay(c.backoff(delivered))
+	return "retry"
+}
+
+func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, delivered uint64) error {
+	headers := map[string]string{
+		HeaderDeadReason:  truncate(cause.Error(), 1024),
+		HeaderDeadSubject: msg.Subject(),
+		HeaderDeadCount:   strconv.FormatUint(delivered, 10),
+	}
+	id := msg.Subject()
+	if meta, err := msg.Metadata(); err == nil {
+		headers[HeaderDeadStream] = meta.Stream
+		headers[HeaderDeadSeq] = strconv.FormatUint(meta.Sequence.Stream, 10)
+		id = meta.Stream + ":" + strconv.FormatUint(meta.Sequence.Stream, 10)
+	}
+	for k, v := range msg.Headers() {
+		if _, taken := headers[k]; !taken && len(v) > 0 {
+			headers[k] = v[0]
+		}
+	}
+	_, err := c.pub.Publish(ctx, Event{
+		Subject: c.cfg.DeadLetter,
+		MsgID:   MsgID(id, "dead"),
+		Headers: headers,
+		Data:    msg.Data(),
+	})
+	return err
+}
+
+func (c *Consumer) backoff(delivered uint64) time.Duration {
+	d := c.cfg.RetryBase << min(delivered-1, 16)
+	if d <= 0 || d > c.cfg.RetryMax {
+		d = c.cfg.RetryMax
+	}
+	// Jitter spreads retries of a burst that failed together.
+	return d/2 + rand.N(d/2+1)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,69 @@
+// Package bus is Firebreak's use of NATS JetStream: the names of subjects,
+// streams and headers, the streams themselves, publishing with dedup ids and
+// awaited acks, and the one consumer loop every service runs.
+package bus
+
+import "strings"
+
+// Header names. NATS headers are case-sensitive, so these are exact.
+const (
+	HeaderEvent       = "Firebreak-Event"
+	HeaderMentionID   = "Firebreak-Mention-Id"
+	HeaderCaseID      = "Firebreak-Case-Id"
+	HeaderDeadReason  = "Firebreak-Dead-Reason"
+	HeaderDeadSubject = "Firebreak-Dead-Subject"
+	HeaderDeadCount   = "Firebreak-Dead-Deliveries"
+	HeaderDeadStream  = "Firebreak-Dead-Stream"
+	HeaderDeadSeq     = "Firebreak-Dead-Sequence"
+)
+
+// Stream nouns; a stream's name is PREFIX_NOUN in upper snake case.
+const (
+	NounMentions      = "mentions"
+	NounCases         = "cases"
+	NounNotifications = "notifications"
+	NounDeadLetter    = "deadletter"
+)
+
+// Names derives every subject and stream name from one prefix, so two
+// installations can share a NATS account.
+type Names struct{ Prefix string }
+
+// Stream is the stream holding a noun's subjects, e.g. FIREBREAK_MENTIONS.
+func (n Names) Stream(noun string) string {
+	return strings.ToUpper(strings.ReplaceAll(n.Prefix+"_"+noun, "-", "_"))
+}
+
+// All is the wildcard subject of a noun's stream.
+func (n Names) All(noun string) string { return n.Prefix + "." + noun + ".>" }
+
+// Ingested is the subject of a new mention from platform ("x", "mastodon").
+func (n Names) Ingested(platform string) string {
+	return n.Prefix + ".mentions.ingested." + platform
+}
+
+// IngestedAll matches every ingested mention.
+func (n Names) IngestedAll() string { return n.Prefix + ".mentions.ingested.>" }
+
+// Scored is the subject of scored mentions.
+func (n Names) Scored() string { return n.Prefix + ".mentions.scored" }
+
+// Reached is the subject of mentions with their author's reach.
+func (n Names) Reached() string { return n.Prefix + ".mentions.reached" }
+
+// Case is the subject of a case event ("opened", "escalated").
+func (n Names) Case(event string) string { return n.Prefix + ".cases." + event }
+
+// Notification is the subject of a delivery outcome ("delivered", "failed").
+func (n Names) Notification(outcome string) string {
+	return n.Prefix + ".notifications." + outcome
+}
+
+// DeadLetter is the subject of messages a service gave up on.
+func (n Names) DeadLetter(service string) string { return n.Prefix + ".deadletter." + service }
+
+// Durable is a consumer's durable name: <service>-<purpose>.
+func Durable(service, purpose string) string { return service + "-" + purpose }
+
+// MsgID is the deterministic JetStream dedup id of an event about id.
+func MsgID(id, event string) string { return id + ":" + event }

@@ -1,0 +1,171 @@
+// Package config reads a service's settings from flags, with environment
+// variables (FIREBREAK_<NAME>) as the fallback, and reports every invalid
+// setting at once, naming the setting and the fix.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Version is the build's version, set with -ldflags "-X ...config.Version=v1.2.3".
+var Version = "dev"
+
+// EnvName is the environment variable that backs a flag: "redis-url" is
+// FIREBREAK_REDIS_URL.
+func EnvName(flagName string) string {
+	return "FIREBREAK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Common holds the settings every service has.
+type Common struct {
+	Service         string
+	NATSURL         string
+	NATSCredsFile   string
+	NATSTLSCAFile   string
+	RedisURL        string
+	RedisAddrs      string
+	RedisMaster     string
+	RedisPassFile   string
+	RedisPrefix     string
+	SubjectPrefix   string
+	StreamReplicas  int
+	HTTPAddr        string
+	GRPCAddr        string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+}
+
+// Register declares the common flags on fs, with a service's default ports.
+func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) {
+	c.Service = service
+	fs.StringVar(&c.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated")
+	fs.StringVar(&c.NATSCredsFile, "nats-creds-file", "", "NATS credentials file (optional)")
+	fs.StringVar(&c.NATSTLSCAFile, "nats-tls-ca-file", "", "CA bundle to verify the NATS server's TLS certificate (optional)")
+	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL (redis:// or rediss://); ignored when --redis-addrs is set")
+	fs.StringVar(&c.RedisAddrs, "redis-addrs", "", "comma-separated Redis addresses for Sentinel or Cluster")
+	fs.StringVar(&c.RedisMaster, "redis-master-name", "", "Sentinel master name (with --redis-addrs)")
+	fs.StringVar(&c.RedisPassFile, "redis-password-file", "", "file holding the Redis password (with --redis-addrs)")
+	fs.StringVar(&c.RedisPrefix, "redis-key-prefix", "firebreak:", "prefix of every Redis key")
+	fs.StringVar(&c.SubjectPrefix, "subject-prefix", "firebreak", "prefix of every NATS subject and stream")
+	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas for the streams this service creates (3 in production)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", httpAddr, "address of the HTTP server (health, readiness, metrics)")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "address of the gRPC server")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "bound on the graceful drain after SIGTERM")
+}
+
+// Validate reports every problem with the common settings.
+func (c *Common) Validate() error {
+	var p Problems
+	p.Check(c.NATSURL != "", "nats-url", "is empty; set it to the NATS server, e.g. nats://127.0.0.1:4222")
+	if c.RedisAddrs == "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			p.Add("redis-url", "must be a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379/0")
+		}
+	}
+	p.Check(validSubjectToken(c.SubjectPrefix), "subject-prefix", "must be one NATS subject token of letters, digits, '-' or '_'")
+	p.Check(c.StreamReplicas >= 1 && c.StreamReplicas <= 5, "stream-replicas", "must be between 1 and 5")
+	p.Check(c.HTTPAddr != "", "http-addr", "is empty; set a listen address such as :8080")
+	p.Check(c.GRPCAddr != "", "grpc-addr", "is empty; set a listen address such as :9090")
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p.Add("log-level", "must be debug, info, warn or error")
+	}
+	p.Check(c.ShutdownTimeout > 0, "shutdown-timeout", "must be positive, e.g. 25s")
+	return p.Err()
+}
+
+func validSubjectToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// Redacted returns a URL with any password replaced, for logging.
+func Redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// ErrVersion is returned by Parse after printing the version for --version.
+var ErrVersion = errors.New("version printed")
+
+// Parse parses args into fs, then fills every flag not given on the command
+// line from its environment variable. With --version it prints the version to
+// out and returns ErrVersion.
+func Parse(fs *flag.FlagSet, args []string, out io.Writer) error {
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *version {
+		fmt.Fprintf(out, "%s %s\n", fs.Name(), Version)
+		return ErrVersion
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var p Problems
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || f.Name == "version" {
+			return
+		}
+		if v, ok := os.LookupEnv(EnvName(f.Name)); ok {
+			if err := f.Value.Set(v); err != nil {
+				p.Add(f.Name, fmt.Sprintf("from %s=%q: %v", EnvName(f.Name), v, err))
+			}
+		}
+	})
+	return p.Err()
+}
+
+// Problems collects invalid settings so that all of them are reported at once.
+type Problems struct{ errs []error }
+
+// Add records that setting is wrong and how to fix it.
+func (p *Problems) Add(setting, fix string) {
+	p.errs = append(p.errs, fmt.Errorf("--%s (%s) %s", setting, EnvName(setting), fix))
+}
+
+// Check records a problem when ok is false.
+func (p *Problems) Check(ok bool, setting, fix string) {
+	if !ok {
+		p.Add(setting, fix)
+	}
+}
+
+// Merge adds the problems in err, as returned by another Validate.
+func (p *Problems) Merge(err error) {
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+}
+
+// Err returns nil or all problems joined.
+func (p *Problems) Err() error { return errors.Join(p.errs...) }
+
+// ReadSecret reads a secret from a file, trimming the trailing newline that
+// editors and `kubectl create secret --from-file` leave behind.
+func ReadSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret file %s: %w", path, err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}

@@ -1,0 +1,68 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+func parse(t *testing.T, args []string, env map[string]string) (Common, error) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var c Common
+	fs := flag.NewFlagSet("svc", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.Register(fs, "svc", ":8080", ":9090")
+	if err := Parse(fs, args, io.Discard); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func TestEnvironmentFillsFlagsNotGiven(t *testing.T) {
+	c, err := parse(t, []string{"--log-level", "debug"}, map[string]string{
+		"FIREBREAK_NATS_URL":  "nats://nats:4222",
+		"FIREBREAK_LOG_LEVEL": "error",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSURL != "nats://nats:4222" {
+		t.Errorf("NATSURL = %q, want it from the environment", c.NATSURL)
+	}
+	if c.LogLevel != "debug" {
+		t.Errorf("LogLevel = %q, want the flag to win over the environment", c.LogLevel)
+	}
+}
+
+func TestEveryProblemIsReportedWithSettingAndFix(t *testing.T) {
+	_, err := parse(t, nil, map[string]string{
+		"FIREBREAK_REDIS_URL":      "http://nope",
+		"FIREBREAK_SUBJECT_PREFIX": "a.b",
+		"FIREBREAK_LOG_LEVEL":      "loud",
+	})
+	if err == nil {
+		t.Fatal("invalid settings accepted")
+	}
+	for _, want := range []string{"--redis-url (FIREBREAK_REDIS_URL)", "--subject-prefix", "--log-level (FIREBREAK_LOG_LEVEL) must be"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestBadEnvironmentValueNamesTheVariable(t *testing.T) {
+	_, err := parse(t, nil, map[string]string{"FIREBREAK_SHUTDOWN_TIMEOUT": "soon"})
+	if err == nil || !strings.Contains(err.Error(), `FIREBREAK_SHUTDOWN_TIMEOUT="soon"`) {
+		t.Fatalf("err = %v, want it to name the variable and value", err)
+	}
+}
+
+func TestRedactedHidesPassword(t *testing.T) {
+	if got := Redacted("redis://user:secret@host:6379/0"); strings.Contains(got, "secret") {
+		t.Fatalf("Redacted = %q", got)
+	}
+}

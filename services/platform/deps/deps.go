@@ -1,0 +1,119 @@
+// Package deps opens what every service stands on (telemetry, NATS with its
+// streams, Redis) from the common settings, and closes them in order.
+package deps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/store"
+	"github.com/firebreak/firebreak/services/platform/telemetry"
+)
+
+// Deps are a service's connections.
+type Deps struct {
+	Tel       *telemetry.Telemetry
+	NC        *nats.Conn
+	JS        jetstream.JetStream
+	Publisher *bus.Publisher
+	Names     bus.Names
+	Redis     redis.UniversalClient
+	Keys      store.Keys
+}
+
+// Open connects everything and ensures the streams exist.
+func Open(ctx context.Context, c config.Common, tel *telemetry.Telemetry) (*Deps, error) {
+	d := &Deps{Tel: tel, Names: bus.Names{Prefix: c.SubjectPrefix}, Keys: store.Keys{Prefix: c.RedisPrefix}}
+	if err := d.openNATS(ctx, c); err != nil {
+		return nil, err
+	}
+	redisOpts := store.Options{URL: c.RedisURL, MasterName: c.RedisMaster}
+	if c.RedisAddrs != "" {
+		redisOpts.Addrs = strings.Split(c.RedisAddrs, ",")
+	}
+	if c.RedisPassFile != "" {
+		pass, err := config.ReadSecret(c.RedisPassFile)
+		if err != nil {
+			d.NC.Close()
+			return nil, err
+		}
+		redisOpts.Password = pass
+	}
+	client, err := store.Open(ctx, redisOpts)
+	if err != nil {
+		d.NC.Close()
+		return nil, err
+	}
+	d.Redis = client
+	return d, nil
+}
+
+func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
+	opts := []nats.Option{
+		nats.Name("firebreak-" + c.Service),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				d.Tel.Logger.Warn("NATS disconnected; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { d.Tel.Logger.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	if c.NATSCredsFile != "" {
+		opts = append(opts, nats.UserCredentials(c.NATSCredsFile))
+	}
+	if c.NATSTLSCAFile != "" {
+		opts = append(opts, nats.RootCAs(c.NATSTLSCAFile))
+	}
+	nc, err := nats.Connect(c.NATSURL, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w; start nats-server -js or set FIREBREAK_NATS_URL", config.Redacted(c.NATSURL), err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("JetStream on %s: %w", config.Redacted(c.NATSURL), err)
+	}
+	if err := bus.EnsureStreams(ctx, js, d.Names, bus.StreamOptions{Replicas: c.StreamReplicas}); err != nil {
+		nc.Close()
+		return fmt.Errorf("%w; is JetStream enabled on the server (nats-server -js)?", err)
+	}
+	d.NC, d.JS = nc, js
+	d.Publisher = bus.NewPublisher(js, d.Tel.Propagator)
+	return nil
+}
+
+// Close drains NATS (flushing anything still buffered), closes Redis and
+// flushes telemetry: the last steps of a graceful drain.
+func (d *Deps) Close(ctx context.Context) error {
+	var errs []error
+	if d.NC != nil {
+		drained := make(chan struct{})
+		d.NC.SetClosedHandler(func(*nats.Conn) { close(drained) })
+		if err := d.NC.Drain(); err != nil {
+			d.NC.Close()
+		} else {
+			select {
+			case <-drained:
+			case <-ctx.Done():
+				d.NC.Close()
+				errs = append(errs, fmt.Errorf("drain NATS: %w", ctx.Err()))
+			}
+		}
+	}
+	if d.Redis != nil {
+		errs = append(errs, d.Redis.Close())
+	}
+	errs = append(errs, d.Tel.Shutdown(ctx))
+	return errors.Join(errs...)
+}
