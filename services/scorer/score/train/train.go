@@ -1,0 +1,207 @@
+// Package train fits the scorer's linear model to labelled texts and
+// measures classifiers by cross-validation. It does no I/O: callers read the
+// data and write the model, so training is reproducible from the same rows.
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/firebreak/firebreak/services/scorer/score"
+)
+
+// Example is one labelled text.
+type Example struct {
+	Text  string
+	Label score.Label
+}
+
+// Config controls training. DefaultConfig is what the checked-in model uses.
+type Config struct {
+	Version      string  // reported by the model in every score
+	HashBits     int     // log2 rows of the hashed weight table
+	Epochs       int     // passes over the data
+	LearningRate float64 // AdaGrad base rate
+	L2           float64 // weight decay per update
+	Seed         uint64  // shuffle order; fixed so training is reproducible
+}
+
+// DefaultConfig is the configuration of the checked-in model.
+func DefaultConfig() Config {
+	return Config{
+		Version:      "hybrid-2026.11.1",
+		HashBits:     18,
+		Epochs:       12,
+		LearningRate: 0.2,
+		L2:           1e-6,
+		Seed:         20261123,
+	}
+}
+
+// Validate reports the first unusable setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Version == "":
+		return errors.New("config: version is empty")
+	case c.HashBits < 10 || c.HashBits > 22:
+		return fmt.Errorf("config: hash bits %d outside [10, 22]", c.HashBits)
+	case c.Epochs < 1:
+		return fmt.Errorf("config: epochs %d, want at least 1", c.Epochs)
+	case c.LearningRate <= 0 || c.L2 < 0:
+		return fmt.Errorf("config: learning rate %g and L2 %g must be positive", c.LearningRate, c.L2)
+	}
+	return nil
+}
+
+// Train fits a model to the examples.
+func Train(examples []Example, cfg Config) (*score.Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(examples) == 0 {
+		return nil, errors.New("train: no examples")
+	}
+	featurizer, err := score.New(score.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	vectors := make([]score.Vector, len(examples))
+	for i, ex := range examples {
+		featurizer.Vectorize(ex.Text, &vectors[i])
+	}
+	l := newLearner(cfg)
+	order := make([]int, len(examples))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed))
+	for epoch := 0; epoch < cfg.Epochs; epoch++ {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			l.step(&vectors[i], examples[i].Label)
+		}
+	}
+	return l.model(cfg)
+}
+
+// learner is multinomial logistic regression trained by AdaGrad. Every
+// float operation is written out in a fixed order (and rounded explicitly
+// where a fused multiply-add could change the result), so the same data and
+// config give the same bits on every platform.
+type learner struct {
+	mask  uint32
+	rate  float64
+	l2    float64
+	bias  [score.NumClasses]param
+	dense [score.NumDense][score.NumClasses]param
+	rows  [][score.NumClasses]param
+}
+
+// param is one weight and its AdaGrad accumulator.
+type param struct {
+	w, g2 float64
+}
+
+func (p *param) update(grad, rate, l2 float64) {
+	grad = float64(grad + float64(l2*p.w))
+	p.g2 = float64(p.g2 + float64(grad*grad))
+	p.w = float64(p.w - float64(rate*grad)/math.Sqrt(p.g2+1e-8))
+}
+
+func newLearner(cfg Config) *learner {
+	return &learner{
+		mask: uint32(1)<<cfg.HashBits - 1,
+		rate: cfg.LearningRate,
+		l2:   cfg.L2,
+		rows: make([][score.NumClasses]param, 1<<cfg.HashBits),
+	}
+}
+
+// step takes one gradient step on one example.
+func (l *learner) step(v *score.Vector, label score.Label) {
+	wordScale, charScale := groupScale(len(v.Words)), groupScale(len(v.Chars))
+	var z [score.NumClasses]float64
+	for c := range z {
+		s := l.bias[c].w
+		for i, x := range v.Dense {
+			s = float64(s + float64(float64(x)*l.dense[i][c].w))
+		}
+		s = float64(s + float64(wordScale*l.sum(v.Words, c)))
+		s = float64(s + float64(charScale*l.sum(v.Chars, c)))
+		z[c] = s
+	}
+	p := softmax(z)
+	for c := range p {
+		g := p[c]
+		if score.Label(c) == label {
+			g--
+		}
+		l.bias[c].update(g, l.rate, 0)
+		for i, x := range v.Dense {
+			if x != 0 {
+				l.dense[i][c].update(float64(g*float64(x)), l.rate, l.l2)
+			}
+		}
+		for _, h := range v.Words {
+			l.rows[h&l.mask][c].update(float64(g*wordScale), l.rate, l.l2)
+		}
+		for _, h := range v.Chars {
+			l.rows[h&l.mask][c].update(float64(g*charScale), l.rate, l.l2)
+		}
+	}
+}
+
+func (l *learner) sum(hashes []uint32, c int) float64 {
+	s := 0.0
+	for _, h := range hashes {
+		s += l.rows[h&l.mask][c].w
+	}
+	return s
+}
+
+// groupScale matches the scorer's normalisation: a group's features share a
+// unit of weight, so long texts do not get extreme logits.
+func groupScale(n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return 1 / math.Sqrt(float64(n))
+}
+
+func (l *learner) model(cfg Config) (*score.Model, error) {
+	spec := score.ModelSpec{
+		Version:  cfg.Version,
+		HashBits: cfg.HashBits,
+		Hashed:   make([][score.NumClasses]float32, len(l.rows)),
+	}
+	for c := 0; c < score.NumClasses; c++ {
+		spec.Bias[c] = float32(l.bias[c].w)
+		for i := range spec.Dense {
+			spec.Dense[i][c] = float32(l.dense[i][c].w)
+		}
+		for i := range l.rows {
+			spec.Hashed[i][c] = float32(l.rows[i][c].w)
+		}
+	}
+	m, err := score.NewModel(spec)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return m, nil
+}
+
+func softmax(z [score.NumClasses]float64) [score.NumClasses]float64 {
+	top := max(z[0], z[1], z[2])
+	var p [score.NumClasses]float64
+	sum := 0.0
+	for i := range z {
+		p[i] = math.Exp(z[i] - top)
+		sum += p[i]
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+	return p
+}
