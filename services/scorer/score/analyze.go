@@ -95,6 +95,11 @@ func (a *analysis) token(t *token) {
 		return
 	case tokHandle, tokURL, tokNumber:
 		a.tokenFeature(t.hash)
+		if t.kind == tokHandle && a.hashed {
+			// The brand addressed sets the base rate of complaints; handles
+			// never seen in training land on near-zero weights.
+			a.feature(groupWord, mix(t.handle^saltUnigram))
+		}
 		if t.kind != tokNumber {
 			return
 		}

@@ -36,6 +36,7 @@ type token struct {
 	upper      bool   // at least two letters, all capitals
 	negSuffix  bool   // ends in "n't"
 	norm       []byte
+	handle     uint64 // for handles, the lower-cased name
 }
 
 // Hashes of the placeholders that stand for tokens whose exact spelling
@@ -156,7 +157,11 @@ func (s *scanner) inChunk(t *token) bool {
 		for j < len(text) && isHandleByte(text[j]) {
 			j++
 		}
-		*t = token{kind: tokHandle, start: i, end: j, hash: hashUser, hashShort: hashUser}
+		h := uint64(fnvOffset64)
+		for k := i; k < j; k++ {
+			h = fnvByte(h, lowerASCII(text[k]))
+		}
+		*t = token{kind: tokHandle, start: i, end: j, hash: hashUser, hashShort: hashUser, handle: h}
 		s.pos = j
 		return true
 	case c == '#' && i+1 < len(text) && startsWord(text[i+1:]):

@@ -14,8 +14,9 @@ import (
 
 // Example is one labelled text.
 type Example struct {
-	Text  string
-	Label score.Label
+	Text   string
+	Label  score.Label
+	Weight float64 // how much the example counts; 0 means 1
 }
 
 // Config controls training. DefaultConfig is what the checked-in model uses.
@@ -34,8 +35,8 @@ func DefaultConfig() Config {
 		Version:      "hybrid-2026.11.1",
 		HashBits:     18,
 		Epochs:       12,
-		LearningRate: 0.2,
-		L2:           1e-6,
+		LearningRate: 0.05,
+		L2:           0,
 		Seed:         20261123,
 	}
 }
@@ -50,7 +51,7 @@ func (c Config) Validate() error {
 	case c.Epochs < 1:
 		return fmt.Errorf("config: epochs %d, want at least 1", c.Epochs)
 	case c.LearningRate <= 0 || c.L2 < 0:
-		return fmt.Errorf("config: learning rate %g and L2 %g must be positive", c.LearningRate, c.L2)
+		return fmt.Errorf("config: learning rate %g must be positive and L2 %g not negative", c.LearningRate, c.L2)
 	}
 	return nil
 }
@@ -80,7 +81,11 @@ func Train(examples []Example, cfg Config) (*score.Model, error) {
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
-			l.step(&vectors[i], examples[i].Label)
+			w := examples[i].Weight
+			if w == 0 {
+				w = 1
+			}
+			l.step(&vectors[i], examples[i].Label, w)
 		}
 	}
 	return l.model(cfg)
@@ -120,7 +125,7 @@ func newLearner(cfg Config) *learner {
 }
 
 // step takes one gradient step on one example.
-func (l *learner) step(v *score.Vector, label score.Label) {
+func (l *learner) step(v *score.Vector, label score.Label, weight float64) {
 	wordScale, charScale := groupScale(len(v.Words)), groupScale(len(v.Chars))
 	var z [score.NumClasses]float64
 	for c := range z {
@@ -138,6 +143,7 @@ func (l *learner) step(v *score.Vector, label score.Label) {
 		if score.Label(c) == label {
 			g--
 		}
+		g = float64(g * weight)
 		l.bias[c].update(g, l.rate, 0)
 		for i, x := range v.Dense {
 			if x != 0 {

@@ -1,0 +1,183 @@
+// Package scorer is the scorer service: it scores every ingested mention and
+// publishes the result on <prefix>.mentions.scored, and over gRPC scores any
+// text on demand and checks an agent's draft reply before it goes out.
+package scorer
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/scorer/score"
+)
+
+// Config is the scorer's configuration.
+type Config struct {
+	config.Common
+	// LexiconOnly skips the learned model, for users who cannot accept the
+	// licence of its training data.
+	LexiconOnly bool
+	TopicsFile  string
+	MaxInFlight int
+}
+
+// Register declares the flags.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.Common.Register(fs, "scorer", ":8081", ":9091")
+	fs.BoolVar(&c.LexiconOnly, "lexicon-only", false, "score with the lexicon alone, without the model trained on CC BY-NC-SA data")
+	fs.StringVar(&c.TopicsFile, "topics-file", "", "file of topic keyword lists replacing the default topics (optional)")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 256, "mentions scored at once")
+}
+
+// Validate reports every invalid setting.
+func (c *Config) Validate() error {
+	var p config.Problems
+	p.Merge(c.Common.Validate())
+	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	if c.TopicsFile != "" {
+		if _, err := os.Stat(c.TopicsFile); err != nil {
+			p.Add("topics-file", fmt.Sprintf("cannot be read (%v); give a readable file or leave it empty", err))
+		}
+	}
+	return p.Err()
+}
+
+// Service is a running scorer.
+type Service struct {
+	cfg    Config
+	d      *deps.Deps
+	scorer *score.Scorer
+	unit   lifecycle.Unit
+	fbv1.UnimplementedScorerServiceServer
+}
+
+// New builds the scorer, loads its model, and binds its ports.
+func New(cfg Config, d *deps.Deps) (*Service, error) {
+	sc, err := newScorer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, d: d, scorer: sc}
+	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+		Service: "scorer", Purpose: "mentions",
+		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("scorer"), Handler: s.handle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	if err != nil {
+		return nil, err
+	}
+	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
+	if err != nil {
+		_ = httpSrv.Stop(context.Background())
+		return nil, err
+	}
+	fbv1.RegisterScorerServiceServer(grpcSrv, s)
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
+	d.Tel.Logger.Info("scorer model loaded", "model", sc.ModelVersion())
+	return s, nil
+}
+
+func newScorer(cfg Config) (*score.Scorer, error) {
+	var opts score.Options
+	if !cfg.LexiconOnly {
+		m, err := score.DefaultModel()
+		if err != nil {
+			return nil, fmt.Errorf("load the scoring model: %w; run with --lexicon-only to score without it", err)
+		}
+		opts.Model = m
+	}
+	if cfg.TopicsFile != "" {
+		doc, err := os.ReadFile(cfg.TopicsFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --topics-file: %w", err)
+		}
+		topics, err := score.ParseTopics(doc)
+		if err != nil {
+			return nil, fmt.Errorf("--topics-file %s: %w", cfg.TopicsFile, err)
+		}
+		opts.Topics = topics
+	}
+	return score.New(opts)
+}
+
+// Start serves and consumes.
+func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
+
+// Stop drains.
+func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
+
+// HTTPAddr is where health and metrics are served.
+func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
+
+// GRPCAddr is where the gRPC API listens.
+func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
+
+func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
+	var m fbv1.Mention
+	if err := bus.Decode(msg, &m); err != nil {
+		return err
+	}
+	sc := s.score(m.Id, m.Text)
+	_, err := s.d.Publisher.Publish(ctx, bus.Event{
+		Subject: s.d.Names.Scored(),
+		MsgID:   bus.MsgID(m.Id, "scored"),
+		Type:    "mention.scored",
+		Headers: map[string]string{bus.HeaderMentionID: m.Id},
+		Message: &fbv1.ScoredMention{Mention: &m, Score: sc},
+	})
+	return err
+}
+
+func (s *Service) score(id, text string) *fbv1.Score {
+	r := s.scorer.Score(text)
+	return &fbv1.Score{
+		MentionId:      id,
+		Compound:       r.Compound,
+		Sentiment:      Sentiment(r.Label),
+		Complaint:      r.Complaint,
+		Topics:         r.Topics,
+		Toxicity:       r.Toxicity,
+		Urgency:        r.Urgency,
+		UrgencySignals: r.UrgencySignals,
+		ModelVersion:   r.ModelVersion,
+		ScoredAt:       timestamppb.New(time.Now()),
+	}
+}
+
+// Sentiment maps the scorer's label to the contract's.
+func Sentiment(l score.Label) fbv1.Sentiment {
+	switch l {
+	case score.Negative:
+		return fbv1.Sentiment_SENTIMENT_NEGATIVE
+	case score.Positive:
+		return fbv1.Sentiment_SENTIMENT_POSITIVE
+	default:
+		return fbv1.Sentiment_SENTIMENT_NEUTRAL
+	}
+}
+
+// Score scores any text on demand.
+func (s *Service) Score(_ context.Context, req *fbv1.ScoreRequest) (*fbv1.ScoreResponse, error) {
+	if req.Text == "" {
+		return nil, status.Error(codes.InvalidArgument, "text is empty; give the text to score")
+	}
+	return &fbv1.ScoreResponse{Score: s.score("", req.Text)}, nil
+}
