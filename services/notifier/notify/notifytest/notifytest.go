@@ -1,0 +1,103 @@
+// Package notifytest holds test doubles for the notify package: an in-memory
+// delivery log and a clock that moves only when told. They are for tests;
+// the service uses the Redis log and the system clock.
+package notifytest
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+)
+
+// Log is an in-memory notify.Log.
+type Log struct {
+	mu         sync.Mutex
+	seen       map[string]bool
+	deliveries []*fbv1.Delivery
+	// Err, when set, is returned by every call, to test an unreachable log.
+	Err error
+}
+
+// Seen reports whether key was delivered.
+func (l *Log) Seen(_ context.Context, key string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Err != nil {
+		return false, l.Err
+	}
+	return l.seen[key], nil
+}
+
+// Record stores deliveries and marks delivered keys seen.
+func (l *Log) Record(_ context.Context, ds ...*fbv1.Delivery) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Err != nil {
+		return l.Err
+	}
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	for _, d := range ds {
+		if d.GetOutcome() == fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED {
+			l.seen[d.GetDedupKey()] = true
+		}
+	}
+	l.deliveries = append(l.deliveries, ds...)
+	return nil
+}
+
+// Deliveries returns everything recorded, in order.
+func (l *Log) Deliveries() []*fbv1.Delivery {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*fbv1.Delivery(nil), l.deliveries...)
+}
+
+// Clock is a notify.Clock whose Sleep returns at once, moving the time on by
+// the duration asked, and remembers each sleep so tests can assert waits.
+type Clock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+// NewClock starts a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Sleep moves the clock on by d.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d > 0 {
+		c.now = c.now.Add(d)
+		c.sleeps = append(c.sleeps, d)
+	}
+	return nil
+}
+
+// Advance moves the clock on by d without recording a sleep.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// Sleeps returns the waits asked for so far.
+func (c *Clock) Sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.sleeps...)
+}

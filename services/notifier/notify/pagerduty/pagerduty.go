@@ -1,0 +1,180 @@
+// Package pagerduty pages through PagerDuty's Events API v2 and takes
+// PagerDuty's v3 webhooks back, so an incident acknowledged or resolved in
+// PagerDuty acknowledges or resolves the case and stops Firebreak's chain.
+package pagerduty
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/notify"
+)
+
+// DefaultURL is the Events API v2 endpoint.
+const DefaultURL = "https://events.pagerduty.com/v2/enqueue"
+
+// Config is one PagerDuty service integration.
+type Config struct {
+	// RoutingKey is the integration key of an Events API v2 integration.
+	RoutingKey notify.Secret
+	// URL overrides DefaultURL (an EU account, or a test server).
+	URL string
+	// Source names the system in the page; "firebreak" when empty.
+	Source string
+}
+
+// Notifier sends events to PagerDuty.
+type Notifier struct {
+	cfg    Config
+	client *http.Client
+	clock  notify.Clock
+}
+
+// New returns a Notifier for one integration.
+func New(cfg Config, client *http.Client, clock notify.Clock) *Notifier {
+	if cfg.URL == "" {
+		cfg.URL = DefaultURL
+	}
+	if cfg.Source == "" {
+		cfg.Source = "firebreak"
+	}
+	return &Notifier{cfg: cfg, client: client, clock: clock}
+}
+
+// event is the Events API v2 request body.
+type event struct {
+	RoutingKey  string   `json:"routing_key"`
+	EventAction string   `json:"event_action"`
+	DedupKey    string   `json:"dedup_key"`
+	Payload     *payload `json:"payload,omitempty"`
+	Client      string   `json:"client,omitempty"`
+	ClientURL   string   `json:"client_url,omitempty"`
+	Links       []link   `json:"links,omitempty"`
+}
+
+type payload struct {
+	Summary       string         `json:"summary"`
+	Source        string         `json:"source"`
+	Severity      string         `json:"severity"`
+	Timestamp     string         `json:"timestamp,omitempty"`
+	Component     string         `json:"component,omitempty"`
+	Group         string         `json:"group,omitempty"`
+	Class         string         `json:"class,omitempty"`
+	CustomDetails map[string]any `json:"custom_details,omitempty"`
+}
+
+type link struct {
+	Href string `json:"href"`
+	Text string `json:"text"`
+}
+
+// maxSummary is the Events API's limit on payload.summary.
+const maxSummary = 1024
+
+// Notify sends a trigger, acknowledge or resolve event. The dedup key is the
+// case id, so PagerDuty itself folds a page repeated after a crash into the
+// open incident, and acknowledge and resolve find it.
+func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
+	body, err := json.Marshal(n.event(note))
+	if err != nil {
+		return notify.Permanent(fmt.Errorf("encode PagerDuty event %s: %w", note.DedupKey, err))
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	return notify.Post(ctx, n.client, n.clock, n.cfg.URL, h, body)
+}
+
+func (n *Notifier) event(note *notify.Notification) event {
+	ev := note.Event()
+	e := event{
+		RoutingKey:  string(n.cfg.RoutingKey),
+		EventAction: string(note.Action()),
+		DedupKey:    DedupKey(note),
+	}
+	if note.Action() != notify.ActionTrigger {
+		return e
+	}
+	c := ev.GetCase()
+	e.Payload = &payload{
+		Summary:   notify.Truncate(notify.GroupTitle(note), maxSummary),
+		Source:    n.cfg.Source,
+		Severity:  Severity(highest(note.Events)),
+		Component: c.GetBrand(),
+		Group:     c.GetTeam(),
+	}
+	if at := ev.GetAt(); at != nil {
+		e.Payload.Timestamp = at.AsTime().UTC().Format(time.RFC3339)
+	}
+	if rs := c.GetReasons(); len(rs) > 0 {
+		e.Payload.Class = rs[0].GetCode()
+	}
+	e.Payload.CustomDetails = details(note)
+	e.Client = "Firebreak"
+	if l := note.CaseLink(c.GetId()); l != "" && !note.Grouped() {
+		e.ClientURL = l
+		e.Links = []link{{Href: l, Text: "Open the case in Firebreak"}}
+	}
+	return e
+}
+
+// DedupKey is the case id for one case; a group uses its group key.
+func DedupKey(note *notify.Notification) string {
+	if note.Grouped() {
+		return note.DedupKey
+	}
+	return note.Event().GetCase().GetId()
+}
+
+func details(note *notify.Notification) map[string]any {
+	if !note.Grouped() {
+		return caseDetails(note, note.Event())
+	}
+	cases := make([]map[string]any, len(note.Events))
+	for i, ev := range note.Events {
+		cases[i] = caseDetails(note, ev)
+	}
+	return map[string]any{"cases": cases}
+}
+
+func caseDetails(note *notify.Notification, ev *fbv1.CaseEvent) map[string]any {
+	c := ev.GetCase()
+	d := map[string]any{
+		"case_id":  c.GetId(),
+		"brand":    c.GetBrand(),
+		"team":     c.GetTeam(),
+		"level":    notify.Level(ev),
+		"priority": notify.PriorityName(c.GetPriority()),
+		"author":   notify.Author(c),
+		"reach":    notify.ReachText(c),
+		"reasons":  notify.Reasons(ev),
+	}
+	if l := note.CaseLink(c.GetId()); l != "" {
+		d["link"] = l
+	}
+	return d
+}
+
+// Severity maps a priority to the Events API's severities.
+func Severity(p fbv1.Priority) string {
+	switch p {
+	case fbv1.Priority_PRIORITY_CRITICAL:
+		return "critical"
+	case fbv1.Priority_PRIORITY_HIGH:
+		return "error"
+	case fbv1.Priority_PRIORITY_NORMAL:
+		return "warning"
+	default:
+		return "info"
+	}
+}
+
+func highest(events []*fbv1.CaseEvent) fbv1.Priority {
+	var p fbv1.Priority
+	for _, ev := range events {
+		p = max(p, ev.GetCase().GetPriority())
+	}
+	return p
+}

@@ -1,0 +1,115 @@
+package pagerduty
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/firebreak/firebreak/services/notifier/notify"
+)
+
+// CaseUpdater acknowledges and resolves cases; the escalation service's
+// client implements it. Both must be idempotent, as PagerDuty retries.
+type CaseUpdater interface {
+	Acknowledge(ctx context.Context, caseID, actor string) error
+	Resolve(ctx context.Context, caseID, actor string) error
+}
+
+// maxWebhookBody bounds a webhook body; PagerDuty's are a few kilobytes.
+const maxWebhookBody = 1 << 20
+
+// WebhookHandler serves PagerDuty v3 webhooks. It refuses requests whose
+// X-PagerDuty-Signature does not match secret, and turns
+// incident.acknowledged and incident.resolved into calls on cases, taking
+// the case id from the incident key (the dedup key Notify sent). Other
+// events are accepted and ignored.
+func WebhookHandler(secret notify.Secret, cases CaseUpdater) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, "use POST", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+		if err != nil || len(body) > maxWebhookBody {
+			http.Error(w, "body unreadable or over 1 MiB", http.StatusBadRequest)
+			return
+		}
+		if !VerifySignature(secret, r.Header.Get("X-PagerDuty-Signature"), body) {
+			http.Error(w, "signature does not match", http.StatusUnauthorized)
+			return
+		}
+		if err := handle(r.Context(), cases, body); err != nil {
+			// A 5xx makes PagerDuty retry, which the idempotent calls allow.
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// VerifySignature checks PagerDuty's header, which lists one v1=<hex> per
+// active signing secret, against the HMAC-SHA256 of body.
+func VerifySignature(secret notify.Secret, header string, body []byte) bool {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for sig := range strings.SplitSeq(header, ",") {
+		hexSig, ok := strings.CutPrefix(strings.TrimSpace(sig), "v1=")
+		if !ok {
+			continue
+		}
+		got, err := hex.DecodeString(hexSig)
+		if err == nil && hmac.Equal(got, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// webhookEvent is the part of a v3 webhook payload that matters here.
+type webhookEvent struct {
+	Event struct {
+		EventType string `json:"event_type"`
+		Agent     *struct {
+			ID      string `json:"id"`
+			Summary string `json:"summary"`
+		} `json:"agent"`
+		Data struct {
+			ID          string `json:"id"`
+			IncidentKey string `json:"incident_key"`
+		} `json:"data"`
+	} `json:"event"`
+}
+
+func handle(ctx context.Context, cases CaseUpdater, body []byte) error {
+	var we webhookEvent
+	if err := json.Unmarshal(body, &we); err != nil {
+		return fmt.Errorf("decode PagerDuty webhook: %w", err)
+	}
+	caseID := we.Event.Data.IncidentKey
+	// Grouped pages carry a group key, not a case; nothing to update.
+	if caseID == "" || strings.HasPrefix(caseID, "group:") {
+		return nil
+	}
+	actor := "pagerduty"
+	if a := we.Event.Agent; a != nil && a.Summary != "" {
+		actor = "pagerduty:" + a.Summary
+	}
+	switch we.Event.EventType {
+	case "incident.acknowledged":
+		if err := cases.Acknowledge(ctx, caseID, actor); err != nil {
+			return fmt.Errorf("acknowledge case %s from PagerDuty incident %s: %w", caseID, we.Event.Data.ID, err)
+		}
+	case "incident.resolved":
+		if err := cases.Resolve(ctx, caseID, actor); err != nil {
+			return fmt.Errorf("resolve case %s from PagerDuty incident %s: %w", caseID, we.Event.Data.ID, err)
+		}
+	}
+	return nil
+}

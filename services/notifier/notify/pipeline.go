@@ -1,0 +1,160 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"golang.org/x/time/rate"
+)
+
+// Receiver is one configured destination and how to reach it.
+type Receiver struct {
+	Name string
+	Type string
+	// SendResolved says whether the receiver hears of acknowledgements and
+	// resolutions, not only pages.
+	SendResolved bool
+	Notifier     Notifier
+	// Limit and Burst bound the receiver's send rate; a zero Limit means no
+	// limit.
+	Limit   rate.Limit
+	Burst   int
+	Backoff Backoff
+}
+
+// Chain builds the receiver's stages, read top to bottom: skip what was
+// delivered, wait for the rate limit, try until done, record every attempt.
+func (r Receiver) Chain(log Log, clock Clock) Stage {
+	var limiter *rate.Limiter
+	if r.Limit > 0 {
+		limiter = rate.NewLimiter(r.Limit, max(r.Burst, 1))
+	}
+	return MultiStage{
+		DedupStage{Log: log},
+		RateLimitStage{Limiter: limiter, Clock: clock},
+		RetryStage{Notifier: r.Notifier, Backoff: r.Backoff, Clock: clock},
+		RecordStage{Log: log},
+	}
+}
+
+// ReceiverStage binds a receiver to its chain: it addresses the notification
+// to the receiver, runs the chain, and reports the result.
+type ReceiverStage struct {
+	Name, Type string
+	Chain      Stage
+	Fallback   bool
+}
+
+// Exec delivers n to the receiver.
+func (s ReceiverStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
+	n.Receiver, n.ReceiverType = s.Name, s.Type
+	n.DedupKey = GroupKey(n.Events, s.Name)
+	n.Result = Result{Receiver: s.Name, ReceiverType: s.Type, DedupKey: n.DedupKey, Events: n.Events, Fallback: s.Fallback}
+	_, err := s.Chain.Exec(ctx, n)
+	if err == nil && n.results != nil {
+		n.results.add(n.Result)
+	}
+	return n, err
+}
+
+// Router picks the receivers of a team at an escalation level, and the
+// team's fallback receiver ("" when it has none).
+type Router interface {
+	Route(team string, level int32) []string
+	Fallback(team string) string
+}
+
+// Pipeline delivers case events to the receivers their route names.
+type Pipeline struct {
+	router    Router
+	receivers map[string]receiverEntry
+	linkBase  string
+}
+
+type receiverEntry struct {
+	Receiver
+	chain Stage
+}
+
+// NewPipeline builds one chain per receiver; each keeps its rate limiter for
+// the life of the pipeline. linkBase is the console's URL for case links.
+func NewPipeline(receivers []Receiver, router Router, log Log, clock Clock, linkBase string) *Pipeline {
+	p := &Pipeline{router: router, receivers: make(map[string]receiverEntry, len(receivers)), linkBase: linkBase}
+	for _, r := range receivers {
+		p.receivers[r.Name] = receiverEntry{Receiver: r, chain: r.Chain(log, clock)}
+	}
+	return p
+}
+
+// Deliver tells the receivers routed for ev.Case's team and level about ev.
+// See DeliverGroup.
+func (p *Pipeline) Deliver(ctx context.Context, ev *fbv1.CaseEvent) ([]Result, error) {
+	return p.DeliverGroup(ctx, []*fbv1.CaseEvent{ev})
+}
+
+// DeliverGroup tells the receivers of the first event's team and level about
+// the events in one notification (storm control groups one team's cases;
+// all must share an action). Receivers run side by side. When any fails
+// after its last attempt, the team's fallback receiver is tried too, and its
+// result comes last with Fallback set. Failed results are for the caller to
+// turn into failed-delivery events; an error means the outcome is unknown
+// and the caller should retry the whole delivery later, which dedup makes
+// safe.
+func (p *Pipeline) DeliverGroup(ctx context.Context, events []*fbv1.CaseEvent) ([]Result, error) {
+	if len(events) == 0 || ActionOf(events[0]) == ActionNone {
+		return nil, nil
+	}
+	team, level := events[0].GetCase().GetTeam(), Level(events[0])
+	names, err := p.pick(p.router.Route(team, level), ActionOf(events[0]))
+	if err != nil {
+		return nil, fmt.Errorf("route team %q level %d: %w", team, level, err)
+	}
+	results, err := p.fanout(ctx, events, names, false)
+	if err != nil || !anyFailed(results) {
+		return results, err
+	}
+	fb := p.router.Fallback(team)
+	if fb == "" || slices.Contains(names, fb) {
+		return results, nil
+	}
+	more, err := p.fanout(ctx, events, []string{fb}, true)
+	return append(results, more...), err
+}
+
+// pick keeps the receivers that want this action and fails on unknown names,
+// which config validation should have caught.
+func (p *Pipeline) pick(names []string, action Action) ([]string, error) {
+	out := make([]string, 0, len(names))
+	for _, name := range names {
+		r, ok := p.receivers[name]
+		if !ok {
+			return nil, fmt.Errorf("receiver %q is not configured; add it to receivers or remove it from the route", name)
+		}
+		if action == ActionTrigger || r.SendResolved {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+func (p *Pipeline) fanout(ctx context.Context, events []*fbv1.CaseEvent, names []string, fallback bool) ([]Result, error) {
+	stages := make(FanoutStage, len(names))
+	for i, name := range names {
+		r := p.receivers[name]
+		stages[i] = ReceiverStage{Name: r.Name, Type: r.Type, Chain: r.chain, Fallback: fallback}
+	}
+	n := &Notification{Events: events, LinkBase: p.linkBase, results: &resultSet{}}
+	_, err := stages.Exec(ctx, n)
+	results := n.results.list()
+	// Receivers finish in any order; report them in route order.
+	slices.SortStableFunc(results, func(a, b Result) int {
+		return slices.Index(names, a.Receiver) - slices.Index(names, b.Receiver)
+	})
+	return results, err
+}
+
+func anyFailed(results []Result) bool {
+	return slices.ContainsFunc(results, Result.Failed)
+}

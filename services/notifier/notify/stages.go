@@ -1,0 +1,258 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Log is the delivery log: what has been delivered, and every attempt. The
+// service backs it with Redis so that replicas and restarts share it.
+type Log interface {
+	// Seen reports whether a delivery with this dedup key was delivered.
+	Seen(ctx context.Context, key string) (bool, error)
+	// Record stores deliveries; a delivered one marks its dedup key seen.
+	// They come together so one round trip can write them all.
+	Record(ctx context.Context, deliveries ...*fbv1.Delivery) error
+}
+
+// DedupStage drops events the receiver has already been told about, so the
+// same case level pages a receiver once across redeliveries and restarts.
+type DedupStage struct {
+	Log Log
+}
+
+// Exec removes seen events; it ends the chain, marking the notification
+// suppressed, when none is left.
+func (s DedupStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
+	fresh := n.Events[:0:0]
+	for _, ev := range n.Events {
+		key := Key(ev, n.Receiver)
+		seen, err := s.Log.Seen(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("check delivery log for %s: %w", key, err)
+		}
+		if !seen {
+			fresh = append(fresh, ev)
+		}
+	}
+	if len(fresh) == 0 {
+		n.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED
+		return nil, nil
+	}
+	n.Events = fresh
+	n.DedupKey = GroupKey(n.Events, n.Receiver)
+	n.Result.DedupKey = n.DedupKey
+	n.Result.Events = fresh
+	return n, nil
+}
+
+// GroupKey is the dedup key of a notification: Key for one event, and for a
+// group a digest of its members' keys, the same whatever their order.
+func GroupKey(events []*fbv1.CaseEvent, receiver string) string {
+	if len(events) == 1 {
+		return Key(events[0], receiver)
+	}
+	keys := make([]string, len(events))
+	for i, ev := range events {
+		keys[i] = Key(ev, receiver)
+	}
+	sort.Strings(keys)
+	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
+	return "group:" + hex.EncodeToString(sum[:12]) + ":" + receiver
+}
+
+// RateLimitStage holds a notification until the receiver's limiter allows
+// it. Each receiver has its own limiter, so one busy receiver slows only
+// itself.
+type RateLimitStage struct {
+	Limiter *rate.Limiter
+	Clock   Clock
+}
+
+// Exec waits for a token on the injected clock.
+func (s RateLimitStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
+	if s.Limiter == nil {
+		return n, nil
+	}
+	now := s.Clock.Now()
+	r := s.Limiter.ReserveN(now, 1)
+	if !r.OK() {
+		return nil, fmt.Errorf("rate limit of receiver %s allows no sends; raise its burst above 0", n.Receiver)
+	}
+	if err := s.Clock.Sleep(ctx, r.DelayFrom(now)); err != nil {
+		r.CancelAt(s.Clock.Now())
+		return nil, fmt.Errorf("wait for rate limit of receiver %s: %w", n.Receiver, err)
+	}
+	return n, nil
+}
+
+// Backoff says how often and how long to retry.
+type Backoff struct {
+	// MaxAttempts counts the first try; 1 means never retry.
+	MaxAttempts int
+	Initial     time.Duration
+	Max         time.Duration
+	Multiplier  float64
+	// Jitter spreads each wait randomly over [1-Jitter, 1] of its length, so
+	// replicas that failed together do not retry together.
+	Jitter float64
+	// AttemptTimeout bounds each attempt.
+	AttemptTimeout time.Duration
+	// MaxRetryAfter is the longest Retry-After honoured; a receiver asking
+	// for longer fails now, so the fallback is tried instead of waiting.
+	MaxRetryAfter time.Duration
+}
+
+// DefaultBackoff suits pagers: five attempts within about a minute.
+func DefaultBackoff() Backoff {
+	return Backoff{
+		MaxAttempts:    5,
+		Initial:        time.Second,
+		Max:            30 * time.Second,
+		Multiplier:     2,
+		Jitter:         0.2,
+		AttemptTimeout: 10 * time.Second,
+		MaxRetryAfter:  2 * time.Minute,
+	}
+}
+
+// Delay is the wait after the given failed attempt (from 1); r in [0,1)
+// draws the jitter.
+func (b Backoff) Delay(attempt int, r float64) time.Duration {
+	d := float64(b.Initial) * math.Pow(b.Multiplier, float64(attempt-1))
+	if b.Max > 0 && d > float64(b.Max) {
+		d = float64(b.Max)
+	}
+	return time.Duration(d * (1 - b.Jitter*r))
+}
+
+// RetryStage calls the receiver's Notifier until it succeeds, fails for good,
+// or runs out of attempts. Failures are results, not errors: the notification
+// goes on to be recorded either way.
+type RetryStage struct {
+	Notifier Notifier
+	Backoff  Backoff
+	Clock    Clock
+	// Rand draws jitter; nil uses math/rand/v2.
+	Rand func() float64
+}
+
+// Exec tries the notifier and fills n.Result.
+func (s RetryStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
+	for attempt := 1; ; attempt++ {
+		a, retry := s.try(ctx, n, attempt)
+		n.Result.Attempts = append(n.Result.Attempts, a)
+		if a.Err == nil {
+			n.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED
+			return n, nil
+		}
+		if a.Reason == ReasonCanceled || ctx.Err() != nil {
+			return nil, fmt.Errorf("deliver %s to %s: stopped after attempt %d: %w", n.DedupKey, n.Receiver, attempt, context.Cause(ctx))
+		}
+		wait, ok := s.wait(a, attempt, retry)
+		if !ok {
+			n.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_FAILED
+			return n, nil
+		}
+		if err := s.Clock.Sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("deliver %s to %s: stopped waiting to retry: %w", n.DedupKey, n.Receiver, err)
+		}
+	}
+}
+
+func (s RetryStage) try(ctx context.Context, n *Notification, attempt int) (Attempt, bool) {
+	if s.Backoff.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Backoff.AttemptTimeout)
+		defer cancel()
+	}
+	start := s.Clock.Now()
+	retry, err := s.Notifier.Notify(ctx, n)
+	return Attempt{
+		Number:     attempt,
+		At:         start,
+		Latency:    s.Clock.Now().Sub(start),
+		StatusCode: statusOf(err),
+		Reason:     ReasonOf(err),
+		Err:        err,
+	}, retry
+}
+
+// wait says how long to wait before the next attempt, and whether to make one.
+func (s RetryStage) wait(a Attempt, attempt int, retry bool) (time.Duration, bool) {
+	if !retry || attempt >= s.Backoff.MaxAttempts {
+		return 0, false
+	}
+	draw := s.Rand
+	if draw == nil {
+		draw = rand.Float64
+	}
+	wait := s.Backoff.Delay(attempt, draw())
+	if ra := retryAfterOf(a.Err); ra > 0 {
+		if s.Backoff.MaxRetryAfter > 0 && ra > s.Backoff.MaxRetryAfter {
+			return 0, false
+		}
+		wait = max(wait, ra)
+	}
+	return wait, true
+}
+
+// RecordStage writes every attempt to the log, the last one with the final
+// outcome, and the earlier ones as retrying.
+type RecordStage struct {
+	Log Log
+}
+
+// Exec records n.Result.
+func (s RecordStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
+	if err := s.Log.Record(ctx, Deliveries(n.Result)...); err != nil {
+		return nil, fmt.Errorf("record delivery %s to %s: %w", n.DedupKey, n.Receiver, err)
+	}
+	return n, nil
+}
+
+// Deliveries turns a result into delivery records, one per attempt and event.
+// Each event of a group gets its own record under its own key, so a case that
+// was paged in a group is not paged again alone.
+func Deliveries(r Result) []*fbv1.Delivery {
+	out := make([]*fbv1.Delivery, 0, len(r.Attempts)*len(r.Events))
+	for i, a := range r.Attempts {
+		outcome := fbv1.DeliveryOutcome_DELIVERY_OUTCOME_RETRYING
+		if i == len(r.Attempts)-1 {
+			outcome = r.Outcome
+		}
+		for _, ev := range r.Events {
+			key := Key(ev, r.Receiver)
+			d := &fbv1.Delivery{
+				Id:           fmt.Sprintf("%s#%d", key, a.Number),
+				CaseId:       ev.GetCase().GetId(),
+				EventId:      ev.GetId(),
+				Level:        Level(ev),
+				Receiver:     r.Receiver,
+				ReceiverType: r.ReceiverType,
+				Outcome:      outcome,
+				Attempt:      int32(a.Number),
+				StatusCode:   int32(a.StatusCode),
+				DedupKey:     key,
+				At:           timestamppb.New(a.At),
+				LatencyMs:    a.Latency.Milliseconds(),
+			}
+			if a.Err != nil {
+				d.Error = a.Err.Error()
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
