@@ -1,0 +1,194 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/store"
+)
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// ListCases lists cases, most recently updated first.
+func (s *Service) ListCases(ctx context.Context, req *fbv1.ListCasesRequest) (*fbv1.ListCasesResponse, error) {
+	size := int(req.PageSize)
+	switch {
+	case size < 0:
+		return nil, status.Error(codes.InvalidArgument, "page_size must not be negative")
+	case size == 0:
+		size = defaultPageSize
+	case size > maxPageSize:
+		size = maxPageSize
+	}
+	var offset int64
+	if req.PageToken != "" {
+		var err error
+		if offset, err = strconv.ParseInt(req.PageToken, 10, 64); err != nil || offset < 0 {
+			return nil, status.Error(codes.InvalidArgument, "page_token is not one this server returned; start without it")
+		}
+	}
+	f := store.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand}
+	list, next, err := s.store.List(ctx, f, offset, size)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &fbv1.ListCasesResponse{Cases: list}
+	if next > 0 {
+		resp.NextPageToken = strconv.FormatInt(next, 10)
+	}
+	return resp, nil
+}
+
+// GetCase returns a case with its timeline.
+func (s *Service) GetCase(ctx context.Context, req *fbv1.GetCaseRequest) (*fbv1.GetCaseResponse, error) {
+	l, err := s.store.Case(ctx, req.Id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	timeline, err := s.store.Timeline(ctx, req.Id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &fbv1.GetCaseResponse{Case: l.Case, Timeline: timeline}, nil
+}
+
+// AcknowledgeCase records that someone has taken the case.
+func (s *Service) AcknowledgeCase(ctx context.Context, req *fbv1.AcknowledgeCaseRequest) (*fbv1.AcknowledgeCaseResponse, error) {
+	c, err := s.change(ctx, req.Id, req.Actor, req.Note, cases.Acknowledge)
+	if err != nil {
+		return nil, err
+	}
+	return &fbv1.AcknowledgeCaseResponse{Case: c}, nil
+}
+
+// ResolveCase closes the case.
+func (s *Service) ResolveCase(ctx context.Context, req *fbv1.ResolveCaseRequest) (*fbv1.ResolveCaseResponse, error) {
+	c, err := s.change(ctx, req.Id, req.Actor, req.Note, cases.Resolve)
+	if err != nil {
+		return nil, err
+	}
+	return &fbv1.ResolveCaseResponse{Case: c}, nil
+}
+
+type transition func(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error)
+
+// change applies a person's transition to a case, retrying if a decision
+// changed the case at the same moment.
+func (s *Service) change(ctx context.Context, id, actor, note string, t transition) (*fbv1.Case, error) {
+	if actor == "" {
+		return nil, status.Error(codes.InvalidArgument, "actor is required: say who is doing this")
+	}
+	for range maxConflicts {
+		l, err := s.store.Case(ctx, id)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		c, e, err := t(l.Case, actor, note, s.now())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		err = s.store.Save(ctx, l, c, e)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		if err := s.publish(ctx, e); err != nil {
+			// The change is stored; watchers and notifiers miss this event.
+			s.d.Tel.Logger.ErrorContext(ctx, "case changed but its event was not published", "case", id, "err", err)
+		}
+		return c, nil
+	}
+	return nil, status.Errorf(codes.Aborted, "case %s kept changing; try again", id)
+}
+
+// WatchCases streams case events until the client goes away.
+func (s *Service) WatchCases(req *fbv1.WatchCasesRequest, stream fbv1.EscalationService_WatchCasesServer) error {
+	ch := make(chan *nats.Msg, 256)
+	sub, err := s.d.NC.ChanSubscribe(s.d.Names.All("cases"), ch)
+	if err != nil {
+		return status.Errorf(codes.Unavailable, "subscribe to case events: %v", err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case msg := <-ch:
+			e := &fbv1.CaseEvent{}
+			if err := proto.Unmarshal(msg.Data, e); err != nil {
+				continue
+			}
+			if (req.Team != "" && e.Case.GetTeam() != req.Team) || (req.Brand != "" && e.Case.GetBrand() != req.Brand) {
+				continue
+			}
+			if err := stream.Send(&fbv1.WatchCasesResponse{Event: e}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ExplainDecision returns the decision recorded for a mention.
+func (s *Service) ExplainDecision(ctx context.Context, req *fbv1.ExplainDecisionRequest) (*fbv1.ExplainDecisionResponse, error) {
+	if req.MentionId == "" {
+		return nil, status.Error(codes.InvalidArgument, "mention_id is required")
+	}
+	d, err := s.store.Decision(ctx, req.MentionId)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &fbv1.ExplainDecisionResponse{Decision: d}, nil
+}
+
+// EvaluatePolicy decides a mention with the given (or running) policy,
+// touching nothing.
+func (s *Service) EvaluatePolicy(_ context.Context, req *fbv1.EvaluatePolicyRequest) (*fbv1.EvaluatePolicyResponse, error) {
+	pol := s.policy.Load()
+	if req.Policy != "" {
+		var err error
+		if pol, err = policy.Parse([]byte(req.Policy)); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "policy refused: %v", err)
+		}
+	}
+	if req.Mention == nil {
+		return nil, status.Error(codes.InvalidArgument, "mention is required")
+	}
+	out := pol.Evaluate(policy.Input{Mention: req.Mention, Score: req.Score, Reach: req.Reach, History: req.History})
+	return &fbv1.EvaluatePolicyResponse{Decision: &fbv1.Decision{
+		MentionId: req.Mention.Id, Brand: req.Mention.Brand, Escalate: out.Escalate, Team: out.Team,
+		Priority: out.Priority, Chain: out.Chain, Route: out.Route, Reasons: out.Reasons,
+		Complaint: pol.Complaint(req.Score), History: req.History, PolicyVersion: pol.Version(),
+		DecidedAt: timestamppb.New(s.now()), Score: req.Score, Reach: req.Reach,
+	}}, nil
+}
+
+// toStatus maps domain errors to gRPC codes; only here.
+func toStatus(err error) error {
+	switch {
+	case errors.Is(err, cases.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, cases.ErrBadID):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, cases.ErrState):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	}
+	return status.Error(codes.Unavailable, err.Error())
+}

@@ -1,0 +1,203 @@
+// Package cases is the life of a case: opened by an escalating decision,
+// updated and raised by later complaints, acknowledged, resolved, reopened.
+// Every change returns the case after it and the CaseEvents that describe
+// it. It does no I/O; the service stores and publishes what it returns.
+package cases
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+)
+
+// MaxTexts bounds the complaint texts kept on a case for notifications.
+const MaxTexts = 5
+
+// ErrNotFound is returned for a case id that names no case.
+var ErrNotFound = errors.New("case not found")
+
+// ErrBadID is returned for a string that is not a case id.
+var ErrBadID = errors.New("not a case id")
+
+// ID is a case's id: the author's hash tag and the author's case number, so
+// the store can find a case's keys from its id alone.
+func ID(tag string, n int64) string { return tag + "-" + strconv.FormatInt(n, 10) }
+
+// ParseID splits a case id into tag and number.
+func ParseID(id string) (tag string, n int64, err error) {
+	tag, num, ok := strings.Cut(id, "-")
+	if !ok || tag == "" {
+		return "", 0, fmt.Errorf("%w: %q (want TAG-N, as listed by `firebreak cases list`)", ErrBadID, id)
+	}
+	n, err = strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 {
+		return "", 0, fmt.Errorf("%w: %q (want TAG-N, as listed by `firebreak cases list`)", ErrBadID, id)
+	}
+	return tag, n, nil
+}
+
+// Settings shape case handling.
+type Settings struct {
+	// Reopen is how long after resolution a new complaint reopens the case
+	// instead of opening a new one.
+	Reopen time.Duration
+}
+
+// Current is the author's latest case as stored, nil if none, with the
+// number of the latest case (0 if none).
+type Current struct {
+	Case *fbv1.Case
+	N    int64
+}
+
+// Decide applies an escalating decision about mention m to the author's
+// current case. It returns nil when nothing changes.
+func Decide(cur Current, tag string, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+	if !d.Escalate {
+		return nil, nil
+	}
+	c := cur.Case
+	switch {
+	case c == nil || c.State == fbv1.CaseState_CASE_STATE_RESOLVED && now.Sub(c.ResolvedAt.AsTime()) > s.Reopen:
+		return open(tag, cur.N+1, d, m, now)
+	case slices.Contains(c.MentionIds, m.Id):
+		return nil, nil
+	case c.State == fbv1.CaseState_CASE_STATE_RESOLVED:
+		return reopen(c, d, m, now)
+	default:
+		return update(c, d, m, now)
+	}
+}
+
+func open(tag string, n int64, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+	c := &fbv1.Case{
+		Id:        ID(tag, n),
+		Brand:     m.Brand,
+		Platform:  m.Platform,
+		Author:    m.Author,
+		AuthorKey: d.AuthorKey,
+		State:     fbv1.CaseState_CASE_STATE_OPEN,
+		Priority:  d.Priority,
+		Team:      d.Team,
+		Chain:     d.Chain,
+		Level:     1,
+		Reasons:   d.Reasons,
+		Reach:     d.Reach,
+		OpenedAt:  timestamppb.New(now),
+		UpdatedAt: timestamppb.New(now),
+	}
+	attach(c, m)
+	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED, m.Id, d.Reasons, now)}
+}
+
+func reopen(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+	c = proto.Clone(c).(*fbv1.Case)
+	c.State = fbv1.CaseState_CASE_STATE_OPEN
+	c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
+	c.Level = 1
+	c.Reasons = d.Reasons
+	c.ResolvedAt, c.ResolvedBy = nil, ""
+	c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
+	c.UpdatedAt = timestamppb.New(now)
+	if d.Reach != nil {
+		c.Reach = d.Reach
+	}
+	attach(c, m)
+	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_REOPENED, m.Id, d.Reasons, now)}
+}
+
+// update attaches a complaint to an open or acknowledged case. A higher
+// priority takes the case to the decision's team and chain and restarts the
+// chain, since the people paged so far were chosen for a lesser case.
+func update(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+	c = proto.Clone(c).(*fbv1.Case)
+	attach(c, m)
+	c.UpdatedAt = timestamppb.New(now)
+	if d.Reach != nil {
+		c.Reach = d.Reach
+	}
+	if d.Priority > c.Priority {
+		c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
+		c.Reasons = d.Reasons
+		c.Level = 1
+		c.State = fbv1.CaseState_CASE_STATE_OPEN
+		c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
+		return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED, m.Id, d.Reasons, now)}
+	}
+	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED, m.Id, d.Reasons, now)}
+}
+
+func attach(c *fbv1.Case, m *fbv1.Mention) {
+	c.MentionIds = append(c.MentionIds, m.Id)
+	c.Texts = append(c.Texts, m.Text)
+	if len(c.Texts) > MaxTexts {
+		c.Texts = c.Texts[len(c.Texts)-MaxTexts:]
+	}
+}
+
+// ErrState is returned for a change the case's state does not allow.
+var ErrState = errors.New("case state does not allow this")
+
+// Acknowledge records that a person has taken the case; the chain stops.
+func Acknowledge(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error) {
+	if c.State != fbv1.CaseState_CASE_STATE_OPEN {
+		return nil, nil, fmt.Errorf("%w: case %s is %s, only open cases can be acknowledged", ErrState, c.Id, StateName(c.State))
+	}
+	c = proto.Clone(c).(*fbv1.Case)
+	c.State = fbv1.CaseState_CASE_STATE_ACKNOWLEDGED
+	c.AcknowledgedAt, c.AcknowledgedBy = timestamppb.New(now), actor
+	c.UpdatedAt = timestamppb.New(now)
+	e := event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED, "", nil, now)
+	e.Actor, e.Note = actor, note
+	return c, e, nil
+}
+
+// Resolve closes the case; the chain ends.
+func Resolve(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error) {
+	if c.State == fbv1.CaseState_CASE_STATE_RESOLVED {
+		return nil, nil, fmt.Errorf("%w: case %s is already resolved", ErrState, c.Id)
+	}
+	c = proto.Clone(c).(*fbv1.Case)
+	c.State = fbv1.CaseState_CASE_STATE_RESOLVED
+	c.ResolvedAt, c.ResolvedBy = timestamppb.New(now), actor
+	c.UpdatedAt = timestamppb.New(now)
+	e := event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED, "", nil, now)
+	e.Actor, e.Note = actor, note
+	return c, e, nil
+}
+
+// event builds a CaseEvent with a deterministic id: the same cause always
+// yields the same id, so a redelivered mention republishes, not duplicates.
+func event(c *fbv1.Case, t fbv1.CaseEventType, mentionID string, reasons []*fbv1.Reason, now time.Time) *fbv1.CaseEvent {
+	cause := mentionID
+	if cause == "" {
+		cause = strconv.FormatInt(now.UnixNano(), 10)
+	}
+	return &fbv1.CaseEvent{
+		Id:        c.Id + ":" + EventName(t) + ":" + cause,
+		Type:      t,
+		Case:      c,
+		MentionId: mentionID,
+		Reasons:   reasons,
+		Level:     c.Level,
+		At:        timestamppb.New(now),
+	}
+}
+
+// EventName is the subject token of an event type: "opened", "escalated".
+func EventName(t fbv1.CaseEventType) string {
+	return strings.ToLower(strings.TrimPrefix(t.String(), "CASE_EVENT_TYPE_"))
+}
+
+// StateName is a state in lowercase words: "open", "acknowledged".
+func StateName(s fbv1.CaseState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "CASE_STATE_"))
+}

@@ -1,0 +1,176 @@
+// Package escalation is the escalation service: it joins each mention's
+// score and reach, keeps each author's complaint history, evaluates the
+// policy, and opens or updates the author's case, publishing every change on
+// <prefix>.cases.<event>. Over gRPC it lists, shows, watches, acknowledges
+// and resolves cases and explains decisions.
+package escalation
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+)
+
+// Config is the escalation service's configuration.
+type Config struct {
+	config.Common
+	// PolicyFile is the YAML policy; empty runs the default policy.
+	PolicyFile  string
+	Reopen      time.Duration
+	DecisionTTL time.Duration
+	MaxInFlight int
+}
+
+// Register declares the flags.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.Common.Register(fs, "escalation", ":8083", ":9093")
+	fs.StringVar(&c.PolicyFile, "policy-file", "", "YAML escalation policy (default: the built-in policy)")
+	fs.DurationVar(&c.Reopen, "reopen-within", 72*time.Hour, "a complaint this soon after a case is resolved reopens it")
+	fs.DurationVar(&c.DecisionTTL, "decision-ttl", 72*time.Hour, "how long decisions are kept for redeliveries and explain calls")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")
+}
+
+// Validate reports every invalid setting.
+func (c *Config) Validate() error {
+	var p config.Problems
+	p.Merge(c.Common.Validate())
+	if c.PolicyFile != "" {
+		if _, err := loadPolicy(c.PolicyFile); err != nil {
+			p.Add("policy-file", err.Error())
+		}
+	}
+	p.Check(c.Reopen >= 0, "reopen-within", "must not be negative")
+	p.Check(c.DecisionTTL >= bus.DuplicateWindow, "decision-ttl", "must be at least 2m, and longer than the longest redelivery")
+	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	return p.Err()
+}
+
+func loadPolicy(path string) (*policy.Policy, error) {
+	if path == "" {
+		return policy.Default(), nil
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	p, err := policy.Parse(doc)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s refused: %w", path, err)
+	}
+	return p, nil
+}
+
+// Service is a running escalation service.
+type Service struct {
+	cfg    Config
+	d      *deps.Deps
+	store  *store.Store
+	policy atomic.Pointer[policy.Policy]
+	unit   lifecycle.Unit
+	now    func() time.Time
+
+	decisions   metric.Int64Counter
+	escalations metric.Int64Counter
+	fbv1.UnimplementedEscalationServiceServer
+}
+
+// New builds the service and binds its ports.
+func New(cfg Config, d *deps.Deps) (*Service, error) {
+	pol, err := loadPolicy(cfg.PolicyFile)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, d: d, store: store.New(d.Redis, d.Keys, cfg.DecisionTTL), now: time.Now}
+	s.policy.Store(pol)
+	if err := s.metrics(); err != nil {
+		return nil, err
+	}
+	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+		Service: "escalation", Purpose: "join",
+		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.Scored(), d.Names.Reached()},
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("escalation"), Handler: s.handle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	if err != nil {
+		return nil, err
+	}
+	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
+	if err != nil {
+		_ = httpSrv.Stop(context.Background())
+		return nil, err
+	}
+	fbv1.RegisterEscalationServiceServer(grpcSrv, s)
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
+	d.Tel.Logger.Info("policy loaded", "version", pol.Version(), "file", cfg.PolicyFile)
+	return s, nil
+}
+
+func (s *Service) metrics() error {
+	meter := s.d.Tel.Meter.Meter("firebreak/escalation")
+	var err1, err2 error
+	s.decisions, err1 = meter.Int64Counter("firebreak.decisions", metric.WithDescription("mentions decided, by route and whether they escalated"))
+	s.escalations, err2 = meter.Int64Counter("firebreak.escalations",
+		metric.WithDescription("escalating decisions by the author's reach tier, to show whom the policy favours"))
+	return errors.Join(err1, err2)
+}
+
+// Start serves and consumes.
+func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
+
+// Stop drains.
+func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
+
+// HTTPAddr is where health and metrics are served.
+func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
+
+// GRPCAddr is where the gRPC API listens.
+func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
+
+// publish sends case events; their ids are deterministic, so publishing
+// them again after a crash is deduplicated by the broker and the notifier.
+func (s *Service) publish(ctx context.Context, events ...*fbv1.CaseEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	out := make([]bus.Event, len(events))
+	for i, e := range events {
+		name := cases.EventName(e.Type)
+		out[i] = bus.Event{
+			Subject: s.d.Names.Case(name),
+			MsgID:   e.Id,
+			Type:    "case." + name,
+			Headers: map[string]string{bus.HeaderCaseID: e.Case.GetId(), bus.HeaderMentionID: e.MentionId},
+			Message: e,
+		}
+	}
+	_, err := s.d.Publisher.Publish(ctx, out...)
+	return err
+}
+
+func (s *Service) count(ctx context.Context, d *fbv1.Decision) {
+	s.decisions.Add(ctx, 1, metric.WithAttributes(attribute.String("route", d.Route), attribute.Bool("escalate", d.Escalate)))
+	if d.Escalate {
+		s.escalations.Add(ctx, 1, metric.WithAttributes(attribute.String("tier", d.Reach.GetTier().String()), attribute.String("team", d.Team)))
+	}
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/cases"
+)
+
+// Loaded is a case with the version it was read at.
+type Loaded struct {
+	Case    *fbv1.Case
+	version string
+	n       int64
+}
+
+// Case reads a case by id.
+func (s *Store) Case(ctx context.Context, id string) (Loaded, error) {
+	tag, n, err := cases.ParseID(id)
+	if err != nil {
+		return Loaded{}, err
+	}
+	a := Author{Tag: tag, s: s}
+	pipe := s.r.Pipeline()
+	ver := pipe.HGet(ctx, a.key("case"), "ver")
+	data := pipe.Get(ctx, a.key("cases", strconv.FormatInt(n, 10)))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Loaded{}, fmt.Errorf("read case %s: %w", id, err)
+	}
+	if errors.Is(data.Err(), redis.Nil) {
+		return Loaded{}, fmt.Errorf("%w: %s", cases.ErrNotFound, id)
+	}
+	c := &fbv1.Case{}
+	if err := proto.Unmarshal([]byte(data.Val()), c); err != nil {
+		return Loaded{}, fmt.Errorf("decode case %s: %w", id, err)
+	}
+	return Loaded{Case: c, version: ver.Val(), n: n}, nil
+}
+
+// Save stores a changed case and its event if nobody changed the case since
+// it was loaded; otherwise ErrConflict.
+func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEvent) error {
+	tag, _, _ := cases.ParseID(c.Id)
+	a := Author{Tag: tag, s: s}
+	caseBytes, err := proto.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode case %s: %w", c.Id, err)
+	}
+	evBytes, err := proto.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event %s: %w", e.Id, err)
+	}
+	pipe := s.r.Pipeline()
+	res := saveScript.Run(ctx, pipe, []string{a.key("case")}, l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap)
+	pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("save case %s: %w", c.Id, err)
+	}
+	if res.Val() == "conflict" {
+		return fmt.Errorf("save case %s: %w", c.Id, ErrConflict)
+	}
+	return nil
+}
+
+// Timeline returns a case's events, oldest first.
+func (s *Store) Timeline(ctx context.Context, id string) ([]*fbv1.CaseEvent, error) {
+	tag, n, err := cases.ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	a := Author{Tag: tag, s: s}
+	raw, err := s.r.LRange(ctx, a.key("timeline", strconv.FormatInt(n, 10)), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read timeline of case %s: %w", id, err)
+	}
+	out := make([]*fbv1.CaseEvent, 0, len(raw))
+	for _, r := range raw {
+		e := &fbv1.CaseEvent{}
+		if err := proto.Unmarshal([]byte(r), e); err != nil {
+			return nil, fmt.Errorf("decode timeline of case %s: %w", id, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Filter selects cases in List; zero fields match everything.
+type Filter struct {
+	State    fbv1.CaseState
+	Team     string
+	Priority fbv1.Priority
+	Brand    string
+}
+
+func (f Filter) match(c *fbv1.Case) bool {
+	return (f.State == 0 || c.State == f.State) && (f.Team == "" || c.Team == f.Team) &&
+		(f.Priority == 0 || c.Priority == f.Priority) && (f.Brand == "" || c.Brand == f.Brand)
+}
+
+// List returns up to size cases matching f, most recently updated first,
+// starting at offset in the index, and the offset to continue from (0 when
+// there is no more).
+func (s *Store) List(ctx context.Context, f Filter, offset int64, size int) ([]*fbv1.Case, int64, error) {
+	const batch = 200
+	var out []*fbv1.Case
+	for len(out) < size {
+		ids, err := s.r.ZRevRange(ctx, s.keys.Global("cases"), offset, offset+batch-1).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("list cases: %w", err)
+		}
+		if len(ids) == 0 {
+			return out, 0, nil
+		}
+		got, err := s.many(ctx, ids)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, c := range got {
+			if c != nil && f.match(c) {
+				out = append(out, c)
+				if len(out) == size {
+					return out, offset + int64(i) + 1, nil
+				}
+			}
+		}
+		offset += int64(len(ids))
+	}
+	return out, offset, nil
+}
+
+func (s *Store) many(ctx context.Context, ids []string) ([]*fbv1.Case, error) {
+	pipe := s.r.Pipeline()
+	cmds := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		tag, n, err := cases.ParseID(id)
+		if err != nil {
+			continue
+		}
+		cmds[i] = pipe.Get(ctx, Author{Tag: tag, s: s}.key("cases", strconv.FormatInt(n, 10)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read cases: %w", err)
+	}
+	out := make([]*fbv1.Case, len(ids))
+	for i, cmd := range cmds {
+		if cmd == nil || cmd.Err() != nil {
+			continue
+		}
+		c := &fbv1.Case{}
+		if err := proto.Unmarshal([]byte(cmd.Val()), c); err == nil {
+			out[i] = c
+		}
+	}
+	return out, nil
+}
+
+// Decision returns the decision recorded for a mention.
+func (s *Store) Decision(ctx context.Context, mentionID string) (*fbv1.Decision, error) {
+	tag, err := s.r.Get(ctx, s.keys.Global("mention", mentionID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%w: no decision recorded for mention %s (undecided, unknown, or expired)", cases.ErrNotFound, mentionID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find decision of mention %s: %w", mentionID, err)
+	}
+	raw, err := s.r.HGet(ctx, Author{Tag: tag, s: s}.key("join", mentionID), "decided").Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("%w: decision of mention %s has expired", cases.ErrNotFound, mentionID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read decision of mention %s: %w", mentionID, err)
+	}
+	d := &fbv1.Decision{}
+	if err := proto.Unmarshal([]byte(raw), d); err != nil {
+		return nil, fmt.Errorf("decode decision of mention %s: %w", mentionID, err)
+	}
+	return d, nil
+}
+
+func timestampMillis(ms int64) *timestamppb.Timestamp {
+	return timestamppb.New(time.UnixMilli(ms))
+}

@@ -1,0 +1,112 @@
+package store
+
+import "github.com/redis/go-redis/v9"
+
+// Every script touches only keys of one author, which share a hash tag, so
+// each runs on one Redis Cluster node. Keys of a numbered case are derived
+// inside the script from the author's key prefix (ARGV), under the same tag.
+
+// joinScript stores one part (score or reach) of a mention. When both parts
+// are present it counts the complaint in the author's window and streak,
+// once, snapshots that history, and returns everything the decision needs
+// along with the author's current case. For a mention already decided it
+// returns the stored events so that a redelivery can republish them.
+//
+// KEYS: join hash, window zset, streak set, last-reply key, case pointer
+// ARGV: part, part bytes, complaint flag (score part only), event ms,
+// window ms, ttl ms, mention id, author key prefix
+var joinScript = redis.NewScript(`
+local join, window, streak, reply, pointer = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local part, data, complaint, at, span, ttl, mid, prefix = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+if redis.call('HEXISTS', join, 'decided') == 1 then
+  local out = {'decided'}
+  local n = tonumber(redis.call('HGET', join, 'evn') or '0')
+  for i = 1, n do out[#out + 1] = redis.call('HGET', join, 'ev' .. i) end
+  return out
+end
+redis.call('HSET', join, part, data)
+if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
+redis.call('PEXPIRE', join, ttl)
+local score = redis.call('HGET', join, 'score')
+local reach = redis.call('HGET', join, 'reach')
+if not score or not reach then return {'waiting'} end
+local hist = redis.call('HGET', join, 'hist')
+if not hist then
+  at = tonumber(redis.call('HGET', join, 'at'))
+  if redis.call('HGET', join, 'complaint') == '1' then
+    redis.call('ZADD', window, at, mid)
+    redis.call('SADD', streak, mid)
+  end
+  -- Keep two windows, so a mention that arrives late still counts the
+  -- complaints made before it.
+  redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (at - 2 * span))
+  redis.call('PEXPIRE', window, 2 * span)
+  local count = redis.call('ZCOUNT', window, at - span, at)
+  hist = count .. ':' .. redis.call('SCARD', streak) .. ':' .. (redis.call('GET', reply) or '0')
+  redis.call('HSET', join, 'hist', hist)
+end
+local n = redis.call('HGET', pointer, 'n') or '0'
+local ver = redis.call('HGET', pointer, 'ver') or '0'
+local current = ''
+if n ~= '0' then current = redis.call('GET', prefix .. 'cases:' .. n) or '' end
+return {'ready', score, reach, hist, n, ver, current}
+`)
+
+// commitScript records a decision and, unless another decision changed the
+// author's case since it was read (the version differs), the case after it
+// and its events. It returns 'ok', 'already' (decided before) or
+// 'conflict' (read again and retry).
+//
+// KEYS: join hash, case pointer
+// ARGV: expected version, case number ('' for no case change), case bytes,
+// decision bytes, ttl ms, author key prefix, timeline cap, events...
+var commitScript = redis.NewScript(`
+local join, pointer = KEYS[1], KEYS[2]
+local expected, n, case, decision, ttl, prefix, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+if redis.call('HEXISTS', join, 'decided') == 1 then return 'already' end
+if n ~= '' then
+  local ver = redis.call('HGET', pointer, 'ver') or '0'
+  if ver ~= expected then return 'conflict' end
+  redis.call('HSET', pointer, 'n', n, 'ver', tonumber(ver) + 1)
+  redis.call('SET', prefix .. 'cases:' .. n, case)
+  local timeline = prefix .. 'timeline:' .. n
+  for i = 8, #ARGV do redis.call('RPUSH', timeline, ARGV[i]) end
+  redis.call('LTRIM', timeline, -cap, -1)
+end
+redis.call('HSET', join, 'decided', decision, 'evn', #ARGV - 7)
+for i = 8, #ARGV do redis.call('HSET', join, 'ev' .. (i - 7), ARGV[i]) end
+-- The parts are in the decision now; the rest of the hash only answers
+-- redeliveries and explain calls until it expires.
+redis.call('HDEL', join, 'score', 'reach')
+redis.call('PEXPIRE', join, ttl)
+return 'ok'
+`)
+
+// replyScript records a brand reply: the author's unanswered streak ends.
+//
+// KEYS: streak set, last-reply key
+// ARGV: event ms, ttl ms
+var replyScript = redis.NewScript(`
+redis.call('DEL', KEYS[1])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) > last then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
+return 'ok'
+`)
+
+// saveScript stores a changed case if nobody changed it since it was read.
+//
+// KEYS: case pointer
+// ARGV: expected version, case number, case bytes, event bytes, author key
+// prefix, timeline cap
+var saveScript = redis.NewScript(`
+local pointer = KEYS[1]
+local ver = redis.call('HGET', pointer, 'ver') or '0'
+if ver ~= ARGV[1] then return 'conflict' end
+if redis.call('HGET', pointer, 'n') ~= ARGV[2] then return 'conflict' end
+redis.call('HSET', pointer, 'ver', tonumber(ver) + 1)
+redis.call('SET', ARGV[5] .. 'cases:' .. ARGV[2], ARGV[3])
+local timeline = ARGV[5] .. 'timeline:' .. ARGV[2]
+redis.call('RPUSH', timeline, ARGV[4])
+redis.call('LTRIM', timeline, -tonumber(ARGV[6]), -1)
+return 'ok'
+`)

@@ -1,0 +1,180 @@
+// Package ingest is the ingest service: it takes mentions in over HTTP and
+// gRPC, validates them, and publishes each once on
+// <prefix>.mentions.ingested.<platform>, answering only when they are durable.
+package ingest
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/ingest/mention"
+	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+)
+
+// Config is the ingest service's configuration.
+type Config struct {
+	config.Common
+	// MaxBodyBytes bounds one HTTP request.
+	MaxBodyBytes int64
+	// MaxBatch bounds the mentions in one request.
+	MaxBatch int
+	// SeenTTL is how long an ingested platform id is remembered, so a
+	// mention re-sent days later is still published once.
+	SeenTTL time.Duration
+}
+
+// Register declares the flags.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.Common.Register(fs, "ingest", ":8080", ":9090")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 4<<20, "largest accepted HTTP request body")
+	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most mentions accepted in one request")
+	fs.DurationVar(&c.SeenTTL, "seen-ttl", 30*24*time.Hour, "how long an ingested mention id is remembered for dedup")
+}
+
+// Validate reports every invalid setting.
+func (c *Config) Validate() error {
+	var p config.Problems
+	p.Merge(c.Common.Validate())
+	p.Check(c.MaxBodyBytes >= 1<<10, "max-body-bytes", "must be at least 1024")
+	p.Check(c.MaxBatch >= 1, "max-batch", "must be at least 1")
+	p.Check(c.SeenTTL >= bus.DuplicateWindow, "seen-ttl", "must be at least 2m, JetStream's dedup window")
+	return p.Err()
+}
+
+// Service is a running ingest service.
+type Service struct {
+	cfg   Config
+	d     *deps.Deps
+	unit  lifecycle.Unit
+	now   func() time.Time
+	fbv1.UnimplementedIngestServiceServer
+}
+
+// New builds the service and binds its ports.
+func New(cfg Config, d *deps.Deps) (*Service, error) {
+	s := &Service{cfg: cfg, d: d, now: time.Now}
+	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	if err != nil {
+		return nil, err
+	}
+	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
+	if err != nil {
+		_ = httpSrv.Stop(context.Background())
+		return nil, err
+	}
+	httpSrv.Handle("POST /v1/mentions", s.httpHandler())
+	fbv1.RegisterIngestServiceServer(grpcSrv, s)
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv}
+	return s, nil
+}
+
+// Start serves.
+func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
+
+// Stop drains.
+func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
+
+// HTTPAddr is where the HTTP API listens.
+func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
+
+// GRPCAddr is where the gRPC API listens.
+func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
+
+// Accepted is the outcome for one mention.
+type Accepted struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// accept publishes validated mentions, skipping those already ingested, and
+// returns once every new one is stored by JetStream.
+func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accepted, error) {
+	out := make([]Accepted, len(mentions))
+	seenKeys := make([]string, len(mentions))
+	pipe := s.d.Redis.Pipeline()
+	exists := make([]*redis.IntCmd, len(mentions))
+	for i, m := range mentions {
+		out[i].ID = m.Id
+		seenKeys[i] = s.d.Keys.Global("seen", m.Id)
+		exists[i] = pipe.Exists(ctx, seenKeys[i])
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("check ingested ids in Redis: %w", err)
+	}
+	var events []bus.Event
+	var fresh []int
+	for i, m := range mentions {
+		if exists[i].Val() > 0 {
+			out[i].Duplicate = true
+			continue
+		}
+		fresh = append(fresh, i)
+		events = append(events, bus.Event{
+			Subject: s.d.Names.Ingested(mention.PlatformName(m.Platform)),
+			MsgID:   bus.MsgID(m.Id, "ingested"),
+			Type:    "mention.ingested",
+			Headers: map[string]string{bus.HeaderMentionID: m.Id},
+			Message: m,
+		})
+	}
+	if len(events) == 0 {
+		return out, nil
+	}
+	results, err := s.d.Publisher.Publish(ctx, events...)
+	if err != nil {
+		return nil, err
+	}
+	// Remember the ids only after they are durable: a crash before this line
+	// leaves JetStream's two-minute dedup window to catch a retry.
+	pipe = s.d.Redis.Pipeline()
+	for n, i := range fresh {
+		out[i].Duplicate = results[n].Duplicate
+		pipe.Set(ctx, seenKeys[i], 1, s.cfg.SeenTTL)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.d.Tel.Logger.WarnContext(ctx, "published mentions but could not record them for long-term dedup", "err", err)
+	}
+	return out, nil
+}
+
+// Submit is the gRPC edge.
+func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.SubmitResponse, error) {
+	if err := s.validateBatch(len(req.Mentions)); err != nil {
+		return nil, invalidArgument(err)
+	}
+	now := s.now()
+	for i, m := range req.Mentions {
+		if err := mention.Normalize(m, now); err != nil {
+			return nil, invalidArgument(&mention.InvalidError{Index: i, Reason: err.Error()})
+		}
+	}
+	accepted, err := s.accept(ctx, req.Mentions)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	resp := &fbv1.SubmitResponse{}
+	for _, a := range accepted {
+		resp.Results = append(resp.Results, &fbv1.SubmitResult{Id: a.ID, Duplicate: a.Duplicate})
+	}
+	return resp, nil
+}
+
+func (s *Service) validateBatch(n int) error {
+	switch {
+	case n == 0:
+		return fmt.Errorf("no mentions given")
+	case n > s.cfg.MaxBatch:
+		return fmt.Errorf("%d mentions in one request; at most %d are accepted (--max-batch)", n, s.cfg.MaxBatch)
+	}
+	return nil
+}

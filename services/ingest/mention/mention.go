@@ -1,0 +1,291 @@
+// Package mention turns the generic JSON form of a mention into a validated
+// firebreakv1.Mention. It does no I/O; ingest's HTTP and gRPC edges, replay
+// and tests share it, so a mention is judged the same way wherever it enters.
+package mention
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+)
+
+// Limits on what a mention may hold. Anything beyond them is refused rather
+// than truncated, so no mention is silently changed.
+const (
+	MaxTextBytes    = 16 << 10
+	MaxIDBytes      = 256
+	MaxFollowers    = 10_000_000_000
+	MaxFutureSkew   = time.Hour
+	MaxBrandLength  = 64
+	MaxHandleLength = 256
+)
+
+// JSON is the generic wire form of a mention, as posted to /v1/mentions.
+type JSON struct {
+	Platform        string       `json:"platform"`
+	PlatformID      string       `json:"platform_id"`
+	Brand           string       `json:"brand"`
+	Author          AuthorJSON   `json:"author"`
+	Text            string       `json:"text"`
+	Language        string       `json:"language,omitempty"`
+	CreatedAt       *time.Time   `json:"created_at,omitempty"`
+	URL             string       `json:"url,omitempty"`
+	ReplyToID       string       `json:"reply_to_id,omitempty"`
+	ReplyToAuthorID string       `json:"reply_to_author_id,omitempty"`
+	ConversationID  string       `json:"conversation_id,omitempty"`
+	Visibility      string       `json:"visibility,omitempty"`
+	BrandReply      bool         `json:"brand_reply,omitempty"`
+	Metrics         *MetricsJSON `json:"metrics,omitempty"`
+}
+
+// AuthorJSON is the author part of JSON.
+type AuthorJSON struct {
+	ID        string `json:"id"`
+	Handle    string `json:"handle,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Followers int64  `json:"followers,omitempty"`
+	Following int64  `json:"following,omitempty"`
+	Verified  bool   `json:"verified,omitempty"`
+}
+
+// MetricsJSON is the engagement part of JSON.
+type MetricsJSON struct {
+	Reposts int64 `json:"reposts,omitempty"`
+	Likes   int64 `json:"likes,omitempty"`
+	Replies int64 `json:"replies,omitempty"`
+	Quotes  int64 `json:"quotes,omitempty"`
+}
+
+// InvalidError says which mention of a batch is wrong and why.
+type InvalidError struct {
+	Index  int
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("mention %d: %s", e.Index, e.Reason)
+}
+
+// ID is the Firebreak id of a platform's post: the same post, the same id.
+func ID(p fbv1.Platform, platformID string) string {
+	return PlatformName(p) + ":" + platformID
+}
+
+// PlatformName is the short lowercase name used in subjects and ids.
+func PlatformName(p fbv1.Platform) string {
+	return strings.ToLower(strings.TrimPrefix(p.String(), "PLATFORM_"))
+}
+
+// ParsePlatform reads "x", "twitter", "mastodon", "bluesky" or "generic".
+func ParsePlatform(s string) (fbv1.Platform, bool) {
+	switch strings.ToLower(s) {
+	case "x", "twitter":
+		return fbv1.Platform_PLATFORM_X, true
+	case "mastodon":
+		return fbv1.Platform_PLATFORM_MASTODON, true
+	case "bluesky", "bsky":
+		return fbv1.Platform_PLATFORM_BLUESKY, true
+	case "generic", "":
+		return fbv1.Platform_PLATFORM_GENERIC, true
+	}
+	return fbv1.Platform_PLATFORM_UNSPECIFIED, false
+}
+
+// Decode reads one JSON object, a JSON array of objects, or NDJSON (one
+// object per line) and returns the validated mentions. The whole batch is
+// refused if any mention is invalid, so a client never has to work out which
+// half of its request was taken.
+func Decode(body []byte, now time.Time) ([]*fbv1.Mention, error) {
+	if !utf8.Valid(body) {
+		return nil, &InvalidError{Index: 0, Reason: "body is not valid UTF-8"}
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, &InvalidError{Index: 0, Reason: "body is empty; send a JSON object, an array of objects, or NDJSON"}
+	}
+	var raw []json.RawMessage
+	if trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &raw); err != nil {
+			return nil, &InvalidError{Index: 0, Reason: "malformed JSON array: " + err.Error()}
+		}
+	} else {
+		var err error
+		if raw, err = splitLines(trimmed); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*fbv1.Mention, 0, len(raw))
+	for i, r := range raw {
+		var j JSON
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&j); err != nil {
+			return nil, &InvalidError{Index: i, Reason: "malformed JSON: " + err.Error()}
+		}
+		if dec.More() {
+			return nil, &InvalidError{Index: i, Reason: "more than one JSON value on a line; put one object per line"}
+		}
+		m, err := j.Mention(now)
+		if err != nil {
+			return nil, &InvalidError{Index: i, Reason: err.Error()}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// splitLines reads NDJSON (a single object is NDJSON of one line).
+func splitLines(body []byte) ([]json.RawMessage, error) {
+	var out []json.RawMessage
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 64<<10), len(body)+1)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] != '{' {
+			return nil, &InvalidError{Index: len(out), Reason: "each line must be a JSON object"}
+		}
+		out = append(out, json.RawMessage(bytes.Clone(line)))
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &InvalidError{Index: len(out), Reason: "read NDJSON: " + err.Error()}
+	}
+	return out, nil
+}
+
+// Mention validates j and converts it.
+func (j *JSON) Mention(now time.Time) (*fbv1.Mention, error) {
+	platform, ok := ParsePlatform(j.Platform)
+	if !ok {
+		return nil, fmt.Errorf("platform %q is unknown; use x, mastodon, bluesky or generic", j.Platform)
+	}
+	m := &fbv1.Mention{
+		Platform:        platform,
+		PlatformId:      j.PlatformID,
+		Brand:           j.Brand,
+		Text:            j.Text,
+		Language:        j.Language,
+		Url:             j.URL,
+		ReplyToId:       j.ReplyToID,
+		ReplyToAuthorId: j.ReplyToAuthorID,
+		ConversationId:  j.ConversationID,
+		BrandReply:      j.BrandReply,
+		Author: &fbv1.Author{
+			Id: j.Author.ID, Handle: j.Author.Handle, Name: j.Author.Name,
+			Followers: j.Author.Followers, Following: j.Author.Following, Verified: j.Author.Verified,
+		},
+	}
+	switch strings.ToLower(j.Visibility) {
+	case "", "public":
+		m.Visibility = fbv1.Visibility_VISIBILITY_PUBLIC
+	case "private", "direct":
+		m.Visibility = fbv1.Visibility_VISIBILITY_PRIVATE
+	default:
+		return nil, fmt.Errorf("visibility %q is unknown; use public or private", j.Visibility)
+	}
+	if j.Metrics != nil {
+		m.Metrics = &fbv1.PublicMetrics{Reposts: j.Metrics.Reposts, Likes: j.Metrics.Likes, Replies: j.Metrics.Replies, Quotes: j.Metrics.Quotes}
+	}
+	if j.CreatedAt != nil {
+		m.CreatedAt = timestamppb.New(*j.CreatedAt)
+	}
+	if err := Normalize(m, now); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Normalize validates a mention from any edge (JSON, gRPC, platform
+// adapters), fills its id, defaults and ingest time, and says what is wrong.
+func Normalize(m *fbv1.Mention, now time.Time) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if m.Platform == fbv1.Platform_PLATFORM_UNSPECIFIED {
+		m.Platform = fbv1.Platform_PLATFORM_GENERIC
+	}
+	if _, ok := fbv1.Platform_name[int32(m.Platform)]; !ok {
+		bad("platform %d is unknown", m.Platform)
+	}
+	checkID(bad, "platform_id", m.PlatformId)
+	if !validBrand(m.Brand) {
+		bad("brand %q must be 1-%d lowercase letters, digits, '-' or '_'", m.Brand, MaxBrandLength)
+	}
+	if m.Author == nil {
+		m.Author = &fbv1.Author{}
+	}
+	checkID(bad, "author.id", m.Author.Id)
+	if len(m.Author.Handle) > MaxHandleLength || len(m.Author.Name) > MaxHandleLength {
+		bad("author handle and name must be at most %d bytes", MaxHandleLength)
+	}
+	if m.Author.Followers < 0 || m.Author.Followers > MaxFollowers || m.Author.Following < 0 || m.Author.Following > MaxFollowers {
+		bad("author followers and following must be between 0 and %d", int64(MaxFollowers))
+	}
+	switch {
+	case strings.TrimSpace(m.Text) == "":
+		bad("text is empty")
+	case len(m.Text) > MaxTextBytes:
+		bad("text is %d bytes; at most %d are accepted", len(m.Text), MaxTextBytes)
+	}
+	for _, f := range [][2]string{{"text", m.Text}, {"author.handle", m.Author.Handle}, {"author.name", m.Author.Name}, {"url", m.Url}} {
+		if !utf8.ValidString(f[1]) {
+			bad("%s is not valid UTF-8", f[0])
+		}
+	}
+	if m.BrandReply && m.ReplyToAuthorId == "" {
+		bad("a brand reply needs reply_to_author_id, the author it answers")
+	}
+	if m.Metrics != nil && (m.Metrics.Reposts < 0 || m.Metrics.Likes < 0 || m.Metrics.Replies < 0 || m.Metrics.Quotes < 0) {
+		bad("metrics must not be negative")
+	}
+	if m.CreatedAt == nil {
+		m.CreatedAt = timestamppb.New(now)
+	} else if m.CreatedAt.AsTime().After(now.Add(MaxFutureSkew)) {
+		bad("created_at %s is more than %s in the future", m.CreatedAt.AsTime().Format(time.RFC3339), MaxFutureSkew)
+	}
+	if m.Visibility == fbv1.Visibility_VISIBILITY_UNSPECIFIED {
+		m.Visibility = fbv1.Visibility_VISIBILITY_PUBLIC
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	m.Id = ID(m.Platform, m.PlatformId)
+	m.IngestedAt = timestamppb.New(now)
+	return nil
+}
+
+func checkID(bad func(string, ...any), field, id string) {
+	switch {
+	case id == "":
+		bad("%s is missing", field)
+	case len(id) > MaxIDBytes:
+		bad("%s is longer than %d bytes", field, MaxIDBytes)
+	case strings.ContainsAny(id, " \t\r\n"):
+		bad("%s %q contains whitespace", field, id)
+	case !utf8.ValidString(id):
+		bad("%s is not valid UTF-8", field)
+	}
+}
+
+func validBrand(b string) bool {
+	if b == "" || len(b) > MaxBrandLength {
+		return false
+	}
+	for _, r := range b {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,162 @@
+// Package reach is the reach service: for every ingested mention it publishes
+// the author's reach on <prefix>.mentions.reached (followers, tier, reach
+// relative to the brand's own audience), and answers GetReach over gRPC.
+package reach
+
+import (
+	"context"
+	"flag"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/reach/tier"
+)
+
+// Config is the reach service's configuration.
+type Config struct {
+	config.Common
+	// BrandFollowers is "brand=followers,..." for each brand's own account.
+	BrandFollowers string
+	Thresholds     tier.Thresholds
+	MaxInFlight    int
+	brands         map[string]int64
+}
+
+// Register declares the flags.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.Common.Register(fs, "reach", ":8082", ":9092")
+	def := tier.DefaultThresholds()
+	fs.StringVar(&c.BrandFollowers, "brand-followers", "", "each brand's own follower count, e.g. acme=203000,globex=5000")
+	fs.Int64Var(&c.Thresholds.Medium, "tier-medium", def.Medium, "followers that make an author medium reach")
+	fs.Int64Var(&c.Thresholds.High, "tier-high", def.High, "followers that make an author high reach")
+	fs.Float64Var(&c.Thresholds.HighRatio, "tier-high-ratio", def.HighRatio, "share of the brand's followers that makes an author high reach")
+	fs.Float64Var(&c.Thresholds.RivalRatio, "tier-rival-ratio", def.RivalRatio, "share of the brand's followers that makes an author a rival")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 256, "mentions handled at once")
+}
+
+// Validate reports every invalid setting.
+func (c *Config) Validate() error {
+	var p config.Problems
+	p.Merge(c.Common.Validate())
+	brands, err := tier.ParseBrandFollowers(c.BrandFollowers)
+	if err != nil {
+		p.Add("brand-followers", err.Error())
+	}
+	c.brands = brands
+	if err := c.Thresholds.Validate(); err != nil {
+		p.Add("tier-medium", "and the other tier settings: "+err.Error())
+	}
+	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	return p.Err()
+}
+
+// Service is a running reach service.
+type Service struct {
+	cfg  Config
+	d    *deps.Deps
+	unit lifecycle.Unit
+	fbv1.UnimplementedReachServiceServer
+}
+
+// New builds the service and binds its ports. cfg must have been validated.
+func New(cfg Config, d *deps.Deps) (*Service, error) {
+	if cfg.brands == nil {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	s := &Service{cfg: cfg, d: d}
+	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+		Service: "reach", Purpose: "mentions",
+		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("reach"), Handler: s.handle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	if err != nil {
+		return nil, err
+	}
+	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
+	if err != nil {
+		_ = httpSrv.Stop(context.Background())
+		return nil, err
+	}
+	fbv1.RegisterReachServiceServer(grpcSrv, s)
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
+	return s, nil
+}
+
+// Start serves and consumes.
+func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
+
+// Stop drains.
+func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
+
+// HTTPAddr is where health and metrics are served.
+func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
+
+// GRPCAddr is where the gRPC API listens.
+func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
+
+func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
+	var m fbv1.Mention
+	if err := bus.Decode(msg, &m); err != nil {
+		return err
+	}
+	if m.BrandReply {
+		// The brand's own reach is not in question; escalation handles
+		// brand replies from the scored stream alone.
+		return nil
+	}
+	r := s.assess(m.Platform, m.Brand, m.Author.GetId(), m.Author.GetFollowers(), m.Author.GetVerified())
+	r.MentionId = m.Id
+	_, err := s.d.Publisher.Publish(ctx, bus.Event{
+		Subject: s.d.Names.Reached(),
+		MsgID:   bus.MsgID(m.Id, "reached"),
+		Type:    "mention.reached",
+		Headers: map[string]string{bus.HeaderMentionID: m.Id},
+		Message: &fbv1.ReachedMention{Mention: &m, Reach: r},
+	})
+	return err
+}
+
+func (s *Service) assess(p fbv1.Platform, brand, authorID string, followers int64, verified bool) *fbv1.Reach {
+	brandFollowers := s.cfg.brands[brand]
+	a := tier.Assess(tier.Author{Followers: followers, Verified: verified}, brandFollowers, s.cfg.Thresholds)
+	return &fbv1.Reach{
+		Platform:        p,
+		AuthorId:        authorID,
+		Followers:       followers,
+		Verified:        verified,
+		BrandFollowers:  brandFollowers,
+		RelativeToBrand: a.Relative,
+		Tier:            a.Tier,
+		Reasons:         a.Reasons,
+		Source:          "mention",
+		ObservedAt:      timestamppb.New(time.Now()),
+	}
+}
+
+// GetReach assesses an author from the follower count given.
+func (s *Service) GetReach(_ context.Context, req *fbv1.GetReachRequest) (*fbv1.GetReachResponse, error) {
+	if req.AuthorId == "" && req.Handle == "" {
+		return nil, status.Error(codes.InvalidArgument, "give author_id or handle")
+	}
+	if req.FollowersHint < 0 {
+		return nil, status.Error(codes.InvalidArgument, "followers_hint must not be negative")
+	}
+	return &fbv1.GetReachResponse{Reach: s.assess(req.Platform, req.Brand, req.AuthorId, req.FollowersHint, false)}, nil
+}
