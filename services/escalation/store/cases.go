@@ -59,7 +59,7 @@ func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEv
 		return fmt.Errorf("encode event %s: %w", e.Id, err)
 	}
 	pipe := s.r.Pipeline()
-	res := saveScript.Run(ctx, pipe, []string{a.key("case")}, l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap)
+	res := saveScript.Eval(ctx, pipe, []string{a.key("case")}, l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap)
 	pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("save case %s: %w", c.Id, err)

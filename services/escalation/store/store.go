@@ -180,8 +180,10 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 		}
 		args = append(args, b)
 	}
+	// EVAL, not EVALSHA: a pipelined EVALSHA cannot fall back when the
+	// server has lost its script cache (after a restart or failover).
 	pipe := s.r.Pipeline()
-	res := commitScript.Run(ctx, pipe, []string{a.key("join", d.MentionId), a.key("case")}, args...)
+	res := commitScript.Eval(ctx, pipe, []string{a.key("join", d.MentionId), a.key("case")}, args...)
 	pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
 	if c != nil {
 		pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})

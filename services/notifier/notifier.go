@@ -1,0 +1,219 @@
+// Package notifier is the notifier service: it delivers case events to the
+// receivers routed for the case's team and escalation level, retries safely,
+// never pages the same level of a case twice, and records every delivery.
+package notifier
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/deliverylog"
+	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+)
+
+// Config is the notifier's configuration.
+type Config struct {
+	config.Common
+	// WebhookURL, when set, is a generic webhook receiver for every team and
+	// level: the simplest setup.
+	WebhookURL        string
+	WebhookSecretFile string
+	LinkBase          string
+	DedupTTL          time.Duration
+	MaxInFlight       int
+	AckWait           time.Duration
+}
+
+// Register declares the flags.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.Common.Register(fs, "notifier", ":8084", ":9094")
+	fs.StringVar(&c.WebhookURL, "webhook-url", "", "URL of a generic webhook told about every case event")
+	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", "", "file with the HMAC secret that signs webhook requests")
+	fs.StringVar(&c.LinkBase, "link-base", "", "base URL of case links in notifications, e.g. https://firebreak.example.com")
+	fs.DurationVar(&c.DedupTTL, "dedup-ttl", 30*24*time.Hour, "how long a delivery is remembered so it is never repeated")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "case events delivered at once")
+	fs.DurationVar(&c.AckWait, "ack-wait", 3*time.Minute, "longest one delivery with all its retries may take")
+}
+
+// Validate reports every invalid setting.
+func (c *Config) Validate() error {
+	var p config.Problems
+	p.Merge(c.Common.Validate())
+	p.Check(c.DedupTTL >= time.Hour, "dedup-ttl", "must be at least 1h")
+	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	p.Check(c.AckWait >= 10*time.Second, "ack-wait", "must be at least 10s")
+	return p.Err()
+}
+
+// Service is a running notifier.
+type Service struct {
+	cfg       Config
+	d         *deps.Deps
+	log       *deliverylog.Log
+	pipeline  *notify.Pipeline
+	receivers map[string]notify.Receiver
+	unit      lifecycle.Unit
+	fbv1.UnimplementedNotifierServiceServer
+}
+
+// New builds the service and binds its ports.
+func New(cfg Config, d *deps.Deps) (*Service, error) {
+	receivers, router, err := buildReceivers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}}
+	for _, r := range receivers {
+		s.receivers[r.Name] = r
+	}
+	s.pipeline = notify.NewPipeline(receivers, router, s.log, notify.SystemClock{}, cfg.LinkBase)
+	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+		Service: "notifier", Purpose: "cases",
+		Stream: d.Names.Stream(bus.NounCases), Subjects: []string{d.Names.All(bus.NounCases)},
+		MaxInFlight: cfg.MaxInFlight, AckWait: cfg.AckWait,
+		DeadLetter: d.Names.DeadLetter("notifier"), Handler: s.handle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	if err != nil {
+		return nil, err
+	}
+	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
+	if err != nil {
+		_ = httpSrv.Stop(context.Background())
+		return nil, err
+	}
+	fbv1.RegisterNotifierServiceServer(grpcSrv, s)
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
+	return s, nil
+}
+
+// Start serves and consumes.
+func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
+
+// Stop drains.
+func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
+
+// HTTPAddr is where health and metrics are served.
+func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
+
+// GRPCAddr is where the gRPC API listens.
+func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
+
+func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
+	var ev fbv1.CaseEvent
+	if err := bus.Decode(msg, &ev); err != nil {
+		return err
+	}
+	if ev.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_DELIVERY_FAILED {
+		return nil // our own report; nobody to tell
+	}
+	results, err := s.pipeline.Deliver(ctx, &ev)
+	if err != nil {
+		return err // outcome unknown; dedup makes the redelivery safe
+	}
+	return s.report(ctx, &ev, results)
+}
+
+// report publishes every attempt on notifications.<outcome>, and a
+// delivery_failed case event for each receiver that could not be told.
+func (s *Service) report(ctx context.Context, ev *fbv1.CaseEvent, results []notify.Result) error {
+	var events []bus.Event
+	for _, r := range results {
+		for _, d := range notify.Deliveries(r) {
+			outcome := deliveryOutcome(d.Outcome)
+			events = append(events, bus.Event{
+				Subject: s.d.Names.Notification(outcome), MsgID: bus.MsgID(d.Id, outcome), Type: "notification." + outcome,
+				Headers: map[string]string{bus.HeaderCaseID: d.CaseId}, Message: d,
+			})
+		}
+		if r.Failed() {
+			failed := &fbv1.CaseEvent{
+				Id:    ev.Id + ":delivery_failed:" + r.Receiver,
+				Type:  fbv1.CaseEventType_CASE_EVENT_TYPE_DELIVERY_FAILED,
+				Case:  ev.Case,
+				Note:  fmt.Sprintf("receiver %s was not told after %d attempts: %v", r.Receiver, len(r.Attempts), r.Err()),
+				Level: ev.Level,
+				At:    timestamppb.Now(),
+			}
+			events = append(events, bus.Event{
+				Subject: s.d.Names.Case("delivery_failed"), MsgID: failed.Id, Type: "case.delivery_failed",
+				Headers: map[string]string{bus.HeaderCaseID: ev.Case.GetId()}, Message: failed,
+			})
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	_, err := s.d.Publisher.Publish(ctx, events...)
+	return err
+}
+
+func deliveryOutcome(o fbv1.DeliveryOutcome) string {
+	switch o {
+	case fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED:
+		return "delivered"
+	case fbv1.DeliveryOutcome_DELIVERY_OUTCOME_RETRYING:
+		return "retrying"
+	case fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED:
+		return "suppressed"
+	}
+	return "failed"
+}
+
+// ListDeliveries returns the delivery log of a case.
+func (s *Service) ListDeliveries(ctx context.Context, req *fbv1.ListDeliveriesRequest) (*fbv1.ListDeliveriesResponse, error) {
+	if req.CaseId == "" {
+		return nil, status.Error(codes.InvalidArgument, "case_id is required")
+	}
+	list, err := s.log.Case(ctx, req.CaseId)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return &fbv1.ListDeliveriesResponse{Deliveries: list}, nil
+}
+
+// TestReceiver sends a test case event to one receiver, bypassing dedup.
+func (s *Service) TestReceiver(ctx context.Context, req *fbv1.TestReceiverRequest) (*fbv1.TestReceiverResponse, error) {
+	if req.Receiver == "" {
+		return nil, status.Error(codes.InvalidArgument, "receiver is required")
+	}
+	now := time.Now()
+	ev := &fbv1.CaseEvent{
+		Id:   "test:" + req.Receiver + ":" + now.Format(time.RFC3339Nano),
+		Type: fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED,
+		Case: &fbv1.Case{Id: "test-1", Brand: "test", Team: "test", Level: 1, State: fbv1.CaseState_CASE_STATE_OPEN,
+			Priority: fbv1.Priority_PRIORITY_LOW, Reasons: []*fbv1.Reason{{Code: "test", Text: "test notification from firebreak"}},
+			Author: &fbv1.Author{Handle: "firebreak-test"}, OpenedAt: timestamppb.New(now)},
+		Level: 1, At: timestamppb.New(now),
+	}
+	r, ok := s.receivers[req.Receiver]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "receiver %q is not configured", req.Receiver)
+	}
+	// A pipeline of this receiver alone, with a log that remembers nothing,
+	// so the test neither is deduplicated nor blocks a real page later.
+	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, notify.SystemClock{}, s.cfg.LinkBase)
+	results, err := test.Deliver(ctx, ev)
+	if err != nil || len(results) == 0 {
+		return nil, status.Errorf(codes.Unavailable, "test delivery to %s: %v", req.Receiver, err)
+	}
+	ds := notify.Deliveries(results[0])
+	return &fbv1.TestReceiverResponse{Delivery: ds[len(ds)-1]}, nil
+}
