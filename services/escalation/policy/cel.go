@@ -1,0 +1,165 @@
+package policy
+
+import (
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/interpreter"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+)
+
+// Variables an expression can read. The container makes the firebreak.v1
+// enum values usable by their short names: TIER_HIGH, SENTIMENT_NEGATIVE.
+const (
+	varMention   = "mention"
+	varScore     = "score"
+	varReach     = "reach"
+	varHistory   = "history"
+	varComplaint = "complaint" // the policy's complaint expression, already evaluated
+	varEscalated = "escalated" // an earlier route matched and continued
+)
+
+// newEnv declares the typed variables, so a misspelt field is refused at
+// Parse rather than failing every evaluation.
+func newEnv() (*cel.Env, error) {
+	reg, err := types.NewRegistry(&fbv1.Mention{}, &fbv1.Score{}, &fbv1.Reach{}, &fbv1.History{})
+	if err != nil {
+		return nil, err
+	}
+	opts := []cel.EnvOption{
+		cel.CustomTypeAdapter(reg),
+		cel.CustomTypeProvider(newFieldProvider(reg)),
+		cel.Container("firebreak.v1"),
+		cel.Variable(varMention, cel.ObjectType("firebreak.v1.Mention")),
+		cel.Variable(varScore, cel.ObjectType("firebreak.v1.Score")),
+		cel.Variable(varReach, cel.ObjectType("firebreak.v1.Reach")),
+		cel.Variable(varHistory, cel.ObjectType("firebreak.v1.History")),
+		cel.Variable(varComplaint, cel.BoolType),
+		cel.Variable(varEscalated, cel.BoolType),
+		// Policies are short; these bounds refuse a pathological document
+		// at Parse instead of letting it slow down every decision.
+		cel.ParserExpressionSizeLimit(4096),
+		cel.ParserRecursionLimit(64),
+	}
+	return cel.NewEnv(append(opts, enumConstants()...)...)
+}
+
+// enumConstants declares every value of the enums a policy compares against
+// by its bare name (TIER_HIGH rather than firebreak.v1.Tier.TIER_HIGH). The
+// value names carry their enum's prefix, so they cannot collide.
+func enumConstants() []cel.EnvOption {
+	enums := []protoreflect.EnumDescriptor{
+		fbv1.Tier(0).Descriptor(),
+		fbv1.Sentiment(0).Descriptor(),
+		fbv1.Priority(0).Descriptor(),
+		fbv1.Platform(0).Descriptor(),
+		fbv1.Visibility(0).Descriptor(),
+	}
+	var opts []cel.EnvOption
+	for _, e := range enums {
+		values := e.Values()
+		for i := range values.Len() {
+			v := values.Get(i)
+			opts = append(opts, cel.Constant(string(v.Name()), cel.IntType, types.Int(v.Number())))
+		}
+	}
+	return opts
+}
+
+// program is a compiled boolean expression.
+type program struct {
+	source string
+	prg    cel.Program
+	// needsComplaint is true when the expression is a conjunction with
+	// `complaint` as one of its terms, so it is false whenever the mention is
+	// not a complaint. Most routes are; skipping them for the common
+	// non-complaint mention halves the cost of a decision. CEL's && is false
+	// when any term is false, even if another errs, so skipping is exact.
+	needsComplaint bool
+}
+
+// compile checks that src is a boolean expression over the declared variables
+// and plans it once, so evaluation does no parsing or type checking.
+func compile(env *cel.Env, src string) (*program, error) {
+	ast, iss := env.Compile(src)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if !ast.OutputType().IsExactType(types.BoolType) {
+		return nil, fmt.Errorf("want a true/false expression, got %s", ast.OutputType())
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	return &program{source: src, prg: prg, needsComplaint: conjoins(ast.NativeRep().Expr(), varComplaint)}, nil
+}
+
+// conjoins reports whether e is ident, or an && chain with ident as a term.
+func conjoins(e celast.Expr, ident string) bool {
+	switch e.Kind() {
+	case celast.IdentKind:
+		return e.AsIdent() == ident
+	case celast.CallKind:
+		call := e.AsCall()
+		if call.FunctionName() != operators.LogicalAnd {
+			return false
+		}
+		for _, arg := range call.Args() {
+			if conjoins(arg, ident) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// eval runs the program in frame. An evaluation error (a division by zero,
+// say) is returned, not treated as a match.
+func (p *program) eval(frame *interpreter.ExecutionFrame) (bool, error) {
+	out, _, err := p.prg.Eval(frame)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		return false, fmt.Errorf("got %v, want a bool", out)
+	}
+	return bool(b), nil
+}
+
+// activation hands the inputs to CEL without building a map per evaluation.
+// It also carries the facts reasons are rendered from, so one allocation
+// serves a whole decision.
+type activation struct {
+	in        inputs
+	complaint types.Bool
+	escalated types.Bool
+	facts     facts
+}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case varMention:
+		return a.in.mention, true
+	case varScore:
+		return a.in.score, true
+	case varReach:
+		return a.in.reach, true
+	case varHistory:
+		return a.in.history, true
+	case varComplaint:
+		return a.complaint, true
+	case varEscalated:
+		return a.escalated, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }

@@ -1,0 +1,146 @@
+package policy
+
+import (
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/interpreter"
+	"slices"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+)
+
+// Input is what a decision is made from. Score and Reach may be nil when they
+// did not arrive in time: the decision is then made from what is known, as if
+// they were zero, and its reasons say what was missing. Missing lists other
+// inputs the caller knows to be absent or late; nil Score and Reach are added
+// to it.
+type Input struct {
+	Mention *fbv1.Mention
+	Score   *fbv1.Score
+	Reach   *fbv1.Reach
+	History *fbv1.History
+	Missing []string
+}
+
+// Outcome is the policy's verdict on one mention. Team, Chain and Route come
+// from the highest-priority route that matched (the first, on a tie);
+// Priority is the highest matched; Reasons are every matched route's, in
+// order, followed by what was missing.
+type Outcome struct {
+	Escalate bool
+	Team     string
+	Priority fbv1.Priority
+	Chain    string
+	Route    string
+	Reasons  []*fbv1.Reason
+}
+
+// Reason codes the policy adds on its own.
+const (
+	CodeMissing    = "missing"     // an input was missing when deciding
+	CodeRouteError = "route_error" // a route's expression failed on this input
+)
+
+// Complaint reports whether the policy counts a score as a complaint. A nil
+// score is not a complaint.
+func (p *Policy) Complaint(s *fbv1.Score) bool {
+	if s == nil {
+		return false
+	}
+	a := activation{in: p.empty}
+	a.in.score = s
+	frame, err := interpreter.NewExecutionFrame(&a)
+	if err != nil {
+		return false
+	}
+	defer frame.Close()
+	ok, err := p.complaint.eval(frame)
+	return err == nil && ok
+}
+
+// Evaluate runs the routes in order over the input. It has no side effects
+// and is safe for concurrent use.
+//
+// A route that matches adds its reasons; unless it says continue, evaluation
+// stops there. An ignore route that matches stops evaluation and adds
+// nothing. A route whose expression fails on this input (say, a division by
+// zero) does not match, and a reason records the failure.
+func (p *Policy) Evaluate(in Input) Outcome {
+	a := activation{in: p.with(in)}
+	// One execution frame serves every expression of this decision: CEL
+	// would otherwise take one from its pool for each, and the frame only
+	// reads through to a, whose escalated flag changes between routes.
+	frame, err := interpreter.NewExecutionFrame(&a)
+	if err != nil {
+		return Outcome{Reasons: []*fbv1.Reason{{Code: CodeRouteError, Text: "policy could not be evaluated: " + err.Error()}}}
+	}
+	defer frame.Close()
+	complaint, err := p.complaint.eval(frame)
+	a.complaint = types.Bool(err == nil && complaint)
+	a.facts = facts{in: &in, score: a.in.score, reach: a.in.reach, hist: a.in.history, policy: p}
+	var out Outcome
+	for i := range p.routes {
+		r := &p.routes[i]
+		if r.match.needsComplaint && !bool(a.complaint) {
+			continue
+		}
+		a.escalated = types.Bool(out.Escalate)
+		ok, err := r.match.eval(frame)
+		if err != nil {
+			out.Reasons = append(out.Reasons, &fbv1.Reason{Code: CodeRouteError,
+				Text: "route " + r.name + " could not be evaluated: " + err.Error()})
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if r.ignore {
+			break
+		}
+		if !out.Escalate || r.priority > out.Priority {
+			out.Escalate, out.Team, out.Priority, out.Chain, out.Route = true, r.team, r.priority, r.chain, r.name
+		}
+		out.Reasons = append(out.Reasons, &fbv1.Reason{Code: r.code, Text: r.reason.render(&a.facts)})
+		if !r.cont {
+			break
+		}
+	}
+	for _, m := range missing(in) {
+		out.Reasons = append(out.Reasons, &fbv1.Reason{Code: CodeMissing, Text: m + " unknown: decided without it"})
+	}
+	return out
+}
+
+// with substitutes empty messages for missing ones, so expressions see zero
+// values rather than null.
+func (p *Policy) with(in Input) inputs {
+	all := p.empty
+	if in.Mention != nil {
+		all.mention = in.Mention
+	}
+	if in.Score != nil {
+		all.score = in.Score
+	}
+	if in.Reach != nil {
+		all.reach = in.Reach
+	}
+	if in.History != nil {
+		all.history = in.History
+	}
+	return all
+}
+
+// missing lists the inputs that were absent, the caller's first, without
+// repeats.
+func missing(in Input) []string {
+	if in.Score != nil && in.Reach != nil && len(in.Missing) == 0 {
+		return nil
+	}
+	out := slices.Clone(in.Missing)
+	if in.Score == nil && !slices.Contains(out, "score") {
+		out = append(out, "score")
+	}
+	if in.Reach == nil && !slices.Contains(out, "reach") {
+		out = append(out, "reach")
+	}
+	return out
+}
