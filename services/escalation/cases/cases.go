@@ -132,7 +132,23 @@ func update(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fb
 		c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
 		return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED, m.Id, d.Reasons, now)}
 	}
+	c.Reasons = mergeReasons(c.Reasons, d.Reasons)
 	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED, m.Id, d.Reasons, now)}
+}
+
+// mergeReasons keeps one reason per code, the newest wording winning, so a
+// case says both "1.6x the brand's audience" and "third complaint in 24h".
+func mergeReasons(old, fresh []*fbv1.Reason) []*fbv1.Reason {
+	out := slices.Clone(old)
+	for _, r := range fresh {
+		i := slices.IndexFunc(out, func(o *fbv1.Reason) bool { return o.Code == r.Code })
+		if i >= 0 {
+			out[i] = r
+		} else {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func attach(c *fbv1.Case, m *fbv1.Mention) {

@@ -58,9 +58,13 @@ func run() int {
 	}
 	defer srv.Shutdown()
 
+	// Loopback only: a laptop run is not for the network.
 	flags := map[string][]string{}
+	for i, name := range []string{"ingest", "scorer", "reach", "escalation", "notifier"} {
+		flags[name] = []string{fmt.Sprintf("--http-addr=127.0.0.1:%d", 8080+i), fmt.Sprintf("--grpc-addr=127.0.0.1:%d", 9090+i)}
+	}
 	if os.Getenv("FIREBREAK_BRAND_FOLLOWERS") == "" {
-		flags["reach"] = []string{"--brand-followers=acme=203000"}
+		flags["reach"] = append(flags["reach"], "--brand-followers=acme=203000")
 	}
 	if *sinkAddr != "" && os.Getenv("FIREBREAK_WEBHOOK_URL") == "" {
 		sink, err := startSink(*sinkAddr)
@@ -69,7 +73,7 @@ func run() int {
 			return 1
 		}
 		defer sink.Close()
-		flags["notifier"] = []string{"--webhook-url=http://" + *sinkAddr + "/webhook"}
+		flags["notifier"] = append(flags["notifier"], "--webhook-url=http://"+*sinkAddr+"/webhook")
 	}
 	st, err := stack.Start(ctx, stack.Options{
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + redisURL, "--log-level=" + *logLevel},

@@ -1,0 +1,51 @@
+# Firebreak's one entry point. `make help` lists the targets.
+
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/firebreak/firebreak/services/platform/config.Version=$(VERSION)
+SERVICES := ingest scorer reach escalation notifier
+# Every package of every module in go.work; `./...` would stop at module borders.
+PACKAGES = $(shell $(GO) list -m -f '{{.Dir}}/...')
+BUF := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
+REDIS_URL ?= redis://127.0.0.1:6379/0
+export REDIS_URL
+
+.PHONY: help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+run: check-redis ## run every service in one process (embedded NATS under ./data, Redis at REDIS_URL)
+	$(GO) run -ldflags "$(LDFLAGS)" ./tools/cmd/allinone
+
+test: check-redis ## unit, integration and end-to-end tests (real NATS embedded per test, real Redis)
+	$(GO) test -count=1 -timeout 8m $(PACKAGES)
+
+test-e2e: check-redis ## only the end-to-end tests of the whole flow
+	$(GO) test -count=1 -v ./tools/e2e/...
+
+test-race: check-redis ## the tests under the race detector (slower)
+	$(GO) test -race -count=1 -timeout 15m $(PACKAGES)
+
+bench: check-redis ## micro-benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem $(PACKAGES)
+
+build: ## build the services and the firebreak CLI into bin/
+	@mkdir -p bin
+	for s in $(SERVICES); do CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/$$s ./services/$$s/cmd/$$s || exit 1; done
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/firebreak ./tools/cmd/firebreak
+
+lint: ## gofmt, go vet and buf lint
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PACKAGES)
+	cd proto && $(BUF) lint
+
+proto: ## regenerate the protobuf Go code (checked in) and lint the protos
+	cd proto && $(BUF) lint && $(BUF) generate
+
+tidy: ## go mod tidy in every module
+	for d in $$($(GO) list -m -f '{{.Dir}}'); do (cd $$d && $(GO) mod tidy) || exit 1; done
+
+check-redis:
+	@$(GO) run ./tools/cmd/redisping "$(REDIS_URL)"
