@@ -53,10 +53,10 @@ func (c *Config) Validate() error {
 
 // Service is a running ingest service.
 type Service struct {
-	cfg   Config
-	d     *deps.Deps
-	unit  lifecycle.Unit
-	now   func() time.Time
+	cfg  Config
+	d    *deps.Deps
+	unit lifecycle.Unit
+	now  func() time.Time
 	fbv1.UnimplementedIngestServiceServer
 }
 

@@ -58,7 +58,7 @@ return {'ready', score, reach, hist, n, ver, current}
 // 'conflict' (read again and retry).
 //
 // KEYS: join hash, case pointer
-// ARGV: expected version, case number ('' for no case change), case bytes,
+// ARGV: expected version, case number (” for no case change), case bytes,
 // decision bytes, ttl ms, author key prefix, timeline cap, events...
 var commitScript = redis.NewScript(`
 local join, pointer = KEYS[1], KEYS[2]

@@ -169,3 +169,7 @@ func ReadSecret(path string) (string, error) {
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
+
+// Shared returns the common settings; service configs embed Common and so
+// satisfy the interface that lifecycle.Main takes.
+func (c *Common) Shared() *Common { return c }

@@ -117,3 +117,14 @@ func (d *Deps) Close(ctx context.Context) error {
 	errs = append(errs, d.Tel.Shutdown(ctx))
 	return errors.Join(errs...)
 }
+
+// Ready reports whether NATS and Redis are usable, for /readyz.
+func (d *Deps) Ready(ctx context.Context) error {
+	if st := d.NC.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("NATS is %s", st)
+	}
+	if err := d.Redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}

@@ -21,6 +21,7 @@ type lookback struct {
 	booster      float32
 	contribution float64 // what the word added to the sum, for "no" undo
 	upper        bool
+	elongated    bool
 }
 
 // analysis is the state of one streaming pass over a text. It lives on the
@@ -70,7 +71,7 @@ func (a *analysis) run(text string) {
 	sc := scanner{text: text, vocab: a.vocab}
 	var t token
 	for sc.next(&t) {
-		a.token(&t)
+		a.token(&t, sc.buf[:t.normLen])
 	}
 	if a.hashed {
 		a.feature(groupWord, pairKey(a.prevToken, hashString("</s>"))^saltBigram)
@@ -78,7 +79,7 @@ func (a *analysis) run(text string) {
 }
 
 // token folds one token into the analysis.
-func (a *analysis) token(t *token) {
+func (a *analysis) token(t *token, norm []byte) {
 	switch t.kind {
 	case tokExclaim:
 		a.nExclaim++
@@ -113,7 +114,7 @@ func (a *analysis) token(t *token) {
 	}
 	a.sentiment(t, &info)
 	if a.hashed {
-		a.wordFeatures(t, &info)
+		a.wordFeatures(t, &info, norm)
 	}
 }
 
@@ -194,7 +195,7 @@ func (a *analysis) sentiment(t *token, info *wordInfo) {
 	if t.negSuffix {
 		flags |= flagNegator
 	}
-	a.ring[0] = lookback{flags: flags, booster: info.booster, contribution: contribution, upper: t.upper}
+	a.ring[0] = lookback{flags: flags, booster: info.booster, contribution: contribution, upper: t.upper, elongated: t.elongated}
 }
 
 // modify adjusts a rated word's valence by its context.
@@ -219,6 +220,9 @@ func (a *analysis) modify(valence float64, t *token) float64 {
 			s := float64(prev.booster) * sign
 			if prev.upper && a.capDiff {
 				s += sign * capsIncrement
+			}
+			if prev.elongated {
+				s *= 1.5 // "sooooo bad" is worse than "so bad"
 			}
 			valence += s * [3]float64{1, 0.95, 0.9}[k]
 		}
@@ -310,7 +314,7 @@ func (a *analysis) tokenFeature(h uint64) {
 
 // wordFeatures adds a word's unigram, bigram, negated form and character
 // n-grams.
-func (a *analysis) wordFeatures(t *token, info *wordInfo) {
+func (a *analysis) wordFeatures(t *token, info *wordInfo, norm []byte) {
 	h := t.hash
 	a.tokenFeature(h)
 	if a.negScope > 0 && info.flags&flagNegator == 0 {
@@ -323,10 +327,10 @@ func (a *analysis) wordFeatures(t *token, info *wordInfo) {
 	if t.upper && a.capDiff {
 		a.feature(groupWord, mix(hashCaps^saltUnigram))
 	}
-	if t.kind == tokEmoji || t.kind == tokEmoticon || len(t.norm) < 2 {
+	if t.kind == tokEmoji || t.kind == tokEmoticon || len(norm) < 2 {
 		return
 	}
-	a.charGrams(t.norm)
+	a.charGrams(norm)
 }
 
 // charGrams adds the 3- to 5-byte grams of "^word$", which carry

@@ -68,6 +68,7 @@ type Scorer struct {
 	// common answers: every urgency combination and up to two topics.
 	urgencyNames [][]string
 	topicNames   map[uint64][]string
+	reply        *replyRules
 }
 
 // New builds a Scorer.
@@ -85,7 +86,7 @@ func New(opts Options) (*Scorer, error) {
 	}
 	topics.compile(vocab)
 	compileSignals(vocab)
-	s := &Scorer{vocab: vocab, model: opts.Model, version: LexiconVersion, topics: topics.Names()}
+	s := &Scorer{vocab: vocab, model: opts.Model, version: LexiconVersion, topics: topics.Names(), reply: newReplyRules()}
 	if opts.Model != nil {
 		s.version = opts.Model.version
 	}

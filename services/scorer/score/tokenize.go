@@ -25,8 +25,9 @@ const (
 // the word hash itself always covers the whole word.
 const maxNorm = 32
 
-// token is one unit of text. norm aliases the scanner's buffer and is only
-// valid until the next call to next.
+// token is one unit of text. Its normalised bytes are the first normLen
+// bytes of the scanner's buffer until the next call to next (an offset, not a
+// slice, so the scanner does not escape to the heap).
 type token struct {
 	kind       tokenKind
 	start, end int    // byte offsets into the text
@@ -35,7 +36,7 @@ type token struct {
 	elongated  bool   // had a run of three or more of one letter ("sooo")
 	upper      bool   // at least two letters, all capitals
 	negSuffix  bool   // ends in "n't"
-	norm       []byte
+	normLen    int
 	handle     uint64 // for handles, the lower-cased name
 }
 
@@ -259,7 +260,7 @@ func (s *scanner) word(t *token, i int) {
 		t.hashShort = h
 	}
 	t.upper = upper >= 2 && lower == 0
-	t.norm = s.buf[:n]
+	t.normLen = n
 	t.negSuffix = n >= 3 && s.buf[n-3] == 'n' && s.buf[n-2] == '\'' && s.buf[n-1] == 't'
 	if letters == 0 && digits > 0 {
 		t.kind = tokNumber

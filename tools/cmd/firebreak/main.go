@@ -29,6 +29,9 @@ func commands() []command {
 	return []command{
 		{"cases list", "list cases (filters: --state, --team, --priority, --brand)", runCasesList},
 		{"cases get", "show one case with its timeline: cases get ID", runCasesGet},
+		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
+		{"eval", "measure the scorer against a labelled file (--train: cross-validate)", runEval},
+		{"train", "train the scorer's model on a labelled file", runTrain},
 	}
 }
 
