@@ -1,0 +1,50 @@
+// Package depstest gives a service test its own dependencies: an embedded
+// NATS server, a Redis key prefix in the real Redis (cleaned up after), and
+// quiet telemetry.
+package depstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/store/storetest"
+	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+)
+
+// Env is one test's infrastructure.
+type Env struct {
+	NATS   *server.Server
+	Common config.Common
+}
+
+// New starts an embedded NATS server and picks a Redis prefix.
+func New(t testing.TB) *Env {
+	t.Helper()
+	srv := bustest.Server(t)
+	client, keys := storetest.New(t)
+	_ = client
+	return &Env{NATS: srv, Common: config.Common{
+		NATSURL: srv.ClientURL(), RedisURL: storetest.URL(), RedisPrefix: keys.Prefix,
+		SubjectPrefix: "firebreak", StreamReplicas: 1, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+		LogLevel: "debug", ShutdownTimeout: 10 * time.Second,
+	}}
+}
+
+// Deps opens a service's dependencies on the test's infrastructure.
+func (e *Env) Deps(t testing.TB, service string) *deps.Deps {
+	t.Helper()
+	c := e.Common
+	c.Service = service
+	d, err := deps.Open(context.Background(), c, telemetrytest.New(t, service))
+	if err != nil {
+		t.Fatalf("open dependencies of %s: %v", service, err)
+	}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	return d
+}
