@@ -582,11 +582,17 @@ type Case struct {
 	ResolvedBy     string                 `protobuf:"bytes,17,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
 	Reach          *Reach                 `protobuf:"bytes,18,opt,name=reach,proto3" json:"reach,omitempty"`
 	// texts holds the latest complaint texts, newest last.
-	Texts         []string               `protobuf:"bytes,19,rep,name=texts,proto3" json:"texts,omitempty"`
-	NextLevelAt   *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=next_level_at,json=nextLevelAt,proto3" json:"next_level_at,omitempty"`
-	AuthorKey     string                 `protobuf:"bytes,21,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Texts       []string               `protobuf:"bytes,19,rep,name=texts,proto3" json:"texts,omitempty"`
+	NextLevelAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=next_level_at,json=nextLevelAt,proto3" json:"next_level_at,omitempty"`
+	AuthorKey   string                 `protobuf:"bytes,21,opt,name=author_key,json=authorKey,proto3" json:"author_key,omitempty"`
+	// round is the pass through the chain that level belongs to, from 0.
+	Round int32 `protobuf:"varint,22,opt,name=round,proto3" json:"round,omitempty"`
+	// level_fired_at is when level fired (when the case opened, for level 1).
+	LevelFiredAt *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=level_fired_at,json=levelFiredAt,proto3" json:"level_fired_at,omitempty"`
+	// last_complaint_at is when the author's latest complaint on the case was made.
+	LastComplaintAt *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=last_complaint_at,json=lastComplaintAt,proto3" json:"last_complaint_at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -766,6 +772,27 @@ func (x *Case) GetAuthorKey() string {
 	return ""
 }
 
+func (x *Case) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *Case) GetLevelFiredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LevelFiredAt
+	}
+	return nil
+}
+
+func (x *Case) GetLastComplaintAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastComplaintAt
+	}
+	return nil
+}
+
 // CaseEvent is one change to a case, as stored in its timeline and published
 // on the bus.
 type CaseEvent struct {
@@ -774,13 +801,17 @@ type CaseEvent struct {
 	Id   string        `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Type CaseEventType `protobuf:"varint,2,opt,name=type,proto3,enum=firebreak.v1.CaseEventType" json:"type,omitempty"`
 	// case is the case after the change.
-	Case          *Case                  `protobuf:"bytes,3,opt,name=case,proto3" json:"case,omitempty"`
-	MentionId     string                 `protobuf:"bytes,4,opt,name=mention_id,json=mentionId,proto3" json:"mention_id,omitempty"`
-	Actor         string                 `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
-	Note          string                 `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
-	Reasons       []*Reason              `protobuf:"bytes,7,rep,name=reasons,proto3" json:"reasons,omitempty"`
-	Level         int32                  `protobuf:"varint,8,opt,name=level,proto3" json:"level,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
+	Case      *Case                  `protobuf:"bytes,3,opt,name=case,proto3" json:"case,omitempty"`
+	MentionId string                 `protobuf:"bytes,4,opt,name=mention_id,json=mentionId,proto3" json:"mention_id,omitempty"`
+	Actor     string                 `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	Note      string                 `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	Reasons   []*Reason              `protobuf:"bytes,7,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	Level     int32                  `protobuf:"varint,8,opt,name=level,proto3" json:"level,omitempty"`
+	At        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
+	// receivers are the chain level's receivers for events that page
+	// (opened, escalated, reopened); empty leaves routing to the notifier.
+	Receivers     []string `protobuf:"bytes,10,rep,name=receivers,proto3" json:"receivers,omitempty"`
+	Round         int32    `protobuf:"varint,11,opt,name=round,proto3" json:"round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -876,6 +907,20 @@ func (x *CaseEvent) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *CaseEvent) GetReceivers() []string {
+	if x != nil {
+		return x.Receivers
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
 }
 
 // Delivery records one attempt to tell a receiver about a case event.
@@ -1053,7 +1098,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\n" +
 	"decided_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12)\n" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
-	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\"\xe2\x06\n" +
+	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\"\x82\b\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1081,7 +1126,10 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05texts\x18\x13 \x03(\tR\x05texts\x12>\n" +
 	"\rnext_level_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\vnextLevelAt\x12\x1d\n" +
 	"\n" +
-	"author_key\x18\x15 \x01(\tR\tauthorKey\"\xaf\x02\n" +
+	"author_key\x18\x15 \x01(\tR\tauthorKey\x12\x14\n" +
+	"\x05round\x18\x16 \x01(\x05R\x05round\x12@\n" +
+	"\x0elevel_fired_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\flevelFiredAt\x12F\n" +
+	"\x11last_complaint_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastComplaintAt\"\xe3\x02\n" +
 	"\tCaseEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.firebreak.v1.CaseEventTypeR\x04type\x12&\n" +
@@ -1092,7 +1140,10 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x04note\x18\x06 \x01(\tR\x04note\x12.\n" +
 	"\areasons\x18\a \x03(\v2\x14.firebreak.v1.ReasonR\areasons\x12\x14\n" +
 	"\x05level\x18\b \x01(\x05R\x05level\x12*\n" +
-	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x97\x03\n" +
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1c\n" +
+	"\treceivers\x18\n" +
+	" \x03(\tR\treceivers\x12\x14\n" +
+	"\x05round\x18\v \x01(\x05R\x05round\"\x97\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -1187,17 +1238,19 @@ var file_firebreak_v1_case_proto_depIdxs = []int32{
 	10, // 15: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
 	12, // 16: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
 	10, // 17: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	2,  // 18: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	7,  // 19: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	4,  // 20: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	10, // 21: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	3,  // 22: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	10, // 23: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	10, // 18: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	10, // 19: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	2,  // 20: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	7,  // 21: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	4,  // 22: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	10, // 23: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	3,  // 24: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	10, // 25: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
