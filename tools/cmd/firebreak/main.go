@@ -32,6 +32,7 @@ func commands() []command {
 		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
 		{"eval", "measure the scorer against a labelled file (--train: cross-validate)", runEval},
 		{"train", "train the scorer's model on a labelled file", runTrain},
+		{"backtest", "replay mentions through a policy (--against: compare two policies)", runBacktest},
 	}
 }
 

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/platform/replay"
+	"github.com/firebreak/firebreak/services/reach/tier"
+	"github.com/firebreak/firebreak/services/scorer/score"
+)
+
+// scorer is what the backtest needs of the scorer.
+type scorer interface {
+	Score(text string) *fbv1.Score
+}
+
+// scoreAdapter puts the scorer's results into the contract's Score.
+type scoreAdapter struct{ s *score.Scorer }
+
+func (a scoreAdapter) Score(text string) *fbv1.Score {
+	r := a.s.Score(text)
+	sentiment := fbv1.Sentiment_SENTIMENT_NEUTRAL
+	switch r.Label {
+	case score.Negative:
+		sentiment = fbv1.Sentiment_SENTIMENT_NEGATIVE
+	case score.Positive:
+		sentiment = fbv1.Sentiment_SENTIMENT_POSITIVE
+	}
+	return &fbv1.Score{
+		Compound: r.Compound, Sentiment: sentiment, Complaint: r.Complaint, Topics: r.Topics,
+		Toxicity: r.Toxicity, Urgency: r.Urgency, UrgencySignals: r.UrgencySignals, ModelVersion: r.ModelVersion,
+	}
+}
+
+// backtestOptions are the command line of `firebreak backtest`.
+type backtestOptions struct {
+	policyPath, againstPath, inPath, format string
+	brandFollowers                          string
+	json                                    bool
+	limit                                   int
+	scorer                                  scorerFlags
+}
+
+func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o backtestOptions
+	fs.StringVar(&o.policyPath, "policy", "", `policy YAML to replay, or "default" for the shipped one (required)`)
+	fs.StringVar(&o.againstPath, "against", "", `second policy to compare with (a file or "default")`)
+	fs.StringVar(&o.inPath, "in", "", "mentions to replay: NDJSON of firebreak.v1.Mention, or the twcs CSV layout (required)")
+	fs.StringVar(&o.format, "format", "", "input format, csv or ndjson (default: from the file extension)")
+	fs.StringVar(&o.brandFollowers, "brand-followers", "", "brands' own follower counts for reach tiers, e.g. acme=203000,globex=5000")
+	fs.BoolVar(&o.json, "json", false, "write the full report as JSON to standard output")
+	fs.IntVar(&o.limit, "limit", 30, "cases (or differences) to list in the text report; 0 lists all")
+	o.scorer.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError(err)
+	}
+	if o.policyPath == "" || o.inPath == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: backtest --policy FILE [--against FILE] --in DATA [--json]", errUsage)
+	}
+	return backtest(ctx, o, stdout, stderr)
+}
+
+// backtestReport is the JSON output; Against and Differences only with
+// --against.
+type backtestReport struct {
+	Input       inputSummary     `json:"input"`
+	Elapsed     string           `json:"elapsed"`
+	Policy      policyReport     `json:"policy"`
+	Against     *policyReport    `json:"against,omitempty"`
+	Differences []differenceJSON `json:"differences,omitempty"`
+}
+
+type inputSummary struct {
+	File         string `json:"file"`
+	Rows         int    `json:"rows"`
+	Mentions     int    `json:"mentions"`
+	BrandReplies int    `json:"brand_replies"`
+	Skipped      int    `json:"skipped"`
+	WithReach    int    `json:"with_reach"`
+}
+
+type policyReport struct {
+	File      string           `json:"file"`
+	Version   string           `json:"version"`
+	Summary   summary          `json:"summary"`
+	Cases     []*caseRecord    `json:"cases"`
+	Decisions []decisionRecord `json:"decisions"`
+}
+
+func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) error {
+	start := time.Now()
+	base, err := loadPolicy(o.policyPath)
+	if err != nil {
+		return err
+	}
+	var against *policy.Policy
+	if o.againstPath != "" {
+		if against, err = loadPolicy(o.againstPath); err != nil {
+			return err
+		}
+	}
+	brands, err := tier.ParseBrandFollowers(o.brandFollowers)
+	if err != nil {
+		return fmt.Errorf("%w: --brand-followers: %v", errUsage, err)
+	}
+	mentions, input, err := readMentions(o.inPath, o.format)
+	if err != nil {
+		return err
+	}
+	built, err := o.scorer.build()
+	if err != nil {
+		return err
+	}
+	bar := newProgress(stderr, len(mentions)*(2+boolInt(against != nil)))
+	in, err := prepare(ctx, mentions, scoreAdapter{built}, brands, bar)
+	if err != nil {
+		return err
+	}
+	input.WithReach = countReach(in)
+	report := backtestReport{Input: input}
+	baseSim := simulate(base, in, bar.offset(len(mentions)))
+	report.Policy = newPolicyReport(o.policyPath, base, baseSim)
+	if against != nil {
+		againstSim := simulate(against, in, bar.offset(2*len(mentions)))
+		r := newPolicyReport(o.againstPath, against, againstSim)
+		report.Against = &r
+		report.Differences = differences(baseSim, againstSim)
+	}
+	bar.done()
+	report.Elapsed = time.Since(start).Round(time.Millisecond).String()
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}
+	return writeText(stdout, report, o.limit)
+}
+
+func loadPolicy(path string) (*policy.Policy, error) {
+	if path == "default" {
+		return policy.Default(), nil
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	p, err := policy.Parse(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+func readMentions(path, format string) ([]*fbv1.Mention, inputSummary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, inputSummary{}, fmt.Errorf("open input: %w", err)
+	}
+	defer f.Close()
+	if format == "" {
+		format = "ndjson"
+		if strings.EqualFold(filepath.Ext(path), ".csv") {
+			format = "csv"
+		}
+	}
+	sum := inputSummary{File: path}
+	var ms []*fbv1.Mention
+	switch format {
+	case "csv":
+		var st replay.Stats
+		ms, st, err = replay.ReadTwitterCSV(f)
+		sum.Rows, sum.Mentions, sum.BrandReplies, sum.Skipped = st.Rows, st.Mentions, st.BrandReplies, st.Skipped
+	case "ndjson":
+		ms, err = replay.ReadNDJSON(f)
+		sum.Rows = len(ms)
+		for _, m := range ms {
+			if m.GetBrandReply() {
+				sum.BrandReplies++
+			} else {
+				sum.Mentions++
+			}
+		}
+	default:
+		return nil, sum, fmt.Errorf("%w: --format %q: want csv or ndjson", errUsage, format)
+	}
+	if err != nil {
+		return nil, sum, fmt.Errorf("%s: %w", path, err)
+	}
+	return ms, sum, nil
+}
+
+// prepare scores every customer mention once and works out its reach from
+// the follower count it carries, so every policy in the run sees the same
+// inputs.
+func prepare(ctx context.Context, ms []*fbv1.Mention, sc scorer, brands map[string]int64, bar *progress) (*replayInput, error) {
+	in := &replayInput{mentions: ms, scores: make([]*fbv1.Score, len(ms)), reaches: make([]*fbv1.Reach, len(ms))}
+	step := bar.offset(0)
+	for i, m := range ms {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			step(i)
+		}
+		if m.GetBrandReply() {
+			continue
+		}
+		in.scores[i] = sc.Score(m.GetText())
+		in.scores[i].MentionId = m.GetId()
+		in.reaches[i] = reachOf(m, brands[m.GetBrand()])
+	}
+	return in, nil
+}
+
+// reachOf places the author in a tier the way the reach service does, from
+// the follower count in the mention; nil when the mention carries none, so
+// the decision says reach was unknown.
+func reachOf(m *fbv1.Mention, brandFollowers int64) *fbv1.Reach {
+	a := m.GetAuthor()
+	if a.GetFollowers() <= 0 {
+		return nil
+	}
+	as := tier.Assess(tier.Author{Followers: a.GetFollowers(), Verified: a.GetVerified()}, brandFollowers, tier.DefaultThresholds())
+	return &fbv1.Reach{
+		MentionId: m.GetId(), Platform: m.GetPlatform(), AuthorId: a.GetId(), Followers: a.GetFollowers(),
+		Verified: a.GetVerified(), BrandFollowers: brandFollowers, RelativeToBrand: as.Relative,
+		Tier: as.Tier, Reasons: as.Reasons, Source: "mention",
+	}
+}
+
+func countReach(in *replayInput) int {
+	n := 0
+	for _, r := range in.reaches {
+		if r != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/policy"
+)
+
+// story is the operator's customer (332,000 followers against the brand's
+// 203,000), a quiet customer who complains three times without an answer, a
+// happy one, and the brand's reply to the first.
+const story = `{"id":"x:1","platform":"PLATFORM_X","brand":"acme","author":{"id":"a1","followers":"332000"},"text":"@acme my flight was cancelled and nobody answers the phone. Terrible service.","createdAt":"2025-03-01T09:00:00Z"}
+{"id":"x:2","platform":"PLATFORM_X","brand":"acme","author":{"id":"b1","followers":"300"},"text":"@acme still no refund after two weeks, this is awful","createdAt":"2025-03-01T09:10:00Z"}
+{"id":"x:3","platform":"PLATFORM_X","brand":"acme","author":{"id":"b1","followers":"300"},"text":"@acme second time asking: where is my refund? Useless.","createdAt":"2025-03-01T12:00:00Z"}
+{"id":"x:4","platform":"PLATFORM_X","brand":"acme","author":{"id":"b1","followers":"300"},"text":"@acme third complaint and still nothing. Worst airline ever.","createdAt":"2025-03-01T18:00:00Z"}
+{"id":"x:5","platform":"PLATFORM_X","brand":"acme","author":{"id":"c1","followers":"50"},"text":"@acme thanks, lovely crew and a great flight!","createdAt":"2025-03-01T18:05:00Z"}
+{"id":"x:6","platform":"PLATFORM_X","brand":"acme","author":{"id":"acme"},"text":"@a1 sorry to hear that, please DM us","createdAt":"2025-03-01T09:12:00Z","brandReply":true,"replyToAuthorId":"a1"}
+`
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runJSON(t *testing.T, args ...string) backtestReport {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), append([]string{"backtest", "--json"}, args...), &stdout, &stderr); code != 0 {
+		t.Fatalf("backtest exited %d: %s", code, stderr.String())
+	}
+	var r backtestReport
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, stdout.String())
+	}
+	return r
+}
+
+func TestBacktestTellsTheStory(t *testing.T) {
+	t.Parallel()
+	in := writeFile(t, "story.ndjson", story)
+	r := runJSON(t, "--policy", "default", "--in", in, "--brand-followers", "acme=203000")
+
+	byAuthor := map[string]*caseRecord{}
+	for _, c := range r.Policy.Cases {
+		byAuthor[c.Author] = c
+	}
+	rival := byAuthor["a1"]
+	if rival == nil || rival.Team != "senior" || rival.Priority != "CRITICAL" ||
+		why(rival.Reasons) != "author has 332,000 followers, 1.6x the brand's 203,000" {
+		t.Fatalf("rival's case = %+v", rival)
+	}
+	// Paged at once, the second level five minutes on, answered at 12 minutes.
+	if len(rival.Pages) != 2 || rival.Pages[1].At.Sub(rival.OpenedAt) != 5*time.Minute ||
+		rival.AnsweredAt == nil || rival.AnsweredAt.Sub(rival.OpenedAt) != 12*time.Minute {
+		t.Errorf("rival's chain: pages %+v, answered %v", rival.Pages, rival.AnsweredAt)
+	}
+	quiet := byAuthor["b1"]
+	if quiet == nil || quiet.Team != "senior" || quiet.Priority != "HIGH" || len(quiet.MentionIDs) != 3 ||
+		!strings.Contains(why(quiet.Reasons), "third complaint in 24h, none answered") || quiet.AnsweredAt != nil {
+		t.Fatalf("quiet customer's case = %+v", quiet)
+	}
+	if c := byAuthor["c1"]; c != nil {
+		t.Errorf("praise opened a case: %+v", c)
+	}
+	s := r.Policy.Summary
+	if s.Mentions != 5 || s.Escalated != 4 || s.ByTeam["senior"] != 2 || s.Cases != 2 || s.Answered != 1 || s.ByTier["RIVAL"] != 1 {
+		t.Errorf("summary = %+v", s)
+	}
+}
+
+func TestBacktestAgainstShowsWhatChanges(t *testing.T) {
+	t.Parallel()
+	in := writeFile(t, "story.ndjson", story)
+	stricter := strings.Replace(string(policy.DefaultYAML()), "history.complaints_in_window >= 3", "history.complaints_in_window >= 2", 1)
+	candidate := writeFile(t, "candidate.yaml", stricter)
+	r := runJSON(t, "--policy", "default", "--against", candidate, "--in", in, "--brand-followers", "acme=203000")
+	if len(r.Differences) != 1 {
+		t.Fatalf("differences = %+v, want the quiet customer's second complaint", r.Differences)
+	}
+	d := r.Differences[0]
+	if d.MentionID != "x:3" || d.Change != "raised" || d.Policy.String() != "standard/NORMAL" || d.Against.String() != "senior/HIGH" ||
+		why(d.Reasons) != "second complaint in 24h, none answered" {
+		t.Errorf("difference = %+v", d)
+	}
+	if r.Against == nil || r.Against.Version == r.Policy.Version {
+		t.Errorf("against report missing or with the same version: %+v", r.Against)
+	}
+}
+
+func TestBacktestReadsTheTwitterCSV(t *testing.T) {
+	t.Parallel()
+	csv := `tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id
+1,115712,True,Tue Oct 31 21:45:10 +0000 2017,@sprintcare is the worst customer service ever,2,
+2,sprintcare,False,Tue Oct 31 21:46:24 +0000 2017,@115712 Can you please send us a private message?,3,1
+3,115712,True,Tue Oct 31 21:49:35 +0000 2017,@sprintcare I did and nobody answered. Terrible.,,2
+`
+	r := runJSON(t, "--policy", "default", "--in", writeFile(t, "twcs.csv", csv))
+	if r.Input.Rows != 3 || r.Input.Mentions != 2 || r.Input.BrandReplies != 1 || r.Input.WithReach != 0 {
+		t.Fatalf("input = %+v", r.Input)
+	}
+	cases := r.Policy.Cases
+	if len(cases) != 2 || cases[0].AnsweredAt == nil || cases[1].AnsweredAt != nil || cases[0].Team != "standard" {
+		t.Fatalf("cases = %+v, want one answered standard case and one open", cases)
+	}
+	d := r.Policy.Decisions[1]
+	if d.Streak != 1 || d.Complaints != 2 || !strings.Contains(d.Reasons[len(d.Reasons)-1].Text, "reach unknown") {
+		t.Errorf("second decision = %+v, want 2 in window, streak 1 after the reply, reach unknown", d)
+	}
+}
+
+func TestBacktestTextReport(t *testing.T) {
+	t.Parallel()
+	in := writeFile(t, "story.ndjson", story)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"backtest", "--policy", "default", "--in", in, "--brand-followers", "acme=203000"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"5 customer mentions", "CRITICAL", "author has 332,000 followers", "cases opened", "level 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("progress written to a non-terminal: %q", stderr.String())
+	}
+}
+
+func TestBacktestRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	in := writeFile(t, "story.ndjson", story)
+	bad := writeFile(t, "bad.yaml", "routes:\n  - {name: loud, match: score.loudness > 1, team: t, priority: HIGH, reason: x}\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no policy", []string{"--in", in}, 2, "usage"},
+		{"bad policy", []string{"--policy", bad, "--in", in}, 1, `route "loud"`},
+		{"missing file", []string{"--policy", "default", "--in", "/nonexistent.ndjson"}, 1, "open input"},
+		{"bad brand followers", []string{"--policy", "default", "--in", in, "--brand-followers", "acme"}, 2, "brand=followers"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"backtest"}, tt.args...), &stdout, &stderr)
+		if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %d mentioning %q", tt.name, code, stderr.String(), tt.code, tt.want)
+		}
+	}
+}
+
+// fixedScorer scores every text as a strong complaint, to test the replay
+// without depending on the scorer's model.
+type fixedScorer struct{}
+
+func (fixedScorer) Score(string) *fbv1.Score {
+	return &fbv1.Score{Complaint: 0.9, Sentiment: fbv1.Sentiment_SENTIMENT_NEGATIVE}
+}
+
+func TestReplayClimbsTheChainUntilTheBrandAnswers(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	mention := func(id, author string, at time.Duration, reply bool) *fbv1.Mention {
+		m := &fbv1.Mention{Id: id, Brand: "acme", Author: &fbv1.Author{Id: author, Followers: 100}, CreatedAt: timestamppb.New(t0.Add(at)), BrandReply: reply}
+		if reply {
+			m.ReplyToAuthorId = "b1"
+		}
+		return m
+	}
+	ms := []*fbv1.Mention{
+		mention("1", "b1", 0, false),
+		mention("2", "b1", time.Hour, false),
+		mention("3", "b1", 2*time.Hour, false),
+		mention("4", "acme", 2*time.Hour+10*time.Minute, true),
+		mention("5", "b1", 3*time.Hour, false),
+	}
+	in, err := prepare(context.Background(), ms, fixedScorer{}, nil, &progress{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := simulate(policy.Default(), in, nil)
+	if len(s.cases) != 2 {
+		t.Fatalf("cases = %d, want the first answered and a new one after the reply", len(s.cases))
+	}
+	first := s.cases[0]
+	var pages []string
+	for _, p := range first.Pages {
+		pages = append(pages, p.Receivers[0]+"+"+p.At.Sub(t0).String())
+	}
+	// Standard chain for the first two complaints (30m, then 1h and done), then
+	// the third complaint takes it to senior: paged at once, then 5m on.
+	want := "support-queue+0s support-lead+30m0s senior-oncall+2h0m0s head-of-social+2h5m0s"
+	if strings.Join(pages, " ") != want {
+		t.Errorf("pages %s\nwant  %s", strings.Join(pages, " "), want)
+	}
+	if first.AnsweredAt == nil || first.Priority != "HIGH" || len(first.MentionIDs) != 3 {
+		t.Errorf("first case = %+v", first)
+	}
+	if d := s.decisions[3]; d.Streak != 1 || d.Complaints != 4 || d.Team != "senior" {
+		t.Errorf("complaint after the reply = %+v, want streak 1, 4 in window, senior", d)
+	}
+}
