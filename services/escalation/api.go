@@ -101,16 +101,16 @@ func (s *Service) change(ctx context.Context, id, actor, note string, t transiti
 		if err != nil {
 			return nil, toStatus(err)
 		}
-		err = s.store.Save(ctx, l, c, e)
+		err = s.store.Save(ctx, l, c, e, nextLook(s.policy.Load(), c))
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
 		if err != nil {
 			return nil, toStatus(err)
 		}
-		if err := s.publish(ctx, e); err != nil {
-			// The change is stored; watchers and notifiers miss this event.
-			s.d.Tel.Logger.ErrorContext(ctx, "case changed but its event was not published", "case", id, "err", err)
+		if err := s.publishSaved(ctx, id, e); err != nil {
+			// The change and its event are stored; the timer loop publishes it.
+			s.d.Tel.Logger.WarnContext(ctx, "case changed; its event will be published shortly", "case", id, "err", err)
 		}
 		return c, nil
 	}

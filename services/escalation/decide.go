@@ -97,11 +97,11 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author
 		Reasons: out.Reasons, Complaint: pol.Complaint(j.Score), History: j.History,
 		PolicyVersion: pol.Version(), DecidedAt: timestamppb.New(now), Score: j.Score, Reach: j.Reach,
 	}
-	c, events := cases.Decide(j.Current, a.Tag, d, m, cases.Settings{Reopen: s.cfg.Reopen}, now)
+	c, events := cases.Decide(j.Current, a.Tag, d, m, cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain}, now)
 	if c != nil {
 		d.CaseId = c.Id
 	}
-	already, err := s.store.Commit(ctx, a, j, d, c, events)
+	already, err := s.store.Commit(ctx, a, j, d, c, events, nextLook(pol, c))
 	if err != nil || already {
 		return err
 	}

@@ -37,6 +37,8 @@ type Config struct {
 	Reopen      time.Duration
 	DecisionTTL time.Duration
 	MaxInFlight int
+	// TimerTick is how often due chain levels are looked for.
+	TimerTick time.Duration
 }
 
 // Register declares the flags.
@@ -46,6 +48,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Reopen, "reopen-within", 72*time.Hour, "a complaint this soon after a case is resolved reopens it")
 	fs.DurationVar(&c.DecisionTTL, "decision-ttl", 72*time.Hour, "how long decisions are kept for redeliveries and explain calls")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")
+	fs.DurationVar(&c.TimerTick, "timer-tick", 200*time.Millisecond, "how often due escalation levels are looked for")
 }
 
 // Validate reports every invalid setting.
@@ -60,6 +63,7 @@ func (c *Config) Validate() error {
 	p.Check(c.Reopen >= 0, "reopen-within", "must not be negative")
 	p.Check(c.DecisionTTL >= bus.DuplicateWindow, "decision-ttl", "must be at least 2m, and longer than the longest redelivery")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	p.Check(c.TimerTick > 0 && c.TimerTick <= 5*time.Second, "timer-tick", "must be between 1ms and 5s; levels fire up to one tick late")
 	return p.Err()
 }
 
@@ -89,6 +93,7 @@ type Service struct {
 
 	decisions   metric.Int64Counter
 	escalations metric.Int64Counter
+	chainFired  metric.Int64Counter
 	fbv1.UnimplementedEscalationServiceServer
 }
 
@@ -121,18 +126,20 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterEscalationServiceServer(grpcSrv, s)
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
+	// Timers start after the consumer and stop before it.
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer, &timers{s: s, tick: cfg.TimerTick}}}
 	d.Tel.Logger.Info("policy loaded", "version", pol.Version(), "file", cfg.PolicyFile)
 	return s, nil
 }
 
 func (s *Service) metrics() error {
 	meter := s.d.Tel.Meter.Meter("firebreak/escalation")
-	var err1, err2 error
+	var err1, err2, err3 error
 	s.decisions, err1 = meter.Int64Counter("firebreak.decisions", metric.WithDescription("mentions decided, by route and whether they escalated"))
 	s.escalations, err2 = meter.Int64Counter("firebreak.escalations",
 		metric.WithDescription("escalating decisions by the author's reach tier, to show whom the policy favours"))
-	return errors.Join(err1, err2)
+	s.chainFired, err3 = meter.Int64Counter("firebreak.chain.levels.fired", metric.WithDescription("escalation chain levels fired because nobody acknowledged in time"))
+	return errors.Join(err1, err2, err3)
 }
 
 // Start serves and consumes.

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/chain"
 )
 
 // MaxTexts bounds the complaint texts kept on a case for notifications.
@@ -49,6 +50,21 @@ type Settings struct {
 	// Reopen is how long after resolution a new complaint reopens the case
 	// instead of opening a new one.
 	Reopen time.Duration
+	// Chain looks up an escalation chain by name, to name the receivers of
+	// the first level; nil or unknown chains leave routing to the notifier.
+	Chain func(name string) (chain.Chain, bool)
+}
+
+// firstLevel returns the receivers of a chain's first level.
+func (s Settings) firstLevel(name string) []string {
+	if s.Chain == nil {
+		return nil
+	}
+	ch, ok := s.Chain(name)
+	if !ok || len(ch.Levels) == 0 {
+		return nil
+	}
+	return ch.Levels[0].Receivers
 }
 
 // Current is the author's latest case as stored, nil if none, with the
@@ -60,21 +76,27 @@ type Current struct {
 
 // Decide applies an escalating decision about mention m to the author's
 // current case. It returns nil when nothing changes.
-func Decide(cur Current, tag string, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+func Decide(cur Current, tag string, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time) (c *fbv1.Case, events []*fbv1.CaseEvent) {
 	if !d.Escalate {
 		return nil, nil
 	}
-	c := cur.Case
+	c = cur.Case
 	switch {
 	case c == nil || c.State == fbv1.CaseState_CASE_STATE_RESOLVED && now.Sub(c.ResolvedAt.AsTime()) > s.Reopen:
-		return open(tag, cur.N+1, d, m, now)
+		c, events = open(tag, cur.N+1, d, m, now)
 	case slices.Contains(c.MentionIds, m.Id):
 		return nil, nil
 	case c.State == fbv1.CaseState_CASE_STATE_RESOLVED:
-		return reopen(c, d, m, now)
+		c, events = reopen(c, d, m, now)
 	default:
-		return update(c, d, m, now)
+		c, events = update(c, d, m, now)
 	}
+	for _, e := range events {
+		if e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED {
+			e.Receivers = s.firstLevel(c.Chain)
+		}
+	}
+	return c, events
 }
 
 func open(tag string, n int64, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
@@ -88,11 +110,12 @@ func open(tag string, n int64, d *fbv1.Decision, m *fbv1.Mention, now time.Time)
 		Priority:  d.Priority,
 		Team:      d.Team,
 		Chain:     d.Chain,
-		Level:     1,
-		Reasons:   d.Reasons,
-		Reach:     d.Reach,
-		OpenedAt:  timestamppb.New(now),
-		UpdatedAt: timestamppb.New(now),
+		Level:        1,
+		Reasons:      d.Reasons,
+		Reach:        d.Reach,
+		OpenedAt:     timestamppb.New(now),
+		UpdatedAt:    timestamppb.New(now),
+		LevelFiredAt: timestamppb.New(now),
 	}
 	attach(c, m)
 	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED, m.Id, d.Reasons, now)}
@@ -102,7 +125,7 @@ func reopen(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fb
 	c = proto.Clone(c).(*fbv1.Case)
 	c.State = fbv1.CaseState_CASE_STATE_OPEN
 	c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
-	c.Level = 1
+	c.Level, c.Round, c.LevelFiredAt = 1, 0, timestamppb.New(now)
 	c.Reasons = d.Reasons
 	c.ResolvedAt, c.ResolvedBy = nil, ""
 	c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
@@ -127,7 +150,7 @@ func update(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fb
 	if d.Priority > c.Priority {
 		c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
 		c.Reasons = d.Reasons
-		c.Level = 1
+		c.Level, c.Round, c.LevelFiredAt = 1, 0, timestamppb.New(now)
 		c.State = fbv1.CaseState_CASE_STATE_OPEN
 		c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
 		return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED, m.Id, d.Reasons, now)}
@@ -152,6 +175,9 @@ func mergeReasons(old, fresh []*fbv1.Reason) []*fbv1.Reason {
 }
 
 func attach(c *fbv1.Case, m *fbv1.Mention) {
+	if m.CreatedAt != nil && m.CreatedAt.AsTime().After(c.LastComplaintAt.AsTime()) {
+		c.LastComplaintAt = m.CreatedAt
+	}
 	c.MentionIds = append(c.MentionIds, m.Id)
 	c.Texts = append(c.Texts, m.Text)
 	if len(c.Texts) > MaxTexts {
@@ -216,4 +242,55 @@ func EventName(t fbv1.CaseEventType) string {
 // StateName is a state in lowercase words: "open", "acknowledged".
 func StateName(s fbv1.CaseState) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "CASE_STATE_"))
+}
+
+// Status is what the chain needs to know of a case; repliedAt is when the
+// brand last replied to the author.
+func Status(c *fbv1.Case, repliedAt time.Time) chain.Status {
+	st := chain.Status{Level: int(c.Level), Round: int(c.Round), FiredAt: c.LevelFiredAt.AsTime(), RepliedAt: repliedAt}
+	if c.LastComplaintAt != nil {
+		st.ComplainedAt = c.LastComplaintAt.AsTime()
+	}
+	switch c.State {
+	case fbv1.CaseState_CASE_STATE_ACKNOWLEDGED:
+		st.State, st.AckedAt = chain.Acknowledged, c.AcknowledgedAt.AsTime()
+	case fbv1.CaseState_CASE_STATE_RESOLVED:
+		st.State = chain.Resolved
+	}
+	return st
+}
+
+// Fire applies a due chain step: the case moves to the step's level (an
+// expired acknowledgement reopens it) and an escalated event pages the
+// level's receivers. The event id is derived from the step and the time the
+// previous level fired, so firing the same step twice yields the same id.
+func Fire(c *fbv1.Case, step chain.Step, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) {
+	prev, prevLevel := c.LevelFiredAt.AsTime().UnixMilli(), c.Level
+	c = proto.Clone(c).(*fbv1.Case)
+	c.Level, c.Round, c.LevelFiredAt = int32(step.Level), int32(step.Round), timestamppb.New(now)
+	c.UpdatedAt = timestamppb.New(now)
+	reason := &fbv1.Reason{Code: "not_acknowledged", Text: fmt.Sprintf("level %d was not acknowledged in time", prevLevel)}
+	if step.Cause == chain.AckExpired {
+		reason = &fbv1.Reason{Code: "ack_expired", Text: fmt.Sprintf("acknowledged by %s but the author still has no reply", orSomeone(c.AcknowledgedBy))}
+		c.State = fbv1.CaseState_CASE_STATE_OPEN
+		c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
+	}
+	e := &fbv1.CaseEvent{
+		Id:        fmt.Sprintf("%s:escalated:%d.%d:%d", c.Id, step.Round, step.Level, prev),
+		Type:      fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED,
+		Case:      c,
+		Reasons:   []*fbv1.Reason{reason},
+		Level:     c.Level,
+		Round:     c.Round,
+		Receivers: step.Receivers,
+		At:        timestamppb.New(now),
+	}
+	return c, e
+}
+
+func orSomeone(actor string) string {
+	if actor == "" {
+		return "someone"
+	}
+	return actor
 }

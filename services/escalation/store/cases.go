@@ -47,7 +47,8 @@ func (s *Store) Case(ctx context.Context, id string) (Loaded, error) {
 
 // Save stores a changed case and its event if nobody changed the case since
 // it was loaded; otherwise ErrConflict.
-func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEvent) error {
+// due, when not zero, is when the case's chain must next be looked at.
+func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEvent, due time.Time) error {
 	tag, _, _ := cases.ParseID(c.Id)
 	a := Author{Tag: tag, s: s}
 	caseBytes, err := proto.Marshal(c)
@@ -59,8 +60,9 @@ func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEv
 		return fmt.Errorf("encode event %s: %w", e.Id, err)
 	}
 	pipe := s.r.Pipeline()
-	res := saveScript.Eval(ctx, pipe, []string{a.key("case")}, l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap)
+	res := saveScript.Eval(ctx, pipe, []string{a.key("case"), a.key("outbox")}, l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id)
 	pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+	s.scheduleEarlier(ctx, pipe, c.Id, due)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("save case %s: %w", c.Id, err)
 	}
@@ -187,4 +189,45 @@ func (s *Store) Decision(ctx context.Context, mentionID string) (*fbv1.Decision,
 
 func timestampMillis(ms int64) *timestamppb.Timestamp {
 	return timestamppb.New(time.UnixMilli(ms))
+}
+
+// Outbox returns the events of a case's author saved but not yet marked
+// sent: a replica may have died, or NATS failed, between save and publish.
+func (s *Store) Outbox(ctx context.Context, caseID string) ([]*fbv1.CaseEvent, error) {
+	tag, _, err := cases.ParseID(caseID)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.r.HVals(ctx, Author{Tag: tag, s: s}.key("outbox")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read outbox of case %s: %w", caseID, err)
+	}
+	out := make([]*fbv1.CaseEvent, 0, len(raw))
+	for _, r := range raw {
+		e := &fbv1.CaseEvent{}
+		if err := proto.Unmarshal([]byte(r), e); err != nil {
+			return nil, fmt.Errorf("decode outbox of case %s: %w", caseID, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Sent removes published events from a case's outbox.
+func (s *Store) Sent(ctx context.Context, caseID string, events ...*fbv1.CaseEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	tag, _, err := cases.ParseID(caseID)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.Id
+	}
+	if err := s.r.HDel(ctx, Author{Tag: tag, s: s}.key("outbox"), ids...).Err(); err != nil {
+		return fmt.Errorf("clear outbox of case %s: %w", caseID, err)
+	}
+	return nil
 }

@@ -93,11 +93,12 @@ if tonumber(ARGV[1]) > last then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[
 return 'ok'
 `)
 
-// saveScript stores a changed case if nobody changed it since it was read.
+// saveScript stores a changed case if nobody changed it since it was read,
+// and puts its event in the author's outbox until it is published.
 //
-// KEYS: case pointer
+// KEYS: case pointer, outbox
 // ARGV: expected version, case number, case bytes, event bytes, author key
-// prefix, timeline cap
+// prefix, timeline cap, event id
 var saveScript = redis.NewScript(`
 local pointer = KEYS[1]
 local ver = redis.call('HGET', pointer, 'ver') or '0'
@@ -108,5 +109,6 @@ redis.call('SET', ARGV[5] .. 'cases:' .. ARGV[2], ARGV[3])
 local timeline = ARGV[5] .. 'timeline:' .. ARGV[2]
 redis.call('RPUSH', timeline, ARGV[4])
 redis.call('LTRIM', timeline, -tonumber(ARGV[6]), -1)
+redis.call('HSET', KEYS[2], ARGV[7], ARGV[4])
 return 'ok'
 `)

@@ -156,7 +156,8 @@ func parseHistory(s string, window time.Duration) (*fbv1.History, error) {
 // Commit stores a decision and, when the case changed, the case and its
 // events, in the same round trip as the indexes. It returns ErrConflict if
 // the author's case changed since Join read it.
-func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) (already bool, err error) {
+// due, when not zero, is when the case's chain must next be looked at.
+func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time) (already bool, err error) {
 	dec, err := proto.Marshal(d)
 	if err != nil {
 		return false, fmt.Errorf("encode decision: %w", err)
@@ -187,6 +188,7 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
 	if c != nil {
 		pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+		s.scheduleEarlier(ctx, pipe, c.Id, due)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("commit decision on mention %s: %w", d.MentionId, err)

@@ -1,0 +1,348 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/deps/depstest"
+)
+
+// fastPolicy pages quickly so chains can be watched in a test.
+const fastPolicy = `
+complaint: score.complaint >= 0.5
+window: 24h
+routes:
+  - name: rival
+    match: complaint && reach.tier == TIER_RIVAL
+    team: senior
+    priority: CRITICAL
+    reason: "author has {audience}"
+  - name: repeat
+    match: complaint && history.complaints_in_window >= 3
+    team: senior
+    priority: HIGH
+    reason: "{nth} complaint in {window}"
+  - name: standard
+    match: complaint
+    team: standard
+    priority: NORMAL
+    reason: "complaint"
+chains:
+  senior:
+    levels:
+      - receivers: [oncall]
+        ack_timeout: 150ms
+      - receivers: [head]
+        ack_timeout: 150ms
+    repeat: 0
+    ack_expiry: 300ms
+  standard:
+    levels:
+      - receivers: [queue]
+        ack_timeout: 1h
+`
+
+type rig struct {
+	t   *testing.T
+	env *depstest.Env
+	bus *deps.Deps
+	svc []*Service
+}
+
+func newRig(t *testing.T, replicas int) *rig {
+	t.Helper()
+	env := depstest.New(t)
+	path := t.TempDir() + "/policy.yaml"
+	if err := writeFile(path, fastPolicy); err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, env: env, bus: env.Deps(t, "test")}
+	for i := range replicas {
+		d := env.Deps(t, fmt.Sprintf("escalation-%d", i))
+		svc, err := New(Config{Common: env.Common, PolicyFile: path, Reopen: time.Hour, DecisionTTL: time.Hour,
+			MaxInFlight: 16, TimerTick: 10 * time.Millisecond}, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+		r.svc = append(r.svc, svc)
+	}
+	return r
+}
+
+func mention(id, author string, followers int64, at time.Time) *fbv1.Mention {
+	return &fbv1.Mention{Id: id, Platform: fbv1.Platform_PLATFORM_X, PlatformId: id, Brand: "acme",
+		Author: &fbv1.Author{Id: author, Handle: author, Followers: followers}, Text: "still broken", CreatedAt: timestamppb.New(at)}
+}
+
+func scored(m *fbv1.Mention, complaint float64) *fbv1.ScoredMention {
+	return &fbv1.ScoredMention{Mention: m, Score: &fbv1.Score{MentionId: m.Id, Complaint: complaint, Sentiment: fbv1.Sentiment_SENTIMENT_NEGATIVE}}
+}
+
+func reached(m *fbv1.Mention, tier fbv1.Tier) *fbv1.ReachedMention {
+	return &fbv1.ReachedMention{Mention: m, Reach: &fbv1.Reach{MentionId: m.Id, Followers: m.Author.Followers, BrandFollowers: 203_000,
+		RelativeToBrand: float64(m.Author.Followers) / 203_000, Tier: tier}}
+}
+
+// send publishes a part under a fresh message id, as a redelivery past the
+// broker's dedup window would arrive.
+func (r *rig) send(msg proto.Message, copy int) {
+	r.t.Helper()
+	subject, id := r.bus.Names.Scored(), ""
+	switch m := msg.(type) {
+	case *fbv1.ScoredMention:
+		id = m.Mention.Id + ":scored"
+	case *fbv1.ReachedMention:
+		subject, id = r.bus.Names.Reached(), m.Mention.Id+":reached"
+	}
+	_, err := r.bus.Publisher.Publish(context.Background(), bus.Event{Subject: subject, MsgID: fmt.Sprintf("%s#%d", id, copy), Message: msg})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// events returns every case event on the bus, in order.
+func (r *rig) events() []*fbv1.CaseEvent {
+	r.t.Helper()
+	cons, err := r.bus.JS.OrderedConsumer(context.Background(), r.bus.Names.Stream(bus.NounCases), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var out []*fbv1.CaseEvent
+	for {
+		msg, err := cons.Next(jetstream.FetchMaxWait(100 * time.Millisecond))
+		if err != nil {
+			return out
+		}
+		e := &fbv1.CaseEvent{}
+		if err := proto.Unmarshal(msg.Data(), e); err != nil {
+			r.t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+}
+
+func (r *rig) waitEvents(what string, cond func([]*fbv1.CaseEvent) bool) []*fbv1.CaseEvent {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs := r.events()
+		if cond(evs) {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("gave up waiting for %s; events: %v", what, types(evs))
+		}
+	}
+}
+
+func (r *rig) decision(id string) *fbv1.Decision {
+	r.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := r.svc[0].ExplainDecision(context.Background(), &fbv1.ExplainDecisionRequest{MentionId: id})
+		if err == nil {
+			return resp.Decision
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no decision on %s: %v", id, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func types(evs []*fbv1.CaseEvent) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, fmt.Sprintf("%s@L%d", strings.TrimPrefix(e.Type.String(), "CASE_EVENT_TYPE_"), e.Level))
+	}
+	return out
+}
+
+func count(evs []*fbv1.CaseEvent, t fbv1.CaseEventType) int {
+	n := 0
+	for _, e := range evs {
+		if e.Type == t {
+			n++
+		}
+	}
+	return n
+}
+
+func TestOutOfOrderAndDuplicatedPartsDecideOnce(t *testing.T) {
+	r := newRig(t, 1)
+	m := mention("x:1", "dan", 332_000, time.Now())
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 2)
+	r.send(scored(m, 0.9), 1)
+	r.send(scored(m, 0.9), 2)
+	d := r.decision("x:1")
+	if !d.Escalate || d.Team != "senior" || d.Priority != fbv1.Priority_PRIORITY_CRITICAL {
+		t.Fatalf("decision %v", d)
+	}
+	evs := r.waitEvents("the case to open", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED) > 0
+	})
+	if n := count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED); n != 1 {
+		t.Fatalf("%d opened events, want 1: %v", n, types(evs))
+	}
+	if !slices.Equal(evs[0].Receivers, []string{"oncall"}) {
+		t.Errorf("opened event pages %v, want the chain's first level [oncall]", evs[0].Receivers)
+	}
+	if count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED) != 0 {
+		t.Fatalf("duplicated parts updated the case: %v", types(evs))
+	}
+}
+
+func TestTwoReplicasCountEveryComplaintExactlyOnce(t *testing.T) {
+	r := newRig(t, 2)
+	const n = 24
+	start := time.Now().Add(-time.Hour)
+	var wg sync.WaitGroup
+	for i := range n {
+		// One event time for all, so that each joined complaint sees every
+		// complaint joined before it: exact counting makes the counts 1..n.
+		m := mention(fmt.Sprintf("x:burst-%d", i), "burst", 10, start)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.send(scored(m, 0.9), 1)
+			r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+			r.send(scored(m, 0.9), 2) // a duplicate racing the original
+		}()
+	}
+	wg.Wait()
+	var counts []int32
+	var caseID string
+	for i := range n {
+		d := r.decision(fmt.Sprintf("x:burst-%d", i))
+		counts = append(counts, d.History.ComplaintsInWindow)
+		if caseID != "" && d.CaseId != caseID {
+			t.Fatalf("mention %d went to case %s, others to %s: one open case per author", i, d.CaseId, caseID)
+		}
+		caseID = d.CaseId
+	}
+	slices.Sort(counts)
+	for i, c := range counts {
+		if c != int32(i+1) {
+			t.Fatalf("window counts %v, want 1..%d each once", counts, n)
+		}
+	}
+	resp, err := r.svc[1].GetCase(context.Background(), &fbv1.GetCaseRequest{Id: caseID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Case.MentionIds) != n || resp.Case.Team != "senior" {
+		t.Fatalf("case has %d mentions, team %s; want %d, senior", len(resp.Case.MentionIds), resp.Case.Team, n)
+	}
+}
+
+func TestChainPagesNextLevelUntilAcknowledged(t *testing.T) {
+	r := newRig(t, 1)
+	m := mention("x:chain", "loud", 500_000, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	evs := r.waitEvents("level 2 to fire", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
+	})
+	esc := evs[len(evs)-1]
+	if esc.Level != 2 || !slices.Equal(esc.Receivers, []string{"head"}) || esc.Reasons[0].Code != "not_acknowledged" {
+		t.Fatalf("escalated event: level %d receivers %v reasons %v", esc.Level, esc.Receivers, esc.Reasons)
+	}
+	// The chain has no more levels and no repeat: nothing else fires.
+	time.Sleep(400 * time.Millisecond)
+	if got := types(r.events()); len(got) != 2 {
+		t.Fatalf("events %v, want opened and one escalation", got)
+	}
+	if _, err := r.svc[0].AcknowledgeCase(context.Background(), &fbv1.AcknowledgeCaseRequest{Id: esc.Case.Id, Actor: "ana", Note: "on it"}); err != nil {
+		t.Fatal(err)
+	}
+	// Acknowledged is not answered: with no brand reply the chain resumes.
+	evs = r.waitEvents("the acknowledgement to expire", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 2
+	})
+	last := evs[len(evs)-1]
+	if last.Reasons[0].Code != "ack_expired" || last.Case.State != fbv1.CaseState_CASE_STATE_OPEN {
+		t.Fatalf("after ack expiry: %v in state %v", last.Reasons, last.Case.State)
+	}
+}
+
+func TestResolvedCaseStopsItsChain(t *testing.T) {
+	r := newRig(t, 1)
+	m := mention("x:done", "calm", 500_000, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	d := r.decision("x:done")
+	if _, err := r.svc[0].ResolveCase(context.Background(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Actor: "ana", Note: "called him"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // two ack timeouts: level 2 would have fired
+	evs := r.events()
+	if count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) != 0 {
+		t.Fatalf("resolved case kept paging: %v", types(evs))
+	}
+	if _, err := r.svc[0].ResolveCase(context.Background(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Actor: "ana"}); err == nil ||
+		!strings.Contains(err.Error(), "FailedPrecondition") {
+		t.Fatalf("resolving twice: %v, want FailedPrecondition", err)
+	}
+}
+
+func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
+	r := newRig(t, 1)
+	ctx := context.Background()
+	cases := r.bus.Names.Stream(bus.NounCases)
+	stream, err := r.bus.JS.Stream(ctx, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	// The escalation replica stores its decision, then cannot publish: as if
+	// it died between its Redis write and its ack.
+	broken := cfg
+	broken.Subjects = []string{"nowhere.>"}
+	if _, err := r.bus.JS.UpdateStream(ctx, broken); err != nil {
+		t.Fatal(err)
+	}
+	m := mention("x:lost", "lost", 500_000, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	r.decision("x:lost")
+	if _, err := r.bus.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	evs := r.waitEvents("the opened event after redelivery", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED) == 1
+	})
+	for _, e := range evs {
+		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED && e.MentionId != "x:lost" {
+			t.Fatalf("republished %v", e)
+		}
+	}
+	// The chain's level 2 fired while publishing failed; it comes out of the
+	// outbox once the bus is back, once.
+	evs = r.waitEvents("the escalation from the outbox", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
+	})
+	time.Sleep(300 * time.Millisecond)
+	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED); n != 1 {
+		t.Fatalf("%d escalated events, want 1", n)
+	}
+}
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

@@ -1,0 +1,177 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/store"
+)
+
+// timerLease is how long a replica holds a claimed timer; a replica that
+// dies holding one delays that case's next level by at most this.
+const timerLease = 30 * time.Second
+
+// timers fires escalation chain levels when nobody acknowledges in time. It
+// runs in every replica; Redis hands each due case to one of them.
+type timers struct {
+	s      *Service
+	tick   time.Duration
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+func (t *timers) Start(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
+	t.done.Add(1)
+	go t.loop(ctx)
+	return nil
+}
+
+// Stop lets the case being fired finish; unfired claims return to the pool
+// when their lease runs out.
+func (t *timers) Stop(ctx context.Context) error {
+	t.cancel()
+	waited := make(chan struct{})
+	go func() { t.done.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (t *timers) loop(ctx context.Context) {
+	defer t.done.Done()
+	ticker := time.NewTicker(t.tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		// Drain everything due before waiting again, so a burst of cases
+		// does not fall a tick behind per hundred.
+		for ctx.Err() == nil {
+			ids, err := t.s.store.ClaimDue(ctx, t.s.now(), timerLease, 100)
+			if err != nil {
+				t.s.d.Tel.Logger.Warn("chain timers unavailable; retrying", "err", err)
+				break
+			}
+			for _, id := range ids {
+				// Firing finishes even if Stop comes meanwhile.
+				if err := t.s.fire(context.WithoutCancel(ctx), id); err != nil {
+					t.s.d.Tel.Logger.Warn("chain timer failed; retrying after its lease", "case", id, "err", err)
+				}
+			}
+			if len(ids) < 100 {
+				break
+			}
+		}
+	}
+}
+
+// fire looks at a claimed case: fires its chain's next level if due, and
+// schedules the one after.
+func (s *Service) fire(ctx context.Context, id string) error {
+	if err := s.flush(ctx, id); err != nil {
+		return err
+	}
+	pol := s.policy.Load()
+	for range maxConflicts {
+		l, err := s.store.Case(ctx, id)
+		if errors.Is(err, cases.ErrNotFound) || errors.Is(err, cases.ErrBadID) {
+			return s.store.Unschedule(ctx, id)
+		}
+		if err != nil {
+			return err
+		}
+		tag, _, _ := cases.ParseID(id)
+		replied, err := s.store.LastReply(ctx, tag)
+		if err != nil {
+			return err
+		}
+		ch, ok := pol.Chain(l.Case.Chain)
+		if !ok {
+			s.d.Tel.Logger.Error("case names a chain the policy lacks; its chain stops", "case", id, "chain", l.Case.Chain)
+			return s.store.Unschedule(ctx, id)
+		}
+		step, ok := ch.Next(cases.Status(l.Case, replied))
+		now := s.now()
+		switch {
+		case !ok:
+			return s.store.Unschedule(ctx, id)
+		case step.At.After(now):
+			return s.store.Schedule(ctx, id, step.At)
+		}
+		c, e := cases.Fire(l.Case, step, now)
+		err = s.store.Save(ctx, l, c, e, time.Time{})
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.chainFired.Add(ctx, 1)
+		if err := s.publishSaved(ctx, id, e); err != nil {
+			return err
+		}
+		if next, ok := ch.Next(cases.Status(c, replied)); ok {
+			return s.store.Schedule(ctx, id, next.At)
+		}
+		return s.store.Unschedule(ctx, id)
+	}
+	return store.ErrConflict
+}
+
+// flush publishes a case's saved but unpublished events.
+func (s *Service) flush(ctx context.Context, caseID string) error {
+	pending, err := s.store.Outbox(ctx, caseID)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	if err := s.publish(ctx, pending...); err != nil {
+		return err
+	}
+	return s.store.Sent(ctx, caseID, pending...)
+}
+
+// publishSaved publishes an event Save put in the outbox. If that fails the
+// case's timer is brought forward, so the timer loop publishes it soon.
+func (s *Service) publishSaved(ctx context.Context, caseID string, e *fbv1.CaseEvent) error {
+	err := s.publish(ctx, e)
+	if err == nil {
+		err = s.store.Sent(ctx, caseID, e)
+	}
+	if err != nil {
+		if schedErr := s.store.Schedule(ctx, caseID, s.now().Add(time.Second)); schedErr != nil {
+			return errors.Join(err, schedErr)
+		}
+	}
+	return err
+}
+
+// nextLook is when a case's chain must next be looked at, zero if never.
+// It does not know the last brand reply; looking too early is harmless.
+func nextLook(pol *policy.Policy, c *fbv1.Case) time.Time {
+	if c == nil {
+		return time.Time{}
+	}
+	ch, ok := pol.Chain(c.Chain)
+	if !ok {
+		return time.Time{}
+	}
+	step, ok := ch.Next(cases.Status(c, time.Time{}))
+	if !ok {
+		return time.Time{}
+	}
+	return step.At
+}
+
