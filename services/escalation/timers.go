@@ -174,4 +174,3 @@ func nextLook(pol *policy.Policy, c *fbv1.Case) time.Time {
 	}
 	return step.At
 }
-
