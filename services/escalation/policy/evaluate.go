@@ -99,6 +99,9 @@ func (p *Policy) Evaluate(in Input) Outcome {
 		if !out.Escalate || r.priority > out.Priority {
 			out.Escalate, out.Team, out.Priority, out.Chain, out.Route = true, r.team, r.priority, r.chain, r.name
 		}
+		if out.Reasons == nil {
+			out.Reasons = make([]*fbv1.Reason, 0, 4) // room for a few matches and a missing input
+		}
 		out.Reasons = append(out.Reasons, &fbv1.Reason{Code: r.code, Text: r.reason.render(&a.facts)})
 		if !r.cont {
 			break

@@ -22,7 +22,7 @@ type template []segment
 // segment is either literal text (fill nil) or a placeholder.
 type segment struct {
 	text string
-	fill func(*facts) string
+	fill fill
 }
 
 // facts are the values a reason can mention.
@@ -42,65 +42,82 @@ func (f *facts) followers() int64 {
 }
 
 // placeholders is every name a template may use, with what it renders.
-var placeholders = map[string]func(*facts) string{
+var placeholders = map[string]fill{
 	// audience: the author's audience against the brand's, "332,000
 	// followers, 1.6x the brand's 203,000", or just "332,000 followers" when
 	// the brand's count is unknown.
 	"audience": audience,
 	// followers: the author's follower count, "332,000".
-	"followers": func(f *facts) string { return Thousands(f.followers()) },
+	"followers": func(b []byte, f *facts) []byte { return appendThousands(b, f.followers()) },
 	// brand_followers: the brand account's follower count, "203,000".
-	"brand_followers": func(f *facts) string { return Thousands(f.reach.GetBrandFollowers()) },
+	"brand_followers": func(b []byte, f *facts) []byte { return appendThousands(b, f.reach.GetBrandFollowers()) },
 	// relative: the author's audience as a multiple of the brand's, "1.6x".
-	"relative": func(f *facts) string { return Ratio(f.reach.GetRelativeToBrand()) },
+	"relative": func(b []byte, f *facts) []byte { return appendRatio(b, f.reach.GetRelativeToBrand()) },
 	// tier: the reach tier in words, "high".
-	"tier": func(f *facts) string { return tierWord(f.reach.GetTier()) },
+	"tier": func(b []byte, f *facts) []byte { return append(b, tierWord(f.reach.GetTier())...) },
 	// complaints: complaints in the window, this one included, "3".
-	"complaints": func(f *facts) string { return strconv.Itoa(int(f.hist.GetComplaintsInWindow())) },
+	"complaints": func(b []byte, f *facts) []byte {
+		return strconv.AppendInt(b, int64(f.hist.GetComplaintsInWindow()), 10)
+	},
 	// nth: the same as an ordinal word, "third".
-	"nth": func(f *facts) string { return Ordinal(int64(f.hist.GetComplaintsInWindow())) },
+	"nth": func(b []byte, f *facts) []byte { return append(b, Ordinal(int64(f.hist.GetComplaintsInWindow()))...) },
 	// streak: complaints since the brand last replied, "3".
-	"streak": func(f *facts) string { return strconv.Itoa(int(f.hist.GetUnansweredStreak())) },
+	"streak": func(b []byte, f *facts) []byte { return strconv.AppendInt(b, int64(f.hist.GetUnansweredStreak()), 10) },
 	// answered: how many complaints in the window were answered, "none answered".
 	"answered": answered,
 	// window: the complaint window, "24h".
-	"window": func(f *facts) string { return f.policy.windowText },
+	"window": func(b []byte, f *facts) []byte { return append(b, f.policy.windowText...) },
 	// complaint: the complaint likelihood, "0.82".
-	"complaint": func(f *facts) string { return strconv.FormatFloat(f.score.GetComplaint(), 'f', 2, 64) },
+	"complaint": func(b []byte, f *facts) []byte { return strconv.AppendFloat(b, f.score.GetComplaint(), 'f', 2, 64) },
 	// sentiment: the sentiment label in words, "negative".
-	"sentiment": func(f *facts) string { return sentimentWord(f.score.GetSentiment()) },
+	"sentiment": func(b []byte, f *facts) []byte { return append(b, sentimentWord(f.score.GetSentiment())...) },
 	// topics: the topics the scorer found, "billing, delay".
 	"topics": topics,
 	// handle: the author's handle.
-	"handle": func(f *facts) string { return f.in.Mention.GetAuthor().GetHandle() },
+	"handle": func(b []byte, f *facts) []byte { return append(b, f.in.Mention.GetAuthor().GetHandle()...) },
 	// brand: the brand the mention is about.
-	"brand": func(f *facts) string { return f.in.Mention.GetBrand() },
+	"brand": func(b []byte, f *facts) []byte { return append(b, f.in.Mention.GetBrand()...) },
 }
 
-func audience(f *facts) string {
-	s := Thousands(f.followers()) + " followers"
+// fill appends a placeholder's text to b. Appending into one buffer keeps a
+// reason to two allocations however many numbers it formats.
+type fill func(b []byte, f *facts) []byte
+
+func audience(b []byte, f *facts) []byte {
+	b = appendThousands(b, f.followers())
+	b = append(b, " followers"...)
 	if f.reach.GetBrandFollowers() > 0 {
-		s += ", " + Ratio(f.reach.GetRelativeToBrand()) + " the brand's " + Thousands(f.reach.GetBrandFollowers())
+		b = append(b, ", "...)
+		b = appendRatio(b, f.reach.GetRelativeToBrand())
+		b = append(b, " the brand's "...)
+		b = appendThousands(b, f.reach.GetBrandFollowers())
 	}
-	return s
+	return b
 }
 
-func answered(f *facts) string {
+func answered(b []byte, f *facts) []byte {
 	n := f.hist.GetComplaintsInWindow() - f.hist.GetUnansweredStreak()
 	switch {
 	case n <= 0:
-		return "none answered"
+		return append(b, "none answered"...)
 	case n >= f.hist.GetComplaintsInWindow():
-		return "all answered"
+		return append(b, "all answered"...)
 	}
-	return strconv.Itoa(int(n)) + " answered"
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, " answered"...)
 }
 
-func topics(f *facts) string {
+func topics(b []byte, f *facts) []byte {
 	if len(f.score.GetTopics()) == 0 {
-		return "no topic"
+		return append(b, "no topic"...)
 	}
-	return strings.Join(f.score.GetTopics(), ", ")
+	for i, t := range f.score.GetTopics() {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, t...)
+	}
+	return b
 }
 
 // tierWord and sentimentWord name enum values in words without going through
@@ -184,22 +201,13 @@ func (t template) render(f *facts) string {
 	if len(t) == 1 && t[0].fill == nil {
 		return t[0].text
 	}
-	// Fill first, then copy once: one allocation for the text.
-	var parts [16]string
-	fills := parts[:0]
-	size := 0
+	b := make([]byte, 0, 96)
 	for _, s := range t {
-		text := s.text
 		if s.fill != nil {
-			text = s.fill(f)
+			b = s.fill(b, f)
+		} else {
+			b = append(b, s.text...)
 		}
-		fills = append(fills, text)
-		size += len(text)
 	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, text := range fills {
-		b.WriteString(text)
-	}
-	return b.String()
+	return string(b)
 }

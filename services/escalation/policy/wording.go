@@ -2,43 +2,42 @@ package policy
 
 import (
 	"strconv"
-	"strings"
 	"time"
 )
 
 // Thousands formats n with commas between groups of three digits, as people
 // read follower counts: 332000 becomes "332,000".
-func Thousands(n int64) string {
-	digits := strconv.FormatInt(n, 10)
-	sign := ""
+func Thousands(n int64) string { return string(appendThousands(nil, n)) }
+
+func appendThousands(b []byte, n int64) []byte {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], n, 10)
 	if n < 0 {
-		sign, digits = "-", digits[1:]
+		b, d = append(b, '-'), d[1:]
 	}
-	if len(digits) <= 3 {
-		return sign + digits
-	}
-	var b strings.Builder
-	b.Grow(len(sign) + len(digits) + len(digits)/3)
-	b.WriteString(sign)
-	head := len(digits) % 3
+	head := len(d) % 3
 	if head == 0 {
 		head = 3
 	}
-	b.WriteString(digits[:head])
-	for i := head; i < len(digits); i += 3 {
-		b.WriteByte(',')
-		b.WriteString(digits[i : i+3])
+	b = append(b, d[:min(head, len(d))]...)
+	for i := head; i < len(d); i += 3 {
+		b = append(b, ',')
+		b = append(b, d[i:i+3]...)
 	}
-	return b.String()
+	return b
 }
 
 // Ratio formats a multiple with one decimal, "1.6x"; large multiples drop the
 // decimal ("12x") because nobody reads "12.3x" differently.
-func Ratio(r float64) string {
+func Ratio(r float64) string { return string(appendRatio(nil, r)) }
+
+func appendRatio(b []byte, r float64) []byte {
+	precision := 1
 	if r >= 10 {
-		return strconv.FormatFloat(r, 'f', 0, 64) + "x"
+		precision = 0
 	}
-	return strconv.FormatFloat(r, 'f', 1, 64) + "x"
+	b = strconv.AppendFloat(b, r, 'f', precision, 64)
+	return append(b, 'x')
 }
 
 var ordinals = [...]string{"zeroth", "first", "second", "third", "fourth", "fifth",
