@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -139,8 +140,15 @@ func Parse(doc []byte) (*Policy, error) {
 	var d document
 	dec := yaml.NewDecoder(bytes.NewReader(doc))
 	dec.KnownFields(true)
-	if err := dec.Decode(&d); err != nil {
+	if err := dec.Decode(&d); errors.Is(err, io.EOF) {
+		return nil, errors.New("policy: the document is empty")
+	} else if err != nil {
 		return nil, fmt.Errorf("policy: read yaml: %w", err)
+	}
+	// A second document would be silently ignored; an operator who pasted
+	// two policies into one file should hear about it.
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return nil, errors.New("policy: more than one YAML document; a policy file holds one")
 	}
 	env, err := newEnv()
 	if err != nil {
@@ -209,12 +217,10 @@ func (p *Policy) parseChains(docs map[string]chainDocument) []error {
 			c.AckExpiry = expiry
 		}
 		if len(problems) == 0 {
-			if err := c.Validate(); err != nil {
-				problems = append(problems, err)
-			}
+			problems = split(c.Validate())
 		}
 		if len(problems) > 0 {
-			errs = append(errs, fmt.Errorf("chain %q: %w", name, errors.Join(problems...)))
+			errs = append(errs, named(fmt.Sprintf("chain %q", name), problems)...)
 			continue
 		}
 		p.chains[name] = c
@@ -240,7 +246,7 @@ func (p *Policy) parseRoutes(env *cel.Env, docs []routeDocument, chains map[stri
 		}
 		seen[name] = true
 		if len(problems) > 0 {
-			errs = append(errs, fmt.Errorf("route %q: %w", name, errors.Join(problems...)))
+			errs = append(errs, named(fmt.Sprintf("route %q", name), problems)...)
 			continue
 		}
 		p.routes = append(p.routes, r)
@@ -289,6 +295,27 @@ func parseRoute(env *cel.Env, d routeDocument, chains map[string]chainDocument) 
 		errs = append(errs, fmt.Errorf("reason %q: %w", d.Reason, err))
 	}
 	return r, errs
+}
+
+// named prefixes every problem with what it is in, so each line of the
+// refusal says which route or chain to fix.
+func named(what string, problems []error) []error {
+	out := make([]error, len(problems))
+	for i, p := range problems {
+		out[i] = fmt.Errorf("%s: %w", what, p)
+	}
+	return out
+}
+
+// split undoes errors.Join, so joined problems can be named one by one.
+func split(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return joined.Unwrap()
+	}
+	return []error{err}
 }
 
 // parsePriority accepts LOW, NORMAL, HIGH or CRITICAL, in any case, with or

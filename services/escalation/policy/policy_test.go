@@ -246,6 +246,8 @@ func TestBadRouteRefusedWithName(t *testing.T) {
 		{"bad window", "window: soon\n" + minimal, []string{`window "soon"`}},
 		{"bad complaint", "complaint: score.sentiment\n" + minimal, []string{"complaint", "true/false"}},
 		{"no routes", "window: 24h\n", []string{"no routes"}},
+		{"empty document", "", []string{"empty"}},
+		{"two documents", minimal + "---\n" + minimal, []string{"more than one YAML document"}},
 		{"bad chain", strings.Replace(minimal, "30m", "0s", 1), []string{`chain "standard"`, "ack_timeout"}},
 		{"ignore with a team", strings.Replace(minimal, "match: complaint", "match: complaint\n    ignore: true", 1),
 			[]string{`route "all-complaints"`, "ignore route opens nothing"}},
