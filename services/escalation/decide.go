@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
@@ -32,24 +34,35 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		return s.store.BrandReply(ctx, a, m.CreatedAt.AsTime(), s.policy.Load().Window())
 	}
 	a := s.store.Author(store.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
+	return s.join(ctx, msg, a, m.Id, part)
+}
+
+// join stores a part and decides the mention if the join is complete. msg
+// is nil when a timeout, not a message, brings the join here.
+func (s *Service) join(ctx context.Context, msg jetstream.Msg, a store.Author, mentionID string, part store.Part) error {
 	pol := s.policy.Load()
 	for range maxConflicts {
-		j, err := s.store.Join(ctx, a, m.Id, part, pol.Window())
-		if err != nil {
+		j, err := s.store.Join(ctx, a, mentionID, part, pol.Window())
+		switch {
+		case err != nil:
 			return err
-		}
-		if j.Decided != nil {
+		case j.Decided != nil && msg != nil:
 			return s.republish(ctx, msg, j.Decided)
-		}
-		if !j.Ready {
+		case j.Late:
+			err = s.revise(ctx, pol, a, j)
+		case j.Ready:
+			err = s.decide(ctx, pol, a, j)
+		case msg == nil:
+			// A timeout for a join already decided or expired.
+			return s.store.Forget(ctx, a.Tag, mentionID)
+		default:
 			return nil // the other half will decide
 		}
-		err = s.decide(ctx, pol, a, m, j)
 		if !errors.Is(err, store.ErrConflict) {
 			return err
 		}
 	}
-	return fmt.Errorf("decide mention %s: author %s's case kept changing; will retry", m.Id, a.Key)
+	return fmt.Errorf("decide mention %s: author %s's case kept changing; will retry", mentionID, a.Key)
 }
 
 // part decodes a scored or reached mention into its join half.
@@ -63,8 +76,7 @@ func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, store.Part, error) {
 		if err := checkMention(sm.Mention); err != nil {
 			return nil, store.Part{}, err
 		}
-		data, err := proto.Marshal(sm.Score)
-		return sm.Mention, store.Part{Name: "score", Data: data, Complaint: s.policy.Load().Complaint(sm.Score), At: sm.Mention.CreatedAt.AsTime()}, err
+		return sm.Mention, store.Part{Name: "score", Data: msg.Data(), Complaint: s.policy.Load().Complaint(sm.Score), At: sm.Mention.CreatedAt.AsTime()}, nil
 	case s.d.Names.Reached():
 		var rm fbv1.ReachedMention
 		if err := bus.Decode(msg, &rm); err != nil {
@@ -73,8 +85,7 @@ func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, store.Part, error) {
 		if err := checkMention(rm.Mention); err != nil {
 			return nil, store.Part{}, err
 		}
-		data, err := proto.Marshal(rm.Reach)
-		return rm.Mention, store.Part{Name: "reach", Data: data}, err
+		return rm.Mention, store.Part{Name: "reach", Data: msg.Data(), At: rm.Mention.CreatedAt.AsTime()}, nil
 	}
 	return nil, store.Part{}, bus.Permanent(fmt.Errorf("unexpected subject %s", msg.Subject()))
 }
@@ -86,10 +97,9 @@ func checkMention(m *fbv1.Mention) error {
 	return nil
 }
 
-// decide evaluates the policy on a joined mention, applies the decision to
-// the author's case, stores both, and publishes the case's events.
-func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author, m *fbv1.Mention, j store.Joined) error {
-	now := s.now()
+// evaluate runs the policy on a joined mention and records the decision.
+func (s *Service) evaluate(pol *policy.Policy, a store.Author, j store.Joined, now time.Time) *fbv1.Decision {
+	m := j.Mention
 	out := pol.Evaluate(policy.Input{Mention: m, Score: j.Score, Reach: j.Reach, History: j.History})
 	d := &fbv1.Decision{
 		MentionId: m.Id, Brand: m.Brand, AuthorKey: a.Key,
@@ -97,16 +107,67 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author
 		Reasons: out.Reasons, Complaint: pol.Complaint(j.Score), History: j.History,
 		PolicyVersion: pol.Version(), DecidedAt: timestamppb.New(now), Score: j.Score, Reach: j.Reach,
 	}
-	c, events := cases.Decide(j.Current, a.Tag, d, m, cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain}, now)
+	if j.Score == nil {
+		d.Missing = append(d.Missing, "score")
+	}
+	if j.Reach == nil {
+		d.Missing = append(d.Missing, "reach")
+	}
+	return d
+}
+
+// decide applies a fresh decision to the author's case, stores both, and
+// publishes the case's events.
+func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined) error {
+	now := s.now()
+	d := s.evaluate(pol, a, j, now)
+	c, events := cases.Decide(j.Current, a.Tag, d, j.Mention, s.caseSettings(pol), now)
 	if c != nil {
 		d.CaseId = c.Id
 	}
+	return s.commit(ctx, pol, a, j, d, c, events)
+}
+
+// revise looks again at a mention decided without one part, now that the
+// part has come: if the full picture escalates further, the case follows.
+func (s *Service) revise(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined) error {
+	now := s.now()
+	d := s.evaluate(pol, a, j, now)
+	d.Reasons = append(d.Reasons, &fbv1.Reason{Code: "late_input",
+		Text: fmt.Sprintf("revised when the %s that was missing arrived", missingWord(j.Prior.Missing))})
+	d.CaseId = j.Prior.CaseId
+	var c *fbv1.Case
+	var events []*fbv1.CaseEvent
+	cur := j.Current.Case
+	if cur != nil && cur.Id == j.Prior.CaseId && slices.Contains(cur.MentionIds, j.Mention.Id) {
+		c, events = cases.Revise(cur, d, j.Mention, s.caseSettings(pol), now)
+	} else {
+		c, events = cases.Decide(j.Current, a.Tag, d, j.Mention, s.caseSettings(pol), now)
+	}
+	if c != nil {
+		d.CaseId = c.Id
+	}
+	return s.commit(ctx, pol, a, j, d, c, events)
+}
+
+func missingWord(missing []string) string {
+	if len(missing) == 0 {
+		return "input"
+	}
+	return missing[0]
+}
+
+func (s *Service) caseSettings(pol *policy.Policy) cases.Settings {
+	return cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain}
+}
+
+func (s *Service) commit(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) error {
 	already, err := s.store.Commit(ctx, a, j, d, c, events, nextLook(pol, c))
 	if err != nil || already {
 		return err
 	}
 	s.count(ctx, d)
-	s.d.Tel.Logger.DebugContext(ctx, "decided", "mention", m.Id, "escalate", d.Escalate, "route", d.Route, "case", d.CaseId)
+	s.d.Tel.Logger.DebugContext(ctx, "decided", "mention", d.MentionId, "escalate", d.Escalate, "route", d.Route, "case", d.CaseId, "missing", d.Missing)
 	return s.publish(ctx, events...)
 }
 

@@ -39,6 +39,8 @@ type Config struct {
 	MaxInFlight int
 	// TimerTick is how often due chain levels are looked for.
 	TimerTick time.Duration
+	// JoinTimeout is how long a mention waits for its score or reach.
+	JoinTimeout time.Duration
 }
 
 // Register declares the flags.
@@ -49,6 +51,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DecisionTTL, "decision-ttl", 72*time.Hour, "how long decisions are kept for redeliveries and explain calls")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")
 	fs.DurationVar(&c.TimerTick, "timer-tick", 200*time.Millisecond, "how often due escalation levels are looked for")
+	fs.DurationVar(&c.JoinTimeout, "join-timeout", 10*time.Second, "how long a mention waits for its score or reach before it is decided without it")
 }
 
 // Validate reports every invalid setting.
@@ -63,6 +66,7 @@ func (c *Config) Validate() error {
 	p.Check(c.Reopen >= 0, "reopen-within", "must not be negative")
 	p.Check(c.DecisionTTL >= bus.DuplicateWindow, "decision-ttl", "must be at least 2m, and longer than the longest redelivery")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	p.Check(c.JoinTimeout >= time.Second, "join-timeout", "must be at least 1s")
 	p.Check(c.TimerTick > 0 && c.TimerTick <= 5*time.Second, "timer-tick", "must be between 1ms and 5s; levels fire up to one tick late")
 	return p.Err()
 }
@@ -103,7 +107,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, store: store.New(d.Redis, d.Keys, cfg.DecisionTTL), now: time.Now}
+	s := &Service{cfg: cfg, d: d, store: store.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), now: time.Now}
 	s.policy.Store(pol)
 	if err := s.metrics(); err != nil {
 		return nil, err
@@ -176,7 +180,8 @@ func (s *Service) publish(ctx context.Context, events ...*fbv1.CaseEvent) error 
 }
 
 func (s *Service) count(ctx context.Context, d *fbv1.Decision) {
-	s.decisions.Add(ctx, 1, metric.WithAttributes(attribute.String("route", d.Route), attribute.Bool("escalate", d.Escalate)))
+	s.decisions.Add(ctx, 1, metric.WithAttributes(attribute.String("route", d.Route), attribute.Bool("escalate", d.Escalate),
+		attribute.Bool("partial", len(d.Missing) > 0)))
 	if d.Escalate {
 		s.escalations.Add(ctx, 1, metric.WithAttributes(attribute.String("tier", d.Reach.GetTier().String()), attribute.String("team", d.Team)))
 	}

@@ -73,7 +73,7 @@ func newRig(t *testing.T, replicas int) *rig {
 	for i := range replicas {
 		d := env.Deps(t, fmt.Sprintf("escalation-%d", i))
 		svc, err := New(Config{Common: env.Common, PolicyFile: path, Reopen: time.Hour, DecisionTTL: time.Hour,
-			MaxInFlight: 16, TimerTick: 10 * time.Millisecond}, d)
+			MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond}, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,3 +346,39 @@ func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+func TestLateReachIsDecidedWithoutThenRaisesTheCase(t *testing.T) {
+	r := newRig(t, 1)
+	m := mention("x:slow", "slow", 332_000, time.Now())
+	r.send(scored(m, 0.9), 1)
+	d := r.decision("x:slow")
+	if !slices.Equal(d.Missing, []string{"reach"}) || d.Team != "standard" {
+		t.Fatalf("decision without reach: missing %v team %q", d.Missing, d.Team)
+	}
+	if !strings.Contains(fmt.Sprint(d.Reasons), "reach unknown") {
+		t.Errorf("reasons %v do not say reach was missing", d.Reasons)
+	}
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 2) // a duplicate of the late part
+	evs := r.waitEvents("the case to be raised", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
+	})
+	raised := evs[1]
+	if raised.Case.Team != "senior" || raised.Case.Priority != fbv1.Priority_PRIORITY_CRITICAL || raised.Level != 1 {
+		t.Fatalf("raised case: team %s priority %v level %d", raised.Case.Team, raised.Case.Priority, raised.Level)
+	}
+	revised := r.decision("x:slow")
+	if len(revised.Missing) != 0 || revised.Priority != fbv1.Priority_PRIORITY_CRITICAL {
+		t.Fatalf("revised decision: missing %v priority %v", revised.Missing, revised.Priority)
+	}
+	time.Sleep(100 * time.Millisecond)
+	var lateRaises int
+	for _, e := range r.events() {
+		if strings.HasSuffix(e.Id, ":late") {
+			lateRaises++
+		}
+	}
+	if lateRaises != 1 {
+		t.Fatalf("%d raises from the late part, want 1", lateRaises)
+	}
+}

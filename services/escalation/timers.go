@@ -71,7 +71,19 @@ func (t *timers) loop(ctx context.Context) {
 					t.s.d.Tel.Logger.Warn("chain timer failed; retrying after its lease", "case", id, "err", err)
 				}
 			}
-			if len(ids) < 100 {
+			joins, err := t.s.store.ClaimDueJoins(ctx, t.s.now(), timerLease, 100)
+			if err != nil {
+				t.s.d.Tel.Logger.Warn("join timers unavailable; retrying", "err", err)
+				break
+			}
+			for _, j := range joins {
+				a := t.s.store.AuthorByTag(j[0])
+				part := store.Part{Name: store.Timeout, At: t.s.now()}
+				if err := t.s.join(context.WithoutCancel(ctx), nil, a, j[1], part); err != nil {
+					t.s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
+				}
+			}
+			if len(ids) < 100 && len(joins) < 100 {
 				break
 			}
 		}

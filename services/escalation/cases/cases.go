@@ -148,12 +148,7 @@ func update(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fb
 		c.Reach = d.Reach
 	}
 	if d.Priority > c.Priority {
-		c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
-		c.Reasons = d.Reasons
-		c.Level, c.Round, c.LevelFiredAt = 1, 0, timestamppb.New(now)
-		c.State = fbv1.CaseState_CASE_STATE_OPEN
-		c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
-		return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED, m.Id, d.Reasons, now)}
+		return raise(c, d, m, now)
 	}
 	c.Reasons = mergeReasons(c.Reasons, d.Reasons)
 	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED, m.Id, d.Reasons, now)}
@@ -172,6 +167,29 @@ func mergeReasons(old, fresh []*fbv1.Reason) []*fbv1.Reason {
 		}
 	}
 	return out
+}
+
+func raise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+	c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
+	c.Reasons = d.Reasons
+	c.Level, c.Round, c.LevelFiredAt = 1, 0, timestamppb.New(now)
+	c.State = fbv1.CaseState_CASE_STATE_OPEN
+	c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
+	c.UpdatedAt = timestamppb.New(now)
+	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED, m.Id, d.Reasons, now)}
+}
+
+// Revise applies a decision revised by a late part to a case that already
+// holds the mention: a higher priority raises the case (and restarts its
+// chain at the new team's first level); anything else changes nothing.
+func Revise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+	if !d.Escalate || d.Priority <= c.Priority || c.State == fbv1.CaseState_CASE_STATE_RESOLVED {
+		return nil, nil
+	}
+	c, events := raise(proto.Clone(c).(*fbv1.Case), d, m, now)
+	events[0].Id += ":late"
+	events[0].Receivers = s.firstLevel(c.Chain)
+	return c, events
 }
 
 func attach(c *fbv1.Case, m *fbv1.Mention) {

@@ -59,14 +59,22 @@ func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEv
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", e.Id, err)
 	}
-	pipe := s.r.Pipeline()
-	res := saveScript.Eval(ctx, pipe, []string{a.key("case"), a.key("outbox")}, l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id)
-	pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
-	s.scheduleEarlier(ctx, pipe, c.Id, due)
-	if _, err := pipe.Exec(ctx); err != nil {
+	var answer string
+	err = runPipelined(ctx, s.r, saveScript, []string{a.key("case"), a.key("outbox")},
+		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id},
+		func(cmd *redis.Cmd) error {
+			var err error
+			answer, err = cmd.Text()
+			return err
+		},
+		func(pipe redis.Pipeliner) {
+			pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+			s.scheduleEarlier(ctx, pipe, c.Id, due)
+		})
+	if err != nil {
 		return fmt.Errorf("save case %s: %w", c.Id, err)
 	}
-	if res.Val() == "conflict" {
+	if answer == "conflict" {
 		return fmt.Errorf("save case %s: %w", c.Id, ErrConflict)
 	}
 	return nil

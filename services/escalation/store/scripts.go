@@ -12,71 +12,117 @@ import "github.com/redis/go-redis/v9"
 // along with the author's current case. For a mention already decided it
 // returns the stored events so that a redelivery can republish them.
 //
+// The part "timeout" decides a mention from what is there when the other
+// part is late; the late part then gets one more look ("late"), with the
+// decision made without it.
+//
 // KEYS: join hash, window zset, streak set, last-reply key, case pointer
 // ARGV: part, part bytes, complaint flag (score part only), event ms,
 // window ms, ttl ms, mention id, author key prefix
+//
+// Answers: {'decided', events...}, {'waiting'}, {'gone'},
+// {'ready', score, reach, history, n, version, case} (a missing part is ”),
+// {'late', decision, part bytes, history, n, version, case}.
 var joinScript = redis.NewScript(`
 local join, window, streak, reply, pointer = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local part, data, complaint, at, span, ttl, mid, prefix = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+
+-- count adds the mention to the window and streak if it is a complaint, and
+-- returns the author's history as of the mention's event time.
+local function count()
+  local when = tonumber(redis.call('HGET', join, 'at') or at)
+  if redis.call('HGET', join, 'complaint') == '1' then
+    redis.call('ZADD', window, when, mid)
+    redis.call('SADD', streak, mid)
+  end
+  -- Keep two windows, so a mention that arrives late still counts the
+  -- complaints made before it.
+  redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (when - 2 * span))
+  redis.call('PEXPIRE', window, 2 * span)
+  local n = redis.call('ZCOUNT', window, when - span, when)
+  return n .. ':' .. redis.call('SCARD', streak) .. ':' .. (redis.call('GET', reply) or '0')
+end
+
+local function case()
+  local n = redis.call('HGET', pointer, 'n') or '0'
+  local ver = redis.call('HGET', pointer, 'ver') or '0'
+  local current = ''
+  if n ~= '0' then current = redis.call('GET', prefix .. 'cases:' .. n) or '' end
+  return n, ver, current
+end
+
 if redis.call('HEXISTS', join, 'decided') == 1 then
+  if part ~= 'timeout' and redis.call('HGET', join, 'missing') == part and redis.call('HSETNX', join, 'late', '1') == 1 then
+    if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
+    local hist = count()
+    local n, ver, current = case()
+    return {'late', redis.call('HGET', join, 'decided'), data, hist, n, ver, current}
+  end
   local out = {'decided'}
   local n = tonumber(redis.call('HGET', join, 'evn') or '0')
   for i = 1, n do out[#out + 1] = redis.call('HGET', join, 'ev' .. i) end
   return out
 end
-redis.call('HSET', join, part, data)
-if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
-redis.call('PEXPIRE', join, ttl)
+if part == 'timeout' then
+  if redis.call('EXISTS', join) == 0 then return {'gone'} end
+else
+  redis.call('HSET', join, part, data)
+  if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
+  redis.call('PEXPIRE', join, ttl)
+end
 local score = redis.call('HGET', join, 'score')
 local reach = redis.call('HGET', join, 'reach')
-if not score or not reach then return {'waiting'} end
+if part ~= 'timeout' and (not score or not reach) then return {'waiting'} end
+if not score then redis.call('HSET', join, 'missing', 'score') end
+if not reach then redis.call('HSET', join, 'missing', 'reach') end
 local hist = redis.call('HGET', join, 'hist')
 if not hist then
-  at = tonumber(redis.call('HGET', join, 'at'))
-  if redis.call('HGET', join, 'complaint') == '1' then
-    redis.call('ZADD', window, at, mid)
-    redis.call('SADD', streak, mid)
-  end
-  -- Keep two windows, so a mention that arrives late still counts the
-  -- complaints made before it.
-  redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (at - 2 * span))
-  redis.call('PEXPIRE', window, 2 * span)
-  local count = redis.call('ZCOUNT', window, at - span, at)
-  hist = count .. ':' .. redis.call('SCARD', streak) .. ':' .. (redis.call('GET', reply) or '0')
+  hist = count()
   redis.call('HSET', join, 'hist', hist)
 end
-local n = redis.call('HGET', pointer, 'n') or '0'
-local ver = redis.call('HGET', pointer, 'ver') or '0'
-local current = ''
-if n ~= '0' then current = redis.call('GET', prefix .. 'cases:' .. n) or '' end
-return {'ready', score, reach, hist, n, ver, current}
+local n, ver, current = case()
+return {'ready', score or '', reach or '', hist, n, ver, current}
 `)
 
 // commitScript records a decision and, unless another decision changed the
 // author's case since it was read (the version differs), the case after it
 // and its events. It returns 'ok', 'already' (decided before) or
-// 'conflict' (read again and retry).
+// 'conflict' (read again and retry). Every check comes before every write,
+// since a script that fails half-way keeps what it wrote.
 //
 // KEYS: join hash, case pointer
-// ARGV: expected version, case number (” for no case change), case bytes,
-// decision bytes, ttl ms, author key prefix, timeline cap, events...
+// ARGV: expected version, case number (empty for no case change), case
+// bytes, decision bytes, ttl ms, author key prefix, timeline cap, late flag
+// ("1" when a late part revises a decision), events...
 var commitScript = redis.NewScript(`
 local join, pointer = KEYS[1], KEYS[2]
-local expected, n, case, decision, ttl, prefix, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
-if redis.call('HEXISTS', join, 'decided') == 1 then return 'already' end
+local expected, n, case, decision, ttl, prefix, cap, late = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local first = 9
+if late == '1' then
+  -- A late part revises a decision once; the join script let only one in.
+  if redis.call('HGET', join, 'late') ~= '1' then return 'already' end
+elseif redis.call('HEXISTS', join, 'decided') == 1 then
+  return 'already'
+end
+local ver = redis.call('HGET', pointer, 'ver') or '0'
+if n ~= '' and ver ~= expected then return 'conflict' end
+
+if late == '1' then
+  redis.call('HSET', join, 'late', 'done')
+  redis.call('HDEL', join, 'missing')
+end
 if n ~= '' then
-  local ver = redis.call('HGET', pointer, 'ver') or '0'
-  if ver ~= expected then return 'conflict' end
   redis.call('HSET', pointer, 'n', n, 'ver', tonumber(ver) + 1)
   redis.call('SET', prefix .. 'cases:' .. n, case)
   local timeline = prefix .. 'timeline:' .. n
-  for i = 8, #ARGV do redis.call('RPUSH', timeline, ARGV[i]) end
+  for i = first, #ARGV do redis.call('RPUSH', timeline, ARGV[i]) end
   redis.call('LTRIM', timeline, -cap, -1)
 end
-redis.call('HSET', join, 'decided', decision, 'evn', #ARGV - 7)
-for i = 8, #ARGV do redis.call('HSET', join, 'ev' .. (i - 7), ARGV[i]) end
+local evn = tonumber(redis.call('HGET', join, 'evn') or '0')
+redis.call('HSET', join, 'decided', decision, 'evn', evn + #ARGV - first + 1)
+for i = first, #ARGV do redis.call('HSET', join, 'ev' .. (evn + i - first + 1), ARGV[i]) end
 -- The parts are in the decision now; the rest of the hash only answers
--- redeliveries and explain calls until it expires.
+-- redeliveries, late parts and explain calls until it expires.
 redis.call('HDEL', join, 'score', 'reach')
 redis.call('PEXPIRE', join, ttl)
 return 'ok'

@@ -33,11 +33,14 @@ type Store struct {
 	// TTL is how long a decision is kept to answer redeliveries and
 	// explain calls.
 	TTL time.Duration
+	// JoinTimeout is how long a mention waits for its other part before it
+	// is decided without it.
+	JoinTimeout time.Duration
 }
 
 // New returns a store over r with keys under keys.Prefix.
-func New(r redis.UniversalClient, keys platformstore.Keys, ttl time.Duration) *Store {
-	return &Store{r: r, keys: keys, TTL: ttl}
+func New(r redis.UniversalClient, keys platformstore.Keys, ttl, joinTimeout time.Duration) *Store {
+	return &Store{r: r, keys: keys, TTL: ttl, JoinTimeout: joinTimeout}
 }
 
 // AuthorKey identifies an author towards a brand on a platform.
@@ -60,9 +63,12 @@ func (s *Store) Author(authorKey string) Author {
 func (a Author) key(parts ...string) string { return a.s.keys.Of(a.Tag, parts...) }
 func (a Author) prefix() string             { return a.s.keys.Of(a.Tag) + ":" }
 
-// Part is one half of a mention's join.
+// Part is one half of a mention's join; Data is the whole ScoredMention or
+// ReachedMention, so either half can decide the mention alone.
 type Part struct {
-	Name string // "score" or "reach"
+	// Name is "score" or "reach", or Timeout to decide without the part
+	// that has not come.
+	Name string
 	Data []byte
 	// Complaint and At come with the score part: whether the policy counts
 	// the mention as a complaint, and when it was made.
@@ -70,12 +76,22 @@ type Part struct {
 	At        time.Time
 }
 
+// Timeout is the Part name that decides a mention without its late part.
+const Timeout = "timeout"
+
 // Joined is what Join found.
 type Joined struct {
 	// Decided holds the stored events of a mention decided before.
 	Decided [][]byte
-	// Ready is true when both parts are present and the mention is undecided.
-	Ready   bool
+	// Ready is true when the mention is to be decided now: both parts are
+	// present, or (for Timeout) one is and the other is late.
+	Ready bool
+	// Late is set when the part that a decision was made without arrives;
+	// Prior is that decision, and Score or Reach the late part.
+	Late  bool
+	Prior *fbv1.Decision
+	// Mention is the mention, as carried by whichever part is present.
+	Mention *fbv1.Mention
 	Score   *fbv1.Score
 	Reach   *fbv1.Reach
 	History *fbv1.History
@@ -89,10 +105,19 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 	if p.Complaint {
 		complaint = "1"
 	}
-	res, err := joinScript.Run(ctx, s.r,
-		[]string{a.key("join", mentionID), a.key("window"), a.key("streak"), a.key("reply"), a.key("case")},
-		p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix(),
-	).StringSlice()
+	keys := []string{a.key("join", mentionID), a.key("window"), a.key("streak"), a.key("reply"), a.key("case")}
+	args := []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()}
+	var res []string
+	err := runPipelined(ctx, s.r, joinScript, keys, args, func(cmd *redis.Cmd) error {
+		var err error
+		res, err = cmd.StringSlice()
+		return err
+	}, func(pipe redis.Pipeliner) {
+		// Every part arms the join's timeout; the commit disarms it.
+		if p.Name != Timeout {
+			pipe.ZAddNX(ctx, s.joinsKey(), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
+		}
+	})
 	if err != nil {
 		return Joined{}, fmt.Errorf("join %s of mention %s: %w", p.Name, mentionID, err)
 	}
@@ -106,29 +131,70 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 			out.Decided = [][]byte{}
 		}
 		return out, nil
-	case "waiting":
+	case "waiting", "gone":
 		return Joined{}, nil
+	case "late":
+		return parseLate(res, p.Name, window)
 	}
 	return parseReady(res, window)
 }
 
 func parseReady(res []string, window time.Duration) (Joined, error) {
-	out := Joined{Ready: true, Score: &fbv1.Score{}, Reach: &fbv1.Reach{}, version: res[5]}
-	if err := proto.Unmarshal([]byte(res[1]), out.Score); err != nil {
-		return Joined{}, fmt.Errorf("decode stored score: %w", err)
+	out := Joined{Ready: true, version: res[5]}
+	if res[1] != "" {
+		var sm fbv1.ScoredMention
+		if err := proto.Unmarshal([]byte(res[1]), &sm); err != nil {
+			return Joined{}, fmt.Errorf("decode stored score: %w", err)
+		}
+		out.Score, out.Mention = sm.Score, sm.Mention
 	}
-	if err := proto.Unmarshal([]byte(res[2]), out.Reach); err != nil {
-		return Joined{}, fmt.Errorf("decode stored reach: %w", err)
+	if res[2] != "" {
+		var rm fbv1.ReachedMention
+		if err := proto.Unmarshal([]byte(res[2]), &rm); err != nil {
+			return Joined{}, fmt.Errorf("decode stored reach: %w", err)
+		}
+		out.Reach = rm.Reach
+		if out.Mention == nil {
+			out.Mention = rm.Mention
+		}
 	}
-	h, err := parseHistory(res[3], window)
+	return withCase(out, res[3:], window)
+}
+
+// parseLate reads {'late', decision, part, history, n, version, case}.
+func parseLate(res []string, part string, window time.Duration) (Joined, error) {
+	out := Joined{Late: true, Prior: &fbv1.Decision{}, version: res[5]}
+	if err := proto.Unmarshal([]byte(res[1]), out.Prior); err != nil {
+		return Joined{}, fmt.Errorf("decode stored decision: %w", err)
+	}
+	out.Score, out.Reach = out.Prior.Score, out.Prior.Reach
+	if part == "score" {
+		var sm fbv1.ScoredMention
+		if err := proto.Unmarshal([]byte(res[2]), &sm); err != nil {
+			return Joined{}, fmt.Errorf("decode late score: %w", err)
+		}
+		out.Score, out.Mention = sm.Score, sm.Mention
+	} else {
+		var rm fbv1.ReachedMention
+		if err := proto.Unmarshal([]byte(res[2]), &rm); err != nil {
+			return Joined{}, fmt.Errorf("decode late reach: %w", err)
+		}
+		out.Reach, out.Mention = rm.Reach, rm.Mention
+	}
+	return withCase(out, res[3:], window)
+}
+
+// withCase reads {history, n, version, case}.
+func withCase(out Joined, res []string, window time.Duration) (Joined, error) {
+	h, err := parseHistory(res[0], window)
 	if err != nil {
 		return Joined{}, err
 	}
 	out.History = h
-	out.Current.N, _ = strconv.ParseInt(res[4], 10, 64)
-	if res[6] != "" {
+	out.Current.N, _ = strconv.ParseInt(res[1], 10, 64)
+	if res[3] != "" {
 		out.Current.Case = &fbv1.Case{}
-		if err := proto.Unmarshal([]byte(res[6]), out.Current.Case); err != nil {
+		if err := proto.Unmarshal([]byte(res[3]), out.Current.Case); err != nil {
 			return Joined{}, fmt.Errorf("decode stored case: %w", err)
 		}
 	}
@@ -162,7 +228,11 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	if err != nil {
 		return false, fmt.Errorf("encode decision: %w", err)
 	}
-	args := []any{j.version, "", "", dec, s.TTL.Milliseconds(), a.prefix(), timelineCap}
+	late := "0"
+	if j.Late {
+		late = "1"
+	}
+	args := []any{j.version, "", "", dec, s.TTL.Milliseconds(), a.prefix(), timelineCap, late}
 	if c != nil {
 		_, n, err := cases.ParseID(c.Id)
 		if err != nil {
@@ -181,19 +251,25 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 		}
 		args = append(args, b)
 	}
-	// EVAL, not EVALSHA: a pipelined EVALSHA cannot fall back when the
-	// server has lost its script cache (after a restart or failover).
-	pipe := s.r.Pipeline()
-	res := commitScript.Eval(ctx, pipe, []string{a.key("join", d.MentionId), a.key("case")}, args...)
-	pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
-	if c != nil {
-		pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
-		s.scheduleEarlier(ctx, pipe, c.Id, due)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	var answer string
+	err = runPipelined(ctx, s.r, commitScript, []string{a.key("join", d.MentionId), a.key("case")}, args,
+		func(cmd *redis.Cmd) error {
+			var err error
+			answer, err = cmd.Text()
+			return err
+		},
+		func(pipe redis.Pipeliner) {
+			pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
+			pipe.ZRem(ctx, s.joinsKey(), a.Tag+"|"+d.MentionId)
+			if c != nil {
+				pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+				s.scheduleEarlier(ctx, pipe, c.Id, due)
+			}
+		})
+	if err != nil {
 		return false, fmt.Errorf("commit decision on mention %s: %w", d.MentionId, err)
 	}
-	switch res.Val() {
+	switch answer {
 	case "ok":
 		return false, nil
 	case "already":
@@ -201,7 +277,7 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	case "conflict":
 		return false, ErrConflict
 	}
-	return false, fmt.Errorf("commit decision on mention %s: unexpected answer %v", d.MentionId, res.Val())
+	return false, fmt.Errorf("commit decision on mention %s: unexpected answer %q", d.MentionId, answer)
 }
 
 // BrandReply ends the author's unanswered streak.
@@ -212,3 +288,57 @@ func (s *Store) BrandReply(ctx context.Context, a Author, at time.Time, window t
 	}
 	return nil
 }
+
+// runPipelined runs a script by its hash together with other commands in one
+// round trip. A server that lost its script cache (a restart, a failover)
+// answers NOSCRIPT, which a pipelined EVALSHA cannot fall back from; then the
+// script is loaded and the pipeline sent again, which is safe because a
+// script that was not found did not run.
+func runPipelined(ctx context.Context, r redis.UniversalClient, script *redis.Script, keys []string, args []any,
+	read func(*redis.Cmd) error, extra func(redis.Pipeliner)) error {
+	for attempt := 0; ; attempt++ {
+		pipe := r.Pipeline()
+		cmd := script.EvalSha(ctx, pipe, keys, args...)
+		extra(pipe)
+		_, err := pipe.Exec(ctx)
+		if err != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") && attempt == 0 {
+			if err := script.Load(ctx, r).Err(); err != nil {
+				return fmt.Errorf("load script: %w", err)
+			}
+			continue
+		}
+		if cmd.Err() != nil {
+			return cmd.Err()
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		return read(cmd)
+	}
+}
+
+func (s *Store) joinsKey() string { return s.keys.Global("joins") }
+
+// ClaimDueJoins claims mentions whose other part is overdue; each is
+// returned as (author tag, mention id).
+func (s *Store) ClaimDueJoins(ctx context.Context, now time.Time, lease time.Duration, limit int) ([][2]string, error) {
+	ids, err := claimScript.Run(ctx, s.r, []string{s.joinsKey()}, now.UnixMilli(), now.Add(lease).UnixMilli(), limit).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("claim overdue joins: %w", err)
+	}
+	out := make([][2]string, 0, len(ids))
+	for _, id := range ids {
+		if tag, mid, ok := strings.Cut(id, "|"); ok {
+			out = append(out, [2]string{tag, mid})
+		}
+	}
+	return out, nil
+}
+
+// Forget drops an overdue join that no longer exists (its hash expired).
+func (s *Store) Forget(ctx context.Context, tag, mentionID string) error {
+	return s.r.ZRem(ctx, s.joinsKey(), tag+"|"+mentionID).Err()
+}
+
+// AuthorByTag returns the keys of an author known only by tag.
+func (s *Store) AuthorByTag(tag string) Author { return Author{Tag: tag, s: s} }
