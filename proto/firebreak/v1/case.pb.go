@@ -405,6 +405,9 @@ type Decision struct {
 	DecidedAt     *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
 	Score         *Score                 `protobuf:"bytes,16,opt,name=score,proto3" json:"score,omitempty"`
 	Reach         *Reach                 `protobuf:"bytes,17,opt,name=reach,proto3" json:"reach,omitempty"`
+	// shadow is what the shadow policy, if one runs, would have decided. It
+	// never opens, changes or pages anything.
+	Shadow        *Decision `protobuf:"bytes,18,opt,name=shadow,proto3" json:"shadow,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -554,6 +557,13 @@ func (x *Decision) GetScore() *Score {
 func (x *Decision) GetReach() *Reach {
 	if x != nil {
 		return x.Reach
+	}
+	return nil
+}
+
+func (x *Decision) GetShadow() *Decision {
+	if x != nil {
+		return x.Shadow
 	}
 	return nil
 }
@@ -1076,7 +1086,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x14complaints_in_window\x18\x01 \x01(\x05R\x12complaintsInWindow\x12+\n" +
 	"\x11unanswered_streak\x18\x02 \x01(\x05R\x10unansweredStreak\x12I\n" +
 	"\x13last_brand_reply_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastBrandReplyAt\x12%\n" +
-	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\"\xd8\x04\n" +
+	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\"\x88\x05\n" +
 	"\bDecision\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x14\n" +
@@ -1098,7 +1108,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\n" +
 	"decided_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12)\n" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
-	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\"\x82\b\n" +
+	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
+	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\x82\b\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1227,30 +1238,31 @@ var file_firebreak_v1_case_proto_depIdxs = []int32{
 	10, // 4: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
 	11, // 5: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
 	12, // 6: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
-	13, // 7: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	14, // 8: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
-	1,  // 9: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
-	0,  // 10: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
-	4,  // 11: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	10, // 12: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	10, // 13: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	10, // 14: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	10, // 15: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	12, // 16: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	10, // 17: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	10, // 18: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	10, // 19: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
-	2,  // 20: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	7,  // 21: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	4,  // 22: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	10, // 23: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	3,  // 24: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	10, // 25: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	6,  // 7: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
+	13, // 8: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	14, // 9: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	1,  // 10: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
+	0,  // 11: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
+	4,  // 12: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
+	10, // 13: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	10, // 14: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	10, // 15: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	10, // 16: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	12, // 17: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	10, // 18: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	10, // 19: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	10, // 20: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	2,  // 21: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	7,  // 22: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	4,  // 23: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	10, // 24: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	3,  // 25: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	10, // 26: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
