@@ -113,6 +113,7 @@ func (s *Service) evaluate(pol *policy.Policy, a store.Author, j store.Joined, n
 	if j.Reach == nil {
 		d.Missing = append(d.Missing, "reach")
 	}
+	s.shadowDecision(context.Background(), j, d)
 	return d
 }
 

@@ -33,7 +33,12 @@ import (
 type Config struct {
 	config.Common
 	// PolicyFile is the YAML policy; empty runs the default policy.
-	PolicyFile  string
+	PolicyFile string
+	// ShadowPolicyFile is a candidate policy evaluated beside the live one
+	// and recorded, never acted on.
+	ShadowPolicyFile string
+	// PolicyCheck is how often the policy files are checked for changes.
+	PolicyCheck time.Duration
 	Reopen      time.Duration
 	DecisionTTL time.Duration
 	MaxInFlight int
@@ -46,7 +51,9 @@ type Config struct {
 // Register declares the flags.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "escalation", ":8083", ":9093")
-	fs.StringVar(&c.PolicyFile, "policy-file", "", "YAML escalation policy (default: the built-in policy)")
+	fs.StringVar(&c.PolicyFile, "policy-file", "", "YAML escalation policy (default: the built-in policy); reloaded when it changes")
+	fs.StringVar(&c.ShadowPolicyFile, "shadow-policy-file", "", "candidate policy run beside the live one: its decisions are recorded and compared, never acted on")
+	fs.DurationVar(&c.PolicyCheck, "policy-check-interval", 5*time.Second, "how often the policy files are checked for changes")
 	fs.DurationVar(&c.Reopen, "reopen-within", 72*time.Hour, "a complaint this soon after a case is resolved reopens it")
 	fs.DurationVar(&c.DecisionTTL, "decision-ttl", 72*time.Hour, "how long decisions are kept for redeliveries and explain calls")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")
@@ -63,6 +70,12 @@ func (c *Config) Validate() error {
 			p.Add("policy-file", err.Error())
 		}
 	}
+	if c.ShadowPolicyFile != "" {
+		if _, err := loadPolicy(c.ShadowPolicyFile); err != nil {
+			p.Add("shadow-policy-file", err.Error())
+		}
+	}
+	p.Check(c.PolicyCheck >= 100*time.Millisecond, "policy-check-interval", "must be at least 100ms")
 	p.Check(c.Reopen >= 0, "reopen-within", "must not be negative")
 	p.Check(c.DecisionTTL >= bus.DuplicateWindow, "decision-ttl", "must be at least 2m, and longer than the longest redelivery")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
@@ -92,12 +105,14 @@ type Service struct {
 	d      *deps.Deps
 	store  *store.Store
 	policy atomic.Pointer[policy.Policy]
+	shadow atomic.Pointer[policy.Policy]
 	unit   lifecycle.Unit
 	now    func() time.Time
 
 	decisions   metric.Int64Counter
 	escalations metric.Int64Counter
 	chainFired  metric.Int64Counter
+	shadowCount metric.Int64Counter
 	fbv1.UnimplementedEscalationServiceServer
 }
 
@@ -110,6 +125,10 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	s := &Service{cfg: cfg, d: d, store: store.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), now: time.Now}
 	s.policy.Store(pol)
 	if err := s.metrics(); err != nil {
+		return nil, err
+	}
+	workers, err := s.reloaders(cfg)
+	if err != nil {
 		return nil, err
 	}
 	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
@@ -131,19 +150,46 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	fbv1.RegisterEscalationServiceServer(grpcSrv, s)
 	// Timers start after the consumer and stop before it.
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer, &timers{s: s, tick: cfg.TimerTick}}}
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: append(workers, consumer, &timers{s: s, tick: cfg.TimerTick})}
 	d.Tel.Logger.Info("policy loaded", "version", pol.Version(), "file", cfg.PolicyFile)
 	return s, nil
 }
 
+// reloaders loads the shadow policy and watches both policy files.
+func (s *Service) reloaders(cfg Config) ([]lifecycle.Part, error) {
+	var parts []lifecycle.Part
+	if cfg.ShadowPolicyFile != "" {
+		shadow, err := loadPolicy(cfg.ShadowPolicyFile)
+		if err != nil {
+			return nil, err
+		}
+		s.shadow.Store(shadow)
+		r, err := s.newReloader("shadow", cfg.ShadowPolicyFile, &s.shadow)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, r)
+	}
+	if cfg.PolicyFile != "" {
+		r, err := s.newReloader("live", cfg.PolicyFile, &s.policy)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, r)
+	}
+	return parts, nil
+}
+
 func (s *Service) metrics() error {
 	meter := s.d.Tel.Meter.Meter("firebreak/escalation")
-	var err1, err2, err3 error
+	var err1, err2, err3, err4 error
 	s.decisions, err1 = meter.Int64Counter("firebreak.decisions", metric.WithDescription("mentions decided, by route and whether they escalated"))
 	s.escalations, err2 = meter.Int64Counter("firebreak.escalations",
 		metric.WithDescription("escalating decisions by the author's reach tier, to show whom the policy favours"))
 	s.chainFired, err3 = meter.Int64Counter("firebreak.chain.levels.fired", metric.WithDescription("escalation chain levels fired because nobody acknowledged in time"))
-	return errors.Join(err1, err2, err3)
+	s.shadowCount, err4 = meter.Int64Counter("firebreak.shadow.decisions",
+		metric.WithDescription("shadow policy decisions, by how they compare with the live ones"))
+	return errors.Join(err1, err2, err3, err4)
 }
 
 // Start serves and consumes.

@@ -56,7 +56,8 @@ chains:
 `
 
 type rig struct {
-	t   *testing.T
+	t          *testing.T
+	policyPath string
 	env *depstest.Env
 	bus *deps.Deps
 	svc []*Service
@@ -64,16 +65,23 @@ type rig struct {
 
 func newRig(t *testing.T, replicas int) *rig {
 	t.Helper()
+	return newRigWith(t, replicas, func(*Config) {})
+}
+
+func newRigWith(t *testing.T, replicas int, tune func(*Config)) *rig {
+	t.Helper()
 	env := depstest.New(t)
 	path := t.TempDir() + "/policy.yaml"
 	if err := writeFile(path, fastPolicy); err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, env: env, bus: env.Deps(t, "test")}
+	r := &rig{t: t, env: env, bus: env.Deps(t, "test"), policyPath: path}
 	for i := range replicas {
 		d := env.Deps(t, fmt.Sprintf("escalation-%d", i))
-		svc, err := New(Config{Common: env.Common, PolicyFile: path, Reopen: time.Hour, DecisionTTL: time.Hour,
-			MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond}, d)
+		cfg := Config{Common: env.Common, PolicyFile: path, Reopen: time.Hour, DecisionTTL: time.Hour,
+			MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond, PolicyCheck: 20 * time.Millisecond}
+		tune(&cfg)
+		svc, err := New(cfg, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,5 +388,61 @@ func TestLateReachIsDecidedWithoutThenRaisesTheCase(t *testing.T) {
 	}
 	if lateRaises != 1 {
 		t.Fatalf("%d raises from the late part, want 1", lateRaises)
+	}
+}
+
+func TestPolicyReloadsWithoutRestartAndRefusesABadOne(t *testing.T) {
+	r := newRig(t, 1)
+	before := r.svc[0].policy.Load().Version()
+	bad := strings.Replace(fastPolicy, "match: complaint && reach.tier == TIER_RIVAL", "match: complaint &&& nonsense", 1)
+	if err := writeFile(r.policyPath, bad); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // several checks
+	if got := r.svc[0].policy.Load().Version(); got != before {
+		t.Fatalf("a bad policy replaced the running one: %s -> %s", before, got)
+	}
+	quiet := strings.Replace(fastPolicy, "team: standard", "team: quiet-team\n    chain: standard", 1)
+	if err := writeFile(r.policyPath, quiet); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.svc[0].policy.Load().Version() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("a good policy was not picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m := mention("x:reloaded", "small", 10, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+	if d := r.decision("x:reloaded"); d.Team != "quiet-team" {
+		t.Fatalf("decided by the old policy: team %q", d.Team)
+	}
+}
+
+func TestShadowPolicyIsRecordedButPagesNobody(t *testing.T) {
+	shadowPath := t.TempDir() + "/shadow.yaml"
+	// The candidate sends every complaint, even small ones, to senior.
+	shadowDoc := strings.Replace(fastPolicy, "team: standard\n    priority: NORMAL", "team: senior\n    priority: CRITICAL", 1)
+	if err := writeFile(shadowPath, shadowDoc); err != nil {
+		t.Fatal(err)
+	}
+	r := newRigWith(t, 1, func(c *Config) { c.ShadowPolicyFile = shadowPath })
+	m := mention("x:shadowed", "small", 10, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+	d := r.decision("x:shadowed")
+	if d.Team != "standard" || d.Shadow == nil || d.Shadow.Team != "senior" || d.Shadow.Priority != fbv1.Priority_PRIORITY_CRITICAL {
+		t.Fatalf("live team %q, shadow %v", d.Team, d.Shadow)
+	}
+	evs := r.waitEvents("the live case", func(evs []*fbv1.CaseEvent) bool { return len(evs) >= 1 })
+	for _, e := range evs {
+		if e.Case.Team != "standard" {
+			t.Fatalf("the shadow policy changed a case: %v", types(evs))
+		}
+	}
+	if got := compare(d, d.Shadow); got != "would_raise" {
+		t.Fatalf("comparison %q, want would_raise", got)
 	}
 }
