@@ -38,7 +38,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 }
 
 // join stores a part and decides the mention if the join is complete. msg
-// is nil when a timeout, not a message, brings the join here.
+// is the part's message, nil when a timeout brings the join here.
 func (s *Service) join(ctx context.Context, msg jetstream.Msg, a store.Author, mentionID string, part store.Part) error {
 	pol := s.policy.Load()
 	for range maxConflicts {
@@ -52,7 +52,7 @@ func (s *Service) join(ctx context.Context, msg jetstream.Msg, a store.Author, m
 			err = s.revise(ctx, pol, a, j)
 		case j.Ready:
 			err = s.decide(ctx, pol, a, j)
-		case msg == nil:
+		case part.Name == store.Timeout:
 			// A timeout for a join already decided or expired.
 			return s.store.Forget(ctx, a.Tag, mentionID)
 		default:

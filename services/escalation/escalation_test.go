@@ -56,11 +56,11 @@ chains:
 `
 
 type rig struct {
-	t          *testing.T
+	t          testing.TB
 	policyPath string
-	env *depstest.Env
-	bus *deps.Deps
-	svc []*Service
+	env        *depstest.Env
+	bus        *deps.Deps
+	svc        []*Service
 }
 
 func newRig(t *testing.T, replicas int) *rig {
@@ -68,7 +68,7 @@ func newRig(t *testing.T, replicas int) *rig {
 	return newRigWith(t, replicas, func(*Config) {})
 }
 
-func newRigWith(t *testing.T, replicas int, tune func(*Config)) *rig {
+func newRigWith(t testing.TB, replicas int, tune func(*Config)) *rig {
 	t.Helper()
 	env := depstest.New(t)
 	path := t.TempDir() + "/policy.yaml"
