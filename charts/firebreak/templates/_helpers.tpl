@@ -1,0 +1,139 @@
+{{/* Chart name. */}}
+{{- define "firebreak.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Prefix of every object's name. */}}
+{{- define "firebreak.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "firebreak.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "firebreak.labels" -}}
+helm.sh/chart: {{ include "firebreak.chart" . }}
+app.kubernetes.io/name: {{ include "firebreak.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: firebreak
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one service; call with (dict "root" $ "name" $svc). */}}
+{{- define "firebreak.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "firebreak.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{/* Labels of one service's objects; call with (dict "root" $ "name" $svc). */}}
+{{- define "firebreak.serviceLabels" -}}
+{{ include "firebreak.labels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{/* Name of one service's objects; call with (dict "root" $ "name" $svc). */}}
+{{- define "firebreak.serviceName" -}}
+{{- printf "%s-%s" (include "firebreak.fullname" .root) .name -}}
+{{- end -}}
+
+{{- define "firebreak.image" -}}
+{{- $img := .root.Values.image -}}
+{{- printf "%s/%s/%s:%s" $img.registry $img.repository .name ($img.tag | default .root.Chart.AppVersion) -}}
+{{- end -}}
+
+{{/* Names of the Secrets and ConfigMaps, the chart's or the operator's. */}}
+{{- define "firebreak.redisSecret" -}}
+{{- .Values.redis.existingSecret | default (printf "%s-redis" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+{{- define "firebreak.natsSecret" -}}
+{{- .Values.nats.existingSecret | default (printf "%s-nats" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+{{- define "firebreak.natsTLSSecret" -}}
+{{- .Values.nats.tls.existingSecret | default (printf "%s-nats-tls" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+{{- define "firebreak.platformSecret" -}}
+{{- .Values.platformSecrets.existingSecret | default (printf "%s-platform" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+{{- define "firebreak.receiverSecret" -}}
+{{- .Values.receivers.existingSecret | default (printf "%s-receivers" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+{{- define "firebreak.apiKeysSecret" -}}
+{{- .Values.apiKeys.existingSecret | default (printf "%s-api-keys" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+{{- define "firebreak.policyConfigMap" -}}
+{{- .Values.policy.existingConfigMap | default (printf "%s-policy" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+{{- define "firebreak.receiversConfigMap" -}}
+{{- .Values.receivers.existingConfigMap | default (printf "%s-receivers" (include "firebreak.fullname" .)) -}}
+{{- end -}}
+
+{{/* Whether each optional secret is in use. */}}
+{{- define "firebreak.hasRedisPassword" -}}
+{{- if or .Values.redis.password .Values.redis.existingSecret }}true{{ end -}}
+{{- end -}}
+{{- define "firebreak.hasNatsCreds" -}}
+{{- if or .Values.nats.credentials .Values.nats.existingSecret }}true{{ end -}}
+{{- end -}}
+{{- define "firebreak.hasApiKeys" -}}
+{{- if or .Values.apiKeys.keys .Values.apiKeys.existingSecret }}true{{ end -}}
+{{- end -}}
+{{- define "firebreak.hasReceivers" -}}
+{{- if or .Values.receivers.content .Values.receivers.existingConfigMap }}true{{ end -}}
+{{- end -}}
+{{- define "firebreak.hasReceiverSecrets" -}}
+{{- if or .Values.receivers.secrets .Values.receivers.existingSecret }}true{{ end -}}
+{{- end -}}
+{{/* Keys of the platform Secret, one a line. */}}
+{{- define "firebreak.platformKeys" -}}
+{{- $keys := .Values.platformSecrets.keys -}}
+{{- if not $keys }}{{ $keys = keys .Values.platformSecrets.values | sortAlpha }}{{ end -}}
+{{- range $keys }}{{ . }}
+{{ end -}}
+{{- end -}}
+
+{{/* Checks across values that the schema cannot express. */}}
+{{- define "firebreak.validate" -}}
+{{- if and .Values.nats.tls.enabled (not (or .Values.nats.tls.ca .Values.nats.tls.existingSecret)) -}}
+{{- fail "nats.tls.enabled needs the CA: set nats.tls.ca or nats.tls.existingSecret" -}}
+{{- end -}}
+{{- if and .Values.redis.masterName (not .Values.redis.addrs) -}}
+{{- fail "redis.masterName is for Sentinel: list the Sentinels in redis.addrs" -}}
+{{- end -}}
+{{- if and .Values.platformSecrets.existingSecret (not .Values.platformSecrets.keys) -}}
+{{- fail "platformSecrets.existingSecret: list the Secret's keys in platformSecrets.keys so the services are told where each file is" -}}
+{{- end -}}
+{{- $grace := int .Values.terminationGracePeriodSeconds -}}
+{{- $drain := .Values.shutdownTimeout -}}
+{{- $drainSeconds := 0 -}}
+{{- if hasSuffix "ms" $drain -}}{{- $drainSeconds = div (trimSuffix "ms" $drain | int) 1000 -}}
+{{- else if hasSuffix "s" $drain -}}{{- $drainSeconds = trimSuffix "s" $drain | int -}}
+{{- else if hasSuffix "m" $drain -}}{{- $drainSeconds = mul (trimSuffix "m" $drain | int) 60 -}}
+{{- end -}}
+{{- if le $grace $drainSeconds -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed shutdownTimeout (%s), or pods are killed mid-drain" $grace $drain) -}}
+{{- end -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if and $svc.enabled $svc.autoscaling.enabled $svc.keda.enabled -}}
+{{- fail (printf "services.%s: enable autoscaling or keda, not both (KEDA manages its own HorizontalPodAutoscaler)" $name) -}}
+{{- end -}}
+{{- if and $svc.enabled $svc.keda.enabled (not (and $svc.keda.stream $svc.keda.consumer)) -}}
+{{- fail (printf "services.%s.keda needs stream and consumer (%s reads no JetStream consumer by default; use autoscaling)" $name $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

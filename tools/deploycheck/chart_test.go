@@ -1,0 +1,370 @@
+package deploycheck
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/lint/support"
+	"helm.sh/helm/v3/pkg/release"
+)
+
+var chartDir = filepath.Join("..", "..", "charts", "firebreak")
+
+// kubeVersion is the oldest Kubernetes the chart supports (Chart.yaml's
+// kubeVersion); the checks run against it.
+const kubeVersion = "v1.27.0"
+
+var loadChart = sync.OnceValues(func() (*chart.Chart, error) { return loader.Load(chartDir) })
+
+// render installs the chart client-side, as `helm template` and
+// `helm install --dry-run` do: schema validation, templates, NOTES.txt.
+func render(t *testing.T, valuesYAML string) (*release.Release, error) {
+	t.Helper()
+	chrt, err := loadChart()
+	if err != nil {
+		t.Fatalf("load chart: %v", err)
+	}
+	vals, err := chartutil.ReadValues([]byte(valuesYAML))
+	if err != nil {
+		t.Fatalf("values: %v\n%s", err, valuesYAML)
+	}
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(&action.Configuration{})
+	install.DryRun = true
+	install.DryRunOption = "client"
+	install.ClientOnly = true
+	install.Replace = true
+	install.ReleaseName = "fb"
+	install.Namespace = "firebreak"
+	install.KubeVersion = kv
+	install.APIVersions = chartutil.VersionSet{"monitoring.coreos.com/v1", "keda.sh/v1alpha1"}
+	return install.Run(chrt, vals.AsMap())
+}
+
+func mustRender(t *testing.T, valuesYAML string) *release.Release {
+	t.Helper()
+	rel, err := render(t, valuesYAML)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	return rel
+}
+
+// chartCases are representative value sets an operator would install with.
+var chartCases = []struct {
+	name   string
+	values string
+	want   expect
+	// notes must all appear in NOTES.txt.
+	notes []string
+}{
+	{
+		name:   "defaults",
+		values: ``,
+		want:   expect{pdb: true, networkPolicy: true},
+		notes:  []string{"rollout status", "sync_interval: always", "WARNING: Redis has no password"},
+	},
+	{
+		name: "high availability with HPA, KEDA and ServiceMonitor",
+		values: `
+redis:
+  addrs: [sentinel-0.redis:26379, sentinel-1.redis:26379, sentinel-2.redis:26379]
+  masterName: firebreak
+  password: s3cret
+nats:
+  url: nats://nats-0.nats:4222,nats://nats-1.nats:4222,nats://nats-2.nats:4222
+  credentials: "-----BEGIN NATS USER JWT-----\n..."
+apiKeys:
+  keys: "key-one\nkey-two\n"
+platformSecrets:
+  values:
+    x-bearer-token: xt
+    mastodon-access-token: mt
+receivers:
+  content: |
+    receivers: []
+  secrets:
+    pagerduty-routing-key: pd
+    slack-webhook-url: https://hooks.example/slack
+topologySpread:
+  whenUnsatisfiable: DoNotSchedule
+networkPolicy:
+  ingressFrom:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: ingress-nginx
+  egress:
+    enabled: true
+serviceMonitor:
+  enabled: true
+  labels: {release: prometheus}
+otel:
+  endpoint: http://otel-collector.observability:4317
+services:
+  ingest:
+    autoscaling: {enabled: true, minReplicas: 3, maxReplicas: 12}
+  scorer:
+    keda: {enabled: true, maxReplicaCount: 20, lagThreshold: 500}
+  reach:
+    keda: {enabled: true}
+  escalation:
+    keda: {enabled: true}
+  notifier:
+    keda: {enabled: true}
+    env:
+      - name: GODEBUG
+        value: http2client=0
+`,
+		want: expect{pdb: true, networkPolicy: true, serviceMonitors: true,
+			hpa: []string{"ingest"}, keda: []string{"scorer", "reach", "escalation", "notifier"}},
+		notes: []string{"scaled by KEDA on FIREBREAK_MENTIONS/scorer-mentions", "scaled by HPA", "Authorization: Bearer"},
+	},
+	{
+		name: "existing secrets and config maps",
+		values: `
+redis:
+  existingSecret: ops-redis
+nats:
+  existingSecret: ops-nats
+  tls:
+    enabled: true
+    existingSecret: ops-nats-ca
+policy:
+  existingConfigMap: ops-policy
+receivers:
+  existingConfigMap: ops-receivers
+  existingSecret: ops-receiver-secrets
+platformSecrets:
+  existingSecret: ops-platform
+  keys: [x-bearer-token, bluesky-app-password]
+apiKeys:
+  existingSecret: ops-api-keys
+podDisruptionBudget:
+  enabled: false
+`,
+		want: expect{networkPolicy: true,
+			externalSecrets:    []string{"ops-redis", "ops-nats", "ops-nats-ca", "ops-receiver-secrets", "ops-platform", "ops-api-keys"},
+			externalConfigMaps: []string{"ops-policy", "ops-receivers"}},
+	},
+	{
+		name: "TLS to NATS and Redis",
+		values: `
+nats:
+  url: tls://nats.nats.svc:4222
+  tls:
+    enabled: true
+    ca: |
+      -----BEGIN CERTIFICATE-----
+      MIIB
+      -----END CERTIFICATE-----
+redis:
+  url: rediss://redis.redis.svc:6380/0
+  password: pw
+  ports: [6380]
+shutdownTimeout: 40s
+terminationGracePeriodSeconds: 50
+networkPolicy:
+  enabled: false
+`,
+		want: expect{pdb: true},
+	},
+	{
+		name: "a subset of services",
+		values: `
+services:
+  notifier: {enabled: false}
+  escalation: {enabled: false}
+`,
+		want: expect{pdb: true, networkPolicy: true, services: []string{"ingest", "scorer", "reach"}},
+	},
+}
+
+func TestChartRendersValidObjects(t *testing.T) {
+	for _, tc := range chartCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rel := mustRender(t, tc.values)
+			objs := decode(t, []byte(rel.Manifest))
+			check(t, objs, tc.want)
+			for _, n := range tc.notes {
+				if !strings.Contains(rel.Info.Notes, n) {
+					t.Errorf("NOTES.txt lacks %q:\n%s", n, rel.Info.Notes)
+				}
+			}
+		})
+	}
+}
+
+func TestChartUsesExistingSecretsInsteadOfCreatingThem(t *testing.T) {
+	t.Parallel()
+	rel := mustRender(t, chartCases[2].values)
+	objs := decode(t, []byte(rel.Manifest))
+	for _, s := range objs.secrets {
+		t.Errorf("rendered Secret %s although every secret is an existing one", s.Name)
+	}
+	for _, c := range objs.configMaps {
+		t.Errorf("rendered ConfigMap %s although policy and receivers are existing ones", c.Name)
+	}
+	env := map[string]map[string]string{}
+	for _, d := range objs.deployments {
+		env[d.Spec.Template.Labels["app.kubernetes.io/component"]] = envMap(d.Spec.Template.Spec.Containers[0].Env)
+	}
+	for svc, want := range map[string]map[string]string{
+		"ingest": {
+			"FIREBREAK_API_KEYS_FILE":             "/etc/firebreak/api-keys/api-keys",
+			"FIREBREAK_X_BEARER_TOKEN_FILE":       "/etc/firebreak/platform/x-bearer-token",
+			"FIREBREAK_BLUESKY_APP_PASSWORD_FILE": "/etc/firebreak/platform/bluesky-app-password",
+			"FIREBREAK_NATS_TLS_CA_FILE":          "/etc/firebreak/nats-tls/ca.crt",
+			"FIREBREAK_NATS_CREDS_FILE":           "/etc/firebreak/nats/nats.creds",
+			"FIREBREAK_REDIS_PASSWORD_FILE":       "/etc/firebreak/redis/redis-password",
+		},
+		"reach":      {"FIREBREAK_X_BEARER_TOKEN_FILE": "/etc/firebreak/platform/x-bearer-token", "FIREBREAK_BRAND_FOLLOWERS": "acme=203000"},
+		"escalation": {"FIREBREAK_POLICY_FILE": "/etc/firebreak/policy/policy.yaml"},
+		"notifier":   {"FIREBREAK_RECEIVERS_FILE": "/etc/firebreak/receivers/receivers.yaml"},
+		"scorer":     {"FIREBREAK_API_KEYS_FILE": "", "FIREBREAK_X_BEARER_TOKEN_FILE": ""},
+	} {
+		for k, v := range want {
+			if env[svc][k] != v {
+				t.Errorf("%s: %s=%q, want %q", svc, k, env[svc][k], v)
+			}
+		}
+	}
+}
+
+// TestChartDefaultPolicyIsTheEscalationDefault keeps the chart's default
+// policy the one the escalation service ships and tests.
+func TestChartDefaultPolicyIsTheEscalationDefault(t *testing.T) {
+	t.Parallel()
+	chrt, err := loadChart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "services", "escalation", "policy", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := chrt.Values["policy"].(map[string]any)
+	if got, _ := policy["content"].(string); got != string(want) {
+		t.Errorf("values.yaml policy.content differs from services/escalation/policy/default.yaml; copy it over")
+	}
+}
+
+// TestChartRejectsBadValues: a typo or a contradiction fails at install
+// time with a message that names the setting.
+func TestChartRejectsBadValues(t *testing.T) {
+	for _, tc := range []struct{ name, values, want string }{
+		{"typo in a service key", "services:\n  scorer:\n    replcas: 3\n", "replcas"},
+		{"unknown top-level key", "replicaCount: 3\n", "replicaCount"},
+		{"dotted subject prefix", "subjectPrefix: a.b\n", "subjectPrefix"},
+		{"unknown service", "services:\n  scorrer:\n    enabled: true\n", "scorrer"},
+		{"log level", "logLevel: verbose\n", "logLevel"},
+		{"redis url scheme", "redis:\n  url: http://redis:6379\n", "url"},
+		{"resource quantity", "services:\n  ingest:\n    resources:\n      requests: {cpu: lots, memory: 64Mi}\n      limits: {cpu: 1, memory: 64Mi}\n", "cpu"},
+		{"grace period within the drain", "shutdownTimeout: 30s\nterminationGracePeriodSeconds: 30\n", "must exceed shutdownTimeout"},
+		{"HPA and KEDA together", "services:\n  scorer:\n    autoscaling: {enabled: true}\n    keda: {enabled: true}\n", "not both"},
+		{"KEDA on ingest", "services:\n  ingest:\n    keda: {enabled: true}\n", "ingest reads no JetStream consumer"},
+		{"TLS without a CA", "nats:\n  tls: {enabled: true}\n", "nats.tls.ca"},
+		{"existing platform secret without keys", "platformSecrets:\n  existingSecret: ops\n", "platformSecrets.keys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := render(t, tc.values)
+			if err == nil {
+				t.Fatalf("rendered values\n%s\nwant an error naming %q", tc.values, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not name %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestChartLints runs `helm lint --strict` through the SDK for the default
+// values and each representative set.
+func TestChartLints(t *testing.T) {
+	t.Parallel()
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range chartCases {
+		vals, err := chartutil.ReadValues([]byte(tc.values))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lint := action.NewLint()
+		lint.Strict = true
+		lint.Namespace = "firebreak"
+		lint.KubeVersion = kv
+		result := lint.Run([]string{chartDir}, vals.AsMap())
+		for _, err := range result.Errors {
+			t.Errorf("%s: lint: %v", tc.name, err)
+		}
+		for _, m := range result.Messages {
+			if m.Severity >= support.WarningSev {
+				t.Errorf("%s: lint: %s", tc.name, m)
+			}
+		}
+	}
+}
+
+// TestChartREADMEListsEveryValue keeps the README's table in step with
+// values.yaml: every leaf key (maps of services counted once) has a row.
+func TestChartREADMEListsEveryValue(t *testing.T) {
+	t.Parallel()
+	chrt, err := loadChart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := ""
+	for _, f := range chrt.Files {
+		if f.Name == "README.md" {
+			readme = string(f.Data)
+		}
+	}
+	if readme == "" {
+		t.Fatal("chart has no README.md")
+	}
+	var keys []string
+	var walk func(prefix string, v map[string]any)
+	walk = func(prefix string, v map[string]any) {
+		for k, child := range v {
+			key := prefix + k
+			if prefix == "services." {
+				key = "services.<name>"
+				if k != "ingest" {
+					continue
+				}
+			}
+			m, ok := child.(map[string]any)
+			if ok && len(m) > 0 && !leafMaps[key] {
+				walk(key+".", m)
+				continue
+			}
+			keys = append(keys, key)
+		}
+	}
+	walk("", chrt.Values)
+	for _, k := range keys {
+		if !strings.Contains(readme, "| `"+k+"` |") {
+			t.Errorf("README.md has no row for `%s`", k)
+		}
+	}
+}
+
+// leafMaps are values whose keys are the operator's (names, labels), listed
+// as one row.
+var leafMaps = map[string]bool{
+	"brandFollowers": true, "podSecurityContext": true, "containerSecurityContext": true,
+	"services.<name>.resources": true,
+}
