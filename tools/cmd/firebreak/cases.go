@@ -105,10 +105,11 @@ func runCasesGet(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var f escalationFlags
 	fs := newFlagSet("cases get", stderr)
 	f.register(fs)
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return fmt.Errorf("%w: give one case id, e.g. firebreak cases get 3fa9c2e1b04d5a6e-1", errUsage)
 	}
 	client, conn, err := f.dial()
@@ -118,9 +119,9 @@ func runCasesGet(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	resp, err := client.GetCase(ctx, &fbv1.GetCaseRequest{Id: fs.Arg(0)})
+	resp, err := client.GetCase(ctx, &fbv1.GetCaseRequest{Id: pos[0]})
 	if err != nil {
-		return fmt.Errorf("get case %s from %s: %w", fs.Arg(0), f.addr, err)
+		return fmt.Errorf("get case %s from %s: %w", pos[0], f.addr, err)
 	}
 	if f.output == "json" {
 		return printJSON(stdout, resp)
@@ -191,4 +192,140 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+func runCasesAck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return changeCase(ctx, "cases ack", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, actor, note string) (*fbv1.Case, error) {
+		resp, err := c.AcknowledgeCase(ctx, &fbv1.AcknowledgeCaseRequest{Id: id, Actor: actor, Note: note})
+		return resp.GetCase(), err
+	})
+}
+
+func runCasesResolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return changeCase(ctx, "cases resolve", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, actor, note string) (*fbv1.Case, error) {
+		resp, err := c.ResolveCase(ctx, &fbv1.ResolveCaseRequest{Id: id, Actor: actor, Note: note})
+		return resp.GetCase(), err
+	})
+}
+
+type caseChange func(ctx context.Context, c fbv1.EscalationServiceClient, id, actor, note string) (*fbv1.Case, error)
+
+func changeCase(ctx context.Context, name string, args []string, stdout, stderr io.Writer, change caseChange) error {
+	var f escalationFlags
+	fs := newFlagSet(name, stderr)
+	f.register(fs)
+	actor := fs.String("as", envOr("USER", ""), "who is doing this (default $USER)")
+	note := fs.String("note", "", "a note for the timeline")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: give one case id", errUsage)
+	}
+	if *actor == "" {
+		return fmt.Errorf("%w: say who you are with --as", errUsage)
+	}
+	client, conn, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	c, err := change(ctx, client, pos[0], *actor, *note)
+	if err != nil {
+		return fmt.Errorf("case %s: %w", pos[0], err)
+	}
+	fmt.Fprintf(stdout, "case %s is now %s\n", c.Id, word(c.State.String(), "CASE_STATE_"))
+	return nil
+}
+
+func runCasesWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f escalationFlags
+	fs := newFlagSet("cases watch", stderr)
+	f.register(fs)
+	team := fs.String("team", "", "only cases of this team")
+	brand := fs.String("brand", "", "only cases about this brand")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	client, conn, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stream, err := client.WatchCases(ctx, &fbv1.WatchCasesRequest{Team: *team, Brand: *brand})
+	if err != nil {
+		return fmt.Errorf("watch cases on %s: %w", f.addr, err)
+	}
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("watch cases: %w", err)
+		}
+		e := resp.Event
+		if f.output == "json" {
+			if err := printJSON(stdout, e); err != nil {
+				return err
+			}
+			continue
+		}
+		reason := ""
+		if len(e.Reasons) > 0 {
+			reason = e.Reasons[0].Text
+		}
+		fmt.Fprintf(stdout, "%s  %-12s %s  %s/%s level %d  @%s  %s\n", e.At.AsTime().Local().Format(time.TimeOnly),
+			word(e.Type.String(), "CASE_EVENT_TYPE_"), e.Case.GetId(), e.Case.GetTeam(), word(e.Case.GetPriority().String(), "PRIORITY_"),
+			e.Level, e.Case.GetAuthor().GetHandle(), reason)
+	}
+}
+
+func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f escalationFlags
+	fs := newFlagSet("explain", stderr)
+	f.register(fs)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: give one mention id, e.g. firebreak explain x:1001", errUsage)
+	}
+	client, conn, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	resp, err := client.ExplainDecision(ctx, &fbv1.ExplainDecisionRequest{MentionId: pos[0]})
+	if err != nil {
+		return fmt.Errorf("explain %s: %w", pos[0], err)
+	}
+	if f.output == "json" {
+		return printJSON(stdout, resp)
+	}
+	d := resp.Decision
+	verdict := "opened nothing"
+	if d.Escalate {
+		verdict = fmt.Sprintf("escalated to %s at %s priority (case %s)", d.Team, word(d.Priority.String(), "PRIORITY_"), d.CaseId)
+	}
+	fmt.Fprintf(stdout, "Mention %s %s, by route %q of policy %s\n", d.MentionId, verdict, d.Route, d.PolicyVersion)
+	for _, r := range d.Reasons {
+		fmt.Fprintf(stdout, "  - %s\n", r.Text)
+	}
+	fmt.Fprintf(stdout, "History: %d complaints in the window, %d unanswered in a row\n",
+		d.History.GetComplaintsInWindow(), d.History.GetUnansweredStreak())
+	if len(d.Missing) > 0 {
+		fmt.Fprintf(stdout, "Decided without: %s\n", strings.Join(d.Missing, ", "))
+	}
+	if d.Shadow != nil {
+		fmt.Fprintf(stdout, "Shadow policy %s would have: escalate=%v team=%q priority=%s\n", d.Shadow.PolicyVersion,
+			d.Shadow.Escalate, d.Shadow.Team, word(d.Shadow.Priority.String(), "PRIORITY_"))
+	}
+	return nil
 }

@@ -29,6 +29,10 @@ func commands() []command {
 	return []command{
 		{"cases list", "list cases (filters: --state, --team, --priority, --brand)", runCasesList},
 		{"cases get", "show one case with its timeline: cases get ID", runCasesGet},
+		{"cases ack", "acknowledge a case: cases ack ID [--as NAME] [--note TEXT]", runCasesAck},
+		{"cases resolve", "resolve a case: cases resolve ID [--as NAME] [--note TEXT]", runCasesResolve},
+		{"cases watch", "stream case events as they happen", runCasesWatch},
+		{"explain", "why a mention was (or was not) escalated: explain MENTION-ID", runExplain},
 		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
 		{"eval", "measure the scorer against a labelled file (--train: cross-validate)", runEval},
 		{"train", "train the scorer's model on a labelled file", runTrain},
@@ -95,5 +99,22 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: firebreak COMMAND [flags]\n\ncommands:")
 	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+	}
+}
+
+// parseArgs parses flags wherever they stand among the positional
+// arguments ("cases get ID --escalation ADDR"), which flag.Parse alone does
+// not, and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 }

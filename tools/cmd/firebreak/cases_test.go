@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
+	"github.com/firebreak/firebreak/services/platform/store/storetest"
+	"github.com/firebreak/firebreak/services/platform/telemetry"
+	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+	"github.com/firebreak/firebreak/tools/stack"
+)
+
+func TestCaseCommandsAgainstARunningFirebreak(t *testing.T) {
+	srv := bustest.Server(t)
+	client, keys := storetest.New(t)
+	_ = client
+	st, err := stack.Start(context.Background(), stack.Options{
+		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
+			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
+		Flags:     map[string][]string{"reach": {"--brand-followers=acme=203000"}},
+		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Stop(context.Background()) })
+	body := `{"platform":"x","platform_id":"cli-1","brand":"acme","author":{"id":"u9","handle":"dan","followers":332000},"text":"@acme my flight was cancelled and nobody answers. Awful."}`
+	resp, err := http.Post("http://"+st.Ingest.HTTPAddr()+"/v1/mentions", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("post: %v %v", resp, err)
+	}
+	addr := "--escalation=" + st.Escalation.GRPCAddr()
+	cli := func(args ...string) (string, int) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), append(args, addr), &out, &errOut)
+		return out.String() + errOut.String(), code
+	}
+
+	var list string
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(list, "@dan") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no case listed: %s", list)
+		}
+		time.Sleep(10 * time.Millisecond)
+		list, _ = cli("cases", "list")
+	}
+	id := regexp.MustCompile(`[0-9a-f]{16}-\d+`).FindString(list)
+	if !strings.Contains(list, "senior") || id == "" {
+		t.Fatalf("list: %s", list)
+	}
+	if out, code := cli("cases", "get", id); code != 0 || !strings.Contains(out, "332,000 followers, 1.6x the brand's 203,000") {
+		t.Fatalf("get (exit %d): %s", code, out)
+	}
+	if out, code := cli("explain", "x:cli-1"); code != 0 || !strings.Contains(out, "escalated to senior") {
+		t.Fatalf("explain (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "ack", id, "--as", "ana", "--note", "calling him"); code != 0 || !strings.Contains(out, "acknowledged") {
+		t.Fatalf("ack (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "ack", id, "--as", "ana"); code != 1 || !strings.Contains(out, "FailedPrecondition") {
+		t.Fatalf("second ack (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "get", "not-an-id"); code != 1 || !strings.Contains(out, "InvalidArgument") {
+		t.Fatalf("bad id (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "list", "--state", "sleepy"); code != 2 || !strings.Contains(out, "use open, acknowledged or resolved") {
+		t.Fatalf("bad state (exit %d): %s", code, out)
+	}
+}
