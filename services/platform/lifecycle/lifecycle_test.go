@@ -1,0 +1,86 @@
+package lifecycle_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+)
+
+// probe is a worker that, when stopped, looks at what load balancers see.
+type probe struct {
+	t            *testing.T
+	httpAddr     string
+	grpc         healthpb.HealthClient
+	readyStatus  int
+	grpcServing  healthpb.HealthCheckResponse_ServingStatus
+	stoppedOrder *[]string
+	name         string
+}
+
+func (p *probe) Start(context.Context) error { return nil }
+
+func (p *probe) Stop(ctx context.Context) error {
+	*p.stoppedOrder = append(*p.stoppedOrder, p.name)
+	resp, err := http.Get("http://" + p.httpAddr + "/readyz")
+	if err != nil {
+		p.t.Errorf("HTTP stopped before the workers: %v", err)
+		return nil
+	}
+	resp.Body.Close()
+	p.readyStatus = resp.StatusCode
+	h, err := p.grpc.Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		p.t.Errorf("gRPC stopped before the workers: %v", err)
+		return nil
+	}
+	p.grpcServing = h.Status
+	return nil
+}
+
+func TestStopReportsNotReadyBeforeStoppingWorkersInReverse(t *testing.T) {
+	tel := telemetrytest.New(t, "test")
+	httpSrv, err := admin.Listen("127.0.0.1:0", tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcSrv, err := rpc.Listen("127.0.0.1:0", tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := rpc.Dial(grpcSrv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var order []string
+	first := &probe{t: t, httpAddr: httpSrv.Addr(), grpc: healthpb.NewHealthClient(conn), stoppedOrder: &order, name: "consumer"}
+	second := &probe{t: t, httpAddr: httpSrv.Addr(), grpc: healthpb.NewHealthClient(conn), stoppedOrder: &order, name: "producer"}
+	u := lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{first, second}}
+	if err := u.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + httpSrv.Addr() + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("not ready after start: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := u.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 2 || order[0] != "producer" || order[1] != "consumer" {
+		t.Fatalf("workers stopped in order %v, want the last started first", order)
+	}
+	if first.readyStatus != http.StatusServiceUnavailable || first.grpcServing != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("while workers drained: /readyz %d, gRPC %v; want 503 and NOT_SERVING", first.readyStatus, first.grpcServing)
+	}
+	if _, err := http.Get("http://" + httpSrv.Addr() + "/healthz"); err == nil {
+		t.Fatal("HTTP still serving after Stop")
+	}
+}
