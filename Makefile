@@ -11,7 +11,7 @@ BUF := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval
+.PHONY: help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval chart-lint deploy-check manifests
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -49,3 +49,18 @@ tidy: ## go mod tidy in every module
 
 check-redis:
 	@$(GO) run ./tools/cmd/redisping "$(REDIS_URL)"
+
+images: ## build OCI image tarballs bin/images/<svc>.tar without a container engine
+	@for s in $(SERVICES); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/linux_amd64/$$s ./services/$$s/cmd/$$s || exit 1; \
+	done
+	$(GO) run ./tools/cmd/imagebuild -bin-dir bin/linux_amd64 -out-dir bin/images -version $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)" $(SERVICES)
+
+chart-lint: ## render, lint and check the Helm chart (Helm SDK, strict k8s types, restricted pod security)
+	$(GO) test -count=1 -run 'TestChart' ./tools/deploycheck
+
+deploy-check: ## check the chart, kustomize overlays, dashboard, Dockerfiles and images
+	$(GO) test -count=1 ./tools/deploycheck ./tools/imagebuild
+
+manifests: ## regenerate deploy/base/firebreak.yaml from the chart
+	$(GO) test -count=1 -run TestKustomizeBaseIsTheRenderedChart ./tools/deploycheck -update

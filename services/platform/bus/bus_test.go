@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/firebreak/firebreak/services/platform/bus"
@@ -204,5 +205,30 @@ func TestStopWaitsForInFlightWork(t *testing.T) {
 	}
 	if finished.Load() != 1 {
 		t.Fatal("in-flight message did not finish")
+	}
+}
+
+func TestTraceContextTravelsInLowercaseHeaders(t *testing.T) {
+	r := newRig(t)
+	tel := telemetrytest.New(t, "bus")
+	ctx, span := tel.Tracer.Tracer("test").Start(context.Background(), "publish")
+	sent := span.SpanContext().TraceID()
+	if _, err := r.pub.Publish(ctx, bus.Event{Subject: r.names.Scored(), MsgID: "traced:scored", Message: wrapperspb.String("x")}); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	got := make(chan jetstream.Msg, 1)
+	seen := make(chan string, 1)
+	r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		got <- msg
+		seen <- trace.SpanContextFromContext(ctx).TraceID().String()
+		return nil
+	})
+	msg := <-got
+	if msg.Headers().Get("traceparent") == "" || len(msg.Headers()["Traceparent"]) != 0 {
+		t.Fatalf("headers %v: want lowercase traceparent", msg.Headers())
+	}
+	if id := <-seen; id != sent.String() {
+		t.Fatalf("handler saw trace %s, publisher sent %s", id, sent)
 	}
 }

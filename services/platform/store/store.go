@@ -35,7 +35,12 @@ func Open(ctx context.Context, opts Options) (redis.UniversalClient, error) {
 		uopts.Addrs = []string{parsed.Addr}
 		uopts.DB = parsed.DB
 		uopts.Username = parsed.Username
+		// A password from a file (a Kubernetes Secret) wins over one in the
+		// URL, so the URL can stay in a ConfigMap.
 		uopts.Password = parsed.Password
+		if opts.Password != "" {
+			uopts.Password = opts.Password
+		}
 		uopts.TLSConfig = parsed.TLSConfig
 		where = parsed.Addr
 	}
