@@ -14,7 +14,7 @@ export REDIS_URL
 .PHONY: help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval chart-lint deploy-check manifests
 
 help: ## list the targets
-	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
 
 run: check-redis ## run every service in one process (embedded NATS under ./data, Redis at REDIS_URL)
 	$(GO) run -ldflags "$(LDFLAGS)" ./tools/cmd/allinone

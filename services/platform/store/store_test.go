@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/services/platform/store"
-	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
 func TestOpenSaysWhereRedisDidNotAnswer(t *testing.T) {
