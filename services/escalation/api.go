@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -125,6 +126,11 @@ func (s *Service) WatchCases(req *fbv1.WatchCasesRequest, stream fbv1.Escalation
 		return status.Errorf(codes.Unavailable, "subscribe to case events: %v", err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	// Headers tell the client the subscription is live: every event after
+	// this point reaches it.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-stream.Context().Done():

@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
+	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
 // fastPolicy pages quickly so chains can be watched in a test.
@@ -444,5 +445,37 @@ func TestShadowPolicyIsRecordedButPagesNobody(t *testing.T) {
 	}
 	if got := compare(d, d.Shadow); got != "would_raise" {
 		t.Fatalf("comparison %q, want would_raise", got)
+	}
+}
+
+func TestWatchStreamsCaseEventsOfTheTeam(t *testing.T) {
+	r := newRig(t, 1)
+	conn, err := rpc.Dial(r.svc[0].GRPCAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := fbv1.NewEscalationServiceClient(conn).WatchCases(ctx, &fbv1.WatchCasesRequest{Team: "senior"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Header(); err != nil { // the server is subscribed
+		t.Fatal(err)
+	}
+	small := mention("x:watch-small", "small", 10, time.Now())
+	big := mention("x:watch-big", "big", 500_000, time.Now())
+	r.send(scored(small, 0.9), 1)
+	r.send(reached(small, fbv1.Tier_TIER_LOW), 1)
+	r.decision("x:watch-small")
+	r.send(scored(big, 0.9), 1)
+	r.send(reached(big, fbv1.Tier_TIER_RIVAL), 1)
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := resp.Event; e.Case.Team != "senior" || e.MentionId != "x:watch-big" {
+		t.Fatalf("watched event for team %q mention %q; the standard team's case should be filtered out", e.Case.Team, e.MentionId)
 	}
 }
