@@ -1,0 +1,45 @@
+package score
+
+import "testing"
+
+// benchTexts are typical mentions: about 100 bytes, handles, a URL, emoji.
+var benchTexts = []string{
+	"@united flight 1234 delayed 3 hours, stranded at ORD and nobody at the desk. worst airline ever!!! 😡",
+	"@SouthwestAir thank you so much, the crew on my flight to Denver was amazing today 😀 #happy",
+	"@AmericanAir what time does the gate open for AA100? http://t.co/abc123",
+	"@AppleSupport updated to iOS 11.1 and now my battery lasts half a day, not good at all",
+}
+
+func BenchmarkScore(b *testing.B) {
+	s := newHybridScorer(b)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		s.Score(benchTexts[n%len(benchTexts)])
+		n++
+	}
+}
+
+func BenchmarkScoreLexiconOnly(b *testing.B) {
+	s := newLexiconScorer(b)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		s.Score(benchTexts[n%len(benchTexts)])
+		n++
+	}
+}
+
+func BenchmarkScoreBatch(b *testing.B) {
+	s := newHybridScorer(b)
+	batch := make([]string, 256)
+	for i := range batch {
+		batch[i] = benchTexts[i%len(benchTexts)]
+	}
+	out := make([]Result, len(batch))
+	b.ReportAllocs()
+	for b.Loop() {
+		out = s.ScoreBatch(batch, out)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/text")
+}

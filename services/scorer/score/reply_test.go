@@ -1,0 +1,62 @@
+package score
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestCheckReplyFindings(t *testing.T) {
+	s := newHybridScorer(t)
+	complaint := ReplyContext{MentionText: "@brand third time asking, my bag is still lost", Complaint: true, PublicReply: true}
+	good := "We're sorry your bag is still missing. Please DM us your file number and we'll chase it today."
+	tests := []struct {
+		name     string
+		draft    string
+		ctx      ReplyContext
+		want     string // finding code that must appear, "" for none at all
+		wantSpan string // text the finding's span must cover, if any
+	}{
+		{"good reply passes", good, complaint, "", ""},
+		{"calm down is hostile", "Please calm down, we'll look into it. Sorry for the trouble.", complaint, FindingHostileTone, "calm down"},
+		{"a bit harsh is dismissive", "Sorry, but that's a bit harsh. We'll DM you.", complaint, FindingDismissiveTone, "a bit harsh"},
+		{"profanity is hostile", "Sorry, we'll DM you, you fucking idiot", complaint, FindingHostileTone, ""},
+		{"no apology on a complaint", "Please DM us your file number and we'll chase it.", complaint, FindingNoApology, ""},
+		{"complaint inferred from the mention", "Please DM us your file number.",
+			ReplyContext{MentionText: "@brand you lost my bag and nobody answers, terrible service"}, FindingNoApology, ""},
+		{"sorry with no next step", "Sorry you had a bad experience.", complaint, FindingNoNextStep, ""},
+		{"booking reference in public", "Sorry! We'll rebook you on booking ABC123 now.", complaint, FindingPersonalData, "ABC123"},
+		{"phone number in public", "Sorry! Call us on +1 800 555 0199 and we'll fix it.", complaint, FindingPersonalData, "+1 800 555 0199"},
+		{"email in public", "Sorry! We'll email jane.doe@example.com with the refund.", complaint, FindingPersonalData, "jane.doe@example.com"},
+		{"going public from a private thread", good, ReplyContext{Complaint: true, PrivateThread: true, PublicReply: true}, FindingGoingPublic, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := s.CheckReply(tc.draft, tc.ctx)
+			if tc.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("CheckReply(%q) = %+v, want no findings", tc.draft, got)
+				}
+				return
+			}
+			i := slices.IndexFunc(got, func(f Finding) bool { return f.Code == tc.want })
+			if i < 0 {
+				t.Fatalf("CheckReply(%q) = %+v, want a %s finding", tc.draft, got, tc.want)
+			}
+			f := got[i]
+			if f.Start < 0 || f.End > len(tc.draft) || f.Start >= f.End || f.Message == "" {
+				t.Errorf("finding %+v has a bad span or no message", f)
+			}
+			if tc.wantSpan != "" && tc.draft[f.Start:f.End] != tc.wantSpan {
+				t.Errorf("finding span %q, want %q", tc.draft[f.Start:f.End], tc.wantSpan)
+			}
+		})
+	}
+}
+
+func TestPersonalDataOnlyMattersInPublic(t *testing.T) {
+	s := newLexiconScorer(t)
+	got := s.CheckReply("Sorry! Your booking ABC123 is rebooked, we'll call +1 800 555 0199.", ReplyContext{Complaint: true})
+	if slices.ContainsFunc(got, func(f Finding) bool { return f.Code == FindingPersonalData }) {
+		t.Errorf("private reply flagged for personal data: %+v", got)
+	}
+}
