@@ -181,3 +181,36 @@ func (s *Service) Score(_ context.Context, req *fbv1.ScoreRequest) (*fbv1.ScoreR
 	}
 	return &fbv1.ScoreResponse{Score: s.score("", req.Text)}, nil
 }
+
+// CheckReply reads an agent's draft reply before it is sent.
+func (s *Service) CheckReply(_ context.Context, req *fbv1.CheckReplyRequest) (*fbv1.CheckReplyResponse, error) {
+	if req.Draft == "" {
+		return nil, status.Error(codes.InvalidArgument, "draft is empty; give the reply to check")
+	}
+	m := req.Mention
+	rc := score.ReplyContext{
+		MentionText:   m.GetText(),
+		PrivateThread: m.GetVisibility() == fbv1.Visibility_VISIBILITY_PRIVATE,
+		PublicReply:   req.Public,
+	}
+	if m.GetText() != "" {
+		rc.Complaint = s.scorer.Score(m.GetText()).Complaint >= 0.5
+	}
+	resp := &fbv1.CheckReplyResponse{}
+	for _, f := range s.scorer.CheckReply(req.Draft, rc) {
+		resp.Findings = append(resp.Findings, &fbv1.Finding{
+			Code: f.Code, Severity: severity(f.Severity), Message: f.Message, Start: int32(f.Start), End: int32(f.End),
+		})
+	}
+	return resp, nil
+}
+
+func severity(s score.Severity) fbv1.Severity {
+	switch s {
+	case score.SeverityCritical:
+		return fbv1.Severity_SEVERITY_CRITICAL
+	case score.SeverityWarning:
+		return fbv1.Severity_SEVERITY_WARNING
+	}
+	return fbv1.Severity_SEVERITY_INFO
+}
