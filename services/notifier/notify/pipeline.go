@@ -119,7 +119,11 @@ func (p *Pipeline) DeliverGroup(ctx context.Context, events []*fbv1.CaseEvent) (
 	if fb == "" || slices.Contains(names, fb) {
 		return results, nil
 	}
-	more, err := p.fanout(ctx, events, []string{fb}, true)
+	fallback, err := p.pick([]string{fb}, ActionOf(events[0]))
+	if err != nil {
+		return results, fmt.Errorf("fallback of team %q: %w", team, err)
+	}
+	more, err := p.fanout(ctx, events, fallback, true)
 	return append(results, more...), err
 }
 
