@@ -255,6 +255,56 @@ func (DeliveryOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{3}
 }
 
+// CaseCommandAction is what a person asks of a case from a receiver.
+type CaseCommandAction int32
+
+const (
+	CaseCommandAction_CASE_COMMAND_ACTION_UNSPECIFIED CaseCommandAction = 0
+	CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE CaseCommandAction = 1
+	CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE     CaseCommandAction = 2
+)
+
+// Enum value maps for CaseCommandAction.
+var (
+	CaseCommandAction_name = map[int32]string{
+		0: "CASE_COMMAND_ACTION_UNSPECIFIED",
+		1: "CASE_COMMAND_ACTION_ACKNOWLEDGE",
+		2: "CASE_COMMAND_ACTION_RESOLVE",
+	}
+	CaseCommandAction_value = map[string]int32{
+		"CASE_COMMAND_ACTION_UNSPECIFIED": 0,
+		"CASE_COMMAND_ACTION_ACKNOWLEDGE": 1,
+		"CASE_COMMAND_ACTION_RESOLVE":     2,
+	}
+)
+
+func (x CaseCommandAction) Enum() *CaseCommandAction {
+	p := new(CaseCommandAction)
+	*p = x
+	return p
+}
+
+func (x CaseCommandAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseCommandAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_firebreak_v1_case_proto_enumTypes[4].Descriptor()
+}
+
+func (CaseCommandAction) Type() protoreflect.EnumType {
+	return &file_firebreak_v1_case_proto_enumTypes[4]
+}
+
+func (x CaseCommandAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseCommandAction.Descriptor instead.
+func (CaseCommandAction) EnumDescriptor() ([]byte, []int) {
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{4}
+}
+
 // Reason is one plain-words cause of a decision.
 type Reason struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1074,6 +1124,104 @@ func (x *Delivery) GetLatencyMs() int64 {
 	return 0
 }
 
+// CaseCommand is an acknowledgement or resolution that arrived through a
+// receiver (a Slack button, a PagerDuty webhook). The notifier publishes it
+// on commands.cases and escalation applies it, so services talk only
+// through the bus.
+type CaseCommand struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is deterministic for one press of a button or one webhook delivery.
+	Id     string            `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	CaseId string            `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Action CaseCommandAction `protobuf:"varint,3,opt,name=action,proto3,enum=firebreak.v1.CaseCommandAction" json:"action,omitempty"`
+	Actor  string            `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	Note   string            `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	// source names where it came from: "slack", "pagerduty".
+	Source        string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseCommand) Reset() {
+	*x = CaseCommand{}
+	mi := &file_firebreak_v1_case_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseCommand) ProtoMessage() {}
+
+func (x *CaseCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_case_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
+func (*CaseCommand) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CaseCommand) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CaseCommand) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseCommand) GetAction() CaseCommandAction {
+	if x != nil {
+		return x.Action
+	}
+	return CaseCommandAction_CASE_COMMAND_ACTION_UNSPECIFIED
+}
+
+func (x *CaseCommand) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *CaseCommand) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *CaseCommand) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *CaseCommand) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_firebreak_v1_case_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_case_proto_rawDesc = "" +
@@ -1171,7 +1319,15 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\tdedup_key\x18\v \x01(\tR\bdedupKey\x12*\n" +
 	"\x02at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1d\n" +
 	"\n" +
-	"latency_ms\x18\r \x01(\x03R\tlatencyMs*u\n" +
+	"latency_ms\x18\r \x01(\x03R\tlatencyMs\"\xdd\x01\n" +
+	"\vCaseCommand\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x127\n" +
+	"\x06action\x18\x03 \x01(\x0e2\x1f.firebreak.v1.CaseCommandActionR\x06action\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x12\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at*u\n" +
 	"\bPriority\x12\x18\n" +
 	"\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPRIORITY_LOW\x10\x01\x12\x13\n" +
@@ -1197,7 +1353,11 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x1aDELIVERY_OUTCOME_DELIVERED\x10\x01\x12\x1d\n" +
 	"\x19DELIVERY_OUTCOME_RETRYING\x10\x02\x12\x1b\n" +
 	"\x17DELIVERY_OUTCOME_FAILED\x10\x03\x12\x1f\n" +
-	"\x1bDELIVERY_OUTCOME_SUPPRESSED\x10\x04B?Z=github.com/firebreak/firebreak/proto/firebreak/v1;firebreakv1b\x06proto3"
+	"\x1bDELIVERY_OUTCOME_SUPPRESSED\x10\x04*~\n" +
+	"\x11CaseCommandAction\x12#\n" +
+	"\x1fCASE_COMMAND_ACTION_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fCASE_COMMAND_ACTION_ACKNOWLEDGE\x10\x01\x12\x1f\n" +
+	"\x1bCASE_COMMAND_ACTION_RESOLVE\x10\x02B?Z=github.com/firebreak/firebreak/proto/firebreak/v1;firebreakv1b\x06proto3"
 
 var (
 	file_firebreak_v1_case_proto_rawDescOnce sync.Once
@@ -1211,58 +1371,62 @@ func file_firebreak_v1_case_proto_rawDescGZIP() []byte {
 	return file_firebreak_v1_case_proto_rawDescData
 }
 
-var file_firebreak_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_firebreak_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_firebreak_v1_case_proto_goTypes = []any{
 	(Priority)(0),                 // 0: firebreak.v1.Priority
 	(CaseState)(0),                // 1: firebreak.v1.CaseState
 	(CaseEventType)(0),            // 2: firebreak.v1.CaseEventType
 	(DeliveryOutcome)(0),          // 3: firebreak.v1.DeliveryOutcome
-	(*Reason)(nil),                // 4: firebreak.v1.Reason
-	(*History)(nil),               // 5: firebreak.v1.History
-	(*Decision)(nil),              // 6: firebreak.v1.Decision
-	(*Case)(nil),                  // 7: firebreak.v1.Case
-	(*CaseEvent)(nil),             // 8: firebreak.v1.CaseEvent
-	(*Delivery)(nil),              // 9: firebreak.v1.Delivery
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*Score)(nil),                 // 11: firebreak.v1.Score
-	(*Reach)(nil),                 // 12: firebreak.v1.Reach
-	(Platform)(0),                 // 13: firebreak.v1.Platform
-	(*Author)(nil),                // 14: firebreak.v1.Author
+	(CaseCommandAction)(0),        // 4: firebreak.v1.CaseCommandAction
+	(*Reason)(nil),                // 5: firebreak.v1.Reason
+	(*History)(nil),               // 6: firebreak.v1.History
+	(*Decision)(nil),              // 7: firebreak.v1.Decision
+	(*Case)(nil),                  // 8: firebreak.v1.Case
+	(*CaseEvent)(nil),             // 9: firebreak.v1.CaseEvent
+	(*Delivery)(nil),              // 10: firebreak.v1.Delivery
+	(*CaseCommand)(nil),           // 11: firebreak.v1.CaseCommand
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*Score)(nil),                 // 13: firebreak.v1.Score
+	(*Reach)(nil),                 // 14: firebreak.v1.Reach
+	(Platform)(0),                 // 15: firebreak.v1.Platform
+	(*Author)(nil),                // 16: firebreak.v1.Author
 }
 var file_firebreak_v1_case_proto_depIdxs = []int32{
-	10, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
+	12, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: firebreak.v1.Decision.priority:type_name -> firebreak.v1.Priority
-	4,  // 2: firebreak.v1.Decision.reasons:type_name -> firebreak.v1.Reason
-	5,  // 3: firebreak.v1.Decision.history:type_name -> firebreak.v1.History
-	10, // 4: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	11, // 5: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
-	12, // 6: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
-	6,  // 7: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
-	13, // 8: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	14, // 9: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	5,  // 2: firebreak.v1.Decision.reasons:type_name -> firebreak.v1.Reason
+	6,  // 3: firebreak.v1.Decision.history:type_name -> firebreak.v1.History
+	12, // 4: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	13, // 5: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
+	14, // 6: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
+	7,  // 7: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
+	15, // 8: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	16, // 9: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
 	1,  // 10: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
 	0,  // 11: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
-	4,  // 12: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	10, // 13: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	10, // 14: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	10, // 15: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	10, // 16: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	12, // 17: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	10, // 18: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	10, // 19: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	10, // 20: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	5,  // 12: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
+	12, // 13: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	12, // 14: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	12, // 15: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	12, // 16: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	14, // 17: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	12, // 18: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	12, // 19: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	12, // 20: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
 	2,  // 21: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	7,  // 22: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	4,  // 23: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	10, // 24: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	8,  // 22: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	5,  // 23: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	12, // 24: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
 	3,  // 25: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	10, // 26: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	12, // 26: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	4,  // 27: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	12, // 28: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
@@ -1278,8 +1442,8 @@ func file_firebreak_v1_case_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_firebreak_v1_case_proto_rawDesc), len(file_firebreak_v1_case_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   6,
+			NumEnums:      5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

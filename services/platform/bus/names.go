@@ -23,6 +23,7 @@ const (
 	NounCases         = "cases"
 	NounNotifications = "notifications"
 	NounDeadLetter    = "deadletter"
+	NounCommands      = "commands"
 )
 
 // Names derives every subject and stream name from one prefix, so two
@@ -58,6 +59,10 @@ func (n Names) Case(event string) string { return n.Prefix + ".cases." + event }
 func (n Names) Notification(outcome string) string {
 	return n.Prefix + ".notifications." + outcome
 }
+
+// CaseCommands is the subject of acknowledgements and resolutions that
+// arrive through receivers.
+func (n Names) CaseCommands() string { return n.Prefix + ".commands.cases" }
 
 // DeadLetter is the subject of messages a service gave up on.
 func (n Names) DeadLetter(service string) string { return n.Prefix + ".deadletter." + service }
