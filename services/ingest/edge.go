@@ -1,14 +1,18 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/firebreak/firebreak/services/ingest/apikey"
 	"github.com/firebreak/firebreak/services/ingest/mention"
 )
 
@@ -18,19 +22,21 @@ type errorBody struct {
 	Index *int   `json:"index,omitempty"`
 }
 
+// httpHandler is POST /v1/mentions. Its checks run cheapest first (key,
+// size, shape, rate, capacity) so a refused request costs little.
 func (s *Service) httpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+		key, err := s.guard.identify(apikey.FromHeader(r.Header.Get("Authorization"), r.Header.Get("X-API-Key")))
 		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "body is larger than the accepted " + itoa(s.cfg.MaxBodyBytes) + " bytes; split the batch"})
-				return
-			}
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "read body: " + err.Error()})
+			httpRefusal(w, err)
 			return
 		}
-		mentions, err := mention.Decode(body, s.now())
+		body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
+		if !ok {
+			return
+		}
+		now := s.now()
+		mentions, err := mention.Decode(body, now)
 		if err != nil {
 			refuse(w, err)
 			return
@@ -39,6 +45,15 @@ func (s *Service) httpHandler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 			return
 		}
+		if err := s.guard.allow(key, len(mentions), now); err != nil {
+			httpRefusal(w, err)
+			return
+		}
+		if err := s.guard.enter(); err != nil {
+			httpRefusal(w, err)
+			return
+		}
+		defer s.guard.release()
 		accepted, err := s.accept(r.Context(), mentions)
 		if err != nil {
 			s.d.Tel.Logger.ErrorContext(r.Context(), "could not store mentions", "err", err)
@@ -48,6 +63,37 @@ func (s *Service) httpHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": accepted})
 	})
+}
+
+// readBody reads at most limit bytes, answering 413 or 400 itself.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err == nil {
+		return body, true
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "body is larger than the accepted " + strconv.FormatInt(limit, 10) + " bytes; split the batch"})
+		return nil, false
+	}
+	writeJSON(w, http.StatusBadRequest, errorBody{Error: "read body: " + err.Error()})
+	return nil, false
+}
+
+// httpRefusal answers a guard's refusal with its status and Retry-After.
+func httpRefusal(w http.ResponseWriter, err error) {
+	var limited *rateLimitedError
+	switch {
+	case errors.Is(err, errNoKey):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak-ingest"`)
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.after)))
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: err.Error()})
+	default:
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: err.Error()})
+	}
 }
 
 func refuse(w http.ResponseWriter, err error) {
@@ -65,9 +111,30 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
+// grpcKey reads the key from "authorization: Bearer KEY" or "x-api-key".
+func grpcKey(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	first := func(k string) string {
+		if v := md.Get(k); len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	return apikey.FromHeader(first("authorization"), first("x-api-key"))
+}
+
+// grpcRefusal maps a guard's refusal to its gRPC code; the retry delay
+// travels in the message.
+func grpcRefusal(err error) error {
+	var limited *rateLimitedError
+	switch {
+	case errors.Is(err, errNoKey):
+		return status.Error(codes.Unauthenticated, err.Error())
+	case errors.As(err, &limited):
+		return status.Error(codes.ResourceExhausted, err.Error())
+	default:
+		return status.Error(codes.Unavailable, err.Error())
+	}
 }
 
 func invalidArgument(err error) error { return status.Error(codes.InvalidArgument, err.Error()) }

@@ -7,11 +7,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/ingest/apikey"
 	"github.com/firebreak/firebreak/services/ingest/mention"
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
@@ -31,6 +33,16 @@ type Config struct {
 	// SeenTTL is how long an ingested platform id is remembered, so a
 	// mention re-sent days later is still published once.
 	SeenTTL time.Duration
+	// APIKeysFile lists the keys the HTTP and gRPC edges accept; empty
+	// turns keys off (the local run).
+	APIKeysFile string
+	// RatePerKey is mentions per second per key (0: unlimited), with
+	// bursts of RateBurst.
+	RatePerKey float64
+	RateBurst  int
+	// MaxInFlight bounds requests publishing at once; beyond it the edge
+	// refuses with 503 and Retry-After rather than queueing without bound.
+	MaxInFlight int
 }
 
 // Register declares the flags.
@@ -39,6 +51,10 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 4<<20, "largest accepted HTTP request body")
 	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most mentions accepted in one request")
 	fs.DurationVar(&c.SeenTTL, "seen-ttl", 30*24*time.Hour, "how long an ingested mention id is remembered for dedup")
+	fs.StringVar(&c.APIKeysFile, "api-keys-file", "", "file of accepted API keys, one 'name:key' a line (empty: no keys needed)")
+	fs.Float64Var(&c.RatePerKey, "rate-per-key", 0, "mentions per second each API key may send, per replica (0: unlimited)")
+	fs.IntVar(&c.RateBurst, "rate-burst", 2000, "mentions a key may send at once above its rate")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "requests publishing at once before the edge answers 503")
 }
 
 // Validate reports every invalid setting.
@@ -48,6 +64,9 @@ func (c *Config) Validate() error {
 	p.Check(c.MaxBodyBytes >= 1<<10, "max-body-bytes", "must be at least 1024")
 	p.Check(c.MaxBatch >= 1, "max-batch", "must be at least 1")
 	p.Check(c.SeenTTL >= bus.DuplicateWindow, "seen-ttl", "must be at least 2m, JetStream's dedup window")
+	p.Check(c.RatePerKey >= 0, "rate-per-key", "must not be negative (0 is unlimited)")
+	p.Check(c.RatePerKey == 0 || c.RateBurst >= c.MaxBatch, "rate-burst", "must be at least --max-batch, or a full batch could never pass")
+	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	return p.Err()
 }
 
@@ -55,14 +74,29 @@ func (c *Config) Validate() error {
 type Service struct {
 	cfg  Config
 	d    *deps.Deps
-	unit lifecycle.Unit
-	now  func() time.Time
+	unit  lifecycle.Unit
+	now   func() time.Time
+	guard *guard
 	fbv1.UnimplementedIngestServiceServer
 }
 
 // New builds the service and binds its ports.
 func New(cfg Config, d *deps.Deps) (*Service, error) {
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 64 // a Config built in code rather than from flags
+	}
 	s := &Service{cfg: cfg, d: d, now: time.Now}
+	var keys apikey.Set
+	if cfg.APIKeysFile != "" {
+		data, err := os.ReadFile(cfg.APIKeysFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --api-keys-file: %w", err)
+		}
+		if keys, err = apikey.Parse(data); err != nil {
+			return nil, fmt.Errorf("--api-keys-file %s: %w", cfg.APIKeysFile, err)
+		}
+	}
+	s.guard = newGuard(keys, cfg.APIKeysFile != "", cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
 	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
@@ -149,6 +183,10 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 
 // Submit is the gRPC edge.
 func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.SubmitResponse, error) {
+	key, err := s.guard.identify(grpcKey(ctx))
+	if err != nil {
+		return nil, grpcRefusal(err)
+	}
 	if err := s.validateBatch(len(req.Mentions)); err != nil {
 		return nil, invalidArgument(err)
 	}
@@ -158,6 +196,13 @@ func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.Su
 			return nil, invalidArgument(&mention.InvalidError{Index: i, Reason: err.Error()})
 		}
 	}
+	if err := s.guard.allow(key, len(req.Mentions), now); err != nil {
+		return nil, grpcRefusal(err)
+	}
+	if err := s.guard.enter(); err != nil {
+		return nil, grpcRefusal(err)
+	}
+	defer s.guard.release()
 	accepted, err := s.accept(ctx, req.Mentions)
 	if err != nil {
 		return nil, unavailable(err)

@@ -17,11 +17,15 @@ import (
 	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
-func startIngest(t *testing.T) (*Service, *deps.Deps) {
+func startIngest(t *testing.T, options ...func(*Config)) (*Service, *deps.Deps) {
 	t.Helper()
 	env := depstest.New(t)
 	d := env.Deps(t, "ingest")
-	svc, err := New(Config{Common: env.Common, MaxBodyBytes: 4096, MaxBatch: 3, SeenTTL: time.Hour}, d)
+	cfg := Config{Common: env.Common, MaxBodyBytes: 4096, MaxBatch: 3, SeenTTL: time.Hour}
+	for _, o := range options {
+		o(&cfg)
+	}
+	svc, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,134 @@
+package ingest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/metadata"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+)
+
+const testKey = "0123456789abcdef0123"
+
+func withKeys(t *testing.T) func(*Config) {
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, []byte("partner:"+testKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return func(c *Config) { c.APIKeysFile = path }
+}
+
+func post(t *testing.T, svc *Service, body string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+svc.HTTPAddr()+"/v1/mentions", strings.NewReader(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestEdgeRefusesWithoutAValidKey(t *testing.T) {
+	svc, d := startIngest(t, withKeys(t))
+	for name, h := range map[string]http.Header{
+		"no key":    {},
+		"wrong key": {"Authorization": {"Bearer wrongwrongwrongwrong"}},
+	} {
+		resp, body := post(t, svc, one("k1"), h)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"error":"missing or unknown API key`) {
+			t.Fatalf("%s: got %d %s", name, resp.StatusCode, body)
+		}
+	}
+	resp, body := post(t, svc, one("k1"), http.Header{"X-Api-Key": {testKey}})
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("right key: got %d %s", resp.StatusCode, body)
+	}
+	if got := published(t, d); got != 1 {
+		t.Fatalf("%d published, want 1", got)
+	}
+}
+
+func TestEdgeRefusesBadInputWithReasons(t *testing.T) {
+	svc, d := startIngest(t)
+	tests := []struct{ name, body, want string }{
+		{"invalid UTF-8", "{\"platform\":\"x\",\"text\":\"\xff\"}", "not valid UTF-8"},
+		{"missing author", `{"platform":"x","platform_id":"1","brand":"acme","text":"hi"}`, "author.id is missing"},
+		{"absurd followers", `{"platform":"x","platform_id":"1","brand":"acme","author":{"id":"a","followers":99999999999999},"text":"hi"}`, "followers"},
+		{"created far in the future", `{"platform":"x","platform_id":"1","brand":"acme","author":{"id":"a"},"text":"hi","created_at":"2999-01-01T00:00:00Z"}`, "in the future"},
+		{"unknown field", `{"platform":"x","platform_id":"1","brand":"acme","author":{"id":"a"},"text":"hi","colour":"red"}`, "unknown field"},
+	}
+	for _, tc := range tests {
+		resp, body := post(t, svc, tc.body, nil)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, tc.want) || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: got %d %s", tc.name, resp.StatusCode, body)
+		}
+	}
+	if got := published(t, d); got != 0 {
+		t.Fatalf("%d published, want 0", got)
+	}
+}
+
+func TestEdgeRateLimitsEachKeyWithRetryAfter(t *testing.T) {
+	svc, _ := startIngest(t, withKeys(t), func(c *Config) { c.RatePerKey = 0.5; c.RateBurst = 3 })
+	h := http.Header{"Authorization": {"Bearer " + testKey}}
+	batch := one("r1") + "\n" + one("r2") + "\n" + one("r3")
+	if resp, body := post(t, svc, batch, h); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("first batch: %d %s", resp.StatusCode, body)
+	}
+	resp, body := post(t, svc, one("r4"), h)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" || !strings.Contains(body, "rate limit") {
+		t.Fatalf("over the rate: %d Retry-After=%q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
+
+func TestEdgeRefusesBeyondInFlightBoundWith503(t *testing.T) {
+	svc, d := startIngest(t, func(c *Config) { c.MaxInFlight = 2 })
+	// Hold both slots, as two slow publishes would.
+	for range 2 {
+		if err := svc.guard.enter(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, body := post(t, svc, one("o1"), nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "in flight") {
+		t.Fatalf("overloaded: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	svc.guard.release()
+	if resp, body := post(t, svc, one("o1"), nil); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("after a slot frees: %d %s", resp.StatusCode, body)
+	}
+	if got := published(t, d); got != 1 {
+		t.Fatalf("%d published, want 1", got)
+	}
+}
+
+func TestGRPCSubmitNeedsKey(t *testing.T) {
+	svc, _ := startIngest(t, withKeys(t))
+	conn, err := rpc.Dial(svc.GRPCAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := fbv1.NewIngestServiceClient(conn)
+	m := &fbv1.Mention{Platform: fbv1.Platform_PLATFORM_MASTODON, PlatformId: "7", Brand: "acme", Author: &fbv1.Author{Id: "a"}, Text: "hi"}
+	_, err = client.Submit(context.Background(), &fbv1.SubmitRequest{Mentions: []*fbv1.Mention{m}})
+	if err == nil || !strings.Contains(err.Error(), "Unauthenticated") {
+		t.Fatalf("without key: %v", err)
+	}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+testKey)
+	if _, err := client.Submit(ctx, &fbv1.SubmitRequest{Mentions: []*fbv1.Mention{m}}); err != nil {
+		t.Fatalf("with key: %v", err)
+	}
+}
