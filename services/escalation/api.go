@@ -87,27 +87,39 @@ func (s *Service) ResolveCase(ctx context.Context, req *fbv1.ResolveCaseRequest)
 
 type transition func(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error)
 
-// change applies a person's transition to a case, retrying if a decision
-// changed the case at the same moment.
+// change applies a person's transition to a case for the gRPC API.
 func (s *Service) change(ctx context.Context, id, actor, note string, t transition) (*fbv1.Case, error) {
 	if actor == "" {
 		return nil, status.Error(codes.InvalidArgument, "actor is required: say who is doing this")
 	}
+	c, err := s.apply(ctx, id, actor, note, t)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, status.Errorf(codes.Aborted, "case %s kept changing; try again", id)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return c, nil
+}
+
+// apply changes a case, retrying if a decision changed it at the same
+// moment, and publishes the change.
+func (s *Service) apply(ctx context.Context, id, actor, note string, t transition) (*fbv1.Case, error) {
 	for range maxConflicts {
 		l, err := s.store.Case(ctx, id)
 		if err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 		c, e, err := t(l.Case, actor, note, s.now())
 		if err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 		err = s.store.Save(ctx, l, c, e, nextLook(s.policy.Load(), c))
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}
 		if err != nil {
-			return nil, toStatus(err)
+			return nil, err
 		}
 		if err := s.publishSaved(ctx, id, e); err != nil {
 			// The change and its event are stored; the timer loop publishes it.
@@ -115,7 +127,7 @@ func (s *Service) change(ctx context.Context, id, actor, note string, t transiti
 		}
 		return c, nil
 	}
-	return nil, status.Errorf(codes.Aborted, "case %s kept changing; try again", id)
+	return nil, store.ErrConflict
 }
 
 // WatchCases streams case events until the client goes away.

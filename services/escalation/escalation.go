@@ -139,6 +139,14 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	commands, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+		Service: "escalation", Purpose: "commands",
+		Stream: d.Names.Stream(bus.NounCommands), Subjects: []string{d.Names.CaseCommands()},
+		MaxInFlight: 8, DeadLetter: d.Names.DeadLetter("escalation"), Handler: s.handleCommand,
+	})
+	if err != nil {
+		return nil, err
+	}
 	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
@@ -150,7 +158,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	fbv1.RegisterEscalationServiceServer(grpcSrv, s)
 	// Timers start after the consumer and stop before it.
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: append(workers, consumer, &timers{s: s, tick: cfg.TimerTick})}
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: append(workers, consumer, commands, &timers{s: s, tick: cfg.TimerTick})}
 	d.Tel.Logger.Info("policy loaded", "version", pol.Version(), "file", cfg.PolicyFile)
 	return s, nil
 }

@@ -479,3 +479,41 @@ func TestWatchStreamsCaseEventsOfTheTeam(t *testing.T) {
 		t.Fatalf("watched event for team %q mention %q; the standard team's case should be filtered out", e.Case.Team, e.MentionId)
 	}
 }
+
+func TestAcknowledgementFromAReceiverStopsTheChain(t *testing.T) {
+	r := newRig(t, 1)
+	m := mention("x:paged", "paged", 500_000, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	d := r.decision("x:paged")
+	cmd := &fbv1.CaseCommand{Id: "pd-1", CaseId: d.CaseId, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE, Actor: "ana@pagerduty", Source: "pagerduty"}
+	for i := range 2 { // a webhook delivered twice
+		if _, err := r.bus.Publisher.Publish(context.Background(), bus.Event{Subject: r.bus.Names.CaseCommands(), MsgID: fmt.Sprintf("pd-1#%d", i), Message: cmd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := r.waitEvents("the acknowledgement", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED) >= 1
+	})
+	for _, e := range evs {
+		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED && e.Actor != "ana@pagerduty" {
+			t.Fatalf("acknowledged by %q", e.Actor)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // past level 1's ack timeout
+	evs = r.events()
+	if n := count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED); n != 1 {
+		t.Fatalf("%d acknowledgements, want 1: %v", n, types(evs))
+	}
+	var ackedAt time.Time
+	for _, e := range evs {
+		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED {
+			ackedAt = e.At.AsTime()
+		}
+	}
+	for _, e := range evs {
+		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED && e.Reasons[0].Code == "not_acknowledged" && e.At.AsTime().After(ackedAt) {
+			t.Fatalf("the chain went on after the acknowledgement: %v", types(evs))
+		}
+	}
+}
