@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -28,20 +30,30 @@ import (
 // Config is the notifier's configuration.
 type Config struct {
 	config.Common
+	// ReceiversFile is the YAML of receivers, routing and fallbacks.
+	ReceiversFile string
 	// WebhookURL, when set, is a generic webhook receiver for every team and
-	// level: the simplest setup.
+	// level: the simplest setup, for when there is no receivers file.
 	WebhookURL        string
 	WebhookSecretFile string
-	LinkBase          string
-	DedupTTL          time.Duration
-	MaxInFlight       int
-	AckWait           time.Duration
+	// SlackSigningSecretFile and PagerDutyWebhookSecretFile enable the
+	// endpoints through which a Slack button or a PagerDuty incident
+	// acknowledges or resolves a case.
+	SlackSigningSecretFile     string
+	PagerDutyWebhookSecretFile string
+	LinkBase                   string
+	DedupTTL                   time.Duration
+	MaxInFlight                int
+	AckWait                    time.Duration
 }
 
 // Register declares the flags.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "notifier", ":8084", ":9094")
-	fs.StringVar(&c.WebhookURL, "webhook-url", "", "URL of a generic webhook told about every case event")
+	fs.StringVar(&c.ReceiversFile, "receivers-file", "", "YAML file of receivers (PagerDuty, Slack, Alertmanager, webhook, email), routing by team and level, and fallbacks")
+	fs.StringVar(&c.WebhookURL, "webhook-url", "", "URL of a generic webhook told about every case event (when there is no receivers file)")
+	fs.StringVar(&c.SlackSigningSecretFile, "slack-signing-secret-file", "", "file with Slack's signing secret; enables POST /v1/slack/interactions (the Acknowledge button)")
+	fs.StringVar(&c.PagerDutyWebhookSecretFile, "pagerduty-webhook-secret-file", "", "file with the PagerDuty v3 webhook secret; enables POST /v1/pagerduty/webhook (acknowledge and resolve from PagerDuty)")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", "", "file with the HMAC secret that signs webhook requests")
 	fs.StringVar(&c.LinkBase, "link-base", "", "base URL of case links in notifications, e.g. https://firebreak.example.com")
 	fs.DurationVar(&c.DedupTTL, "dedup-ttl", 30*24*time.Hour, "how long a delivery is remembered so it is never repeated")
@@ -53,6 +65,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 func (c *Config) Validate() error {
 	var p config.Problems
 	p.Merge(c.Common.Validate())
+	p.Check(c.ReceiversFile == "" || c.WebhookURL == "", "webhook-url", "cannot be used with --receivers-file; add the webhook to the receivers file")
 	p.Check(c.DedupTTL >= time.Hour, "dedup-ttl", "must be at least 1h")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	p.Check(c.AckWait >= 10*time.Second, "ack-wait", "must be at least 10s")
@@ -61,26 +74,31 @@ func (c *Config) Validate() error {
 
 // Service is a running notifier.
 type Service struct {
-	cfg       Config
-	d         *deps.Deps
-	log       *deliverylog.Log
-	pipeline  *notify.Pipeline
-	receivers map[string]notify.Receiver
-	unit      lifecycle.Unit
+	cfg        Config
+	d          *deps.Deps
+	log        *deliverylog.Log
+	pipeline   *notify.Pipeline
+	receivers  map[string]notify.Receiver
+	linkBase   string
+	deliveries metric.Int64Counter
+	unit       lifecycle.Unit
 	fbv1.UnimplementedNotifierServiceServer
 }
 
 // New builds the service and binds its ports.
 func New(cfg Config, d *deps.Deps) (*Service, error) {
-	receivers, router, err := buildReceivers(cfg)
+	rt, err := buildRouting(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}}
-	for _, r := range receivers {
+	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase}
+	for _, r := range rt.receivers {
 		s.receivers[r.Name] = r
 	}
-	s.pipeline = notify.NewPipeline(receivers, router, s.log, notify.SystemClock{}, cfg.LinkBase)
+	s.pipeline = notify.NewPipeline(rt.receivers, rt.router, s.log, notify.SystemClock{}, rt.linkBase)
+	if err := s.metrics(); err != nil {
+		return nil, err
+	}
 	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "notifier", Purpose: "cases",
 		Stream: d.Names.Stream(bus.NounCases), Subjects: []string{d.Names.All(bus.NounCases)},
@@ -100,8 +118,20 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterNotifierServiceServer(grpcSrv, s)
+	if err := s.mountCallbacks(httpSrv); err != nil {
+		_ = httpSrv.Stop(context.Background())
+		grpcSrv.Stop(context.Background())
+		return nil, err
+	}
 	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
 	return s, nil
+}
+
+func (s *Service) metrics() error {
+	var err error
+	s.deliveries, err = s.d.Tel.Meter.Meter("firebreak/notifier").Int64Counter("firebreak.deliveries",
+		metric.WithDescription("notifications by receiver, outcome and failure reason"))
+	return err
 }
 
 // Start serves and consumes.
@@ -124,11 +154,24 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	if ev.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_DELIVERY_FAILED {
 		return nil // our own report; nobody to tell
 	}
-	results, err := s.pipeline.Deliver(ctx, &ev)
+	results, err := s.deliver(ctx, &ev)
 	if err != nil {
 		return err // outcome unknown; dedup makes the redelivery safe
 	}
 	return s.report(ctx, &ev, results)
+}
+
+// deliver sends ev to the receivers its chain level names, when the
+// notifier knows them all, and otherwise by the team and level routing.
+func (s *Service) deliver(ctx context.Context, ev *fbv1.CaseEvent) ([]notify.Result, error) {
+	if len(ev.Receivers) > 0 {
+		if s.pipeline.Knows(ev.Receivers) {
+			return s.pipeline.DeliverTo(ctx, ev, ev.Receivers)
+		}
+		s.d.Tel.Logger.DebugContext(ctx, "chain names receivers this notifier lacks; routing by team and level",
+			"case", ev.Case.GetId(), "receivers", ev.Receivers)
+	}
+	return s.pipeline.Deliver(ctx, ev)
 }
 
 // report publishes every attempt on notifications.<outcome>, and a
@@ -136,6 +179,8 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 func (s *Service) report(ctx context.Context, ev *fbv1.CaseEvent, results []notify.Result) error {
 	var events []bus.Event
 	for _, r := range results {
+		s.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("receiver", r.Receiver), attribute.String("type", r.ReceiverType),
+			attribute.String("outcome", deliveryOutcome(r.Outcome)), attribute.String("reason", string(r.Reason()))))
 		for _, d := range notify.Deliveries(r) {
 			outcome := deliveryOutcome(d.Outcome)
 			events = append(events, bus.Event{
@@ -209,7 +254,7 @@ func (s *Service) TestReceiver(ctx context.Context, req *fbv1.TestReceiverReques
 	}
 	// A pipeline of this receiver alone, with a log that remembers nothing,
 	// so the test neither is deduplicated nor blocks a real page later.
-	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, notify.SystemClock{}, s.cfg.LinkBase)
+	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, notify.SystemClock{}, s.linkBase)
 	results, err := test.Deliver(ctx, ev)
 	if err != nil || len(results) == 0 {
 		return nil, status.Errorf(codes.Unavailable, "test delivery to %s: %v", req.Receiver, err)

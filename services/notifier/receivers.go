@@ -8,28 +8,49 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/webhook"
+	"github.com/firebreak/firebreak/services/notifier/receivers"
 	"github.com/firebreak/firebreak/services/platform/config"
 )
 
-// buildReceivers turns the configuration into receivers and their routing.
-func buildReceivers(cfg Config) ([]notify.Receiver, notify.Router, error) {
-	if cfg.WebhookURL == "" {
-		return nil, onlyRouter(""), nil
-	}
-	var secret string
-	if cfg.WebhookSecretFile != "" {
-		var err error
-		if secret, err = config.ReadSecret(cfg.WebhookSecretFile); err != nil {
-			return nil, nil, err
+// routing is what the service delivers with: the receivers by name and how
+// teams and levels reach them.
+type routing struct {
+	receivers []notify.Receiver
+	router    notify.Router
+	linkBase  string
+}
+
+// buildRouting reads the receivers file, or makes the one-webhook setup of
+// --webhook-url, or (neither set) a notifier that tells nobody.
+func buildRouting(cfg Config) (routing, error) {
+	client := &http.Client{Timeout: 15 * time.Second}
+	switch {
+	case cfg.ReceiversFile != "":
+		rc, err := receivers.Load(cfg.ReceiversFile)
+		if err != nil {
+			return routing{}, err
 		}
+		link := rc.LinkBase
+		if cfg.LinkBase != "" {
+			link = cfg.LinkBase
+		}
+		return routing{receivers: rc.Build(client, notify.SystemClock{}), router: rc, linkBase: link}, nil
+	case cfg.WebhookURL != "":
+		var secret string
+		if cfg.WebhookSecretFile != "" {
+			var err error
+			if secret, err = config.ReadSecret(cfg.WebhookSecretFile); err != nil {
+				return routing{}, err
+			}
+		}
+		r := notify.Receiver{
+			Name: "webhook", Type: "webhook", SendResolved: true,
+			Notifier: webhook.New(webhook.Config{URL: cfg.WebhookURL, Secret: notify.Secret(secret)}, client, notify.SystemClock{}),
+			Backoff:  notify.DefaultBackoff(),
+		}
+		return routing{receivers: []notify.Receiver{r}, router: onlyRouter("webhook"), linkBase: cfg.LinkBase}, nil
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	r := notify.Receiver{
-		Name: "webhook", Type: "webhook", SendResolved: true,
-		Notifier: webhook.New(webhook.Config{URL: cfg.WebhookURL, Secret: notify.Secret(secret)}, client, notify.SystemClock{}),
-		Backoff:  notify.DefaultBackoff(),
-	}
-	return []notify.Receiver{r}, onlyRouter("webhook"), nil
+	return routing{router: onlyRouter(""), linkBase: cfg.LinkBase}, nil
 }
 
 // onlyRouter sends every team and level to one receiver ("" for none).

@@ -87,3 +87,13 @@ func (l *Log) Case(ctx context.Context, caseID string) ([]*fbv1.Delivery, error)
 	}
 	return out, nil
 }
+
+// Claim reserves a delivery for this replica for ttl (SET NX), so two
+// replicas never send the same notification to a receiver at once.
+func (l *Log) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := l.r.SetNX(ctx, l.keys.Global("notify", "claim", key), 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("claim delivery %s: %w", key, err)
+	}
+	return ok, nil
+}

@@ -111,6 +111,12 @@ func (p *Pipeline) DeliverGroup(ctx context.Context, events []*fbv1.CaseEvent) (
 	if err != nil {
 		return nil, fmt.Errorf("route team %q level %d: %w", team, level, err)
 	}
+	return p.withFallback(ctx, events, names, team)
+}
+
+// withFallback delivers to names and, if any fails after its last attempt,
+// to the team's fallback receiver too.
+func (p *Pipeline) withFallback(ctx context.Context, events []*fbv1.CaseEvent, names []string, team string) ([]Result, error) {
 	results, err := p.fanout(ctx, events, names, false)
 	if err != nil || !anyFailed(results) {
 		return results, err
@@ -125,6 +131,30 @@ func (p *Pipeline) DeliverGroup(ctx context.Context, events []*fbv1.CaseEvent) (
 	}
 	more, err := p.fanout(ctx, events, fallback, true)
 	return append(results, more...), err
+}
+
+// DeliverTo tells the named receivers about ev, as an escalation chain level
+// names them, instead of routing by team and level. Unknown names are an
+// error. A failure still falls back to the team's fallback receiver.
+func (p *Pipeline) DeliverTo(ctx context.Context, ev *fbv1.CaseEvent, names []string) ([]Result, error) {
+	if ActionOf(ev) == ActionNone {
+		return nil, nil
+	}
+	picked, err := p.pick(names, ActionOf(ev))
+	if err != nil {
+		return nil, fmt.Errorf("level %d of case %s: %w", Level(ev), ev.GetCase().GetId(), err)
+	}
+	return p.withFallback(ctx, []*fbv1.CaseEvent{ev}, picked, ev.GetCase().GetTeam())
+}
+
+// Knows reports whether every name is a configured receiver.
+func (p *Pipeline) Knows(names []string) bool {
+	for _, n := range names {
+		if _, ok := p.receivers[n]; !ok {
+			return false
+		}
+	}
+	return len(names) > 0
 }
 
 // pick keeps the receivers that want this action and fails on unknown names,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -42,9 +43,13 @@ func (s DedupStage) Exec(ctx context.Context, n *Notification) (*Notification, e
 		if err != nil {
 			return nil, fmt.Errorf("check delivery log for %s: %w", key, err)
 		}
-		if !seen {
-			fresh = append(fresh, ev)
+		if seen {
+			continue
 		}
+		if err := s.claim(ctx, key); err != nil {
+			return nil, err
+		}
+		fresh = append(fresh, ev)
 	}
 	if len(fresh) == 0 {
 		n.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED
@@ -55,6 +60,38 @@ func (s DedupStage) Exec(ctx context.Context, n *Notification) (*Notification, e
 	n.Result.DedupKey = n.DedupKey
 	n.Result.Events = fresh
 	return n, nil
+}
+
+// Claimer is a Log that can reserve a delivery for one replica, so two
+// replicas handling the same event (a redelivery racing a slow handler) do
+// not both send it to receivers that cannot deduplicate, such as Slack or
+// email.
+type Claimer interface {
+	// Claim reserves key for ttl and reports whether this caller got it.
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// ClaimTTL bounds how long a claimed delivery may take before another
+// replica may try it: longer than every attempt and backoff of one delivery.
+const ClaimTTL = 3 * time.Minute
+
+// ErrInFlight says another replica is delivering the same notification; the
+// caller retries later, when the delivery log will say it was delivered.
+var ErrInFlight = errors.New("another replica is delivering this notification")
+
+func (s DedupStage) claim(ctx context.Context, key string) error {
+	c, ok := s.Log.(Claimer)
+	if !ok {
+		return nil
+	}
+	got, err := c.Claim(ctx, key, ClaimTTL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("claim delivery %s: %w", key, err)
+	case !got:
+		return fmt.Errorf("%s: %w", key, ErrInFlight)
+	}
+	return nil
 }
 
 // GroupKey is the dedup key of a notification: Key for one event, and for a

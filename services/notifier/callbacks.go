@@ -1,0 +1,69 @@
+package notifier
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/notifier/notify/pagerduty"
+	"github.com/firebreak/firebreak/services/notifier/notify/slack"
+	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/config"
+)
+
+// mountCallbacks serves the endpoints through which people acknowledge and
+// resolve cases from their tools: Slack's Acknowledge button and
+// PagerDuty's incident webhooks. Each verifies the tool's signature; what
+// it asks for goes to escalation as a command on the bus.
+func (s *Service) mountCallbacks(srv *admin.Server) error {
+	if path := s.cfg.SlackSigningSecretFile; path != "" {
+		secret, err := config.ReadSecret(path)
+		if err != nil {
+			return err
+		}
+		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, notify.SystemClock{}))
+	}
+	if path := s.cfg.PagerDutyWebhookSecretFile; path != "" {
+		secret, err := config.ReadSecret(path)
+		if err != nil {
+			return err
+		}
+		srv.Handle("POST /v1/pagerduty/webhook", pagerduty.WebhookHandler(notify.Secret(secret), commander{s, "pagerduty"}))
+	}
+	return nil
+}
+
+// commander turns a verified callback into a CaseCommand on the bus.
+type commander struct {
+	s      *Service
+	source string
+}
+
+func (c commander) Acknowledge(ctx context.Context, caseID, actor string) error {
+	return c.send(ctx, caseID, actor, fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE)
+}
+
+func (c commander) Resolve(ctx context.Context, caseID, actor string) error {
+	return c.send(ctx, caseID, actor, fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE)
+}
+
+func (c commander) send(ctx context.Context, caseID, actor string, action fbv1.CaseCommandAction) error {
+	now := time.Now()
+	// One id per press, second by second: a tool retrying its callback
+	// within the broker's dedup window is published once.
+	id := fmt.Sprintf("%s:%s:%s:%s:%d", c.source, caseID, action, actor, now.Unix())
+	cmd := &fbv1.CaseCommand{Id: id, CaseId: caseID, Action: action, Actor: actor, Source: c.source, At: timestamppb.New(now)}
+	_, err := c.s.d.Publisher.Publish(ctx, bus.Event{
+		Subject: c.s.d.Names.CaseCommands(), MsgID: id, Type: "case.command",
+		Headers: map[string]string{bus.HeaderCaseID: caseID}, Message: cmd,
+	})
+	if err != nil {
+		return fmt.Errorf("pass %s's request on case %s to escalation: %w", c.source, caseID, err)
+	}
+	return nil
+}

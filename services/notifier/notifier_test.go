@@ -1,0 +1,251 @@
+package notifier
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/deps/depstest"
+)
+
+// hook is a webhook receiver that records the Idempotency-Key of each
+// request, answering with status (200 unless set).
+type hook struct {
+	mu     sync.Mutex
+	keys   []string
+	status int
+}
+
+func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	h.mu.Lock()
+	h.keys = append(h.keys, r.Header.Get("Idempotency-Key"))
+	status := h.status
+	h.mu.Unlock()
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+}
+
+func (h *hook) got() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.keys...)
+}
+
+type rig struct {
+	t   *testing.T
+	bus *deps.Deps
+	svc []*Service
+}
+
+func newRig(t *testing.T, replicas int, cfg Config) *rig {
+	t.Helper()
+	env := depstest.New(t)
+	r := &rig{t: t, bus: env.Deps(t, "test")}
+	cfg.Common = env.Common
+	cfg.DedupTTL, cfg.MaxInFlight, cfg.AckWait = time.Hour, 8, 30*time.Second
+	for i := range replicas {
+		svc, err := New(cfg, env.Deps(t, fmt.Sprintf("notifier-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+		r.svc = append(r.svc, svc)
+	}
+	return r
+}
+
+func event(caseID, id string, level int32, receivers ...string) *fbv1.CaseEvent {
+	return &fbv1.CaseEvent{
+		Id: id, Type: fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED, Level: level, Receivers: receivers, At: timestamppb.Now(),
+		Case: &fbv1.Case{Id: caseID, Brand: "acme", Team: "senior", Level: level, Priority: fbv1.Priority_PRIORITY_HIGH,
+			Author: &fbv1.Author{Handle: "dan", Followers: 332000}, Reasons: []*fbv1.Reason{{Code: "x", Text: "why"}}},
+	}
+}
+
+// publish sends ev, the copy-th time under a fresh message id, as a
+// redelivery past the broker's dedup window would arrive.
+func (r *rig) publish(ev *fbv1.CaseEvent, copy int) {
+	r.t.Helper()
+	_, err := r.bus.Publisher.Publish(context.Background(), bus.Event{Subject: r.bus.Names.Case("opened"), MsgID: fmt.Sprintf("%s#%d", ev.Id, copy), Message: ev})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestTwoReplicasPageEachEventOnceWhateverTheRedeliveries(t *testing.T) {
+	h := &hook{}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	r := newRig(t, 2, Config{WebhookURL: srv.URL})
+	const n = 20
+	for i := range n {
+		ev := event(fmt.Sprintf("c%d-1", i), fmt.Sprintf("c%d-1:opened:m", i), 1)
+		for copy := range 3 {
+			r.publish(ev, copy)
+		}
+	}
+	waitFor(t, "every case paged", func() bool { return len(h.got()) >= n })
+	settle(t, r.bus)
+	keys := h.got()
+	seen := map[string]int{}
+	for _, k := range keys {
+		seen[k]++
+	}
+	if len(keys) != n || len(seen) != n {
+		t.Fatalf("%d pages with %d distinct keys, want %d each once: %v", len(keys), len(seen), n, seen)
+	}
+}
+
+func TestChainLevelReceiversAreUsedAndFailuresFallBack(t *testing.T) {
+	oncall, head, broken, fallback := &hook{}, &hook{}, &hook{status: http.StatusBadRequest}, &hook{}
+	urls := map[string]string{}
+	for name, h := range map[string]*hook{"oncall": oncall, "head": head, "broken": broken, "fallback": fallback} {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		urls[name] = srv.URL
+	}
+	file := filepath.Join(t.TempDir(), "receivers.yaml")
+	doc := fmt.Sprintf(`receivers:
+  - {name: oncall, type: webhook, webhook: {url: %q}}
+  - {name: head, type: webhook, webhook: {url: %q}}
+  - {name: broken, type: webhook, webhook: {url: %q}}
+  - {name: fallback, type: webhook, webhook: {url: %q}}
+teams:
+  senior:
+    levels:
+      - {level: 1, receivers: [oncall]}
+      - {level: 2, receivers: [head]}
+    fallback: fallback
+`, urls["oncall"], urls["head"], urls["broken"], urls["fallback"])
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, 1, Config{ReceiversFile: file})
+
+	r.publish(event("a-1", "a-1:escalated:0.2:1", 2, "head"), 0) // the chain names level 2's receiver
+	r.publish(event("b-1", "b-1:opened:m", 1), 0)                 // no names: routed by team and level
+	r.publish(event("c-1", "c-1:opened:m", 1, "broken"), 0)      // fails for good: fallback and a failure event
+	waitFor(t, "the fallback page", func() bool { return len(fallback.got()) == 1 })
+	settle(t, r.bus)
+	if len(head.got()) != 1 || len(oncall.got()) != 1 || len(broken.got()) != 1 {
+		t.Fatalf("pages: head %v, oncall %v, broken %v", head.got(), oncall.got(), broken.got())
+	}
+	failed := caseEvents(t, r.bus, "delivery_failed")
+	if len(failed) != 1 || failed[0].Case.Id != "c-1" || !strings.Contains(failed[0].Note, "broken") {
+		t.Fatalf("failure events %v", failed)
+	}
+	resp, err := r.svc[0].ListDeliveries(context.Background(), &fbv1.ListDeliveriesRequest{CaseId: "c-1"})
+	if err != nil || len(resp.Deliveries) != 2 {
+		t.Fatalf("delivery log of c-1: %v %v", resp, err)
+	}
+}
+
+func TestPagerDutyAcknowledgementBecomesACommand(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "pd-secret")
+	if err := os.WriteFile(secretFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, 1, Config{PagerDutyWebhookSecretFile: secretFile})
+	body := `{"event":{"event_type":"incident.acknowledged","agent":{"summary":"Ana"},"data":{"id":"P1","incident_key":"abc-1"}}}`
+	post := func(sig string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+r.svc[0].HTTPAddr()+"/v1/pagerduty/webhook", strings.NewReader(body))
+		req.Header.Set("X-PagerDuty-Signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("v1=" + strings.Repeat("0", 64)); code != http.StatusUnauthorized {
+		t.Fatalf("forged signature: %d, want 401", code)
+	}
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write([]byte(body))
+	if code := post("v1=" + hex.EncodeToString(mac.Sum(nil))); code != http.StatusNoContent {
+		t.Fatalf("signed webhook: %d, want 204", code)
+	}
+	cons, err := r.bus.JS.OrderedConsumer(context.Background(), r.bus.Names.Stream(bus.NounCommands), jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmd fbv1.CaseCommand
+	if err := proto.Unmarshal(msg.Data(), &cmd); err != nil {
+		t.Fatal(err)
+	}
+	if cmd.CaseId != "abc-1" || cmd.Action != fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE || cmd.Actor != "pagerduty:Ana" {
+		t.Fatalf("command %v", &cmd)
+	}
+}
+
+// settle waits until the notifier has acknowledged everything.
+func settle(t *testing.T, d *deps.Deps) {
+	t.Helper()
+	waitFor(t, "the notifier to catch up", func() bool {
+		c, err := d.JS.Consumer(context.Background(), d.Names.Stream(bus.NounCases), "notifier-cases")
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+}
+
+func caseEvents(t *testing.T, d *deps.Deps, event string) []*fbv1.CaseEvent {
+	t.Helper()
+	cons, err := d.JS.OrderedConsumer(context.Background(), d.Names.Stream(bus.NounCases), jetstream.OrderedConsumerConfig{FilterSubjects: []string{d.Names.Case(event)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*fbv1.CaseEvent
+	for {
+		msg, err := cons.Next(jetstream.FetchMaxWait(200 * time.Millisecond))
+		if err != nil {
+			return out
+		}
+		e := &fbv1.CaseEvent{}
+		if err := proto.Unmarshal(msg.Data(), e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+}
