@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/apikey"
 	"github.com/firebreak/firebreak/services/ingest/mention"
+	"github.com/firebreak/firebreak/services/ingest/x"
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
@@ -43,6 +45,8 @@ type Config struct {
 	// MaxInFlight bounds requests publishing at once; beyond it the edge
 	// refuses with 503 and Retry-After rather than queueing without bound.
 	MaxInFlight int
+	// X is the X webhook; off unless its secret is set.
+	X x.Config
 }
 
 // Register declares the flags.
@@ -55,6 +59,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.RatePerKey, "rate-per-key", 0, "mentions per second each API key may send, per replica (0: unlimited)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 2000, "mentions a key may send at once above its rate")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "requests publishing at once before the edge answers 503")
+	c.X.Register(fs)
 }
 
 // Validate reports every invalid setting.
@@ -67,16 +72,19 @@ func (c *Config) Validate() error {
 	p.Check(c.RatePerKey >= 0, "rate-per-key", "must not be negative (0 is unlimited)")
 	p.Check(c.RatePerKey == 0 || c.RateBurst >= c.MaxBatch, "rate-burst", "must be at least --max-batch, or a full batch could never pass")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	c.X.Validate(&p)
 	return p.Err()
 }
 
 // Service is a running ingest service.
 type Service struct {
-	cfg  Config
-	d    *deps.Deps
+	cfg   Config
+	d     *deps.Deps
 	unit  lifecycle.Unit
 	now   func() time.Time
 	guard *guard
+	// dropped counts platform mentions that failed validation.
+	dropped metric.Int64Counter
 	fbv1.UnimplementedIngestServiceServer
 }
 
@@ -97,6 +105,16 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		}
 	}
 	s.guard = newGuard(keys, cfg.APIKeysFile != "", cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
+	if err := s.initMetrics(); err != nil {
+		return nil, err
+	}
+	var xHook *x.Webhook
+	if cfg.X.Enabled() {
+		var err error
+		if xHook, err = x.NewWebhook(cfg.X, s, cfg.MaxBodyBytes, d.Tel.Logger); err != nil {
+			return nil, err
+		}
+	}
 	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
@@ -107,6 +125,9 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	httpSrv.Handle("POST /v1/mentions", s.httpHandler())
+	if xHook != nil {
+		httpSrv.Handle("/v1/webhooks/x", xHook)
+	}
 	fbv1.RegisterIngestServiceServer(grpcSrv, s)
 	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv}
 	return s, nil
