@@ -158,7 +158,7 @@ teams:
 	r := newRig(t, 1, Config{ReceiversFile: file})
 
 	r.publish(event("a-1", "a-1:escalated:0.2:1", 2, "head"), 0) // the chain names level 2's receiver
-	r.publish(event("b-1", "b-1:opened:m", 1), 0)                 // no names: routed by team and level
+	r.publish(event("b-1", "b-1:opened:m", 1), 0)                // no names: routed by team and level
 	r.publish(event("c-1", "c-1:opened:m", 1, "broken"), 0)      // fails for good: fallback and a failure event
 	waitFor(t, "the fallback page", func() bool { return len(fallback.got()) == 1 })
 	settle(t, r.bus)

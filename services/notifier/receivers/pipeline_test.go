@@ -66,7 +66,7 @@ teams:
 		!results[1].Fallback || results[1].Outcome != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED {
 		t.Fatalf("results %+v; want primary failed after 3 server errors, backup delivered", results)
 	}
-	if len(brokenGot()) != 3 || len(backupGot()) != 1 || backupGot()[0].DedupKey != "case-1:1:backup" {
+	if len(brokenGot()) != 3 || len(backupGot()) != 1 || backupGot()[0].DedupKey != "case-1:opened:backup" {
 		t.Fatalf("primary got %d, backup got %v", len(brokenGot()), backupGot())
 	}
 	var outcomes []string
