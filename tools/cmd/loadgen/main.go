@@ -1,0 +1,254 @@
+// Command loadgen drives a Firebreak over its ingest HTTP API with realistic
+// mentions and reports throughput, latency to decision and to delivery, and
+// the broker's own four-hop ceiling measured in the same run. By default it
+// starts the whole stack in this process (embedded NATS, the five services,
+// a webhook sink, the machine's Redis under a key prefix of its own).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/platform/store"
+	"github.com/firebreak/firebreak/tools/load"
+)
+
+// options are the command's flags.
+type options struct {
+	ingestURL, escalationAddr      string
+	airline, twitter               string
+	redisURL                       string
+	sync                           string
+	rate                           float64
+	rateDuration, fastDuration     time.Duration
+	ceilingDuration, settle        time.Duration
+	count, batch, workers, backlog int
+	jsonOut, htmlOut, cpuProfile   string
+	seed                           uint64
+}
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	var o options
+	flag.StringVar(&o.ingestURL, "ingest-url", "", "ingest's POST /v1/mentions of a running Firebreak (loopback only); empty starts one in this process")
+	flag.StringVar(&o.escalationAddr, "escalation-addr", "127.0.0.1:9093", "escalation's gRPC address, with --ingest-url")
+	flag.StringVar(&o.airline, "airline-csv", "../shared/data/airline-sentiment/train.csv", "airline sentiment CSV (texts)")
+	flag.StringVar(&o.twitter, "twitter-csv", "../shared/data/customer-support-on-twitter/twcs-5000.csv", "customer support on Twitter CSV (texts and brand replies)")
+	flag.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis for the in-process stack")
+	flag.StringVar(&o.sync, "sync", "both", "JetStream fsync for the in-process broker: always, default, or both (always first, then default, to price it)")
+	flag.Float64Var(&o.rate, "rate", 1000, "mentions a second in the fixed-rate phase (0 skips it)")
+	flag.DurationVar(&o.rateDuration, "rate-duration", 10*time.Second, "length of the fixed-rate phase")
+	flag.DurationVar(&o.fastDuration, "fast-duration", 10*time.Second, "length of the as-fast-as-it-goes phase (0 skips it)")
+	flag.DurationVar(&o.ceilingDuration, "ceiling-duration", 5*time.Second, "length of the broker ceiling measurement (0 skips it)")
+	flag.DurationVar(&o.settle, "settle", 30*time.Second, "longest wait for the last decisions of a phase")
+	flag.IntVar(&o.count, "count", 200_000, "most mentions per phase")
+	flag.IntVar(&o.batch, "batch", 1, "mentions per request in the fast phase")
+	flag.IntVar(&o.workers, "workers", 32, "requests in flight at once")
+	flag.IntVar(&o.backlog, "max-backlog", 2000, "pipeline backlog the fast phase keeps below (in-process only)")
+	flag.StringVar(&o.jsonOut, "json", "bin/load/summary.json", "machine-readable summary ('' for none)")
+	flag.StringVar(&o.htmlOut, "html", "bin/load/report.html", "HTML report with latency plots ('' for none)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the fast phase (in-process: the whole stack) to this file")
+	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated traffic")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	summary, err := bench(ctx, o)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
+		return 1
+	}
+	summary.WriteText(os.Stdout)
+	if err := write(o, summary); err != nil {
+		fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func bench(ctx context.Context, o options) (*load.Summary, error) {
+	corpus, err := load.ReadCorpus(o.airline, o.twitter)
+	if err != nil {
+		return nil, err
+	}
+	s := &load.Summary{Started: time.Now(), CPUs: runtime.NumCPU(), LoadAverage: loadAverage()}
+	if o.ingestURL != "" {
+		r, err := external(ctx, o, corpus)
+		if err != nil {
+			return nil, err
+		}
+		s.Runs = append(s.Runs, r)
+	} else {
+		for _, always := range syncModes(o.sync) {
+			r, err := local(ctx, o, corpus, always, len(s.Runs) == 0)
+			if err != nil {
+				return nil, err
+			}
+			s.Runs = append(s.Runs, r)
+		}
+	}
+	s.Compute()
+	return s, nil
+}
+
+func syncModes(s string) []bool {
+	switch s {
+	case "always":
+		return []bool{true}
+	case "default":
+		return []bool{false}
+	}
+	return []bool{true, false}
+}
+
+// local starts the stack in this process and runs the phases against it;
+// only the first run is profiled and runs the fixed-rate phase.
+func local(ctx context.Context, o options, corpus *load.Corpus, always, first bool) (load.Run, error) {
+	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak in process (sync always: %v)\n", always)
+	l, err := load.StartLocal(ctx, load.LocalOptions{RedisURL: o.redisURL, SyncAlways: always, BrandFollowers: 203_000})
+	if err != nil {
+		return load.Run{}, err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := l.Close(closeCtx); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: stop the in-process Firebreak: %v\n", err)
+		}
+	}()
+	conn, err := rpc.Dial(l.Stack.Escalation.GRPCAddr())
+	if err != nil {
+		return load.Run{}, fmt.Errorf("dial escalation at %s: %w", l.Stack.Escalation.GRPCAddr(), err)
+	}
+	defer conn.Close()
+	redis, err := store.Open(ctx, store.Options{URL: o.redisURL})
+	if err != nil {
+		return load.Run{}, err
+	}
+	defer redis.Close()
+	t := load.Target{
+		IngestURL: "http://" + l.Stack.Ingest.HTTPAddr() + "/v1/mentions", Escalation: fbv1.NewEscalationServiceClient(conn),
+		NC: l.NC, Names: bus.Names{Prefix: "firebreak"}, Sink: l.Sink, Redis: redis,
+	}
+	r := load.Run{SyncAlways: always}
+	if o.ceilingDuration > 0 {
+		fmt.Fprintf(os.Stderr, "loadgen: measuring the broker's %d-hop ceiling for %s\n", load.Hops, o.ceilingDuration)
+		c, err := load.Ceiling(ctx, l.NC, load.CeilingOptions{Duration: o.ceilingDuration, Size: 400, Replicas: 1, Window: 512})
+		if err != nil {
+			return load.Run{}, err
+		}
+		r.Ceiling = &c
+	}
+	r.Phases, err = phases(ctx, o, corpus, t, first)
+	return r, err
+}
+
+// external runs the phases against a Firebreak someone else started.
+func external(ctx context.Context, o options, corpus *load.Corpus) (load.Run, error) {
+	if err := load.CheckLoopback(o.ingestURL); err != nil {
+		return load.Run{}, err
+	}
+	if err := load.CheckLoopback("http://" + o.escalationAddr); err != nil {
+		return load.Run{}, err
+	}
+	conn, err := rpc.Dial(o.escalationAddr)
+	if err != nil {
+		return load.Run{}, fmt.Errorf("dial escalation at %s: %w", o.escalationAddr, err)
+	}
+	defer conn.Close()
+	t := load.Target{IngestURL: o.ingestURL, Escalation: fbv1.NewEscalationServiceClient(conn)}
+	phases, err := phases(ctx, o, corpus, t, true)
+	return load.Run{Phases: phases}, err
+}
+
+func phases(ctx context.Context, o options, corpus *load.Corpus, t load.Target, first bool) ([]load.Phase, error) {
+	runID := fmt.Sprintf("load%d", time.Now().UnixNano())
+	gen := load.NewGenerator(corpus, load.Mix{Brand: "acme", Authors: 5000, HighReach: 0.03, BrandFollowers: 203_000, Replies: 0.05, RunID: runID, Seed: o.seed})
+	var specs []load.Spec
+	if o.rate > 0 && first {
+		specs = append(specs, load.Spec{Name: fmt.Sprintf("rate %.0f/s", o.rate), Rate: o.rate, Duration: o.rateDuration, Count: o.count, Batch: 1, Workers: o.workers, Settle: o.settle})
+	}
+	if o.fastDuration > 0 {
+		spec := load.Spec{Name: "fast", Duration: o.fastDuration, Count: o.count, Batch: o.batch, Workers: o.workers, MaxBacklog: o.backlog, Settle: o.settle}
+		if o.cpuProfile != "" && first {
+			f, err := os.Create(o.cpuProfile)
+			if err != nil {
+				return nil, fmt.Errorf("create CPU profile: %w", err)
+			}
+			defer f.Close()
+			spec.Profile = f
+		}
+		specs = append(specs, spec)
+	}
+	var out []load.Phase
+	for _, spec := range specs {
+		fmt.Fprintf(os.Stderr, "loadgen: phase %q for %s\n", spec.Name, spec.Duration)
+		p, err := load.RunPhase(ctx, t, gen, spec)
+		if err != nil {
+			return nil, fmt.Errorf("phase %s: %w", spec.Name, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func write(o options, s *load.Summary) error {
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer) error
+	}{{o.jsonOut, s.WriteJSON}, {o.htmlOut, s.WriteHTML}} {
+		if out.path == "" {
+			continue
+		}
+		if err := writeFile(out.path, out.write); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s\n", out.path)
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	if i := strings.LastIndex(path, "/"); i > 0 {
+		if err := os.MkdirAll(path[:i], 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", path[:i], err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return errors.Join(write(f), f.Close())
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		if !strings.Contains(v, "://") {
+			v = "redis://" + v
+		}
+		return v
+	}
+	return def
+}

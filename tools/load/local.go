@@ -1,0 +1,133 @@
+package load
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/firebreak/firebreak/services/platform/broker"
+	"github.com/firebreak/firebreak/services/platform/store"
+	"github.com/firebreak/firebreak/services/platform/telemetry"
+	"github.com/firebreak/firebreak/tools/stack"
+)
+
+// LocalOptions shape a Firebreak started in this process.
+type LocalOptions struct {
+	RedisURL string
+	// SyncAlways makes JetStream fsync every write before acknowledging it.
+	SyncAlways     bool
+	BrandFollowers int64
+	// LogLevel of the services (their logs go to stderr).
+	LogLevel string
+}
+
+// Local is a whole Firebreak in this process: an embedded broker with its
+// files in a temporary directory, the five services, and a webhook sink,
+// on the machine's Redis under a key prefix of its own.
+type Local struct {
+	Broker *server.Server
+	Stack  *stack.Stack
+	Sink   *Sink
+	NC     *nats.Conn
+	redis  redis.UniversalClient
+	prefix string
+	dir    string
+}
+
+// StartLocal starts everything; Close stops it and removes its keys and files.
+func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
+	l := &Local{prefix: "fbload:" + rand.Text()[:10] + ":"}
+	defer func() {
+		if err != nil {
+			_ = l.Close(context.Background())
+		}
+	}()
+	if l.redis, err = store.Open(ctx, store.Options{URL: opts.RedisURL}); err != nil {
+		return nil, err
+	}
+	if l.dir, err = os.MkdirTemp("", "firebreak-load-"); err != nil {
+		return nil, fmt.Errorf("temporary directory for JetStream: %w", err)
+	}
+	if l.Broker, err = broker.Start(broker.Options{Port: -1, StoreDir: l.dir, SyncAlways: opts.SyncAlways}); err != nil {
+		return nil, err
+	}
+	if l.NC, err = nats.Connect(l.Broker.ClientURL(), nats.Name("firebreak-loadgen")); err != nil {
+		return nil, fmt.Errorf("connect to embedded NATS %s: %w", l.Broker.ClientURL(), err)
+	}
+	if l.Sink, err = StartSink("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	level := opts.LogLevel
+	if level == "" {
+		level = "error"
+	}
+	l.Stack, err = stack.Start(ctx, stack.Options{
+		Common: []string{"--nats-url=" + l.Broker.ClientURL(), "--redis-url=" + opts.RedisURL, "--redis-key-prefix=" + l.prefix,
+			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--log-level=" + level},
+		Flags: map[string][]string{
+			"reach":    {fmt.Sprintf("--brand-followers=acme=%d", opts.BrandFollowers)},
+			"notifier": {"--webhook-url=" + l.Sink.URL()},
+		},
+		Telemetry: func(name string) (*telemetry.Telemetry, error) {
+			return telemetry.Setup(ctx, name, telemetry.Options{Level: level, Output: io.Discard})
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the services: %w", err)
+	}
+	return l, nil
+}
+
+// Close drains the services, stops the broker and sink, and deletes the
+// run's Redis keys and JetStream files.
+func (l *Local) Close(ctx context.Context) error {
+	var errs []error
+	if l.Stack != nil {
+		errs = append(errs, l.Stack.Stop(ctx))
+	}
+	if l.Sink != nil {
+		errs = append(errs, l.Sink.Close())
+	}
+	if l.NC != nil {
+		l.NC.Close()
+	}
+	if l.Broker != nil {
+		l.Broker.Shutdown()
+		l.Broker.WaitForShutdown()
+	}
+	if l.redis != nil {
+		errs = append(errs, deleteKeys(ctx, l.redis, l.prefix), l.redis.Close())
+	}
+	if l.dir != "" {
+		errs = append(errs, os.RemoveAll(l.dir))
+	}
+	return errors.Join(errs...)
+}
+
+// deleteKeys removes every key under prefix.
+func deleteKeys(ctx context.Context, client redis.UniversalClient, prefix string) error {
+	iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := client.Unlink(ctx, batch...).Err(); err != nil {
+				return fmt.Errorf("delete keys under %s: %w", prefix, err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		if err := client.Unlink(ctx, batch...).Err(); err != nil {
+			return fmt.Errorf("delete keys under %s: %w", prefix, err)
+		}
+	}
+	return iter.Err()
+}

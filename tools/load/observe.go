@@ -1,0 +1,130 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
+)
+
+// Decided is the recorded decision about one mention.
+type Decided struct {
+	At       time.Time
+	Escalate bool
+	CaseID   string
+	Team     string
+	Missing  []string
+}
+
+// Decisions asks escalation for the decision on every mention in ids,
+// waiting up to settle for those not decided yet. Asking after the run
+// rather than during it keeps the observer's cost out of the measurement;
+// the decision's own timestamp says when it was made.
+func Decisions(ctx context.Context, client fbv1.EscalationServiceClient, ids []string, settle time.Duration) (map[string]Decided, error) {
+	out := make(map[string]Decided, len(ids))
+	var mu sync.Mutex
+	deadline := time.Now().Add(settle)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for _, id := range ids {
+		g.Go(func() error {
+			d, err := awaitDecision(ctx, client, id, deadline)
+			if err != nil || d == nil {
+				return err
+			}
+			mu.Lock()
+			out[id] = Decided{At: d.DecidedAt.AsTime(), Escalate: d.Escalate, CaseID: d.CaseId, Team: d.Team, Missing: d.Missing}
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// awaitDecision returns the decision, or nil if none came by deadline.
+func awaitDecision(ctx context.Context, client fbv1.EscalationServiceClient, id string, deadline time.Time) (*fbv1.Decision, error) {
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := client.ExplainDecision(callCtx, &fbv1.ExplainDecisionRequest{MentionId: id})
+		cancel()
+		if err == nil {
+			return resp.Decision, nil
+		}
+		switch status.Code(err) {
+		case codes.NotFound, codes.Unavailable, codes.DeadlineExceeded:
+		default:
+			return nil, fmt.Errorf("explain decision on %s: %w", id, err)
+		}
+		if time.Now().After(deadline) {
+			return nil, nil
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Backlog reports how many scored and reached events escalation has not
+// finished with: a light, live measure of how far the pipeline is behind.
+type Backlog struct {
+	JS     jetstream.JetStream
+	Names  bus.Names
+	Max    int
+	Poll   time.Duration
+	mu     sync.Mutex
+	last   time.Time
+	behind bool
+}
+
+// Hold blocks while escalation's backlog exceeds Max.
+func (b *Backlog) Hold(ctx context.Context) {
+	for b.tooDeep(ctx) {
+		select {
+		case <-time.After(b.Poll):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// tooDeep asks the broker at most once per Poll; between asks it repeats
+// the last answer, so a fast sender does not flood the broker with queries.
+func (b *Backlog) tooDeep(ctx context.Context) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if time.Since(b.last) < b.Poll {
+		return b.behind
+	}
+	b.last = time.Now()
+	pending, err := b.Pending(ctx)
+	b.behind = err == nil && pending > b.Max
+	return b.behind
+}
+
+// Pending is the number of messages waiting for or being handled by the
+// pipeline's consumers.
+func (b *Backlog) Pending(ctx context.Context) (int, error) {
+	total := 0
+	for _, durable := range []string{"escalation-join", "scorer-mentions", "reach-mentions"} {
+		c, err := b.JS.Consumer(ctx, b.Names.Stream(bus.NounMentions), durable)
+		if err != nil {
+			return 0, fmt.Errorf("consumer %s: %w", durable, err)
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("consumer %s info: %w", durable, err)
+		}
+		total += int(info.NumPending) + info.NumAckPending
+	}
+	return total, nil
+}

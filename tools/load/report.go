@@ -1,0 +1,265 @@
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Run is every phase against one broker configuration.
+type Run struct {
+	SyncAlways bool           `json:"sync_always"`
+	Ceiling    *CeilingResult `json:"broker_ceiling,omitempty"`
+	Phases     []Phase        `json:"phases"`
+}
+
+// Headline is what `make bench` prints.
+type Headline struct {
+	Throughput       float64 `json:"throughput_per_s"`
+	Ceiling          float64 `json:"broker_ceiling_per_s"`
+	PercentOfCeiling float64 `json:"percent_of_ceiling"`
+	RateP50          float64 `json:"p50_ms_at_rate"`
+	RateP99          float64 `json:"p99_ms_at_rate"`
+	Rate             float64 `json:"rate_per_s"`
+	// SyncAlways and SyncDefault are fast-phase throughputs with JetStream
+	// fsyncing every write and with its default, and their ceilings.
+	SyncAlways         float64 `json:"throughput_sync_always_per_s,omitempty"`
+	SyncDefault        float64 `json:"throughput_sync_default_per_s,omitempty"`
+	CeilingAlways      float64 `json:"ceiling_sync_always_per_s,omitempty"`
+	CeilingDefault     float64 `json:"ceiling_sync_default_per_s,omitempty"`
+	SyncCostPercent    float64 `json:"sync_always_cost_percent,omitempty"`
+	CeilingCostPercent float64 `json:"ceiling_sync_always_cost_percent,omitempty"`
+}
+
+// Summary is the machine-readable outcome of a load run.
+type Summary struct {
+	Started     time.Time `json:"started"`
+	CPUs        int       `json:"cpus"`
+	LoadAverage string    `json:"load_average_at_start"`
+	Runs        []Run     `json:"runs"`
+	Headline    Headline  `json:"headline"`
+}
+
+// Compute fills the headline from the runs: the first run is the one the
+// headline is about; a second run with the other sync setting prices it.
+func (s *Summary) Compute() {
+	if len(s.Runs) == 0 {
+		return
+	}
+	h := &s.Headline
+	main := s.Runs[0]
+	if fast, ok := fastest(main); ok {
+		h.Throughput = fast.Throughput
+		if main.Ceiling != nil {
+			h.Ceiling = main.Ceiling.PerSecond
+			h.PercentOfCeiling = percent(fast.Throughput, main.Ceiling.PerSecond)
+		}
+	}
+	for _, p := range main.Phases {
+		if p.Rate > 0 {
+			h.Rate, h.RateP50, h.RateP99 = p.Rate, p.Decision.P50, p.Decision.P99
+			break
+		}
+	}
+	for _, r := range s.Runs {
+		fast, ok := fastest(r)
+		if !ok {
+			continue
+		}
+		ceiling := 0.0
+		if r.Ceiling != nil {
+			ceiling = r.Ceiling.PerSecond
+		}
+		if r.SyncAlways {
+			h.SyncAlways, h.CeilingAlways = fast.Throughput, ceiling
+		} else {
+			h.SyncDefault, h.CeilingDefault = fast.Throughput, ceiling
+		}
+	}
+	if h.SyncAlways > 0 && h.SyncDefault > 0 {
+		h.SyncCostPercent = 100 - percent(h.SyncAlways, h.SyncDefault)
+	}
+	if h.CeilingAlways > 0 && h.CeilingDefault > 0 {
+		h.CeilingCostPercent = 100 - percent(h.CeilingAlways, h.CeilingDefault)
+	}
+}
+
+func fastest(r Run) (Phase, bool) {
+	for _, p := range r.Phases {
+		if p.Rate == 0 {
+			return p, true
+		}
+	}
+	return Phase{}, false
+}
+
+func percent(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return math.Round(1000*a/b) / 10
+}
+
+// WriteJSON writes the summary.
+func (s *Summary) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return fmt.Errorf("write JSON summary: %w", err)
+	}
+	return nil
+}
+
+// WriteText prints the headline and one line per phase.
+func (s *Summary) WriteText(w io.Writer) {
+	h := s.Headline
+	fmt.Fprintf(w, "machine: %d CPUs, load average at start %s\n", s.CPUs, s.LoadAverage)
+	fmt.Fprintf(w, "%-6s %-14s %8s %8s %9s %9s %9s %9s %9s %9s %7s %7s\n", "sync", "phase", "sent", "decided", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms", "page p99", "cpu s", "redis s")
+	for _, r := range s.Runs {
+		for _, p := range r.Phases {
+			fmt.Fprintf(w, "%-6s %-14s %8d %8d %9.0f %9.2f %9.2f %9.2f %9.2f %9.2f %7.1f %7.1f\n", syncName(r.SyncAlways), p.Name, p.Sent, p.Decided,
+				p.Throughput, p.Decision.P50, p.Decision.P90, p.Decision.P99, p.Decision.Max, p.Delivery.P99, p.CPU.Process, p.CPU.Redis)
+		}
+		if r.Ceiling != nil {
+			fmt.Fprintf(w, "%-6s %-14s %8d %8s %9.0f   (JetStream alone, %d hops, %d-byte messages)\n", syncName(r.SyncAlways), "broker ceiling", r.Ceiling.Messages, "", r.Ceiling.PerSecond, r.Ceiling.Hops, r.Ceiling.Size)
+		}
+	}
+	fmt.Fprintf(w, "\nHEADLINE\n")
+	fmt.Fprintf(w, "  end-to-end throughput      %8.0f mentions/s = %.1f%% of the broker's %d-hop ceiling (%.0f msg/s)   target >= 40%%\n", h.Throughput, h.PercentOfCeiling, Hops, h.Ceiling)
+	fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms   target p99 <= 20 ms\n", h.Rate, h.RateP50, h.RateP99)
+	if h.SyncAlways > 0 && h.SyncDefault > 0 {
+		fmt.Fprintf(w, "  sync_interval: always      %8.0f/s vs %.0f/s by default: costs %.1f%% end to end (broker alone: %.0f vs %.0f msg/s, %.1f%%)\n",
+			h.SyncAlways, h.SyncDefault, h.SyncCostPercent, h.CeilingAlways, h.CeilingDefault, h.CeilingCostPercent)
+	}
+}
+
+func syncName(always bool) string {
+	if always {
+		return "always"
+	}
+	return "default"
+}
+
+// WriteHTML writes a self-contained report with latency-over-time plots.
+func (s *Summary) WriteHTML(w io.Writer) error {
+	type plot struct {
+		Run   string
+		Phase Phase
+		SVG   template.HTML
+		Rate  template.HTML
+	}
+	var plots []plot
+	for _, r := range s.Runs {
+		for _, p := range r.Phases {
+			plots = append(plots, plot{Run: syncName(r.SyncAlways), Phase: p, SVG: template.HTML(latencySVG(p)), Rate: template.HTML(rateSVG(p))})
+		}
+	}
+	json, _ := json.MarshalIndent(s.Headline, "", "  ")
+	return reportPage.Execute(w, map[string]any{"S": s, "Plots": plots, "Headline": string(json)})
+}
+
+var reportPage = template.Must(template.New("report").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Firebreak load report</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}svg{background:#fafafa;border:1px solid #ddd}</style>
+</head><body>
+<h1>Firebreak load report</h1>
+<p>Started {{.S.Started.Format "2006-01-02 15:04:05 MST"}} on {{.S.CPUs}} CPUs, load average {{.S.LoadAverage}}.</p>
+<h2>Headline</h2><pre>{{.Headline}}</pre>
+{{range .Plots}}
+<h2>{{.Phase.Name}} (sync {{.Run}})</h2>
+<table><tr><th>sent</th><th>accepted</th><th>decided</th><th>undecided</th><th>escalated</th><th>pages</th><th>decisions/s</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>page p50</th><th>page p99</th></tr>
+<tr><td>{{.Phase.Sent}}</td><td>{{.Phase.Accepted}}</td><td>{{.Phase.Decided}}</td><td>{{.Phase.Undecided}}</td><td>{{.Phase.Escalated}}</td><td>{{.Phase.Pages}}</td><td>{{printf "%.0f" .Phase.Throughput}}</td>
+<td>{{.Phase.Decision.P50}}</td><td>{{.Phase.Decision.P90}}</td><td>{{.Phase.Decision.P99}}</td><td>{{.Phase.Decision.Max}}</td><td>{{.Phase.Delivery.P50}}</td><td>{{.Phase.Delivery.P99}}</td></tr></table>
+<p>Latency (ms, log scale) by the time the mention was sent: <span style="color:#1f77b4">ingest→decision</span>, <span style="color:#ff7f0e">ingest→page delivered</span>; the line is each second's p99 to decision.</p>
+{{.SVG}}
+<p>Decisions per second.</p>
+{{.Rate}}
+{{end}}
+</body></html>
+`))
+
+const (
+	plotW, plotH = 900, 300
+	margin       = 45
+)
+
+// latencySVG scatters each mention's latencies over time on a log scale,
+// thinned to a few thousand points so the page stays light.
+func latencySVG(p Phase) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg width="%d" height="%d" xmlns="http://www.w3.org/2000/svg">`, plotW, plotH)
+	span := math.Max(p.Seconds, 1)
+	lo, hi := 0.1, 10000.0
+	x := func(t float64) float64 { return margin + (plotW-margin-10)*t/span }
+	y := func(v float64) float64 {
+		v = math.Min(math.Max(v, lo), hi)
+		return plotH - 25 - (plotH-35)*(math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))
+	}
+	for _, tick := range []float64{0.1, 1, 10, 100, 1000, 10000} {
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/><text x="2" y="%.1f" font-size="10">%g ms</text>`, margin, plotW-10, y(tick), y(tick), y(tick)+3, tick)
+	}
+	for s := 0.0; s <= span; s += math.Max(1, math.Round(span/10)) {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="10">%gs</text>`, x(s), plotH-8, s)
+	}
+	for _, set := range []struct {
+		points []Point
+		colour string
+	}{{p.DecisionPoints, "#1f77b4"}, {p.DeliveryPoints, "#ff7f0e"}} {
+		step := max(1, len(set.points)/3000)
+		for i := 0; i < len(set.points); i += step {
+			pt := set.points[i]
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.3" fill="%s" fill-opacity="0.5"/>`, x(pt.T), y(pt.Ms), set.colour)
+		}
+	}
+	b.WriteString(`<polyline fill="none" stroke="#d62728" stroke-width="1.5" points="`)
+	for sec, v := range p99PerSecond(p.DecisionPoints) {
+		if v > 0 {
+			fmt.Fprintf(&b, "%.1f,%.1f ", x(float64(sec)+0.5), y(v))
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return b.String()
+}
+
+func p99PerSecond(points []Point) []float64 {
+	var bins [][]float64
+	for _, pt := range points {
+		sec := int(pt.T)
+		for len(bins) <= sec {
+			bins = append(bins, nil)
+		}
+		bins[sec] = append(bins[sec], pt.Ms)
+	}
+	out := make([]float64, len(bins))
+	for i, bin := range bins {
+		if len(bin) == 0 {
+			continue
+		}
+		slices.Sort(bin)
+		out[i] = bin[max(0, int(math.Ceil(0.99*float64(len(bin))))-1)]
+	}
+	return out
+}
+
+// rateSVG draws decisions per second as bars.
+func rateSVG(p Phase) string {
+	var b strings.Builder
+	const h = 150
+	fmt.Fprintf(&b, `<svg width="%d" height="%d" xmlns="http://www.w3.org/2000/svg">`, plotW, h)
+	top := 1.0
+	for _, v := range p.PerSecond {
+		top = math.Max(top, v)
+	}
+	width := float64(plotW-margin-10) / math.Max(float64(len(p.PerSecond)), 1)
+	for i, v := range p.PerSecond {
+		bh := (h - 30) * v / top
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#2ca02c"><title>%ds: %.0f</title></rect>`, margin+float64(i)*width, h-20-bh, math.Max(width-1, 1), bh, i, v)
+	}
+	fmt.Fprintf(&b, `<text x="2" y="12" font-size="10">%.0f/s</text></svg>`, top)
+	return b.String()
+}

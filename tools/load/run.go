@@ -1,0 +1,162 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
+)
+
+// Target is a running Firebreak and what the run may use to watch it.
+type Target struct {
+	IngestURL  string
+	Escalation fbv1.EscalationServiceClient
+	// NC, when set, lets the run hold back while the pipeline is behind.
+	NC    *nats.Conn
+	Names bus.Names
+	// Sink, when set, is the receiver the notifier posts to.
+	Sink *Sink
+	// Redis, when set, has its CPU time reported beside the run's.
+	Redis redis.UniversalClient
+}
+
+// Spec describes one phase.
+type Spec struct {
+	Name     string
+	Rate     float64 // 0: as fast as it goes
+	Duration time.Duration
+	Count    int
+	Batch    int
+	Workers  int
+	// MaxBacklog bounds the pipeline's backlog in a fast phase (needs NC).
+	MaxBacklog int
+	// Settle is how long to wait for the last decisions after sending.
+	Settle time.Duration
+	// Profile, when set, receives a CPU profile of this process during the
+	// phase.
+	Profile io.Writer
+}
+
+// CPU is CPU time spent during a phase, in seconds.
+type CPU struct {
+	Process float64 `json:"process_s"`
+	Redis   float64 `json:"redis_s"`
+}
+
+// RunPhase drives one phase against t and returns its figures.
+func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, error) {
+	opts := DriveOptions{URL: t.IngestURL, Rate: spec.Rate, Count: spec.Count, Duration: spec.Duration, Batch: spec.Batch, Workers: spec.Workers}
+	if t.NC != nil && spec.MaxBacklog > 0 {
+		js, err := jetstream.New(t.NC)
+		if err != nil {
+			return Phase{}, fmt.Errorf("JetStream for the backlog: %w", err)
+		}
+		opts.Hold = (&Backlog{JS: js, Names: t.Names, Max: spec.MaxBacklog, Poll: 20 * time.Millisecond}).Hold
+	}
+	pagesBefore := 0
+	if t.Sink != nil {
+		pagesBefore = len(t.Sink.Pages())
+	}
+	before := t.cpu(ctx)
+	if spec.Profile != nil {
+		if err := pprof.StartCPUProfile(spec.Profile); err != nil {
+			return Phase{}, fmt.Errorf("start CPU profile: %w", err)
+		}
+	}
+	sent, err := Drive(ctx, gen, opts)
+	if err == nil {
+		err = t.drain(ctx, spec.Settle)
+	}
+	if spec.Profile != nil {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return Phase{}, err
+	}
+	after := t.cpu(ctx)
+	decided, err := Decisions(ctx, t.Escalation, decidable(sent), spec.Settle)
+	if err != nil {
+		return Phase{}, err
+	}
+	var pages []Page
+	if t.Sink != nil {
+		pages = t.Sink.Pages()[pagesBefore:]
+	}
+	p := Analyse(spec.Name, spec.Rate, sent, decided, pages)
+	p.CPU = CPU{Process: after.Process - before.Process, Redis: after.Redis - before.Redis}
+	return p, nil
+}
+
+// drain waits, up to settle, until the pipeline has nothing pending, so
+// the next phase starts on an idle system.
+func (t Target) drain(ctx context.Context, settle time.Duration) error {
+	if t.NC == nil {
+		return nil
+	}
+	js, err := jetstream.New(t.NC)
+	if err != nil {
+		return fmt.Errorf("JetStream for draining: %w", err)
+	}
+	b := &Backlog{JS: js, Names: t.Names}
+	deadline := time.Now().Add(settle)
+	for time.Now().Before(deadline) {
+		if n, err := b.Pending(ctx); err == nil && n == 0 {
+			return nil
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// decidable lists the accepted mentions that must get a decision; brand
+// replies end a streak and are not decided.
+func decidable(sent []Sent) []string {
+	ids := make([]string, 0, len(sent))
+	for _, s := range sent {
+		if !s.Accepted.IsZero() && !s.BrandReply {
+			ids = append(ids, s.ID())
+		}
+	}
+	return ids
+}
+
+func (t Target) cpu(ctx context.Context) CPU {
+	var c CPU
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		c.Process = tv(ru.Utime) + tv(ru.Stime)
+	}
+	if t.Redis != nil {
+		if info, err := t.Redis.Info(ctx, "cpu").Result(); err == nil {
+			c.Redis = infoField(info, "used_cpu_user") + infoField(info, "used_cpu_sys")
+		}
+	}
+	return c
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func infoField(info, name string) float64 {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}

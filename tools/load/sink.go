@@ -1,0 +1,145 @@
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Behaviour is how the sink answers, so a run can make the receiver slow,
+// failing, throttling or flapping.
+type Behaviour int32
+
+// The sink's behaviours.
+const (
+	Healthy    Behaviour = iota
+	Slow                 // answers 204 after SlowDelay
+	Failing              // answers 500
+	Throttling           // answers 429 with Retry-After: 1
+	Flapping             // alternates between 204 and 500
+)
+
+func (b Behaviour) String() string {
+	return [...]string{"healthy", "slow", "failing", "throttling", "flapping"}[b]
+}
+
+// SlowDelay is how long a slow sink takes to answer: longer than a typical
+// page, shorter than the notifier's 10 s client timeout.
+const SlowDelay = 2 * time.Second
+
+// Page is one notification the sink accepted.
+type Page struct {
+	At             time.Time
+	IdempotencyKey string
+	DedupKey       string
+	Action         string
+	// Events are the case events the page carried.
+	Events []PageEvent
+}
+
+// PageEvent is the part of a case event the checks need.
+type PageEvent struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	MentionID string `json:"mention_id"`
+	Level     int32  `json:"level"`
+	Case      struct {
+		ID string `json:"id"`
+	} `json:"case"`
+}
+
+// Sink is a local webhook receiver that records every page it accepts.
+type Sink struct {
+	srv       *http.Server
+	lis       net.Listener
+	behaviour atomic.Int32
+	flap      atomic.Uint64
+	refused   atomic.Int64
+
+	mu    sync.Mutex
+	pages []Page
+}
+
+// StartSink serves a webhook on addr (e.g. 127.0.0.1:0).
+func StartSink(addr string) (*Sink, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("webhook sink listen on %s: %w", addr, err)
+	}
+	s := &Sink{lis: lis}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.srv.Serve(lis) }()
+	return s, nil
+}
+
+// URL is where the notifier should post.
+func (s *Sink) URL() string { return "http://" + s.lis.Addr().String() + "/webhook" }
+
+// Set changes how the sink answers from now on.
+func (s *Sink) Set(b Behaviour) { s.behaviour.Store(int32(b)) }
+
+// Close stops serving.
+func (s *Sink) Close() error { return s.srv.Close() }
+
+// Pages returns a copy of the pages accepted so far.
+func (s *Sink) Pages() []Page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Page(nil), s.pages...)
+}
+
+// Refused counts requests the sink answered with an error on purpose.
+func (s *Sink) Refused() int64 { return s.refused.Load() }
+
+func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	switch Behaviour(s.behaviour.Load()) {
+	case Slow:
+		select {
+		case <-time.After(SlowDelay):
+		case <-r.Context().Done():
+			return
+		}
+	case Failing:
+		s.refuse(w, http.StatusInternalServerError)
+		return
+	case Throttling:
+		w.Header().Set("Retry-After", strconv.Itoa(1))
+		s.refuse(w, http.StatusTooManyRequests)
+		return
+	case Flapping:
+		if s.flap.Add(1)%2 == 0 {
+			s.refuse(w, http.StatusInternalServerError)
+			return
+		}
+	}
+	var note struct {
+		Action   string      `json:"action"`
+		DedupKey string      `json:"dedup_key"`
+		Events   []PageEvent `json:"events"`
+	}
+	if err := json.Unmarshal(body, &note); err != nil {
+		http.Error(w, "body is not a Firebreak webhook: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.pages = append(s.pages, Page{At: at, IdempotencyKey: r.Header.Get("Idempotency-Key"), DedupKey: note.DedupKey, Action: note.Action, Events: note.Events})
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sink) refuse(w http.ResponseWriter, code int) {
+	s.refused.Add(1)
+	http.Error(w, http.StatusText(code), code)
+}
