@@ -45,6 +45,8 @@ type Config struct {
 	DedupTTL                   time.Duration
 	MaxInFlight                int
 	AckWait                    time.Duration
+	// StormTick is how often held storm groups are looked at.
+	StormTick time.Duration
 }
 
 // Register declares the flags.
@@ -59,6 +61,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DedupTTL, "dedup-ttl", 30*24*time.Hour, "how long a delivery is remembered so it is never repeated")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "case events delivered at once")
 	fs.DurationVar(&c.AckWait, "ack-wait", 3*time.Minute, "longest one delivery with all its retries may take")
+	fs.DurationVar(&c.StormTick, "storm-tick", 250*time.Millisecond, "how often held storm groups are checked for sending")
 }
 
 // Validate reports every invalid setting.
@@ -69,6 +72,7 @@ func (c *Config) Validate() error {
 	p.Check(c.DedupTTL >= time.Hour, "dedup-ttl", "must be at least 1h")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	p.Check(c.AckWait >= 10*time.Second, "ack-wait", "must be at least 10s")
+	p.Check(c.StormTick > 0, "storm-tick", "must be positive, e.g. 250ms")
 	return p.Err()
 }
 
@@ -80,6 +84,8 @@ type Service struct {
 	pipeline   *notify.Pipeline
 	receivers  map[string]notify.Receiver
 	linkBase   string
+	router     notify.Router
+	now        func() time.Time
 	deliveries metric.Int64Counter
 	unit       lifecycle.Unit
 	fbv1.UnimplementedNotifierServiceServer
@@ -91,7 +97,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase}
+	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase, router: rt.router, now: time.Now}
 	for _, r := range rt.receivers {
 		s.receivers[r.Name] = r
 	}
@@ -123,7 +129,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		grpcSrv.Stop(context.Background())
 		return nil, err
 	}
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer, &storm{s: s, tick: cfg.StormTick}}}
 	return s, nil
 }
 
@@ -153,6 +159,9 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	if ev.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_DELIVERY_FAILED {
 		return nil // our own report; nobody to tell
+	}
+	if held, err := s.hold(ctx, &ev); err != nil || held {
+		return err // a held event goes out with its team's group
 	}
 	results, err := s.deliver(ctx, &ev)
 	if err != nil {

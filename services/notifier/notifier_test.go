@@ -5,8 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,13 +31,16 @@ import (
 type hook struct {
 	mu     sync.Mutex
 	keys   []string
+	sizes  []int // events per request
 	status int
 }
 
 func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
+	var body struct{ Events []json.RawMessage }
+	_ = json.NewDecoder(r.Body).Decode(&body)
 	h.mu.Lock()
 	h.keys = append(h.keys, r.Header.Get("Idempotency-Key"))
+	h.sizes = append(h.sizes, len(body.Events))
 	status := h.status
 	h.mu.Unlock()
 	if status == 0 {
@@ -247,5 +250,44 @@ func caseEvents(t *testing.T, d *deps.Deps, event string) []*fbv1.CaseEvent {
 			t.Fatal(err)
 		}
 		out = append(out, e)
+	}
+}
+
+func TestAStormOfCasesForOneTeamIsSentAsOneGroup(t *testing.T) {
+	h := &hook{}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "receivers.yaml")
+	doc := fmt.Sprintf(`receivers:
+  - {name: hook, type: webhook, webhook: {url: %q}}
+teams:
+  senior:
+    levels: [{level: 1, receivers: [hook]}]
+    group: {group_interval: 400ms}
+`, srv.URL)
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, 2, Config{ReceiversFile: file, StormTick: 20 * time.Millisecond})
+	for i := range 6 {
+		r.publish(event(fmt.Sprintf("s%d-1", i), fmt.Sprintf("s%d-1:opened:m", i), 1), 0)
+	}
+	waitFor(t, "the group to go out", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		total := 0
+		for _, n := range h.sizes {
+			total += n
+		}
+		return total == 6
+	})
+	h.mu.Lock()
+	sizes := append([]int(nil), h.sizes...)
+	h.mu.Unlock()
+	if len(sizes) > 3 || len(sizes) < 2 {
+		t.Fatalf("6 cases went out in %d notifications %v; want the first alone and the rest grouped", len(sizes), sizes)
+	}
+	if sizes[0] != 1 {
+		t.Fatalf("first notification held %d cases, want the first page sent at once", sizes[0])
 	}
 }

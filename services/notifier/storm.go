@@ -1,0 +1,252 @@
+package notifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/store"
+)
+
+// Storm control, after Alertmanager's grouping: when a team's cases fire in
+// a burst, the first page goes out and the rest are held and sent together
+// once the team's group interval has passed. A team's window (its
+// GroupState and the events it holds) lives in Redis under the team's hash
+// tag, so any replica can hold an event and any replica can flush.
+
+// grouper is implemented by routing that has storm settings per team.
+type grouper interface {
+	Group(team string) notify.GroupConfig
+}
+
+// stormLease bounds how long a replica may hold a team's due group; if it
+// dies while flushing, another takes over after this.
+const stormLease = 30 * time.Second
+
+type storm struct {
+	s      *Service
+	tick   time.Duration
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+func (s *Service) groupConfig(team string) notify.GroupConfig {
+	if g, ok := s.router.(grouper); ok {
+		return g.Group(team)
+	}
+	return notify.GroupConfig{}
+}
+
+func (s *Service) stormKey(team string, part string) string {
+	return s.d.Keys.Of(store.Tag("team/"+team), "storm", part)
+}
+
+func (s *Service) dueKey() string { return s.d.Keys.Global("notify", "storms") }
+
+// hold decides whether a page goes out now or joins its team's group. It
+// returns true when the event is held (and so is durable in Redis).
+func (s *Service) hold(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
+	team := ev.Case.GetTeam()
+	cfg := s.groupConfig(team)
+	if cfg.Interval <= 0 || notify.ActionOf(ev) != notify.ActionTrigger {
+		return false, nil
+	}
+	data, err := proto.Marshal(ev)
+	if err != nil {
+		return false, err
+	}
+	stateKey, heldKey := s.stormKey(team, "state"), s.stormKey(team, "held")
+	held := false
+	err = s.d.Redis.Watch(ctx, func(tx *redis.Tx) error {
+		st, err := loadState(ctx, tx, stateKey)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(st.Pending, ev.Id) {
+			held = true // a redelivery of an event already held
+			return nil
+		}
+		next, d := cfg.Add(st, ev.Id, s.now())
+		held = !d.SendNow
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, stateKey, encodeState(next), 0)
+			if held {
+				pipe.HSet(ctx, heldKey, ev.Id, data)
+				pipe.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(d.FlushAt.UnixMilli()), Member: team})
+			}
+			return nil
+		})
+		return err
+	}, stateKey)
+	if err != nil {
+		return false, fmt.Errorf("storm control for team %s: %w", team, err)
+	}
+	return held, nil
+}
+
+// flush sends a team's held events as one notification, if they are due.
+func (s *Service) flush(ctx context.Context, team string) error {
+	cfg := s.groupConfig(team)
+	stateKey, heldKey := s.stormKey(team, "state"), s.stormKey(team, "held")
+	st, err := loadState(ctx, s.d.Redis, stateKey)
+	if err != nil {
+		return err
+	}
+	if len(st.Pending) == 0 {
+		return s.d.Redis.ZRem(ctx, s.dueKey(), team).Err()
+	}
+	if !cfg.Due(st, s.now()) {
+		return s.d.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(st.FlushAt.UnixMilli()), Member: team}).Err()
+	}
+	raw, err := s.d.Redis.HMGet(ctx, heldKey, st.Pending...).Result()
+	if err != nil {
+		return fmt.Errorf("read held events of team %s: %w", team, err)
+	}
+	var events []*fbv1.CaseEvent
+	for _, r := range raw {
+		if b, ok := r.(string); ok {
+			ev := &fbv1.CaseEvent{}
+			if err := proto.Unmarshal([]byte(b), ev); err == nil {
+				events = append(events, ev)
+			}
+		}
+	}
+	results, err := s.pipeline.DeliverGroup(ctx, events)
+	if err != nil {
+		return err // the lease runs out and the group is tried again; dedup drops what went out
+	}
+	for _, ev := range events {
+		if err := s.report(ctx, ev, filterResults(results, ev)); err != nil {
+			return err
+		}
+	}
+	return s.sent(ctx, team, st.Pending)
+}
+
+// sent removes flushed events from the team's window, keeping any that
+// arrived during the flush, which wait for the next interval.
+func (s *Service) sent(ctx context.Context, team string, flushed []string) error {
+	cfg := s.groupConfig(team)
+	stateKey, heldKey := s.stormKey(team, "state"), s.stormKey(team, "held")
+	return s.d.Redis.Watch(ctx, func(tx *redis.Tx) error {
+		st, err := loadState(ctx, tx, stateKey)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		st.Pending = slices.DeleteFunc(st.Pending, func(id string) bool { return slices.Contains(flushed, id) })
+		st.LastSent = now
+		st.FlushAt = time.Time{}
+		if len(st.Pending) > 0 {
+			st.FlushAt = now.Add(cfg.Interval)
+		}
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Set(ctx, stateKey, encodeState(st), 0)
+			pipe.HDel(ctx, heldKey, flushed...)
+			if len(st.Pending) > 0 {
+				pipe.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(st.FlushAt.UnixMilli()), Member: team})
+			} else {
+				pipe.ZRem(ctx, s.dueKey(), team)
+			}
+			return nil
+		})
+		return err
+	}, stateKey)
+}
+
+// filterResults keeps, for one event, the results of the receivers that were
+// told about it.
+func filterResults(results []notify.Result, ev *fbv1.CaseEvent) []notify.Result {
+	var out []notify.Result
+	for _, r := range results {
+		if slices.ContainsFunc(r.Events, func(e *fbv1.CaseEvent) bool { return e.Id == ev.Id }) {
+			r.Events = []*fbv1.CaseEvent{ev}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func loadState(ctx context.Context, r redis.Cmdable, key string) (notify.GroupState, error) {
+	var st notify.GroupState
+	raw, err := r.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read storm window %s: %w", key, err)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, fmt.Errorf("decode storm window %s: %w", key, err)
+	}
+	return st, nil
+}
+
+func encodeState(st notify.GroupState) []byte {
+	b, _ := json.Marshal(st)
+	return b
+}
+
+// claimScript moves due teams a lease into the future and returns them.
+var claimScript = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 50)
+for _, t in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], t) end
+return due
+`)
+
+func (st *storm) Start(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	st.cancel = cancel
+	st.done.Add(1)
+	go st.loop(ctx)
+	return nil
+}
+
+func (st *storm) Stop(ctx context.Context) error {
+	st.cancel()
+	waited := make(chan struct{})
+	go func() { st.done.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (st *storm) loop(ctx context.Context) {
+	defer st.done.Done()
+	if st.tick <= 0 {
+		st.tick = 250 * time.Millisecond
+	}
+	ticker := time.NewTicker(st.tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		now := st.s.now()
+		teams, err := claimScript.Run(ctx, st.s.d.Redis, []string{st.s.dueKey()}, now.UnixMilli(), now.Add(stormLease).UnixMilli()).StringSlice()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			st.s.d.Tel.Logger.Warn("storm groups unavailable; retrying", "err", err)
+			continue
+		}
+		for _, team := range teams {
+			if err := st.s.flush(context.WithoutCancel(ctx), team); err != nil && !strings.Contains(err.Error(), "context canceled") {
+				st.s.d.Tel.Logger.Warn("flushing a storm group failed; retrying after its lease", "team", team, "err", err)
+			}
+		}
+	}
+}
