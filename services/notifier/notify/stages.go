@@ -71,9 +71,11 @@ type Claimer interface {
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
-// ClaimTTL bounds how long a claimed delivery may take before another
-// replica may try it: longer than every attempt and backoff of one delivery.
-const ClaimTTL = 3 * time.Minute
+// ClaimTTL bounds how long a claim keeps other replicas off a delivery. A
+// replica that dies mid-delivery delays the page by at most this; a
+// delivery still retrying after it may race a redelivery, which only
+// receivers without dedup keys (Slack, email) would see twice.
+const ClaimTTL = 30 * time.Second
 
 // ErrInFlight says another replica is delivering the same notification; the
 // caller retries later, when the delivery log will say it was delivered.
