@@ -5,6 +5,7 @@ package notifier
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -164,6 +165,10 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		return err // a held event goes out with its team's group
 	}
 	results, err := s.deliver(ctx, &ev)
+	if errors.Is(err, notify.ErrInFlight) {
+		// Another replica is sending it; look again when its claim ends.
+		return bus.RetryAfter(err, notify.ClaimTTL)
+	}
 	if err != nil {
 		return err // outcome unknown; dedup makes the redelivery safe
 	}

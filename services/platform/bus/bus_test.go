@@ -232,3 +232,25 @@ func TestTraceContextTravelsInLowercaseHeaders(t *testing.T) {
 		t.Fatalf("handler saw trace %s, publisher sent %s", id, sent)
 	}
 }
+
+func TestRetryAfterDelaysTheRedelivery(t *testing.T) {
+	r := newRig(t)
+	var times []time.Time
+	var mu sync.Mutex
+	r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		mu.Lock()
+		defer mu.Unlock()
+		times = append(times, time.Now())
+		if len(times) == 1 {
+			return bus.RetryAfter(errors.New("someone else holds it"), 300*time.Millisecond)
+		}
+		return nil
+	})
+	r.publish(t, "later", "x")
+	eventually(t, "the redelivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(times) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := times[1].Sub(times[0]); gap < 250*time.Millisecond {
+		t.Fatalf("redelivered after %s, want about 300ms (the usual backoff here is 10-20ms)", gap)
+	}
+}

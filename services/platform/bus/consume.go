@@ -37,6 +37,20 @@ func Permanent(err error) error { return permanentError{err} }
 // IsPermanent reports whether err was marked Permanent.
 func IsPermanent(err error) bool { return errors.As(err, new(permanentError)) }
 
+// retryAfterError asks for a redelivery after a given delay.
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e retryAfterError) Error() string { return e.err.Error() }
+func (e retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter marks err as worth retrying after d rather than after the usual
+// backoff, for a handler that knows when its obstacle goes away (another
+// replica's claim expiring, a receiver's Retry-After).
+func RetryAfter(err error, d time.Duration) error { return retryAfterError{err, d} }
+
 // Decode unmarshals a message's payload; a payload that does not decode is a
 // permanent error.
 func Decode(msg jetstream.Msg, into proto.Message) error {
@@ -253,7 +267,12 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 		return "deadletter"
 	}
 	c.log.WarnContext(ctx, "handling failed; will retry", "subject", msg.Subject(), "deliveries", delivered, "err", err)
-	_ = msg.NakWithDelay(c.backoff(delivered))
+	delay := c.backoff(delivered)
+	var ra retryAfterError
+	if errors.As(err, &ra) {
+		delay = ra.after
+	}
+	_ = msg.NakWithDelay(delay)
 	return "retry"
 }
 
