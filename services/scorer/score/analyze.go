@@ -46,6 +46,9 @@ type analysis struct {
 	urgency    urgencyMask
 	toxic      float32
 	capsWords  int
+	apologies  int    // brand-voice apologies ("we're sorry", "my apologies")
+	offers     int    // brand-voice offers of help ("happy to help", "DM us")
+	agentVoice bool   // apologies and offers together: a support agent replying
 	prev1      uint64 // previous two word hashes, for phrases
 	prev2      uint64
 	prevFlags1 wordFlags
@@ -136,6 +139,7 @@ func (a *analysis) signals(t *token, info *wordInfo) {
 	a.topics |= info.topics
 	a.urgency |= info.urgency
 	a.toxic += info.toxic
+	a.voice(info.flags)
 	if t.upper && t.end-t.start >= 3 {
 		a.capsWords++
 	}
@@ -158,8 +162,18 @@ func (a *analysis) phrase(p *phraseInfo) {
 	a.topics |= p.topics
 	a.urgency |= p.urgency
 	a.toxic += p.toxic
+	a.voice(p.flags)
 	if p.valence != 0 {
 		a.add(float64(p.valence))
+	}
+}
+
+func (a *analysis) voice(f wordFlags) {
+	if f&flagApology != 0 {
+		a.apologies++
+	}
+	if f&flagOffer != 0 {
+		a.offers++
 	}
 }
 

@@ -8,6 +8,7 @@ var benchTexts = []string{
 	"@SouthwestAir thank you so much, the crew on my flight to Denver was amazing today 😀 #happy",
 	"@AmericanAir what time does the gate open for AA100? http://t.co/abc123",
 	"@AppleSupport updated to iOS 11.1 and now my battery lasts half a day, not good at all",
+	"@115718 I apologize for the inconvenience. I will be glad to assist you. Can you DM me your acct #? -JB",
 }
 
 func BenchmarkScore(b *testing.B) {

@@ -119,6 +119,7 @@ func (s *Scorer) precomputeNames() {
 func (s *Scorer) Score(text string) Result {
 	a := analysis{vocab: s.vocab, model: s.model, hashed: s.model != nil}
 	a.run(text)
+	a.agentVoice = a.apologies > 0 && a.offers > 0 || (a.apologies > 0 || a.offers > 0) && signedByAgent(text)
 	return s.result(&a)
 }
 
@@ -168,6 +169,12 @@ func (s *Scorer) result(a *analysis) Result {
 		r.Label = argmax(p)
 		r.Complaint = p[Negative]
 		r.Compound = p[Positive] - p[Negative]
+	}
+	if r.Label == Negative && a.agentVoice && r.Toxicity == 0 {
+		// An agent apologising is answering a complaint, not making one.
+		r.Label = Neutral
+		r.Complaint *= 0.25
+		r.Compound = max(r.Compound, 0)
 	}
 	r.Urgency = urgencyScore(a.urgency) * (0.5 + 0.5*r.Complaint)
 	return r

@@ -276,3 +276,35 @@ func TestScoreDoesNotAllocate(t *testing.T) {
 		t.Errorf("Score allocates %.0f times per call, want 0", n)
 	}
 }
+
+func TestAgentApologyIsNotAComplaint(t *testing.T) {
+	for _, s := range []*Scorer{newLexiconScorer(t), newHybridScorer(t)} {
+		replies := []string{
+			"@115717 Hello, My apologies for any frustrations or inconvenience. I’d be happy to look into this for you? ^MG",
+			"@115718 I apologize for the inconvenience. I will be glad to assist you. Can you DM me your Name and acct # or phone #? -JB",
+			"@115719 Help has arrived! We are sorry to see that you are having trouble. How can we help?\n^HSB",
+			"@117143 We're sorry about this! What is the store's address and we will forward your feedback. Thanks!",
+		}
+		for _, text := range replies {
+			if r := s.Score(text); r.Label == Negative || r.Complaint > 0.5 {
+				t.Errorf("%s: agent reply %q scored %v, complaint %.2f; want not a complaint", s.ModelVersion(), text, r.Label, r.Complaint)
+			}
+		}
+		// A customer's apology-free complaint with a sign-off-like ending stays negative.
+		if r := s.Score("@AppleSupport my battery dies in two hours since the update, this is terrible -JB"); r.Label != Negative {
+			t.Errorf("%s: customer complaint scored %v, want negative", s.ModelVersion(), r.Label)
+		}
+	}
+}
+
+func TestSignedByAgent(t *testing.T) {
+	tests := map[string]bool{
+		"thanks ^MG": true, "look into it -AA": true, "assist you.-DD": true, "sorry *TLT\n": true, "see you -Becky ": true,
+		"ok ^": false, "well-Known": false, "a e-AA": false, "DM us": false, "": false, "^A": false,
+	}
+	for text, want := range tests {
+		if got := signedByAgent(text); got != want {
+			t.Errorf("signedByAgent(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

@@ -35,6 +35,23 @@ var toxicTerms = [...]struct {
 	{0.35, []string{"idiot", "idiots", "idiotic", "stupid", "moron", "morons", "dumb", "crap", "crappy", "damn", "dammit", "hell", "suck", "sucks", "sucked", "pathetic", "useless", "incompetent", "clowns", "joke", "disgusting", "garbage", "trash", "worst", "hate", "shut up", "ridiculous", "clueless", "liars", "liar", "scam", "thieves", "rip off", "ripoff"}},
 }
 
+// Brands' support agents write in a voice of their own: an apology together
+// with an offer of help, often signed with the agent's initials. A model
+// trained on customers' tweets reads "sorry for the inconvenience" as a
+// complaint; these phrases let the scorer tell the reply from the complaint.
+var (
+	// weApologise are apologies only a brand makes, enough on their own.
+	weApologise    = []string{"we're sorry", "we are sorry", "we're so sorry", "we apologize", "we apologise", "our apologies", "sorry to hear", "troubling to hear", "saddening to hear"}
+	apologyPhrases = []string{"so sorry to hear", "sorry to see", "sorry about this",
+		"sorry for the inconvenience", "sorry for any inconvenience", "sorry about that", "sorry for the trouble", "sorry for the delay",
+		"i apologize", "i apologise", "my apologies", "apologies for",
+		"sincerest apologies", "sincere apologies", "apologize for the", "apologise for the", "we understand", "i understand"}
+	offerPhrases = []string{"happy to help", "glad to help", "happy to assist", "glad to assist", "further assist", "assist you",
+		"help you", "send us a", "dm us", "message us", "reach out to us", "we'd like to", "we would like to", "we'd be happy",
+		"we'd love to", "look into this", "look into it", "we can help", "here to help", "let us know", "we'll be", "we will be",
+		"we can look", "please follow", "follow us", "we're here", "how can we help", "we'd definitely like", "love to assist", "like to help"}
+)
+
 // compileSignals adds the urgency and toxicity terms to a vocabulary.
 func compileSignals(v *vocabulary) {
 	for i, s := range urgencySignals {
@@ -42,6 +59,15 @@ func compileSignals(v *vocabulary) {
 		for _, p := range s.phrases {
 			addMask(v, p, func(w *wordInfo) { w.urgency |= bit }, func(ph *phraseInfo) { ph.urgency |= bit })
 		}
+	}
+	for _, p := range apologyPhrases {
+		addMask(v, p, func(w *wordInfo) { w.flags |= flagApology }, func(ph *phraseInfo) { ph.flags |= flagApology })
+	}
+	for _, p := range weApologise {
+		addMask(v, p, func(w *wordInfo) { w.flags |= flagApology | flagOffer }, func(ph *phraseInfo) { ph.flags |= flagApology | flagOffer })
+	}
+	for _, p := range offerPhrases {
+		addMask(v, p, func(w *wordInfo) { w.flags |= flagOffer }, func(ph *phraseInfo) { ph.flags |= flagOffer })
 	}
 	for _, group := range toxicTerms {
 		weight := group.weight
@@ -84,4 +110,23 @@ func toxicityScore(sum float32, capsWords int) float64 {
 		x *= 1.25
 	}
 	return 1 - math.Exp(-1.6*x)
+}
+
+// signedByAgent reports whether a text ends in an agent's sign-off, as
+// support teams sign their replies: "^MG", "-AA", "*TLT", "-Becky".
+func signedByAgent(text string) bool {
+	end := len(text)
+	for end > 0 && (text[end-1] == ' ' || text[end-1] == '\n' || text[end-1] == '\r' || text[end-1] == '\t') {
+		end--
+	}
+	start := end
+	for start > 0 && (text[start-1] >= 'a' && text[start-1] <= 'z' || text[start-1] >= 'A' && text[start-1] <= 'Z') {
+		start--
+	}
+	n := end - start
+	if start == 0 || n < 2 || n > 12 || text[start] < 'A' || text[start] > 'Z' {
+		return false
+	}
+	c := text[start-1]
+	return c == '^' || c == '*' || c == '-' && (start == 1 || !isHandleByte(text[start-2]))
 }

@@ -32,7 +32,7 @@ type Config struct {
 // DefaultConfig is the configuration of the checked-in model.
 func DefaultConfig() Config {
 	return Config{
-		Version:      "hybrid-2026.11.1",
+		Version:      "hybrid-2026.11.2",
 		HashBits:     18,
 		Epochs:       12,
 		LearningRate: 0.05,
