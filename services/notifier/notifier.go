@@ -77,6 +77,15 @@ func (c *Config) Validate() error {
 	return p.Err()
 }
 
+// A notification is tried up to maxDeliver times, each try with its own
+// receiver retries; the many tries give a replica that waits out another's
+// claim (inFlightRetry apart) longer than notify.ClaimTTL, and ride out a
+// Redis or NATS outage of several minutes before dead-lettering.
+const (
+	maxDeliver    = 20
+	inFlightRetry = 2 * time.Second
+)
+
 // Service is a running notifier.
 type Service struct {
 	cfg        Config
@@ -109,7 +118,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "notifier", Purpose: "cases",
 		Stream: d.Names.Stream(bus.NounCases), Subjects: []string{d.Names.All(bus.NounCases)},
-		MaxInFlight: cfg.MaxInFlight, AckWait: cfg.AckWait,
+		MaxInFlight: cfg.MaxInFlight, AckWait: cfg.AckWait, MaxDeliver: maxDeliver,
 		DeadLetter: d.Names.DeadLetter("notifier"), Handler: s.handle,
 	})
 	if err != nil {
@@ -166,8 +175,9 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	results, err := s.deliver(ctx, &ev)
 	if errors.Is(err, notify.ErrInFlight) {
-		// Another replica is sending it; look again when its claim ends.
-		return bus.RetryAfter(err, notify.ClaimTTL)
+		// Another replica is sending it: look again soon, when the log will
+		// most likely say it went out.
+		return bus.RetryAfter(err, inFlightRetry)
 	}
 	if err != nil {
 		return err // outcome unknown; dedup makes the redelivery safe
