@@ -7,6 +7,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -15,7 +16,10 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/apikey"
+	"github.com/firebreak/firebreak/services/ingest/bluesky"
+	"github.com/firebreak/firebreak/services/ingest/mastodon"
 	"github.com/firebreak/firebreak/services/ingest/mention"
+	"github.com/firebreak/firebreak/services/ingest/stream"
 	"github.com/firebreak/firebreak/services/ingest/x"
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
@@ -47,6 +51,9 @@ type Config struct {
 	MaxInFlight int
 	// X is the X webhook; off unless its secret is set.
 	X x.Config
+	// Mastodon and Bluesky are streams; off unless their URL is set.
+	Mastodon mastodon.Config
+	Bluesky  bluesky.Config
 }
 
 // Register declares the flags.
@@ -60,6 +67,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.RateBurst, "rate-burst", 2000, "mentions a key may send at once above its rate")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "requests publishing at once before the edge answers 503")
 	c.X.Register(fs)
+	c.Mastodon.Register(fs)
+	c.Bluesky.Register(fs)
 }
 
 // Validate reports every invalid setting.
@@ -73,6 +82,8 @@ func (c *Config) Validate() error {
 	p.Check(c.RatePerKey == 0 || c.RateBurst >= c.MaxBatch, "rate-burst", "must be at least --max-batch, or a full batch could never pass")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	c.X.Validate(&p)
+	c.Mastodon.Validate(&p)
+	c.Bluesky.Validate(&p)
 	return p.Err()
 }
 
@@ -129,8 +140,38 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		httpSrv.Handle("/v1/webhooks/x", xHook)
 	}
 	fbv1.RegisterIngestServiceServer(grpcSrv, s)
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv}
+	workers, err := s.streams()
+	if err != nil {
+		_ = httpSrv.Stop(context.Background())
+		grpcSrv.Stop(context.Background())
+		return nil, err
+	}
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: workers}
 	return s, nil
+}
+
+// streams builds the configured platform streams, each a part that
+// reconnects on its own and keeps its cursor in Redis.
+func (s *Service) streams() ([]lifecycle.Part, error) {
+	var parts []lifecycle.Part
+	log := s.d.Tel.Logger
+	if c := s.cfg.Mastodon; c.Enabled() {
+		cursor := &stream.Cursor{Redis: s.d.Redis, Key: s.d.Keys.Global("cursor", "mastodon", c.Brand)}
+		m, err := mastodon.NewStream(c, s, cursor, &http.Client{Timeout: 30 * time.Second}, log)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, &stream.Runner{Name: "mastodon", Session: m.Session, Log: log})
+	}
+	if c := s.cfg.Bluesky; c.Enabled() {
+		cursor := &stream.Cursor{Redis: s.d.Redis, Key: s.d.Keys.Global("cursor", "bluesky")}
+		j, err := bluesky.NewJetstream(c, s, cursor, log, s.d.Tel.Meter.Meter("firebreak/ingest"))
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, &stream.Runner{Name: "bluesky", Session: j.Session, Log: log})
+	}
+	return parts, nil
 }
 
 // Start serves.

@@ -16,7 +16,10 @@ func withX(t *testing.T, secret string) func(*Config) {
 	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return func(c *Config) { c.X = x.Config{SecretFile: path, Brands: "acme=2244994945"}; c.MaxBodyBytes = 64 << 10 }
+	return func(c *Config) {
+		c.X = x.Config{SecretFile: path, Brands: "acme=2244994945"}
+		c.MaxBodyBytes = 64 << 10
+	}
 }
 
 func TestXWebhookAnswersCRCAndPublishesSignedEvents(t *testing.T) {

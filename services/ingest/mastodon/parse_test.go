@@ -1,0 +1,111 @@
+package mastodon
+
+import (
+	"os"
+	"testing"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+)
+
+func message(t *testing.T, name string) Message {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestMentionNotificationFromTheStream(t *testing.T) {
+	n, err := message(t, "notification_message.json").Notification()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok, err := n.Mention("acme")
+	if err != nil || !ok {
+		t.Fatalf("%v %v", ok, err)
+	}
+	want := "@acme my broadband is down & nobody answers\n\nthird time\nasking"
+	if m.Text != want || m.PlatformId != "113000000000000104" || m.Author.Followers != 332000 || m.Author.Handle != "dan@example.social" ||
+		m.Metrics.Likes != 5 || m.Platform != fbv1.Platform_PLATFORM_MASTODON || m.Visibility != fbv1.Visibility_VISIBILITY_PUBLIC {
+		t.Fatalf("mention %v\ntext %q", m, m.Text)
+	}
+}
+
+func TestBrandsOwnReplyFromTheStream(t *testing.T) {
+	st, err := message(t, "update_message.json").Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok, err := st.BrandReply("acme", "7")
+	if err != nil || !ok || !m.BrandReply || m.ReplyToAuthorId != "42" || m.ReplyToId != "mastodon:113000000000000104" {
+		t.Fatalf("%v %v %v", m, ok, err)
+	}
+	if _, ok, _ := st.BrandReply("acme", "8"); ok {
+		t.Fatal("someone else's status on the home timeline is not a brand reply")
+	}
+}
+
+func TestOtherNotificationsAreNotMentions(t *testing.T) {
+	if _, ok, _ := (Notification{ID: "1", Type: "favourite"}).Mention("acme"); ok {
+		t.Fatal("a favourite is not a mention")
+	}
+}
+
+func TestText(t *testing.T) {
+	for in, want := range map[string]string{
+		"<p>a &lt;b&gt; c</p>": "a <b> c",
+		"<p>one</p><p>two</p>": "one\n\ntwo",
+		"line<br>break":        "line\nbreak",
+		`<a href="x"><span class="invisible">https://</span>ex.com</a>`: "https://ex.com",
+		"plain": "plain",
+	} {
+		if got := Text(in); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNewer(t *testing.T) {
+	if !Newer("1000", "999") || Newer("999", "1000") || Newer("5", "5") || !Newer("113000000000000105", "113000000000000104") {
+		t.Fatal("Newer compares ids as numbers")
+	}
+}
+
+func FuzzParseMessage(f *testing.F) {
+	for _, name := range []string{"notification_message.json", "update_message.json"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg, err := ParseMessage(data)
+		if err != nil {
+			return
+		}
+		if n, err := msg.Notification(); err == nil {
+			if m, ok, _ := n.Mention("acme"); ok && (m.Brand != "acme" || m.PlatformId != n.Status.ID) {
+				t.Fatalf("bad mention %v", m)
+			}
+		}
+		if st, err := msg.Status(); err == nil {
+			if m, ok, _ := st.BrandReply("acme", "7"); ok && m.ReplyToAuthorId == "" {
+				t.Fatal("brand reply without the author it answers")
+			}
+		}
+	})
+}
+
+func FuzzText(f *testing.F) {
+	f.Add("<p>hello <b>world</b></p>")
+	f.Add("<p><span class=\"h-card\"><a href=\"https://m.s/@acme\">@<span>acme</span></a></span> hi &amp; bye<br/>x</p>")
+	f.Fuzz(func(t *testing.T, in string) {
+		_ = Text(in)
+	})
+}

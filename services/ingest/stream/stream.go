@@ -1,0 +1,120 @@
+// Package stream runs a platform's long-lived connection as a lifecycle
+// part: it reconnects with capped backoff when the connection drops, and
+// keeps the platform cursor in Redis so a restart, on this replica or
+// another, resumes where the last one left off.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Session is one connection's life: it runs until the connection ends or
+// ctx is cancelled. It returns nil when it made progress before ending, so
+// the backoff starts again from its minimum.
+type Session func(ctx context.Context) error
+
+// Runner keeps a Session running until stopped.
+type Runner struct {
+	Name       string
+	Session    Session
+	Log        *slog.Logger
+	MinBackoff time.Duration // default 100ms
+	MaxBackoff time.Duration // default 30s
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start runs the session in the background. The parent ctx only bounds
+// start-up (lifecycle passes the signal context); Stop ends the loop.
+func (r *Runner) Start(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go r.loop(ctx)
+	return nil
+}
+
+// Stop ends the session and waits for it, within ctx.
+func (r *Runner) Stop(ctx context.Context) error {
+	if r.cancel == nil {
+		return nil
+	}
+	r.cancel()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s stream: %w", r.Name, ctx.Err())
+	}
+}
+
+func (r *Runner) loop(ctx context.Context) {
+	defer close(r.done)
+	minB, maxB := r.MinBackoff, r.MaxBackoff
+	if minB <= 0 {
+		minB = 100 * time.Millisecond
+	}
+	if maxB <= 0 {
+		maxB = 30 * time.Second
+	}
+	backoff := minB
+	for ctx.Err() == nil {
+		err := r.Session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			backoff = minB
+		} else {
+			r.Log.Warn("platform stream ended; reconnecting", "stream", r.Name, "err", err, "in", backoff.String())
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if err != nil {
+			backoff = min(backoff*2, maxB)
+		}
+	}
+}
+
+// Cursor is a platform position kept in Redis under one key.
+type Cursor struct {
+	Redis redis.UniversalClient
+	Key   string
+
+	mu sync.Mutex
+}
+
+// Load returns the saved position, or "" when there is none.
+func (c *Cursor) Load(ctx context.Context) (string, error) {
+	v, err := c.Redis.Get(ctx, c.Key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("load stream cursor %s: %w", c.Key, err)
+	}
+	return v, nil
+}
+
+// Save records a position. Callers save only positions whose mentions are
+// already durable, so a crash between the two replays rather than loses.
+func (c *Cursor) Save(ctx context.Context, v string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.Redis.Set(ctx, c.Key, v, 0).Err(); err != nil {
+		return fmt.Errorf("save stream cursor %s: %w", c.Key, err)
+	}
+	return nil
+}
