@@ -21,12 +21,10 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/store"
-	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
-	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
 // Config is the escalation service's configuration.
@@ -101,13 +99,13 @@ func loadPolicy(path string) (*policy.Policy, error) {
 
 // Service is a running escalation service.
 type Service struct {
-	cfg    Config
-	d      *deps.Deps
-	store  *store.Store
-	policy atomic.Pointer[policy.Policy]
-	shadow atomic.Pointer[policy.Policy]
-	unit   lifecycle.Unit
-	now    func() time.Time
+	cfg             Config
+	d               *deps.Deps
+	store           *store.Store
+	policy          atomic.Pointer[policy.Policy]
+	shadow          atomic.Pointer[policy.Policy]
+	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
+	now             func() time.Time
 
 	decisions   metric.Int64Counter
 	escalations metric.Int64Counter
@@ -147,18 +145,14 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
 	}
-	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
-	if err != nil {
-		_ = httpSrv.Stop(context.Background())
-		return nil, err
-	}
-	fbv1.RegisterEscalationServiceServer(grpcSrv, s)
+	fbv1.RegisterEscalationServiceServer(unit.GRPC, s)
 	// Timers start after the consumer and stop before it.
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: append(workers, consumer, commands, &timers{s: s, tick: cfg.TimerTick})}
+	unit.Workers = append(workers, consumer, commands, s.timers(cfg.TimerTick))
+	s.Unit = unit
 	d.Tel.Logger.Info("policy loaded", "version", pol.Version(), "file", cfg.PolicyFile)
 	return s, nil
 }
@@ -199,18 +193,6 @@ func (s *Service) metrics() error {
 		metric.WithDescription("shadow policy decisions, by how they compare with the live ones"))
 	return errors.Join(err1, err2, err3, err4)
 }
-
-// Start serves and consumes.
-func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
-
-// Stop drains.
-func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
-
-// HTTPAddr is where health and metrics are served.
-func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
-
-// GRPCAddr is where the gRPC API listens.
-func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
 
 // publish sends case events; their ids are deterministic, so publishing
 // them again after a crash is deduplicated by the broker and the notifier.

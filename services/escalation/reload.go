@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,24 +12,22 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
 )
 
 // reloader watches a policy file and swaps in a new policy when the file
 // changes and parses. A policy that does not parse is refused with its
 // route and reason, and the running one stays in force.
 type reloader struct {
-	path     string
-	every    time.Duration
-	target   *atomic.Pointer[policy.Policy]
-	name     string
-	s        *Service
-	reloads  metric.Int64Counter
-	lastSum  [32]byte
-	cancel   context.CancelFunc
-	finished sync.WaitGroup
+	path    string
+	target  *atomic.Pointer[policy.Policy]
+	name    string
+	s       *Service
+	reloads metric.Int64Counter
+	lastSum [32]byte
 }
 
-func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.Policy]) (*reloader, error) {
+func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.Policy]) (*lifecycle.Every, error) {
 	reloads, err := s.d.Tel.Meter.Meter("firebreak/escalation").Int64Counter("firebreak.policy.reloads",
 		metric.WithDescription("policy file reloads, by policy (live, shadow) and outcome (applied, refused)"))
 	if err != nil {
@@ -40,37 +37,11 @@ func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.P
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	r := &reloader{path: path, every: every, target: target, name: name, s: s, reloads: reloads}
+	r := &reloader{path: path, target: target, name: name, s: s, reloads: reloads}
 	if doc, err := os.ReadFile(path); err == nil {
 		r.lastSum = sha256.Sum256(doc)
 	}
-	return r, nil
-}
-
-func (r *reloader) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.finished.Add(1)
-	go func() {
-		defer r.finished.Done()
-		ticker := time.NewTicker(r.every)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-				r.check(ctx)
-			}
-		}
-	}()
-	return nil
-}
-
-func (r *reloader) Stop(context.Context) error {
-	r.cancel()
-	r.finished.Wait()
-	return nil
+	return &lifecycle.Every{Interval: every, Do: r.check}, nil
 }
 
 // check reloads the file if its content changed since the last look.

@@ -3,89 +3,54 @@ package escalation
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
 )
 
 // timerLease is how long a replica holds a claimed timer; a replica that
 // dies holding one delays that case's next level by at most this.
 const timerLease = 30 * time.Second
 
-// timers fires escalation chain levels when nobody acknowledges in time. It
-// runs in every replica; Redis hands each due case to one of them.
-type timers struct {
-	s      *Service
-	tick   time.Duration
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+// timers fires escalation chain levels when nobody acknowledges in time, and
+// decides mentions whose score or reach is overdue. Every replica runs it;
+// Redis hands each due case or mention to one of them.
+func (s *Service) timers(tick time.Duration) *lifecycle.Every {
+	return &lifecycle.Every{Interval: tick, Do: s.fireDue}
 }
 
-func (t *timers) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	t.cancel = cancel
-	t.done.Add(1)
-	go t.loop(ctx)
-	return nil
-}
-
-// Stop lets the case being fired finish; unfired claims return to the pool
-// when their lease runs out.
-func (t *timers) Stop(ctx context.Context) error {
-	t.cancel()
-	waited := make(chan struct{})
-	go func() { t.done.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (t *timers) loop(ctx context.Context) {
-	defer t.done.Done()
-	ticker := time.NewTicker(t.tick)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+// fireDue handles everything due, batch after batch, so a burst of cases
+// does not fall a tick behind per hundred.
+func (s *Service) fireDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		ids, err := s.store.ClaimDue(ctx, s.now(), timerLease, 100)
+		if err != nil {
+			s.d.Tel.Logger.Warn("chain timers unavailable; retrying", "err", err)
 			return
-		case <-ticker.C:
 		}
-		// Drain everything due before waiting again, so a burst of cases
-		// does not fall a tick behind per hundred.
-		for ctx.Err() == nil {
-			ids, err := t.s.store.ClaimDue(ctx, t.s.now(), timerLease, 100)
-			if err != nil {
-				t.s.d.Tel.Logger.Warn("chain timers unavailable; retrying", "err", err)
-				break
+		for _, id := range ids {
+			// Firing finishes even if Stop comes meanwhile.
+			if err := s.fire(context.WithoutCancel(ctx), id); err != nil {
+				s.d.Tel.Logger.Warn("chain timer failed; retrying after its lease", "case", id, "err", err)
 			}
-			for _, id := range ids {
-				// Firing finishes even if Stop comes meanwhile.
-				if err := t.s.fire(context.WithoutCancel(ctx), id); err != nil {
-					t.s.d.Tel.Logger.Warn("chain timer failed; retrying after its lease", "case", id, "err", err)
-				}
+		}
+		joins, err := s.store.ClaimDueJoins(ctx, s.now(), timerLease, 100)
+		if err != nil {
+			s.d.Tel.Logger.Warn("join timers unavailable; retrying", "err", err)
+			return
+		}
+		for _, j := range joins {
+			part := store.Part{Name: store.Timeout, At: s.now()}
+			if err := s.join(context.WithoutCancel(ctx), nil, s.store.AuthorByTag(j[0]), j[1], part); err != nil {
+				s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
 			}
-			joins, err := t.s.store.ClaimDueJoins(ctx, t.s.now(), timerLease, 100)
-			if err != nil {
-				t.s.d.Tel.Logger.Warn("join timers unavailable; retrying", "err", err)
-				break
-			}
-			for _, j := range joins {
-				a := t.s.store.AuthorByTag(j[0])
-				part := store.Part{Name: store.Timeout, At: t.s.now()}
-				if err := t.s.join(context.WithoutCancel(ctx), nil, a, j[1], part); err != nil {
-					t.s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
-				}
-			}
-			if len(ids) < 100 && len(joins) < 100 {
-				break
-			}
+		}
+		if len(ids) < 100 && len(joins) < 100 {
+			return
 		}
 	}
 }

@@ -20,12 +20,10 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/deliverylog"
 	"github.com/firebreak/firebreak/services/notifier/notify"
-	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
-	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
 // Config is the notifier's configuration.
@@ -86,18 +84,25 @@ const (
 	inFlightRetry = 2 * time.Second
 )
 
+func stormTick(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 250 * time.Millisecond
+	}
+	return d
+}
+
 // Service is a running notifier.
 type Service struct {
-	cfg        Config
-	d          *deps.Deps
-	log        *deliverylog.Log
-	pipeline   *notify.Pipeline
-	receivers  map[string]notify.Receiver
-	linkBase   string
-	router     notify.Router
-	now        func() time.Time
-	deliveries metric.Int64Counter
-	unit       lifecycle.Unit
+	cfg             Config
+	d               *deps.Deps
+	log             *deliverylog.Log
+	pipeline        *notify.Pipeline
+	receivers       map[string]notify.Receiver
+	linkBase        string
+	router          notify.Router
+	now             func() time.Time
+	deliveries      metric.Int64Counter
+	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	fbv1.UnimplementedNotifierServiceServer
 }
 
@@ -124,22 +129,17 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
 	}
-	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
-	if err != nil {
-		_ = httpSrv.Stop(context.Background())
+	fbv1.RegisterNotifierServiceServer(unit.GRPC, s)
+	if err := s.mountCallbacks(unit.HTTP); err != nil {
+		unit.Close()
 		return nil, err
 	}
-	fbv1.RegisterNotifierServiceServer(grpcSrv, s)
-	if err := s.mountCallbacks(httpSrv); err != nil {
-		_ = httpSrv.Stop(context.Background())
-		grpcSrv.Stop(context.Background())
-		return nil, err
-	}
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer, &storm{s: s, tick: cfg.StormTick}}}
+	unit.Workers = []lifecycle.Part{consumer, &lifecycle.Every{Interval: stormTick(cfg.StormTick), Do: s.flushDue}}
+	s.Unit = unit
 	return s, nil
 }
 
@@ -149,18 +149,6 @@ func (s *Service) metrics() error {
 		metric.WithDescription("notifications by receiver, outcome and failure reason"))
 	return err
 }
-
-// Start serves and consumes.
-func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
-
-// Stop drains.
-func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
-
-// HTTPAddr is where health and metrics are served.
-func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
-
-// GRPCAddr is where the gRPC API listens.
-func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
 
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	var ev fbv1.CaseEvent

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,13 +30,6 @@ type grouper interface {
 // stormLease bounds how long a replica may hold a team's due group; if it
 // dies while flushing, another takes over after this.
 const stormLease = 30 * time.Second
-
-type storm struct {
-	s      *Service
-	tick   time.Duration
-	cancel context.CancelFunc
-	done   sync.WaitGroup
-}
 
 func (s *Service) groupConfig(team string) notify.GroupConfig {
 	if g, ok := s.router.(grouper); ok {
@@ -204,49 +195,18 @@ for _, t in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], t) end
 return due
 `)
 
-func (st *storm) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	st.cancel = cancel
-	st.done.Add(1)
-	go st.loop(ctx)
-	return nil
-}
-
-func (st *storm) Stop(ctx context.Context) error {
-	st.cancel()
-	waited := make(chan struct{})
-	go func() { st.done.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// flushDue sends every team's group that is due. Any replica may: claiming
+// a team pushes its due time a lease into the future first.
+func (s *Service) flushDue(ctx context.Context) {
+	now := s.now()
+	teams, err := claimScript.Run(ctx, s.d.Redis, []string{s.dueKey()}, now.UnixMilli(), now.Add(stormLease).UnixMilli()).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		s.d.Tel.Logger.Warn("storm groups unavailable; retrying", "err", err)
+		return
 	}
-}
-
-func (st *storm) loop(ctx context.Context) {
-	defer st.done.Done()
-	if st.tick <= 0 {
-		st.tick = 250 * time.Millisecond
-	}
-	ticker := time.NewTicker(st.tick)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		now := st.s.now()
-		teams, err := claimScript.Run(ctx, st.s.d.Redis, []string{st.s.dueKey()}, now.UnixMilli(), now.Add(stormLease).UnixMilli()).StringSlice()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			st.s.d.Tel.Logger.Warn("storm groups unavailable; retrying", "err", err)
-			continue
-		}
-		for _, team := range teams {
-			if err := st.s.flush(context.WithoutCancel(ctx), team); err != nil && !strings.Contains(err.Error(), "context canceled") {
-				st.s.d.Tel.Logger.Warn("flushing a storm group failed; retrying after its lease", "team", team, "err", err)
-			}
+	for _, team := range teams {
+		if err := s.flush(context.WithoutCancel(ctx), team); err != nil {
+			s.d.Tel.Logger.Warn("flushing a storm group failed; retrying after its lease", "team", team, "err", err)
 		}
 	}
 }

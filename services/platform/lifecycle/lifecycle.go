@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
 // Part is anything that runs in the background: a consumer, a timer loop,
@@ -27,6 +28,34 @@ type Unit struct {
 	HTTP    *admin.Server
 	GRPC    *rpc.Server
 	Workers []Part
+}
+
+// Listen binds a service's HTTP and gRPC addresses; /readyz checks the
+// service's dependencies. Register gRPC services on u.GRPC and add workers
+// before Start.
+func Listen(httpAddr, grpcAddr string, tel *telemetry.Telemetry, ready admin.Check) (*Unit, error) {
+	httpSrv, err := admin.Listen(httpAddr, tel, ready)
+	if err != nil {
+		return nil, err
+	}
+	grpcSrv, err := rpc.Listen(grpcAddr, tel)
+	if err != nil {
+		_ = httpSrv.Stop(context.Background())
+		return nil, err
+	}
+	return &Unit{HTTP: httpSrv, GRPC: grpcSrv}, nil
+}
+
+// HTTPAddr is where health, metrics and any HTTP API are served.
+func (u *Unit) HTTPAddr() string { return u.HTTP.Addr() }
+
+// GRPCAddr is where the gRPC API listens.
+func (u *Unit) GRPCAddr() string { return u.GRPC.Addr() }
+
+// Close releases the ports of a unit that was never started.
+func (u *Unit) Close() {
+	_ = u.HTTP.Stop(context.Background())
+	u.GRPC.Stop(context.Background())
 }
 
 // Start serves HTTP and gRPC and starts the workers.
