@@ -517,3 +517,78 @@ func TestAcknowledgementFromAReceiverStopsTheChain(t *testing.T) {
 		}
 	}
 }
+
+func TestChainTimersSurviveARestart(t *testing.T) {
+	r := newRig(t, 1)
+	m := mention("x:restart", "restart", 500_000, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	r.decision("x:restart")
+	// The only replica goes away before level 2 is due...
+	if err := r.svc[0].Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // past level 1's 150ms ack timeout, with nobody running
+	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED); n != 0 {
+		t.Fatalf("%d escalations with no replica running", n)
+	}
+	// ...and a new one, sharing nothing but Redis and NATS, fires it once.
+	newReplica(t, r)
+	evs := r.waitEvents("level 2 after the restart", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
+	})
+	time.Sleep(100 * time.Millisecond)
+	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED); n != 1 || evs[len(evs)-1].Level != 2 {
+		t.Fatalf("after restart: %v", types(r.events()))
+	}
+}
+
+func TestThirdUnansweredComplaintEscalatesAndABrandReplyIsCounted(t *testing.T) {
+	r := newRig(t, 1)
+	start := time.Now().Add(-3 * time.Hour)
+	for i := 1; i <= 2; i++ {
+		m := mention(fmt.Sprintf("x:story-%d", i), "sam", 40, start.Add(time.Duration(i)*time.Hour))
+		r.send(scored(m, 0.9), 1)
+		r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+		if d := r.decision(m.Id); d.Team != "standard" {
+			t.Fatalf("complaint %d went to %q", i, d.Team)
+		}
+	}
+	m := mention("x:story-3", "sam", 40, start.Add(3*time.Hour))
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+	d := r.decision("x:story-3")
+	if d.Team != "senior" || d.History.ComplaintsInWindow != 3 || d.History.UnansweredStreak != 3 {
+		t.Fatalf("third complaint: team %q history %v", d.Team, d.History)
+	}
+	if !strings.Contains(fmt.Sprint(d.Reasons), "third complaint in 24h") {
+		t.Fatalf("reasons %v", d.Reasons)
+	}
+	// The brand finally answers: the streak ends, the window remembers.
+	reply := &fbv1.Mention{Id: "x:reply", Platform: fbv1.Platform_PLATFORM_X, Brand: "acme", BrandReply: true, ReplyToAuthorId: "sam",
+		Author: &fbv1.Author{Id: "acme"}, Text: "So sorry, Sam, DMing you now", CreatedAt: timestamppb.New(start.Add(3*time.Hour + time.Minute))}
+	r.send(scored(reply, 0.1), 1)
+	m4 := mention("x:story-4", "sam", 40, start.Add(4*time.Hour))
+	r.send(scored(m4, 0.9), 1)
+	r.send(reached(m4, fbv1.Tier_TIER_LOW), 1)
+	d4 := r.decision("x:story-4")
+	if d4.History.ComplaintsInWindow != 4 || d4.History.UnansweredStreak != 1 || d4.History.LastBrandReplyAt == nil {
+		t.Fatalf("after the brand's reply: history %v", d4.History)
+	}
+}
+
+// newReplica starts another escalation replica on the rig's infrastructure.
+func newReplica(t *testing.T, r *rig) *Service {
+	t.Helper()
+	d := r.env.Deps(t, "escalation-new")
+	svc, err := New(Config{Common: r.env.Common, PolicyFile: r.policyPath, Reopen: time.Hour, DecisionTTL: time.Hour,
+		MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond, PolicyCheck: 20 * time.Millisecond}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+	return svc
+}
