@@ -30,7 +30,9 @@ type Config struct {
 	BrandFollowers string
 	Thresholds     tier.Thresholds
 	MaxInFlight    int
-	brands         map[string]int64
+	// Lookups are the platform profile lookups, off by default.
+	Lookups Lookups
+	brands  map[string]int64
 }
 
 // Register declares the flags.
@@ -43,6 +45,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Thresholds.HighRatio, "tier-high-ratio", def.HighRatio, "share of the brand's followers that makes an author high reach")
 	fs.Float64Var(&c.Thresholds.RivalRatio, "tier-rival-ratio", def.RivalRatio, "share of the brand's followers that makes an author a rival")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 256, "mentions handled at once")
+	c.Lookups.Register(fs)
 }
 
 // Validate reports every invalid setting.
@@ -58,14 +61,16 @@ func (c *Config) Validate() error {
 		p.Add("tier-medium", "and the other tier settings: "+err.Error())
 	}
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	c.Lookups.Validate(&p)
 	return p.Err()
 }
 
 // Service is a running reach service.
 type Service struct {
-	cfg  Config
-	d    *deps.Deps
-	unit lifecycle.Unit
+	cfg      Config
+	d        *deps.Deps
+	unit     lifecycle.Unit
+	resolver *resolver
 	fbv1.UnimplementedReachServiceServer
 }
 
@@ -77,6 +82,11 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		}
 	}
 	s := &Service{cfg: cfg, d: d}
+	res, err := newResolver(cfg.Lookups, cfg.brands, d.Redis, d.Keys, d.Tel.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.resolver = res
 	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "reach", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
@@ -95,7 +105,9 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterReachServiceServer(grpcSrv, s)
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{consumer}}
+	// The resolver starts first and stops last, so no handler finds its
+	// refreshes gone.
+	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{res, consumer}}
 	return s, nil
 }
 
@@ -121,9 +133,13 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		// brand replies from the scored stream alone.
 		return nil
 	}
-	r := s.assess(m.Platform, m.Brand, m.Author.GetId(), m.Author.GetFollowers(), m.Author.GetVerified())
+	known, err := s.resolver.resolve(ctx, &m)
+	if err != nil {
+		return err
+	}
+	r := s.assess(m.Platform, m.Author.GetId(), known)
 	r.MentionId = m.Id
-	_, err := s.d.Publisher.Publish(ctx, bus.Event{
+	_, err = s.d.Publisher.Publish(ctx, bus.Event{
 		Subject: s.d.Names.Reached(),
 		MsgID:   bus.MsgID(m.Id, "reached"),
 		Type:    "mention.reached",
@@ -133,30 +149,44 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	return err
 }
 
-func (s *Service) assess(p fbv1.Platform, brand, authorID string, followers int64, verified bool) *fbv1.Reach {
-	brandFollowers := s.cfg.brands[brand]
-	a := tier.Assess(tier.Author{Followers: followers, Verified: verified}, brandFollowers, s.cfg.Thresholds)
+func (s *Service) assess(p fbv1.Platform, authorID string, k resolved) *fbv1.Reach {
+	a := tier.Assess(tier.Author{Followers: k.followers, Verified: k.verified}, k.brandFollowers, s.cfg.Thresholds)
+	reasons := append(a.Reasons, k.notes...)
+	if why := velocityReason(k.velocity, s.cfg.Lookups.VelocityHigh); why != "" {
+		reasons = append(reasons, why)
+	}
 	return &fbv1.Reach{
-		Platform:        p,
-		AuthorId:        authorID,
-		Followers:       followers,
-		Verified:        verified,
-		BrandFollowers:  brandFollowers,
-		RelativeToBrand: a.Relative,
-		Tier:            a.Tier,
-		Reasons:         a.Reasons,
-		Source:          "mention",
-		ObservedAt:      timestamppb.New(time.Now()),
+		Platform:            p,
+		AuthorId:            authorID,
+		Followers:           k.followers,
+		Verified:            k.verified,
+		BrandFollowers:      k.brandFollowers,
+		RelativeToBrand:     a.Relative,
+		Tier:                a.Tier,
+		EngagementPerMinute: k.velocity,
+		Reasons:             reasons,
+		Source:              k.source,
+		ObservedAt:          timestamppb.New(time.Now()),
 	}
 }
 
-// GetReach assesses an author from the follower count given.
-func (s *Service) GetReach(_ context.Context, req *fbv1.GetReachRequest) (*fbv1.GetReachResponse, error) {
+// GetReach assesses an author: cached or looked-up counts when there are,
+// else the follower count given.
+func (s *Service) GetReach(ctx context.Context, req *fbv1.GetReachRequest) (*fbv1.GetReachResponse, error) {
 	if req.AuthorId == "" && req.Handle == "" {
 		return nil, status.Error(codes.InvalidArgument, "give author_id or handle")
 	}
 	if req.FollowersHint < 0 {
 		return nil, status.Error(codes.InvalidArgument, "followers_hint must not be negative")
 	}
-	return &fbv1.GetReachResponse{Reach: s.assess(req.Platform, req.Brand, req.AuthorId, req.FollowersHint, false)}, nil
+	id := req.AuthorId
+	if id == "" {
+		id = req.Handle
+	}
+	m := &fbv1.Mention{Platform: req.Platform, Brand: req.Brand, Author: &fbv1.Author{Id: id, Handle: req.Handle, Followers: req.FollowersHint}}
+	known, err := s.resolver.resolve(ctx, m)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return &fbv1.GetReachResponse{Reach: s.assess(req.Platform, id, known)}, nil
 }
