@@ -149,6 +149,7 @@ require (
 require (
 	github.com/firebreak/firebreak/proto v0.0.0
 	github.com/firebreak/firebreak/services/escalation v0.0.0
+	github.com/firebreak/firebreak/services/ingest v0.0.0
 	github.com/firebreak/firebreak/services/platform v0.0.0
 	github.com/firebreak/firebreak/services/reach v0.0.0
 	github.com/firebreak/firebreak/services/scorer v0.0.0
@@ -174,3 +175,5 @@ replace github.com/firebreak/firebreak/services/platform => ../services/platform
 replace github.com/firebreak/firebreak/services/escalation => ../services/escalation
 
 replace github.com/firebreak/firebreak/services/reach => ../services/reach
+
+replace github.com/firebreak/firebreak/services/ingest => ../services/ingest

@@ -37,6 +37,7 @@ func commands() []command {
 		{"eval", "measure the scorer against a labelled file (--train: cross-validate)", runEval},
 		{"train", "train the scorer's model on a labelled file", runTrain},
 		{"backtest", "replay mentions through a policy (--against: compare two policies)", runBacktest},
+		{"replay", "post a file's mentions to ingest: replay --in FILE [--format ndjson|twcs|airline] [--rate N]", runReplay},
 	}
 }
 
