@@ -29,12 +29,12 @@ type Cluster struct {
 }
 
 type node struct {
-	name       string
-	port, rt   int
-	dir        string
-	routes     []*url.URL
-	srv        *server.Server
-	clientURL  string
+	name      string
+	port, rt  int
+	dir       string
+	routes    []*url.URL
+	srv       *server.Server
+	clientURL string
 }
 
 // StartCluster starts n nodes with their files under dir.
