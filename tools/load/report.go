@@ -26,6 +26,11 @@ type Headline struct {
 	RateP50          float64 `json:"p50_ms_at_rate"`
 	RateP99          float64 `json:"p99_ms_at_rate"`
 	Rate             float64 `json:"rate_per_s"`
+	// RateAccepted is the rate ingest actually took in the rate phase.
+	RateAccepted float64 `json:"accepted_per_s_at_rate"`
+	// The same with JetStream's default sync, when a second run priced it.
+	RateP50Default float64 `json:"p50_ms_at_rate_sync_default,omitempty"`
+	RateP99Default float64 `json:"p99_ms_at_rate_sync_default,omitempty"`
 	// SyncAlways and SyncDefault are fast-phase throughputs with JetStream
 	// fsyncing every write and with its default, and their ceilings.
 	SyncAlways         float64 `json:"throughput_sync_always_per_s,omitempty"`
@@ -60,10 +65,15 @@ func (s *Summary) Compute() {
 			h.PercentOfCeiling = percent(fast.Throughput, main.Ceiling.PerSecond)
 		}
 	}
-	for _, p := range main.Phases {
-		if p.Rate > 0 {
-			h.Rate, h.RateP50, h.RateP99 = p.Rate, p.Decision.P50, p.Decision.P99
-			break
+	for i, r := range s.Runs {
+		for _, p := range r.Phases {
+			switch {
+			case p.Rate == 0:
+			case i == 0:
+				h.Rate, h.RateP50, h.RateP99, h.RateAccepted = p.Rate, p.Decision.P50, p.Decision.P99, p.AcceptedRate
+			case r.SyncAlways != main.SyncAlways:
+				h.RateP50Default, h.RateP99Default = p.Decision.P50, p.Decision.P99
+			}
 		}
 	}
 	for _, r := range s.Runs {
@@ -131,7 +141,10 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nHEADLINE\n")
 	fmt.Fprintf(w, "  end-to-end throughput      %8.0f mentions/s = %.1f%% of the broker's %d-hop ceiling (%.0f msg/s)   target >= 40%%\n", h.Throughput, h.PercentOfCeiling, Hops, h.Ceiling)
-	fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms   target p99 <= 20 ms\n", h.Rate, h.RateP50, h.RateP99)
+	fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms (sync %s; ingest took %.0f/s)   target p99 <= 20 ms\n", h.Rate, h.RateP50, h.RateP99, syncName(len(s.Runs) > 0 && s.Runs[0].SyncAlways), h.RateAccepted)
+	if h.RateP99Default > 0 {
+		fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms with JetStream's default sync\n", h.Rate, h.RateP50Default, h.RateP99Default)
+	}
 	if h.SyncAlways > 0 && h.SyncDefault > 0 {
 		fmt.Fprintf(w, "  sync_interval: always      %8.0f/s vs %.0f/s by default: costs %.1f%% end to end (broker alone: %.0f vs %.0f msg/s, %.1f%%)\n",
 			h.SyncAlways, h.SyncDefault, h.SyncCostPercent, h.CeilingAlways, h.CeilingDefault, h.CeilingCostPercent)

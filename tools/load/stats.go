@@ -51,7 +51,10 @@ type Phase struct {
 	Decided      int `json:"decided"`
 	Undecided    int `json:"undecided"`
 	Escalated    int `json:"escalated"`
-	Pages        int `json:"pages"`
+	// AcceptedRate is mentions ingest accepted a second: below Rate when
+	// the system could not keep up with the offered load.
+	AcceptedRate float64 `json:"accepted_per_s"`
+	Pages        int     `json:"pages"`
 
 	// Throughput is decisions a second in the steady part of the phase.
 	Throughput float64 `json:"throughput_per_s"`
@@ -108,6 +111,9 @@ func Analyse(name string, rate float64, sent []Sent, decided map[string]Decided,
 		p.DecisionPoints = append(p.DecisionPoints, Point{T: s.Sent.Sub(start).Seconds(), Ms: ms(d.At.Sub(s.Sent))})
 	}
 	p.Seconds = stop.Sub(start).Seconds()
+	if p.Seconds > 0 {
+		p.AcceptedRate = float64(p.Accepted) / p.Seconds
+	}
 	p.Decision, p.DecisionAfter202 = Summarise(toDecision), Summarise(after202)
 	p.Delivery, p.DeliveryPoints, p.Pages = deliveries(pages, byID, start)
 	p.Throughput, p.PerSecond = throughput(decided, byID, start, stop)

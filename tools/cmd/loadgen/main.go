@@ -115,7 +115,7 @@ func syncModes(s string) []bool {
 }
 
 // local starts the stack in this process and runs the phases against it;
-// only the first run is profiled and runs the fixed-rate phase.
+// only the first run is profiled.
 func local(ctx context.Context, o options, corpus *load.Corpus, always, first bool) (load.Run, error) {
 	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak in process (sync always: %v)\n", always)
 	l, err := load.StartLocal(ctx, load.LocalOptions{RedisURL: o.redisURL, SyncAlways: always, BrandFollowers: 203_000})
@@ -178,7 +178,7 @@ func phases(ctx context.Context, o options, corpus *load.Corpus, t load.Target, 
 	runID := fmt.Sprintf("load%d", time.Now().UnixNano())
 	gen := load.NewGenerator(corpus, load.Mix{Brand: "acme", Authors: 5000, HighReach: 0.03, BrandFollowers: 203_000, Replies: 0.05, RunID: runID, Seed: o.seed})
 	var specs []load.Spec
-	if o.rate > 0 && first {
+	if o.rate > 0 {
 		specs = append(specs, load.Spec{Name: fmt.Sprintf("rate %.0f/s", o.rate), Rate: o.rate, Duration: o.rateDuration, Count: o.count, Batch: 1, Workers: o.workers, Settle: o.settle})
 	}
 	if o.fastDuration > 0 {
