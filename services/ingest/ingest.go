@@ -21,12 +21,10 @@ import (
 	"github.com/firebreak/firebreak/services/ingest/mention"
 	"github.com/firebreak/firebreak/services/ingest/stream"
 	"github.com/firebreak/firebreak/services/ingest/x"
-	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
-	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
 // Config is the ingest service's configuration.
@@ -89,11 +87,11 @@ func (c *Config) Validate() error {
 
 // Service is a running ingest service.
 type Service struct {
-	cfg   Config
-	d     *deps.Deps
-	unit  lifecycle.Unit
-	now   func() time.Time
-	guard *guard
+	cfg             Config
+	d               *deps.Deps
+	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
+	now             func() time.Time
+	guard           *guard
 	// dropped counts platform mentions that failed validation.
 	dropped metric.Int64Counter
 	fbv1.UnimplementedIngestServiceServer
@@ -126,27 +124,20 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 			return nil, err
 		}
 	}
-	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
 	}
-	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
-	if err != nil {
-		_ = httpSrv.Stop(context.Background())
-		return nil, err
-	}
-	httpSrv.Handle("POST /v1/mentions", s.httpHandler())
+	unit.HTTP.Handle("POST /v1/mentions", s.httpHandler())
 	if xHook != nil {
-		httpSrv.Handle("/v1/webhooks/x", xHook)
+		unit.HTTP.Handle("/v1/webhooks/x", xHook)
 	}
-	fbv1.RegisterIngestServiceServer(grpcSrv, s)
-	workers, err := s.streams()
-	if err != nil {
-		_ = httpSrv.Stop(context.Background())
-		grpcSrv.Stop(context.Background())
+	fbv1.RegisterIngestServiceServer(unit.GRPC, s)
+	if unit.Workers, err = s.streams(); err != nil {
+		unit.Close()
 		return nil, err
 	}
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: workers}
+	s.Unit = unit
 	return s, nil
 }
 
@@ -173,18 +164,6 @@ func (s *Service) streams() ([]lifecycle.Part, error) {
 	}
 	return parts, nil
 }
-
-// Start serves.
-func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
-
-// Stop drains.
-func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
-
-// HTTPAddr is where the HTTP API listens.
-func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
-
-// GRPCAddr is where the gRPC API listens.
-func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
 
 // Accepted is the outcome for one mention.
 type Accepted struct {

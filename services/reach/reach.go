@@ -14,12 +14,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
-	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/reach/tier"
 )
 
@@ -67,10 +65,10 @@ func (c *Config) Validate() error {
 
 // Service is a running reach service.
 type Service struct {
-	cfg      Config
-	d        *deps.Deps
-	unit     lifecycle.Unit
-	resolver *resolver
+	cfg             Config
+	d               *deps.Deps
+	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
+	resolver        *resolver
 	fbv1.UnimplementedReachServiceServer
 }
 
@@ -95,33 +93,17 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpSrv, err := admin.Listen(cfg.HTTPAddr, d.Tel, d.Ready)
+	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
 	}
-	grpcSrv, err := rpc.Listen(cfg.GRPCAddr, d.Tel)
-	if err != nil {
-		_ = httpSrv.Stop(context.Background())
-		return nil, err
-	}
-	fbv1.RegisterReachServiceServer(grpcSrv, s)
+	fbv1.RegisterReachServiceServer(unit.GRPC, s)
 	// The resolver starts first and stops last, so no handler finds its
 	// refreshes gone.
-	s.unit = lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{res, consumer}}
+	unit.Workers = []lifecycle.Part{res, consumer}
+	s.Unit = unit
 	return s, nil
 }
-
-// Start serves and consumes.
-func (s *Service) Start(ctx context.Context) error { return s.unit.Start(ctx) }
-
-// Stop drains.
-func (s *Service) Stop(ctx context.Context) error { return s.unit.Stop(ctx) }
-
-// HTTPAddr is where health and metrics are served.
-func (s *Service) HTTPAddr() string { return s.unit.HTTP.Addr() }
-
-// GRPCAddr is where the gRPC API listens.
-func (s *Service) GRPCAddr() string { return s.unit.GRPC.Addr() }
 
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	var m fbv1.Mention

@@ -50,10 +50,10 @@ func ReadAirlineCSV(r io.Reader) ([]*fbv1.Mention, Stats, error) {
 			SortByTime(out)
 			return out, stats, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, stats, fmt.Errorf("read airline csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0)
 		stats.Rows++
 		m, err := airlineMention(rec, col)
 		if err != nil {
