@@ -114,10 +114,10 @@ func readTweets(r io.Reader) ([]tweet, error) {
 		if errors.Is(err, io.EOF) {
 			return tweets, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, fmt.Errorf("read twitter csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0)
 		t, err := parseTweet(rec)
 		if err != nil {
 			return nil, fmt.Errorf("read twitter csv line %d: %w", line, err)
