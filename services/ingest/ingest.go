@@ -152,7 +152,7 @@ func (s *Service) streams() ([]lifecycle.Part, error) {
 		if err != nil {
 			return nil, err
 		}
-		parts = append(parts, &stream.Runner{Name: "mastodon", Session: m.Session, Log: log})
+		parts = append(parts, &stream.Runner{Name: "mastodon", Session: m.Session, Log: log, Lease: s.lease("mastodon", c.Brand)})
 	}
 	if c := s.cfg.Bluesky; c.Enabled() {
 		cursor := &stream.Cursor{Redis: s.d.Redis, Key: s.d.Keys.Global("cursor", "bluesky")}
@@ -160,9 +160,14 @@ func (s *Service) streams() ([]lifecycle.Part, error) {
 		if err != nil {
 			return nil, err
 		}
-		parts = append(parts, &stream.Runner{Name: "bluesky", Session: j.Session, Log: log})
+		parts = append(parts, &stream.Runner{Name: "bluesky", Session: j.Session, Log: log, Lease: s.lease("bluesky")})
 	}
 	return parts, nil
+}
+
+// lease lets one replica at a time hold a platform stream.
+func (s *Service) lease(parts ...string) *stream.Lease {
+	return &stream.Lease{Redis: s.d.Redis, Key: s.d.Keys.Global(append([]string{"lease"}, parts...)...)}
 }
 
 // Accepted is the outcome for one mention.

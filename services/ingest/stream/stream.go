@@ -27,6 +27,8 @@ type Runner struct {
 	Log        *slog.Logger
 	MinBackoff time.Duration // default 100ms
 	MaxBackoff time.Duration // default 30s
+	// Lease, when set, runs the session on one replica at a time.
+	Lease *Lease
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -65,8 +67,14 @@ func (r *Runner) loop(ctx context.Context) {
 		maxB = 30 * time.Second
 	}
 	backoff := minB
+	if r.Lease != nil {
+		defer r.Lease.release(context.Background())
+	}
 	for ctx.Err() == nil {
-		err := r.Session(ctx)
+		if r.Lease != nil && !r.standBy(ctx) {
+			return
+		}
+		err := r.run(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -84,6 +92,40 @@ func (r *Runner) loop(ctx context.Context) {
 		}
 		if err != nil {
 			backoff = min(backoff*2, maxB)
+		}
+	}
+}
+
+func (r *Runner) run(ctx context.Context) error {
+	if r.Lease == nil {
+		return r.Session(ctx)
+	}
+	return r.Lease.guard(ctx, r.Session)
+}
+
+// standBy waits until this replica holds the lease; false when stopped.
+func (r *Runner) standBy(ctx context.Context) bool {
+	waiting := false
+	for {
+		ok, err := r.Lease.hold(ctx)
+		if ok {
+			if waiting {
+				r.Log.Info("took over the platform stream", "stream", r.Name)
+			}
+			return true
+		}
+		if err != nil {
+			r.Log.Warn("cannot reach the stream lease; standing by", "stream", r.Name, "err", err)
+		} else if !waiting {
+			r.Log.Info("another replica holds the platform stream; standing by", "stream", r.Name)
+		}
+		waiting = true
+		t := time.NewTimer(r.Lease.ttl() / 3)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
 		}
 	}
 }

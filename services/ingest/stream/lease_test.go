@@ -1,0 +1,65 @@
+package stream
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/services/platform/store/storetest"
+)
+
+func TestOnlyOneReplicaRunsTheStreamAndAStandbyTakesOver(t *testing.T) {
+	client, keys := storetest.New(t)
+	var running atomic.Int32
+	var maxRunning atomic.Int32
+	session := func(ctx context.Context) error {
+		n := running.Add(1)
+		for {
+			m := maxRunning.Load()
+			if n <= m || maxRunning.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		<-ctx.Done()
+		running.Add(-1)
+		return nil
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	newRunner := func() *Runner {
+		return &Runner{Name: "test", Session: session, Log: log, Lease: &Lease{Redis: client, Key: keys.Global("lease"), TTL: 150 * time.Millisecond}}
+	}
+	a, b := newRunner(), newRunner()
+	for _, r := range []*Runner{a, b} {
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = a.Stop(context.Background()); _ = b.Stop(context.Background()) })
+	wait(t, "one session", func() bool { return running.Load() == 1 })
+	time.Sleep(300 * time.Millisecond) // two lease periods: the standby must not start
+	if maxRunning.Load() != 1 {
+		t.Fatalf("%d sessions ran at once", maxRunning.Load())
+	}
+	holder := a
+	if ok, _ := a.Lease.hold(context.Background()); !ok {
+		holder = b
+	}
+	if err := holder.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "the standby to take over", func() bool { return running.Load() == 1 })
+}
+
+func wait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
