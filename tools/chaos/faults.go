@@ -24,7 +24,7 @@ func Faults() []Fault {
 		Fault{Name: "NATS node lost", Inject: killNode},
 		Fault{Name: "receiver slow/500/429/flap", Inject: misbehave},
 		Fault{Name: "duplicates + redelivery", Inject: duplicate},
-		Fault{Name: "Redis restart", Inject: restartRedis},
+		Fault{Name: redisFault, Inject: restartRedis},
 	)
 }
 

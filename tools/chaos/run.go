@@ -46,22 +46,26 @@ func Run(ctx context.Context, opts Options) (Verdict, error) {
 		RunID: fmt.Sprintf("chaos%d", time.Now().Unix()), Seed: opts.Seed})
 
 	faults := Faults()
+	if opts.Only != nil {
+		faults = opts.Only(faults)
+	}
 	var runs []PhaseRun
 	decided := map[string]load.Decided{}
-	for i, f := range faults {
-		last := i == len(faults)-1
-		if last {
+	collected := 0
+	for _, f := range faults {
+		if f.Name == redisFault {
 			// The Redis restart forgets every decision: collect them first.
-			if err := s.collect(ctx, runs, decided); err != nil {
+			if err := s.collect(ctx, runs[collected:], decided); err != nil {
 				return Verdict{}, err
 			}
+			collected = len(runs)
 		}
 		runs = append(runs, s.RunPhase(ctx, gen, f))
 		if err := runs[len(runs)-1].Err; err != nil {
 			return Verdict{}, fmt.Errorf("phase %s: %w", f.Name, err)
 		}
 	}
-	if err := s.collect(ctx, runs[len(runs)-1:], decided); err != nil {
+	if err := s.collect(ctx, runs[collected:], decided); err != nil {
 		return Verdict{}, err
 	}
 	return s.Verify(ctx, runs, decided)

@@ -40,6 +40,8 @@ type Options struct {
 	Seed   uint64
 	// Progress receives a line per step.
 	Progress io.Writer
+	// Only, when set, picks the faults to run (to reproduce one).
+	Only func([]Fault) []Fault
 }
 
 // Suite is a running Firebreak under fault injection.

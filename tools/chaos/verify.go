@@ -168,7 +168,11 @@ func (s *Suite) Verify(ctx context.Context, runs []PhaseRun, decided map[string]
 			row.DupPages += dupPageByMention[m.ID()]
 		}
 		row.CasesTwice, row.Unpaged = casesOf(r, cl, pagedEvents, &row)
-		row.Recovery = recovery(r, decided, pages)
+		var slowest string
+		row.Recovery, slowest = recovery(r, decided, pages)
+		if row.Recovery > 10*time.Second {
+			row.Notes = append(row.Notes, fmt.Sprintf("slow recovery (not a failure): %s", slowest))
+		}
 		v.Rows = append(v.Rows, row)
 	}
 	if err := s.deadLetters(ctx, &v); err != nil {
@@ -257,7 +261,7 @@ func casesOf(r PhaseRun, cl *caseLog, paged map[string]bool, row *Row) (twice, u
 // recovery is, over the phase's fault windows, the longest time from a
 // fault to the decision (or, for receiver faults, the page) of a mention
 // sent while the system was not whole.
-func recovery(r PhaseRun, decided map[string]load.Decided, pages []load.Page) time.Duration {
+func recovery(r PhaseRun, decided map[string]load.Decided, pages []load.Page) (time.Duration, string) {
 	firstPage := map[string]time.Time{}
 	for _, p := range pages {
 		for _, e := range p.Events {
@@ -267,22 +271,25 @@ func recovery(r PhaseRun, decided map[string]load.Decided, pages []load.Page) ti
 		}
 	}
 	var worst time.Duration
+	var which string
 	for _, w := range r.Windows {
 		receiver := strings.HasPrefix(w.Fault, "receiver") || strings.Contains(w.Fault, "notifier")
 		for _, m := range r.Sent {
 			if m.Sent.Before(w.At) || m.Sent.After(w.Restored.Add(time.Second)) {
 				continue
 			}
-			end := decided[m.ID()].At
+			end, what := decided[m.ID()].At, "decided"
 			if receiver {
-				end = firstPage[m.ID()]
+				end, what = firstPage[m.ID()], "paged"
 			}
-			if !end.IsZero() {
-				worst = max(worst, end.Sub(w.At))
+			if !end.IsZero() && end.Sub(w.At) > worst {
+				worst = end.Sub(w.At)
+				which = fmt.Sprintf("%s at %s: mention %s sent %s, %s %s", w.Fault, w.At.Format("15:04:05.000"), m.ID(),
+					m.Sent.Format("15:04:05.000"), what, end.Format("15:04:05.000"))
 			}
 		}
 	}
-	return worst
+	return worst, which
 }
 
 // deadLetters checks every dead letter carries its reason.

@@ -68,7 +68,7 @@ func TestRecoveryIsTheLongestWaitOfAMentionSentDuringTheFault(t *testing.T) {
 		"x:2": {At: t0.Add(5 * time.Second)},
 		"x:3": {At: t0.Add(4 * time.Second)},
 	}
-	if got := recovery(r, decided, nil); got != 5*time.Second {
+	if got, _ := recovery(r, decided, nil); got != 5*time.Second {
 		t.Fatalf("recovery = %s, want 5s", got)
 	}
 }

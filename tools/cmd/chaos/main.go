@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ func run() int {
 	settle := flag.Duration("settle", 3*time.Minute, "longest wait for the pipeline to catch up after the faults")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and the traffic (printed, to reproduce a run)")
 	timeout := flag.Duration("timeout", 14*time.Minute, "bound on the whole run")
+	only := flag.String("faults", "", "run only the faults whose names contain one of these comma-separated words, e.g. escalation,Redis")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -55,7 +57,7 @@ func run() int {
 	}
 	fmt.Printf("chaos: seed %d (rerun with --seed %d), logs in %s\n", *seed, *seed, abs)
 	start := time.Now()
-	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout})
+	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout, Only: pick(*only)})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chaos: %v\n", err)
 		return 1
@@ -68,4 +70,24 @@ func run() int {
 	}
 	fmt.Println("chaos: PASS: every mention decided once, every case opened once, every page delivered once")
 	return 0
+}
+
+// pick keeps the faults whose names contain one of the comma-separated
+// words; empty keeps them all.
+func pick(words string) func([]chaos.Fault) []chaos.Fault {
+	if words == "" {
+		return nil
+	}
+	return func(all []chaos.Fault) []chaos.Fault {
+		var out []chaos.Fault
+		for _, f := range all {
+			for _, w := range strings.Split(words, ",") {
+				if w != "" && strings.Contains(strings.ToLower(f.Name), strings.ToLower(w)) {
+					out = append(out, f)
+					break
+				}
+			}
+		}
+		return out
+	}
 }
