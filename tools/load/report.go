@@ -39,6 +39,9 @@ type Headline struct {
 	CeilingDefault     float64 `json:"ceiling_sync_default_per_s,omitempty"`
 	SyncCostPercent    float64 `json:"sync_always_cost_percent,omitempty"`
 	CeilingCostPercent float64 `json:"ceiling_sync_always_cost_percent,omitempty"`
+	// PercentOfCeilingOther is the end-to-end share of the ceiling in the
+	// second run (the other sync setting), for a like-for-like ratio.
+	PercentOfCeilingOther float64 `json:"percent_of_ceiling_other_sync,omitempty"`
 }
 
 // Summary is the machine-readable outcome of a load run.
@@ -91,6 +94,11 @@ func (s *Summary) Compute() {
 			h.SyncDefault, h.CeilingDefault = fast.Throughput, ceiling
 		}
 	}
+	if len(s.Runs) > 1 && s.Runs[1].Ceiling != nil {
+		if fast, ok := fastest(s.Runs[1]); ok {
+			h.PercentOfCeilingOther = percent(fast.Throughput, s.Runs[1].Ceiling.PerSecond)
+		}
+	}
 	if h.SyncAlways > 0 && h.SyncDefault > 0 {
 		h.SyncCostPercent = 100 - percent(h.SyncAlways, h.SyncDefault)
 	}
@@ -106,6 +114,11 @@ func fastest(r Run) (Phase, bool) {
 		}
 	}
 	return Phase{}, false
+}
+
+func fastOf(r Run) float64 {
+	p, _ := fastest(r)
+	return p.Throughput
 }
 
 func percent(a, b float64) float64 {
@@ -140,7 +153,11 @@ func (s *Summary) WriteText(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nHEADLINE\n")
-	fmt.Fprintf(w, "  end-to-end throughput      %8.0f mentions/s = %.1f%% of the broker's %d-hop ceiling (%.0f msg/s)   target >= 40%%\n", h.Throughput, h.PercentOfCeiling, Hops, h.Ceiling)
+	fmt.Fprintf(w, "  end-to-end throughput      %8.0f mentions/s = %.1f%% of the broker's %d-hop ceiling (%.0f msg/s, sync %s)   target >= 40%%\n",
+		h.Throughput, h.PercentOfCeiling, Hops, h.Ceiling, syncName(len(s.Runs) > 0 && s.Runs[0].SyncAlways))
+	if len(s.Runs) > 1 {
+		fmt.Fprintf(w, "  end-to-end throughput      %8.0f mentions/s = %.1f%% of the ceiling with sync %s\n", fastOf(s.Runs[1]), h.PercentOfCeilingOther, syncName(s.Runs[1].SyncAlways))
+	}
 	fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms (sync %s; ingest took %.0f/s)   target p99 <= 20 ms\n", h.Rate, h.RateP50, h.RateP99, syncName(len(s.Runs) > 0 && s.Runs[0].SyncAlways), h.RateAccepted)
 	if h.RateP99Default > 0 {
 		fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms with JetStream's default sync\n", h.Rate, h.RateP50Default, h.RateP99Default)
