@@ -35,7 +35,7 @@ bench: check-redis ## micro-benchmarks, then a short load run: throughput vs the
 	  --json bin/load/summary.json --html bin/load/report.html --cpuprofile bin/load/cpu.pprof
 	@echo "profile: go tool pprof -top bin/load/cpu.pprof (CPU of the whole in-process stack during the fast phase)"
 
-chaos: ## fault injection (not in `make test`, ~8 min): services as processes on a 3-node JetStream cluster, SIGKILLs, Redis restart, bad receiver
+chaos: ## fault injection (not in `make test`, ~5 min): services as processes on a 3-node JetStream cluster, SIGKILLs, Redis restart, bad receiver
 	@command -v redis-server >/dev/null || { echo "make chaos starts its own redis-server; install it (apt-get install redis-server)"; exit 2; }
 	$(GO) run ./tools/cmd/chaos
 
