@@ -59,7 +59,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LinkBase, "link-base", "", "base URL of case links in notifications, e.g. https://firebreak.example.com")
 	fs.DurationVar(&c.DedupTTL, "dedup-ttl", 30*24*time.Hour, "how long a delivery is remembered so it is never repeated")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "case events delivered at once")
-	fs.DurationVar(&c.AckWait, "ack-wait", 3*time.Minute, "longest one delivery with all its retries may take")
+	fs.DurationVar(&c.AckWait, "ack-wait", 30*time.Second, "how soon a delivery in progress on a replica that died is taken up by another")
 	fs.DurationVar(&c.StormTick, "storm-tick", 250*time.Millisecond, "how often held storm groups are checked for sending")
 }
 

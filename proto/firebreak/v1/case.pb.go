@@ -651,8 +651,11 @@ type Case struct {
 	LevelFiredAt *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=level_fired_at,json=levelFiredAt,proto3" json:"level_fired_at,omitempty"`
 	// last_complaint_at is when the author's latest complaint on the case was made.
 	LastComplaintAt *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=last_complaint_at,json=lastComplaintAt,proto3" json:"last_complaint_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// episode counts the times the case was reopened or raised: each starts
+	// its chain again, and pages of one episode are never repeated.
+	Episode       int32 `protobuf:"varint,25,opt,name=episode,proto3" json:"episode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -851,6 +854,13 @@ func (x *Case) GetLastComplaintAt() *timestamppb.Timestamp {
 		return x.LastComplaintAt
 	}
 	return nil
+}
+
+func (x *Case) GetEpisode() int32 {
+	if x != nil {
+		return x.Episode
+	}
+	return 0
 }
 
 // CaseEvent is one change to a case, as stored in its timeline and published
@@ -1257,7 +1267,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"decided_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12)\n" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
 	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
-	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\x82\b\n" +
+	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\x9c\b\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1288,7 +1298,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"author_key\x18\x15 \x01(\tR\tauthorKey\x12\x14\n" +
 	"\x05round\x18\x16 \x01(\x05R\x05round\x12@\n" +
 	"\x0elevel_fired_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\flevelFiredAt\x12F\n" +
-	"\x11last_complaint_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastComplaintAt\"\xe3\x02\n" +
+	"\x11last_complaint_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastComplaintAt\x12\x18\n" +
+	"\aepisode\x18\x19 \x01(\x05R\aepisode\"\xe3\x02\n" +
 	"\tCaseEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.firebreak.v1.CaseEventTypeR\x04type\x12&\n" +

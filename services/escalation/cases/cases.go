@@ -126,6 +126,7 @@ func reopen(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fb
 	c.State = fbv1.CaseState_CASE_STATE_OPEN
 	c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
 	c.Level, c.Round, c.LevelFiredAt = 1, 0, timestamppb.New(now)
+	c.Episode++
 	c.Reasons = d.Reasons
 	c.ResolvedAt, c.ResolvedBy = nil, ""
 	c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
@@ -173,6 +174,7 @@ func raise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv
 	c.Priority, c.Team, c.Chain = d.Priority, d.Team, d.Chain
 	c.Reasons = d.Reasons
 	c.Level, c.Round, c.LevelFiredAt = 1, 0, timestamppb.New(now)
+	c.Episode++
 	c.State = fbv1.CaseState_CASE_STATE_OPEN
 	c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
 	c.UpdatedAt = timestamppb.New(now)
@@ -292,6 +294,7 @@ func Fire(c *fbv1.Case, step chain.Step, now time.Time) (*fbv1.Case, *fbv1.CaseE
 		reason = &fbv1.Reason{Code: "ack_expired", Text: fmt.Sprintf("acknowledged by %s but the author still has no reply", orSomeone(c.AcknowledgedBy))}
 		c.State = fbv1.CaseState_CASE_STATE_OPEN
 		c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
+		c.Episode++ // a new episode: the level it pages may have paged before
 	}
 	e := &fbv1.CaseEvent{
 		Id:        fmt.Sprintf("%s:escalated:%d.%d:%d", c.Id, step.Round, step.Level, prev),

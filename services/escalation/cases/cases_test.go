@@ -154,3 +154,13 @@ func TestParseID(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryNewPagingEpisodeIsCounted(t *testing.T) {
+	c, _ := Decide(Current{}, "tag", decision("standard", fbv1.Priority_PRIORITY_NORMAL, "x"), mention("m1", t0), settings(), t0)
+	raised, _ := Decide(Current{Case: c, N: 1}, "tag", decision("senior", fbv1.Priority_PRIORITY_HIGH, "y"), mention("m2", t0), settings(), t0)
+	done, _, _ := Resolve(raised, "ana", "", t0)
+	reopened, _ := Decide(Current{Case: done, N: 1}, "tag", decision("senior", fbv1.Priority_PRIORITY_HIGH, "y"), mention("m3", t0), settings(), t0)
+	if c.Episode != 0 || raised.Episode != 1 || reopened.Episode != 2 {
+		t.Fatalf("episodes %d, %d, %d; want 0, 1, 2", c.Episode, raised.Episode, reopened.Episode)
+	}
+}

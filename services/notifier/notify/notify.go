@@ -57,18 +57,20 @@ func Level(ev *fbv1.CaseEvent) int32 {
 	return ev.GetCase().GetLevel()
 }
 
-// Key is the idempotency key of telling receiver about ev: the event's id
-// and the receiver. Escalation derives event ids from their cause (a page
-// from the case, level, round and the firing; an acknowledgement from its
-// time), so one firing of a level pages each receiver once whatever the
-// redeliveries, while a level that fires again on a later round, or on a
-// reopened case, pages again, and a case resolved, reopened and resolved
-// again says so twice.
+// Key is the idempotency key of telling receiver about ev. A page is keyed
+// by case, episode (escalation counts reopenings, raises and expired
+// acknowledgements), chain round and level, so each firing of a level pages
+// each receiver once whatever the redeliveries, and the same firing
+// re-created after a loss of state carries the same key, which receivers
+// that deduplicate (PagerDuty, webhooks) drop. Acknowledgements and
+// resolutions are keyed by their event, so a case resolved, reopened and
+// resolved again says so twice.
 func Key(ev *fbv1.CaseEvent, receiver string) string {
-	if ev.GetId() == "" {
-		return fmt.Sprintf("%s:%s:%d:%s", ev.GetCase().GetId(), ActionOf(ev), Level(ev), receiver)
+	c := ev.GetCase()
+	if ActionOf(ev) == ActionTrigger {
+		return fmt.Sprintf("%s:e%d.r%d.l%d:%s", c.GetId(), c.GetEpisode(), ev.GetRound(), Level(ev), receiver)
 	}
-	return ev.GetId() + ":" + receiver
+	return fmt.Sprintf("%s:%s:%s:%s", c.GetId(), ActionOf(ev), ev.GetId(), receiver)
 }
 
 // Notification is one message to one receiver. Events holds one case event,

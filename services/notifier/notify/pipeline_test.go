@@ -76,8 +76,8 @@ func TestRateLimitedAttemptWaitsForRetryAfter(t *testing.T) {
 	}
 	ds := log.Deliveries()
 	if len(ds) != 2 || ds[0].GetOutcome() != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_RETRYING || ds[0].GetStatusCode() != 429 ||
-		ds[1].GetOutcome() != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED || ds[1].GetDedupKey() != "c1:opened:hook" {
-		t.Fatalf("log = %v, want a retrying 429 then a delivery keyed c1:opened:hook", ds)
+		ds[1].GetOutcome() != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED || ds[1].GetDedupKey() != "c1:e0.r0.l1:hook" {
+		t.Fatalf("log = %v, want a retrying 429 then a delivery keyed c1:e0.r0.l1:hook", ds)
 	}
 }
 

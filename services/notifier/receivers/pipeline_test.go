@@ -66,7 +66,7 @@ teams:
 		!results[1].Fallback || results[1].Outcome != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED {
 		t.Fatalf("results %+v; want primary failed after 3 server errors, backup delivered", results)
 	}
-	if len(brokenGot()) != 3 || len(backupGot()) != 1 || backupGot()[0].DedupKey != "case-1:opened:backup" {
+	if len(brokenGot()) != 3 || len(backupGot()) != 1 || backupGot()[0].DedupKey != "case-1:e0.r0.l1:backup" {
 		t.Fatalf("primary got %d, backup got %v", len(brokenGot()), backupGot())
 	}
 	var outcomes []string

@@ -254,3 +254,32 @@ func TestRetryAfterDelaysTheRedelivery(t *testing.T) {
 		t.Fatalf("redelivered after %s, want about 300ms (the usual backoff here is 10-20ms)", gap)
 	}
 }
+
+func TestSlowHandlerIsNotRedeliveredWhileItWorks(t *testing.T) {
+	r := newRig(t)
+	var calls atomic.Int32
+	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, telemetrytest.New(t, "bus"), bus.ConsumerConfig{
+		Service: "test", Purpose: "slow", Stream: r.names.Stream(bus.NounMentions),
+		Subjects: []string{r.names.Scored()}, MaxInFlight: 4, AckWait: 300 * time.Millisecond,
+		DeadLetter: r.names.DeadLetter("test"),
+		Handler: func(ctx context.Context, msg jetstream.Msg) error {
+			calls.Add(1)
+			time.Sleep(time.Second) // three AckWaits
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.publish(t, "slow", "x")
+	eventually(t, "the handler to start", func() bool { return calls.Load() == 1 })
+	if err := c.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("a message still being handled was redelivered: %d calls", calls.Load())
+	}
+}

@@ -71,11 +71,16 @@ type ConsumerConfig struct {
 	MaxInFlight int
 	// MaxDeliver is how many times a message is tried before dead-lettering.
 	MaxDeliver int
-	// AckWait must exceed the p99 handling time, or JetStream redelivers
-	// messages that are still being handled.
+	// AckWait is how long JetStream waits for an ack before redelivering.
+	// A handler still running tells JetStream so every third of it
+	// (InProgress), so a slow handler is not redelivered; a dead one is,
+	// after AckWait.
 	AckWait time.Duration
+	// MaxHandle bounds one handling, keep-alives included (default 10 x
+	// AckWait).
 	// RetryBase and RetryMax bound the exponential nak delay.
 	RetryBase, RetryMax time.Duration
+	MaxHandle           time.Duration
 	// DeadLetter is the subject of messages given up on.
 	DeadLetter string
 	Handler    Handler
@@ -96,6 +101,9 @@ func (c *ConsumerConfig) defaults() {
 	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = 30 * time.Second
+	}
+	if c.MaxHandle <= 0 {
+		c.MaxHandle = 10 * c.AckWait
 	}
 }
 
@@ -216,9 +224,11 @@ func (c *Consumer) Stop(ctx context.Context) error {
 
 func (c *Consumer) handle(msg jetstream.Msg) {
 	// Handling gets its own context: a message already pulled is finished
-	// even while the service drains, bounded by AckWait.
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.AckWait)
+	// even while the service drains, bounded by MaxHandle.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.MaxHandle)
 	defer cancel()
+	stopKeepAlive := keepAlive(msg, c.cfg.AckWait/3)
+	defer stopKeepAlive()
 	ctx = c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
 	ctx, span := c.tracer.Start(ctx, "handle "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer))
 	defer span.End()
@@ -246,7 +256,12 @@ func (c *Consumer) safeHandle(ctx context.Context, msg jetstream.Msg) (err error
 // settle acks, naks or dead-letters msg according to err.
 func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) string {
 	if err == nil {
-		if ackErr := msg.DoubleAck(ctx); ackErr != nil {
+		// The ack gets its own short bound: when a NATS node dies an ack
+		// can hang, holding an in-flight slot while the message is
+		// redelivered anyway.
+		ackCtx, cancel := context.WithTimeout(ctx, ackTimeout)
+		defer cancel()
+		if ackErr := msg.DoubleAck(ackCtx); ackErr != nil {
 			// The work is done and idempotent; a redelivery will find it done.
 			c.log.WarnContext(ctx, "ack failed; message will be redelivered", "subject", msg.Subject(), "err", ackErr)
 		}
@@ -300,6 +315,28 @@ func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause erro
 		Data:    msg.Data(),
 	})
 	return err
+}
+
+// ackTimeout bounds waiting for JetStream to confirm an ack.
+const ackTimeout = 5 * time.Second
+
+// keepAlive tells JetStream every interval that msg is still being worked
+// on, until the returned stop is called.
+func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func (c *Consumer) backoff(delivered uint64) time.Duration {

@@ -65,7 +65,7 @@ func TestSignedDeliveryVerifiesAndRepeatsAreDropped(t *testing.T) {
 		t.Fatalf("endpoint kept %d bodies, want 1", len(ep.bodies))
 	}
 	b := ep.bodies[0]
-	if b.Version != "1" || b.Action != "trigger" || b.DedupKey != "case-1:opened:hook" || b.Links["case-1"] != "https://firebreak.example/cases/case-1" {
+	if b.Version != "1" || b.Action != "trigger" || b.DedupKey != "case-1:e0.r0.l1:hook" || b.Links["case-1"] != "https://firebreak.example/cases/case-1" {
 		t.Fatalf("body %+v", b)
 	}
 	if ev := string(b.Events[0]); !strings.Contains(ev, `"type":"CASE_EVENT_TYPE_OPENED"`) || !strings.Contains(ev, `"opened_at":"2026-11-23T09:00:00Z"`) {
