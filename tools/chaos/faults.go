@@ -211,7 +211,8 @@ func (s *Suite) republish(msg jetstream.Msg, noun string) (jetstream.PubAckFutur
 
 const redisFault = "Redis restart"
 
-// restartRedis kills Redis and starts it again, empty.
+// restartRedis kills Redis and starts it again from its append-only file,
+// as a production Redis with persistence comes back.
 func restartRedis(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
 	if err := s.at(ctx, time.Now(), length/5, length*2/5); err != nil {
 		return nil, err
@@ -224,6 +225,6 @@ func restartRedis(ctx context.Context, s *Suite, length time.Duration) ([]Window
 		return []Window{w}, err
 	}
 	w.Restored = time.Now()
-	s.logf("redis back (empty) after %s", w.Restored.Sub(w.At).Round(time.Millisecond))
+	s.logf("redis back after %s", w.Restored.Sub(w.At).Round(time.Millisecond))
 	return []Window{w}, nil
 }

@@ -119,7 +119,7 @@ func NewRedis(dir string, port int) *Proc {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1})
 	return &Proc{
 		Name: "redis", Path: "redis-server", Log: filepath.Join(dir, "redis.log"),
-		Args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir},
+		Args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir},
 		Ready: func(ctx context.Context) bool {
 			return client.Ping(ctx).Err() == nil
 		},

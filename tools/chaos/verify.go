@@ -28,10 +28,7 @@ type Row struct {
 	DupPages     int
 	Unpaged      int
 	Recovery     time.Duration
-	// Forgotten are mentions decided before Redis was restarted empty:
-	// their decisions went with it and cannot be checked.
-	Forgotten int
-	Notes     []string
+	Notes        []string
 }
 
 // Verdict is the outcome of the whole run.
@@ -152,10 +149,6 @@ func (s *Suite) Verify(ctx context.Context, runs []PhaseRun, decided map[string]
 			if m.BrandReply {
 				continue
 			}
-			if forgotten(r, m) {
-				row.Forgotten++
-				continue
-			}
 			row.Mentions++
 			if _, ok := decided[m.ID()]; !ok {
 				row.Lost++
@@ -187,17 +180,6 @@ func (s *Suite) Verify(ctx context.Context, runs []PhaseRun, decided map[string]
 		v.Failures = append(v.Failures, "dead letters without a reason")
 	}
 	return v, nil
-}
-
-// forgotten reports whether m was accepted before a Redis restart in its
-// phase, which took its decision with it.
-func forgotten(r PhaseRun, m load.Sent) bool {
-	for _, w := range r.Windows {
-		if w.Fault == redisFault && m.Accepted.Before(w.At) {
-			return true
-		}
-	}
-	return false
 }
 
 // pageStats finds the case events that reached the receiver and, per
@@ -331,9 +313,6 @@ func (v Verdict) Print(w io.Writer) {
 		fmt.Fprintf(w, "  %5d  %s\n", v.Reasons[r], r)
 	}
 	for _, r := range v.Rows {
-		if r.Forgotten > 0 {
-			fmt.Fprintf(w, "%s: %d mentions accepted before the restart not checked: an unpersisted Redis forgot their decisions\n", r.Fault, r.Forgotten)
-		}
 		if len(r.Notes) == 0 {
 			continue
 		}

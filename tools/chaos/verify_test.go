@@ -72,11 +72,3 @@ func TestRecoveryIsTheLongestWaitOfAMentionSentDuringTheFault(t *testing.T) {
 		t.Fatalf("recovery = %s, want 5s", got)
 	}
 }
-
-func TestMentionsDecidedBeforeAnEmptyRedisAreNotCounted(t *testing.T) {
-	t0 := time.Now()
-	r := PhaseRun{Windows: []Window{{Fault: redisFault, At: t0, Restored: t0.Add(time.Second)}}}
-	if !forgotten(r, sent("1", t0.Add(-time.Millisecond))) || forgotten(r, sent("2", t0.Add(time.Millisecond))) {
-		t.Fatal("only mentions accepted before the restart are forgotten")
-	}
-}
