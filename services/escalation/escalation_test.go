@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
@@ -568,6 +569,17 @@ func TestThirdUnansweredComplaintEscalatesAndABrandReplyIsCounted(t *testing.T) 
 	reply := &fbv1.Mention{Id: "x:reply", Platform: fbv1.Platform_PLATFORM_X, Brand: "acme", BrandReply: true, ReplyToAuthorId: "sam",
 		Author: &fbv1.Author{Id: "acme"}, Text: "So sorry, Sam, DMing you now", CreatedAt: timestamppb.New(start.Add(3*time.Hour + time.Minute))}
 	r.send(scored(reply, 0.1), 1)
+	tag := r.svc[0].store.Author(store.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "sam")).Tag
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if at, err := r.svc[0].store.LastReply(context.Background(), tag); err == nil && !at.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the brand reply was never recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	m4 := mention("x:story-4", "sam", 40, start.Add(4*time.Hour))
 	r.send(scored(m4, 0.9), 1)
 	r.send(reached(m4, fbv1.Tier_TIER_LOW), 1)
@@ -591,4 +603,38 @@ func newReplica(t *testing.T, r *rig) *Service {
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
 	return svc
+}
+
+func TestAReplyHandledAfterALaterComplaintDoesNotAnswerIt(t *testing.T) {
+	r := newRig(t, 1)
+	start := time.Now().Add(-time.Hour)
+	first := mention("x:order-1", "ola", 40, start)
+	r.send(scored(first, 0.9), 1)
+	r.send(reached(first, fbv1.Tier_TIER_LOW), 1)
+	r.decision("x:order-1")
+	// A complaint made after the brand replied is handled before the reply.
+	later := mention("x:order-2", "ola", 40, start.Add(30*time.Minute))
+	r.send(scored(later, 0.9), 1)
+	r.send(reached(later, fbv1.Tier_TIER_LOW), 1)
+	r.decision("x:order-2")
+	reply := &fbv1.Mention{Id: "x:order-reply", Platform: fbv1.Platform_PLATFORM_X, Brand: "acme", BrandReply: true, ReplyToAuthorId: "ola",
+		Author: &fbv1.Author{Id: "acme"}, Text: "Sorry, Ola", CreatedAt: timestamppb.New(start.Add(10 * time.Minute))}
+	r.send(scored(reply, 0.1), 1)
+	tag := r.svc[0].store.Author(store.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "ola")).Tag
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if at, _ := r.svc[0].store.LastReply(context.Background(), tag); !at.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the brand reply was never recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	next := mention("x:order-3", "ola", 40, start.Add(40*time.Minute))
+	r.send(scored(next, 0.9), 1)
+	r.send(reached(next, fbv1.Tier_TIER_LOW), 1)
+	if d := r.decision("x:order-3"); d.History.UnansweredStreak != 2 {
+		t.Fatalf("streak %d, want 2: the complaint made after the reply is still unanswered", d.History.UnansweredStreak)
+	}
 }

@@ -16,7 +16,7 @@ import "github.com/redis/go-redis/v9"
 // part is late; the late part then gets one more look ("late"), with the
 // decision made without it.
 //
-// KEYS: join hash, window zset, streak set, last-reply key, case pointer
+// KEYS: join hash, window zset, unanswered zset, last-reply key, case pointer
 // ARGV: part, part bytes, complaint flag (score part only), event ms,
 // window ms, ttl ms, mention id, author key prefix
 //
@@ -33,14 +33,20 @@ local function count()
   local when = tonumber(redis.call('HGET', join, 'at') or at)
   if redis.call('HGET', join, 'complaint') == '1' then
     redis.call('ZADD', window, when, mid)
-    redis.call('SADD', streak, mid)
+    redis.call('ZADD', streak, when, mid)
   end
   -- Keep two windows, so a mention that arrives late still counts the
   -- complaints made before it.
   redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (when - 2 * span))
   redis.call('PEXPIRE', window, 2 * span)
   local n = redis.call('ZCOUNT', window, when - span, when)
-  return n .. ':' .. redis.call('SCARD', streak) .. ':' .. (redis.call('GET', reply) or '0')
+  -- The streak counts, in event time, complaints after the brand's last
+  -- reply, so a reply and a complaint handled out of order count right.
+  local replied = redis.call('GET', reply) or '0'
+  local unanswered = redis.call('ZCOUNT', streak, '(' .. replied, when)
+  -- An unanswered streak may outlast the window; ten windows bound it.
+  redis.call('PEXPIRE', streak, 10 * span)
+  return n .. ':' .. unanswered .. ':' .. replied
 end
 
 local function case()
@@ -128,14 +134,17 @@ redis.call('PEXPIRE', join, ttl)
 return 'ok'
 `)
 
-// replyScript records a brand reply: the author's unanswered streak ends.
+// replyScript records a brand reply: complaints made before it are
+// answered; later ones, even if handled first, stay in the streak.
 //
-// KEYS: streak set, last-reply key
+// KEYS: unanswered zset, last-reply key
 // ARGV: event ms, ttl ms
 var replyScript = redis.NewScript(`
-redis.call('DEL', KEYS[1])
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) > last then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
+if tonumber(ARGV[1]) > last then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+end
 return 'ok'
 `)
 

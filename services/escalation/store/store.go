@@ -105,7 +105,7 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 	if p.Complaint {
 		complaint = "1"
 	}
-	keys := []string{a.key("join", mentionID), a.key("window"), a.key("streak"), a.key("reply"), a.key("case")}
+	keys := []string{a.key("join", mentionID), a.key("window"), a.key("unanswered"), a.key("reply"), a.key("case")}
 	args := []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()}
 	var res []string
 	err := runPipelined(ctx, s.r, joinScript, keys, args, func(cmd *redis.Cmd) error {
@@ -283,7 +283,7 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 // BrandReply ends the author's unanswered streak.
 func (s *Store) BrandReply(ctx context.Context, a Author, at time.Time, window time.Duration) error {
 	ttl := max(2*window, s.TTL)
-	if err := replyScript.Run(ctx, s.r, []string{a.key("streak"), a.key("reply")}, at.UnixMilli(), ttl.Milliseconds()).Err(); err != nil {
+	if err := replyScript.Run(ctx, s.r, []string{a.key("unanswered"), a.key("reply")}, at.UnixMilli(), ttl.Milliseconds()).Err(); err != nil {
 		return fmt.Errorf("record brand reply to %s: %w", a.Key, err)
 	}
 	return nil
