@@ -302,10 +302,14 @@ func TestResolvedCaseStopsItsChain(t *testing.T) {
 	if _, err := r.svc[0].ResolveCase(context.Background(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Actor: "ana", Note: "called him"}); err != nil {
 		t.Fatal(err)
 	}
+	resolvedAt := time.Now()
 	time.Sleep(400 * time.Millisecond) // two ack timeouts: level 2 would have fired
 	evs := r.events()
-	if count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) != 0 {
-		t.Fatalf("resolved case kept paging: %v", types(evs))
+	for _, e := range evs {
+		// Under load level 2 may fire before the resolution; never after.
+		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED && e.At.AsTime().After(resolvedAt) {
+			t.Fatalf("resolved case kept paging: %v", types(evs))
+		}
 	}
 	if _, err := r.svc[0].ResolveCase(context.Background(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Actor: "ana"}); err == nil ||
 		!strings.Contains(err.Error(), "FailedPrecondition") {
