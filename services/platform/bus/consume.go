@@ -321,22 +321,26 @@ func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause erro
 const ackTimeout = 5 * time.Second
 
 // keepAlive tells JetStream every interval that msg is still being worked
-// on, until the returned stop is called.
+// on, until the returned stop is called. A timer rather than a goroutine:
+// most messages finish long before the first tick.
 func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		_ = msg.InProgress()
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			t.Reset(every)
 		}
-	}()
-	return func() { close(done) }
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
 }
 
 func (c *Consumer) backoff(delivered uint64) time.Duration {
