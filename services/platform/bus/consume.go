@@ -327,6 +327,7 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 	var mu sync.Mutex
 	stopped := false
 	var t *time.Timer
+	mu.Lock() // the callback must not see t before it is set
 	t = time.AfterFunc(every, func() {
 		_ = msg.InProgress()
 		mu.Lock()
@@ -335,6 +336,7 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 			t.Reset(every)
 		}
 	})
+	mu.Unlock()
 	return func() {
 		mu.Lock()
 		defer mu.Unlock()
