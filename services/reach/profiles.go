@@ -18,8 +18,8 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/store"
+	"github.com/firebreak/firebreak/services/platform/wording"
 	"github.com/firebreak/firebreak/services/reach/profile"
-	"github.com/firebreak/firebreak/services/reach/tier"
 )
 
 // Lookups configures the platform providers; every one is off until given
@@ -194,14 +194,14 @@ func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, erro
 			out.notes = append(out.notes, "platform could not be asked for the follower count ("+shortReason(err)+"); used the count in the mention")
 		case !profile.Plausible(fromMention.Followers, p.Followers):
 			out.followers, out.verified, out.source = fromMention.Followers, fromMention.Verified, "mention"
-			out.notes = append(out.notes, fmt.Sprintf("platform reported %s followers, implausible beside the mention's %s; kept the mention's", tier.Thousands(p.Followers), tier.Thousands(fromMention.Followers)))
+			out.notes = append(out.notes, fmt.Sprintf("platform reported %s followers, implausible beside the mention's %s; kept the mention's", wording.Thousands(p.Followers), wording.Thousands(fromMention.Followers)))
 		default:
 			out.followers, out.verified, out.source = p.Followers, p.Verified, "platform"
 			r.store(ctx, akey, p)
 		}
 	case hasCache && !profile.Plausible(cached.Followers, fromMention.Followers):
 		out.followers, out.verified, out.source = cached.Followers, cached.Verified, "cache"
-		out.notes = append(out.notes, fmt.Sprintf("mention reported %s followers, implausible beside the known %s; kept the known count", tier.Thousands(fromMention.Followers), tier.Thousands(cached.Followers)))
+		out.notes = append(out.notes, fmt.Sprintf("mention reported %s followers, implausible beside the known %s; kept the known count", wording.Thousands(fromMention.Followers), wording.Thousands(cached.Followers)))
 	default:
 		out.followers, out.verified, out.source = fromMention.Followers, fromMention.Verified, "mention"
 		if !hasCache || cached.Followers != fromMention.Followers {

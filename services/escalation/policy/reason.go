@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // A reason template is plain text with placeholders in braces, filled from the
@@ -48,9 +49,9 @@ var placeholders = map[string]fill{
 	// the brand's count is unknown.
 	"audience": audience,
 	// followers: the author's follower count, "332,000".
-	"followers": func(b []byte, f *facts) []byte { return appendThousands(b, f.followers()) },
+	"followers": func(b []byte, f *facts) []byte { return wording.AppendThousands(b, f.followers()) },
 	// brand_followers: the brand account's follower count, "203,000".
-	"brand_followers": func(b []byte, f *facts) []byte { return appendThousands(b, f.reach.GetBrandFollowers()) },
+	"brand_followers": func(b []byte, f *facts) []byte { return wording.AppendThousands(b, f.reach.GetBrandFollowers()) },
 	// relative: the author's audience as a multiple of the brand's, "1.6x".
 	"relative": func(b []byte, f *facts) []byte { return appendRatio(b, f.reach.GetRelativeToBrand()) },
 	// tier: the reach tier in words, "high".
@@ -84,13 +85,13 @@ var placeholders = map[string]fill{
 type fill func(b []byte, f *facts) []byte
 
 func audience(b []byte, f *facts) []byte {
-	b = appendThousands(b, f.followers())
+	b = wording.AppendThousands(b, f.followers())
 	b = append(b, " followers"...)
 	if f.reach.GetBrandFollowers() > 0 {
 		b = append(b, ", "...)
 		b = appendRatio(b, f.reach.GetRelativeToBrand())
 		b = append(b, " the brand's "...)
-		b = appendThousands(b, f.reach.GetBrandFollowers())
+		b = wording.AppendThousands(b, f.reach.GetBrandFollowers())
 	}
 	return b
 }

@@ -5,28 +5,6 @@ import (
 	"time"
 )
 
-// Thousands formats n with commas between groups of three digits, as people
-// read follower counts: 332000 becomes "332,000".
-func Thousands(n int64) string { return string(appendThousands(nil, n)) }
-
-func appendThousands(b []byte, n int64) []byte {
-	var digits [20]byte
-	d := strconv.AppendInt(digits[:0], n, 10)
-	if n < 0 {
-		b, d = append(b, '-'), d[1:]
-	}
-	head := len(d) % 3
-	if head == 0 {
-		head = 3
-	}
-	b = append(b, d[:min(head, len(d))]...)
-	for i := head; i < len(d); i += 3 {
-		b = append(b, ',')
-		b = append(b, d[i:i+3]...)
-	}
-	return b
-}
-
 // Ratio formats a multiple with one decimal, "1.6x"; large multiples drop the
 // decimal ("12x") because nobody reads "12.3x" differently.
 func Ratio(r float64) string { return string(appendRatio(nil, r)) }

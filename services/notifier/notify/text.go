@@ -2,10 +2,10 @@ package notify
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // The helpers below word a case the same way in every receiver.
@@ -38,9 +38,9 @@ func ReachText(c *fbv1.Case) string {
 	if followers == 0 {
 		followers = c.GetAuthor().GetFollowers()
 	}
-	s := Thousands(followers) + " followers"
+	s := wording.Thousands(followers) + " followers"
 	if r.GetBrandFollowers() > 0 && r.GetRelativeToBrand() > 0 {
-		s += fmt.Sprintf(", %.1fx the brand's %s", r.GetRelativeToBrand(), Thousands(r.GetBrandFollowers()))
+		s += fmt.Sprintf(", %.1fx the brand's %s", r.GetRelativeToBrand(), wording.Thousands(r.GetBrandFollowers()))
 	}
 	if r.GetTier() != fbv1.Tier_TIER_UNSPECIFIED {
 		s += " (" + strings.ToLower(strings.TrimPrefix(r.GetTier().String(), "TIER_")) + ")"
@@ -101,24 +101,6 @@ func GroupTitle(n *Notification) string {
 
 func platformName(p fbv1.Platform) string {
 	return strings.ToLower(strings.TrimPrefix(p.String(), "PLATFORM_"))
-}
-
-// Thousands writes n with comma separators: 332000 is "332,000".
-func Thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // Truncate cuts s to at most n runes, marking the cut, as receivers cap

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // Thresholds say where tiers begin. An author reaches a tier by either
@@ -63,16 +64,16 @@ func Assess(a Author, brandFollowers int64, t Thresholds) Assessment {
 	case brandFollowers > 0 && out.Relative >= t.RivalRatio:
 		out.Tier = fbv1.Tier_TIER_RIVAL
 		out.Reasons = append(out.Reasons, fmt.Sprintf("author has %s followers, %.1fx the brand's %s",
-			Thousands(a.Followers), out.Relative, Thousands(brandFollowers)))
+			wording.Thousands(a.Followers), out.Relative, wording.Thousands(brandFollowers)))
 	case a.Followers >= t.High || brandFollowers > 0 && out.Relative >= t.HighRatio:
 		out.Tier = fbv1.Tier_TIER_HIGH
 		out.Reasons = append(out.Reasons, highReason(a.Followers, brandFollowers, out.Relative))
 	case a.Followers >= t.Medium:
 		out.Tier = fbv1.Tier_TIER_MEDIUM
-		out.Reasons = append(out.Reasons, fmt.Sprintf("author has %s followers", Thousands(a.Followers)))
+		out.Reasons = append(out.Reasons, fmt.Sprintf("author has %s followers", wording.Thousands(a.Followers)))
 	default:
 		out.Tier = fbv1.Tier_TIER_LOW
-		out.Reasons = append(out.Reasons, fmt.Sprintf("author has %s followers", Thousands(a.Followers)))
+		out.Reasons = append(out.Reasons, fmt.Sprintf("author has %s followers", wording.Thousands(a.Followers)))
 	}
 	if a.Verified {
 		out.Reasons = append(out.Reasons, "author is verified")
@@ -85,27 +86,9 @@ func Assess(a Author, brandFollowers int64, t Thresholds) Assessment {
 
 func highReason(followers, brand int64, rel float64) string {
 	if brand > 0 {
-		return fmt.Sprintf("author has %s followers, %.0f%% of the brand's %s", Thousands(followers), rel*100, Thousands(brand))
+		return fmt.Sprintf("author has %s followers, %.0f%% of the brand's %s", wording.Thousands(followers), rel*100, wording.Thousands(brand))
 	}
-	return fmt.Sprintf("author has %s followers", Thousands(followers))
-}
-
-// Thousands formats n with comma separators: 332000 is "332,000".
-func Thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
+	return fmt.Sprintf("author has %s followers", wording.Thousands(followers))
 }
 
 // ParseBrandFollowers reads "acme=203000,globex=5000".

@@ -36,14 +36,6 @@ func TestAssess(t *testing.T) {
 	}
 }
 
-func TestThousands(t *testing.T) {
-	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 203000: "203,000", 1234567: "1,234,567", -4500: "-4,500"} {
-		if got := Thousands(n); got != want {
-			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestParseBrandFollowers(t *testing.T) {
 	got, err := ParseBrandFollowers("acme=203000, globex=5")
 	if err != nil || got["acme"] != 203000 || got["globex"] != 5 {

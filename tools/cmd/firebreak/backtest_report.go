@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // summary is the count of what one policy did over the replay.
@@ -157,10 +158,10 @@ func changeOf(a, b *decisionRecord) string {
 func writeText(w io.Writer, r backtestReport, limit int) error {
 	in := r.Input
 	fmt.Fprintf(w, "Backtest of %s: %s rows, %s customer mentions, %s brand replies, %s skipped (no brand); replayed in %s.\n",
-		in.File, policy.Thousands(int64(in.Rows)), policy.Thousands(int64(in.Mentions)), policy.Thousands(int64(in.BrandReplies)),
-		policy.Thousands(int64(in.Skipped)), r.Elapsed)
+		in.File, wording.Thousands(int64(in.Rows)), wording.Thousands(int64(in.Mentions)), wording.Thousands(int64(in.BrandReplies)),
+		wording.Thousands(int64(in.Skipped)), r.Elapsed)
 	if unknown := in.Mentions - in.WithReach; unknown > 0 {
-		fmt.Fprintf(w, "%s mentions carry no follower count: they were decided without reach.\n", policy.Thousands(int64(unknown)))
+		fmt.Fprintf(w, "%s mentions carry no follower count: they were decided without reach.\n", wording.Thousands(int64(unknown)))
 	}
 	reports := []*policyReport{&r.Policy}
 	if r.Against != nil {
@@ -174,7 +175,7 @@ func writeText(w io.Writer, r backtestReport, limit int) error {
 	writeSummary(w, reports)
 	if r.Against != nil {
 		fmt.Fprintf(w, "\n%s mentions decided differently by %s than by %s:\n",
-			policy.Thousands(int64(len(r.Differences))), r.Against.File, r.Policy.File)
+			wording.Thousands(int64(len(r.Differences))), r.Against.File, r.Policy.File)
 		writeDifferences(w, r.Differences, r.Policy.File, r.Against.File, limit)
 	}
 	return nil
@@ -189,7 +190,7 @@ func writeCases(w io.Writer, cases []*caseRecord, limit int) {
 	fmt.Fprintln(tw, "CASE\tOPENED\tBRAND\tAUTHOR\tTEAM\tPRIORITY\tLEVEL\tPAGES\tANSWERED\tWHY")
 	for i, c := range sorted {
 		if limit > 0 && i == limit {
-			fmt.Fprintf(tw, "... and %s more (--limit 0 lists all; --json gives everything)\n", policy.Thousands(int64(len(sorted)-limit)))
+			fmt.Fprintf(tw, "... and %s more (--limit 0 lists all; --json gives everything)\n", wording.Thousands(int64(len(sorted)-limit)))
 			break
 		}
 		answered := "no"
@@ -224,7 +225,7 @@ func writeSummary(w io.Writer, reports []*policyReport) {
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	count := func(f func(s summary) int) func(s summary) string {
-		return func(s summary) string { return policy.Thousands(int64(f(s))) }
+		return func(s summary) string { return wording.Thousands(int64(f(s))) }
 	}
 	head := []string{"SUMMARY"}
 	for _, p := range reports {
@@ -242,7 +243,7 @@ func writeSummary(w io.Writer, reports []*policyReport) {
 	}
 	for _, t := range keys(reports, func(s summary) map[string]int { return s.MentionsByTier }) {
 		row("  from tier "+t+" (of its mentions)", func(s summary) string {
-			return policy.Thousands(int64(s.ByTier[t])) + " of " + policy.Thousands(int64(s.MentionsByTier[t]))
+			return wording.Thousands(int64(s.ByTier[t])) + " of " + wording.Thousands(int64(s.MentionsByTier[t]))
 		})
 	}
 	row("cases opened", count(func(s summary) int { return s.Cases }))
@@ -267,7 +268,7 @@ func writeDifferences(w io.Writer, diffs []differenceJSON, a, b string, limit in
 	fmt.Fprintf(tw, "WHEN\tBRAND\tAUTHOR\tCHANGE\t%s\t%s\tWHY\n", strings.ToUpper(a), strings.ToUpper(b))
 	for i, d := range diffs {
 		if limit > 0 && i == limit {
-			fmt.Fprintf(tw, "... and %s more\n", policy.Thousands(int64(len(diffs)-limit)))
+			fmt.Fprintf(tw, "... and %s more\n", wording.Thousands(int64(len(diffs)-limit)))
 			break
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.At.Format("2006-01-02 15:04"), d.Brand, d.Author, d.Change,

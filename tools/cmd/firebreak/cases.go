@@ -17,6 +17,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // escalationFlags are the flags of every command that talks to escalation.
@@ -134,7 +135,7 @@ func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 	fmt.Fprintf(w, "Case %s  %s, %s priority, team %s, level %d\n", c.Id, word(c.State.String(), "CASE_STATE_"),
 		word(c.Priority.String(), "PRIORITY_"), c.Team, c.Level)
 	fmt.Fprintf(w, "Brand %s on %s, author @%s (%s followers)\n", c.Brand, word(c.Platform.String(), "PLATFORM_"),
-		c.Author.GetHandle(), thousands(c.Author.GetFollowers()))
+		c.Author.GetHandle(), wording.Thousands(c.Author.GetFollowers()))
 	fmt.Fprintln(w, "Why:")
 	for _, r := range c.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r.Text)
@@ -174,18 +175,6 @@ func printJSON(w io.Writer, m proto.Message) error {
 }
 
 func word(enum, prefix string) string { return strings.ToLower(strings.TrimPrefix(enum, prefix)) }
-
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
