@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
@@ -187,13 +186,8 @@ func (s *Service) EvaluatePolicy(_ context.Context, req *fbv1.EvaluatePolicyRequ
 	if req.Mention == nil {
 		return nil, status.Error(codes.InvalidArgument, "mention is required")
 	}
-	out := pol.Evaluate(policy.Input{Mention: req.Mention, Score: req.Score, Reach: req.Reach, History: req.History})
-	return &fbv1.EvaluatePolicyResponse{Decision: &fbv1.Decision{
-		MentionId: req.Mention.Id, Brand: req.Mention.Brand, Escalate: out.Escalate, Team: out.Team,
-		Priority: out.Priority, Chain: out.Chain, Route: out.Route, Reasons: out.Reasons,
-		Complaint: pol.Complaint(req.Score), History: req.History, PolicyVersion: pol.Version(),
-		DecidedAt: timestamppb.New(s.now()), Score: req.Score, Reach: req.Reach,
-	}}, nil
+	in := policy.Input{Mention: req.Mention, Score: req.Score, Reach: req.Reach, History: req.History}
+	return &fbv1.EvaluatePolicyResponse{Decision: decision(pol, in, s.now())}, nil
 }
 
 // toStatus maps domain errors to gRPC codes; only here.

@@ -97,23 +97,32 @@ func checkMention(m *fbv1.Mention) error {
 	return nil
 }
 
-// evaluate runs the policy on a joined mention and records the decision.
+// evaluate runs the policy on a joined mention and records the decision,
+// with the shadow policy's beside it.
 func (s *Service) evaluate(pol *policy.Policy, a store.Author, j store.Joined, now time.Time) *fbv1.Decision {
-	m := j.Mention
-	out := pol.Evaluate(policy.Input{Mention: m, Score: j.Score, Reach: j.Reach, History: j.History})
+	in := policy.Input{Mention: j.Mention, Score: j.Score, Reach: j.Reach, History: j.History}
+	d := decision(pol, in, now)
+	d.AuthorKey = a.Key
+	s.shadowDecision(context.Background(), in, d)
+	return d
+}
+
+// decision is what pol decides on in, as the record stored and shown: the
+// outcome, the inputs, and what was missing.
+func decision(pol *policy.Policy, in policy.Input, now time.Time) *fbv1.Decision {
+	out := pol.Evaluate(in)
 	d := &fbv1.Decision{
-		MentionId: m.Id, Brand: m.Brand, AuthorKey: a.Key,
+		MentionId: in.Mention.GetId(), Brand: in.Mention.GetBrand(),
 		Escalate: out.Escalate, Team: out.Team, Priority: out.Priority, Chain: out.Chain, Route: out.Route,
-		Reasons: out.Reasons, Complaint: pol.Complaint(j.Score), History: j.History,
-		PolicyVersion: pol.Version(), DecidedAt: timestamppb.New(now), Score: j.Score, Reach: j.Reach,
+		Reasons: out.Reasons, Complaint: pol.Complaint(in.Score), History: in.History,
+		PolicyVersion: pol.Version(), DecidedAt: timestamppb.New(now), Score: in.Score, Reach: in.Reach,
 	}
-	if j.Score == nil {
+	if in.Score == nil {
 		d.Missing = append(d.Missing, "score")
 	}
-	if j.Reach == nil {
+	if in.Reach == nil {
 		d.Missing = append(d.Missing, "reach")
 	}
-	s.shadowDecision(context.Background(), j, d)
 	return d
 }
 

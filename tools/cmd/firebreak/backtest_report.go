@@ -135,22 +135,16 @@ func differences(a, b *simulation) []differenceJSON {
 	return out
 }
 
+// changeLabels name, in the report, how --against differs from --policy.
+var changeLabels = map[policy.Change]string{
+	policy.Same: "", policy.OnlyFirst: "only_policy", policy.OnlySecond: "only_against",
+	policy.Raised: "raised", policy.Lowered: "lowered", policy.OtherTeam: "team",
+}
+
 func changeOf(a, b *decisionRecord) string {
-	switch {
-	case a.Escalate && !b.Escalate:
-		return "only_policy"
-	case !a.Escalate && b.Escalate:
-		return "only_against"
-	case !a.Escalate:
-		return ""
-	case b.priority > a.priority:
-		return "raised"
-	case b.priority < a.priority:
-		return "lowered"
-	case a.Team != b.Team:
-		return "team"
-	}
-	return ""
+	return changeLabels[policy.Compare(
+		policy.Verdict{Escalate: a.Escalate, Team: a.Team, Priority: a.priority},
+		policy.Verdict{Escalate: b.Escalate, Team: b.Team, Priority: b.priority})]
 }
 
 // writeText writes the report for people: the cases, a summary table, and
