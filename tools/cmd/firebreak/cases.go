@@ -41,6 +41,18 @@ func (f *escalationFlags) dial() (fbv1.EscalationServiceClient, *grpc.ClientConn
 	return fbv1.NewEscalationServiceClient(conn), conn, nil
 }
 
+// call dials escalation and makes one call, bounded by --timeout.
+func (f *escalationFlags) call(ctx context.Context, do func(context.Context, fbv1.EscalationServiceClient) error) error {
+	client, conn, err := f.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	return do(ctx, client)
+}
+
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("firebreak "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -74,14 +86,11 @@ func runCasesList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		req.Priority = fbv1.Priority(v)
 	}
-	client, conn, err := f.dial()
-	if err != nil {
+	var resp *fbv1.ListCasesResponse
+	err := f.call(ctx, func(ctx context.Context, client fbv1.EscalationServiceClient) (err error) {
+		resp, err = client.ListCases(ctx, req)
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	resp, err := client.ListCases(ctx, req)
+	})
 	if err != nil {
 		return fmt.Errorf("list cases from %s: %w", f.addr, err)
 	}
@@ -113,14 +122,11 @@ func runCasesGet(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: give one case id, e.g. firebreak cases get 3fa9c2e1b04d5a6e-1", errUsage)
 	}
-	client, conn, err := f.dial()
-	if err != nil {
+	var resp *fbv1.GetCaseResponse
+	err = f.call(ctx, func(ctx context.Context, client fbv1.EscalationServiceClient) (err error) {
+		resp, err = client.GetCase(ctx, &fbv1.GetCaseRequest{Id: pos[0]})
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	resp, err := client.GetCase(ctx, &fbv1.GetCaseRequest{Id: pos[0]})
+	})
 	if err != nil {
 		return fmt.Errorf("get case %s from %s: %w", pos[0], f.addr, err)
 	}
@@ -215,14 +221,11 @@ func changeCase(ctx context.Context, name string, args []string, stdout, stderr 
 	if *actor == "" {
 		return fmt.Errorf("%w: say who you are with --as", errUsage)
 	}
-	client, conn, err := f.dial()
-	if err != nil {
+	var c *fbv1.Case
+	err = f.call(ctx, func(ctx context.Context, client fbv1.EscalationServiceClient) (err error) {
+		c, err = change(ctx, client, pos[0], *actor, *note)
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	c, err := change(ctx, client, pos[0], *actor, *note)
+	})
 	if err != nil {
 		return fmt.Errorf("case %s: %w", pos[0], err)
 	}
@@ -284,14 +287,11 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: give one mention id, e.g. firebreak explain x:1001", errUsage)
 	}
-	client, conn, err := f.dial()
-	if err != nil {
+	var resp *fbv1.ExplainDecisionResponse
+	err = f.call(ctx, func(ctx context.Context, client fbv1.EscalationServiceClient) (err error) {
+		resp, err = client.ExplainDecision(ctx, &fbv1.ExplainDecisionRequest{MentionId: pos[0]})
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	resp, err := client.ExplainDecision(ctx, &fbv1.ExplainDecisionRequest{MentionId: pos[0]})
+	})
 	if err != nil {
 		return fmt.Errorf("explain %s: %w", pos[0], err)
 	}
