@@ -144,6 +144,12 @@ const (
 	CaseEventType_CASE_EVENT_TYPE_RESOLVED        CaseEventType = 5
 	CaseEventType_CASE_EVENT_TYPE_REOPENED        CaseEventType = 6
 	CaseEventType_CASE_EVENT_TYPE_DELIVERY_FAILED CaseEventType = 7
+	// CASE_EVENT_TYPE_REPLIED records a brand reply on the case, with its
+	// check and whether it counted as an answer. It pages nobody by itself.
+	CaseEventType_CASE_EVENT_TYPE_REPLIED CaseEventType = 8
+	// CASE_EVENT_TYPE_RESPONSE_DUE warns that the first-response target is
+	// close (the policy's warn_at share of it has passed).
+	CaseEventType_CASE_EVENT_TYPE_RESPONSE_DUE CaseEventType = 9
 )
 
 // Enum value maps for CaseEventType.
@@ -157,6 +163,8 @@ var (
 		5: "CASE_EVENT_TYPE_RESOLVED",
 		6: "CASE_EVENT_TYPE_REOPENED",
 		7: "CASE_EVENT_TYPE_DELIVERY_FAILED",
+		8: "CASE_EVENT_TYPE_REPLIED",
+		9: "CASE_EVENT_TYPE_RESPONSE_DUE",
 	}
 	CaseEventType_value = map[string]int32{
 		"CASE_EVENT_TYPE_UNSPECIFIED":     0,
@@ -167,6 +175,8 @@ var (
 		"CASE_EVENT_TYPE_RESOLVED":        5,
 		"CASE_EVENT_TYPE_REOPENED":        6,
 		"CASE_EVENT_TYPE_DELIVERY_FAILED": 7,
+		"CASE_EVENT_TYPE_REPLIED":         8,
+		"CASE_EVENT_TYPE_RESPONSE_DUE":    9,
 	}
 )
 
@@ -370,8 +380,14 @@ type History struct {
 	LastBrandReplyAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_brand_reply_at,json=lastBrandReplyAt,proto3" json:"last_brand_reply_at,omitempty"`
 	// window_seconds is the length of the complaint window.
 	WindowSeconds int64 `protobuf:"varint,4,opt,name=window_seconds,json=windowSeconds,proto3" json:"window_seconds,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// private_handoff_at is when the brand moved the conversation to private
+	// messages without answering there yet; unset when no hand-off is open.
+	PrivateHandoffAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=private_handoff_at,json=privateHandoffAt,proto3" json:"private_handoff_at,omitempty"`
+	// first_unanswered_at is when the oldest complaint since the brand's last
+	// answer was made; unset when nothing is unanswered.
+	FirstUnansweredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=first_unanswered_at,json=firstUnansweredAt,proto3" json:"first_unanswered_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *History) Reset() {
@@ -430,6 +446,20 @@ func (x *History) GetWindowSeconds() int64 {
 		return x.WindowSeconds
 	}
 	return 0
+}
+
+func (x *History) GetPrivateHandoffAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PrivateHandoffAt
+	}
+	return nil
+}
+
+func (x *History) GetFirstUnansweredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstUnansweredAt
+	}
+	return nil
 }
 
 // Decision is the escalation verdict for one mention.
@@ -653,7 +683,28 @@ type Case struct {
 	LastComplaintAt *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=last_complaint_at,json=lastComplaintAt,proto3" json:"last_complaint_at,omitempty"`
 	// episode counts the times the case was reopened or raised: each starts
 	// its chain again, and pages of one episode are never repeated.
-	Episode       int32 `protobuf:"varint,25,opt,name=episode,proto3" json:"episode,omitempty"`
+	Episode int32 `protobuf:"varint,25,opt,name=episode,proto3" json:"episode,omitempty"`
+	// replies are the brand's replies to the author while the case is open,
+	// oldest first (the latest few only; replies_total counts them all).
+	Replies      []*BrandReply `protobuf:"bytes,26,rep,name=replies,proto3" json:"replies,omitempty"`
+	RepliesTotal int32         `protobuf:"varint,27,opt,name=replies_total,json=repliesTotal,proto3" json:"replies_total,omitempty"`
+	// first_response_at is when the brand first answered (a reply that passed
+	// the check) after the case opened; answered_by is that reply's mention id.
+	FirstResponseAt *timestamppb.Timestamp `protobuf:"bytes,28,opt,name=first_response_at,json=firstResponseAt,proto3" json:"first_response_at,omitempty"`
+	AnsweredBy      string                 `protobuf:"bytes,29,opt,name=answered_by,json=answeredBy,proto3" json:"answered_by,omitempty"`
+	// respond_by is the first-response deadline of the policy's respond_within
+	// for the case's priority, counted in business hours when the policy has
+	// them; unset once answered or when the policy sets no target.
+	RespondBy *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=respond_by,json=respondBy,proto3" json:"respond_by,omitempty"`
+	// unanswered_since is when the first unanswered complaint of the case was made.
+	UnansweredSince *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=unanswered_since,json=unansweredSince,proto3" json:"unanswered_since,omitempty"`
+	// breached is true once respond_by passed with no answer.
+	Breached bool `protobuf:"varint,32,opt,name=breached,proto3" json:"breached,omitempty"`
+	// private_handoff_at is when the brand moved the author to private
+	// messages and has not answered there since.
+	PrivateHandoffAt *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=private_handoff_at,json=privateHandoffAt,proto3" json:"private_handoff_at,omitempty"`
+	// mention_urls maps a mention id to the post's address.
+	MentionUrls   map[string]string `protobuf:"bytes,34,rep,name=mention_urls,json=mentionUrls,proto3" json:"mention_urls,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -863,6 +914,182 @@ func (x *Case) GetEpisode() int32 {
 	return 0
 }
 
+func (x *Case) GetReplies() []*BrandReply {
+	if x != nil {
+		return x.Replies
+	}
+	return nil
+}
+
+func (x *Case) GetRepliesTotal() int32 {
+	if x != nil {
+		return x.RepliesTotal
+	}
+	return 0
+}
+
+func (x *Case) GetFirstResponseAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstResponseAt
+	}
+	return nil
+}
+
+func (x *Case) GetAnsweredBy() string {
+	if x != nil {
+		return x.AnsweredBy
+	}
+	return ""
+}
+
+func (x *Case) GetRespondBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RespondBy
+	}
+	return nil
+}
+
+func (x *Case) GetUnansweredSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UnansweredSince
+	}
+	return nil
+}
+
+func (x *Case) GetBreached() bool {
+	if x != nil {
+		return x.Breached
+	}
+	return false
+}
+
+func (x *Case) GetPrivateHandoffAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PrivateHandoffAt
+	}
+	return nil
+}
+
+func (x *Case) GetMentionUrls() map[string]string {
+	if x != nil {
+		return x.MentionUrls
+	}
+	return nil
+}
+
+// BrandReply is one reply of the brand to a case's author, with what the
+// reply check found in it.
+type BrandReply struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	MentionId  string                 `protobuf:"bytes,1,opt,name=mention_id,json=mentionId,proto3" json:"mention_id,omitempty"`
+	Text       string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Url        string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Visibility Visibility             `protobuf:"varint,4,opt,name=visibility,proto3,enum=firebreak.v1.Visibility" json:"visibility,omitempty"`
+	At         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	Check      *ReplyCheck            `protobuf:"bytes,6,opt,name=check,proto3" json:"check,omitempty"`
+	// answered is true when the reply counted as an answer under the policy.
+	Answered bool `protobuf:"varint,7,opt,name=answered,proto3" json:"answered,omitempty"`
+	// why says, in plain words, why it did or did not count as an answer.
+	Why string `protobuf:"bytes,8,opt,name=why,proto3" json:"why,omitempty"`
+	// handle is the brand account's handle that posted the reply.
+	Handle        string `protobuf:"bytes,9,opt,name=handle,proto3" json:"handle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BrandReply) Reset() {
+	*x = BrandReply{}
+	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BrandReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BrandReply) ProtoMessage() {}
+
+func (x *BrandReply) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BrandReply.ProtoReflect.Descriptor instead.
+func (*BrandReply) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BrandReply) GetMentionId() string {
+	if x != nil {
+		return x.MentionId
+	}
+	return ""
+}
+
+func (x *BrandReply) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *BrandReply) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *BrandReply) GetVisibility() Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Visibility_VISIBILITY_UNSPECIFIED
+}
+
+func (x *BrandReply) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *BrandReply) GetCheck() *ReplyCheck {
+	if x != nil {
+		return x.Check
+	}
+	return nil
+}
+
+func (x *BrandReply) GetAnswered() bool {
+	if x != nil {
+		return x.Answered
+	}
+	return false
+}
+
+func (x *BrandReply) GetWhy() string {
+	if x != nil {
+		return x.Why
+	}
+	return ""
+}
+
+func (x *BrandReply) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
 // CaseEvent is one change to a case, as stored in its timeline and published
 // on the bus.
 type CaseEvent struct {
@@ -880,15 +1107,20 @@ type CaseEvent struct {
 	At        *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
 	// receivers are the chain level's receivers for events that page
 	// (opened, escalated, reopened); empty leaves routing to the notifier.
-	Receivers     []string `protobuf:"bytes,10,rep,name=receivers,proto3" json:"receivers,omitempty"`
-	Round         int32    `protobuf:"varint,11,opt,name=round,proto3" json:"round,omitempty"`
+	Receivers []string `protobuf:"bytes,10,rep,name=receivers,proto3" json:"receivers,omitempty"`
+	Round     int32    `protobuf:"varint,11,opt,name=round,proto3" json:"round,omitempty"`
+	// reply is the brand reply the event is about (replied events, and
+	// escalations caused by a harmful reply).
+	Reply *BrandReply `protobuf:"bytes,12,opt,name=reply,proto3" json:"reply,omitempty"`
+	// auth says how the actor authenticated ("api-key", "oidc", "slack").
+	AuthMethod    string `protobuf:"bytes,13,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseEvent) Reset() {
 	*x = CaseEvent{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	mi := &file_firebreak_v1_case_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1132,7 @@ func (x *CaseEvent) String() string {
 func (*CaseEvent) ProtoMessage() {}
 
 func (x *CaseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	mi := &file_firebreak_v1_case_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1145,7 @@ func (x *CaseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseEvent.ProtoReflect.Descriptor instead.
 func (*CaseEvent) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{4}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CaseEvent) GetId() string {
@@ -993,6 +1225,20 @@ func (x *CaseEvent) GetRound() int32 {
 	return 0
 }
 
+func (x *CaseEvent) GetReply() *BrandReply {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+func (x *CaseEvent) GetAuthMethod() string {
+	if x != nil {
+		return x.AuthMethod
+	}
+	return ""
+}
+
 // Delivery records one attempt to tell a receiver about a case event.
 type Delivery struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1015,7 +1261,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[5]
+	mi := &file_firebreak_v1_case_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1273,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[5]
+	mi := &file_firebreak_v1_case_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1286,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{5}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Delivery) GetId() string {
@@ -1155,7 +1401,7 @@ type CaseCommand struct {
 
 func (x *CaseCommand) Reset() {
 	*x = CaseCommand{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[6]
+	mi := &file_firebreak_v1_case_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1413,7 @@ func (x *CaseCommand) String() string {
 func (*CaseCommand) ProtoMessage() {}
 
 func (x *CaseCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[6]
+	mi := &file_firebreak_v1_case_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1426,7 @@ func (x *CaseCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
 func (*CaseCommand) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{6}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CaseCommand) GetId() string {
@@ -1239,12 +1485,14 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x17firebreak/v1/case.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xda\x01\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\xf0\x02\n" +
 	"\aHistory\x120\n" +
 	"\x14complaints_in_window\x18\x01 \x01(\x05R\x12complaintsInWindow\x12+\n" +
 	"\x11unanswered_streak\x18\x02 \x01(\x05R\x10unansweredStreak\x12I\n" +
 	"\x13last_brand_reply_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastBrandReplyAt\x12%\n" +
-	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\"\x88\x05\n" +
+	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\x12H\n" +
+	"\x12private_handoff_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x10privateHandoffAt\x12J\n" +
+	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\x88\x05\n" +
 	"\bDecision\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x14\n" +
@@ -1267,7 +1515,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"decided_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12)\n" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
 	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
-	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\x9c\b\n" +
+	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\xce\f\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1299,7 +1547,35 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05round\x18\x16 \x01(\x05R\x05round\x12@\n" +
 	"\x0elevel_fired_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\flevelFiredAt\x12F\n" +
 	"\x11last_complaint_at\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastComplaintAt\x12\x18\n" +
-	"\aepisode\x18\x19 \x01(\x05R\aepisode\"\xe3\x02\n" +
+	"\aepisode\x18\x19 \x01(\x05R\aepisode\x122\n" +
+	"\areplies\x18\x1a \x03(\v2\x18.firebreak.v1.BrandReplyR\areplies\x12#\n" +
+	"\rreplies_total\x18\x1b \x01(\x05R\frepliesTotal\x12F\n" +
+	"\x11first_response_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampR\x0ffirstResponseAt\x12\x1f\n" +
+	"\vanswered_by\x18\x1d \x01(\tR\n" +
+	"answeredBy\x129\n" +
+	"\n" +
+	"respond_by\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\trespondBy\x12E\n" +
+	"\x10unanswered_since\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\x0funansweredSince\x12\x1a\n" +
+	"\bbreached\x18  \x01(\bR\bbreached\x12H\n" +
+	"\x12private_handoff_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x10privateHandoffAt\x12F\n" +
+	"\fmention_urls\x18\" \x03(\v2#.firebreak.v1.Case.MentionUrlsEntryR\vmentionUrls\x1a>\n" +
+	"\x10MentionUrlsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
+	"\n" +
+	"BrandReply\x12\x1d\n" +
+	"\n" +
+	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x128\n" +
+	"\n" +
+	"visibility\x18\x04 \x01(\x0e2\x18.firebreak.v1.VisibilityR\n" +
+	"visibility\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12.\n" +
+	"\x05check\x18\x06 \x01(\v2\x18.firebreak.v1.ReplyCheckR\x05check\x12\x1a\n" +
+	"\banswered\x18\a \x01(\bR\banswered\x12\x10\n" +
+	"\x03why\x18\b \x01(\tR\x03why\x12\x16\n" +
+	"\x06handle\x18\t \x01(\tR\x06handle\"\xb4\x03\n" +
 	"\tCaseEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.firebreak.v1.CaseEventTypeR\x04type\x12&\n" +
@@ -1313,7 +1589,10 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1c\n" +
 	"\treceivers\x18\n" +
 	" \x03(\tR\treceivers\x12\x14\n" +
-	"\x05round\x18\v \x01(\x05R\x05round\"\x97\x03\n" +
+	"\x05round\x18\v \x01(\x05R\x05round\x12.\n" +
+	"\x05reply\x18\f \x01(\v2\x18.firebreak.v1.BrandReplyR\x05reply\x12\x1f\n" +
+	"\vauth_method\x18\r \x01(\tR\n" +
+	"authMethod\"\x97\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -1349,7 +1628,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCASE_STATE_OPEN\x10\x01\x12\x1b\n" +
 	"\x17CASE_STATE_ACKNOWLEDGED\x10\x02\x12\x17\n" +
-	"\x13CASE_STATE_RESOLVED\x10\x03*\x8b\x02\n" +
+	"\x13CASE_STATE_RESOLVED\x10\x03*\xca\x02\n" +
 	"\rCaseEventType\x12\x1f\n" +
 	"\x1bCASE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CASE_EVENT_TYPE_OPENED\x10\x01\x12\x1b\n" +
@@ -1358,7 +1637,9 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x1cCASE_EVENT_TYPE_ACKNOWLEDGED\x10\x04\x12\x1c\n" +
 	"\x18CASE_EVENT_TYPE_RESOLVED\x10\x05\x12\x1c\n" +
 	"\x18CASE_EVENT_TYPE_REOPENED\x10\x06\x12#\n" +
-	"\x1fCASE_EVENT_TYPE_DELIVERY_FAILED\x10\a*\xb0\x01\n" +
+	"\x1fCASE_EVENT_TYPE_DELIVERY_FAILED\x10\a\x12\x1b\n" +
+	"\x17CASE_EVENT_TYPE_REPLIED\x10\b\x12 \n" +
+	"\x1cCASE_EVENT_TYPE_RESPONSE_DUE\x10\t*\xb0\x01\n" +
 	"\x0fDeliveryOutcome\x12 \n" +
 	"\x1cDELIVERY_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDELIVERY_OUTCOME_DELIVERED\x10\x01\x12\x1d\n" +
@@ -1383,7 +1664,7 @@ func file_firebreak_v1_case_proto_rawDescGZIP() []byte {
 }
 
 var file_firebreak_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_firebreak_v1_case_proto_goTypes = []any{
 	(Priority)(0),                 // 0: firebreak.v1.Priority
 	(CaseState)(0),                // 1: firebreak.v1.CaseState
@@ -1394,50 +1675,66 @@ var file_firebreak_v1_case_proto_goTypes = []any{
 	(*History)(nil),               // 6: firebreak.v1.History
 	(*Decision)(nil),              // 7: firebreak.v1.Decision
 	(*Case)(nil),                  // 8: firebreak.v1.Case
-	(*CaseEvent)(nil),             // 9: firebreak.v1.CaseEvent
-	(*Delivery)(nil),              // 10: firebreak.v1.Delivery
-	(*CaseCommand)(nil),           // 11: firebreak.v1.CaseCommand
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*Score)(nil),                 // 13: firebreak.v1.Score
-	(*Reach)(nil),                 // 14: firebreak.v1.Reach
-	(Platform)(0),                 // 15: firebreak.v1.Platform
-	(*Author)(nil),                // 16: firebreak.v1.Author
+	(*BrandReply)(nil),            // 9: firebreak.v1.BrandReply
+	(*CaseEvent)(nil),             // 10: firebreak.v1.CaseEvent
+	(*Delivery)(nil),              // 11: firebreak.v1.Delivery
+	(*CaseCommand)(nil),           // 12: firebreak.v1.CaseCommand
+	nil,                           // 13: firebreak.v1.Case.MentionUrlsEntry
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*Score)(nil),                 // 15: firebreak.v1.Score
+	(*Reach)(nil),                 // 16: firebreak.v1.Reach
+	(Platform)(0),                 // 17: firebreak.v1.Platform
+	(*Author)(nil),                // 18: firebreak.v1.Author
+	(Visibility)(0),               // 19: firebreak.v1.Visibility
+	(*ReplyCheck)(nil),            // 20: firebreak.v1.ReplyCheck
 }
 var file_firebreak_v1_case_proto_depIdxs = []int32{
-	12, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
-	0,  // 1: firebreak.v1.Decision.priority:type_name -> firebreak.v1.Priority
-	5,  // 2: firebreak.v1.Decision.reasons:type_name -> firebreak.v1.Reason
-	6,  // 3: firebreak.v1.Decision.history:type_name -> firebreak.v1.History
-	12, // 4: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	13, // 5: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
-	14, // 6: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
-	7,  // 7: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
-	15, // 8: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	16, // 9: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
-	1,  // 10: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
-	0,  // 11: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
-	5,  // 12: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	12, // 13: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	12, // 14: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	12, // 15: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	12, // 16: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	14, // 17: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	12, // 18: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	12, // 19: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	12, // 20: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
-	2,  // 21: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	8,  // 22: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	5,  // 23: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	12, // 24: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	3,  // 25: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	12, // 26: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	4,  // 27: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
-	12, // 28: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	14, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
+	14, // 1: firebreak.v1.History.private_handoff_at:type_name -> google.protobuf.Timestamp
+	14, // 2: firebreak.v1.History.first_unanswered_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: firebreak.v1.Decision.priority:type_name -> firebreak.v1.Priority
+	5,  // 4: firebreak.v1.Decision.reasons:type_name -> firebreak.v1.Reason
+	6,  // 5: firebreak.v1.Decision.history:type_name -> firebreak.v1.History
+	14, // 6: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	15, // 7: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
+	16, // 8: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
+	7,  // 9: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
+	17, // 10: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	18, // 11: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	1,  // 12: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
+	0,  // 13: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
+	5,  // 14: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
+	14, // 15: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	14, // 16: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 17: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	14, // 18: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	16, // 19: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	14, // 20: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	14, // 21: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	14, // 22: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	9,  // 23: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
+	14, // 24: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
+	14, // 25: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
+	14, // 26: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
+	14, // 27: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
+	13, // 28: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
+	19, // 29: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
+	14, // 30: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
+	20, // 31: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
+	2,  // 32: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	8,  // 33: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	5,  // 34: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	14, // 35: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	9,  // 36: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
+	3,  // 37: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	14, // 38: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	4,  // 39: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	14, // 40: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	41, // [41:41] is the sub-list for method output_type
+	41, // [41:41] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
@@ -1454,7 +1751,7 @@ func file_firebreak_v1_case_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_firebreak_v1_case_proto_rawDesc), len(file_firebreak_v1_case_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -142,8 +142,10 @@ type Score struct {
 	Urgency        float64  `protobuf:"fixed64,7,opt,name=urgency,proto3" json:"urgency,omitempty"`
 	UrgencySignals []string `protobuf:"bytes,8,rep,name=urgency_signals,json=urgencySignals,proto3" json:"urgency_signals,omitempty"`
 	// model_version names the scoring model, e.g. "lexicon-1".
-	ModelVersion  string                 `protobuf:"bytes,9,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
-	ScoredAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=scored_at,json=scoredAt,proto3" json:"scored_at,omitempty"`
+	ModelVersion string                 `protobuf:"bytes,9,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	ScoredAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=scored_at,json=scoredAt,proto3" json:"scored_at,omitempty"`
+	// reply is the reply check's verdict, set only on the brand's own replies.
+	Reply         *ReplyCheck `protobuf:"bytes,11,opt,name=reply,proto3" json:"reply,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -244,6 +246,13 @@ func (x *Score) GetModelVersion() string {
 func (x *Score) GetScoredAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ScoredAt
+	}
+	return nil
+}
+
+func (x *Score) GetReply() *ReplyCheck {
+	if x != nil {
+		return x.Reply
 	}
 	return nil
 }
@@ -380,11 +389,118 @@ func (x *Finding) GetEnd() int32 {
 	return 0
 }
 
+// ReplyCheck is the reply check's verdict on a brand reply, as it travels on
+// the score event and is stored with the case. Whether a reply counts as an
+// answer is the policy's choice (its `answer` expression), made from these
+// fields.
+type ReplyCheck struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Findings []*Finding             `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
+	// hostile is true for hostile or dismissive tone: telling the customer
+	// off, blaming, mocking ("That's a bit harsh. Calm down").
+	Hostile bool `protobuf:"varint,2,opt,name=hostile,proto3" json:"hostile,omitempty"`
+	// dismissive is true for the dismissive part of hostile alone.
+	Dismissive bool `protobuf:"varint,3,opt,name=dismissive,proto3" json:"dismissive,omitempty"`
+	// no_next_step is true for a powerless reply: it apologises or
+	// sympathises but offers no action, no way forward and no question.
+	NoNextStep bool `protobuf:"varint,4,opt,name=no_next_step,json=noNextStep,proto3" json:"no_next_step,omitempty"`
+	// exposes_private is true when a public reply carries personal data
+	// (email, phone, booking or account numbers, addresses) or details of a
+	// private conversation.
+	ExposesPrivate bool `protobuf:"varint,5,opt,name=exposes_private,json=exposesPrivate,proto3" json:"exposes_private,omitempty"`
+	// moves_private is true when the reply moves the conversation to private
+	// messages ("DM us", "sent you a DM").
+	MovesPrivate bool `protobuf:"varint,6,opt,name=moves_private,json=movesPrivate,proto3" json:"moves_private,omitempty"`
+	// public is true when the reply was posted where anyone can read it.
+	Public        bool `protobuf:"varint,7,opt,name=public,proto3" json:"public,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyCheck) Reset() {
+	*x = ReplyCheck{}
+	mi := &file_firebreak_v1_score_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyCheck) ProtoMessage() {}
+
+func (x *ReplyCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_score_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyCheck.ProtoReflect.Descriptor instead.
+func (*ReplyCheck) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_score_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReplyCheck) GetFindings() []*Finding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+func (x *ReplyCheck) GetHostile() bool {
+	if x != nil {
+		return x.Hostile
+	}
+	return false
+}
+
+func (x *ReplyCheck) GetDismissive() bool {
+	if x != nil {
+		return x.Dismissive
+	}
+	return false
+}
+
+func (x *ReplyCheck) GetNoNextStep() bool {
+	if x != nil {
+		return x.NoNextStep
+	}
+	return false
+}
+
+func (x *ReplyCheck) GetExposesPrivate() bool {
+	if x != nil {
+		return x.ExposesPrivate
+	}
+	return false
+}
+
+func (x *ReplyCheck) GetMovesPrivate() bool {
+	if x != nil {
+		return x.MovesPrivate
+	}
+	return false
+}
+
+func (x *ReplyCheck) GetPublic() bool {
+	if x != nil {
+		return x.Public
+	}
+	return false
+}
+
 var File_firebreak_v1_score_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_score_proto_rawDesc = "" +
 	"\n" +
-	"\x18firebreak/v1/score.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x02\n" +
+	"\x18firebreak/v1/score.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x03\n" +
 	"\x05Score\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x1a\n" +
@@ -397,7 +513,8 @@ const file_firebreak_v1_score_proto_rawDesc = "" +
 	"\x0furgency_signals\x18\b \x03(\tR\x0eurgencySignals\x12#\n" +
 	"\rmodel_version\x18\t \x01(\tR\fmodelVersion\x127\n" +
 	"\tscored_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\bscoredAt\"k\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bscoredAt\x12.\n" +
+	"\x05reply\x18\v \x01(\v2\x18.firebreak.v1.ReplyCheckR\x05reply\"k\n" +
 	"\rScoredMention\x12/\n" +
 	"\amention\x18\x01 \x01(\v2\x15.firebreak.v1.MentionR\amention\x12)\n" +
 	"\x05score\x18\x02 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\"\x93\x01\n" +
@@ -406,7 +523,19 @@ const file_firebreak_v1_score_proto_rawDesc = "" +
 	"\bseverity\x18\x02 \x01(\x0e2\x16.firebreak.v1.SeverityR\bseverity\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12\x14\n" +
 	"\x05start\x18\x04 \x01(\x05R\x05start\x12\x10\n" +
-	"\x03end\x18\x05 \x01(\x05R\x03end*m\n" +
+	"\x03end\x18\x05 \x01(\x05R\x03end\"\x81\x02\n" +
+	"\n" +
+	"ReplyCheck\x121\n" +
+	"\bfindings\x18\x01 \x03(\v2\x15.firebreak.v1.FindingR\bfindings\x12\x18\n" +
+	"\ahostile\x18\x02 \x01(\bR\ahostile\x12\x1e\n" +
+	"\n" +
+	"dismissive\x18\x03 \x01(\bR\n" +
+	"dismissive\x12 \n" +
+	"\fno_next_step\x18\x04 \x01(\bR\n" +
+	"noNextStep\x12'\n" +
+	"\x0fexposes_private\x18\x05 \x01(\bR\x0eexposesPrivate\x12#\n" +
+	"\rmoves_private\x18\x06 \x01(\bR\fmovesPrivate\x12\x16\n" +
+	"\x06public\x18\a \x01(\bR\x06public*m\n" +
 	"\tSentiment\x12\x19\n" +
 	"\x15SENTIMENT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SENTIMENT_NEGATIVE\x10\x01\x12\x15\n" +
@@ -431,27 +560,30 @@ func file_firebreak_v1_score_proto_rawDescGZIP() []byte {
 }
 
 var file_firebreak_v1_score_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_firebreak_v1_score_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_firebreak_v1_score_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_firebreak_v1_score_proto_goTypes = []any{
 	(Sentiment)(0),                // 0: firebreak.v1.Sentiment
 	(Severity)(0),                 // 1: firebreak.v1.Severity
 	(*Score)(nil),                 // 2: firebreak.v1.Score
 	(*ScoredMention)(nil),         // 3: firebreak.v1.ScoredMention
 	(*Finding)(nil),               // 4: firebreak.v1.Finding
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(*Mention)(nil),               // 6: firebreak.v1.Mention
+	(*ReplyCheck)(nil),            // 5: firebreak.v1.ReplyCheck
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*Mention)(nil),               // 7: firebreak.v1.Mention
 }
 var file_firebreak_v1_score_proto_depIdxs = []int32{
 	0, // 0: firebreak.v1.Score.sentiment:type_name -> firebreak.v1.Sentiment
-	5, // 1: firebreak.v1.Score.scored_at:type_name -> google.protobuf.Timestamp
-	6, // 2: firebreak.v1.ScoredMention.mention:type_name -> firebreak.v1.Mention
-	2, // 3: firebreak.v1.ScoredMention.score:type_name -> firebreak.v1.Score
-	1, // 4: firebreak.v1.Finding.severity:type_name -> firebreak.v1.Severity
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6, // 1: firebreak.v1.Score.scored_at:type_name -> google.protobuf.Timestamp
+	5, // 2: firebreak.v1.Score.reply:type_name -> firebreak.v1.ReplyCheck
+	7, // 3: firebreak.v1.ScoredMention.mention:type_name -> firebreak.v1.Mention
+	2, // 4: firebreak.v1.ScoredMention.score:type_name -> firebreak.v1.Score
+	1, // 5: firebreak.v1.Finding.severity:type_name -> firebreak.v1.Severity
+	4, // 6: firebreak.v1.ReplyCheck.findings:type_name -> firebreak.v1.Finding
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_score_proto_init() }
@@ -466,7 +598,7 @@ func file_firebreak_v1_score_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_firebreak_v1_score_proto_rawDesc), len(file_firebreak_v1_score_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -321,8 +321,10 @@ func (x *CheckReplyRequest) GetPublic() bool {
 }
 
 type CheckReplyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Findings      []*Finding             `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Findings []*Finding             `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
+	// check is the whole verdict, as the live flow puts it on a brand reply's score.
+	Check         *ReplyCheck `protobuf:"bytes,2,opt,name=check,proto3" json:"check,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -360,6 +362,13 @@ func (*CheckReplyResponse) Descriptor() ([]byte, []int) {
 func (x *CheckReplyResponse) GetFindings() []*Finding {
 	if x != nil {
 		return x.Findings
+	}
+	return nil
+}
+
+func (x *CheckReplyResponse) GetCheck() *ReplyCheck {
+	if x != nil {
+		return x.Check
 	}
 	return nil
 }
@@ -1426,9 +1435,10 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x11CheckReplyRequest\x12\x14\n" +
 	"\x05draft\x18\x01 \x01(\tR\x05draft\x12/\n" +
 	"\amention\x18\x02 \x01(\v2\x15.firebreak.v1.MentionR\amention\x12\x16\n" +
-	"\x06public\x18\x03 \x01(\bR\x06public\"G\n" +
+	"\x06public\x18\x03 \x01(\bR\x06public\"w\n" +
 	"\x12CheckReplyResponse\x121\n" +
-	"\bfindings\x18\x01 \x03(\v2\x15.firebreak.v1.FindingR\bfindings\"\xb7\x01\n" +
+	"\bfindings\x18\x01 \x03(\v2\x15.firebreak.v1.FindingR\bfindings\x12.\n" +
+	"\x05check\x18\x02 \x01(\v2\x18.firebreak.v1.ReplyCheckR\x05check\"\xb7\x01\n" +
 	"\x0fGetReachRequest\x122\n" +
 	"\bplatform\x18\x01 \x01(\x0e2\x16.firebreak.v1.PlatformR\bplatform\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x12\x1b\n" +
@@ -1558,15 +1568,16 @@ var file_firebreak_v1_services_proto_goTypes = []any{
 	(*Mention)(nil),                 // 27: firebreak.v1.Mention
 	(*Score)(nil),                   // 28: firebreak.v1.Score
 	(*Finding)(nil),                 // 29: firebreak.v1.Finding
-	(Platform)(0),                   // 30: firebreak.v1.Platform
-	(*Reach)(nil),                   // 31: firebreak.v1.Reach
-	(CaseState)(0),                  // 32: firebreak.v1.CaseState
-	(Priority)(0),                   // 33: firebreak.v1.Priority
-	(*Case)(nil),                    // 34: firebreak.v1.Case
-	(*CaseEvent)(nil),               // 35: firebreak.v1.CaseEvent
-	(*Decision)(nil),                // 36: firebreak.v1.Decision
-	(*History)(nil),                 // 37: firebreak.v1.History
-	(*Delivery)(nil),                // 38: firebreak.v1.Delivery
+	(*ReplyCheck)(nil),              // 30: firebreak.v1.ReplyCheck
+	(Platform)(0),                   // 31: firebreak.v1.Platform
+	(*Reach)(nil),                   // 32: firebreak.v1.Reach
+	(CaseState)(0),                  // 33: firebreak.v1.CaseState
+	(Priority)(0),                   // 34: firebreak.v1.Priority
+	(*Case)(nil),                    // 35: firebreak.v1.Case
+	(*CaseEvent)(nil),               // 36: firebreak.v1.CaseEvent
+	(*Decision)(nil),                // 37: firebreak.v1.Decision
+	(*History)(nil),                 // 38: firebreak.v1.History
+	(*Delivery)(nil),                // 39: firebreak.v1.Delivery
 }
 var file_firebreak_v1_services_proto_depIdxs = []int32{
 	27, // 0: firebreak.v1.SubmitRequest.mentions:type_name -> firebreak.v1.Mention
@@ -1574,55 +1585,56 @@ var file_firebreak_v1_services_proto_depIdxs = []int32{
 	28, // 2: firebreak.v1.ScoreResponse.score:type_name -> firebreak.v1.Score
 	27, // 3: firebreak.v1.CheckReplyRequest.mention:type_name -> firebreak.v1.Mention
 	29, // 4: firebreak.v1.CheckReplyResponse.findings:type_name -> firebreak.v1.Finding
-	30, // 5: firebreak.v1.GetReachRequest.platform:type_name -> firebreak.v1.Platform
-	31, // 6: firebreak.v1.GetReachResponse.reach:type_name -> firebreak.v1.Reach
-	32, // 7: firebreak.v1.ListCasesRequest.state:type_name -> firebreak.v1.CaseState
-	33, // 8: firebreak.v1.ListCasesRequest.priority:type_name -> firebreak.v1.Priority
-	34, // 9: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
-	34, // 10: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
-	35, // 11: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
-	35, // 12: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
-	34, // 13: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
-	34, // 14: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
-	36, // 15: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
-	27, // 16: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
-	28, // 17: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
-	31, // 18: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
-	37, // 19: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
-	36, // 20: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
-	38, // 21: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
-	38, // 22: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
-	0,  // 23: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
-	3,  // 24: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
-	5,  // 25: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
-	7,  // 26: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
-	9,  // 27: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
-	11, // 28: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
-	13, // 29: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
-	15, // 30: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
-	17, // 31: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
-	19, // 32: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
-	21, // 33: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
-	23, // 34: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
-	25, // 35: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
-	1,  // 36: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
-	4,  // 37: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
-	6,  // 38: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
-	8,  // 39: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
-	10, // 40: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
-	12, // 41: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
-	14, // 42: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
-	16, // 43: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
-	18, // 44: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
-	20, // 45: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
-	22, // 46: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
-	24, // 47: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
-	26, // 48: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
-	36, // [36:49] is the sub-list for method output_type
-	23, // [23:36] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	30, // 5: firebreak.v1.CheckReplyResponse.check:type_name -> firebreak.v1.ReplyCheck
+	31, // 6: firebreak.v1.GetReachRequest.platform:type_name -> firebreak.v1.Platform
+	32, // 7: firebreak.v1.GetReachResponse.reach:type_name -> firebreak.v1.Reach
+	33, // 8: firebreak.v1.ListCasesRequest.state:type_name -> firebreak.v1.CaseState
+	34, // 9: firebreak.v1.ListCasesRequest.priority:type_name -> firebreak.v1.Priority
+	35, // 10: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
+	35, // 11: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
+	36, // 12: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
+	36, // 13: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
+	35, // 14: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
+	35, // 15: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
+	37, // 16: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
+	27, // 17: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
+	28, // 18: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
+	32, // 19: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
+	38, // 20: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
+	37, // 21: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
+	39, // 22: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
+	39, // 23: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
+	0,  // 24: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
+	3,  // 25: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
+	5,  // 26: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
+	7,  // 27: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
+	9,  // 28: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
+	11, // 29: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
+	13, // 30: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
+	15, // 31: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
+	17, // 32: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
+	19, // 33: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
+	21, // 34: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
+	23, // 35: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
+	25, // 36: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
+	1,  // 37: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
+	4,  // 38: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
+	6,  // 39: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
+	8,  // 40: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
+	10, // 41: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
+	12, // 42: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
+	14, // 43: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
+	16, // 44: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
+	18, // 45: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
+	20, // 46: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
+	22, // 47: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
+	24, // 48: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
+	26, // 49: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
+	37, // [37:50] is the sub-list for method output_type
+	24, // [24:37] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_services_proto_init() }
