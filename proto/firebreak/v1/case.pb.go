@@ -704,7 +704,16 @@ type Case struct {
 	// messages and has not answered there since.
 	PrivateHandoffAt *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=private_handoff_at,json=privateHandoffAt,proto3" json:"private_handoff_at,omitempty"`
 	// mention_urls maps a mention id to the post's address.
-	MentionUrls   map[string]string `protobuf:"bytes,34,rep,name=mention_urls,json=mentionUrls,proto3" json:"mention_urls,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	MentionUrls map[string]string `protobuf:"bytes,34,rep,name=mention_urls,json=mentionUrls,proto3" json:"mention_urls,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// respond_warn_at is when the response_due warning fires (the policy's
+	// warn_at share of the target); response_warned is set once it has.
+	RespondWarnAt  *timestamppb.Timestamp `protobuf:"bytes,35,opt,name=respond_warn_at,json=respondWarnAt,proto3" json:"respond_warn_at,omitempty"`
+	ResponseWarned bool                   `protobuf:"varint,36,opt,name=response_warned,json=responseWarned,proto3" json:"response_warned,omitempty"`
+	// handoff_overdue is set once an unanswered private hand-off escalated.
+	HandoffOverdue bool `protobuf:"varint,37,opt,name=handoff_overdue,json=handoffOverdue,proto3" json:"handoff_overdue,omitempty"`
+	// private_texts holds the texts of the author's private messages by
+	// mention id. Receivers leave them out unless they set include_private.
+	PrivateTexts  map[string]string `protobuf:"bytes,38,rep,name=private_texts,json=privateTexts,proto3" json:"private_texts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -973,6 +982,34 @@ func (x *Case) GetPrivateHandoffAt() *timestamppb.Timestamp {
 func (x *Case) GetMentionUrls() map[string]string {
 	if x != nil {
 		return x.MentionUrls
+	}
+	return nil
+}
+
+func (x *Case) GetRespondWarnAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RespondWarnAt
+	}
+	return nil
+}
+
+func (x *Case) GetResponseWarned() bool {
+	if x != nil {
+		return x.ResponseWarned
+	}
+	return false
+}
+
+func (x *Case) GetHandoffOverdue() bool {
+	if x != nil {
+		return x.HandoffOverdue
+	}
+	return false
+}
+
+func (x *Case) GetPrivateTexts() map[string]string {
+	if x != nil {
+		return x.PrivateTexts
 	}
 	return nil
 }
@@ -1515,7 +1552,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"decided_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12)\n" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
 	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
-	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\xce\f\n" +
+	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\xf0\x0e\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1558,8 +1595,15 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x10unanswered_since\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\x0funansweredSince\x12\x1a\n" +
 	"\bbreached\x18  \x01(\bR\bbreached\x12H\n" +
 	"\x12private_handoff_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x10privateHandoffAt\x12F\n" +
-	"\fmention_urls\x18\" \x03(\v2#.firebreak.v1.Case.MentionUrlsEntryR\vmentionUrls\x1a>\n" +
+	"\fmention_urls\x18\" \x03(\v2#.firebreak.v1.Case.MentionUrlsEntryR\vmentionUrls\x12B\n" +
+	"\x0frespond_warn_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\rrespondWarnAt\x12'\n" +
+	"\x0fresponse_warned\x18$ \x01(\bR\x0eresponseWarned\x12'\n" +
+	"\x0fhandoff_overdue\x18% \x01(\bR\x0ehandoffOverdue\x12I\n" +
+	"\rprivate_texts\x18& \x03(\v2$.firebreak.v1.Case.PrivateTextsEntryR\fprivateTexts\x1a>\n" +
 	"\x10MentionUrlsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
+	"\x11PrivateTextsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
 	"\n" +
@@ -1664,7 +1708,7 @@ func file_firebreak_v1_case_proto_rawDescGZIP() []byte {
 }
 
 var file_firebreak_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_firebreak_v1_case_proto_goTypes = []any{
 	(Priority)(0),                 // 0: firebreak.v1.Priority
 	(CaseState)(0),                // 1: firebreak.v1.CaseState
@@ -1680,61 +1724,64 @@ var file_firebreak_v1_case_proto_goTypes = []any{
 	(*Delivery)(nil),              // 11: firebreak.v1.Delivery
 	(*CaseCommand)(nil),           // 12: firebreak.v1.CaseCommand
 	nil,                           // 13: firebreak.v1.Case.MentionUrlsEntry
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(*Score)(nil),                 // 15: firebreak.v1.Score
-	(*Reach)(nil),                 // 16: firebreak.v1.Reach
-	(Platform)(0),                 // 17: firebreak.v1.Platform
-	(*Author)(nil),                // 18: firebreak.v1.Author
-	(Visibility)(0),               // 19: firebreak.v1.Visibility
-	(*ReplyCheck)(nil),            // 20: firebreak.v1.ReplyCheck
+	nil,                           // 14: firebreak.v1.Case.PrivateTextsEntry
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*Score)(nil),                 // 16: firebreak.v1.Score
+	(*Reach)(nil),                 // 17: firebreak.v1.Reach
+	(Platform)(0),                 // 18: firebreak.v1.Platform
+	(*Author)(nil),                // 19: firebreak.v1.Author
+	(Visibility)(0),               // 20: firebreak.v1.Visibility
+	(*ReplyCheck)(nil),            // 21: firebreak.v1.ReplyCheck
 }
 var file_firebreak_v1_case_proto_depIdxs = []int32{
-	14, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
-	14, // 1: firebreak.v1.History.private_handoff_at:type_name -> google.protobuf.Timestamp
-	14, // 2: firebreak.v1.History.first_unanswered_at:type_name -> google.protobuf.Timestamp
+	15, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
+	15, // 1: firebreak.v1.History.private_handoff_at:type_name -> google.protobuf.Timestamp
+	15, // 2: firebreak.v1.History.first_unanswered_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: firebreak.v1.Decision.priority:type_name -> firebreak.v1.Priority
 	5,  // 4: firebreak.v1.Decision.reasons:type_name -> firebreak.v1.Reason
 	6,  // 5: firebreak.v1.Decision.history:type_name -> firebreak.v1.History
-	14, // 6: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	15, // 7: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
-	16, // 8: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
+	15, // 6: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	16, // 7: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
+	17, // 8: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
 	7,  // 9: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
-	17, // 10: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	18, // 11: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	18, // 10: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	19, // 11: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
 	1,  // 12: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
 	0,  // 13: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
 	5,  // 14: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	14, // 15: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	14, // 16: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	14, // 17: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	14, // 18: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	16, // 19: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	14, // 20: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	14, // 21: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	14, // 22: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	15, // 15: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	15, // 16: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	15, // 17: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	15, // 18: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	17, // 19: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	15, // 20: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	15, // 21: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	15, // 22: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
 	9,  // 23: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
-	14, // 24: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
-	14, // 25: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
-	14, // 26: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
-	14, // 27: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
+	15, // 24: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
+	15, // 25: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
+	15, // 26: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
+	15, // 27: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
 	13, // 28: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
-	19, // 29: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
-	14, // 30: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
-	20, // 31: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
-	2,  // 32: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	8,  // 33: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	5,  // 34: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	14, // 35: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	9,  // 36: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
-	3,  // 37: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	14, // 38: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	4,  // 39: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
-	14, // 40: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
-	41, // [41:41] is the sub-list for method output_type
-	41, // [41:41] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	15, // 29: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
+	14, // 30: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
+	20, // 31: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
+	15, // 32: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
+	21, // 33: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
+	2,  // 34: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	8,  // 35: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	5,  // 36: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	15, // 37: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	9,  // 38: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
+	3,  // 39: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	15, // 40: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	4,  // 41: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	15, // 42: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
@@ -1751,7 +1798,7 @@ func file_firebreak_v1_case_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_firebreak_v1_case_proto_rawDesc), len(file_firebreak_v1_case_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -21,6 +21,7 @@ const (
 	varScore     = "score"
 	varReach     = "reach"
 	varHistory   = "history"
+	varReply     = "reply" // score.reply: the reply check of a brand reply, empty otherwise
 	varComplaint = "complaint" // the policy's complaint expression, already evaluated
 	varEscalated = "escalated" // an earlier route matched and continued
 )
@@ -28,7 +29,7 @@ const (
 // newEnv declares the typed variables, so a misspelt field is refused at
 // Parse rather than failing every evaluation.
 func newEnv() (*cel.Env, error) {
-	reg, err := types.NewRegistry(&fbv1.Mention{}, &fbv1.Score{}, &fbv1.Reach{}, &fbv1.History{})
+	reg, err := types.NewRegistry(&fbv1.Mention{}, &fbv1.Score{}, &fbv1.Reach{}, &fbv1.History{}, &fbv1.ReplyCheck{})
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +41,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(varScore, cel.ObjectType("firebreak.v1.Score")),
 		cel.Variable(varReach, cel.ObjectType("firebreak.v1.Reach")),
 		cel.Variable(varHistory, cel.ObjectType("firebreak.v1.History")),
+		cel.Variable(varReply, cel.ObjectType("firebreak.v1.ReplyCheck")),
 		cel.Variable(varComplaint, cel.BoolType),
 		cel.Variable(varEscalated, cel.BoolType),
 		// Policies are short; these bounds refuse a pathological document
@@ -60,6 +62,7 @@ func enumConstants() []cel.EnvOption {
 		fbv1.Priority(0).Descriptor(),
 		fbv1.Platform(0).Descriptor(),
 		fbv1.Visibility(0).Descriptor(),
+		fbv1.Severity(0).Descriptor(),
 	}
 	var opts []cel.EnvOption
 	for _, e := range enums {
@@ -154,6 +157,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.in.reach, true
 	case varHistory:
 		return a.in.history, true
+	case varReply:
+		return a.in.reply, true
 	case varComplaint:
 		return a.complaint, true
 	case varEscalated:

@@ -19,6 +19,9 @@ type Input struct {
 	Reach   *fbv1.Reach
 	History *fbv1.History
 	Missing []string
+	// To is the customer a brand reply answers (Mention is the reply);
+	// nil for the customer's own mentions.
+	To *fbv1.Author
 }
 
 // Outcome is the policy's verdict on one mention. Team, Chain and Route come
@@ -128,6 +131,9 @@ func (p *Policy) with(in Input) inputs {
 	}
 	if in.History != nil {
 		all.history = in.History
+	}
+	if r := in.Score.GetReply(); r != nil {
+		all.reply = r
 	}
 	return all
 }

@@ -18,6 +18,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/chain"
+	"github.com/firebreak/firebreak/services/escalation/hours"
 )
 
 //go:embed default.yaml
@@ -54,6 +55,8 @@ type Policy struct {
 	windowText string
 	routes     []route
 	chains     map[string]chain.Chain
+	// replies is how brand replies and first responses are judged.
+	replies replyRules
 	// empty stands in for a missing score, reach, history or mention, so
 	// expressions read zero values instead of failing on null.
 	empty inputs
@@ -65,6 +68,7 @@ type inputs struct {
 	score   *fbv1.Score
 	reach   *fbv1.Reach
 	history *fbv1.History
+	reply   *fbv1.ReplyCheck
 }
 
 // route is one compiled route.
@@ -107,8 +111,13 @@ func (p *Policy) Routes() []string {
 
 // document is the YAML layout of a policy; default.yaml documents each field.
 type document struct {
-	Complaint string                   `yaml:"complaint"`
-	Window    string                   `yaml:"window"`
+	Complaint          string            `yaml:"complaint"`
+	Window             string            `yaml:"window"`
+	Answer             string            `yaml:"answer"`
+	PrivateReplyWithin string            `yaml:"private_reply_within"`
+	RespondWithin      map[string]string `yaml:"respond_within"`
+	WarnAt             string            `yaml:"warn_at"`
+	BusinessHours      *hours.Spec       `yaml:"business_hours"`
 	Routes    []routeDocument          `yaml:"routes"`
 	Chains    map[string]chainDocument `yaml:"chains"`
 }
@@ -164,9 +173,11 @@ func Parse(doc []byte) (*Policy, error) {
 			score:   &fbv1.Score{},
 			reach:   &fbv1.Reach{},
 			history: &fbv1.History{},
+			reply:   &fbv1.ReplyCheck{},
 		},
 	}
 	errs := p.parseHead(env, d)
+	errs = append(errs, p.parseReplies(env, d)...)
 	errs = append(errs, p.parseChains(d.Chains)...)
 	errs = append(errs, p.parseRoutes(env, d.Routes, d.Chains)...)
 	if len(errs) > 0 {

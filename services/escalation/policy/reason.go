@@ -39,8 +39,14 @@ func (f *facts) followers() int64 {
 	if f.reach.GetFollowers() > 0 {
 		return f.reach.GetFollowers()
 	}
+	if f.in.To != nil {
+		return f.in.To.GetFollowers()
+	}
 	return f.in.Mention.GetAuthor().GetFollowers()
 }
+
+// maxQuote bounds a reply quoted in a reason, in runes.
+const maxQuote = 200
 
 // placeholders is every name a template may use, with what it renders.
 var placeholders = map[string]fill{
@@ -78,6 +84,36 @@ var placeholders = map[string]fill{
 	"handle": func(b []byte, f *facts) []byte { return append(b, f.in.Mention.GetAuthor().GetHandle()...) },
 	// brand: the brand the mention is about.
 	"brand": func(b []byte, f *facts) []byte { return append(b, f.in.Mention.GetBrand()...) },
+	// reply: a brand reply's text, quoted and cut at 200 characters:
+	// "That's a bit harsh. Calm down."
+	"reply": quoteReply,
+	// finding: what the reply check found, in plain words, most severe
+	// first: "dismissive tone ("Calm down")".
+	"finding": func(b []byte, f *facts) []byte { return append(b, FindingWords(f.in.Score.GetReply())...) },
+	// to: the handle of the customer a brand reply answers, "dan".
+	"to": func(b []byte, f *facts) []byte {
+		if f.in.To != nil {
+			return append(b, f.in.To.GetHandle()...)
+		}
+		return append(b, f.in.Mention.GetAuthor().GetHandle()...)
+	},
+	// visibility: "public" or "private".
+	"visibility": func(b []byte, f *facts) []byte {
+		if f.in.Mention.GetVisibility() == fbv1.Visibility_VISIBILITY_PRIVATE {
+			return append(b, "private"...)
+		}
+		return append(b, "public"...)
+	},
+}
+
+func quoteReply(b []byte, f *facts) []byte {
+	text := strings.Join(strings.Fields(f.in.Mention.GetText()), " ")
+	if r := []rune(text); len(r) > maxQuote {
+		text = string(r[:maxQuote]) + "…"
+	}
+	b = append(b, '"')
+	b = append(b, text...)
+	return append(b, '"')
 }
 
 // fill appends a placeholder's text to b. Appending into one buffer keeps a
