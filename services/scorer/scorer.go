@@ -1,6 +1,7 @@
 // Package scorer is the scorer service: it scores every ingested mention and
-// publishes the result on <prefix>.mentions.scored, and over gRPC scores any
-// text on demand and checks an agent's draft reply before it goes out.
+// publishes the result on <prefix>.mentions.scored (a brand's own reply also
+// with the reply check's verdict), and over gRPC and HTTP scores any text on
+// demand and checks an agent's draft reply before it goes out.
 package scorer
 
 import (
@@ -83,6 +84,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterScorerServiceServer(unit.GRPC, s)
+	unit.HTTP.Handle(ReplyCheckPath, s.ReplyCheckHandler())
 	unit.Workers = []lifecycle.Part{consumer}
 	s.Unit = unit
 	d.Tel.Logger.Info("scorer model loaded", "model", sc.ModelVersion())
@@ -117,7 +119,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := bus.Decode(msg, &m); err != nil {
 		return err
 	}
-	sc := s.score(m.Id, m.Text)
+	sc := s.scoreMention(&m)
 	_, err := s.d.Publisher.Publish(ctx, bus.Event{
 		Subject: s.d.Names.Scored(),
 		MsgID:   bus.MsgID(m.Id, "scored"),
@@ -129,7 +131,10 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 }
 
 func (s *Service) score(id, text string) *fbv1.Score {
-	r := s.scorer.Score(text)
+	return scoreProto(id, s.scorer.Score(text))
+}
+
+func scoreProto(id string, r score.Result) *fbv1.Score {
 	return &fbv1.Score{
 		MentionId:      id,
 		Compound:       r.Compound,
@@ -162,37 +167,4 @@ func (s *Service) Score(_ context.Context, req *fbv1.ScoreRequest) (*fbv1.ScoreR
 		return nil, status.Error(codes.InvalidArgument, "text is empty; give the text to score")
 	}
 	return &fbv1.ScoreResponse{Score: s.score("", req.Text)}, nil
-}
-
-// CheckReply reads an agent's draft reply before it is sent.
-func (s *Service) CheckReply(_ context.Context, req *fbv1.CheckReplyRequest) (*fbv1.CheckReplyResponse, error) {
-	if req.Draft == "" {
-		return nil, status.Error(codes.InvalidArgument, "draft is empty; give the reply to check")
-	}
-	m := req.Mention
-	rc := score.ReplyContext{
-		MentionText:   m.GetText(),
-		PrivateThread: m.GetVisibility() == fbv1.Visibility_VISIBILITY_PRIVATE,
-		PublicReply:   req.Public,
-	}
-	if m.GetText() != "" {
-		rc.Complaint = s.scorer.Score(m.GetText()).Complaint >= 0.5
-	}
-	resp := &fbv1.CheckReplyResponse{}
-	for _, f := range s.scorer.CheckReply(req.Draft, rc) {
-		resp.Findings = append(resp.Findings, &fbv1.Finding{
-			Code: f.Code, Severity: severity(f.Severity), Message: f.Message, Start: int32(f.Start), End: int32(f.End),
-		})
-	}
-	return resp, nil
-}
-
-func severity(s score.Severity) fbv1.Severity {
-	switch s {
-	case score.SeverityCritical:
-		return fbv1.Severity_SEVERITY_CRITICAL
-	case score.SeverityWarning:
-		return fbv1.Severity_SEVERITY_WARNING
-	}
-	return fbv1.Severity_SEVERITY_INFO
 }

@@ -75,7 +75,10 @@ func TestScoresEveryIngestedMentionAndAnswersOverGRPC(t *testing.T) {
 			t.Errorf("finding %s has span %d-%d", f.Code, f.Start, f.End)
 		}
 	}
-	if !strings.Contains(strings.Join(codes, ","), "dismissive") || !strings.Contains(strings.Join(codes, ","), "no_apology") {
-		t.Fatalf("findings %v: want dismissive tone and no apology", codes)
+	if !strings.Contains(strings.Join(codes, ","), "dismissive") || !strings.Contains(strings.Join(codes, ","), "hostile") {
+		t.Fatalf("findings %v: want dismissive and hostile tone", codes)
+	}
+	if c := check.Check; c == nil || !c.Hostile || !c.Dismissive || !c.Public || len(c.Findings) != len(check.Findings) {
+		t.Fatalf("verdict %v: want hostile, dismissive and public with the same findings", c)
 	}
 }

@@ -22,7 +22,7 @@ func FuzzScore(f *testing.F) {
 				r.Toxicity >= 0 && r.Toxicity <= 1 && r.Urgency >= 0 && r.Urgency <= 1) {
 				t.Fatalf("Score(%q) out of range: %+v", text, r)
 			}
-			for _, f := range s.CheckReply(text, ReplyContext{MentionText: text, PublicReply: true, PrivateThread: true}) {
+			for _, f := range s.CheckReply(text, ReplyContext{MentionText: text, PublicReply: true, PrivateThread: true}).Findings {
 				if f.Start < 0 || f.End > len(text) || f.Start > f.End {
 					t.Fatalf("CheckReply(%q) span %d..%d out of the draft", text, f.Start, f.End)
 				}

@@ -31,11 +31,59 @@ func (s Severity) String() string {
 const (
 	FindingHostileTone    = "hostile_tone"
 	FindingDismissiveTone = "dismissive_tone"
-	FindingNoApology      = "no_apology"
 	FindingNoNextStep     = "no_next_step"
 	FindingPersonalData   = "personal_data"
 	FindingGoingPublic    = "private_thread_made_public"
+	FindingMovesPrivate   = "moves_private"
 )
+
+// ReplyCheck is the verdict on one reply: its findings and what they add up
+// to, in the words the policy uses.
+type ReplyCheck struct {
+	Findings []Finding
+	// Hostile is set by hostile or dismissive tone; Dismissive by the
+	// dismissive kind alone.
+	Hostile    bool
+	Dismissive bool
+	// NoNextStep: the reply apologises or sympathises and offers nothing
+	// the customer can act on or wait for.
+	NoNextStep bool
+	// ExposesPrivate: a public reply carries personal data or the content
+	// of a private conversation.
+	ExposesPrivate bool
+	// MovesPrivate: the reply takes the conversation to private messages.
+	MovesPrivate bool
+}
+
+// Flagged reports whether any finding is a warning or worse; info findings
+// (a move to private messages) are not a problem by themselves.
+func (c ReplyCheck) Flagged() bool {
+	for _, f := range c.Findings {
+		if f.Severity >= SeverityWarning {
+			return true
+		}
+	}
+	return false
+}
+
+func verdict(findings []Finding) ReplyCheck {
+	c := ReplyCheck{Findings: findings}
+	for _, f := range findings {
+		switch f.Code {
+		case FindingHostileTone:
+			c.Hostile = true
+		case FindingDismissiveTone:
+			c.Hostile, c.Dismissive = true, true
+		case FindingNoNextStep:
+			c.NoNextStep = true
+		case FindingPersonalData, FindingGoingPublic:
+			c.ExposesPrivate = true
+		case FindingMovesPrivate:
+			c.MovesPrivate = true
+		}
+	}
+	return c
+}
 
 // ReplyContext is what CheckReply knows about the conversation.
 type ReplyContext struct {
@@ -76,13 +124,14 @@ func wordsPattern(phrases ...string) *regexp.Regexp {
 // replyRules are compiled per Scorer rather than held in package variables,
 // so the package keeps no state.
 type replyRules struct {
-	tone        []phraseRule
-	apology     *regexp.Regexp
-	nextStep    *regexp.Regexp
-	email       *regexp.Regexp
-	phone       *regexp.Regexp
-	bookingRef  *regexp.Regexp
-	refKeywords *regexp.Regexp
+	tone         []phraseRule
+	movesPrivate *regexp.Regexp
+	apology      *regexp.Regexp
+	nextStep     *regexp.Regexp
+	email        *regexp.Regexp
+	phone        *regexp.Regexp
+	bookingRef   *regexp.Regexp
+	refKeywords  *regexp.Regexp
 }
 
 func newReplyRules() *replyRules {
@@ -100,6 +149,7 @@ func newReplyRules() *replyRules {
 					"that's our policy", "it is what it is", "whatever", "just wait", "be patient", "you should have",
 					"not a big deal", "no big deal", "sorry you feel", "sorry if you feel")},
 		},
+		movesPrivate: regexp.MustCompile(`(?i)\b(?:dm|dms|direct message|private message|pm)\b`),
 		apology: wordsPattern("sorry", "apologise", "apologize", "apologies", "apology", "regret", "understand",
 			"frustrating", "frustration", "not the experience", "not what we want", "hear that", "hear this",
 			"thank you for letting us know", "thanks for letting us know", "thanks for flagging", "we hear you",
@@ -119,10 +169,16 @@ func newReplyRules() *replyRules {
 	}
 }
 
-// CheckReply reviews an agent's draft reply to a mention before it is sent.
-// Findings come in draft order within each check; an empty result means the
-// draft passed.
-func (s *Scorer) CheckReply(draft string, m ReplyContext) []Finding {
+// CheckReply reviews a reply, drafted or posted, to a mention.
+func (s *Scorer) CheckReply(draft string, m ReplyContext) ReplyCheck {
+	_, c := s.ScoreReply(draft, m)
+	return c
+}
+
+// ScoreReply scores a brand reply and checks it in one call, sharing the
+// scoring pass: the live flow does both for every brand reply.
+func (s *Scorer) ScoreReply(draft string, m ReplyContext) (Result, ReplyCheck) {
+	r := s.Score(draft)
 	rules := s.reply
 	var out []Finding
 	for _, rule := range rules.tone {
@@ -130,21 +186,18 @@ func (s *Scorer) CheckReply(draft string, m ReplyContext) []Finding {
 			out = append(out, Finding{Code: rule.code, Severity: rule.severity, Message: rule.message, Start: loc[0], End: loc[1]})
 		}
 	}
-	if r := s.Score(draft); r.Toxicity >= 0.5 {
+	if r.Toxicity >= 0.5 {
 		out = append(out, Finding{Code: FindingHostileTone, Severity: SeverityCritical,
 			Message: "abusive or profane wording", Start: 0, End: len(draft)})
 	}
-	complaint := m.Complaint
-	if !complaint && m.MentionText != "" {
-		complaint = s.Score(m.MentionText).Complaint >= 0.5
+	moves := rules.movesPrivate.FindStringIndex(draft)
+	if moves != nil {
+		out = append(out, Finding{Code: FindingMovesPrivate, Severity: SeverityInfo,
+			Message: "the reply moves the conversation to private messages", Start: moves[0], End: moves[1]})
 	}
-	if complaint && !rules.apology.MatchString(draft) {
-		out = append(out, Finding{Code: FindingNoApology, Severity: SeverityWarning,
-			Message: "the customer is complaining and the reply neither apologises nor acknowledges the problem", Start: 0, End: len(draft)})
-	}
-	if complaint && !rules.nextStep.MatchString(draft) {
+	if moves == nil && rules.apology.MatchString(draft) && !rules.nextStep.MatchString(draft) {
 		out = append(out, Finding{Code: FindingNoNextStep, Severity: SeverityWarning,
-			Message: "the reply offers no concrete next step (a fix, refund, rebooking, contact or follow-up)", Start: 0, End: len(draft)})
+			Message: "the reply sympathises but offers no next step (a fix, refund, rebooking, contact, question or follow-up)", Start: 0, End: len(draft)})
 	}
 	if m.PublicReply {
 		out = append(out, rules.personalData(draft)...)
@@ -153,7 +206,7 @@ func (s *Scorer) CheckReply(draft string, m ReplyContext) []Finding {
 		out = append(out, Finding{Code: FindingGoingPublic, Severity: SeverityCritical,
 			Message: "the conversation was private and this reply would be public", Start: 0, End: len(draft)})
 	}
-	return out
+	return r, verdict(out)
 }
 
 // personalData finds e-mail addresses, phone numbers and booking references,
