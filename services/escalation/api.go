@@ -113,7 +113,7 @@ func (s *Service) apply(ctx context.Context, id, actor, note string, t transitio
 		if err != nil {
 			return nil, err
 		}
-		err = s.store.Save(ctx, l, c, e, nextLook(s.policy.Load(), c))
+		err = s.store.Save(ctx, l, c, e, s.nextLook(s.policy.Load(), c))
 		if errors.Is(err, store.ErrConflict) {
 			continue
 		}

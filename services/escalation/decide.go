@@ -30,8 +30,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	if m.BrandReply {
-		a := s.store.Author(store.AuthorKey(m.Brand, m.Platform, m.ReplyToAuthorId))
-		return s.store.BrandReply(ctx, a, m.CreatedAt.AsTime(), s.policy.Load().Window())
+		return s.reply(ctx, msg, m, part)
 	}
 	a := s.store.Author(store.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
 	return s.join(ctx, msg, a, m.Id, part)
@@ -168,11 +167,11 @@ func missingWord(missing []string) string {
 }
 
 func (s *Service) caseSettings(pol *policy.Policy) cases.Settings {
-	return cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain}
+	return cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain, RespondBy: pol.RespondBy}
 }
 
 func (s *Service) commit(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) error {
-	already, err := s.store.Commit(ctx, a, j, d, c, events, nextLook(pol, c))
+	already, err := s.store.Commit(ctx, a, j, d, c, events, s.nextLook(pol, c))
 	if err != nil || already {
 		return err
 	}

@@ -111,6 +111,8 @@ type Service struct {
 	escalations metric.Int64Counter
 	chainFired  metric.Int64Counter
 	shadowCount metric.Int64Counter
+	firstAnswer metric.Float64Histogram
+	breaches    metric.Int64Counter
 	fbv1.UnimplementedEscalationServiceServer
 }
 
@@ -184,14 +186,19 @@ func (s *Service) reloaders(cfg Config) ([]lifecycle.Part, error) {
 
 func (s *Service) metrics() error {
 	meter := s.d.Tel.Meter.Meter("firebreak/escalation")
-	var err1, err2, err3, err4 error
+	var err1, err2, err3, err4, err5, err6 error
 	s.decisions, err1 = meter.Int64Counter("firebreak.decisions", metric.WithDescription("mentions decided, by route and whether they escalated"))
 	s.escalations, err2 = meter.Int64Counter("firebreak.escalations",
 		metric.WithDescription("escalating decisions by the author's reach tier, to show whom the policy favours"))
 	s.chainFired, err3 = meter.Int64Counter("firebreak.chain.levels.fired", metric.WithDescription("escalation chain levels fired because nobody acknowledged in time"))
 	s.shadowCount, err4 = meter.Int64Counter("firebreak.shadow.decisions",
 		metric.WithDescription("shadow policy decisions, by how they compare with the live ones"))
-	return errors.Join(err1, err2, err3, err4)
+	s.firstAnswer, err5 = meter.Float64Histogram("firebreak.first_response.duration", metric.WithUnit("s"),
+		metric.WithDescription("time from a case opening to the brand's first answer, by brand and priority"),
+		metric.WithExplicitBucketBoundaries(60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400))
+	s.breaches, err6 = meter.Int64Counter("firebreak.first_response.breaches",
+		metric.WithDescription("cases whose first-response target passed with no answer, by brand and priority"))
+	return errors.Join(err1, err2, err3, err4, err5, err6)
 }
 
 // publish sends case events; their ids are deterministic, so publishing

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
-	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 )
@@ -55,14 +57,15 @@ func (s *Service) fireDue(ctx context.Context) {
 	}
 }
 
-// fire looks at a claimed case: fires its chain's next level if due, and
-// schedules the one after.
+// fire looks at a claimed case: fires whatever of its clocks ran out (chain
+// levels, first-response warning and breach, private hand-off), one at a
+// time, and schedules the next.
 func (s *Service) fire(ctx context.Context, id string) error {
 	if err := s.flush(ctx, id); err != nil {
 		return err
 	}
 	pol := s.policy.Load()
-	for range maxConflicts {
+	for range maxConflicts + maxClocks {
 		l, err := s.store.Case(ctx, id)
 		if errors.Is(err, cases.ErrNotFound) || errors.Is(err, cases.ErrBadID) {
 			return s.store.Unschedule(ctx, id)
@@ -75,20 +78,18 @@ func (s *Service) fire(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		ch, ok := pol.Chain(l.Case.Chain)
+		k, ok := s.clocks(pol, l.Case, replied)
 		if !ok {
-			s.d.Tel.Logger.Error("case names a chain the policy lacks; its chain stops", "case", id, "chain", l.Case.Chain)
+			s.d.Tel.Logger.Error("case names a chain the policy lacks; its clocks stop", "case", id, "chain", l.Case.Chain)
 			return s.store.Unschedule(ctx, id)
 		}
-		step, ok := ch.Next(cases.Status(l.Case, replied))
-		now := s.now()
-		switch {
-		case !ok:
-			return s.store.Unschedule(ctx, id)
-		case step.At.After(now):
-			return s.store.Schedule(ctx, id, step.At)
+		c, e, next := cases.Tick(l.Case, k, s.now())
+		if e == nil {
+			if next.IsZero() {
+				return s.store.Unschedule(ctx, id)
+			}
+			return s.store.Schedule(ctx, id, next)
 		}
-		c, e := cases.Fire(l.Case, step, now)
 		err = s.store.Save(ctx, l, c, e, time.Time{})
 		if errors.Is(err, store.ErrConflict) {
 			continue
@@ -96,16 +97,29 @@ func (s *Service) fire(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		s.chainFired.Add(ctx, 1)
+		s.counted(ctx, c, e)
 		if err := s.publishSaved(ctx, id, e); err != nil {
 			return err
 		}
-		if next, ok := ch.Next(cases.Status(c, replied)); ok {
-			return s.store.Schedule(ctx, id, next.At)
-		}
-		return s.store.Unschedule(ctx, id)
 	}
 	return store.ErrConflict
+}
+
+// maxClocks bounds the clocks one look at a case fires: a chain level, a
+// warning, a breach and a hand-off can all be due after a long outage.
+const maxClocks = 4
+
+// counted records a fired clock in the metrics.
+func (s *Service) counted(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEvent) {
+	if e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED {
+		return
+	}
+	s.chainFired.Add(ctx, 1)
+	for _, r := range e.Reasons {
+		if r.Code == "response_breached" {
+			s.breaches.Add(ctx, 1, metric.WithAttributes(attribute.String("brand", c.Brand), attribute.String("priority", cases.PriorityName(c.Priority))))
+		}
+	}
 }
 
 // flush publishes a case's saved but unpublished events.
@@ -133,21 +147,4 @@ func (s *Service) publishSaved(ctx context.Context, caseID string, e *fbv1.CaseE
 		}
 	}
 	return err
-}
-
-// nextLook is when a case's chain must next be looked at, zero if never.
-// It does not know the last brand reply; looking too early is harmless.
-func nextLook(pol *policy.Policy, c *fbv1.Case) time.Time {
-	if c == nil {
-		return time.Time{}
-	}
-	ch, ok := pol.Chain(c.Chain)
-	if !ok {
-		return time.Time{}
-	}
-	step, ok := ch.Next(cases.Status(c, time.Time{}))
-	if !ok {
-		return time.Time{}
-	}
-	return step.At
 }

@@ -53,6 +53,28 @@ type Settings struct {
 	// Chain looks up an escalation chain by name, to name the receivers of
 	// the first level; nil or unknown chains leave routing to the notifier.
 	Chain func(name string) (chain.Chain, bool)
+	// RespondBy is the first-response deadline, and when to warn before
+	// it, for a case of a priority unanswered since a time; zero times when
+	// there is no target. Nil: no first-response targets.
+	RespondBy func(p fbv1.Priority, since time.Time) (due, warn time.Time)
+}
+
+// startClock sets the case's first-response deadline from its first
+// unanswered complaint and priority. A breached case keeps its deadline.
+func (s Settings) startClock(c *fbv1.Case) {
+	if s.RespondBy == nil || c.UnansweredSince == nil || c.Breached {
+		return
+	}
+	due, warn := s.RespondBy(c.Priority, c.UnansweredSince.AsTime())
+	c.RespondBy, c.RespondWarnAt = stamp(due), stamp(warn)
+}
+
+// stamp is nil for the zero time.
+func stamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
 }
 
 // firstLevel returns the receivers of a chain's first level.
@@ -91,12 +113,25 @@ func Decide(cur Current, tag string, d *fbv1.Decision, m *fbv1.Mention, s Settin
 	default:
 		c, events = update(c, d, m, now)
 	}
+	if d.Complaint && c.UnansweredSince == nil {
+		c.UnansweredSince = firstUnanswered(d.History, m)
+	}
+	s.startClock(c)
 	for _, e := range events {
 		if e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED {
 			e.Receivers = s.firstLevel(c.Chain)
 		}
 	}
 	return c, events
+}
+
+// firstUnanswered is when the author's oldest complaint since the brand's
+// last answer was made, or m's time if the history does not say.
+func firstUnanswered(h *fbv1.History, m *fbv1.Mention) *timestamppb.Timestamp {
+	if h.GetFirstUnansweredAt() != nil {
+		return h.FirstUnansweredAt
+	}
+	return m.CreatedAt
 }
 
 func open(tag string, n int64, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
@@ -189,16 +224,36 @@ func Revise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now tim
 		return nil, nil
 	}
 	c, events := raise(proto.Clone(c).(*fbv1.Case), d, m, now)
+	s.startClock(c)
 	events[0].Id += ":late"
 	events[0].Receivers = s.firstLevel(c.Chain)
 	return c, events
 }
+
+// MaxLinks bounds the post addresses and private texts kept on a case.
+const MaxLinks = 200
 
 func attach(c *fbv1.Case, m *fbv1.Mention) {
 	if m.CreatedAt != nil && m.CreatedAt.AsTime().After(c.LastComplaintAt.AsTime()) {
 		c.LastComplaintAt = m.CreatedAt
 	}
 	c.MentionIds = append(c.MentionIds, m.Id)
+	if m.Url != "" && len(c.MentionUrls) < MaxLinks {
+		if c.MentionUrls == nil {
+			c.MentionUrls = map[string]string{}
+		}
+		c.MentionUrls[m.Id] = m.Url
+	}
+	// A private message is kept apart, so receivers can leave it out.
+	if m.Visibility == fbv1.Visibility_VISIBILITY_PRIVATE {
+		if len(c.PrivateTexts) < MaxLinks {
+			if c.PrivateTexts == nil {
+				c.PrivateTexts = map[string]string{}
+			}
+			c.PrivateTexts[m.Id] = m.Text
+		}
+		return
+	}
 	c.Texts = append(c.Texts, m.Text)
 	if len(c.Texts) > MaxTexts {
 		c.Texts = c.Texts[len(c.Texts)-MaxTexts:]
@@ -257,6 +312,11 @@ func event(c *fbv1.Case, t fbv1.CaseEventType, mentionID string, reasons []*fbv1
 // EventName is the subject token of an event type: "opened", "escalated".
 func EventName(t fbv1.CaseEventType) string {
 	return strings.ToLower(strings.TrimPrefix(t.String(), "CASE_EVENT_TYPE_"))
+}
+
+// PriorityName is a priority in lowercase words: "critical".
+func PriorityName(p fbv1.Priority) string {
+	return strings.ToLower(strings.TrimPrefix(p.String(), "PRIORITY_"))
 }
 
 // StateName is a state in lowercase words: "open", "acknowledged".

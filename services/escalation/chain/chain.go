@@ -105,6 +105,11 @@ const (
 	// AckExpired: the case was acknowledged but the author got no brand
 	// reply within the chain's AckExpiry.
 	AckExpired
+	// Breached: the first-response target passed with no answer.
+	Breached
+	// HandoffOverdue: the brand moved the author to private messages and
+	// has not replied there in time.
+	HandoffOverdue
 )
 
 func (c Cause) String() string {
@@ -115,6 +120,10 @@ func (c Cause) String() string {
 		return "timed_out"
 	case AckExpired:
 		return "ack_expired"
+	case Breached:
+		return "breached"
+	case HandoffOverdue:
+		return "handoff_overdue"
 	}
 	return fmt.Sprintf("Cause(%d)", int(c))
 }
@@ -194,4 +203,22 @@ func (c Chain) timeout(level int) time.Duration {
 func (c Chain) step(level, round int, at time.Time, cause Cause) Step {
 	level = min(level, len(c.Levels))
 	return Step{Level: level, Round: round, At: at, Receivers: c.Levels[level-1].Receivers, Cause: cause}
+}
+
+// Beyond is the step that escalates a case past the level last fired, for
+// causes outside the chain's own timing (a missed first-response target, an
+// unanswered private hand-off): the next level, or at the chain's end its
+// last level again, since such an escalation must reach someone.
+func (c Chain) Beyond(level, round int, at time.Time, cause Cause) Step {
+	if len(c.Levels) == 0 {
+		return Step{}
+	}
+	if level <= 0 {
+		return c.step(1, 0, at, cause)
+	}
+	next, nextRound, ok := c.after(level, round)
+	if !ok {
+		next, nextRound = len(c.Levels), c.Repeat
+	}
+	return c.step(next, nextRound, at, cause)
 }

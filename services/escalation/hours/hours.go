@@ -6,6 +6,9 @@
 package hours
 
 import (
+	// Brands name their own time zones; a container image may carry none.
+	_ "time/tzdata"
+
 	"errors"
 	"fmt"
 	"slices"

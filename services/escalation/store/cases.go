@@ -195,7 +195,11 @@ func (s *Store) Decision(ctx context.Context, mentionID string) (*fbv1.Decision,
 	return d, nil
 }
 
+// timestampMillis is nil for 0, "never".
 func timestampMillis(ms int64) *timestamppb.Timestamp {
+	if ms <= 0 {
+		return nil
+	}
 	return timestamppb.New(time.UnixMilli(ms))
 }
 

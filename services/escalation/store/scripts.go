@@ -6,6 +6,54 @@ import "github.com/redis/go-redis/v9"
 // each runs on one Redis Cluster node. Keys of a numbered case are derived
 // inside the script from the author's key prefix (ARGV), under the same tag.
 
+// historyLua defines history(when, span, window, streak, reply, handoff):
+// the author's history as of event time when, as
+// "count:streak:replied:handoff:first", where the window is (when-span,
+// when], the streak counts complaints after the brand's last answer, handoff
+// is when an unanswered private hand-off began (0: none) and first is when
+// the oldest unanswered complaint was made (0: none). It trims the window to
+// two spans, so a mention that arrives late still counts what came before
+// it, and keeps the streak for ten.
+const historyLua = `
+local function history(when, span, window, streak, reply, handoff)
+  redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (when - 2 * span))
+  redis.call('PEXPIRE', window, 2 * span)
+  local n = redis.call('ZCOUNT', window, '(' .. (when - span), when)
+  local replied = redis.call('GET', reply) or '0'
+  local unanswered = redis.call('ZCOUNT', streak, '(' .. replied, when)
+  local first = redis.call('ZRANGEBYSCORE', streak, '(' .. replied, when, 'WITHSCORES', 'LIMIT', 0, 1)
+  if redis.call('EXISTS', streak) == 1 then redis.call('PEXPIRE', streak, 10 * span) end
+  local h = redis.call('GET', handoff) or '0'
+  return n .. ':' .. unanswered .. ':' .. replied .. ':' .. h .. ':' .. (first[2] or '0')
+end
+`
+
+// replyScript reads what judging a brand reply to an author needs: the
+// author's history as of the reply, case and latest reach. For a reply
+// decided before it returns the stored events, like joinScript.
+//
+// KEYS: reply's join hash, window zset, unanswered zset, last-answer key,
+// case pointer, hand-off key, latest-reach key
+// ARGV: reply's event ms, window ms, author key prefix
+//
+// Answers: {'decided', events...} or {'ready', ”, reach, history, n, version, case}.
+var replyScript = redis.NewScript(historyLua + `
+local join, window, streak, reply, pointer, handoff, lastreach = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local at, span, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+if redis.call('HEXISTS', join, 'decided') == 1 then
+  local out = {'decided'}
+  local n = tonumber(redis.call('HGET', join, 'evn') or '0')
+  for i = 1, n do out[#out + 1] = redis.call('HGET', join, 'ev' .. i) end
+  return out
+end
+local hist = history(at, span, window, streak, reply, handoff)
+local n = redis.call('HGET', pointer, 'n') or '0'
+local ver = redis.call('HGET', pointer, 'ver') or '0'
+local current = ''
+if n ~= '0' then current = redis.call('GET', prefix .. 'cases:' .. n) or '' end
+return {'ready', '', redis.call('GET', lastreach) or '', hist, n, ver, current}
+`)
+
 // joinScript stores one part (score or reach) of a mention. When both parts
 // are present it counts the complaint in the author's window and streak,
 // once, snapshots that history, and returns everything the decision needs
@@ -16,15 +64,16 @@ import "github.com/redis/go-redis/v9"
 // part is late; the late part then gets one more look ("late"), with the
 // decision made without it.
 //
-// KEYS: join hash, window zset, unanswered zset, last-reply key, case pointer
+// KEYS: join hash, window zset, unanswered zset, last-answer key, case
+// pointer, hand-off key, latest-reach key
 // ARGV: part, part bytes, complaint flag (score part only), event ms,
 // window ms, ttl ms, mention id, author key prefix
 //
 // Answers: {'decided', events...}, {'waiting'}, {'gone'},
 // {'ready', score, reach, history, n, version, case} (a missing part is ”),
 // {'late', decision, part bytes, history, n, version, case}.
-var joinScript = redis.NewScript(`
-local join, window, streak, reply, pointer = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+var joinScript = redis.NewScript(historyLua + `
+local join, window, streak, reply, pointer, handoff, lastreach = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local part, data, complaint, at, span, ttl, mid, prefix = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 
 -- count adds the mention to the window and streak if it is a complaint, and
@@ -35,18 +84,7 @@ local function count()
     redis.call('ZADD', window, when, mid)
     redis.call('ZADD', streak, when, mid)
   end
-  -- Keep two windows, so a mention that arrives late still counts the
-  -- complaints made before it.
-  redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (when - 2 * span))
-  redis.call('PEXPIRE', window, 2 * span)
-  local n = redis.call('ZCOUNT', window, when - span, when)
-  -- The streak counts, in event time, complaints after the brand's last
-  -- reply, so a reply and a complaint handled out of order count right.
-  local replied = redis.call('GET', reply) or '0'
-  local unanswered = redis.call('ZCOUNT', streak, '(' .. replied, when)
-  -- An unanswered streak may outlast the window; ten windows bound it.
-  redis.call('PEXPIRE', streak, 10 * span)
-  return n .. ':' .. unanswered .. ':' .. replied
+  return history(when, span, window, streak, reply, handoff)
 end
 
 local function case()
@@ -74,6 +112,8 @@ if part == 'timeout' then
 else
   redis.call('HSET', join, part, data)
   if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
+  -- The author's latest reach is what a brand reply to them is judged with.
+  if part == 'reach' then redis.call('SET', lastreach, data, 'PX', ttl) end
   redis.call('PEXPIRE', join, ttl)
 end
 local score = redis.call('HGET', join, 'score')
@@ -96,14 +136,23 @@ return {'ready', score or '', reach or '', hist, n, ver, current}
 // 'conflict' (read again and retry). Every check comes before every write,
 // since a script that fails half-way keeps what it wrote.
 //
-// KEYS: join hash, case pointer
+// A brand reply commits through here too, with its effect on the author's
+// history in the same step, so a redelivered reply can never answer twice
+// nor be lost between its case event and the streak: an answer ends the
+// streak of every complaint made before it and closes a private hand-off
+// begun before it; a move to private messages opens a hand-off unless one
+// is open.
+//
+// KEYS: join hash, case pointer, unanswered zset, last-answer key, hand-off key
 // ARGV: expected version, case number (empty for no case change), case
 // bytes, decision bytes, ttl ms, author key prefix, timeline cap, late flag
-// ("1" when a late part revises a decision), events...
+// ("1" when a late part revises a decision), answer ms (” for none),
+// hand-off ms to open (” for none), history ttl ms, events...
 var commitScript = redis.NewScript(`
-local join, pointer = KEYS[1], KEYS[2]
+local join, pointer, streak, reply, handoff = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expected, n, case, decision, ttl, prefix, cap, late = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
-local first = 9
+local answer, opens, httl = ARGV[9], ARGV[10], ARGV[11]
+local first = 12
 if late == '1' then
   -- A late part revises a decision once; the join script let only one in.
   if redis.call('HGET', join, 'late') ~= '1' then return 'already' end
@@ -117,6 +166,15 @@ if late == '1' then
   redis.call('HSET', join, 'late', 'done')
   redis.call('HDEL', join, 'missing')
 end
+if answer ~= '' then
+  if tonumber(answer) > tonumber(redis.call('GET', reply) or '0') then
+    redis.call('SET', reply, answer, 'PX', httl)
+    redis.call('ZREMRANGEBYSCORE', streak, '-inf', answer)
+  end
+  local h = redis.call('GET', handoff)
+  if h and tonumber(h) <= tonumber(answer) then redis.call('DEL', handoff) end
+end
+if opens ~= '' then redis.call('SET', handoff, opens, 'NX', 'PX', httl) end
 if n ~= '' then
   redis.call('HSET', pointer, 'n', n, 'ver', tonumber(ver) + 1)
   redis.call('SET', prefix .. 'cases:' .. n, case)
@@ -131,20 +189,6 @@ for i = first, #ARGV do redis.call('HSET', join, 'ev' .. (evn + i - first + 1), 
 -- redeliveries, late parts and explain calls until it expires.
 redis.call('HDEL', join, 'score', 'reach')
 redis.call('PEXPIRE', join, ttl)
-return 'ok'
-`)
-
-// replyScript records a brand reply: complaints made before it are
-// answered; later ones, even if handled first, stay in the streak.
-//
-// KEYS: unanswered zset, last-reply key
-// ARGV: event ms, ttl ms
-var replyScript = redis.NewScript(`
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) > last then
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-end
 return 'ok'
 `)
 

@@ -105,7 +105,7 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 	if p.Complaint {
 		complaint = "1"
 	}
-	keys := []string{a.key("join", mentionID), a.key("window"), a.key("unanswered"), a.key("reply"), a.key("case")}
+	keys := a.historyKeys(mentionID)
 	args := []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()}
 	var res []string
 	err := runPipelined(ctx, s.r, joinScript, keys, args, func(cmd *redis.Cmd) error {
@@ -201,21 +201,33 @@ func withCase(out Joined, res []string, window time.Duration) (Joined, error) {
 	return out, nil
 }
 
+// historyKeys are the keys joinScript and replyScript read, in order.
+func (a Author) historyKeys(mentionID string) []string {
+	return []string{a.key("join", mentionID), a.key("window"), a.key("unanswered"), a.key("reply"), a.key("case"), a.key("handoff"), a.key("reach")}
+}
+
+// parseHistory reads "count:streak:answered:handoff:first" (see historyLua).
+// Joins stored before hand-offs existed hold the first three fields only.
 func parseHistory(s string, window time.Duration) (*fbv1.History, error) {
 	f := strings.Split(s, ":")
-	if len(f) != 3 {
+	if len(f) != 3 && len(f) != 5 {
 		return nil, fmt.Errorf("stored history %q is malformed", s)
 	}
+	f = append(f, "0", "0")[:5]
 	count, err1 := strconv.Atoi(f[0])
 	streak, err2 := strconv.Atoi(f[1])
-	reply, err3 := strconv.ParseInt(f[2], 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	var ms [3]int64
+	var errs [3]error
+	for i := range ms {
+		ms[i], errs[i] = strconv.ParseInt(f[2+i], 10, 64)
+	}
+	if err := errors.Join(err1, err2, errs[0], errs[1], errs[2]); err != nil {
 		return nil, fmt.Errorf("stored history %q: %w", s, err)
 	}
 	h := &fbv1.History{ComplaintsInWindow: int32(count), UnansweredStreak: int32(streak), WindowSeconds: int64(window.Seconds())}
-	if reply > 0 {
-		h.LastBrandReplyAt = timestampMillis(reply)
-	}
+	h.LastBrandReplyAt = timestampMillis(ms[0])
+	h.PrivateHandoffAt = timestampMillis(ms[1])
+	h.FirstUnansweredAt = timestampMillis(ms[2])
 	return h, nil
 }
 
@@ -224,6 +236,28 @@ func parseHistory(s string, window time.Duration) (*fbv1.History, error) {
 // the author's case changed since Join read it.
 // due, when not zero, is when the case's chain must next be looked at.
 func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time) (already bool, err error) {
+	return s.commit(ctx, a, j, d, c, events, due, ReplyEffect{})
+}
+
+// ReplyEffect is what a brand reply does to the author's history.
+type ReplyEffect struct {
+	// Answer, when set, ends the streak of complaints made before it and
+	// closes a private hand-off begun before it.
+	Answer time.Time
+	// Handoff, when set, opens a private hand-off at that time unless one
+	// is open.
+	Handoff time.Time
+	// Keep is how long the history it writes is kept.
+	Keep time.Duration
+}
+
+// CommitReply stores the decision on a brand reply (read by Reply) with its
+// effect on the author's history, in one step.
+func (s *Store) CommitReply(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect) (already bool, err error) {
+	return s.commit(ctx, a, j, d, c, events, due, eff)
+}
+
+func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect) (already bool, err error) {
 	dec, err := proto.Marshal(d)
 	if err != nil {
 		return false, fmt.Errorf("encode decision: %w", err)
@@ -232,7 +266,7 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	if j.Late {
 		late = "1"
 	}
-	args := []any{j.version, "", "", dec, s.TTL.Milliseconds(), a.prefix(), timelineCap, late}
+	args := []any{j.version, "", "", dec, s.TTL.Milliseconds(), a.prefix(), timelineCap, late, msOrEmpty(eff.Answer), msOrEmpty(eff.Handoff), max(eff.Keep, s.TTL).Milliseconds()}
 	if c != nil {
 		_, n, err := cases.ParseID(c.Id)
 		if err != nil {
@@ -252,7 +286,8 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 		args = append(args, b)
 	}
 	var answer string
-	err = runPipelined(ctx, s.r, commitScript, []string{a.key("join", d.MentionId), a.key("case")}, args,
+	keys := []string{a.key("join", d.MentionId), a.key("case"), a.key("unanswered"), a.key("reply"), a.key("handoff")}
+	err = runPipelined(ctx, s.r, commitScript, keys, args,
 		func(cmd *redis.Cmd) error {
 			var err error
 			answer, err = cmd.Text()
@@ -280,13 +315,30 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	return false, fmt.Errorf("commit decision on mention %s: unexpected answer %q", d.MentionId, answer)
 }
 
-// BrandReply ends the author's unanswered streak.
-func (s *Store) BrandReply(ctx context.Context, a Author, at time.Time, window time.Duration) error {
-	ttl := max(2*window, s.TTL)
-	if err := replyScript.Run(ctx, s.r, []string{a.key("unanswered"), a.key("reply")}, at.UnixMilli(), ttl.Milliseconds()).Err(); err != nil {
-		return fmt.Errorf("record brand reply to %s: %w", a.Key, err)
+func msOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
 	}
-	return nil
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+// Reply reads what judging brand reply replyID, made at at, to author a
+// needs: the author's history as of the reply, current case and latest
+// reach (Reach and Mention, the author's latest mention, nil if unknown).
+// For a reply decided before, Decided holds its stored events.
+func (s *Store) Reply(ctx context.Context, a Author, replyID string, at time.Time, window time.Duration) (Joined, error) {
+	res, err := replyScript.Run(ctx, s.r, a.historyKeys(replyID), at.UnixMilli(), window.Milliseconds(), a.prefix()).StringSlice()
+	if err != nil {
+		return Joined{}, fmt.Errorf("read history of %s for brand reply %s: %w", a.Key, replyID, err)
+	}
+	if res[0] == "decided" {
+		out := Joined{Decided: [][]byte{}}
+		for _, ev := range res[1:] {
+			out.Decided = append(out.Decided, []byte(ev))
+		}
+		return out, nil
+	}
+	return parseReady(res, window)
 }
 
 // runPipelined runs a script by its hash together with other commands in one
