@@ -21,7 +21,7 @@ const (
 	varScore     = "score"
 	varReach     = "reach"
 	varHistory   = "history"
-	varReply     = "reply" // score.reply: the reply check of a brand reply, empty otherwise
+	varReply     = "reply"     // score.reply: the reply check of a brand reply, empty otherwise
 	varComplaint = "complaint" // the policy's complaint expression, already evaluated
 	varEscalated = "escalated" // an earlier route matched and continued
 )

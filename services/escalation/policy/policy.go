@@ -111,15 +111,15 @@ func (p *Policy) Routes() []string {
 
 // document is the YAML layout of a policy; default.yaml documents each field.
 type document struct {
-	Complaint          string            `yaml:"complaint"`
-	Window             string            `yaml:"window"`
-	Answer             string            `yaml:"answer"`
-	PrivateReplyWithin string            `yaml:"private_reply_within"`
-	RespondWithin      map[string]string `yaml:"respond_within"`
-	WarnAt             string            `yaml:"warn_at"`
-	BusinessHours      *hours.Spec       `yaml:"business_hours"`
-	Routes    []routeDocument          `yaml:"routes"`
-	Chains    map[string]chainDocument `yaml:"chains"`
+	Complaint          string                   `yaml:"complaint"`
+	Window             string                   `yaml:"window"`
+	Answer             string                   `yaml:"answer"`
+	PrivateReplyWithin string                   `yaml:"private_reply_within"`
+	RespondWithin      map[string]string        `yaml:"respond_within"`
+	WarnAt             string                   `yaml:"warn_at"`
+	BusinessHours      *hours.Spec              `yaml:"business_hours"`
+	Routes             []routeDocument          `yaml:"routes"`
+	Chains             map[string]chainDocument `yaml:"chains"`
 }
 
 type routeDocument struct {

@@ -167,7 +167,9 @@ func (p *Policy) RespondBy(prio fbv1.Priority, since time.Time) (due, warn time.
 }
 
 // RespondWithin is the first-response target for prio, zero if none.
-func (p *Policy) RespondWithin(prio fbv1.Priority) time.Duration { return p.replies.respondWithin[prio] }
+func (p *Policy) RespondWithin(prio fbv1.Priority) time.Duration {
+	return p.replies.respondWithin[prio]
+}
 
 // Hours is the schedule first-response targets are counted in.
 func (p *Policy) Hours() hours.Schedule { return p.replies.hours }
