@@ -136,8 +136,12 @@ func beyond(c *fbv1.Case, ch chain.Chain, cause chain.Cause, reason *fbv1.Reason
 	return c, e
 }
 
-// Words says a duration for people: "15 minutes", "1 hour", "2 hours 30 minutes".
+// Words says a duration for people: "15 minutes", "1 hour", "2 hours 30
+// minutes"; under a minute, as Go writes it ("500ms").
 func Words(d time.Duration) string {
+	if d < time.Minute {
+		return d.String()
+	}
 	d = d.Round(time.Minute)
 	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
 	var parts []string
