@@ -74,8 +74,10 @@ func TestHistoryContract(t *testing.T) {
 	client, keys := storetest.New(t)
 	window := 24 * time.Hour
 	impls := map[string]func(author string) historyImpl{
-		"book":  func(string) historyImpl { return bookHistory{history.NewBook(window)} },
-		"redis": func(author string) historyImpl { return redisHistory{store.New(client, keys, time.Hour, time.Hour), author, window} },
+		"book": func(string) historyImpl { return bookHistory{history.NewBook(window)} },
+		"redis": func(author string) historyImpl {
+			return redisHistory{store.New(client, keys, time.Hour, time.Hour), author, window}
+		},
 	}
 	start := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 	for implName, impl := range impls {
