@@ -16,7 +16,10 @@ type Receiver struct {
 	// SendResolved says whether the receiver hears of acknowledgements and
 	// resolutions, not only pages.
 	SendResolved bool
-	Notifier     Notifier
+	// IncludePrivate lets the receiver carry private messages' texts;
+	// otherwise they are taken out (WithoutPrivate).
+	IncludePrivate bool
+	Notifier       Notifier
 	// Limit and Burst bound the receiver's send rate; a zero Limit means no
 	// limit.
 	Limit   rate.Limit
@@ -42,14 +45,18 @@ func (r Receiver) Chain(log Log, clock Clock) Stage {
 // ReceiverStage binds a receiver to its chain: it addresses the notification
 // to the receiver, runs the chain, and reports the result.
 type ReceiverStage struct {
-	Name, Type string
-	Chain      Stage
-	Fallback   bool
+	Name, Type     string
+	Chain          Stage
+	Fallback       bool
+	IncludePrivate bool
 }
 
 // Exec delivers n to the receiver.
 func (s ReceiverStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
 	n.Receiver, n.ReceiverType = s.Name, s.Type
+	if !s.IncludePrivate {
+		n.Events = WithoutPrivate(n.Events)
+	}
 	n.DedupKey = GroupKey(n.Events, s.Name)
 	n.Result = Result{Receiver: s.Name, ReceiverType: s.Type, DedupKey: n.DedupKey, Events: n.Events, Fallback: s.Fallback}
 	_, err := s.Chain.Exec(ctx, n)
@@ -177,7 +184,7 @@ func (p *Pipeline) fanout(ctx context.Context, events []*fbv1.CaseEvent, names [
 	stages := make(FanoutStage, len(names))
 	for i, name := range names {
 		r := p.receivers[name]
-		stages[i] = ReceiverStage{Name: r.Name, Type: r.Type, Chain: r.chain, Fallback: fallback}
+		stages[i] = ReceiverStage{Name: r.Name, Type: r.Type, Chain: r.chain, Fallback: fallback, IncludePrivate: r.IncludePrivate}
 	}
 	n := &Notification{Events: events, LinkBase: p.linkBase, results: &resultSet{}}
 	_, err := stages.Exec(ctx, n)

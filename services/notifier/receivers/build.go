@@ -25,13 +25,14 @@ func (c *Config) Build(client *http.Client, clock notify.Clock) []notify.Receive
 	for i, r := range c.Receivers {
 		limit, burst := r.rateLimit()
 		out[i] = notify.Receiver{
-			Name:         r.Name,
-			Type:         r.Type,
-			SendResolved: r.sendResolved(),
-			Notifier:     r.notifier(client, clock),
-			Limit:        limit,
-			Burst:        burst,
-			Backoff:      r.backoff(),
+			Name:           r.Name,
+			Type:           r.Type,
+			SendResolved:   r.sendResolved(),
+			IncludePrivate: r.IncludePrivate,
+			Notifier:       r.notifier(client, clock),
+			Limit:          limit,
+			Burst:          burst,
+			Backoff:        r.backoff(),
 		}
 	}
 	return out

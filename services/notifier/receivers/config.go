@@ -40,7 +40,10 @@ type Receiver struct {
 	// too; it defaults to true for pagerduty, alertmanager and webhook.
 	SendResolved *bool      `yaml:"send_resolved" json:"send_resolved"`
 	RateLimit    *RateLimit `yaml:"rate_limit" json:"rate_limit"`
-	Retry        *Retry     `yaml:"retry" json:"retry"`
+	// IncludePrivate lets the receiver carry the texts of private messages
+	// (the author's and the brand's); by default they are left out.
+	IncludePrivate bool   `yaml:"include_private" json:"include_private"`
+	Retry          *Retry `yaml:"retry" json:"retry"`
 
 	PagerDuty    *PagerDuty    `yaml:"pagerduty" json:"pagerduty,omitempty"`
 	Slack        *Slack        `yaml:"slack" json:"slack,omitempty"`

@@ -150,6 +150,7 @@ func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 	for _, t := range c.Texts {
 		fmt.Fprintf(w, "  %q\n", t)
 	}
+	printReplies(w, c)
 	fmt.Fprintln(w, "Timeline:")
 	for _, e := range timeline {
 		line := fmt.Sprintf("  %s  %-13s level %d", e.At.AsTime().Local().Format(time.DateTime), word(e.Type.String(), "CASE_EVENT_TYPE_"), e.Level)
@@ -162,7 +163,43 @@ func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 		if e.Note != "" {
 			line += ": " + e.Note
 		}
+		if len(e.Reasons) > 0 && e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED {
+			line += "  " + e.Reasons[0].Text
+		}
 		fmt.Fprintln(w, line)
+	}
+}
+
+// printReplies shows the brand's replies with what the reply check found
+// and whether each counted as an answer, and the first-response clock.
+func printReplies(w io.Writer, c *fbv1.Case) {
+	switch {
+	case c.FirstResponseAt != nil:
+		fmt.Fprintf(w, "First response: %s by reply %s\n", c.FirstResponseAt.AsTime().Local().Format(time.DateTime), c.AnsweredBy)
+	case c.Breached:
+		fmt.Fprintf(w, "First response: none; target missed at %s\n", c.RespondBy.AsTime().Local().Format(time.DateTime))
+	case c.RespondBy != nil:
+		fmt.Fprintf(w, "First response: none yet; due by %s\n", c.RespondBy.AsTime().Local().Format(time.DateTime))
+	}
+	if c.PrivateHandoffAt != nil {
+		fmt.Fprintf(w, "Moved to private messages at %s; no private answer yet\n", c.PrivateHandoffAt.AsTime().Local().Format(time.DateTime))
+	}
+	if len(c.Replies) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Brand replies (%d, latest last):\n", c.RepliesTotal)
+	for _, r := range c.Replies {
+		verdict := "answer"
+		if !r.Answered {
+			verdict = "NOT an answer"
+		}
+		fmt.Fprintf(w, "  %s  %s  %s  %q\n", r.At.AsTime().Local().Format(time.DateTime), word(r.Visibility.String(), "VISIBILITY_"), verdict, r.Text)
+		for _, f := range r.Check.GetFindings() {
+			if f.Severity >= fbv1.Severity_SEVERITY_WARNING {
+				fmt.Fprintf(w, "      %s (%s): %s\n", f.Code, word(f.Severity.String(), "SEVERITY_"), f.Message)
+			}
+		}
+		fmt.Fprintf(w, "      %s\n", r.Why)
 	}
 }
 
