@@ -76,6 +76,12 @@ func (r *recorder) about(handle string) []page {
 
 func start(t *testing.T) *world {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith starts Firebreak with extra flags per service.
+func startWith(t *testing.T, extra map[string][]string) *world {
+	t.Helper()
 	srv := bustest.Server(t)
 	hook := &recorder{}
 	sink := httptest.NewServer(hook)
@@ -85,8 +91,11 @@ func start(t *testing.T) *world {
 	st, err := stack.Start(context.Background(), stack.Options{
 		Common: append([]string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix}, local...),
 		Flags: map[string][]string{
-			"reach":    {"--brand-followers=acme=203000"},
-			"notifier": {"--webhook-url=" + sink.URL},
+			"reach":      append([]string{"--brand-followers=acme=203000"}, extra["reach"]...),
+			"notifier":   append([]string{"--webhook-url=" + sink.URL}, extra["notifier"]...),
+			"escalation": extra["escalation"],
+			"ingest":     extra["ingest"],
+			"scorer":     extra["scorer"],
 		},
 		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
 	})
