@@ -13,9 +13,8 @@ import (
 	"github.com/firebreak/firebreak/services/scorer/score"
 )
 
-// MaxDraftChars bounds a draft sent to the reply check: a reply on any
-// platform is far shorter, and the bound keeps one request's work small.
-const MaxDraftChars = 10_000
+// MaxDraftChars bounds a draft sent to the reply check.
+const MaxDraftChars = score.MaxDraftChars
 
 // maxContextChars bounds the customer's text given as context; it is
 // scored, so it is bounded like the draft.

@@ -2,7 +2,8 @@ package score
 
 import (
 	"regexp"
-	"strings"
+	"slices"
+	"sync"
 )
 
 // Severity ranks a reply finding.
@@ -103,70 +104,55 @@ type Finding struct {
 	End      int
 }
 
-// phraseRule flags a draft containing any of its phrases.
-type phraseRule struct {
-	code     string
-	severity Severity
-	message  string
-	pattern  *regexp.Regexp
-}
+// MaxDraftChars is the longest draft the APIs check: a reply on any
+// platform is far shorter, and the bound keeps one request's work small.
+// The check itself is linear in the length and takes any text.
+const MaxDraftChars = 10_000
 
-// wordsPattern matches any of the phrases as whole words, case-insensitively,
-// with either apostrophe.
-func wordsPattern(phrases ...string) *regexp.Regexp {
-	quoted := make([]string, len(phrases))
-	for i, p := range phrases {
-		quoted[i] = strings.ReplaceAll(regexp.QuoteMeta(p), "'", "['’]")
-	}
-	return regexp.MustCompile(`(?i)\b(?:` + strings.Join(quoted, "|") + `)\b`)
-}
+// maxFindings bounds the findings of one reply, so a long draft full of
+// problems still gets a short answer.
+const maxFindings = 32
 
-// replyRules are compiled per Scorer rather than held in package variables,
-// so the package keeps no state.
+// replyRules are built once per Scorer rather than held in package
+// variables, so the package keeps no state.
 type replyRules struct {
-	tone         []phraseRule
-	movesPrivate *regexp.Regexp
-	apology      *regexp.Regexp
-	nextStep     *regexp.Regexp
-	email        *regexp.Regexp
-	phone        *regexp.Regexp
-	bookingRef   *regexp.Regexp
-	refKeywords  *regexp.Regexp
+	m       *matcher
+	classes []uint32 // by word id: bit k set when the word alone is a cue of kind k
+	tokens  sync.Pool
+	phone   *regexp.Regexp
+	code    *regexp.Regexp // booking or account codes: QX7P2L, 1234567890
+	address *regexp.Regexp
 }
 
 func newReplyRules() *replyRules {
-	return &replyRules{
-		tone: []phraseRule{
-			{FindingHostileTone, SeverityCritical, "hostile wording: it blames or talks down to the customer",
-				wordsPattern("calm down", "settle down", "relax", "chill out", "stop complaining", "stop whining", "your fault",
-					"your own fault", "your problem", "not our problem", "not our fault", "deal with it", "get over it",
-					"read the terms", "learn to read", "if you don't like it", "take it or leave it", "shut up", "ridiculous",
-					"don't shout", "no need to shout", "watch your tone", "watch your language", "be reasonable")},
-			{FindingDismissiveTone, SeverityWarning, "dismissive wording: it minimises the complaint",
-				wordsPattern("a bit harsh", "bit harsh", "that's harsh", "too harsh", "a little harsh", "overreacting",
-					"over-reacting", "exaggerating", "nothing we can do", "there's nothing we can do", "as we already said",
-					"as we said", "as previously stated", "as already explained", "obviously", "unfortunately that's our policy",
-					"that's our policy", "it is what it is", "whatever", "just wait", "be patient", "you should have",
-					"not a big deal", "no big deal", "sorry you feel", "sorry if you feel")},
-		},
-		movesPrivate: regexp.MustCompile(`(?i)\b(?:dm|dms|direct message|private message|pm)\b`),
-		apology: wordsPattern("sorry", "apologise", "apologize", "apologies", "apology", "regret", "understand",
-			"frustrating", "frustration", "not the experience", "not what we want", "hear that", "hear this",
-			"thank you for letting us know", "thanks for letting us know", "thanks for flagging", "we hear you",
-			"that's not ok", "that's not okay", "must be", "we let you down", "should not have happened",
-			"shouldn't have happened", "appreciate your patience"),
-		nextStep: regexp.MustCompile(`(?i)\b(?:dm|dms|direct message|private message|message us|send us|follow us|` +
-			`we['’]ll|we will|we['’]re going to|we are going to|we['’]ve|we have (?:issued|sent|refunded|rebooked|escalated|booked|arranged)|` +
-			`refund|refunded|rebook|rebooked|voucher|compensation|compensate|credit|reimburse|reimbursement|` +
-			`call us|call our|contact|reach out|email us|e-mail us|please (?:send|share|provide|visit|call|check|follow|fill|try|contact)|` +
-			`look into|looking into|escalat\w*|investigat\w*|arrange|track|tracking|link|form|here['’]s how|steps|` +
-			`by (?:today|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|within \d+|` +
-			`https?://\S+)`),
-		email:       regexp.MustCompile(`(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b`),
-		phone:       regexp.MustCompile(`(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,4}\)[\s.\-]?)?\d{2,4}(?:[\s.\-]\d{2,4}){1,4}\b|\b\d{9,15}\b`),
-		bookingRef:  regexp.MustCompile(`\b[A-Z0-9]{6}\b`),
-		refKeywords: regexp.MustCompile(`(?i)\b(?:booking|confirmation|reference|ref|pnr|record locator|locator|reservation|order|ticket|case)\b`),
+	defs := append([]cueDef(nil), replyCues...)
+	anchored := make([]string, len(stepVerbs))
+	for i, v := range stepVerbs {
+		anchored[i] = "^" + v
 	}
+	defs = append(defs, cueDef{kind: cueStep, phrases: anchored})
+	m, err := newMatcher(defs)
+	if err != nil {
+		panic("reply check lexicon: " + err.Error()) // a bug in reply_cues.go, caught by every test
+	}
+	r := &replyRules{
+		m:       m,
+		classes: make([]uint32, len(m.vocab)),
+		phone:   regexp.MustCompile(`(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,6}){1,4}\b|\b\d{9,15}\b`),
+		code:    regexp.MustCompile(`\b(?:[A-Z0-9]*[A-Z][A-Z0-9]*\d[A-Z0-9]*|[A-Z0-9]*\d[A-Z0-9]*[A-Z][A-Z0-9]*|\d{6,})\b`),
+		address: regexp.MustCompile(`\b\d{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Close|Crescent|Place|Pl|Terrace|Square|Sq|Gardens|Grove|Parkway|Pkwy|Highway|Hwy)\b|\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b`),
+	}
+	for id, cues := range m.single {
+		for _, ci := range cues {
+			r.classes[id] |= 1 << m.cues[ci].kind
+		}
+	}
+	r.tokens.New = func() any { s := make([]replyToken, 0, 64); return &s }
+	return r
+}
+
+func (r *replyRules) is(id int32, k cueKind) bool {
+	return id != noWord && r.classes[id]&(1<<k) != 0
 }
 
 // CheckReply reviews a reply, drafted or posted, to a mention.
@@ -175,68 +161,349 @@ func (s *Scorer) CheckReply(draft string, m ReplyContext) ReplyCheck {
 	return c
 }
 
-// ScoreReply scores a brand reply and checks it in one call, sharing the
-// scoring pass: the live flow does both for every brand reply.
+// ScoreReply scores a brand reply and checks it, sharing the scoring pass:
+// the live flow does both for every brand reply.
 func (s *Scorer) ScoreReply(draft string, m ReplyContext) (Result, ReplyCheck) {
 	r := s.Score(draft)
-	rules := s.reply
-	var out []Finding
-	for _, rule := range rules.tone {
-		for _, loc := range rule.pattern.FindAllStringIndex(draft, -1) {
-			out = append(out, Finding{Code: rule.code, Severity: rule.severity, Message: rule.message, Start: loc[0], End: loc[1]})
-		}
-	}
-	if r.Toxicity >= 0.5 {
-		out = append(out, Finding{Code: FindingHostileTone, Severity: SeverityCritical,
-			Message: "abusive or profane wording", Start: 0, End: len(draft)})
-	}
-	moves := rules.movesPrivate.FindStringIndex(draft)
-	if moves != nil {
-		out = append(out, Finding{Code: FindingMovesPrivate, Severity: SeverityInfo,
-			Message: "the reply moves the conversation to private messages", Start: moves[0], End: moves[1]})
-	}
-	if moves == nil && rules.apology.MatchString(draft) && !rules.nextStep.MatchString(draft) {
-		out = append(out, Finding{Code: FindingNoNextStep, Severity: SeverityWarning,
-			Message: "the reply sympathises but offers no next step (a fix, refund, rebooking, contact, question or follow-up)", Start: 0, End: len(draft)})
-	}
-	if m.PublicReply {
-		out = append(out, rules.personalData(draft)...)
-	}
-	if m.PrivateThread && m.PublicReply {
-		out = append(out, Finding{Code: FindingGoingPublic, Severity: SeverityCritical,
-			Message: "the conversation was private and this reply would be public", Start: 0, End: len(draft)})
-	}
-	return r, verdict(out)
+	return r, s.reply.check(draft, m, r.Toxicity)
 }
 
-// personalData finds e-mail addresses, phone numbers and booking references,
-// which belong in a private message, not a public reply.
-func (r *replyRules) personalData(draft string) []Finding {
-	var out []Finding
-	add := func(kind string, loc []int) {
-		out = append(out, Finding{Code: FindingPersonalData, Severity: SeverityCritical,
-			Message: kind + " in a public reply; send it by private message", Start: loc[0], End: loc[1]})
+// replyReading is what one pass over a reply found.
+type replyReading struct {
+	findings            []Finding
+	steps               int
+	sympathy, concern   int
+	positive, deadEnd   int
+	movesPrivate        []int // span of the first move to private messages
+	hostile, dismissive bool
+}
+
+func (rd *replyReading) add(f Finding) {
+	if len(rd.findings) < maxFindings {
+		rd.findings = append(rd.findings, f)
 	}
-	emails := r.email.FindAllStringIndex(draft, -1)
-	for _, loc := range emails {
-		add("e-mail address", loc)
-	}
-	for _, loc := range r.phone.FindAllStringIndex(draft, -1) {
-		if digits(draft[loc[0]:loc[1]]) >= 7 && !overlaps(loc, emails) {
-			add("phone number", loc)
+}
+
+func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) ReplyCheck {
+	buf := r.tokens.Get().(*[]replyToken)
+	rt := tokenize(draft, r.m.vocab, r.m.softeners, *buf)
+	defer func() { *buf = rt.tokens[:0]; r.tokens.Put(buf) }()
+	toks := rt.tokens
+
+	var rd replyReading
+	span := func(cm cueMatch) (int, int) { return int(toks[cm.first].start), int(toks[cm.last].end) }
+	r.m.match(toks, func(cm cueMatch) {
+		c := &r.m.cues[cm.cue]
+		switch c.kind {
+		case cueHostile:
+			start, end := span(cm)
+			rd.hostile = true
+			rd.add(Finding{Code: FindingHostileTone, Severity: SeverityCritical, Message: c.reason, Start: start, End: end})
+		case cueDismissive:
+			start, end := span(cm)
+			rd.dismissive = true
+			rd.add(Finding{Code: FindingDismissiveTone, Severity: SeverityWarning, Message: c.reason, Start: start, End: end})
+		case cueSympathy:
+			rd.sympathy++
+		case cueConcern:
+			rd.concern++
+		case cuePositive:
+			rd.positive++
+		case cueDeadEnd:
+			rd.deadEnd++
+		case cueStep:
+			if !r.negated(toks, int(cm.first)) {
+				rd.steps++
+			}
+		case cuePerfect:
+			if next := int(cm.last) + 1; next < len(toks) && toks[next].sentence == toks[cm.last].sentence &&
+				toks[next].flags&(tfURL|tfHandle|tfEmail|tfNumber) == 0 && !r.is(toks[next].id, cueNotAction) && !r.negated(toks, int(cm.first)) {
+				rd.steps++
+			}
+		case cueMovesPrivate:
+			if rd.movesPrivate == nil {
+				start, end := span(cm)
+				rd.movesPrivate = []int{start, end}
+			}
+		case cuePrivateRef:
+			if ctx.PublicReply {
+				start, end := span(cm)
+				rd.add(Finding{Code: FindingGoingPublic, Severity: SeverityWarning, Message: c.reason, Start: start, End: end})
+			}
+		case cuePrivateChannel:
+			if ctx.PublicReply && r.reportedBefore(toks, int(cm.first)) {
+				start, end := span(cm)
+				rd.add(Finding{Code: FindingGoingPublic, Severity: SeverityWarning, Message: "it repeats in public what was said in private", Start: start, End: end})
+			}
+		}
+	})
+	digits := 0
+	continued := false
+	for i := range toks {
+		t := &toks[i]
+		switch {
+		case t.flags&(tfQuestion|tfURL) != 0:
+			rd.steps++ // a question to the customer or a link is a way forward
+		case t.flags&tfThreadMarker != 0:
+			continued = true
+		case t.flags&tfNumber != 0:
+			digits += int(t.end - t.start)
 		}
 	}
-	// Six capitals and digits are a booking reference when they mix letters
-	// and digits, or when the reply calls them one.
-	namesRef := r.refKeywords.MatchString(draft)
-	for _, loc := range r.bookingRef.FindAllStringIndex(draft, -1) {
-		ref := draft[loc[0]:loc[1]]
-		d := digits(ref)
-		if (d > 0 && d < len(ref)) || (d == 0 && namesRef) {
-			add("booking reference", loc)
+	// The scorer's toxicity is read only when very high: it counts words
+	// like "hate" that brands use kindly ("we'd hate to see you go").
+	if toxicity >= 0.8 && !rd.hostile {
+		rd.hostile = true
+		rd.add(Finding{Code: FindingHostileTone, Severity: SeverityCritical, Message: "abusive or profane wording", Start: 0, End: len(draft)})
+	}
+	if rd.movesPrivate != nil {
+		rd.steps++
+		rd.add(Finding{Code: FindingMovesPrivate, Severity: SeverityInfo,
+			Message: "the reply moves the conversation to private messages; it is answered when the brand replies there", Start: rd.movesPrivate[0], End: rd.movesPrivate[1]})
+	}
+	rd.steps += r.contactData(rt, ctx.PublicReply, digits >= 7, &rd)
+	if ctx.PrivateThread && ctx.PublicReply {
+		rd.add(Finding{Code: FindingGoingPublic, Severity: SeverityCritical,
+			Message: "the conversation was private and this reply would be public", Start: 0, End: len(draft)})
+	}
+	continued = continued || endsContinued(draft)
+	if rd.steps == 0 && !continued {
+		if msg := powerless(&rd, ctx); msg != "" {
+			rd.add(Finding{Code: FindingNoNextStep, Severity: SeverityWarning, Message: msg, Start: 0, End: len(draft)})
+		}
+	}
+	return verdict(merge(rd.findings))
+}
+
+// merge sorts findings by position and joins overlapping findings of one
+// kind ("a bit harsh" and "bit harsh" are one finding).
+func merge(fs []Finding) []Finding {
+	slices.SortStableFunc(fs, func(a, b Finding) int { return a.Start - b.Start })
+	out := fs[:0]
+	for _, f := range fs {
+		joined := false
+		for i := len(out) - 1; i >= 0 && out[i].End > f.Start; i-- {
+			if out[i].Code == f.Code {
+				out[i].End = max(out[i].End, f.End)
+				joined = true
+				break
+			}
+		}
+		if !joined {
+			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// powerless says why a reply with no way forward is not an answer, or ""
+// when it does not need one (thanks for praise, a plain statement).
+func powerless(rd *replyReading, ctx ReplyContext) string {
+	switch {
+	case rd.deadEnd > 0:
+		return "the reply says nothing can be done and offers no other way forward"
+	case rd.sympathy > 0:
+		return "the reply apologises but offers no next step: no action, question, link, contact or follow-up"
+	case rd.concern > 0 && rd.positive == 0:
+		return "the reply acknowledges the problem but offers no next step: no action, question, link, contact or follow-up"
+	}
+	return ""
+}
+
+// negated reports whether a negation stands just before token i in its
+// clause ("we can't look into", "unable to help"); "Don't worry, we'll"
+// is two clauses.
+func (r *replyRules) negated(toks []replyToken, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-2; j-- {
+		if toks[j+1].flags&tfClauseStart != 0 || toks[j].sentence != toks[i].sentence {
+			return false
+		}
+		if r.is(toks[j].id, cueNegator) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportedBefore reports a reporting word ("as discussed", "you
+// mentioned") shortly before token i in its sentence.
+func (r *replyRules) reportedBefore(toks []replyToken, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
+		if toks[j].sentence != toks[i].sentence {
+			return false
+		}
+		if r.is(toks[j].id, cueReported) {
+			return true
+		}
+	}
+	return false
+}
+
+// endsContinued reports a post cut short or continued in the next one
+// ("...", "…", ">>"): its next step may be in the part we do not see.
+func endsContinued(text string) bool {
+	end := len(text)
+	for end > 0 && (text[end-1] == ' ' || text[end-1] == '\n' || text[end-1] == '\t') {
+		end--
+	}
+	t := text[:end]
+	return hasSuffix(t, "...") || hasSuffix(t, "…") || hasSuffix(t, ">>") || hasSuffix(t, "&gt;&gt;")
+}
+
+func hasSuffix(s, suffix string) bool {
+	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+}
+
+// contactData finds e-mail addresses, phone numbers, booking or account
+// references and street addresses. The brand's own contact points ("call
+// us on 0800 …", "support@brand.com") are a way forward; the customer's own
+// details in a public reply are personal data. It returns the number of
+// contact points found.
+func (r *replyRules) contactData(rt replyText, public, manyDigits bool, rd *replyReading) int {
+	contacts := 0
+	personal := func(kind string, start, end int) {
+		if public {
+			rd.add(Finding{Code: FindingPersonalData, Severity: SeverityCritical,
+				Message: kind + " in a public reply; send it by private message", Start: start, End: end})
+		}
+	}
+	toks, text := rt.tokens, rt.text
+	for i := range toks {
+		if toks[i].flags&tfEmail == 0 {
+			continue
+		}
+		start, end := int(toks[i].start), int(toks[i].end)
+		if roleAddress(text[start:end]) || r.ownedByBrand(toks, i) {
+			contacts++
+		} else {
+			personal("e-mail address", start, end)
+		}
+	}
+	if manyDigits {
+		for _, loc := range r.phone.FindAllStringIndex(text, maxFindings) {
+			if digits(text[loc[0]:loc[1]]) < 7 || insideToken(toks, loc, tfEmail|tfURL) {
+				continue
+			}
+			i := tokenAt(toks, loc[0])
+			if tollFree(text[loc[0]:loc[1]]) || i >= 0 && r.ownedByBrand(toks, i) {
+				contacts++
+			} else {
+				personal("phone number", loc[0], loc[1])
+			}
+		}
+	}
+	for i := range toks {
+		t := &toks[i]
+		if t.flags&(tfURL|tfEmail|tfHandle) != 0 || t.end-t.start < 6 || t.end-t.start > 19 {
+			continue
+		}
+		word := text[t.start:t.end]
+		d := digits(word)
+		switch {
+		case d >= 13 && d == len(word):
+			personal("card or account number", int(t.start), int(t.end))
+		case d > 0 && r.code.MatchString(word) && r.namedReference(toks, i):
+			personal("booking or account reference", int(t.start), int(t.end))
+		}
+	}
+	if hasCapitalDigit(text) {
+		for _, loc := range r.address.FindAllStringIndex(text, maxFindings) {
+			i := tokenAt(toks, loc[0])
+			if i >= 0 && r.ownedByBrand(toks, i) {
+				contacts++
+			} else {
+				personal("postal address", loc[0], loc[1])
+			}
+		}
+	}
+	return contacts
+}
+
+// ownedByBrand reports whether the words just before token i make it the
+// brand's ("call us on", "our store at") rather than the customer's ("your
+// number", "we called you on").
+func (r *replyRules) ownedByBrand(toks []replyToken, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-5; j-- {
+		switch id := toks[j].id; {
+		case r.is(id, cueOwner):
+			return false
+		case r.is(id, cueContact):
+			return true
+		}
+	}
+	return false
+}
+
+// namedReference reports whether a code is called a booking, order or
+// account reference by the words just before it.
+func (r *replyRules) namedReference(toks []replyToken, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
+		if r.is(toks[j].id, cueRefWord) || r.is(toks[j].id, cueOwner) {
+			return true
+		}
+	}
+	return false
+}
+
+// roleAddress reports an address of a team rather than a person.
+func roleAddress(email string) bool {
+	at := 0
+	for at < len(email) && email[at] != '@' {
+		at++
+	}
+	local := email[:at]
+	for _, role := range []string{"support", "help", "care", "service", "contact", "info", "feedback", "complaint", "enquir", "inquir",
+		"hello", "team", "social", "press", "media", "privacy", "security", "abuse", "billing", "noreply", "no-reply", "sales", "returns",
+		"reservations", "customer", "admin", "office", "webmaster", "accessibility", "dpo", "legal"} {
+		if len(local) >= len(role) && hasPrefixFold(local, role) {
+			return true
+		}
+	}
+	return false
+}
+
+// tollFree reports a number that is a business line by its prefix.
+func tollFree(number string) bool {
+	var d []byte
+	for i := 0; i < len(number) && len(d) < 5; i++ {
+		if number[i] >= '0' && number[i] <= '9' {
+			d = append(d, number[i])
+		}
+	}
+	n := string(d)
+	for _, p := range []string{"1800", "1888", "1877", "1866", "1855", "1844", "1833", "800", "888", "877", "866", "855", "844", "833",
+		"0800", "0808", "0300", "0330", "0333", "0343", "0344", "0345", "0370", "0371", "0120", "1300", "1800"} {
+		if len(n) >= len(p) && n[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCapitalDigit is a cheap test before the address pattern: a street
+// address or postcode has a digit next to a space and a capital letter.
+func hasCapitalDigit(text string) bool {
+	for i := 0; i+2 < len(text); i++ {
+		if text[i] >= '0' && text[i] <= '9' && text[i+1] == ' ' && text[i+2] >= 'A' && text[i+2] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenAt is the index of the token starting at or holding byte offset at,
+// or -1.
+func tokenAt(toks []replyToken, at int) int {
+	i, _ := slices.BinarySearchFunc(toks, at, func(t replyToken, at int) int { return int(t.end) - 1 - at })
+	if i < len(toks) && int(toks[i].start) <= at {
+		return i
+	}
+	return -1
+}
+
+func insideToken(toks []replyToken, loc []int, flags tokenFlags) bool {
+	i := tokenAt(toks, loc[0])
+	return i >= 0 && toks[i].flags&flags != 0
 }
 
 func digits(s string) int {
@@ -247,13 +514,4 @@ func digits(s string) int {
 		}
 	}
 	return n
-}
-
-func overlaps(loc []int, others [][]int) bool {
-	for _, o := range others {
-		if loc[0] < o[1] && o[0] < loc[1] {
-			return true
-		}
-	}
-	return false
 }

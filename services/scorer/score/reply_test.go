@@ -23,7 +23,8 @@ func TestCheckReplyFindings(t *testing.T) {
 		{"DM us moves the conversation private", "Please DM us your file number and we'll chase it.", complaint, FindingMovesPrivate, "DM"},
 		{"sorry with no next step", "Sorry you had a bad experience.", complaint, FindingNoNextStep, ""},
 		{"booking reference in public", "Sorry! We'll rebook you on booking ABC123 now.", complaint, FindingPersonalData, "ABC123"},
-		{"phone number in public", "Sorry! Call us on +1 800 555 0199 and we'll fix it.", complaint, FindingPersonalData, "+1 800 555 0199"},
+		{"phone number in public", "Sorry! We'll call you back on +44 7700 900123 within the hour.", complaint, FindingPersonalData, "+44 7700 900123"},
+		{"the brand's own number is a next step", "Sorry! Call us on +1 800 555 0199 and we'll fix it.", complaint, "", ""},
 		{"email in public", "Sorry! We'll email jane.doe@example.com with the refund.", complaint, FindingPersonalData, "jane.doe@example.com"},
 		{"going public from a private thread", good, ReplyContext{Complaint: true, PrivateThread: true, PublicReply: true}, FindingGoingPublic, ""},
 	}

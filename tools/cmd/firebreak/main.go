@@ -34,6 +34,7 @@ func commands() []command {
 		{"cases watch", "stream case events as they happen", runCasesWatch},
 		{"explain", "why a mention was (or was not) escalated: explain MENTION-ID", runExplain},
 		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
+		{"check-reply", "check a draft reply from standard input, or a file's replies (--in) into NDJSON", runCheckReply},
 		{"eval", "measure the scorer against a labelled file (--train: cross-validate)", runEval},
 		{"train", "train the scorer's model on a labelled file", runTrain},
 		{"backtest", "replay mentions through a policy (--against: compare two policies)", runBacktest},

@@ -1,0 +1,194 @@
+package score
+
+// The reply check's lexicon. Phrases are grouped by what they do to the
+// customer, not by example replies: orders about how to behave, blame,
+// insults, minimising, brush-offs, condescension. A phrase is only a cue;
+// reply.go decides with the sentence's structure around it (who it
+// addresses, whether a way forward is offered, whether it is negated).
+
+// Word classes reused across phrases.
+const (
+	youSubj     = "you|u|ya"
+	youAre      = "(you're|youre|you are|ur|u r)"
+	blameVerbs  = "read|checked|listened|booked|arrived|called|known|thought|asked|looked|paid|planned|followed|done|contacted|kept|used|bought|left|gone|waited|bothered|realised|realized|noticed|prepared|considered|researched|come|packed|printed|remembered|reviewed|tried|worn|charged|updated|backed"
+	stopVerbs   = "complaining|whining|moaning|whinging|crying|shouting|yelling|screaming|ranting|spamming|tagging|harassing|bothering|pestering|nagging|threatening|wasting|trolling|acting|attacking|abusing|insulting|swearing|bitching|messaging|tweeting|blaming|lying|exaggerating|overreacting|being"
+	dont        = "(don't|dont|do not)"
+	privateMsgs = "(dm|dms|direct message|direct messages|private message|private messages|pm|pms|email|e-mail|chat|call|phone call|conversation)"
+)
+
+var replyCues = []cueDef{
+	{cueHostile, "it orders the customer how to behave", []string{
+		"^calm|settle|simmer|cool down", "^calm yourself|yourselves", "^relax", "^chill (out|)", "^cool it", "^take a (deep|) breath", "^take a chill pill",
+		"^grow up", "^get over it|yourself", "^get a grip|life", "^deal with it", "^get used to it", "^move on", "^behave (yourself|)",
+		"^stop|quit " + stopVerbs,
+		"^" + dont + " shout|yell|scream|swear|threaten|whine|moan|complain|bother",
+		"^" + dont + " take|use that tone", "^" + dont + " be rude|silly|ridiculous|stupid|dramatic|childish|difficult|unreasonable|sensitive|impatient|entitled|petty|absurd|daft",
+		"^" + dont + " be (like that|so dramatic|so rude|so sensitive|a child|a baby)",
+		"^" + dont + " get smart|cheeky|clever|snippy|snarky|lippy|mouthy|shirty|personal", "^" + dont + " get funny with",
+		"^" + dont + " talk to us|me like that", "^" + dont + " you dare", "^how dare you",
+		"^lower your voice|tone", "^watch|mind your tone|language|mouth|words|attitude|manners", "^tone it down", "^know your place",
+		"^get off your high horse", "^go away", "^leave us alone", "^shut up|it", "^piss|bugger|sod|clear off", "^get lost", "^stfu", "^gtfo",
+		"^sit down and wait", "^wait your turn", "^wait like everyone|everybody else", "^be patient like everyone|everybody else",
+		"(that|such|this) (type of|kind of|sort of|) language|tone", "avoid (using|the use of) (that|this|such)", "^learn to read|spell|wait|use|count", "^try reading", "^read the terms|rules|policy|conditions|instructions|sign|manual", "^read the small|fine print",
+		youSubj + " need|have to calm|relax|stop|chill|grow|accept|learn|understand|realise|realize|read|listen|wait|behave", youSubj + " need|have to get over",
+	}},
+	{cueHostile, "it blames the customer", []string{
+		youSubj + " (should|could|shouldn't|ought to) have (not|) " + blameVerbs, "(you should've|you could've|you shouldn't've) " + blameVerbs,
+		"your (own|) fault|mistake|problem|responsibility|lookout|loss", "(that's|thats|that is|it's|its|this is) on you", "the fault is yours",
+		"you only have yourself|yourselves to blame", "you have only yourself|yourselves to blame", "you brought this on yourself",
+		"(if you had|if you'd|had you) " + blameVerbs, youSubj + " failed to", youSubj + " (didn't|did not|never) bother|bothered|read|listen|check|follow",
+		youSubj + " (didn't|did not|never) pay attention", youSubj + " chose to", youSubj + " agreed to (the|our) terms", youSubj + " were|was told|warned|informed|advised|reminded",
+		youSubj + " knew (what|the rules|the risks)", youSubj + " clearly|obviously (didn't|did not|don't|do not|can't|cannot|haven't|have not)", "clearly|obviously " + youSubj,
+		"maybe|perhaps " + youSubj + " should (have|read|try reading|learn|stop|think|listen)", "next time (read|listen|think|plan ahead|check|pay attention)",
+		youAre + " (wrong|mistaken|confused|lying|delusional|overreacting|exaggerating|the problem|not listening|not the only one)",
+		youAre + " being rude|unreasonable|ridiculous|dramatic|difficult|childish|silly|impatient|entitled|aggressive|abusive",
+		"(that's|thats|it's|its|that is|it is) your problem|issue|lookout|loss|choice", "not our problem|fault|issue|concern|responsibility",
+		"none of our business|concern", "nothing to do with us", "user|operator error", "pebkac",
+	}},
+	{cueHostile, "it insults or mocks the customer", []string{
+		"idiot", "idiots", "idiotic", "stupid", "dumb", "moron", "morons", "moronic", "imbecile", "clown", "loser", "losers", "pathetic", "clueless",
+		"troll", "trolls", "crybaby", "snowflake", "drama queen", "get a life", "cry me a river", "boo hoo", "boohoo", "waah",
+		"(nobody|no one|noone) cares", "who cares", "we|i " + dont + " care", "couldn't|could care less", "lmao", "lmfao", "rofl",
+		"🙄", "🤡", "🖕", "🥱", "😒", "smh", "pfft", "duh", "ok|okay boomer", "bless your heart", "sweetie", "sweetheart", "sunshine",
+		"your complaint|claim|tweet|comment|request|demand|accusation|attitude|behaviour|behavior|story is|was (ridiculous|absurd|nonsense|rubbish|laughable|pathetic|silly|unreasonable|a joke)",
+		"(that's|thats|what) nonsense|rubbish|garbage|bs|bull|bollocks", "what a ridiculous|stupid|silly|pathetic thing to", "the audacity", "some nerve",
+	}},
+	{cueHostile, "it threatens the customer", []string{
+		"(we'll|we will|we are going to|we're going to) block|ban|report|sue you", "(you'll|you will) be blocked|banned|reported",
+		"(we have|we've) reported you|your account", "legal action against you", "see you in court", "our lawyers will",
+	}},
+	{cueDismissive, "it minimises the complaint", []string{
+		"a bit|little harsh|much|dramatic|extreme|excessive", "a bit over the top", "bit harsh|much|dramatic", "(that's|thats|that is) harsh", "so dramatic", "being dramatic",
+		"overreacting", "over-reacting", "over reacting", "exaggerating", "exaggeration", "out of proportion", "over the top",
+		"(not a|such a|no) big deal", "not that big (a|of a) deal", "not the end of the world", "first world problem|problems",
+		"^(it|these things|things|stuff|shit) happens", "it is what it is", "could (be|have been) worse", "worse things happen", "(you'll|you will) survive|live",
+		"not the only one", "like everyone|everybody else", "everyone|everybody else has|is|manages|managed|had|seems|waits|waited|copes|coped",
+		"(no one|nobody|noone) else has|is|seems|complained|had|complains", "other customers (don't|do not|manage|managed|seem|haven't|have not|are fine)",
+		"we (can't|cannot) please everyone", "can't please everyone",
+	}},
+	{cueDismissive, "it brushes the complaint off", []string{
+		"sorry|apologies (you|that you|if you) feel|felt|think|thought (that|this|so|)", "sorry (you|that you|if you) feel|felt (that|this) way",
+		"sorry if you (were|are|feel|felt) offended|upset|hurt|bothered", "sorry (you're|you are|you were) offended|upset", "sorry if that|this offended|upset|bothered you", "sorry if you took it",
+		"rules are rules", "policy is policy", "(that's|thats|that is|it's|its) (just|) (our|the) policy|rule|rules", "we " + dont + " make the rules",
+		"take it or leave it", "if you " + dont + " like it", "take your business elsewhere", "go elsewhere",
+		"feel free to (go elsewhere|shop elsewhere|take your business|switch|use another|use a competitor)", "(you're|you are) free to go|leave|shop|switch|take|use",
+		"(nobody|no one|noone) (is forcing|forced) you", "nobody's|noone's forcing you", "you get what you pay for", "what (did|do) you expect", "what were you expecting",
+		"we'll get to you when", "when we get round|around to it", "(we'll|we will) get round|around to it",
+		"as|like we|i (said|stated|have already said|already said|already stated|already explained|already told you|have already explained|have already told you)",
+		"as|like we've|i've already said|stated|explained|told|mentioned",
+		"(we|i) already told|explained|answered|said", "(we've|i've|we have|i have) already told|explained|answered", "as (previously|already) stated|explained|said|advised|mentioned",
+		"for the second|third|fourth|fifth|last|hundredth|umpteenth|nth|final time",
+		"whatever", "oh well", "oh please|really|sure", "yeah|yea right|sure", "as if", "good luck with that", "nice try", "cool story", "if you say so",
+		"sorry not sorry", "not sorry", "🤷", "😏", "sigh", "ugh",
+	}},
+	{cueDismissive, "it talks down to the customer", []string{
+		"not rocket science", "not that hard|difficult|complicated", "not hard to", "really not that hard|difficult", "(it's|its|it is) (quite|really|very) simple really",
+		"any child|idiot could", "even a child", "anyone can see", "as anyone can see|knows", "as anyone would know", "as you can clearly see",
+		"as (you'd|you would|you should|you well) know", "with (all|) due respect", "no offence|offense", "(if you'd|if you had|if you would) read",
+		"did|do you even|actually|seriously|honestly read|know|understand|listen|check|look|try", "did you not read|see|check", "can't|cannot you read|see|understand",
+		"can you not read|see|understand", "do you not understand|realise|realize|know", "don't|dont you understand|know|see", "don't|dont you get it",
+		"why would you think|expect|assume", "why would you (do that|say that)", "what do you expect", "what do you want (us|from us|me)", "(what's|whats|what is) your problem|issue",
+		"what are you on", "what are you (talking|going on) about", "are you serious|kidding|joking|done|listening", "are you (for real|even listening)",
+	}},
+	{cueSympathy, "", []string{
+		"sorry", "apologise", "apologize", "apologies", "apology", "apologised", "apologized", "apologises", "apologizes", "apologizing", "apologising",
+		"regret", "regrets", "unfortunately", "sadly", "afraid", "disappointing", "disappointed", "disappoint", "frustrating", "frustration",
+		"frustrated", "inconvenience", "inconvenienced", "upsetting", "bad experience", "not the experience", "not what we want|expect",
+		"let you down", "fell short", "wish we could|had",
+	}},
+	{cueConcern, "", []string{
+		"not ideal", "hear that|this|about", "understand", "understandable", "we hear you", "sympathise", "sympathize", "empathise", "empathize",
+		"feel for you", "(thanks|thank you) for letting us know", "(doesn't|does not) sound good|right", "not good", "oh no", "yikes",
+		"bummer", "shame", "too bad",
+	}},
+	{cuePositive, "", []string{
+		"glad", "great", "awesome", "love", "loved", "loving", "enjoy", "enjoyed", "happy", "welcome", "pleasure", "amazing", "brilliant", "fantastic",
+		"wonderful", "thrilled", "delighted", "congrats", "congratulations", "yay", "woohoo", "excellent", "perfect", "cheers", "kind words", "shout-out",
+		"shoutout", "❤", "❤️", "😊", "😀", "🎉", "👍", "🙌", "😍",
+	}},
+	{cueDeadEnd, "", []string{
+		"nothing we|i can do", "nothing more|else|further we|i can", "(there's|there is) nothing we|i can", "out of our hands",
+		"(beyond|outside|outside of) our control", "not something we|i can", "(can't|cannot|can not) help", "(unable|not able) to help|assist|offer", "(unable|not able) to do anything",
+		"can't|cannot assist", "can't|cannot do anything", "no way (to|for us)", "not possible", "(won't|will not) be possible", "not in a position to",
+		"(can't|cannot|could not|couldn't) offer", "(won't|will not) be able to", dont + " have (any|) information|control|access|update|updates",
+	}},
+	{cueStep, "", []string{
+		// The brand acts, offers or promises.
+		"we'll", "i'll", "we will", "i will", "(we'd|i'd|we would|i would) (love|like|be happy|be glad|be more than happy|be delighted)",
+		"we|i can|could|may|shall", "(we're|we are|i'm|i am) (going to|working|looking|checking|investigating|sending|arranging|on it|here to help|here for you|happy to|glad to|keen to|reaching|contacting|reviewing|chasing|following|getting|doing|trying|escalating|raising|passing|sharing|fixing|monitoring|updating|processing|refunding|rebooking|replacing|reissuing|issuing|taking care|now following)",
+		"let us", "let me", "allow me|us", "our team|engineers|agents|specialists|staff|crew|colleagues|folks|technicians|managers|teams will|is|are|have|has|can",
+		"someone|somebody will|from", "a member of", "will be", "will have", "be in touch", "get back to you", "follow up", "follow up with", "follow-up", "keep you posted|updated|informed",
+		"update you", "look into", "looking into", "looked into", "take a look", "have a look", "look at", "investigate", "investigating", "escalate", "escalated",
+		"passed|shared|forwarded|fed|raised|logged|flagged|reported this|it|your|them|on|along|back", "pass this|it|your|them|on|along", "feed this|it back", "get you",
+		"refund", "refunded", "reimburse", "reimbursed", "compensation", "compensate", "voucher", "vouchers", "credit", "credited", "replacement", "rebook", "rebooked",
+		"reschedule", "rescheduled", "arrange", "arranged", "fixed", "resolved", "sorted", "sort this|it|that out", "make it|this|things right", "make amends", "put it|this|things right",
+		"happy to help|assist", "glad to help|assist", "here to help", "help you", "help with", "assist you", "assist with", "assist further", "further assistance",
+		"on its|their|the way", "as soon as", "asap", "shortly", "within", "tomorrow", "later today", "soon", "working on", "work on", "working hard", "do our best", "doing our best",
+		// The customer is shown a way.
+		"let us|me know", "keep us posted|updated", "get in touch", "reach out", "reach back out", "reach us", "contact us|our|the", "give us a call|ring|shout|buzz",
+		"drop|pop|shoot|send|tweet|message|email|ring|call us", "chat with|to us", "speak to|with", "talk to|with", "visit", "head to|over", "go to", "check out",
+		"feel free", dont + " hesitate", "you can|could|may|might", "(you'll|you will|you'd|you would) (need|want|be able|receive|get|see|find|have)",
+		"you (need to|will need to|just need to|have to|must)", youSubj + " should (be able|receive|get|see|now|have received|have got|have an|have a)", "if you need|have|want|would|still|require|experience|continue|notice|see|can|do|are|prefer|like",
+		"(if you're|if you'd|if there's|if there is|if anything)", "here's", "here is", "here are", "the steps", "these steps", "link", "below", "attached", "this article|page|guide",
+		"our website|site|app|page|faq|faqs|community", "our (help centre|help center)", "hope this|that helps", "available at|on|from|in|via|here", "can be found|done|booked|requested|changed|made",
+		"expected to", "estimated", "scheduled to|for", "set to depart|arrive|leave", "due to arrive|depart|leave|be", "encourage you", "recommend", "suggest", "advise", "please advise",
+		"stay tuned", "watch this space", "keep an eye", "available now|today|again|online|for", "(may|can|could) we have|get|ask|take|see",
+		"to forward|pass|share|escalate|check|help|assist|investigate|resolve|fix", "(must|needs to|need to|has to|should|can) be done|made|booked|requested|submitted|reported|collected|checked|assessed|raised|claimed",
+		"more details|information|info", "the details", "your details", "details of|about", "please confirm", "can confirm", "to confirm",
+	}},
+	{cueMovesPrivate, "", []string{
+		"dm", "dms", "dm'd", "dmd", "dmed", "dm'ed", "direct message", "direct messages", "directmessage", "private message", "private messages", "pm", "pm'd", "pmed",
+		"inbox", "private chat", "privately", "in private",
+	}},
+	{cuePrivateRef, "it repeats in public what was said in private", []string{
+		"your " + privateMsgs + " said|says|mentioned|stated", "as per (our|your) " + privateMsgs, "you told us (privately|in private)", "privately you", "in private you",
+	}},
+	// A private channel named after a reporting word ("as discussed in DM",
+	// "you mentioned in your email") is a private-ref; reply.go pairs them.
+	{cuePrivateChannel, "", []string{"(in|via|over|by|on) (our|your|the|a|) " + privateMsgs}},
+	{cueReported, "", []string{"said", "mentioned", "explained", "discussed", "wrote", "stated", "confirmed", "told", "shared", "agreed", "advised", "promised", "asked"}},
+	// "We've logged it", "it has been passed on": the brand reports an
+	// action done, unless the word after is a state ("we've had", "has
+	// been delayed"); reply.go checks that word.
+	{cuePerfect, "", []string{"we've", "i've", "we have", "i have", "has been", "have been", "we've now", "it's been"}},
+	{cueNotAction, "", []string{
+		"had", "been", "seen", "heard", "noticed", "received", "got", "gotten", "always", "never", "experienced", "experiencing", "delayed",
+		"cancelled", "canceled", "affected", "impacted", "disrupted", "postponed", "suspended", "discontinued", "closed", "no", "not", "sadly",
+		"unfortunately", "to", "a", "an", "the", "some", "many", "lots", "any", "been", "found", "missed", "lost", "changed", "made",
+	}},
+	{cueNegator, "", []string{
+		"not", "never", "can't", "cant", "cannot", "couldn't", "won't", "wouldn't", "don't", "dont", "doesn't", "didn't", "unable", "isn't", "aren't", "wasn't",
+		"weren't", "without", "nothing", "no longer", "hardly",
+	}},
+	{cueSoftener, "", []string{
+		"hi", "hey", "hello", "hiya", "howdy", "greetings", "dear", "please", "pls", "plz", "kindly", "just", "so", "now", "ok", "okay", "look", "listen",
+		"honestly", "seriously", "sir", "madam", "mate", "guys", "folks", "then", "maybe", "simply", "also", "and", "but", "oh", "well", "frankly", "again",
+		"good", "morning", "afternoon", "evening", "there", "all", "everyone", "friend", "yes", "no", "yeah",
+	}},
+	{cueFirstPerson, "", []string{"we", "i", "we're", "we've", "we'll", "we'd", "i'm", "i've", "i'll", "i'd", "our team"}},
+	{cueSecondPerson, "", []string{"you", "u", "you're", "you've", "you'll", "you'd", "your", "yours", "yourself"}},
+	{cueContact, "", []string{
+		"us", "our", "call", "ring", "dial", "phone", "text", "helpline", "hotline", "freephone", "toll", "toll-free", "contact", "support", "team", "store", "branch",
+		"office", "station", "desk", "line", "lines", "centre", "center",
+	}},
+	{cueOwner, "", []string{"your", "you", "you're", "yours", "ur", "customer's", "his", "her", "their"}},
+	{cueRefWord, "", []string{
+		"booking", "bookings", "order", "orders", "account", "acct", "acc", "confirmation", "reservation", "reference", "ref", "pnr", "locator", "membership",
+		"member", "card", "policy", "passport", "loyalty", "tracking", "invoice", "claim", "ticket", "e-ticket", "record", "customer", "number", "no",
+	}},
+}
+
+// stepVerbs start an instruction to the customer when they open a clause
+// ("Try restarting", "Head to Settings"). Orders about behaviour are hostile
+// cues instead, and win when both match.
+var stepVerbs = []string{
+	"try", "check", "visit", "go", "head", "tap", "click", "select", "choose", "restart", "reboot", "reset", "update", "reinstall", "install",
+	"uninstall", "download", "contact", "call", "ring", "phone", "email", "e-mail", "message", "text", "dm", "reach", "send", "share", "provide",
+	"let", "follow", "pop", "drop", "give", "make", "use", "open", "close", "turn", "switch", "sign", "log", "see", "refer", "ask", "speak", "talk",
+	"chat", "fill", "complete", "submit", "keep", "hold", "bring", "return", "report", "tweet", "reply", "respond", "confirm", "include", "attach",
+	"upload", "mention", "review", "look", "find", "search", "enter", "add", "remove", "delete", "disable", "enable", "change", "clear", "power",
+	"unplug", "plug", "hit", "press", "swipe", "navigate", "scroll", "pick", "collect", "apply", "register", "book", "rebook", "cancel", "request",
+	"claim", "print", "show", "come", "stop by", "feel", "be sure", "make sure", "remember", "note", "expect", "allow", "wait", "log", "verify",
+	"double-check", "contact", "visit", "sync", "toggle", "uninstall", "re-download", "re-install", "re-add", "forward", "screenshot", "tell",
+	"keep", "leave", "consider", "schedule", "stop", "pop", "shoot", "hop", "jump", "take", "proceed", "stay", "put", "top", "save", "bring",
+}

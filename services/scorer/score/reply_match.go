@@ -1,0 +1,224 @@
+package score
+
+import (
+	"fmt"
+	"strings"
+)
+
+// cueKind is what a phrase in a reply says about the reply.
+type cueKind uint8
+
+const (
+	cueHostile        cueKind = iota // tells the customer off, blames, insults, threatens
+	cueDismissive                    // minimises, brushes off, condescends
+	cueSympathy                      // apologises or regrets
+	cueConcern                       // acknowledges a problem lightly ("not ideal", "we hear you")
+	cuePositive                      // thanks or shares joy: a reply to praise, not to a complaint
+	cueDeadEnd                       // says nothing can be done
+	cueStep                          // a way forward: an action, offer, instruction or follow-up
+	cueMovesPrivate                  // moves the conversation to private messages
+	cuePrivateRef                    // repeats what was said in private
+	cuePrivateChannel                // "in your DM", "over email": a private channel
+	cueReported                      // said, mentioned, discussed: reports what someone said
+	cuePerfect                       // we have, has been: an action done, if a verb follows
+	cueNotAction                     // had, been, delayed: a state, not an action, after cuePerfect
+	cueNegator                       // negates the step phrase right after it
+	cueSoftener                      // greeting or softener that leaves a clause open ("Hi,", "please")
+	cueFirstPerson                   // we, I: the brand as subject
+	cueSecondPerson                  // you: the customer as subject
+	cueContact                       // "us", "our": a number or address nearby is the brand's own
+	cueOwner                         // "your": a number or address nearby is the customer's
+	cueRefWord                       // booking, order, account: a code nearby is a reference
+	numCueKinds
+)
+
+// cueDef is one line of the cue lexicon: a kind, the reason shown to the
+// agent (for findings), and phrases. A phrase is words separated by spaces;
+// "a|b" is a choice at one position, a trailing "|" makes it optional, and a
+// leading "^" anchors it to the start of a clause, which is how an order
+// given to the customer ("Calm down") is told from a report ("we calmed
+// the queue down").
+type cueDef struct {
+	kind    cueKind
+	reason  string
+	phrases []string
+}
+
+// cue is one compiled phrase.
+type cue struct {
+	kind   cueKind
+	anchor bool
+	reason string
+	words  int // phrase length, for the finding's span
+}
+
+// matcher finds cue phrases in a tokenized reply: a trie over word ids,
+// walked from each token for at most maxPhrase words, so matching is linear
+// in the reply's length.
+type matcher struct {
+	vocab     map[string]int32
+	starts    []bool            // by word id: some phrase starts with the word
+	edges     map[uint64]int32  // (node, word id) -> node
+	terminal  map[int32][]int32 // node -> cues ending there
+	cues      []cue
+	single    [][]int32 // by word id: one-word cues, without a trie walk
+	softeners map[int32]bool
+	maxPhrase int
+}
+
+func newMatcher(defs []cueDef) (*matcher, error) {
+	m := &matcher{vocab: map[string]int32{}, edges: map[uint64]int32{}, terminal: map[int32][]int32{}, softeners: map[int32]bool{}}
+	nodes := int32(1) // node 0 is the root
+	for _, d := range defs {
+		for _, p := range d.phrases {
+			anchor := strings.HasPrefix(p, "^")
+			pos, err := positions(strings.TrimPrefix(p, "^"))
+			if err != nil {
+				return nil, err
+			}
+			for _, words := range expand(pos) {
+				if len(words) == 0 {
+					return nil, fmt.Errorf("cue phrase %q expands to nothing", p)
+				}
+				ci := int32(len(m.cues))
+				m.cues = append(m.cues, cue{kind: d.kind, anchor: anchor, reason: d.reason, words: len(words)})
+				m.maxPhrase = max(m.maxPhrase, len(words))
+				node := int32(0)
+				for _, w := range words {
+					id := m.word(w)
+					key := uint64(node)<<32 | uint64(uint32(id))
+					next, ok := m.edges[key]
+					if !ok {
+						next = nodes
+						nodes++
+						m.edges[key] = next
+					}
+					node = next
+				}
+				first := m.vocab[words[0]]
+				if len(words) == 1 {
+					m.growSingle(first)
+					m.single[first] = append(m.single[first], ci)
+				} else {
+					m.growStarts(first)
+					m.starts[first] = true
+				}
+				m.terminal[node] = append(m.terminal[node], ci)
+				if d.kind == cueSoftener && len(words) == 1 {
+					m.softeners[first] = true
+				}
+			}
+		}
+	}
+	m.growSingle(int32(len(m.vocab) - 1))
+	m.growStarts(int32(len(m.vocab) - 1))
+	return m, nil
+}
+
+func (m *matcher) word(w string) int32 {
+	if id, ok := m.vocab[w]; ok {
+		return id
+	}
+	id := int32(len(m.vocab))
+	m.vocab[w] = id
+	return id
+}
+
+func (m *matcher) growSingle(id int32) {
+	for int32(len(m.single)) <= id {
+		m.single = append(m.single, nil)
+	}
+}
+
+func (m *matcher) growStarts(id int32) {
+	for int32(len(m.starts)) <= id {
+		m.starts = append(m.starts, false)
+	}
+}
+
+// positions splits a phrase into its positions, each a list of choices of
+// one or more words: "a|b (c d|e|)" is [[a] [b]] then [[c d] [e] []].
+func positions(phrase string) ([][][]string, error) {
+	var out [][][]string
+	for rest := strings.TrimSpace(phrase); rest != ""; rest = strings.TrimSpace(rest) {
+		var group string
+		if rest[0] == '(' {
+			end := strings.IndexByte(rest, ')')
+			if end < 0 {
+				return nil, fmt.Errorf("cue phrase %q: unclosed (", phrase)
+			}
+			group, rest = rest[1:end], rest[end+1:]
+		} else {
+			end := strings.IndexByte(rest, ' ')
+			if end < 0 {
+				end = len(rest)
+			}
+			group, rest = rest[:end], rest[end:]
+		}
+		var choices [][]string
+		for _, alt := range strings.Split(group, "|") {
+			choices = append(choices, strings.Fields(alt))
+		}
+		out = append(out, choices)
+	}
+	return out, nil
+}
+
+// expand lists every word sequence a phrase's positions allow.
+func expand(pos [][][]string) [][]string {
+	out := [][]string{nil}
+	for _, choices := range pos {
+		var next [][]string
+		for _, prefix := range out {
+			for _, words := range choices {
+				next = append(next, append(append([]string(nil), prefix...), words...))
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// cueMatch is one cue found at tokens [first, last].
+type cueMatch struct {
+	cue         int32
+	first, last int32
+}
+
+// match calls fn for every cue in the tokens, in token order. A phrase never
+// crosses a sentence end.
+func (m *matcher) match(toks []replyToken, fn func(cueMatch)) {
+	for i := range toks {
+		id := toks[i].id
+		if id == noWord {
+			continue
+		}
+		for _, ci := range m.single[id] {
+			if !m.cues[ci].anchor || toks[i].flags&tfClauseStart != 0 {
+				fn(cueMatch{cue: ci, first: int32(i), last: int32(i)})
+			}
+		}
+		if !m.starts[id] {
+			continue
+		}
+		node := int32(0)
+		for j := i; j < len(toks) && j-i < m.maxPhrase; j++ {
+			if toks[j].id == noWord || toks[j].sentence != toks[i].sentence {
+				break
+			}
+			next, ok := m.edges[uint64(node)<<32|uint64(uint32(toks[j].id))]
+			if !ok {
+				break
+			}
+			node = next
+			if j == i {
+				continue // one-word cues were reported above
+			}
+			for _, ci := range m.terminal[node] {
+				if !m.cues[ci].anchor || toks[i].flags&tfClauseStart != 0 {
+					fn(cueMatch{cue: ci, first: int32(i), last: int32(j)})
+				}
+			}
+		}
+	}
+}
