@@ -115,6 +115,7 @@ func decision(pol *policy.Policy, in policy.Input, now time.Time) *fbv1.Decision
 		Escalate: out.Escalate, Team: out.Team, Priority: out.Priority, Chain: out.Chain, Route: out.Route,
 		Reasons: out.Reasons, Complaint: pol.Complaint(in.Score), History: in.History,
 		PolicyVersion: pol.Version(), DecidedAt: timestamppb.New(now), Score: in.Score, Reach: in.Reach,
+		Mention: in.Mention,
 	}
 	if in.Score == nil {
 		d.Missing = append(d.Missing, "score")

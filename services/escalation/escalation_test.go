@@ -206,6 +206,10 @@ func TestOutOfOrderAndDuplicatedPartsDecideOnce(t *testing.T) {
 	if !d.Escalate || d.Team != "senior" || d.Priority != fbv1.Priority_PRIORITY_CRITICAL {
 		t.Fatalf("decision %v", d)
 	}
+	// The console shows every mention of a case from its decision.
+	if d.Mention.GetText() != "still broken" || d.Mention.GetCreatedAt() == nil {
+		t.Fatalf("decision keeps mention %v, want the mention as ingested", d.Mention)
+	}
 	evs := r.waitEvents("the case to open", func(evs []*fbv1.CaseEvent) bool {
 		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED) > 0
 	})

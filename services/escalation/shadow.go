@@ -21,7 +21,7 @@ func (s *Service) shadowDecision(ctx context.Context, in policy.Input, live *fbv
 	live.Shadow = decision(pol, in, live.DecidedAt.AsTime())
 	live.Shadow.AuthorKey = live.AuthorKey
 	// The inputs are the live decision's; they are stored once, there.
-	live.Shadow.Score, live.Shadow.Reach, live.Shadow.History = nil, nil, nil
+	live.Shadow.Score, live.Shadow.Reach, live.Shadow.History, live.Shadow.Mention = nil, nil, nil, nil
 	s.shadowCount.Add(ctx, 1, metric.WithAttributes(attribute.String("comparison", compare(live, live.Shadow))))
 }
 

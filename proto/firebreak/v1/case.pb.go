@@ -487,7 +487,10 @@ type Decision struct {
 	Reach         *Reach                 `protobuf:"bytes,17,opt,name=reach,proto3" json:"reach,omitempty"`
 	// shadow is what the shadow policy, if one runs, would have decided. It
 	// never opens, changes or pages anything.
-	Shadow        *Decision `protobuf:"bytes,18,opt,name=shadow,proto3" json:"shadow,omitempty"`
+	Shadow *Decision `protobuf:"bytes,18,opt,name=shadow,proto3" json:"shadow,omitempty"`
+	// mention is the mention decided, as ingested: its text, time and post
+	// address, so a case can show every mention it holds.
+	Mention       *Mention `protobuf:"bytes,19,opt,name=mention,proto3" json:"mention,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -644,6 +647,13 @@ func (x *Decision) GetReach() *Reach {
 func (x *Decision) GetShadow() *Decision {
 	if x != nil {
 		return x.Shadow
+	}
+	return nil
+}
+
+func (x *Decision) GetMention() *Mention {
+	if x != nil {
+		return x.Mention
 	}
 	return nil
 }
@@ -1529,7 +1539,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x13last_brand_reply_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastBrandReplyAt\x12%\n" +
 	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\x12H\n" +
 	"\x12private_handoff_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x10privateHandoffAt\x12J\n" +
-	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\x88\x05\n" +
+	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\xb9\x05\n" +
 	"\bDecision\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x14\n" +
@@ -1552,7 +1562,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"decided_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12)\n" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
 	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
-	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\"\xf0\x0e\n" +
+	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\x12/\n" +
+	"\amention\x18\x13 \x01(\v2\x15.firebreak.v1.MentionR\amention\"\xf0\x0e\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1728,10 +1739,11 @@ var file_firebreak_v1_case_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 	(*Score)(nil),                 // 16: firebreak.v1.Score
 	(*Reach)(nil),                 // 17: firebreak.v1.Reach
-	(Platform)(0),                 // 18: firebreak.v1.Platform
-	(*Author)(nil),                // 19: firebreak.v1.Author
-	(Visibility)(0),               // 20: firebreak.v1.Visibility
-	(*ReplyCheck)(nil),            // 21: firebreak.v1.ReplyCheck
+	(*Mention)(nil),               // 18: firebreak.v1.Mention
+	(Platform)(0),                 // 19: firebreak.v1.Platform
+	(*Author)(nil),                // 20: firebreak.v1.Author
+	(Visibility)(0),               // 21: firebreak.v1.Visibility
+	(*ReplyCheck)(nil),            // 22: firebreak.v1.ReplyCheck
 }
 var file_firebreak_v1_case_proto_depIdxs = []int32{
 	15, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
@@ -1744,44 +1756,45 @@ var file_firebreak_v1_case_proto_depIdxs = []int32{
 	16, // 7: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
 	17, // 8: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
 	7,  // 9: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
-	18, // 10: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	19, // 11: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
-	1,  // 12: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
-	0,  // 13: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
-	5,  // 14: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	15, // 15: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	15, // 16: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	15, // 17: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	15, // 18: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	17, // 19: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	15, // 20: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	15, // 21: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	15, // 22: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
-	9,  // 23: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
-	15, // 24: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
-	15, // 25: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
-	15, // 26: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
-	15, // 27: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
-	13, // 28: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
-	15, // 29: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
-	14, // 30: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
-	20, // 31: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
-	15, // 32: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
-	21, // 33: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
-	2,  // 34: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	8,  // 35: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	5,  // 36: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	15, // 37: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	9,  // 38: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
-	3,  // 39: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	15, // 40: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	4,  // 41: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
-	15, // 42: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	18, // 10: firebreak.v1.Decision.mention:type_name -> firebreak.v1.Mention
+	19, // 11: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	20, // 12: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	1,  // 13: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
+	0,  // 14: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
+	5,  // 15: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
+	15, // 16: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	15, // 17: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	15, // 18: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	15, // 19: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	17, // 20: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	15, // 21: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	15, // 22: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	15, // 23: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	9,  // 24: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
+	15, // 25: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
+	15, // 26: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
+	15, // 27: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
+	15, // 28: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
+	13, // 29: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
+	15, // 30: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
+	14, // 31: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
+	21, // 32: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
+	15, // 33: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
+	22, // 34: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
+	2,  // 35: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	8,  // 36: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	5,  // 37: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	15, // 38: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	9,  // 39: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
+	3,  // 40: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	15, // 41: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	4,  // 42: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	15, // 43: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
