@@ -56,16 +56,8 @@ func newEnv() (*cel.Env, error) {
 // by its bare name (TIER_HIGH rather than firebreak.v1.Tier.TIER_HIGH). The
 // value names carry their enum's prefix, so they cannot collide.
 func enumConstants() []cel.EnvOption {
-	enums := []protoreflect.EnumDescriptor{
-		fbv1.Tier(0).Descriptor(),
-		fbv1.Sentiment(0).Descriptor(),
-		fbv1.Priority(0).Descriptor(),
-		fbv1.Platform(0).Descriptor(),
-		fbv1.Visibility(0).Descriptor(),
-		fbv1.Severity(0).Descriptor(),
-	}
 	var opts []cel.EnvOption
-	for _, e := range enums {
+	for _, e := range policyEnums() {
 		values := e.Values()
 		for i := range values.Len() {
 			v := values.Get(i)
@@ -73,6 +65,18 @@ func enumConstants() []cel.EnvOption {
 		}
 	}
 	return opts
+}
+
+// policyEnums are the enums whose values a policy names bare.
+func policyEnums() []protoreflect.EnumDescriptor {
+	return []protoreflect.EnumDescriptor{
+		fbv1.Tier(0).Descriptor(),
+		fbv1.Sentiment(0).Descriptor(),
+		fbv1.Priority(0).Descriptor(),
+		fbv1.Platform(0).Descriptor(),
+		fbv1.Visibility(0).Descriptor(),
+		fbv1.Severity(0).Descriptor(),
+	}
 }
 
 // program is a compiled boolean expression.
@@ -85,6 +89,9 @@ type program struct {
 	// non-complaint mention halves the cost of a decision. CEL's && is false
 	// when any term is false, even if another errs, so skipping is exact.
 	needsComplaint bool
+	// expr and info are the checked expression, kept for Lint.
+	expr celast.Expr
+	info *celast.SourceInfo
 }
 
 // compile checks that src is a boolean expression over the declared variables
@@ -101,7 +108,7 @@ func compile(env *cel.Env, src string) (*program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	return &program{source: src, prg: prg, needsComplaint: conjoins(ast.NativeRep().Expr(), varComplaint)}, nil
+	return &program{source: src, prg: prg, needsComplaint: conjoins(ast.NativeRep().Expr(), varComplaint), expr: ast.NativeRep().Expr(), info: ast.NativeRep().SourceInfo()}, nil
 }
 
 // conjoins reports whether e is ident, or an && chain with ident as a term.

@@ -57,6 +57,8 @@ type Policy struct {
 	chains     map[string]chain.Chain
 	// replies is how brand replies and first responses are judged.
 	replies replyRules
+	// lines is the parsed YAML, kept so Lint can name lines.
+	lines tree
 	// empty stands in for a missing score, reach, history or mention, so
 	// expressions read zero values instead of failing on null.
 	empty inputs
@@ -82,6 +84,8 @@ type route struct {
 	cont     bool
 	code     string
 	reason   template
+	// line and matchLine place the route in the policy file, for Lint.
+	line, matchLine int
 }
 
 // Version is a short content hash of the policy source, "sha256:0123abcd4567",
@@ -143,21 +147,35 @@ type chainDocument struct {
 	AckExpiry string `yaml:"ack_expiry"`
 }
 
-// Parse reads and compiles a policy. It refuses a bad policy with every
-// problem at once, each naming the route or chain it is in.
+// Parse reads and compiles a policy. It refuses a bad policy with a
+// *ParseError listing every problem at once, each naming the route or chain
+// it is in and its line.
 func Parse(doc []byte) (*Policy, error) {
-	var d document
+	var node yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(doc))
-	dec.KnownFields(true)
-	if err := dec.Decode(&d); errors.Is(err, io.EOF) {
-		return nil, errors.New("policy: the document is empty")
+	if err := dec.Decode(&node); errors.Is(err, io.EOF) {
+		return nil, refused(Problem{Message: "the document is empty"})
 	} else if err != nil {
-		return nil, fmt.Errorf("policy: read yaml: %w", err)
+		return nil, refused(tree{}.decodeProblems(err)...)
 	}
 	// A second document would be silently ignored; an operator who pasted
 	// two policies into one file should hear about it.
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return nil, errors.New("policy: more than one YAML document; a policy file holds one")
+	if err := dec.Decode(&yaml.Node{}); !errors.Is(err, io.EOF) {
+		return nil, refused(Problem{Message: "more than one YAML document; a policy file holds one"})
+	}
+	t := newTree(&node)
+	var d document
+	var problems []Problem
+	strict := yaml.NewDecoder(bytes.NewReader(doc))
+	strict.KnownFields(true)
+	if err := strict.Decode(&d); err != nil {
+		// An unknown field still leaves the rest decoded: go on, so one
+		// run names every problem.
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, refused(t.decodeProblems(err)...)
+		}
+		problems = t.decodeProblems(err)
 	}
 	env, err := newEnv()
 	if err != nil {
@@ -168,6 +186,7 @@ func Parse(doc []byte) (*Policy, error) {
 		version: "sha256:" + hex.EncodeToString(sum[:6]),
 		source:  bytes.Clone(doc),
 		chains:  map[string]chain.Chain{},
+		lines:   t,
 		empty: inputs{
 			mention: &fbv1.Mention{Author: &fbv1.Author{}},
 			score:   &fbv1.Score{},
@@ -176,62 +195,78 @@ func Parse(doc []byte) (*Policy, error) {
 			reply:   &fbv1.ReplyCheck{},
 		},
 	}
-	errs := p.parseHead(env, d)
-	errs = append(errs, p.parseReplies(env, d)...)
-	errs = append(errs, p.parseChains(d.Chains)...)
-	errs = append(errs, p.parseRoutes(env, d.Routes, d.Chains)...)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("policy: refused:\n%w", errors.Join(errs...))
+	problems = append(problems, p.parseHead(env, d)...)
+	problems = append(problems, p.parseReplies(env, d)...)
+	problems = append(problems, p.parseChains(d.Chains)...)
+	problems = append(problems, p.parseRoutes(env, d.Routes, d.Chains)...)
+	if len(problems) > 0 {
+		return nil, refused(problems...)
 	}
 	return p, nil
 }
 
-func (p *Policy) parseHead(env *cel.Env, d document) []error {
-	var errs []error
+// refused is the error for problems, in the order of their lines.
+func refused(problems ...Problem) error {
+	slices.SortStableFunc(problems, func(a, b Problem) int { return a.Line - b.Line })
+	return &ParseError{Problems: problems}
+}
+
+func (p *Policy) parseHead(env *cel.Env, d document) []Problem {
+	var errs []Problem
 	src := strings.TrimSpace(d.Complaint)
 	if src == "" {
 		src = DefaultComplaint
 	}
 	var err error
 	if p.complaint, err = compile(env, src); err != nil {
-		errs = append(errs, fmt.Errorf("complaint %q: %w", src, err))
+		errs = append(errs, p.top("complaint", "complaint %q: %v", src, err))
 	}
 	p.window = DefaultWindow
 	if d.Window != "" {
 		p.window, err = time.ParseDuration(d.Window)
 		if err != nil || p.window <= 0 {
-			errs = append(errs, fmt.Errorf("window %q: want a positive duration such as 24h", d.Window))
+			errs = append(errs, p.top("window", "window %q: want a positive duration such as 24h", d.Window))
 		}
 	}
 	p.windowText = Span(p.window)
 	return errs
 }
 
-func (p *Policy) parseChains(docs map[string]chainDocument) []error {
-	var errs []error
+// top is a problem with a top-level setting, on that setting's line.
+func (p *Policy) top(key, format string, args ...any) Problem {
+	return Problem{Line: p.lines.line(key), Message: fmt.Sprintf(format, args...)}
+}
+
+func (p *Policy) parseChains(docs map[string]chainDocument) []Problem {
+	var errs []Problem
 	for _, name := range slices.Sorted(maps.Keys(docs)) {
 		d := docs[name]
 		c := chain.Chain{Name: name, Repeat: d.Repeat}
-		var problems []error
+		where := fmt.Sprintf("chain %q", name)
+		var problems []Problem
 		for i, l := range d.Levels {
 			timeout, err := time.ParseDuration(l.AckTimeout)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("level %d: ack_timeout %q: want a duration such as 5m", i+1, l.AckTimeout))
+				problems = append(problems, Problem{Where: where, Line: p.lines.line("chains", name, "levels", i, "ack_timeout"),
+					Message: fmt.Sprintf("level %d: ack_timeout %q: want a duration such as 5m", i+1, l.AckTimeout)})
 			}
 			c.Levels = append(c.Levels, chain.Level{Receivers: l.Receivers, AckTimeout: timeout})
 		}
 		if d.AckExpiry != "" {
 			expiry, err := time.ParseDuration(d.AckExpiry)
 			if err != nil {
-				problems = append(problems, fmt.Errorf("ack_expiry %q: want a duration such as 2h", d.AckExpiry))
+				problems = append(problems, Problem{Where: where, Line: p.lines.line("chains", name, "ack_expiry"),
+					Message: fmt.Sprintf("ack_expiry %q: want a duration such as 2h", d.AckExpiry)})
 			}
 			c.AckExpiry = expiry
 		}
 		if len(problems) == 0 {
-			problems = split(c.Validate())
+			for _, err := range split(c.Validate()) {
+				problems = append(problems, Problem{Where: where, Line: p.chainLine(name, err.Error()), Message: err.Error()})
+			}
 		}
 		if len(problems) > 0 {
-			errs = append(errs, named(fmt.Sprintf("chain %q", name), problems)...)
+			errs = append(errs, problems...)
 			continue
 		}
 		p.chains[name] = c
@@ -239,13 +274,23 @@ func (p *Policy) parseChains(docs map[string]chainDocument) []error {
 	return errs
 }
 
+// chainLine is the line of the level a chain.Validate message names
+// ("level 2: no receivers"), or of the chain.
+func (p *Policy) chainLine(name, msg string) int {
+	var level int
+	if _, err := fmt.Sscanf(msg, "level %d:", &level); err == nil && level > 0 {
+		return p.lines.line("chains", name, "levels", level-1)
+	}
+	return p.lines.line("chains", name)
+}
+
 // parseRoutes compiles the routes in order. chains are the declared chains,
 // valid or not, so a route naming a broken chain is not blamed for it.
-func (p *Policy) parseRoutes(env *cel.Env, docs []routeDocument, chains map[string]chainDocument) []error {
+func (p *Policy) parseRoutes(env *cel.Env, docs []routeDocument, chains map[string]chainDocument) []Problem {
 	if len(docs) == 0 {
-		return []error{errors.New("no routes: a policy needs at least one")}
+		return []Problem{p.top("routes", "no routes: a policy needs at least one")}
 	}
-	var errs []error
+	var errs []Problem
 	seen := map[string]bool{}
 	for i, d := range docs {
 		r, problems := parseRoute(env, d, chains)
@@ -253,69 +298,76 @@ func (p *Policy) parseRoutes(env *cel.Env, docs []routeDocument, chains map[stri
 		if name == "" {
 			name = fmt.Sprintf("#%d", i+1)
 		} else if seen[name] {
-			problems = append(problems, errors.New("name used by an earlier route"))
+			problems = append(problems, fieldError{"name", errors.New("name used by an earlier route")})
 		}
 		seen[name] = true
+		where := fmt.Sprintf("route %q", name)
+		for _, fe := range problems {
+			errs = append(errs, Problem{Where: where, Line: p.lines.line("routes", i, fe.field), Message: fe.err.Error()})
+		}
 		if len(problems) > 0 {
-			errs = append(errs, named(fmt.Sprintf("route %q", name), problems)...)
 			continue
 		}
+		r.line, r.matchLine = p.lines.line("routes", i), p.lines.line("routes", i, "match")
 		p.routes = append(p.routes, r)
 	}
 	return errs
 }
 
-func parseRoute(env *cel.Env, d routeDocument, chains map[string]chainDocument) (route, []error) {
+// fieldError is a problem with one field of a route.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func parseRoute(env *cel.Env, d routeDocument, chains map[string]chainDocument) (route, []fieldError) {
 	r := route{name: d.Name, ignore: d.Ignore, team: d.Team, chain: d.Chain, cont: d.Continue, code: d.Code}
-	var errs []error
+	var errs []fieldError
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, fieldError{field, fmt.Errorf(format, args...)})
+	}
 	if d.Name == "" {
-		errs = append(errs, errors.New("name is missing"))
+		bad("name", "name is missing")
 	}
 	if strings.TrimSpace(d.Match) == "" {
-		errs = append(errs, errors.New("match is missing"))
+		bad("match", "match is missing")
 	} else if m, err := compile(env, d.Match); err != nil {
-		errs = append(errs, fmt.Errorf("match %q: %w", d.Match, err))
+		bad("match", "match %q: %w", d.Match, err)
 	} else {
 		r.match = m
 	}
 	if d.Ignore {
 		if d.Team != "" || d.Priority != "" || d.Chain != "" || d.Continue || d.Reason != "" {
-			errs = append(errs, errors.New("an ignore route opens nothing: drop team, priority, chain, continue and reason"))
+			bad("ignore", "an ignore route opens nothing: drop team, priority, chain, continue and reason")
 		}
 		return r, errs
 	}
 	if d.Team == "" {
-		errs = append(errs, errors.New("team is missing (or set ignore: true to open nothing)"))
+		bad("team", "team is missing (or set ignore: true to open nothing)")
 	}
 	var err error
 	if r.priority, err = parsePriority(d.Priority); err != nil {
-		errs = append(errs, err)
+		bad("priority", "%w", err)
 	}
 	if r.chain == "" {
 		r.chain = d.Team
 	}
 	if _, ok := chains[r.chain]; !ok && r.chain != "" {
-		errs = append(errs, fmt.Errorf("chain %q is not defined under chains", r.chain))
+		field := "chain"
+		if d.Chain == "" {
+			field = "team"
+		}
+		bad(field, "chain %q is not defined under chains", r.chain)
 	}
 	if r.code == "" {
 		r.code = strings.ReplaceAll(d.Name, "-", "_")
 	}
 	if d.Reason == "" {
-		errs = append(errs, errors.New("reason is missing: say in plain words why this route escalates"))
+		bad("reason", "reason is missing: say in plain words why this route escalates")
 	} else if r.reason, err = compileTemplate(d.Reason); err != nil {
-		errs = append(errs, fmt.Errorf("reason %q: %w", d.Reason, err))
+		bad("reason", "reason %q: %w", d.Reason, err)
 	}
 	return r, errs
-}
-
-// named prefixes every problem with what it is in, so each line of the
-// refusal says which route or chain to fix.
-func named(what string, problems []error) []error {
-	out := make([]error, len(problems))
-	for i, p := range problems {
-		out[i] = fmt.Errorf("%s: %w", what, p)
-	}
-	return out
 }
 
 // split undoes errors.Join, so joined problems can be named one by one.
@@ -342,3 +394,6 @@ func parsePriority(s string) (fbv1.Priority, error) {
 	}
 	return fbv1.Priority(v), nil
 }
+
+// ChainNames lists the chains, sorted.
+func (p *Policy) ChainNames() []string { return slices.Sorted(maps.Keys(p.chains)) }

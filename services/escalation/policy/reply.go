@@ -37,8 +37,8 @@ type replyRules struct {
 	hours              hours.Schedule
 }
 
-func (p *Policy) parseReplies(env *cel.Env, d document) []error {
-	var errs []error
+func (p *Policy) parseReplies(env *cel.Env, d document) []Problem {
+	var errs []Problem
 	r := replyRules{privateReplyWithin: DefaultPrivateReplyWithin, warnAt: DefaultWarnAt, respondWithin: map[fbv1.Priority]time.Duration{}}
 	src := strings.TrimSpace(d.Answer)
 	if src == "" {
@@ -46,35 +46,38 @@ func (p *Policy) parseReplies(env *cel.Env, d document) []error {
 	}
 	var err error
 	if r.answer, err = compile(env, src); err != nil {
-		errs = append(errs, fmt.Errorf("answer %q: %w", src, err))
+		errs = append(errs, p.top("answer", "answer %q: %v", src, err))
 	}
 	if d.PrivateReplyWithin != "" {
 		r.privateReplyWithin, err = time.ParseDuration(d.PrivateReplyWithin)
 		if err != nil || r.privateReplyWithin <= 0 {
-			errs = append(errs, fmt.Errorf("private_reply_within %q: want a positive duration such as 2h", d.PrivateReplyWithin))
+			errs = append(errs, p.top("private_reply_within", "private_reply_within %q: want a positive duration such as 2h", d.PrivateReplyWithin))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.RespondWithin)) {
 		prio, err := parsePriority(name)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("respond_within: %w", err))
+			errs = append(errs, Problem{Line: p.lines.line("respond_within", name), Message: "respond_within: " + err.Error()})
 			continue
 		}
 		within, err := time.ParseDuration(d.RespondWithin[name])
 		if err != nil || within <= 0 {
-			errs = append(errs, fmt.Errorf("respond_within %s %q: want a positive duration such as 15m", name, d.RespondWithin[name]))
+			errs = append(errs, Problem{Line: p.lines.line("respond_within", name),
+				Message: fmt.Sprintf("respond_within %s %q: want a positive duration such as 15m", name, d.RespondWithin[name])})
 			continue
 		}
 		r.respondWithin[prio] = within
 	}
 	if d.WarnAt != "" {
 		if r.warnAt, err = parseShare(d.WarnAt); err != nil {
-			errs = append(errs, fmt.Errorf("warn_at %q: %w", d.WarnAt, err))
+			errs = append(errs, p.top("warn_at", "warn_at %q: %v", d.WarnAt, err))
 		}
 	}
 	if d.BusinessHours != nil {
 		if r.hours, err = hours.Parse(*d.BusinessHours); err != nil {
-			errs = append(errs, named("business_hours", split(err))...)
+			for _, e := range split(err) {
+				errs = append(errs, Problem{Where: "business_hours", Line: p.lines.line("business_hours"), Message: e.Error()})
+			}
 		}
 	}
 	p.replies = r

@@ -38,6 +38,8 @@ func commands() []command {
 		{"eval", "measure the scorer against a labelled file (--train: cross-validate)", runEval},
 		{"train", "train the scorer's model on a labelled file", runTrain},
 		{"backtest", "replay mentions through a policy (--against: compare two policies)", runBacktest},
+		{"policy check", "check a policy: every error with route and line, then dead routes and other warnings", runPolicyCheck},
+		{"policy test", "what a policy does with a mention: policy test FILE (--mention JSON | --cases FILE)", runPolicyTest},
 		{"replay", "post a file's mentions to ingest: replay --in FILE [--format ndjson|twcs|airline] [--rate N]", runReplay},
 	}
 }
