@@ -22,15 +22,25 @@ type errorBody struct {
 	Index *int   `json:"index,omitempty"`
 }
 
-// httpHandler is POST /v1/mentions. Its checks run cheapest first (key,
-// size, shape, rate, capacity) so a refused request costs little.
+// httpHandler is POST /v1/mentions. Its checks run cheapest first, and
+// the key, its rate and the in-flight bound all before the body is read,
+// so a refused request costs neither memory nor parsing.
 func (s *Service) httpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, err := s.guard.identify(apikey.FromHeader(r.Header.Get("Authorization"), r.Header.Get("X-API-Key")))
 		if err != nil {
-			httpRefusal(w, err)
+			refuseUnread(w, err)
 			return
 		}
+		if err := s.guard.mayStart(key, s.now()); err != nil {
+			refuseUnread(w, err)
+			return
+		}
+		if err := s.guard.enter(); err != nil {
+			refuseUnread(w, err)
+			return
+		}
+		defer s.guard.release()
 		body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
 		if !ok {
 			return
@@ -45,15 +55,16 @@ func (s *Service) httpHandler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
 			return
 		}
+		for i, m := range mentions {
+			if err := s.accounts.CheckBrandReply(m); err != nil {
+				refuse(w, &mention.InvalidError{Index: i, Reason: err.Error()})
+				return
+			}
+		}
 		if err := s.guard.allow(key, len(mentions), now); err != nil {
 			httpRefusal(w, err)
 			return
 		}
-		if err := s.guard.enter(); err != nil {
-			httpRefusal(w, err)
-			return
-		}
-		defer s.guard.release()
 		accepted, err := s.accept(r.Context(), mentions)
 		if err != nil {
 			s.d.Tel.Logger.ErrorContext(r.Context(), "could not store mentions", "err", err)
@@ -78,6 +89,14 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 	}
 	writeJSON(w, http.StatusBadRequest, errorBody{Error: "read body: " + err.Error()})
 	return nil, false
+}
+
+// refuseUnread answers a refusal made before the body was read, and
+// closes the connection rather than let the server drain an unread body
+// it does not want.
+func refuseUnread(w http.ResponseWriter, err error) {
+	w.Header().Set("Connection", "close")
+	httpRefusal(w, err)
 }
 
 // httpRefusal answers a guard's refusal with its status and Retry-After.

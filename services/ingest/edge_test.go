@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/rpc"
@@ -130,5 +133,78 @@ func TestGRPCSubmitNeedsKey(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+testKey)
 	if _, err := client.Submit(ctx, &fbv1.SubmitRequest{Mentions: []*fbv1.Mention{m}}); err != nil {
 		t.Fatalf("with key: %v", err)
+	}
+}
+
+// A brand reply is taken only from the brand's configured account: a
+// caller cannot end a customer's streak by claiming to be the brand.
+func TestEdgeTakesBrandRepliesOnlyFromTheBrandsAccount(t *testing.T) {
+	svc, d := startIngest(t, func(c *Config) { c.BrandAccounts = "acme=x:acme-care" })
+	replyFrom := func(id, author string) string {
+		return `{"platform":"x","platform_id":"` + id + `","brand":"acme","author":{"id":"` + author + `"},"text":"calm down","brand_reply":true,"reply_to_author_id":"u42"}`
+	}
+	resp, body := post(t, svc, replyFrom("br1", "u42"), nil)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `not acme's own x account (acme-care)`) || !strings.Contains(body, `"index":0`) {
+		t.Fatalf("brand reply from a customer: %d %s", resp.StatusCode, body)
+	}
+	resp, body = post(t, svc, `{"platform":"mastodon","platform_id":"br2","brand":"acme","author":{"id":"a"},"text":"hi","brand_reply":true,"reply_to_author_id":"u42"}`, nil)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "--brand-accounts=acme=mastodon:") {
+		t.Fatalf("brand reply on a platform with no account: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := post(t, svc, replyFrom("br3", "acme-care"), nil); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("brand reply from the brand's account: %d %s", resp.StatusCode, body)
+	}
+	conn, err := rpc.Dial(svc.GRPCAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	forged := &fbv1.Mention{Platform: fbv1.Platform_PLATFORM_X, PlatformId: "br4", Brand: "acme", Author: &fbv1.Author{Id: "u42"}, Text: "hi",
+		BrandReply: true, ReplyToAuthorId: "u7"}
+	_, err = fbv1.NewIngestServiceClient(conn).Submit(context.Background(), &fbv1.SubmitRequest{Mentions: []*fbv1.Mention{forged}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "not acme's own x account") {
+		t.Fatalf("gRPC brand reply from a customer: %v", err)
+	}
+	if got := published(t, d); got != 1 {
+		t.Fatalf("%d published, want only the real brand reply", got)
+	}
+}
+
+// stalledBody is a request body that never arrives: a handler that tried
+// to read it would hang, so an answer proves the body was not read.
+func stalledBody(t *testing.T) io.Reader {
+	r, w := io.Pipe()
+	t.Cleanup(func() { w.Close() })
+	return r
+}
+
+func TestEdgeRefusesOverLimitsBeforeReadingTheBody(t *testing.T) {
+	svc, _ := startIngest(t, withKeys(t), func(c *Config) { c.RatePerKey = 0.001; c.RateBurst = 3; c.MaxInFlight = 1 })
+	h := http.Header{"Authorization": {"Bearer " + testKey}, "Content-Type": {"application/json"}}
+	send := func() *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+svc.HTTPAddr()+"/v1/mentions", stalledBody(t))
+		req.Header = h.Clone()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		t.Cleanup(cancel)
+		resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+		if err != nil {
+			t.Fatalf("no answer without the body (it was read?): %v", err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if err := svc.guard.enter(); err != nil { // the only slot, as a slow publish would hold it
+		t.Fatal(err)
+	}
+	if resp := send(); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("no slot free: %d", resp.StatusCode)
+	}
+	svc.guard.release()
+	batch := one("l1") + "\n" + one("l2") + "\n" + one("l3")
+	if resp, body := post(t, svc, batch, h); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("spending the burst: %d %s", resp.StatusCode, body)
+	}
+	if resp := send(); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("key over its rate: %d", resp.StatusCode)
 	}
 }

@@ -69,6 +69,32 @@ func (g *guard) identify(presented string) (string, error) {
 	return name, nil
 }
 
+// mayStart refuses a key whose budget is empty, before its request's body
+// is read: how many mentions the body holds is not known yet, but a key
+// with not even one left is refused without reading any. allow settles the
+// exact count once the body is decoded.
+func (g *guard) mayStart(key string, now time.Time) error {
+	if g.perSec <= 0 {
+		return nil
+	}
+	lim := g.limiter(key)
+	if tokens := lim.TokensAt(now); tokens < 1 {
+		return &rateLimitedError{key: key, after: time.Duration((1 - tokens) / g.perSec * float64(time.Second))}
+	}
+	return nil
+}
+
+func (g *guard) limiter(key string) *rate.Limiter {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	lim, ok := g.limiters[key]
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(g.perSec), g.burst)
+		g.limiters[key] = lim
+	}
+	return lim
+}
+
 // allow takes n mentions from the key's budget or says how long to wait.
 // Nothing is taken when the request is refused, so a refused client's
 // retries are not charged twice.
@@ -76,13 +102,7 @@ func (g *guard) allow(key string, n int, now time.Time) error {
 	if g.perSec <= 0 {
 		return nil
 	}
-	g.mu.Lock()
-	lim, ok := g.limiters[key]
-	if !ok {
-		lim = rate.NewLimiter(rate.Limit(g.perSec), g.burst)
-		g.limiters[key] = lim
-	}
-	g.mu.Unlock()
+	lim := g.limiter(key)
 	r := lim.ReserveN(now, n)
 	if !r.OK() {
 		return &rateLimitedError{key: key, after: time.Duration(float64(n) / g.perSec * float64(time.Second))}

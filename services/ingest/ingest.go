@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/ingest/accounts"
 	"github.com/firebreak/firebreak/services/ingest/apikey"
 	"github.com/firebreak/firebreak/services/ingest/bluesky"
 	"github.com/firebreak/firebreak/services/ingest/mastodon"
@@ -47,6 +48,10 @@ type Config struct {
 	// MaxInFlight bounds requests publishing at once; beyond it the edge
 	// refuses with 503 and Retry-After rather than queueing without bound.
 	MaxInFlight int
+	// BrandAccounts names each brand's own accounts, the only authors
+	// whose posts the HTTP and gRPC edges take as brand replies; the X and
+	// Bluesky brand ids are added to it.
+	BrandAccounts string
 	// X is the X webhook; off unless its secret is set.
 	X x.Config
 	// Mastodon and Bluesky are streams; off unless their URL is set.
@@ -64,6 +69,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.RatePerKey, "rate-per-key", 0, "mentions per second each API key may send, per replica (0: unlimited)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 2000, "mentions a key may send at once above its rate")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "requests publishing at once before the edge answers 503")
+	fs.StringVar(&c.BrandAccounts, "brand-accounts", "", "each brand's own accounts, whose posts alone may be brand replies, e.g. acme=x:2244994945,acme=mastodon:109876 (--x-brands and --bluesky-brands are added)")
 	c.X.Register(fs)
 	c.Mastodon.Register(fs)
 	c.Bluesky.Register(fs)
@@ -79,10 +85,32 @@ func (c *Config) Validate() error {
 	p.Check(c.RatePerKey >= 0, "rate-per-key", "must not be negative (0 is unlimited)")
 	p.Check(c.RatePerKey == 0 || c.RateBurst >= c.MaxBatch, "rate-burst", "must be at least --max-batch, or a full batch could never pass")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	if _, err := c.accounts(); err != nil {
+		p.Add("brand-accounts", err.Error())
+	}
 	c.X.Validate(&p)
 	c.Mastodon.Validate(&p)
 	c.Bluesky.Validate(&p)
 	return p.Err()
+}
+
+// accounts is every brand account the configuration names.
+func (c *Config) accounts() (accounts.Accounts, error) {
+	a, err := accounts.Parse(c.BrandAccounts)
+	if err != nil {
+		return accounts.Accounts{}, err
+	}
+	if brands, err := x.ParseBrands(c.X.Brands); err == nil {
+		for id, brand := range brands {
+			a.Add(brand, fbv1.Platform_PLATFORM_X, id)
+		}
+	}
+	if brands, err := bluesky.ParseBrands(c.Bluesky.Brands); err == nil {
+		for did, brand := range brands {
+			a.Add(brand, fbv1.Platform_PLATFORM_BLUESKY, did)
+		}
+	}
+	return a, nil
 }
 
 // Service is a running ingest service.
@@ -92,6 +120,7 @@ type Service struct {
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	now             func() time.Time
 	guard           *guard
+	accounts        accounts.Accounts
 	// dropped counts platform mentions that failed validation.
 	dropped metric.Int64Counter
 	fbv1.UnimplementedIngestServiceServer
@@ -104,6 +133,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, d: d, now: time.Now}
 	var keys apikey.Set
+	var err error
 	if cfg.APIKeysFile != "" {
 		data, err := os.ReadFile(cfg.APIKeysFile)
 		if err != nil {
@@ -114,13 +144,16 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		}
 	}
 	s.guard = newGuard(keys, cfg.APIKeysFile != "", cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
+	if s.accounts, err = cfg.accounts(); err != nil {
+		return nil, fmt.Errorf("--brand-accounts: %w", err)
+	}
 	if err := s.initMetrics(); err != nil {
 		return nil, err
 	}
 	var xHook *x.Webhook
 	if cfg.X.Enabled() {
-		var err error
-		if xHook, err = x.NewWebhook(cfg.X, s, cfg.MaxBodyBytes, d.Tel.Logger); err != nil {
+		seen := &deliveries{redis: d.Redis, keys: d.Keys, ttl: cfg.SeenTTL, claim: time.Minute}
+		if xHook, err = x.NewWebhook(cfg.X, heldSink{s}, seen, d.Tel.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -130,7 +163,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	unit.HTTP.Handle("POST /v1/mentions", s.httpHandler())
 	if xHook != nil {
-		unit.HTTP.Handle("/v1/webhooks/x", xHook)
+		unit.HTTP.Handle("/v1/webhooks/x", s.admitted(xHook))
 	}
 	fbv1.RegisterIngestServiceServer(unit.GRPC, s)
 	if unit.Workers, err = s.streams(); err != nil {
@@ -239,6 +272,9 @@ func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.Su
 	now := s.now()
 	for i, m := range req.Mentions {
 		if err := mention.Normalize(m, now); err != nil {
+			return nil, invalidArgument(&mention.InvalidError{Index: i, Reason: err.Error()})
+		}
+		if err := s.accounts.CheckBrandReply(m); err != nil {
 			return nil, invalidArgument(&mention.InvalidError{Index: i, Reason: err.Error()})
 		}
 	}

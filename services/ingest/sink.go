@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -18,10 +19,25 @@ import (
 // Unlike the HTTP edge, Ingest waits for an in-flight slot rather than
 // refusing, since a stream can wait and its platform will buffer.
 func (s *Service) Ingest(ctx context.Context, mentions []*fbv1.Mention) error {
+	return s.ingest(ctx, mentions, true)
+}
+
+// heldSink is the Sink of a handler that already holds an in-flight slot
+// (see admitted): it must not wait for a second one, or handlers holding
+// every slot would wait on each other for ever.
+type heldSink struct{ s *Service }
+
+func (h heldSink) Ingest(ctx context.Context, mentions []*fbv1.Mention) error {
+	return h.s.ingest(ctx, mentions, false)
+}
+
+func (s *Service) ingest(ctx context.Context, mentions []*fbv1.Mention, takeSlot bool) error {
 	now := s.now()
 	valid := mentions[:0:0]
 	for _, m := range mentions {
 		if err := mention.Normalize(m, now); err != nil {
+			// The error names fields, never the text: a private
+			// message's text stays out of the logs.
 			s.dropped.Add(ctx, 1, metric.WithAttributes(attribute.String("platform", mention.PlatformName(m.Platform))))
 			s.d.Tel.Logger.WarnContext(ctx, "platform sent a mention that is not valid; dropped",
 				"platform", mention.PlatformName(m.Platform), "platform_id", m.PlatformId, "err", err)
@@ -31,7 +47,7 @@ func (s *Service) Ingest(ctx context.Context, mentions []*fbv1.Mention) error {
 	}
 	for len(valid) > 0 {
 		n := min(len(valid), s.cfg.MaxBatch)
-		if err := s.ingestBatch(ctx, valid[:n]); err != nil {
+		if err := s.ingestBatch(ctx, valid[:n], takeSlot); err != nil {
 			return err
 		}
 		valid = valid[n:]
@@ -39,15 +55,35 @@ func (s *Service) Ingest(ctx context.Context, mentions []*fbv1.Mention) error {
 	return nil
 }
 
-func (s *Service) ingestBatch(ctx context.Context, batch []*fbv1.Mention) error {
-	select {
-	case s.guard.inFlight <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("wait for an in-flight slot: %w", ctx.Err())
+func (s *Service) ingestBatch(ctx context.Context, batch []*fbv1.Mention, takeSlot bool) error {
+	if takeSlot {
+		select {
+		case s.guard.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for an in-flight slot: %w", ctx.Err())
+		}
+		defer s.guard.release()
 	}
-	defer s.guard.release()
 	_, err := s.accept(ctx, batch)
 	return err
+}
+
+// admitted runs a platform webhook only once it holds an in-flight slot,
+// taken before its body is read, so a flood of deliveries is refused with
+// 503 (which the platform retries) instead of read into memory.
+func (s *Service) admitted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if err := s.guard.enter(); err != nil {
+			refuseUnread(w, err)
+			return
+		}
+		defer s.guard.release()
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Service) initMetrics() error {

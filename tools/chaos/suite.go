@@ -105,7 +105,8 @@ func (s *Suite) startServices(ctx context.Context, ports []int) error {
 	common := []string{"--nats-url=" + s.cluster.URLs(), "--stream-replicas=3",
 		fmt.Sprintf("--redis-url=redis://127.0.0.1:%d/0", ports[0]), "--redis-key-prefix=chaos:", "--shutdown-timeout=10s"}
 	extra := map[string][]string{
-		"reach": {"--brand-followers=acme=203000"},
+		"reach":  {"--brand-followers=acme=203000"},
+		"ingest": {"--brand-accounts=acme=x:" + load.BrandAccount("acme")},
 		// The default three minutes would hold a killed notifier's pages
 		// back that long; 45 s still covers a slow receiver's retries.
 		"notifier": {"--webhook-url=" + s.sink.URL(), "--ack-wait=45s"},

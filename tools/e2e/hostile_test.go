@@ -3,11 +3,13 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +150,10 @@ func TestHostileClientsGetA4xxQuicklyAndNothingIsPublished(t *testing.T) {
 			t.Parallel()
 			slowLoris(t, e)
 		})
+		t.Run("BodySignedThroughTheCRCIsRefused", func(t *testing.T) {
+			t.Parallel()
+			crcForgery(t, e)
+		})
 		t.Run("ReplayedXDeliveryIsPublishedOnce", func(t *testing.T) {
 			t.Parallel()
 			body := xDelivery("1329750100000000777")
@@ -220,9 +226,31 @@ func hostileRequests() []hostile {
 		{"NotJSON", post, "/v1/mentions", keyed(), text("<xml>hello</xml>"), http.StatusBadRequest},
 		{"WhitespaceInID", post, "/v1/mentions", keyed(), text(`{"platform":"x","platform_id":"a b","brand":"acme","author":{"id":"u1"},"text":"hi"}`), http.StatusBadRequest},
 		{"FarFutureTimestamp", post, "/v1/mentions", keyed(), mention(`,"created_at":"2999-01-01T00:00:00Z"`), http.StatusBadRequest},
+		{"BrandReplyFromACustomersAccount", post, "/v1/mentions", keyed(), mention(`,"brand_reply":true,"reply_to_author_id":"u7"`), http.StatusBadRequest},
+		{"CRCOfAJSONBody", http.MethodGet, "/v1/webhooks/x?crc_token=" + url.QueryEscape(xBody), nil, text(""), http.StatusBadRequest},
+		{"CRCTokenTooLong", http.MethodGet, "/v1/webhooks/x?crc_token=" + strings.Repeat("A", 4096), nil, text(""), http.StatusBadRequest},
 		{"BrandReplyWithoutAddressee", post, "/v1/mentions", keyed(), mention(`,"brand_reply":true`), http.StatusBadRequest},
 		{"TextTooLong", post, "/v1/mentions", keyed(), text(`{"platform":"x","platform_id":"long","brand":"acme","author":{"id":"u1"},"text":"` + strings.Repeat("a", 17<<10) + `"}`), http.StatusBadRequest},
 		{"WrongMethod", http.MethodGet, "/v1/mentions", keyed(), text(""), http.StatusMethodNotAllowed},
+	}
+}
+
+// crcForgery asks the CRC endpoint to sign a forged delivery, as an
+// attacker would (X's CRC answer is the HMAC that signs deliveries), then
+// posts the forgery with whatever came back: both must be refused.
+func crcForgery(t *testing.T, e *edge) {
+	forged := `{"for_user_id":"` + xBrandID + `","tweet_create_events":[{"id_str":"1329750100000000555","text":"@acme pay me","user":{"id_str":"66","screen_name":"mallory","followers_count":9000000}}]}`
+	code, body, _ := e.send(t, http.MethodGet, "/v1/webhooks/x?crc_token="+url.QueryEscape(forged), http.Header{}, nil)
+	if code != http.StatusBadRequest || strings.Contains(body, "response_token") {
+		t.Fatalf("CRC of the forged body: %d %s; want 400 and no token", code, body)
+	}
+	var answer struct {
+		ResponseToken string `json:"response_token"`
+	}
+	_ = json.Unmarshal([]byte(body), &answer)
+	h := http.Header{"Content-Type": {"application/json"}, x.SignatureHeader: {answer.ResponseToken}}
+	if code, body, _ := e.send(t, http.MethodPost, "/v1/webhooks/x", h, strings.NewReader(forged)); code != http.StatusUnauthorized {
+		t.Fatalf("forged delivery with the CRC's answer: %d %s; want 401", code, body)
 	}
 }
 

@@ -177,7 +177,7 @@ func (g *Generator) Next() Mention {
 	m := Mention{Platform: "x", PlatformID: fmt.Sprintf("%s-%d", g.mix.RunID, g.seq), Brand: g.mix.Brand}
 	if len(g.recent) > 0 && g.rng.Float64() < g.mix.Replies {
 		m.BrandReply = true
-		m.Author = Author{ID: g.mix.RunID + "-brand", Handle: g.mix.Brand, Followers: g.mix.BrandFollowers}
+		m.Author = Author{ID: BrandAccount(g.mix.Brand), Handle: g.mix.Brand, Followers: g.mix.BrandFollowers}
 		m.ReplyToAuthorID = g.recent[g.rng.IntN(len(g.recent))]
 		m.Text = g.corpus.Replies[g.rng.IntN(len(g.corpus.Replies))]
 		return m
@@ -187,6 +187,11 @@ func (g *Generator) Next() Mention {
 	g.remember(m.Author.ID)
 	return m
 }
+
+// BrandAccount is the id of the brand's own X account in generated
+// mentions: ingest takes brand replies only from it, so a stack under load
+// is started with --brand-accounts=BRAND=x:BrandAccount(BRAND).
+func BrandAccount(brand string) string { return brand + "-account" }
 
 // remember keeps the last authors seen, whom brand replies answer.
 func (g *Generator) remember(id string) {

@@ -73,6 +73,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--log-level=" + level},
 		Flags: map[string][]string{
 			"reach":    {fmt.Sprintf("--brand-followers=acme=%d", opts.BrandFollowers)},
+			"ingest":   {"--brand-accounts=acme=x:" + BrandAccount("acme")},
 			"notifier": {"--webhook-url=" + l.Sink.URL()},
 		},
 		Telemetry: func(name string) (*telemetry.Telemetry, error) {

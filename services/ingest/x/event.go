@@ -16,30 +16,44 @@ import (
 // Brands maps a brand's X user id to its Firebreak brand name.
 type Brands map[string]string
 
-// Parse reads one webhook delivery of either API and returns the mentions
-// and brand replies in it, not yet normalised. Events of other kinds
-// (likes, follows, DMs, deletes) are ignored: they are not mentions. A
-// delivery for an account that is not a configured brand is an error, so a
-// misrouted webhook is noticed rather than silently dropped.
-func Parse(body []byte, brands Brands) ([]*fbv1.Mention, error) {
+// Delivery is what one webhook call carries: the mentions and brand
+// replies in it, not yet normalised, and the X Activity API's event id,
+// by which a delivery sent twice is recognised ("" for the Account
+// Activity API, whose deliveries carry none).
+type Delivery struct {
+	EventID  string
+	Mentions []*fbv1.Mention
+}
+
+// MaxEventIDBytes bounds an event id kept for dedup.
+const MaxEventIDBytes = 128
+
+// Parse reads one webhook delivery of either API. Events of other kinds
+// (likes, follows, deletes, encrypted chats) are ignored: they are not
+// mentions. A delivery for an account that is not a configured brand is an
+// error, so a misrouted webhook is noticed rather than silently dropped.
+func Parse(body []byte, brands Brands) (Delivery, error) {
 	var probe struct {
 		Data      json.RawMessage `json:"data"`
 		ForUserID string          `json:"for_user_id"`
 	}
 	if err := json.Unmarshal(body, &probe); err != nil {
-		return nil, fmt.Errorf("malformed X webhook JSON: %w", err)
+		return Delivery{}, fmt.Errorf("malformed X webhook JSON: %w", err)
 	}
 	switch {
 	case probe.Data != nil:
 		return parseActivity(probe.Data, brands)
 	case probe.ForUserID != "":
-		return parseAccountActivity(body, brands)
+		ms, err := parseAccountActivity(body, brands)
+		return Delivery{Mentions: ms}, err
 	}
-	return nil, errors.New("X webhook body has neither data (Activity API) nor for_user_id (Account Activity API)")
+	return Delivery{}, errors.New("X webhook body has neither data (Activity API) nor for_user_id (Account Activity API)")
 }
 
-// activityEvent is the X Activity API envelope.
+// activityEvent is the X Activity API envelope. X documents user_id as
+// the only filter of the events read here.
 type activityEvent struct {
+	EventUUID string `json:"event_uuid"`
 	EventType string `json:"event_type"`
 	Filter    struct {
 		UserID string `json:"user_id"`
@@ -49,6 +63,16 @@ type activityEvent struct {
 		Users []v2User `json:"users"`
 	} `json:"includes"`
 }
+
+// X Activity API event types taken in. The customer's side arrives as
+// mentions of, replies to and quotes of the brand, each filtered by the
+// brand's user id; the brand's own posts as post.create for that id.
+const (
+	eventPostCreate    = "post.create"
+	eventMentionCreate = "post.mention.create"
+	eventReplyCreate   = "post.reply.create"
+	eventQuoteCreate   = "post.quote.create"
+)
 
 // v2Post is a Post object of X API v2.
 type v2Post struct {
@@ -83,34 +107,78 @@ type v2User struct {
 	} `json:"public_metrics"`
 }
 
-func parseActivity(data json.RawMessage, brands Brands) ([]*fbv1.Mention, error) {
+func (u v2User) author() *fbv1.Author {
+	return &fbv1.Author{Id: u.ID, Handle: u.Username, Name: u.Name, Verified: u.Verified,
+		Followers: u.PublicMetrics.FollowersCount, Following: u.PublicMetrics.FollowingCount}
+}
+
+func parseActivity(data json.RawMessage, brands Brands) (Delivery, error) {
 	var ev activityEvent
 	if err := json.Unmarshal(data, &ev); err != nil {
-		return nil, fmt.Errorf("malformed X Activity API event: %w", err)
+		return Delivery{}, fmt.Errorf("malformed X Activity API event: %w", err)
 	}
-	if ev.EventType != "post.create" {
-		return nil, nil
+	if len(ev.EventUUID) > MaxEventIDBytes {
+		return Delivery{}, fmt.Errorf("X Activity API event_uuid is longer than %d bytes", MaxEventIDBytes)
+	}
+	d := Delivery{EventID: ev.EventUUID}
+	switch ev.EventType {
+	case eventPostCreate, eventMentionCreate, eventReplyCreate, eventQuoteCreate:
+	case eventDMReceived, eventDMSent:
+		return parseDM(ev, brands)
+	default:
+		return d, nil
+	}
+	brand, ok := brands[ev.Filter.UserID]
+	if !ok {
+		return Delivery{}, fmt.Errorf("X Activity API %s event filtered on user %q, which is not a configured brand; subscribe with the brand's user id as filter and add it to --x-brands", ev.EventType, ev.Filter.UserID)
 	}
 	var p v2Post
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
-		return nil, fmt.Errorf("malformed post in X Activity API event: %w", err)
+		return Delivery{}, fmt.Errorf("malformed post in X Activity API %s event: %w", ev.EventType, err)
 	}
-	// A subscription filters on a user (the brand, or a customer being
-	// watched) or on a keyword, so the brand is the filtered user, the
-	// user the post answers, or the only brand there is.
-	brandID, brand, ok := brands.resolve(ev.Filter.UserID, p.InReplyToUserID)
-	if !ok {
-		return nil, fmt.Errorf("X Activity API post %s concerns none of the configured brands (filter user %q, reply to %q); add the brand's user id to --x-brands", p.ID, ev.Filter.UserID, p.InReplyToUserID)
+	if p.ID == "" || p.AuthorID == "" {
+		return Delivery{}, fmt.Errorf("X Activity API %s event carries a post without id or author_id", ev.EventType)
 	}
+	if p.reposts() {
+		return d, nil // a repost says nothing new
+	}
+	m, err := p.mention(brand, ev.Includes.Users)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if ev.EventType == eventPostCreate {
+		// X sends post.create only for posts by the filtered user: the
+		// brand's own. Anything else is not the brand's to answer for.
+		if p.AuthorID != ev.Filter.UserID {
+			return Delivery{}, fmt.Errorf("X Activity API post.create for user %s carries post %s by %s; X sends post.create only for the filtered user's posts", ev.Filter.UserID, p.ID, p.AuthorID)
+		}
+		d.Mentions = keep(m, ev.Filter.UserID, p.InReplyToUserID)
+		return d, nil
+	}
+	if p.AuthorID == ev.Filter.UserID {
+		return d, nil // the brand naming itself; its own posts come as post.create
+	}
+	d.Mentions = []*fbv1.Mention{m}
+	return d, nil
+}
+
+func (p *v2Post) reposts() bool {
 	for _, ref := range p.ReferencedTweets {
 		if ref.Type == "retweeted" {
-			return nil, nil // a repost says nothing new
+			return true
 		}
 	}
+	return false
+}
+
+// mention is the post as a mention of brand, its author filled from the
+// delivery's includes when X expanded them.
+func (p *v2Post) mention(brand string, users []v2User) (*fbv1.Mention, error) {
 	m := &fbv1.Mention{
 		Platform: fbv1.Platform_PLATFORM_X, PlatformId: p.ID, Brand: brand, Text: p.Text,
 		Language: p.Lang, ConversationId: p.ConversationID, Url: postURL("", p.ID),
-		Author: &fbv1.Author{Id: p.AuthorID},
+		Author:     &fbv1.Author{Id: p.AuthorID},
+		Visibility: fbv1.Visibility_VISIBILITY_PUBLIC,
 		Metrics: &fbv1.PublicMetrics{Reposts: p.PublicMetrics.RetweetCount, Likes: p.PublicMetrics.LikeCount,
 			Replies: p.PublicMetrics.ReplyCount, Quotes: p.PublicMetrics.QuoteCount},
 	}
@@ -119,10 +187,9 @@ func parseActivity(data json.RawMessage, brands Brands) ([]*fbv1.Mention, error)
 			m.ReplyToId = "x:" + ref.ID
 		}
 	}
-	for _, u := range ev.Includes.Users {
+	for _, u := range users {
 		if u.ID == p.AuthorID {
-			m.Author = &fbv1.Author{Id: u.ID, Handle: u.Username, Name: u.Name, Verified: u.Verified,
-				Followers: u.PublicMetrics.FollowersCount, Following: u.PublicMetrics.FollowingCount}
+			m.Author = u.author()
 			m.Url = postURL(u.Username, p.ID)
 		}
 	}
@@ -133,23 +200,7 @@ func parseActivity(data json.RawMessage, brands Brands) ([]*fbv1.Mention, error)
 		}
 		m.CreatedAt = timestamppb.New(at)
 	}
-	return keep(m, brandID, p.InReplyToUserID), nil
-}
-
-// resolve returns the first candidate that is a brand's user id, or the
-// only brand when there is one.
-func (b Brands) resolve(userIDs ...string) (id, brand string, ok bool) {
-	for _, u := range userIDs {
-		if name, ok := b[u]; ok {
-			return u, name, true
-		}
-	}
-	if len(b) == 1 {
-		for id, name := range b {
-			return id, name, true
-		}
-	}
-	return "", "", false
+	return m, nil
 }
 
 // keep decides what a post is to the brand whose account brandID is: a
@@ -169,8 +220,21 @@ func keep(m *fbv1.Mention, brandID, inReplyToUserID string) []*fbv1.Mention {
 
 // accountActivity is the Account Activity API delivery.
 type accountActivity struct {
-	ForUserID         string     `json:"for_user_id"`
-	TweetCreateEvents []v1Status `json:"tweet_create_events"`
+	ForUserID           string     `json:"for_user_id"`
+	TweetCreateEvents   []v1Status `json:"tweet_create_events"`
+	DirectMessageEvents []dmEvent  `json:"direct_message_events"`
+	// Users are the DMs' senders and recipients, by id.
+	Users map[string]v1User `json:"users"`
+}
+
+// v1User is a User object of the v1.1 API, as Account Activity delivers it.
+type v1User struct {
+	ID             string `json:"id"`
+	ScreenName     string `json:"screen_name"`
+	Name           string `json:"name"`
+	FollowersCount int64  `json:"followers_count"`
+	FriendsCount   int64  `json:"friends_count"`
+	Verified       bool   `json:"verified"`
 }
 
 // v1Status is a Tweet object of the v1.1 API.
@@ -225,6 +289,20 @@ func parseAccountActivity(body []byte, brands Brands) ([]*fbv1.Mention, error) {
 			return nil, err
 		}
 		out = append(out, keep(m, aa.ForUserID, st.InReplyToUserIDStr)...)
+	}
+	users := make(map[string]*fbv1.Author, len(aa.Users))
+	for id, u := range aa.Users {
+		users[id] = &fbv1.Author{Id: id, Handle: u.ScreenName, Name: u.Name,
+			Followers: u.FollowersCount, Following: u.FriendsCount, Verified: u.Verified}
+	}
+	for _, e := range aa.DirectMessageEvents {
+		m, ok, err := e.mention(brand, aa.ForUserID, users)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, m)
+		}
 	}
 	return out, nil
 }

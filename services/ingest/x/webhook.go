@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -26,13 +25,20 @@ type Sink interface {
 type Config struct {
 	SecretFile string
 	Brands     string
+	// MaxBodyBytes caps one delivery. X's deliveries are a few kilobytes,
+	// so the cap is far below the generic edge's.
+	MaxBodyBytes int64
 }
 
 // Register declares the flags.
 func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.SecretFile, "x-consumer-secret-file", "", "file holding the X app's consumer secret; turns on POST/GET /v1/webhooks/x")
 	fs.StringVar(&c.Brands, "x-brands", "", "each brand's X user id, e.g. acme=1716450569358098432,globex=42")
+	fs.Int64Var(&c.MaxBodyBytes, "x-max-body-bytes", DefaultMaxBodyBytes, "largest accepted X webhook delivery")
 }
+
+// DefaultMaxBodyBytes is the delivery cap when none is configured.
+const DefaultMaxBodyBytes = 256 << 10
 
 // Enabled is whether the webhook is configured.
 func (c *Config) Enabled() bool { return c.SecretFile != "" }
@@ -44,6 +50,7 @@ func (c *Config) Validate(p *config.Problems) {
 	}
 	_, err := ParseBrands(c.Brands)
 	p.Check(err == nil, "x-brands", fmt.Sprintf("%v", err))
+	p.Check(c.MaxBodyBytes == 0 || c.MaxBodyBytes >= 1<<10, "x-max-body-bytes", "must be at least 1024")
 }
 
 // ParseBrands reads "acme=123,globex=456".
@@ -65,18 +72,41 @@ func ParseBrands(s string) (Brands, error) {
 	return out, nil
 }
 
+// Deliveries remembers the X Activity API deliveries taken in, by event
+// id, so that one sent again (X retrying, or anyone replaying a captured
+// delivery) is answered without being taken in twice. Replicas share it.
+type Deliveries interface {
+	// Begin claims an event id: Fresh for the first delivery, Done when
+	// it was taken in before, InProgress while another request holds it.
+	Begin(ctx context.Context, eventID string) (DeliveryState, error)
+	// Finish records the outcome of a Fresh claim: taken in, or released
+	// so that X's retry is taken.
+	Finish(ctx context.Context, eventID string, taken bool) error
+}
+
+// DeliveryState is what Deliveries knows of an event id.
+type DeliveryState int
+
+// The states of an event id.
+const (
+	Fresh DeliveryState = iota
+	Done
+	InProgress
+)
+
 // Webhook is the HTTP endpoint X calls: GET for the CRC challenge, POST
 // for events.
 type Webhook struct {
 	Secret       []byte
 	Brands       Brands
 	Sink         Sink
+	Deliveries   Deliveries
 	MaxBodyBytes int64
 	Log          *slog.Logger
 }
 
 // NewWebhook reads the secret and brands of a validated Config.
-func NewWebhook(c Config, sink Sink, maxBody int64, log *slog.Logger) (*Webhook, error) {
+func NewWebhook(c Config, sink Sink, deliveries Deliveries, log *slog.Logger) (*Webhook, error) {
 	secret, err := config.ReadSecret(c.SecretFile)
 	if err != nil {
 		return nil, fmt.Errorf("X webhook: %w", err)
@@ -85,7 +115,11 @@ func NewWebhook(c Config, sink Sink, maxBody int64, log *slog.Logger) (*Webhook,
 	if err != nil {
 		return nil, fmt.Errorf("--x-brands %w", err)
 	}
-	return &Webhook{Secret: []byte(secret), Brands: brands, Sink: sink, MaxBodyBytes: maxBody, Log: log}, nil
+	limit := c.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	return &Webhook{Secret: []byte(secret), Brands: brands, Sink: sink, Deliveries: deliveries, MaxBodyBytes: limit, Log: log}, nil
 }
 
 func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -101,46 +135,85 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // challenge answers X's CRC check, which X repeats hourly and on
-// registration; a wrong answer disables the webhook.
+// registration; a wrong answer disables the webhook. Only a token shaped
+// like X's is answered (see CheckCRCToken).
 func (h *Webhook) challenge(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("crc_token")
-	if token == "" {
-		reply(w, http.StatusBadRequest, map[string]string{"error": "crc_token query parameter is missing"})
+	if err := CheckCRCToken(token); err != nil {
+		reply(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
 	reply(w, http.StatusOK, map[string]string{"response_token": ResponseToken(h.Secret, token)})
 }
 
 func (h *Webhook) events(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
+	if r.ContentLength > h.MaxBodyBytes {
+		w.Header().Set("Connection", "close") // not worth draining
 		reply(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("body is larger than %d bytes", h.MaxBodyBytes)})
 		return
-	case err != nil:
-		reply(w, http.StatusBadRequest, map[string]string{"error": "read body: " + err.Error()})
-		return
 	}
-	if err := Verify(h.Secret, body, r.Header.Get(SignatureHeader)); err != nil {
+	body, err := ReadSigned(h.Secret, r.Body, h.MaxBodyBytes, r.Header.Get(SignatureHeader))
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		reply(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("body is larger than %d bytes", h.MaxBodyBytes)})
+		return
+	case errors.Is(err, ErrBadSignature):
 		h.Log.WarnContext(r.Context(), "X webhook with a bad signature refused", "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
 		return
+	case err != nil:
+		reply(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
 	}
-	mentions, err := Parse(body, h.Brands)
+	d, err := Parse(body, h.Brands)
 	if err != nil {
 		reply(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
+	if d.EventID != "" && h.Deliveries != nil {
+		h.once(w, r, d)
+		return
+	}
+	h.take(w, r, d.Mentions)
+}
+
+// once takes a delivery in unless its event id was taken in before.
+func (h *Webhook) once(w http.ResponseWriter, r *http.Request, d Delivery) {
+	state, err := h.Deliveries.Begin(r.Context(), d.EventID)
+	switch {
+	case err != nil:
+		h.Log.ErrorContext(r.Context(), "X webhook: could not check the event id; X will retry", "err", err)
+		w.Header().Set("Retry-After", "1")
+		reply(w, http.StatusServiceUnavailable, map[string]string{"error": "could not check whether the delivery was taken in; retry"})
+		return
+	case state == Done:
+		reply(w, http.StatusOK, map[string]any{"accepted": 0, "duplicate": true})
+		return
+	case state == InProgress:
+		// The first copy may yet fail; X's retry will find out.
+		w.Header().Set("Retry-After", "5")
+		reply(w, http.StatusConflict, map[string]string{"error": "this delivery is being taken in by another request; retry later"})
+		return
+	}
+	taken := h.take(w, r, d.Mentions)
+	if err := h.Deliveries.Finish(context.WithoutCancel(r.Context()), d.EventID, taken); err != nil {
+		h.Log.WarnContext(r.Context(), "X webhook: could not record the event id; a resent delivery is still published once per post", "err", err)
+	}
+}
+
+// take hands the mentions to the sink and answers; it reports whether
+// they are durable.
+func (h *Webhook) take(w http.ResponseWriter, r *http.Request, mentions []*fbv1.Mention) bool {
 	if len(mentions) > 0 {
 		if err := h.Sink.Ingest(r.Context(), mentions); err != nil {
 			h.Log.ErrorContext(r.Context(), "X webhook: could not store mentions; X will retry", "err", err)
 			w.Header().Set("Retry-After", "1")
 			reply(w, http.StatusServiceUnavailable, map[string]string{"error": "could not store the mentions durably; retry"})
-			return
+			return false
 		}
 	}
 	reply(w, http.StatusOK, map[string]int{"accepted": len(mentions)})
+	return true
 }
 
 func reply(w http.ResponseWriter, code int, v any) {

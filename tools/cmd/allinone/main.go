@@ -66,6 +66,11 @@ func run() int {
 	if os.Getenv("FIREBREAK_BRAND_FOLLOWERS") == "" {
 		flags["reach"] = append(flags["reach"], "--brand-followers=acme=203000")
 	}
+	if os.Getenv("FIREBREAK_BRAND_ACCOUNTS") == "" {
+		// acme's own X account: ingest takes brand replies from it alone
+		// (the load generator posts its replies as this account too).
+		flags["ingest"] = append(flags["ingest"], "--brand-accounts=acme=x:acme-account")
+	}
 	if *sinkAddr != "" && os.Getenv("FIREBREAK_WEBHOOK_URL") == "" {
 		sink, err := startSink(*sinkAddr)
 		if err != nil {
