@@ -94,8 +94,9 @@ func startWith(t *testing.T, extra map[string][]string) *world {
 			"reach":      append([]string{"--brand-followers=acme=203000"}, extra["reach"]...),
 			"notifier":   append([]string{"--webhook-url=" + sink.URL}, extra["notifier"]...),
 			"escalation": extra["escalation"],
-			"ingest":     extra["ingest"],
-			"scorer":     extra["scorer"],
+			// acme's own X account: ingest takes brand replies from it alone.
+			"ingest": append([]string{"--brand-accounts=acme=x:acme-id"}, extra["ingest"]...),
+			"scorer": extra["scorer"],
 		},
 		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
 	})

@@ -191,7 +191,7 @@ func (g *Generator) Next() Mention {
 // BrandAccount is the id of the brand's own X account in generated
 // mentions: ingest takes brand replies only from it, so a stack under load
 // is started with --brand-accounts=BRAND=x:BrandAccount(BRAND).
-func BrandAccount(brand string) string { return brand + "-account" }
+func BrandAccount(brand string) string { return brand + "-id" }
 
 // remember keeps the last authors seen, whom brand replies answer.
 func (g *Generator) remember(id string) {

@@ -69,7 +69,7 @@ func run() int {
 	if os.Getenv("FIREBREAK_BRAND_ACCOUNTS") == "" {
 		// acme's own X account: ingest takes brand replies from it alone
 		// (the load generator posts its replies as this account too).
-		flags["ingest"] = append(flags["ingest"], "--brand-accounts=acme=x:acme-account")
+		flags["ingest"] = append(flags["ingest"], "--brand-accounts=acme=x:acme-id")
 	}
 	if *sinkAddr != "" && os.Getenv("FIREBREAK_WEBHOOK_URL") == "" {
 		sink, err := startSink(*sinkAddr)
