@@ -191,6 +191,7 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 	toks := rt.tokens
 
 	var rd replyReading
+	deadEndUntil := int32(-1) // a step inside "nothing more we can do" is no step
 	span := func(cm cueMatch) (int, int) { return int(toks[cm.first].start), int(toks[cm.last].end) }
 	r.m.match(toks, func(cm cueMatch) {
 		c := &r.m.cues[cm.cue]
@@ -211,13 +212,13 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 			rd.positive++
 		case cueDeadEnd:
 			rd.deadEnd++
-		case cueStep:
-			if !r.negated(toks, int(cm.first)) {
+			deadEndUntil = max(deadEndUntil, cm.last)
+		case cueStep, cueModal:
+			if cm.first > deadEndUntil && r.offers(toks, cm, c.kind == cueModal) {
 				rd.steps++
 			}
 		case cuePerfect:
-			if next := int(cm.last) + 1; next < len(toks) && toks[next].sentence == toks[cm.last].sentence &&
-				toks[next].flags&(tfURL|tfHandle|tfEmail|tfNumber) == 0 && !r.is(toks[next].id, cueNotAction) && !r.negated(toks, int(cm.first)) {
+			if r.reportsAction(rt, cm) {
 				rd.steps++
 			}
 		case cueMovesPrivate:
@@ -248,6 +249,8 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 			continued = true
 		case t.flags&tfNumber != 0:
 			digits += int(t.end - t.start)
+		case t.id == noWord && i > 0 && r.is(toks[i-1].id, cueBy) && clockTime(draft[t.start:t.end]):
+			rd.steps++ // "back by 8pm": a time the customer can hold us to
 		}
 	}
 	// The scorer's toxicity is read only when very high: it counts words
@@ -314,7 +317,7 @@ func powerless(rd *replyReading, ctx ReplyContext) string {
 // clause ("we can't look into", "unable to help"); "Don't worry, we'll"
 // is two clauses.
 func (r *replyRules) negated(toks []replyToken, i int) bool {
-	for j := i - 1; j >= 0 && j >= i-2; j-- {
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
 		if toks[j+1].flags&tfClauseStart != 0 || toks[j].sentence != toks[i].sentence {
 			return false
 		}
@@ -323,6 +326,71 @@ func (r *replyRules) negated(toks []replyToken, i int) bool {
 		}
 	}
 	return false
+}
+
+// offers reports whether a step phrase or modal at cm is a real offer: not
+// negated before or after ("we could not offer"), not a wish ("I hope you
+// will"), not a report ("as far as I can see", "I'd like to apologise").
+// A bare modal must be followed by a word.
+func (r *replyRules) offers(toks []replyToken, cm cueMatch, modal bool) bool {
+	if r.negated(toks, int(cm.first)) || r.wished(toks, int(cm.first)) {
+		return false
+	}
+	next := int(cm.last) + 1
+	if next >= len(toks) || toks[next].sentence != toks[cm.first].sentence {
+		return !modal
+	}
+	for j := next; j < len(toks) && j < next+3 && toks[j].sentence == toks[cm.first].sentence; j++ {
+		if j == next && r.is(toks[j].id, cueNegator) || r.is(toks[j].id, cueNotStep) {
+			return false
+		}
+	}
+	return true
+}
+
+// wished reports "hope" or "wish" shortly before token i in its sentence.
+func (r *replyRules) wished(toks []replyToken, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-3 && toks[j].sentence == toks[i].sentence; j-- {
+		if r.is(toks[j].id, cueWish) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportsAction reports "we've logged it", "the gate has moved": a perfect
+// tense with an action after it, not a state ("we've had", "has been
+// delayed"). A bare "has" or "have" needs a past participle in -ed.
+func (r *replyRules) reportsAction(rt replyText, cm cueMatch) bool {
+	toks := rt.tokens
+	next := int(cm.last) + 1
+	if next >= len(toks) || toks[next].sentence != toks[cm.last].sentence || toks[next].flags&(tfURL|tfHandle|tfEmail|tfNumber) != 0 ||
+		r.is(toks[next].id, cueNotAction) || r.negated(toks, int(cm.first)) {
+		return false
+	}
+	if cm.first == cm.last {
+		w := rt.text[toks[next].start:toks[next].end]
+		return len(w) > 3 && (w[len(w)-2:] == "ed" || w[len(w)-2:] == "ED")
+	}
+	return true
+}
+
+// clockTime reports a time of day written as one word: 8pm, 10:30am.
+func clockTime(w string) bool {
+	n := len(w)
+	if n < 3 || n > 7 {
+		return false
+	}
+	suffix := w[n-2:]
+	if suffix != "am" && suffix != "pm" && suffix != "AM" && suffix != "PM" {
+		return false
+	}
+	for i := 0; i < n-2; i++ {
+		if (w[i] < '0' || w[i] > '9') && w[i] != ':' && w[i] != '.' {
+			return false
+		}
+	}
+	return w[0] >= '0' && w[0] <= '9'
 }
 
 // reportedBefore reports a reporting word ("as discussed", "you

@@ -29,7 +29,7 @@ var replyCues = []cueDef{
 		"^lower your voice|tone", "^watch|mind your tone|language|mouth|words|attitude|manners", "^tone it down", "^know your place",
 		"^get off your high horse", "^go away", "^leave us alone", "^shut up|it", "^piss|bugger|sod|clear off", "^get lost", "^stfu", "^gtfo",
 		"^sit down and wait", "^wait your turn", "^wait like everyone|everybody else", "^be patient like everyone|everybody else",
-		"(that|such|this) (type of|kind of|sort of|) language|tone", "avoid (using|the use of) (that|this|such)", "^learn to read|spell|wait|use|count", "^try reading", "^read the terms|rules|policy|conditions|instructions|sign|manual", "^read the small|fine print",
+		"(that|such|this) (type of|kind of|sort of|) language|tone", "to call us that", "calling us names", "no need to be rude|insult|swear|shout|yell", "avoid (using|the use of) (that|this|such)", "^learn to read|spell|wait|use|count", "^try reading", "^read the terms|rules|policy|conditions|instructions|sign|manual", "^read the small|fine print",
 		youSubj + " need|have to calm|relax|stop|chill|grow|accept|learn|understand|realise|realize|read|listen|wait|behave", youSubj + " need|have to get over",
 	}},
 	{cueHostile, "it blames the customer", []string{
@@ -43,6 +43,7 @@ var replyCues = []cueDef{
 		youAre + " (wrong|mistaken|confused|lying|delusional|overreacting|exaggerating|the problem|not listening|not the only one)",
 		youAre + " being rude|unreasonable|ridiculous|dramatic|difficult|childish|silly|impatient|entitled|aggressive|abusive",
 		"(that's|thats|it's|its|that is|it is) your problem|issue|lookout|loss|choice", "not our problem|fault|issue|concern|responsibility",
+		"with that|your attitude", "you people", "people like you", "customers like you", "(you're|you are) never happy|satisfied", "never happy are you",
 		"none of our business|concern", "nothing to do with us", "user|operator error", "pebkac",
 	}},
 	{cueHostile, "it insults or mocks the customer", []string{
@@ -54,14 +55,15 @@ var replyCues = []cueDef{
 		"(that's|thats|what) nonsense|rubbish|garbage|bs|bull|bollocks", "what a ridiculous|stupid|silly|pathetic thing to", "the audacity", "some nerve",
 	}},
 	{cueHostile, "it threatens the customer", []string{
-		"(we'll|we will|we are going to|we're going to) block|ban|report|sue you", "(you'll|you will) be blocked|banned|reported",
+		"(we'll|we will|we are going to|we're going to|we may|we might) block|ban|report|sue|mute (you|your account)", "(you'll|you will) be blocked|banned|reported|muted",
 		"(we have|we've) reported you|your account", "legal action against you", "see you in court", "our lawyers will",
 	}},
 	{cueDismissive, "it minimises the complaint", []string{
 		"a bit|little harsh|much|dramatic|extreme|excessive", "a bit over the top", "bit harsh|much|dramatic", "(that's|thats|that is) harsh", "so dramatic", "being dramatic",
 		"overreacting", "over-reacting", "over reacting", "exaggerating", "exaggeration", "out of proportion", "over the top",
 		"(not a|such a|no) big deal", "not that big (a|of a) deal", "not the end of the world", "first world problem|problems",
-		"^(it|these things|things|stuff|shit) happens", "it is what it is", "could (be|have been) worse", "worse things happen", "(you'll|you will) survive|live",
+		"^(it|these things|things|stuff|shit) happens|happen", "^delays|accidents|mistakes|glitches|errors|outages|cancellations|breakdowns|problems|issues|queues happen",
+		"(not sure|no idea) what you expected", "what you expected from", "sure because", "because (that's|that is) definitely|totally|obviously|clearly our fault", "it is what it is", "could (be|have been) worse", "worse things happen", "(you'll|you will) survive|live",
 		"not the only one", "like everyone|everybody else", "everyone|everybody else has|is|manages|managed|had|seems|waits|waited|copes|coped",
 		"(no one|nobody|noone) else has|is|seems|complained|had|complains", "other customers (don't|do not|manage|managed|seem|haven't|have not|are fine)",
 		"we (can't|cannot) please everyone", "can't please everyone",
@@ -69,6 +71,7 @@ var replyCues = []cueDef{
 	{cueDismissive, "it brushes the complaint off", []string{
 		"sorry|apologies (you|that you|if you) feel|felt|think|thought (that|this|so|)", "sorry (you|that you|if you) feel|felt (that|this) way",
 		"sorry if you (were|are|feel|felt) offended|upset|hurt|bothered", "sorry (you're|you are|you were) offended|upset", "sorry if that|this offended|upset|bothered you", "sorry if you took it",
+		"be fair to everyone|everybody|all", "treat everyone|everybody the same", "same rules apply", "(apologise|apologize) (that you|if you) feel|felt|think|thought",
 		"rules are rules", "policy is policy", "(that's|thats|that is|it's|its) (just|) (our|the) policy|rule|rules", "we " + dont + " make the rules",
 		"take it or leave it", "if you " + dont + " like it", "take your business elsewhere", "go elsewhere",
 		"feel free to (go elsewhere|shop elsewhere|take your business|switch|use another|use a competitor)", "(you're|you are) free to go|leave|shop|switch|take|use",
@@ -101,13 +104,16 @@ var replyCues = []cueDef{
 		"feel for you", "(thanks|thank you) for letting us know", "(doesn't|does not) sound good|right", "not good", "oh no", "yikes",
 		"bummer", "shame", "too bad",
 	}},
+	{cueConcern, "", []string{
+		"(don't|never) want|like you to feel", "hate to hear|see", "sorry to see", "never want|like to hear|disappoint", "feel this|that way",
+	}},
 	{cuePositive, "", []string{
 		"glad", "great", "awesome", "love", "loved", "loving", "enjoy", "enjoyed", "happy", "welcome", "pleasure", "amazing", "brilliant", "fantastic",
 		"wonderful", "thrilled", "delighted", "congrats", "congratulations", "yay", "woohoo", "excellent", "perfect", "cheers", "kind words", "shout-out",
 		"shoutout", "❤", "❤️", "😊", "😀", "🎉", "👍", "🙌", "😍",
 	}},
 	{cueDeadEnd, "", []string{
-		"nothing we|i can do", "nothing more|else|further we|i can", "(there's|there is) nothing we|i can", "out of our hands",
+		"nothing we|i can do", "(nothing|no|not much|little) more|else|further we|i can", "(there's|there is) nothing we|i can", "out of our hands",
 		"(beyond|outside|outside of) our control", "not something we|i can", "(can't|cannot|can not) help", "(unable|not able) to help|assist|offer", "(unable|not able) to do anything",
 		"can't|cannot assist", "can't|cannot do anything", "no way (to|for us)", "not possible", "(won't|will not) be possible", "not in a position to",
 		"(can't|cannot|could not|couldn't) offer", "(won't|will not) be able to", dont + " have (any|) information|control|access|update|updates",
@@ -126,12 +132,13 @@ var replyCues = []cueDef{
 		"on its|their|the way", "as soon as", "asap", "shortly", "within", "tomorrow", "later today", "soon", "working on", "work on", "working hard", "do our best", "doing our best",
 		// The customer is shown a way.
 		"let us|me know", "keep us posted|updated", "get in touch", "reach out", "reach back out", "reach us", "contact us|our|the", "give us a call|ring|shout|buzz",
-		"drop|pop|shoot|send|tweet|message|email|ring|call us", "chat with|to us", "speak to|with", "talk to|with", "visit", "head to|over", "go to", "check out",
+		"drop|pop|shoot|send|tweet|message|email|ring|call us", "chat with|to us", "speak to|with", "talk to|with", "visit our|the|us|your", "head to|over", "go to", "check out",
 		"feel free", dont + " hesitate", "you can|could|may|might", "(you'll|you will|you'd|you would) (need|want|be able|receive|get|see|find|have)",
 		"you (need to|will need to|just need to|have to|must)", youSubj + " should (be able|receive|get|see|now|have received|have got|have an|have a)", "if you need|have|want|would|still|require|experience|continue|notice|see|can|do|are|prefer|like",
 		"(if you're|if you'd|if there's|if there is|if anything)", "here's", "here is", "here are", "the steps", "these steps", "link", "below", "attached", "this article|page|guide",
 		"our website|site|app|page|faq|faqs|community", "our (help centre|help center)", "hope this|that helps", "available at|on|from|in|via|here", "can be found|done|booked|requested|changed|made",
 		"expected to", "estimated", "scheduled to|for", "set to depart|arrive|leave", "due to arrive|depart|leave|be", "encourage you", "recommend", "suggest", "advise", "please advise",
+		"looking at|for", "working to|with", "in the post|mail", "dispatched", "shipped", "posted", "by monday|tuesday|wednesday|thursday|friday|saturday|sunday|tonight|tomorrow|noon|midday|lunchtime",
 		"stay tuned", "watch this space", "keep an eye", "available now|today|again|online|for", "(may|can|could) we have|get|ask|take|see",
 		"to forward|pass|share|escalate|check|help|assist|investigate|resolve|fix", "(must|needs to|need to|has to|should|can) be done|made|booked|requested|submitted|reported|collected|checked|assessed|raised|claimed",
 		"more details|information|info", "the details", "your details", "details of|about", "please confirm", "can confirm", "to confirm",
@@ -141,7 +148,7 @@ var replyCues = []cueDef{
 		"inbox", "private chat", "privately", "in private",
 	}},
 	{cuePrivateRef, "it repeats in public what was said in private", []string{
-		"your " + privateMsgs + " said|says|mentioned|stated", "as per (our|your) " + privateMsgs, "you told us (privately|in private)", "privately you", "in private you",
+		"your " + privateMsgs + " said|says|mentioned|stated", "(as per|per) (our|your|the) " + privateMsgs, "you told us (privately|in private)", "privately you", "in private you",
 	}},
 	// A private channel named after a reporting word ("as discussed in DM",
 	// "you mentioned in your email") is a private-ref; reply.go pairs them.
@@ -150,11 +157,13 @@ var replyCues = []cueDef{
 	// "We've logged it", "it has been passed on": the brand reports an
 	// action done, unless the word after is a state ("we've had", "has
 	// been delayed"); reply.go checks that word.
-	{cuePerfect, "", []string{"we've", "i've", "we have", "i have", "has been", "have been", "we've now", "it's been"}},
+	{cuePerfect, "", []string{"we've", "i've", "we have", "i have", "has been", "have been", "we've now", "it's been", "has", "have"}},
 	{cueNotAction, "", []string{
 		"had", "been", "seen", "heard", "noticed", "received", "got", "gotten", "always", "never", "experienced", "experiencing", "delayed",
 		"cancelled", "canceled", "affected", "impacted", "disrupted", "postponed", "suspended", "discontinued", "closed", "no", "not", "sadly",
 		"unfortunately", "to", "a", "an", "the", "some", "many", "lots", "any", "been", "found", "missed", "lost", "changed", "made",
+		"your", "my", "our", "his", "her", "their", "this", "that", "so", "very", "really", "quite", "such", "more", "less", "you",
+		"caused", "happened", "occurred", "failed", "expired", "ended", "disappointed", "frustrated", "upset", "annoyed", "inconvenienced", "experienced",
 	}},
 	{cueNegator, "", []string{
 		"not", "never", "can't", "cant", "cannot", "couldn't", "won't", "wouldn't", "don't", "dont", "doesn't", "didn't", "unable", "isn't", "aren't", "wasn't",
@@ -167,10 +176,20 @@ var replyCues = []cueDef{
 	}},
 	{cueFirstPerson, "", []string{"we", "i", "we're", "we've", "we'll", "we'd", "i'm", "i've", "i'll", "i'd", "our team"}},
 	{cueSecondPerson, "", []string{"you", "u", "you're", "you've", "you'll", "you'd", "your", "yours", "yourself"}},
+	// Words that make a number or address nearby the brand's own: "call
+	// us on", "our helpline". Verbs alone ("we'll call", "text") do not:
+	// the brand calls the customer's number too.
 	{cueContact, "", []string{
-		"us", "our", "call", "ring", "dial", "phone", "text", "helpline", "hotline", "freephone", "toll", "toll-free", "contact", "support", "team", "store", "branch",
-		"office", "station", "desk", "line", "lines", "centre", "center",
+		"us", "our", "helpline", "hotline", "freephone", "toll-free", "support", "team", "store", "branch", "office", "station", "desk", "centre", "center",
 	}},
+	// A modal is an offer or promise when a verb, not a negation, follows:
+	// "a specialist will reply", "reception can move you"; reply.go checks.
+	{cueModal, "", []string{"will", "can", "shall"}},
+	// After a modal or offer these make a report or a wish, not a step:
+	// "as far as I can see", "we'd like to apologise", "I hope you will".
+	{cueNotStep, "", []string{"see", "tell", "imagine", "understand", "appreciate", "only", "assure", "apologise", "apologize", "say", "hope", "wish", "express", "offer", "sympathise", "sympathize"}},
+	{cueWish, "", []string{"hope", "hoping", "hopefully", "wish", "trust"}},
+	{cueBy, "", []string{"by", "before", "from"}},
 	{cueOwner, "", []string{"your", "you", "you're", "yours", "ur", "customer's", "his", "her", "their"}},
 	{cueRefWord, "", []string{
 		"booking", "bookings", "order", "orders", "account", "acct", "acc", "confirmation", "reservation", "reference", "ref", "pnr", "locator", "membership",

@@ -22,6 +22,10 @@ const (
 	cueReported                      // said, mentioned, discussed: reports what someone said
 	cuePerfect                       // we have, has been: an action done, if a verb follows
 	cueNotAction                     // had, been, delayed: a state, not an action, after cuePerfect
+	cueModal                         // will, can: an offer or promise when a verb follows
+	cueNotStep                       // see, apologise: after an offer word, a report or a wish
+	cueWish                          // hope, wish: a modal after it is a wish
+	cueBy                            // by, before: a time after it is a commitment
 	cueNegator                       // negates the step phrase right after it
 	cueSoftener                      // greeting or softener that leaves a clause open ("Hi,", "please")
 	cueFirstPerson                   // we, I: the brand as subject
