@@ -187,7 +187,7 @@ func (s *Service) EvaluatePolicy(_ context.Context, req *fbv1.EvaluatePolicyRequ
 		return nil, status.Error(codes.InvalidArgument, "mention is required")
 	}
 	in := policy.Input{Mention: req.Mention, Score: req.Score, Reach: req.Reach, History: req.History}
-	return &fbv1.EvaluatePolicyResponse{Decision: decision(pol, in, s.now())}, nil
+	return &fbv1.EvaluatePolicyResponse{Decision: pol.Decide(in, s.now())}, nil
 }
 
 // toStatus maps domain errors to gRPC codes; only here.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
@@ -30,7 +29,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	if m.BrandReply {
-		return s.reply(ctx, msg, m, part)
+		return s.brandReply(ctx, msg, m, part)
 	}
 	a := s.store.Author(store.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
 	return s.join(ctx, msg, a, m.Id, part)
@@ -100,29 +99,9 @@ func checkMention(m *fbv1.Mention) error {
 // with the shadow policy's beside it.
 func (s *Service) evaluate(pol *policy.Policy, a store.Author, j store.Joined, now time.Time) *fbv1.Decision {
 	in := policy.Input{Mention: j.Mention, Score: j.Score, Reach: j.Reach, History: j.History}
-	d := decision(pol, in, now)
+	d := pol.Decide(in, now)
 	d.AuthorKey = a.Key
 	s.shadowDecision(context.Background(), in, d)
-	return d
-}
-
-// decision is what pol decides on in, as the record stored and shown: the
-// outcome, the inputs, and what was missing.
-func decision(pol *policy.Policy, in policy.Input, now time.Time) *fbv1.Decision {
-	out := pol.Evaluate(in)
-	d := &fbv1.Decision{
-		MentionId: in.Mention.GetId(), Brand: in.Mention.GetBrand(),
-		Escalate: out.Escalate, Team: out.Team, Priority: out.Priority, Chain: out.Chain, Route: out.Route,
-		Reasons: out.Reasons, Complaint: pol.Complaint(in.Score), History: in.History,
-		PolicyVersion: pol.Version(), DecidedAt: timestamppb.New(now), Score: in.Score, Reach: in.Reach,
-		Mention: in.Mention,
-	}
-	if in.Score == nil {
-		d.Missing = append(d.Missing, "score")
-	}
-	if in.Reach == nil {
-		d.Missing = append(d.Missing, "reach")
-	}
 	return d
 }
 

@@ -14,6 +14,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/reply"
 	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/bus"
 )
@@ -24,7 +25,7 @@ import (
 // messages, and whether it is itself a reason to escalate (the policy's
 // routes, with the author's reach and history). All of it, the case's
 // events and the author's history, is committed in one step, once.
-func (s *Service) reply(ctx context.Context, msg jetstream.Msg, m *fbv1.Mention, part store.Part) error {
+func (s *Service) brandReply(ctx context.Context, msg jetstream.Msg, m *fbv1.Mention, part store.Part) error {
 	if part.Name != "score" {
 		// The brand account's own reach adds nothing: a reply is judged
 		// with the reach of the author it answers.
@@ -60,41 +61,22 @@ func (s *Service) reply(ctx context.Context, msg jetstream.Msg, m *fbv1.Mention,
 
 func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined, m *fbv1.Mention, sc *fbv1.Score) error {
 	now := s.now()
-	to := j.Mention.GetAuthor()
-	if to == nil && j.Current.Case != nil {
-		to = j.Current.Case.Author
-	}
-	reach := j.Reach
-	if reach == nil && j.Current.Case != nil {
-		reach = j.Current.Case.Reach
-	}
-	in := policy.Input{Mention: m, Score: sc, Reach: reach, History: j.History, To: to}
-	d := decision(pol, in, now)
+	in := policy.Input{Mention: m, Score: sc, Reach: reply.Reach(j.Reach, j.Current), History: j.History, To: reply.To(j.Mention, j.Current)}
+	d := pol.Decide(in, now)
 	d.AuthorKey = a.Key
-	d.Complaint = false // the brand's own words never count as the author's complaint
 	s.shadowDecision(ctx, in, d)
-	answered, why := pol.Answers(m, sc.GetReply())
-	r := cases.Reply{Mention: m, Check: sc.GetReply(), Answered: answered && !d.Escalate, Why: why, To: to}
-	if d.Escalate {
-		r.Why = "not counted as an answer: " + policy.FindingWords(sc.GetReply())
+	out := reply.Judge(pol, d, in, j.Current, a.Tag, s.caseSettings(pol), now)
+	if out.Case != nil {
+		d.CaseId = out.Case.Id
 	}
-	c, events := cases.DecideReply(j.Current, a.Tag, d, r, s.caseSettings(pol), now)
-	if c != nil {
-		d.CaseId = c.Id
-	}
-	eff := store.ReplyEffect{Keep: 10 * pol.Window()}
-	if r.Answered {
-		eff.Answer = m.CreatedAt.AsTime()
-	} else if r.MovesPrivate() {
-		eff.Handoff = m.CreatedAt.AsTime()
-	}
-	already, err := s.store.CommitReply(ctx, a, j, d, c, events, s.nextLook(pol, c), eff)
+	eff := store.ReplyEffect{Answer: out.Answer, Handoff: out.Handoff, Keep: 10 * pol.Window()}
+	already, err := s.store.CommitReply(ctx, a, j, d, out.Case, out.Events, s.nextLook(pol, out.Case), eff)
 	if err != nil || already {
 		return err
 	}
 	s.count(ctx, d)
-	s.countAnswer(ctx, c, r)
-	return s.publish(ctx, events...)
+	s.countAnswer(ctx, out.Case, out.Reply)
+	return s.publish(ctx, out.Events...)
 }
 
 // countAnswer records the time to first answer of a case the reply

@@ -18,7 +18,7 @@ func (s *Service) shadowDecision(ctx context.Context, in policy.Input, live *fbv
 	if pol == nil {
 		return
 	}
-	live.Shadow = decision(pol, in, live.DecidedAt.AsTime())
+	live.Shadow = pol.Decide(in, live.DecidedAt.AsTime())
 	live.Shadow.AuthorKey = live.AuthorKey
 	// The inputs are the live decision's; they are stored once, there.
 	live.Shadow.Score, live.Shadow.Reach, live.Shadow.History, live.Shadow.Mention = nil, nil, nil, nil

@@ -85,10 +85,7 @@ func (s *Service) fire(ctx context.Context, id string) error {
 		}
 		c, e, next := cases.Tick(l.Case, k, s.now())
 		if e == nil {
-			if next.IsZero() {
-				return s.store.Unschedule(ctx, id)
-			}
-			return s.store.Schedule(ctx, id, next)
+			return s.settle(ctx, l, next)
 		}
 		err = s.store.Save(ctx, l, c, e, time.Time{})
 		if errors.Is(err, store.ErrConflict) {
@@ -103,6 +100,29 @@ func (s *Service) fire(ctx context.Context, id string) error {
 		}
 	}
 	return store.ErrConflict
+}
+
+// settle sets when the case is next looked at, from what fire read. A
+// decision may change the case meanwhile and bring its timer forward; the
+// timer set here from the older read would then drop or delay that. So the
+// case is read again afterwards, and if it changed it is looked at again at
+// once. (The timers and the case live under different hash tags, so one
+// script cannot do both.)
+func (s *Service) settle(ctx context.Context, l store.Loaded, next time.Time) error {
+	var err error
+	if next.IsZero() {
+		err = s.store.Unschedule(ctx, l.Case.Id)
+	} else {
+		err = s.store.Schedule(ctx, l.Case.Id, next)
+	}
+	if err != nil {
+		return err
+	}
+	again, err := s.store.Case(ctx, l.Case.Id)
+	if err != nil || again.Version() == l.Version() {
+		return err
+	}
+	return s.store.Schedule(ctx, l.Case.Id, s.now())
 }
 
 // maxClocks bounds the clocks one look at a case fires: a chain level, a

@@ -1,9 +1,12 @@
 package policy
 
 import (
+	"slices"
+	"time"
+
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/interpreter"
-	"slices"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
@@ -152,4 +155,28 @@ func missing(in Input) []string {
 		out = append(out, "reach")
 	}
 	return out
+}
+
+// Decide is the policy's verdict on in as the record stored and shown: the
+// outcome, the inputs, and what was missing, decided at now.
+func (p *Policy) Decide(in Input, now time.Time) *fbv1.Decision {
+	out := p.Evaluate(in)
+	d := &fbv1.Decision{
+		MentionId: in.Mention.GetId(), Brand: in.Mention.GetBrand(),
+		Escalate: out.Escalate, Team: out.Team, Priority: out.Priority, Chain: out.Chain, Route: out.Route,
+		Reasons: out.Reasons, Complaint: p.Complaint(in.Score), History: in.History,
+		PolicyVersion: p.Version(), DecidedAt: timestamppb.New(now), Score: in.Score, Reach: in.Reach,
+		Mention: in.Mention,
+	}
+	if in.Mention.GetBrandReply() {
+		// The brand's own words never count as the author's complaint.
+		d.Complaint = false
+	}
+	if in.Score == nil {
+		d.Missing = append(d.Missing, "score")
+	}
+	if in.Reach == nil {
+		d.Missing = append(d.Missing, "reach")
+	}
+	return d
 }

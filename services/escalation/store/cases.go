@@ -22,6 +22,9 @@ type Loaded struct {
 	n       int64
 }
 
+// Version identifies the stored state the case was read at.
+func (l Loaded) Version() string { return l.version }
+
 // Case reads a case by id.
 func (s *Store) Case(ctx context.Context, id string) (Loaded, error) {
 	tag, n, err := cases.ParseID(id)
