@@ -117,17 +117,35 @@ func keepReply(c *fbv1.Case, r Reply) {
 		c.Replies = c.Replies[len(c.Replies)-MaxReplies:]
 	}
 	c.RepliesTotal++
+	// Replies may be handled out of event order: an answer only closes
+	// what came before it, and a hand-off an earlier answer already
+	// closed does not open.
+	at := rec.At.AsTime()
 	switch {
 	case r.Answered:
-		if c.FirstResponseAt == nil {
+		if c.FirstResponseAt == nil || at.Before(c.FirstResponseAt.AsTime()) {
 			c.FirstResponseAt, c.AnsweredBy = rec.At, rec.MentionId
 		}
-		c.UnansweredSince, c.RespondBy, c.RespondWarnAt = nil, nil, nil
-		c.ResponseWarned, c.Breached = false, false
-		c.PrivateHandoffAt, c.HandoffOverdue = nil, false
-	case r.MovesPrivate() && c.PrivateHandoffAt == nil:
+		if c.UnansweredSince != nil && !c.UnansweredSince.AsTime().After(at) {
+			c.UnansweredSince, c.RespondBy, c.RespondWarnAt = nil, nil, nil
+			c.ResponseWarned, c.Breached = false, false
+		}
+		if c.PrivateHandoffAt != nil && !c.PrivateHandoffAt.AsTime().After(at) {
+			c.PrivateHandoffAt, c.HandoffOverdue = nil, false
+		}
+	case r.MovesPrivate() && c.PrivateHandoffAt == nil && !answeredSince(c, at):
 		c.PrivateHandoffAt, c.HandoffOverdue = rec.At, false
 	}
+}
+
+// answeredSince reports whether the case holds an answer made at or after at.
+func answeredSince(c *fbv1.Case, at time.Time) bool {
+	for _, kept := range c.Replies {
+		if kept.Answered && !kept.At.AsTime().Before(at) {
+			return true
+		}
+	}
+	return false
 }
 
 // ReplyWhy is the timeline's line for a reply: who was answered and whether

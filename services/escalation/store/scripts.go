@@ -174,7 +174,9 @@ if answer ~= '' then
   local h = redis.call('GET', handoff)
   if h and tonumber(h) <= tonumber(answer) then redis.call('DEL', handoff) end
 end
-if opens ~= '' then redis.call('SET', handoff, opens, 'NX', 'PX', httl) end
+if opens ~= '' and tonumber(opens) > tonumber(redis.call('GET', reply) or '0') then
+  redis.call('SET', handoff, opens, 'NX', 'PX', httl)
+end
 if n ~= '' then
   redis.call('HSET', pointer, 'n', n, 'ver', tonumber(ver) + 1)
   redis.call('SET', prefix .. 'cases:' .. n, case)
