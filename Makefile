@@ -73,8 +73,9 @@ deploy-check: ## check the chart, kustomize overlays, dashboard, Dockerfiles and
 manifests: ## regenerate deploy/base/firebreak.yaml from the chart
 	$(GO) test -count=1 -run TestKustomizeBaseIsTheRenderedChart ./tools/deploycheck -update
 
-train: ## retrain the scorer's model (reproduces the checked-in file byte for byte)
-	$(GO) run ./tools/cmd/firebreak train --in ../shared/data/airline-sentiment/train.csv --out services/scorer/score/model/sentiment.fbm.gz
+train: ## retrain both built-in scorer models (reproduces the checked-in files byte for byte)
+	$(GO) run ./tools/cmd/firebreak train --data ../shared/data --out services/scorer/score/model/default/sentiment.fbm.gz
+	$(GO) run ./tools/cmd/firebreak train --preset airline --in ../shared/data/airline-sentiment/train.csv --label-column airline_sentiment --weight-column airline_sentiment_confidence --out services/scorer/score/model/airline/sentiment.fbm.gz
 
-eval: ## cross-validate the scorer against naive Bayes and the lexicon on the airline data
-	$(GO) run ./tools/cmd/firebreak eval --in ../shared/data/airline-sentiment/train.csv --train --folds 5 --baselines --weight-column airline_sentiment_confidence
+eval: ## in-domain and cross-domain tables of both scorer models against naive Bayes and the lexicon (shared data)
+	$(GO) run ./tools/cmd/firebreak eval --data ../shared/data

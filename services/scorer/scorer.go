@@ -27,9 +27,10 @@ import (
 // Config is the scorer's configuration.
 type Config struct {
 	config.Common
-	// LexiconOnly skips the learned model, for users who cannot accept the
-	// licence of its training data.
+	// LexiconOnly skips the learned model.
 	LexiconOnly bool
+	// Model is a built-in model name (default, airline) or a model file.
+	Model       string
 	TopicsFile  string
 	MaxInFlight int
 }
@@ -37,7 +38,8 @@ type Config struct {
 // Register declares the flags.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "scorer", ":8081", ":9091")
-	fs.BoolVar(&c.LexiconOnly, "lexicon-only", false, "score with the lexicon alone, without the model trained on CC BY-NC-SA data")
+	fs.BoolVar(&c.LexiconOnly, "lexicon-only", false, "score with the lexicon alone, without a trained model")
+	fs.StringVar(&c.Model, "scorer-model", score.ModelDefault, "model: default (trained on commercially usable data), airline (CC BY-NC-SA training data: non-commercial use only), or a model file from `firebreak train`")
 	fs.StringVar(&c.TopicsFile, "topics-file", "", "file of topic keyword lists replacing the default topics (optional)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 256, "mentions scored at once")
 }
@@ -47,6 +49,7 @@ func (c *Config) Validate() error {
 	var p config.Problems
 	p.Merge(c.Common.Validate())
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	p.Check(!c.LexiconOnly || c.Model == score.ModelDefault || c.Model == "", "scorer-model", "cannot be combined with --lexicon-only; drop one of them")
 	if c.TopicsFile != "" {
 		if _, err := os.Stat(c.TopicsFile); err != nil {
 			p.Add("topics-file", fmt.Sprintf("cannot be read (%v); give a readable file or leave it empty", err))
@@ -94,9 +97,13 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 func newScorer(cfg Config) (*score.Scorer, error) {
 	var opts score.Options
 	if !cfg.LexiconOnly {
-		m, err := score.DefaultModel()
+		name := cfg.Model
+		if name == "" {
+			name = score.ModelDefault
+		}
+		m, err := score.OpenModel(name)
 		if err != nil {
-			return nil, fmt.Errorf("load the scoring model: %w; run with --lexicon-only to score without it", err)
+			return nil, fmt.Errorf("load the scoring model (--scorer-model): %w; run with --lexicon-only to score without one", err)
 		}
 		opts.Model = m
 	}

@@ -10,28 +10,45 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 )
 
-// The checked-in model, trained by `firebreak train` on the Twitter US
-// Airline Sentiment data (CC BY-NC-SA 4.0, see model/README.md).
-//
-//go:embed model/sentiment.fbm.gz
-var defaultModel []byte
+// The checked-in models (see model/*/README.md). The default one is trained
+// only on data whose licences allow commercial use; the airline one on the
+// Twitter US Airline Sentiment data, CC BY-NC-SA 4.0: non-commercial only.
+var (
+	//go:embed model/default/sentiment.fbm.gz
+	defaultModel []byte
+	//go:embed model/airline/sentiment.fbm.gz
+	airlineModel []byte
+)
+
+// Names of the built-in models.
+const (
+	ModelDefault = "default"
+	ModelAirline = "airline"
+)
+
+// BuiltinModels names the models compiled into every binary.
+func BuiltinModels() []string { return []string{ModelDefault, ModelAirline} }
 
 // NumClasses is the number of sentiment classes, in Label order.
 const NumClasses = 3
 
 // modelMagic starts every model file; the byte after it is the format.
 const (
-	modelMagic  = "FBSM"
-	modelFormat = 1
-	maxHashBits = 24
+	modelMagic = "FBSM"
+	// Format 1 is a pure model; format 2 adds the Blend with the lexicon.
+	modelFormat      = 1
+	modelFormatBlend = 2
+	maxHashBits      = 24
 )
 
 // Model is a trained linear model over hashed and dense features. It is
 // immutable once built and may be shared by any number of Scorers.
 type Model struct {
 	version string
+	blend   Blend
 	bits    int
 	mask    uint32
 	bias    [NumClasses]float32
@@ -42,10 +59,34 @@ type Model struct {
 // ModelSpec is the content of a Model, as training produces it.
 type ModelSpec struct {
 	Version  string
+	Blend    Blend
 	HashBits int // the hashed table has 1<<HashBits rows
 	Bias     [NumClasses]float32
 	Dense    [NumDense][NumClasses]float32
 	Hashed   [][NumClasses]float32
+}
+
+// Blend says how much a model defers to the lexicon. A model trained on one
+// domain reads text from another poorly; the lexicon's rules hold
+// everywhere, so a general model mixes its view with the lexicon's.
+// The zero Blend is the model alone.
+type Blend struct {
+	// Label is the weight of the lexicon's class in the class
+	// probabilities, in [0, 1). With a non-zero Label the complaint
+	// likelihood is also the larger of the model's and the lexicon's,
+	// and a likely complaint is labelled negative.
+	Label float32
+	// Compound is the weight of the lexicon's compound in the reported
+	// compound, in [0, 1]: the lexicon's graded intensity tracks human
+	// ratings better than a difference of class probabilities.
+	Compound float32
+}
+
+func (b Blend) validate() error {
+	if !(b.Label >= 0 && b.Label < 1) || !(b.Compound >= 0 && b.Compound <= 1) {
+		return fmt.Errorf("model blend label %g, compound %g: want label in [0, 1) and compound in [0, 1]", b.Label, b.Compound)
+	}
+	return nil
 }
 
 // NewModel checks a spec and builds a Model from it.
@@ -56,6 +97,9 @@ func NewModel(spec ModelSpec) (*Model, error) {
 	if len(spec.Version) > 255 {
 		return nil, fmt.Errorf("model version %.20q... is longer than 255 bytes", spec.Version)
 	}
+	if err := spec.Blend.validate(); err != nil {
+		return nil, err
+	}
 	if spec.HashBits < 1 || spec.HashBits > maxHashBits {
 		return nil, fmt.Errorf("model hash bits %d outside [1, %d]", spec.HashBits, maxHashBits)
 	}
@@ -64,6 +108,7 @@ func NewModel(spec ModelSpec) (*Model, error) {
 	}
 	return &Model{
 		version: spec.Version,
+		blend:   spec.Blend,
 		bits:    spec.HashBits,
 		mask:    uint32(1)<<spec.HashBits - 1,
 		bias:    spec.Bias,
@@ -75,17 +120,57 @@ func NewModel(spec ModelSpec) (*Model, error) {
 // Version names the model; it is reported in every Result.
 func (m *Model) Version() string { return m.version }
 
+// Blend is how much the model defers to the lexicon.
+func (m *Model) Blend() Blend { return m.blend }
+
 // HashBits is the log2 size of the hashed weight table.
 func (m *Model) HashBits() int { return m.bits }
 
-// DefaultModel loads the embedded, checked-in model.
-func DefaultModel() (*Model, error) {
-	m, err := LoadModel(bytes.NewReader(defaultModel))
+// DefaultModel loads the embedded default model, which a company may ship.
+func DefaultModel() (*Model, error) { return BuiltinModel(ModelDefault) }
+
+// BuiltinModel loads an embedded model by name.
+func BuiltinModel(name string) (*Model, error) {
+	var data []byte
+	switch name {
+	case ModelDefault:
+		data = defaultModel
+	case ModelAirline:
+		data = airlineModel
+	default:
+		return nil, fmt.Errorf("no built-in model %q (built in: %s, %s)", name, ModelDefault, ModelAirline)
+	}
+	m, err := LoadModel(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("load embedded model: %w", err)
+		return nil, fmt.Errorf("load built-in model %s: %w", name, err)
 	}
 	return m, nil
 }
+
+// OpenModel loads a built-in model by name ("default", "airline") or else
+// a model file written by WriteTo, such as one `firebreak train` made from a
+// team's own labelled mentions.
+func OpenModel(nameOrPath string) (*Model, error) {
+	for _, n := range BuiltinModels() {
+		if nameOrPath == n {
+			return BuiltinModel(n)
+		}
+	}
+	f, err := os.Open(nameOrPath)
+	if err != nil {
+		return nil, fmt.Errorf("model %q is neither a built-in model (%s, %s) nor a readable file: %w", nameOrPath, ModelDefault, ModelAirline, err)
+	}
+	defer f.Close()
+	m, err := LoadModel(io.LimitReader(f, maxModelFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", nameOrPath, err)
+	}
+	return m, nil
+}
+
+// maxModelFile bounds what OpenModel reads: the largest model (24 hash bits)
+// compresses to far less.
+const maxModelFile = 256 << 20
 
 // LoadModel reads a model written by WriteTo.
 func LoadModel(r io.Reader) (*Model, error) {
@@ -98,8 +183,8 @@ func LoadModel(r io.Reader) (*Model, error) {
 	if _, err := io.ReadFull(br, head); err != nil {
 		return nil, fmt.Errorf("read model header: %w", err)
 	}
-	if string(head[:len(modelMagic)]) != modelMagic || head[4] != modelFormat {
-		return nil, fmt.Errorf("read model: not a firebreak model of format %d", modelFormat)
+	if string(head[:len(modelMagic)]) != modelMagic || (head[4] != modelFormat && head[4] != modelFormatBlend) {
+		return nil, fmt.Errorf("read model: not a firebreak model of format %d or %d", modelFormat, modelFormatBlend)
 	}
 	spec := ModelSpec{HashBits: int(head[5])}
 	if int(head[6]) != NumDense {
@@ -117,6 +202,13 @@ func LoadModel(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("read model version: %w", err)
 	}
 	spec.Version = string(version)
+	if head[4] == modelFormatBlend {
+		var b [2]float32
+		if err := readFloats(br, b[:]); err != nil {
+			return nil, fmt.Errorf("read model %s blend: %w", spec.Version, err)
+		}
+		spec.Blend = Blend{Label: b[0], Compound: b[1]}
+	}
 	spec.Hashed = make([][NumClasses]float32, 1<<spec.HashBits)
 	flat := make([]float32, NumClasses*(1+NumDense+len(spec.Hashed)))
 	if err := readFloats(br, flat); err != nil {
@@ -144,8 +236,16 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	}
 	bw := bufio.NewWriter(zw)
 	bw.WriteString(modelMagic)
-	bw.Write([]byte{modelFormat, byte(m.bits), NumDense, byte(len(m.version))})
+	// A pure model keeps format 1, so older files reproduce byte for byte.
+	format := byte(modelFormat)
+	if m.blend != (Blend{}) {
+		format = modelFormatBlend
+	}
+	bw.Write([]byte{format, byte(m.bits), NumDense, byte(len(m.version))})
 	bw.WriteString(m.version)
+	if format == modelFormatBlend {
+		writeFloats(bw, []float32{m.blend.Label, m.blend.Compound})
+	}
 	dense := m.dense
 	for _, src := range [][]float32{m.bias[:], flatten(dense[:]), flatten(m.rows)} {
 		writeFloats(bw, src)

@@ -165,10 +165,7 @@ func (s *Scorer) result(a *analysis) Result {
 		r.Label = lexiconLabel(lexicon)
 		r.Complaint = lexiconComplaint(lexicon, a, r.Toxicity)
 	} else {
-		p := s.probabilities(a, lexicon)
-		r.Label = argmax(p)
-		r.Complaint = p[Negative]
-		r.Compound = p[Positive] - p[Negative]
+		s.modelResult(a, lexicon, r.Toxicity, &r)
 	}
 	if r.Label == Negative && a.agentVoice && r.Toxicity == 0 {
 		// An agent apologising is answering a complaint, not making one.
@@ -179,6 +176,41 @@ func (s *Scorer) result(a *analysis) Result {
 	r.Urgency = urgencyScore(a.urgency) * (0.5 + 0.5*r.Complaint)
 	return r
 }
+
+// modelResult fills the label, complaint and compound from the model,
+// mixed with the lexicon as the model's Blend says.
+func (s *Scorer) modelResult(a *analysis, lexicon, toxicity float64, r *Result) {
+	p := s.probabilities(a, lexicon)
+	b := s.model.blend
+	wc := float64(b.Compound)
+	r.Compound = wc*lexicon + (1-wc)*(p[Positive]-p[Negative])
+	r.Label = argmax(p)
+	r.Complaint = p[Negative]
+	if b.Label == 0 {
+		return
+	}
+	// The lexicon's class as a soft distribution, mixed in.
+	w := float64(b.Label)
+	lex := lexiconLabel(lexicon)
+	var mixed [NumClasses]float64
+	for c := range p {
+		q := (1 - lexiconSureness) / 2
+		if Label(c) == lex {
+			q = lexiconSureness
+		}
+		mixed[c] = (1-w)*p[c] + w*q
+	}
+	r.Label = argmax(mixed)
+	// Two independent witnesses of a complaint (noisy-or): the lexicon
+	// knows the brand's topics and urgent words, the model the tone.
+	r.Complaint = 1 - (1-p[Negative])*(1-lexiconComplaint(lexicon, a, toxicity))
+	if r.Complaint >= 0.5 {
+		r.Label = Negative
+	}
+}
+
+// lexiconSureness is the probability the blend gives the lexicon's class.
+const lexiconSureness = 0.8
 
 // probabilities finishes the model's logits and applies the softmax.
 func (s *Scorer) probabilities(a *analysis, lexicon float64) [NumClasses]float64 {

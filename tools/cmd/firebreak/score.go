@@ -38,8 +38,8 @@ type scorerFlags struct {
 }
 
 func (f *scorerFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.lexiconOnly, "lexicon-only", false, "score with the lexicon alone, without the trained model")
-	fs.StringVar(&f.modelPath, "model", "", "model file to use instead of the embedded one")
+	fs.BoolVar(&f.lexiconOnly, "lexicon-only", false, "score with the lexicon alone, without a trained model")
+	fs.StringVar(&f.modelPath, "model", score.ModelDefault, "model: default (trained on commercially usable data), airline (CC BY-NC-SA training data: non-commercial use only), or a model file from `firebreak train`")
 	fs.StringVar(&f.topicsPath, "topics", "", "JSON topic set to use instead of the default airline and general topics")
 }
 
@@ -56,35 +56,16 @@ func (f *scorerFlags) build() (*score.Scorer, error) {
 		}
 	}
 	switch {
-	case f.lexiconOnly && f.modelPath != "":
+	case f.lexiconOnly && f.modelPath != score.ModelDefault:
 		return nil, fmt.Errorf("%w: --lexicon-only and --model exclude each other", errUsage)
-	case f.modelPath != "":
-		m, err := loadModelFile(f.modelPath)
-		if err != nil {
-			return nil, err
-		}
-		opts.Model = m
 	case !f.lexiconOnly:
-		m, err := score.DefaultModel()
+		m, err := score.OpenModel(f.modelPath)
 		if err != nil {
 			return nil, err
 		}
 		opts.Model = m
 	}
 	return score.New(opts)
-}
-
-func loadModelFile(path string) (*score.Model, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open model: %w", err)
-	}
-	defer file.Close()
-	m, err := score.LoadModel(bufio.NewReader(file))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
 }
 
 func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {

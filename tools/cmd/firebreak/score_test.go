@@ -69,14 +69,14 @@ func TestEvalPrintsMetricsAndTrainIsDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "labelled.csv")
 	var b strings.Builder
-	b.WriteString("text,airline_sentiment,airline_sentiment_confidence\n")
+	b.WriteString("text,label,confidence\n")
 	for i := 0; i < 20; i++ {
 		b.WriteString("\"you lost my bag, awful\",negative,1\n\"thank you, lovely crew\",positive,0.8\n\"what time is boarding\",neutral,1\n")
 	}
 	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runCLI(t, "eval", "--in", in)
+	out, err := runCLI(t, "eval", "--in", in, "--weight-column", "confidence")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestEvalPrintsMetricsAndTrainIsDeterministic(t *testing.T) {
 	var models [2][]byte
 	for i := range models {
 		path := filepath.Join(dir, "m.gz")
-		if _, err := runCLI(t, "train", "--in", in, "--out", path, "--hash-bits", "12"); err != nil {
+		if _, err := runCLI(t, "train", "--in", in, "--out", path, "--hash-bits", "12", "--weight-column", "confidence"); err != nil {
 			t.Fatal(err)
 		}
 		if models[i], err = os.ReadFile(path); err != nil {
@@ -130,4 +130,30 @@ func readNDJSONFile(t *testing.T, path string) []map[string]any {
 		rows = append(rows, m)
 	}
 	return rows
+}
+
+func TestScoreUsesTheNamedModel(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("id,text\n1,@united you lost my bag\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	models := map[string]string{}
+	for _, args := range [][]string{nil, {"--model", "airline"}, {"--model", "default"}} {
+		out := filepath.Join(dir, "out.ndjson")
+		if _, err := runCLI(t, append([]string{"score", "--in", in, "--id-column", "id", "--text-column", "text", "--out", out}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+		rows := readNDJSONFile(t, out)
+		if len(rows) != 1 {
+			t.Fatalf("rows = %v", rows)
+		}
+		models[strings.Join(args, " ")], _ = rows[0]["model"].(string)
+	}
+	if models[""] != models["--model default"] || models[""] == models["--model airline"] || models["--model airline"] == "" {
+		t.Errorf("model versions by flag = %v, want the default unless --model airline", models)
+	}
+	if _, err := runCLI(t, "score", "--in", in, "--model", filepath.Join(dir, "missing.gz")); err == nil || !strings.Contains(err.Error(), "neither a built-in model") {
+		t.Errorf("err = %v, want a missing model file error", err)
+	}
 }

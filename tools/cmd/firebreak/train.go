@@ -12,29 +12,58 @@ import (
 	"strings"
 
 	"github.com/firebreak/firebreak/services/scorer/score"
+	"github.com/firebreak/firebreak/services/scorer/score/corpus"
 	"github.com/firebreak/firebreak/services/scorer/score/train"
 )
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := train.DefaultConfig()
-	in := fs.String("in", "", "labelled CSV or NDJSON file (required)")
+	in := fs.String("in", "", "labelled CSV or NDJSON file: your own mentions (see services/scorer/score/model/README.md)")
+	data := fs.String("data", "", "instead of --in, the shared data directory: trains the default model on the commercially usable sets")
 	out := fs.String("out", "", "model file to write (required)")
 	textColumn := fs.String("text-column", "text", "column holding the text")
-	labelColumn := fs.String("label-column", "airline_sentiment", "column holding negative/neutral/positive")
-	weightColumn := fs.String("weight-column", "airline_sentiment_confidence", "column weighting each example by the labellers' agreement; empty for equal weights")
-	fs.StringVar(&cfg.Version, "version", cfg.Version, "model version reported in every score")
-	fs.IntVar(&cfg.HashBits, "hash-bits", cfg.HashBits, "log2 rows of the hashed weight table")
-	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the data")
+	labelColumn := fs.String("label-column", "label", "column holding negative/neutral/positive")
+	weightColumn := fs.String("weight-column", "", "column weighting each example (e.g. the labellers' agreement); empty for equal weights")
+	preset := fs.String("preset", "", "starting configuration: default, airline or custom (default: default with --data, custom with --in)")
+	version := fs.String("version", "", "model version reported in every score (default: the preset's)")
+	hashBits := fs.Int("hash-bits", 0, "log2 rows of the hashed weight table (default: the preset's)")
+	epochs := fs.Int("epochs", 0, "passes over the data (default: the preset's)")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err)
 	}
-	if *in == "" || *out == "" {
-		return fmt.Errorf("%w: --in and --out are required", errUsage)
+	if (*in == "") == (*data == "") || *out == "" {
+		return fmt.Errorf("%w: give --out and one of --in (your labelled file) or --data (the shared data directory)", errUsage)
 	}
-	examples, err := readExamples(*in, *textColumn, *labelColumn, *weightColumn)
+	if *preset == "" {
+		*preset = "custom"
+		if *data != "" {
+			*preset = "default"
+		}
+	}
+	cfg, err := train.Preset(*preset)
 	if err != nil {
+		return fmt.Errorf("%w: --preset: %v", errUsage, err)
+	}
+	if *version != "" {
+		cfg.Version = *version
+	}
+	if *hashBits != 0 {
+		cfg.HashBits = *hashBits
+	}
+	if *epochs != 0 {
+		cfg.Epochs = *epochs
+	}
+	var examples []train.Example
+	source := *in
+	if *data != "" {
+		sets, err := corpus.LoadAll(*data, corpus.CommercialNames)
+		if err != nil {
+			return err
+		}
+		examples = corpus.TrainOf(sets)
+		source = *data + " (" + strings.Join(corpus.CommercialNames, ", ") + ")"
+	} else if examples, err = readExamples(*in, *textColumn, *labelColumn, *weightColumn); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -52,8 +81,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write model: %w", err)
 	}
-	fmt.Fprintf(stdout, "trained %s on %d examples: %s (%d bytes, sha256 %x)\n",
-		m.Version(), len(examples), *out, buf.Len(), sha256.Sum256(buf.Bytes()))
+	fmt.Fprintf(stdout, "trained %s on %d examples from %s: %s (%d bytes, sha256 %x)\n",
+		m.Version(), len(examples), source, *out, buf.Len(), sha256.Sum256(buf.Bytes()))
 	return nil
 }
 

@@ -38,8 +38,10 @@ func FitNaiveBayes(examples []Example) (Classifier, error) {
 	return nb, nil
 }
 
-// Classify implements Classifier.
-func (nb *NaiveBayes) Classify(text string) score.Label {
+// Predict implements Classifier: the class with the highest posterior;
+// the complaint likelihood is the posterior of negative and the intensity
+// is the positive posterior less the negative one.
+func (nb *NaiveBayes) Predict(text string) Prediction {
 	vocab := float64(len(nb.counts))
 	z := nb.prior
 	for _, term := range nbTerms(text) {
@@ -52,13 +54,14 @@ func (nb *NaiveBayes) Classify(text string) score.Label {
 			z[l] += math.Log((n + 1) / (nb.totals[l] + vocab))
 		}
 	}
+	p := softmax(z)
 	best := score.Negative
-	for l := range z {
-		if z[l] > z[best] {
+	for l := range p {
+		if p[l] > p[best] {
 			best = score.Label(l)
 		}
 	}
-	return best
+	return Prediction{Label: best, Compound: p[score.Positive] - p[score.Negative], Complaint: p[score.Negative]}
 }
 
 func nbTerms(text string) []string {

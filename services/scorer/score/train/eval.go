@@ -8,18 +8,26 @@ import (
 	"github.com/firebreak/firebreak/services/scorer/score"
 )
 
-// Classifier labels a text.
+// Prediction is what a classifier says about one text: its class, an
+// intensity in [-1, 1] and the likelihood that it is a complaint.
+type Prediction struct {
+	Label     score.Label
+	Compound  float64
+	Complaint float64
+}
+
+// Classifier judges a text.
 type Classifier interface {
-	Classify(text string) score.Label
+	Predict(text string) Prediction
 }
 
 // Fitter trains a Classifier on examples; CrossValidate calls it per fold.
 type Fitter func(examples []Example) (Classifier, error)
 
-// Confusion counts outcomes: Confusion[actual][predicted].
-type Confusion [score.NumClasses][score.NumClasses]int
+// Confusion sums the weights of outcomes: Confusion[actual][predicted].
+type Confusion [score.NumClasses][score.NumClasses]float64
 
-// Add counts one outcome.
+// Add counts one outcome with weight 1.
 func (c *Confusion) Add(actual, predicted score.Label) { c[actual][predicted]++ }
 
 // Merge adds another matrix's counts.
@@ -31,9 +39,9 @@ func (c *Confusion) Merge(o Confusion) {
 	}
 }
 
-// Total is the number of outcomes counted.
-func (c *Confusion) Total() int {
-	n := 0
+// Total is the summed weight of the outcomes counted.
+func (c *Confusion) Total() float64 {
+	n := 0.0
 	for i := range c {
 		for j := range c[i] {
 			n += c[i][j]
@@ -44,7 +52,7 @@ func (c *Confusion) Total() int {
 
 // Accuracy is the share of outcomes predicted right.
 func (c *Confusion) Accuracy() float64 {
-	right := 0
+	right := 0.0
 	for i := range c {
 		right += c[i][i]
 	}
@@ -53,7 +61,7 @@ func (c *Confusion) Accuracy() float64 {
 
 // Precision of one class.
 func (c *Confusion) Precision(l score.Label) float64 {
-	predicted := 0
+	predicted := 0.0
 	for i := range c {
 		predicted += c[i][l]
 	}
@@ -62,11 +70,15 @@ func (c *Confusion) Precision(l score.Label) float64 {
 
 // Recall of one class.
 func (c *Confusion) Recall(l score.Label) float64 {
-	actual := 0
+	return ratio(c[l][l], c.support(l))
+}
+
+func (c *Confusion) support(l score.Label) float64 {
+	actual := 0.0
 	for j := range c[l] {
 		actual += c[l][j]
 	}
-	return ratio(c[l][l], actual)
+	return actual
 }
 
 // F1 of one class.
@@ -78,24 +90,36 @@ func (c *Confusion) F1(l score.Label) float64 {
 	return 2 * p * r / (p + r)
 }
 
-func ratio(a, b int) float64 {
+// AveragedRecall is the mean recall over the classes that occur, SemEval's
+// measure for sentiment: it does not reward predicting the commonest class.
+func (c *Confusion) AveragedRecall() float64 {
+	sum, n := 0.0, 0
+	for l := score.Negative; l <= score.Positive; l++ {
+		if c.support(l) > 0 {
+			sum += c.Recall(l)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+func ratio(a, b float64) float64 {
 	if b == 0 {
 		return 0
 	}
-	return float64(a) / float64(b)
+	return a / b
 }
 
 // String is the report `firebreak eval` prints.
 func (c *Confusion) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "accuracy %.4f (%d texts)\n\n", c.Accuracy(), c.Total())
+	fmt.Fprintf(&b, "accuracy %.4f (%.0f texts, weighted)\n\n", c.Accuracy(), c.Total())
 	fmt.Fprintf(&b, "%-10s %9s %9s %9s %8s\n", "class", "precision", "recall", "f1", "support")
 	for l := score.Negative; l <= score.Positive; l++ {
-		support := 0
-		for _, n := range c[l] {
-			support += n
-		}
-		fmt.Fprintf(&b, "%-10s %9.4f %9.4f %9.4f %8d\n", l, c.Precision(l), c.Recall(l), c.F1(l), support)
+		fmt.Fprintf(&b, "%-10s %9.4f %9.4f %9.4f %8.0f\n", l, c.Precision(l), c.Recall(l), c.F1(l), c.support(l))
 	}
 	fmt.Fprintf(&b, "\nconfusion (rows actual, columns predicted)\n%-10s", "")
 	for l := score.Negative; l <= score.Positive; l++ {
@@ -104,28 +128,28 @@ func (c *Confusion) String() string {
 	for a := score.Negative; a <= score.Positive; a++ {
 		fmt.Fprintf(&b, "\n%-10s", a)
 		for p := score.Negative; p <= score.Positive; p++ {
-			fmt.Fprintf(&b, " %9d", c[a][p])
+			fmt.Fprintf(&b, " %9.0f", c[a][p])
 		}
 	}
 	b.WriteString("\n")
 	return b.String()
 }
 
-// Evaluate classifies every example.
-func Evaluate(c Classifier, examples []Example) Confusion {
-	var m Confusion
+// Evaluate judges every example, each counting by its weight.
+func Evaluate(c Classifier, examples []Example) Report {
+	var r Report
 	for _, ex := range examples {
-		m.Add(ex.Label, c.Classify(ex.Text))
+		r.Add(ex, c.Predict(ex.Text))
 	}
-	return m
+	return r
 }
 
 // CrossValidate trains on all folds but one and tests on that one, for each
 // fold, and adds up the held-out outcomes. Folds are a seeded shuffle, so
 // the figure is reproducible.
-func CrossValidate(examples []Example, folds int, seed uint64, fit Fitter) (Confusion, error) {
+func CrossValidate(examples []Example, folds int, seed uint64, fit Fitter) (Report, error) {
 	if folds < 2 || folds > len(examples) {
-		return Confusion{}, fmt.Errorf("cross-validate: %d folds for %d examples", folds, len(examples))
+		return Report{}, fmt.Errorf("cross-validate: %d folds for %d examples", folds, len(examples))
 	}
 	fold := make([]int, len(examples))
 	for i := range fold {
@@ -133,7 +157,7 @@ func CrossValidate(examples []Example, folds int, seed uint64, fit Fitter) (Conf
 	}
 	rng := rand.New(rand.NewPCG(seed, ^seed))
 	rng.Shuffle(len(fold), func(i, j int) { fold[i], fold[j] = fold[j], fold[i] })
-	var total Confusion
+	var total Report
 	for k := 0; k < folds; k++ {
 		var trainSet, testSet []Example
 		for i, ex := range examples {
@@ -145,18 +169,21 @@ func CrossValidate(examples []Example, folds int, seed uint64, fit Fitter) (Conf
 		}
 		c, err := fit(trainSet)
 		if err != nil {
-			return Confusion{}, fmt.Errorf("cross-validate fold %d: %w", k+1, err)
+			return Report{}, fmt.Errorf("cross-validate fold %d: %w", k+1, err)
 		}
 		total.Merge(Evaluate(c, testSet))
 	}
 	return total, nil
 }
 
-// ScorerClassifier labels texts with a Scorer.
+// ScorerClassifier judges texts with a Scorer.
 type ScorerClassifier struct{ Scorer *score.Scorer }
 
-// Classify implements Classifier.
-func (s ScorerClassifier) Classify(text string) score.Label { return s.Scorer.Score(text).Label }
+// Predict implements Classifier.
+func (s ScorerClassifier) Predict(text string) Prediction {
+	r := s.Scorer.Score(text)
+	return Prediction{Label: r.Label, Compound: r.Compound, Complaint: r.Complaint}
+}
 
 // FitModel is the Fitter for the hybrid scorer.
 func FitModel(cfg Config) Fitter {
