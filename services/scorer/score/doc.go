@@ -5,7 +5,9 @@
 //
 // Scoring is one streaming pass over the text: a VADER-style lexicon scorer
 // (negation, intensifiers, capitals, elongation, punctuation, emoji) runs
-// alongside a hashed linear model trained on labelled tweets, and the two are
-// combined. Without a model the lexicon path alone is used, for users who
-// cannot accept the training data's licence.
+// alongside a hashed linear model, and the two are combined as the model's
+// Blend says. Two models are built in: "default", trained on commercially
+// usable data and blended with the lexicon, and "airline", trained on
+// CC BY-NC-SA airline tweets (non-commercial use); teams can train their own
+// (package train). Without a model the lexicon path alone is used.
 package score

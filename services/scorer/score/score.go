@@ -119,9 +119,29 @@ func (s *Scorer) precomputeNames() {
 func (s *Scorer) Score(text string) Result {
 	a := analysis{vocab: s.vocab, model: s.model, hashed: s.model != nil}
 	a.run(text)
-	a.agentVoice = a.apologies > 0 && a.offers > 0 || (a.apologies > 0 || a.offers > 0) && signedByAgent(text)
+	a.agentVoice = agentVoice(&a, text)
 	return s.result(&a)
 }
+
+// agentVoice reports whether a text reads as a brand's support agent
+// replying: an apology with an offer of help, two offers ("DM us so we can
+// look into this"), or an agent's sign-off ("^MG", "-Becky") on a text that
+// offers help or is not itself angry. Customers sign off too, but in anger
+// ("this is terrible -JB"); agents' signed replies are mostly questions and
+// instructions.
+func agentVoice(a *analysis, text string) bool {
+	switch {
+	case a.apologies > 0 && a.offers > 0, a.offers >= 2:
+		return true
+	case !signedByAgent(text):
+		return false
+	}
+	return a.apologies > 0 || a.offers > 0 || a.compound() > signedAngerBelow
+}
+
+// signedAngerBelow is the lexicon compound under which a signed text is a
+// customer's angry complaint rather than an agent's reply.
+const signedAngerBelow = -0.25
 
 // ScoreBatch scores texts into dst (reused if large enough) and returns it.
 func (s *Scorer) ScoreBatch(texts []string, dst []Result) []Result {
@@ -167,9 +187,12 @@ func (s *Scorer) result(a *analysis) Result {
 	} else {
 		s.modelResult(a, lexicon, r.Toxicity, &r)
 	}
-	if r.Label == Negative && a.agentVoice && r.Toxicity == 0 {
-		// An agent apologising is answering a complaint, not making one.
-		r.Label = Neutral
+	if a.agentVoice && r.Toxicity == 0 && (r.Label == Negative || r.Complaint >= 0.5) {
+		// An agent apologising or asking for details is answering a
+		// complaint, not making one.
+		if r.Label == Negative {
+			r.Label = Neutral
+		}
 		r.Complaint *= 0.25
 		r.Compound = max(r.Compound, 0)
 	}

@@ -300,7 +300,9 @@ func TestAgentApologyIsNotAComplaint(t *testing.T) {
 func TestSignedByAgent(t *testing.T) {
 	tests := map[string]bool{
 		"thanks ^MG": true, "look into it -AA": true, "assist you.-DD": true, "sorry *TLT\n": true, "see you -Becky ": true,
+		"backstage /NQ": true, "delivered? - Daniel": true, "space ^CB https://t.co/x": true,
 		"ok ^": false, "well-Known": false, "a e-AA": false, "DM us": false, "": false, "^A": false,
+		"and/Or": false, "http://x.com/AB": false, "so - OK": false,
 	}
 	for text, want := range tests {
 		if got := signedByAgent(text); got != want {

