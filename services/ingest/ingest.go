@@ -57,6 +57,9 @@ type Config struct {
 	// Mastodon and Bluesky are streams; off unless their URL is set.
 	Mastodon mastodon.Config
 	Bluesky  bluesky.Config
+	// BlueskyChat polls the brand account's direct messages; off unless
+	// its PDS is set.
+	BlueskyChat bluesky.ChatConfig
 }
 
 // Register declares the flags.
@@ -73,6 +76,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.X.Register(fs)
 	c.Mastodon.Register(fs)
 	c.Bluesky.Register(fs)
+	c.BlueskyChat.Register(fs)
 }
 
 // Validate reports every invalid setting.
@@ -91,6 +95,7 @@ func (c *Config) Validate() error {
 	c.X.Validate(&p)
 	c.Mastodon.Validate(&p)
 	c.Bluesky.Validate(&p)
+	c.BlueskyChat.Validate(&p)
 	return p.Err()
 }
 
@@ -194,6 +199,14 @@ func (s *Service) streams() ([]lifecycle.Part, error) {
 			return nil, err
 		}
 		parts = append(parts, &stream.Runner{Name: "bluesky", Session: j.Session, Log: log, Lease: s.lease("bluesky")})
+	}
+	if c := s.cfg.BlueskyChat; c.Enabled() {
+		cursor := &stream.Cursor{Redis: s.d.Redis, Key: s.d.Keys.Global("cursor", "bluesky-chat", c.Brand)}
+		chat, err := bluesky.NewChat(c, s, cursor, &http.Client{Timeout: 30 * time.Second}, log)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, &stream.Runner{Name: "bluesky-chat", Session: chat.Session, Log: log, Lease: s.lease("bluesky-chat", c.Brand)})
 	}
 	return parts, nil
 }

@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/ingest/x"
+	"github.com/firebreak/firebreak/services/platform/deps/depstest"
 )
 
 func withX(t *testing.T, secret string) func(*Config) {
@@ -207,4 +210,74 @@ func TestDeliveriesHaveOneTakerAcrossReplicas(t *testing.T) {
 	if err != nil || ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("done mark TTL %v %v, want the dedup TTL", ttl, err)
 	}
+}
+
+// Direct messages to and from the brand are published as private
+// mentions, and their texts never reach the logs, even when one is
+// refused.
+func TestXDirectMessagesArePublishedPrivatelyAndNeverLogged(t *testing.T) {
+	const secret = "consumer-secret"
+	env := depstest.New(t)
+	d := env.Deps(t, "ingest")
+	var logs syncBuffer
+	d.Tel.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := Config{Common: env.Common, MaxBodyBytes: 4096, MaxBatch: 3, SeenTTL: time.Hour}
+	withX(t, secret)(&cfg)
+	svc, err := New(cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+
+	for _, f := range []string{"activity_dm_received.json", "activity_dm_sent.json"} {
+		body, err := os.ReadFile("x/testdata/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, resp := sendX(t, svc, secret, string(body)); code != http.StatusOK || !strings.Contains(resp, `"accepted":1`) {
+			t.Fatalf("%s: %d %s", f, code, resp)
+		}
+	}
+	// A private message too long to take is dropped with a log line that
+	// names it, not its text.
+	const secretText = "PIN-4471-PRIVATE"
+	body, _ := os.ReadFile("x/testdata/activity_dm_received.json")
+	long := strings.Replace(string(body), "My account number is 55-1234", secretText+strings.Repeat(" x", 9000), 1)
+	long = strings.ReplaceAll(long, "2080765901528535096", "2080765901528535097")
+	long = strings.Replace(long, "-6850472171600526495", "-6850472171600526496", 1)
+	if code, resp := sendX(t, svc, secret, long); code != http.StatusOK {
+		t.Fatalf("oversized DM: %d %s", code, resp)
+	}
+	if got := published(t, d); got != 2 {
+		t.Fatalf("%d published, want the customer's DM and the brand's", got)
+	}
+	if !strings.Contains(logs.String(), "dm-2080765901528535097") {
+		t.Fatalf("the dropped DM was not logged by id: %s", logs.String())
+	}
+	for _, private := range []string{secretText, "55-1234", "booked for 9am"} {
+		if strings.Contains(logs.String(), private) {
+			t.Fatalf("a private text reached the logs: %q", private)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the handlers' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
