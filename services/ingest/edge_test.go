@@ -13,8 +13,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
@@ -206,5 +208,33 @@ func TestEdgeRefusesOverLimitsBeforeReadingTheBody(t *testing.T) {
 	}
 	if resp := send(); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("key over its rate: %d", resp.StatusCode)
+	}
+}
+
+// A private message posted at the edge is published as PRIVATE; the
+// brand's private reply still needs the brand's own account.
+func TestEdgePublishesPrivateMessagesAsPrivate(t *testing.T) {
+	svc, d := startIngest(t, func(c *Config) { c.BrandAccounts = "acme=x:acme-care" })
+	batch := `{"platform":"x","platform_id":"p1","brand":"acme","author":{"id":"u42"},"text":"my address is 14 Elm Street","visibility":"private"}
+{"platform":"x","platform_id":"p2","brand":"acme","author":{"id":"acme-care"},"text":"thanks, booked","visibility":"private","brand_reply":true,"reply_to_author_id":"u42"}`
+	if resp, body := post(t, svc, batch, nil); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("private messages: %d %s", resp.StatusCode, body)
+	}
+	s, err := d.JS.Stream(context.Background(), d.Names.Stream(bus.NounMentions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq, want := range map[uint64]bool{1: false, 2: true} {
+		raw, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m fbv1.Mention
+		if err := proto.Unmarshal(raw.Data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Visibility != fbv1.Visibility_VISIBILITY_PRIVATE || m.BrandReply != want {
+			t.Fatalf("message %d: %v", seq, &m)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 // Package mastodon takes mentions in from a brand's Mastodon account: the
 // user stream's mention notifications (JSON inside a JSON string, status
-// text in HTML) and the brand's own replies, with catch-up through the
-// notifications API after every reconnect. parse.go and text.go are pure;
+// text in HTML; a direct one is a private mention) and the brand's own
+// replies, public ones from the user stream and direct ones from the
+// direct stream, with catch-up through the notifications API after every
+// reconnect. parse.go and text.go are pure;
 // stream.go does the I/O.
 package mastodon
 
@@ -61,6 +63,14 @@ type Account struct {
 	FollowingCount int64  `json:"following_count"`
 }
 
+// Conversation is a conversation entity: a direct-message thread, with
+// the other participants and its newest status.
+type Conversation struct {
+	ID         string    `json:"id"`
+	Accounts   []Account `json:"accounts"`
+	LastStatus *Status   `json:"last_status"`
+}
+
 // ParseMessage reads a streaming message and decodes its payload.
 func ParseMessage(data []byte) (Message, error) {
 	var m Message
@@ -83,6 +93,16 @@ func (m Message) Notification() (Notification, error) {
 		return Notification{}, fmt.Errorf("notification has no id")
 	}
 	return n, nil
+}
+
+// Conversation decodes a "conversation" message's payload (the direct
+// stream).
+func (m Message) Conversation() (Conversation, error) {
+	var c Conversation
+	if err := json.Unmarshal([]byte(m.Payload), &c); err != nil {
+		return Conversation{}, fmt.Errorf("malformed conversation payload: %w", err)
+	}
+	return c, nil
 }
 
 // Status decodes an "update" message's payload.
@@ -115,6 +135,39 @@ func (s Status) BrandReply(brand, brandAccountID string) (*fbv1.Mention, bool, e
 		return nil, false, err
 	}
 	m.BrandReply, m.ReplyToAuthorId = true, s.InReplyToAccountID
+	return m, true, nil
+}
+
+// BrandReply is the brand's private reply a conversation's newest status
+// is: a direct message by the brand's account to one other person, who is
+// the customer it answers. A customer's direct message reaches the brand
+// as a mention notification instead; a thread with several others is not
+// taken, since whom it answers is unclear.
+func (c Conversation) BrandReply(brand, brandAccountID string) (*fbv1.Mention, bool, error) {
+	s := c.LastStatus
+	if s == nil || s.Account.ID != brandAccountID || s.Visibility != "direct" || s.Reblog != nil {
+		return nil, false, nil
+	}
+	customer := s.InReplyToAccountID
+	if customer == "" || customer == brandAccountID {
+		customer = ""
+		var others []string
+		for _, a := range c.Accounts {
+			if a.ID != brandAccountID {
+				others = append(others, a.ID)
+			}
+		}
+		if len(others) != 1 {
+			return nil, false, nil
+		}
+		customer = others[0]
+	}
+	m, err := s.mention(brand)
+	if err != nil {
+		return nil, false, err
+	}
+	m.BrandReply, m.ReplyToAuthorId = true, customer
+	m.ConversationId = "mastodon:conversation/" + c.ID
 	return m, true, nil
 }
 

@@ -109,3 +109,35 @@ func FuzzText(f *testing.F) {
 		_ = Text(in)
 	})
 }
+
+func TestConversationIsABrandReplyOnlyWhenTheBrandWritesToOnePerson(t *testing.T) {
+	brand := Account{ID: "7", Acct: "acme"}
+	dan, eve := Account{ID: "42"}, Account{ID: "77"}
+	status := func(by Account, visibility, inReplyTo string) *Status {
+		return &Status{ID: "300", CreatedAt: "2025-11-24T16:10:00Z", Account: by, Visibility: visibility, InReplyToAccountID: inReplyTo, Content: "<p>hi</p>"}
+	}
+	tests := []struct {
+		name string
+		c    Conversation
+		want string // the customer answered, "" when not taken
+	}{
+		{"a DM to one customer", Conversation{ID: "1", Accounts: []Account{dan}, LastStatus: status(brand, "direct", "")}, "42"},
+		{"an answer in a group thread", Conversation{ID: "1", Accounts: []Account{dan, eve}, LastStatus: status(brand, "direct", "77")}, "77"},
+		{"a new message to a group", Conversation{ID: "1", Accounts: []Account{dan, eve}, LastStatus: status(brand, "direct", "")}, ""},
+		{"the customer's message", Conversation{ID: "1", Accounts: []Account{dan}, LastStatus: status(dan, "direct", "")}, ""},
+		{"not direct", Conversation{ID: "1", Accounts: []Account{dan}, LastStatus: status(brand, "public", "")}, ""},
+		{"no status", Conversation{ID: "1", Accounts: []Account{dan}}, ""},
+	}
+	for _, tc := range tests {
+		m, ok, err := tc.c.BrandReply("acme", "7")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		switch {
+		case tc.want == "" && ok:
+			t.Errorf("%s: taken: %v", tc.name, m)
+		case tc.want != "" && (!ok || m.ReplyToAuthorId != tc.want || !m.BrandReply || m.Visibility != fbv1.Visibility_VISIBILITY_PRIVATE):
+			t.Errorf("%s: got %v %v, want a private brand reply to %s", tc.name, m, ok, tc.want)
+		}
+	}
+}

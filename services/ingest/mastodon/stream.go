@@ -96,6 +96,11 @@ func (s *Stream) Session(ctx context.Context) error {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(1 << 20)
+	// The brand's own direct messages come on the direct stream, which
+	// the same connection carries once asked.
+	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","stream":"direct"}`)); err != nil {
+		return fmt.Errorf("subscribe to Mastodon's direct stream: %w", err)
+	}
 	if err := s.catchUp(ctx); err != nil {
 		return err
 	}
@@ -194,6 +199,17 @@ func (s *Stream) handle(ctx context.Context, data []byte) error {
 			return nil
 		}
 		m, ok, err := st.BrandReply(s.brand, s.accountID)
+		if err != nil || !ok {
+			return nil
+		}
+		return s.ingest(ctx, m)
+	case "conversation":
+		c, err := msg.Conversation()
+		if err != nil {
+			s.log.WarnContext(ctx, "skipped a Mastodon conversation", "err", err)
+			return nil
+		}
+		m, ok, err := c.BrandReply(s.brand, s.accountID)
 		if err != nil || !ok {
 			return nil
 		}

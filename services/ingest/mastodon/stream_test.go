@@ -34,6 +34,7 @@ type fakeInstance struct {
 	live          [][]byte       // streamed on every connection
 	requests      []string
 	conns         int
+	subscribed    []string // streams asked for over the socket
 }
 
 func (f *fakeInstance) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +92,27 @@ func (f *fakeInstance) stream(w http.ResponseWriter, r *http.Request) {
 	f.conns++
 	first, live := f.conns == 1, slices.Clone(f.live)
 	f.mu.Unlock()
+	// Events of the direct stream are sent only to a client that asked
+	// for it, as Mastodon does.
+	direct := false
+	for _, m := range live {
+		direct = direct || strings.Contains(string(m), `"stream":["direct"]`)
+	}
+	if direct {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		_, cmd, err := c.Read(ctx)
+		cancel()
+		var sub struct{ Type, Stream string }
+		if err != nil || json.Unmarshal(cmd, &sub) != nil || sub.Type != "subscribe" {
+			return
+		}
+		f.mu.Lock()
+		f.subscribed = append(f.subscribed, sub.Stream)
+		f.mu.Unlock()
+		if sub.Stream != "direct" {
+			return
+		}
+	}
 	for _, m := range live {
 		if err := c.Write(r.Context(), websocket.MessageText, m); err != nil {
 			return
@@ -217,5 +239,52 @@ func TestStreamSaysWhatToFixWhenTheTokenIsRefused(t *testing.T) {
 	err = s.Session(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "--mastodon-token-file") {
 		t.Fatalf("err = %v", fmt.Sprint(err))
+	}
+}
+
+// A customer's direct message is their private mention; the brand's
+// direct message, from the direct stream, is its private reply to them.
+func TestStreamTakesDirectMessagesBothWays(t *testing.T) {
+	client, keys := storetest.New(t)
+	cursor := &stream.Cursor{Redis: client, Key: keys.Global("cursor", "mastodon", "acme")}
+	dm := mentionNotification("201")
+	dm.Status.Visibility = "direct"
+	conversation, err := os.ReadFile("testdata/conversation_message.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := &fakeInstance{live: [][]byte{streamed(dm), conversation}}
+	srv := httptest.NewServer(inst)
+	defer srv.Close()
+	secret := filepath.Join(t.TempDir(), "token")
+	_ = os.WriteFile(secret, []byte(token+"\n"), 0o600)
+	sink := &recorder{}
+	s, err := NewStream(Config{URL: srv.URL, TokenFile: secret, Brand: "acme"}, sink, cursor, srv.Client(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &stream.Runner{Name: "mastodon", Session: s.Session, Log: slog.New(slog.DiscardHandler), MinBackoff: time.Millisecond}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sink.ids()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: ingested %v, subscribed %v", sink.ids(), inst.subscribed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	customer, reply := sink.ms[0], sink.ms[1]
+	sink.mu.Unlock()
+	if customer.Visibility != fbv1.Visibility_VISIBILITY_PRIVATE || customer.BrandReply || customer.Author.Id != "42" {
+		t.Fatalf("customer's direct message: %v", customer)
+	}
+	if reply.Visibility != fbv1.Visibility_VISIBILITY_PRIVATE || !reply.BrandReply || reply.ReplyToAuthorId != "42" ||
+		reply.PlatformId != "113000000000000300" || !strings.Contains(reply.Text, "engineer comes at 9am") {
+		t.Fatalf("brand's direct message: %v", reply)
 	}
 }
