@@ -62,18 +62,21 @@ func (s *Service) checkDraft(req replyRequest) (*fbv1.ReplyCheck, error) {
 	return replyCheckProto(s.scorer.CheckReply(req.Draft, rc), req.Public), nil
 }
 
-// scoreMention scores an ingested mention; a brand reply is also checked,
-// in the same pass, and its verdict travels on the score. The platform does
-// not give us the text being answered, so the check reads the reply alone.
-func (s *Service) scoreMention(m *fbv1.Mention) *fbv1.Score {
+func (s *Service) scoreMention(m *fbv1.Mention) *fbv1.Score { return ScoreMention(s.scorer, m) }
+
+// ScoreMention scores an ingested mention as the live flow does; a brand
+// reply is also checked, in the same pass, and its verdict travels on the
+// score. The platform does not give us the text being answered, so the
+// check reads the reply alone. `firebreak backtest` scores with it too.
+func ScoreMention(sc *score.Scorer, m *fbv1.Mention) *fbv1.Score {
 	if !m.BrandReply {
-		return s.score(m.Id, m.Text)
+		return scoreProto(m.Id, sc.Score(m.Text))
 	}
 	public := m.Visibility != fbv1.Visibility_VISIBILITY_PRIVATE
-	r, check := s.scorer.ScoreReply(m.Text, score.ReplyContext{PublicReply: public})
-	sc := scoreProto(m.Id, r)
-	sc.Reply = replyCheckProto(check, public)
-	return sc
+	r, check := sc.ScoreReply(m.Text, score.ReplyContext{PublicReply: public})
+	out := scoreProto(m.Id, r)
+	out.Reply = replyCheckProto(check, public)
+	return out
 }
 
 // CheckReply reads an agent's draft reply before it is sent.

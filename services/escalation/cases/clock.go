@@ -38,7 +38,7 @@ type due struct {
 // none). Callers tick until nothing is due, so clocks due together fire one
 // after the other, each seeing the case the previous one left.
 func Tick(c *fbv1.Case, k Clocks, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, time.Time) {
-	all := clocks(c, k)
+	all := clocks(c, k, now)
 	var first *due
 	for i := range all {
 		if first == nil || all[i].at.Before(first.at) {
@@ -56,7 +56,9 @@ func Tick(c *fbv1.Case, k Clocks, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, t
 	return c, e, next
 }
 
-func clocks(c *fbv1.Case, k Clocks) []due {
+// clocks lists the case's clocks. A warning whose target has passed by now
+// is dropped: the breach says more.
+func clocks(c *fbv1.Case, k Clocks, now time.Time) []due {
 	if c.State == fbv1.CaseState_CASE_STATE_RESOLVED {
 		return nil
 	}
@@ -65,7 +67,7 @@ func clocks(c *fbv1.Case, k Clocks) []due {
 		out = append(out, due{step.At, func(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) { return Fire(c, step, now) }})
 	}
 	if c.RespondBy != nil && !c.Breached {
-		if c.RespondWarnAt != nil && !c.ResponseWarned {
+		if c.RespondWarnAt != nil && !c.ResponseWarned && (now.IsZero() || now.Before(c.RespondBy.AsTime())) {
 			out = append(out, due{c.RespondWarnAt.AsTime(), warn})
 		}
 		within := time.Duration(0)

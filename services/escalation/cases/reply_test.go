@@ -61,15 +61,21 @@ func TestClocksFireInOrderEachOnce(t *testing.T) {
 	c := openCase(fbv1.Priority_PRIORITY_NORMAL)
 	c.PrivateHandoffAt = timestamppb.New(t0.Add(10 * time.Minute))
 	k := Clocks{Chain: twoLevels, PrivateReplyWithin: 2 * time.Hour, RespondWithin: func(fbv1.Priority) time.Duration { return time.Hour }}
+	late := c
 	var got []string
-	now := t0.Add(3 * time.Hour)
+	// A timer looks at each clock when it falls due.
 	for range 10 {
-		next, e, _ := Tick(c, k, now)
+		_, _, due := Tick(c, k, time.Time{})
+		next, e, _ := Tick(c, k, due)
 		if e == nil {
 			break
 		}
 		c = next
 		got = append(got, EventName(e.Type)+":"+e.Reasons[0].Code)
+	}
+	// A look after the target passed skips the warning: the breach says more.
+	if _, e, _ := Tick(late, k, t0.Add(3*time.Hour)); e == nil || e.Reasons[0].Code != "response_breached" {
+		t.Errorf("late look fired %v, want the breach first", e)
 	}
 	want := []string{"response_due:response_due", "escalated:response_breached", "escalated:private_unanswered"}
 	if len(got) != len(want) {

@@ -15,31 +15,20 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/platform/replay"
 	"github.com/firebreak/firebreak/services/reach/tier"
+	scorersvc "github.com/firebreak/firebreak/services/scorer"
 	"github.com/firebreak/firebreak/services/scorer/score"
 )
 
-// scorer is what the backtest needs of the scorer.
+// scorer is what the backtest needs of the scorer: a mention's score as the
+// live flow makes it, with the reply check on brand replies.
 type scorer interface {
-	Score(text string) *fbv1.Score
+	ScoreMention(m *fbv1.Mention) *fbv1.Score
 }
 
-// scoreAdapter puts the scorer's results into the contract's Score.
-type scoreAdapter struct{ s *score.Scorer }
+// liveScorer scores as the scorer service does.
+type liveScorer struct{ s *score.Scorer }
 
-func (a scoreAdapter) Score(text string) *fbv1.Score {
-	r := a.s.Score(text)
-	sentiment := fbv1.Sentiment_SENTIMENT_NEUTRAL
-	switch r.Label {
-	case score.Negative:
-		sentiment = fbv1.Sentiment_SENTIMENT_NEGATIVE
-	case score.Positive:
-		sentiment = fbv1.Sentiment_SENTIMENT_POSITIVE
-	}
-	return &fbv1.Score{
-		Compound: r.Compound, Sentiment: sentiment, Complaint: r.Complaint, Topics: r.Topics,
-		Toxicity: r.Toxicity, Urgency: r.Urgency, UrgencySignals: r.UrgencySignals, ModelVersion: r.ModelVersion,
-	}
-}
+func (l liveScorer) ScoreMention(m *fbv1.Mention) *fbv1.Score { return scorersvc.ScoreMention(l.s, m) }
 
 // backtestOptions are the command line of `firebreak backtest`.
 type backtestOptions struct {
@@ -123,7 +112,7 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 		return err
 	}
 	bar := newProgress(stderr, len(mentions)*(2+boolInt(against != nil)))
-	in, err := prepare(ctx, mentions, scoreAdapter{built}, brands, bar)
+	in, err := prepare(ctx, mentions, liveScorer{built}, brands, bar)
 	if err != nil {
 		return err
 	}
@@ -200,7 +189,7 @@ func readMentions(path, format string) ([]*fbv1.Mention, inputSummary, error) {
 	return ms, sum, nil
 }
 
-// prepare scores every customer mention once and works out its reach from
+// prepare scores every mention once (checking brand replies) and works out its reach from
 // the follower count it carries, so every policy in the run sees the same
 // inputs.
 func prepare(ctx context.Context, ms []*fbv1.Mention, sc scorer, brands map[string]int64, bar *progress) (*replayInput, error) {
@@ -213,12 +202,10 @@ func prepare(ctx context.Context, ms []*fbv1.Mention, sc scorer, brands map[stri
 			}
 			step(i)
 		}
-		if m.GetBrandReply() {
-			continue
+		in.scores[i] = sc.ScoreMention(m)
+		if !m.GetBrandReply() {
+			in.reaches[i] = reachOf(m, brands[m.GetBrand()])
 		}
-		in.scores[i] = sc.Score(m.GetText())
-		in.scores[i].MentionId = m.GetId()
-		in.reaches[i] = reachOf(m, brands[m.GetBrand()])
 	}
 	return in, nil
 }

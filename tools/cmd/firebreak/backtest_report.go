@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
@@ -33,7 +34,19 @@ type summary struct {
 	Cases              int            `json:"cases"`
 	Answered           int            `json:"answered"`
 	MedianTimeToAnswer string         `json:"median_time_to_answer,omitempty"`
+	P90TimeToAnswer    string         `json:"p90_time_to_answer,omitempty"`
 	OpenAtEnd          int            `json:"open_at_end"`
+	// Breaches counts cases whose first-response target passed unanswered.
+	Breaches int `json:"first_response_breaches"`
+	// Replies are the brand's replies judged; RepliesAnswered passed the
+	// check and the answer rule; FlaggedByKind counts flagged replies by
+	// finding; Handoffs moved authors to private messages, and
+	// HandoffsUnanswered got no private reply in time.
+	Replies            int            `json:"brand_replies"`
+	RepliesAnswered    int            `json:"brand_replies_answered"`
+	FlaggedByKind      map[string]int `json:"flagged_replies_by_kind"`
+	Handoffs           int            `json:"handoffs"`
+	HandoffsUnanswered int            `json:"handoffs_unanswered"`
 	Pages              int            `json:"pages"`
 	PagesByLevel       map[int]int    `json:"pages_by_level"`
 }
@@ -45,9 +58,28 @@ func newPolicyReport(file string, p *policy.Policy, s *simulation) policyReport 
 func summarize(s *simulation) summary {
 	sum := summary{
 		ByTeam: map[string]int{}, ByPriority: map[string]int{}, ByRoute: map[string]int{},
-		ByTier: map[string]int{}, MentionsByTier: map[string]int{}, PagesByLevel: map[int]int{},
+		ByTier: map[string]int{}, MentionsByTier: map[string]int{}, PagesByLevel: map[int]int{}, FlaggedByKind: map[string]int{},
+	}
+	for _, r := range s.replies {
+		sum.Replies++
+		if r.Answered {
+			sum.RepliesAnswered++
+		}
+		if r.Handoff {
+			sum.Handoffs++
+		}
+		for _, kind := range slices.Compact(slices.Sorted(slices.Values(r.Findings))) {
+			sum.FlaggedByKind[kind]++
+		}
 	}
 	for _, d := range s.decisions {
+		if d.BrandReply {
+			sum.Escalated++
+			sum.ByTeam[d.Team]++
+			sum.ByPriority[d.Priority]++
+			sum.ByRoute[d.Route]++
+			continue
+		}
 		sum.Mentions++
 		sum.MentionsByTier[d.Tier]++
 		if d.Tier == "UNKNOWN" {
@@ -68,6 +100,12 @@ func summarize(s *simulation) summary {
 	for _, c := range s.cases {
 		sum.Cases++
 		sum.Pages += len(c.Pages)
+		if c.Breached {
+			sum.Breaches++
+		}
+		if c.HandoffUnanswered {
+			sum.HandoffsUnanswered++
+		}
 		for _, p := range c.Pages {
 			sum.PagesByLevel[p.Level]++
 		}
@@ -81,6 +119,7 @@ func summarize(s *simulation) summary {
 	if len(answerTimes) > 0 {
 		slices.Sort(answerTimes)
 		sum.MedianTimeToAnswer = answerTimes[len(answerTimes)/2].Round(time.Second).String()
+		sum.P90TimeToAnswer = answerTimes[min(len(answerTimes)-1, len(answerTimes)*9/10)].Round(time.Second).String()
 	}
 	return sum
 }
@@ -178,7 +217,7 @@ func writeText(w io.Writer, r backtestReport, limit int) error {
 func writeCases(w io.Writer, cases []*caseRecord, limit int) {
 	sorted := slices.Clone(cases)
 	slices.SortStableFunc(sorted, func(a, b *caseRecord) int {
-		return cmp.Or(cmp.Compare(b.priority, a.priority), a.OpenedAt.Compare(b.OpenedAt))
+		return cmp.Or(cmp.Compare(priorityRank(b.Priority), priorityRank(a.Priority)), a.OpenedAt.Compare(b.OpenedAt))
 	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CASE\tOPENED\tBRAND\tAUTHOR\tTEAM\tPRIORITY\tLEVEL\tPAGES\tANSWERED\tWHY")
@@ -242,8 +281,17 @@ func writeSummary(w io.Writer, reports []*policyReport) {
 	}
 	row("cases opened", count(func(s summary) int { return s.Cases }))
 	row("  answered by the brand", count(func(s summary) int { return s.Answered }))
-	row("  median time to answer", func(s summary) string { return cmp.Or(s.MedianTimeToAnswer, "-") })
-	row("  open at end of data", count(func(s summary) int { return s.OpenAtEnd }))
+	row("  time to first answer, p50", func(s summary) string { return cmp.Or(s.MedianTimeToAnswer, "-") })
+	row("  time to first answer, p90", func(s summary) string { return cmp.Or(s.P90TimeToAnswer, "-") })
+	row("  not answered by end of data", count(func(s summary) int { return s.OpenAtEnd }))
+	row("  first-response breaches", count(func(s summary) int { return s.Breaches }))
+	row("brand replies", count(func(s summary) int { return s.Replies }))
+	row("  counted as answers", count(func(s summary) int { return s.RepliesAnswered }))
+	for _, kind := range keys(reports, func(s summary) map[string]int { return s.FlaggedByKind }) {
+		row("  flagged "+kind, count(func(s summary) int { return s.FlaggedByKind[kind] }))
+	}
+	row("  moved to private messages", count(func(s summary) int { return s.Handoffs }))
+	row("    with no private reply in time", count(func(s summary) int { return s.HandoffsUnanswered }))
 	row("pages", count(func(s summary) int { return s.Pages }))
 	levels := map[int]bool{}
 	for _, p := range reports {
@@ -321,4 +369,9 @@ func (p *progress) done() {
 	if p.w != nil {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// priorityRank orders priority names, CRITICAL highest.
+func priorityRank(name string) int32 {
+	return fbv1.Priority_value["PRIORITY_"+name]
 }

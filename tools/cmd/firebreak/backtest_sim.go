@@ -2,26 +2,30 @@ package main
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/escalation/chain"
+	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/history"
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/reply"
+	"github.com/firebreak/firebreak/services/escalation/store"
+	platformstore "github.com/firebreak/firebreak/services/platform/store"
 )
 
-// The backtest replays mentions in event time through a policy and the same
-// history and chain code the escalation service runs, and keeps what the
-// service would have done: every decision, and every case with the pages its
-// chain fired. Nobody acknowledges in a replay; a brand reply to the author
-// answers the case and stops its chain, so the pages show how far each case
-// would have climbed before the brand actually answered.
+// The backtest replays mentions in event time through a policy and the
+// escalation service's own rules: the same decision (policy.Decide), the
+// same case life (cases.Decide), the same judgement of brand replies
+// (reply.Judge), the same history (history.Book, held to the Redis
+// scripts by one contract table) and the same clocks (cases.Tick: chain
+// levels, first-response warnings and breaches, private hand-offs). Nobody
+// acknowledges in a replay, so each case's chain climbs as it would with
+// nobody on call; the brand's replies answer, or do not, as they would live.
 
-// replayInput is the input shared by every policy in a run: the mentions in event
-// time with their scores and reaches (nil for brand replies, and reach nil
-// when the file carries no follower count).
+// replayInput is the input shared by every policy in a run: the mentions in
+// event time with their scores (brand replies carry the reply check) and
+// reaches (nil for brand replies, and when the file has no follower count).
 type replayInput struct {
 	mentions []*fbv1.Mention
 	scores   []*fbv1.Score
@@ -34,6 +38,7 @@ type decisionRecord struct {
 	At         time.Time    `json:"at"`
 	Brand      string       `json:"brand"`
 	Author     string       `json:"author"`
+	BrandReply bool         `json:"brand_reply,omitempty"`
 	Complaint  bool         `json:"complaint"`
 	Escalate   bool         `json:"escalate"`
 	Team       string       `json:"team,omitempty"`
@@ -53,6 +58,18 @@ type reasonJSON struct {
 	Text string `json:"text"`
 }
 
+// replyRecord is one brand reply as judged.
+type replyRecord struct {
+	MentionID string    `json:"mention_id"`
+	At        time.Time `json:"at"`
+	To        string    `json:"to"`
+	Answered  bool      `json:"answered"`
+	Why       string    `json:"why"`
+	Findings  []string  `json:"findings,omitempty"`
+	Handoff   bool      `json:"handoff,omitempty"`
+	CaseID    string    `json:"case_id,omitempty"`
+}
+
 // caseRecord is a case as the service would have kept it.
 type caseRecord struct {
 	ID         string       `json:"id"`
@@ -62,21 +79,23 @@ type caseRecord struct {
 	Team       string       `json:"team"`
 	Chain      string       `json:"chain"`
 	Priority   string       `json:"priority"`
-	Route      string       `json:"route"`
 	Reasons    []reasonJSON `json:"reasons"`
 	MentionIDs []string     `json:"mention_ids"`
 	Pages      []pageRecord `json:"pages"`
 	// Level is the highest chain level paged.
-	Level      int        `json:"level"`
+	Level int `json:"level"`
+	// AnsweredAt is the brand's first answer (a reply that passed the
+	// check) after the case opened.
 	AnsweredAt *time.Time `json:"answered_at,omitempty"`
-
-	key      string
-	priority fbv1.Priority
-	chain    chain.Chain
-	status   chain.Status
+	Breached   bool       `json:"breached,omitempty"`
+	// HandoffUnanswered: moved to private messages with no private reply
+	// in time.
+	HandoffUnanswered bool   `json:"handoff_unanswered,omitempty"`
+	State             string `json:"state"`
 }
 
-// pageRecord is one chain level firing.
+// pageRecord is one event that paged: a case opening, reopening or
+// escalating, with why.
 type pageRecord struct {
 	Level     int       `json:"level"`
 	Round     int       `json:"round"`
@@ -85,25 +104,37 @@ type pageRecord struct {
 	Cause     string    `json:"cause"`
 }
 
+// author is what the replay knows of one author towards one brand.
+type author struct {
+	key, tag string
+	current  cases.Current
+	latest   *fbv1.Mention // their latest mention
+	reach    *fbv1.Reach
+	answered time.Time // the brand's last answer
+}
+
 // simulation is one policy's run over a replay.
 type simulation struct {
 	policy    *policy.Policy
+	settings  cases.Settings
 	book      *history.Book
-	open      map[string]*caseRecord // by author key
-	pending   []*caseRecord          // open cases whose chain has steps left
+	authors   map[string]*author
+	byCase    map[string]*caseRecord
 	cases     []*caseRecord
 	decisions []decisionRecord
+	replies   []replyRecord
 }
 
 // simulate replays in through p. progress, if not nil, is called with the
 // number of mentions done.
 func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simulation {
-	s := &simulation{policy: p, book: history.NewBook(p.Window()), open: map[string]*caseRecord{}}
+	s := &simulation{policy: p, book: history.NewBook(p.Window()), authors: map[string]*author{}, byCase: map[string]*caseRecord{},
+		settings: cases.Settings{Reopen: defaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}}
 	for i, m := range in.mentions {
 		at := m.GetCreatedAt().AsTime()
 		s.advance(at)
 		if m.GetBrandReply() {
-			s.reply(m, at)
+			s.reply(m, in.scores[i], at)
 		} else {
 			s.decide(m, in.scores[i], in.reaches[i], at)
 		}
@@ -117,106 +148,151 @@ func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simul
 	return s
 }
 
-// authorKey matches the escalation service's: brand, platform, author.
-func authorKey(brand string, p fbv1.Platform, authorID string) string {
-	return brand + "/" + strings.ToLower(strings.TrimPrefix(p.String(), "PLATFORM_")) + "/" + authorID
-}
+// defaultReopen is the escalation service's default --reopen.
+const defaultReopen = 72 * time.Hour
 
-func (s *simulation) reply(m *fbv1.Mention, at time.Time) {
-	if m.GetReplyToAuthorId() == "" {
-		return
+func (s *simulation) author(brand string, p fbv1.Platform, id string) *author {
+	key := store.AuthorKey(brand, p, id)
+	a, ok := s.authors[key]
+	if !ok {
+		a = &author{key: key, tag: platformstore.Tag(key)}
+		s.authors[key] = a
 	}
-	key := authorKey(m.GetBrand(), m.GetPlatform(), m.GetReplyToAuthorId())
-	s.book.BrandReply(key, at)
-	if c, ok := s.open[key]; ok {
-		c.AnsweredAt = &at
-		c.status.State = chain.Resolved
-		delete(s.open, key)
-	}
+	return a
 }
 
 func (s *simulation) decide(m *fbv1.Mention, sc *fbv1.Score, reach *fbv1.Reach, at time.Time) {
-	key := authorKey(m.GetBrand(), m.GetPlatform(), m.GetAuthor().GetId())
+	a := s.author(m.GetBrand(), m.GetPlatform(), m.GetAuthor().GetId())
 	complaint := s.policy.Complaint(sc)
 	var hist *fbv1.History
 	if complaint {
-		hist = s.book.Complaint(key, m.GetId(), at)
+		hist = s.book.Complaint(a.key, m.GetId(), at)
 	} else {
-		hist = s.book.At(key, at)
+		hist = s.book.At(a.key, at)
 	}
-	out := s.policy.Evaluate(policy.Input{Mention: m, Score: sc, Reach: reach, History: hist})
-	d := decisionRecord{
+	a.latest = m
+	if reach != nil {
+		a.reach = reach
+	}
+	d := s.policy.Decide(policy.Input{Mention: m, Score: sc, Reach: reach, History: hist}, at)
+	d.AuthorKey = a.key
+	c, events := cases.Decide(a.current, a.tag, d, m, s.settings, at)
+	s.apply(a, c, events)
+	rec := decisionRecord{
 		MentionID: m.GetId(), At: at, Brand: m.GetBrand(), Author: m.GetAuthor().GetId(),
-		Complaint: complaint, Escalate: out.Escalate, Route: out.Route, Reasons: reasonsJSON(out.Reasons),
+		Complaint: d.Complaint, Escalate: d.Escalate, Route: d.Route, Reasons: reasonsJSON(d.Reasons),
 		Complaints: hist.GetComplaintsInWindow(), Streak: hist.GetUnansweredStreak(), Tier: tierName(reach),
-		priority: out.Priority,
+		priority: d.Priority,
 	}
-	if out.Escalate {
-		d.Team, d.Priority = out.Team, priorityName(out.Priority)
-		d.CaseID = s.escalate(key, m, out, at).ID
+	if d.Escalate {
+		rec.Team, rec.Priority = d.Team, priorityName(d.Priority)
+		if c != nil {
+			rec.CaseID = c.Id
+		} else if a.current.Case != nil {
+			rec.CaseID = a.current.Case.Id
+		}
 	}
-	s.decisions = append(s.decisions, d)
+	s.decisions = append(s.decisions, rec)
 }
 
-// escalate opens a case for the author or adds to the open one. A higher
-// priority takes the case to its team and restarts its chain from the first
-// level, as a new page to new people.
-func (s *simulation) escalate(key string, m *fbv1.Mention, out policy.Outcome, at time.Time) *caseRecord {
-	c, ok := s.open[key]
+func (s *simulation) reply(m *fbv1.Mention, sc *fbv1.Score, at time.Time) {
+	if m.GetReplyToAuthorId() == "" {
+		return
+	}
+	a := s.author(m.GetBrand(), m.GetPlatform(), m.GetReplyToAuthorId())
+	in := policy.Input{Mention: m, Score: sc, Reach: reply.Reach(a.reach, a.current), History: s.book.At(a.key, at), To: reply.To(a.latest, a.current)}
+	d := s.policy.Decide(in, at)
+	d.AuthorKey = a.key
+	out := reply.Judge(s.policy, d, in, a.current, a.tag, s.settings, at)
+	if !out.Answer.IsZero() {
+		s.book.BrandReply(a.key, out.Answer)
+		if out.Answer.After(a.answered) {
+			a.answered = out.Answer
+		}
+	}
+	s.apply(a, out.Case, out.Events)
+	rec := replyRecord{MentionID: m.GetId(), At: at, To: m.GetReplyToAuthorId(), Answered: out.Reply.Answered, Why: out.Reply.Why,
+		Handoff: !out.Handoff.IsZero()}
+	for _, f := range sc.GetReply().GetFindings() {
+		if f.Severity >= fbv1.Severity_SEVERITY_WARNING {
+			rec.Findings = append(rec.Findings, f.Code)
+		}
+	}
+	if out.Case != nil {
+		rec.CaseID = out.Case.Id
+	}
+	s.replies = append(s.replies, rec)
+	if d.Escalate {
+		s.decisions = append(s.decisions, decisionRecord{MentionID: m.GetId(), At: at, Brand: m.GetBrand(), Author: m.GetReplyToAuthorId(),
+			BrandReply: true, Escalate: true, Team: d.Team, Priority: priorityName(d.Priority), Route: d.Route,
+			Reasons: reasonsJSON(d.Reasons), Tier: tierName(in.Reach), CaseID: rec.CaseID, priority: d.Priority})
+	}
+}
+
+// apply keeps a changed case and records the events that paged.
+func (s *simulation) apply(a *author, c *fbv1.Case, events []*fbv1.CaseEvent) {
+	if c == nil {
+		return
+	}
+	if a.current.Case == nil || a.current.Case.Id != c.Id {
+		a.current.N++
+	}
+	a.current.Case = c
+	rec, ok := s.byCase[c.Id]
 	if !ok {
-		c = &caseRecord{
-			ID: caseID(len(s.cases) + 1), Brand: m.GetBrand(), Author: m.GetAuthor().GetId(), OpenedAt: at, key: key,
+		rec = &caseRecord{ID: c.Id, Brand: c.Brand, Author: c.Author.GetId(), OpenedAt: c.OpenedAt.AsTime()}
+		s.byCase[c.Id] = rec
+		s.cases = append(s.cases, rec)
+	}
+	rec.Team, rec.Chain, rec.Priority, rec.Reasons = c.Team, c.Chain, priorityName(c.Priority), reasonsJSON(c.Reasons)
+	rec.MentionIDs, rec.Breached, rec.HandoffUnanswered = slices.Clone(c.MentionIds), c.Breached, c.HandoffOverdue
+	rec.State = cases.StateName(c.State)
+	if c.FirstResponseAt != nil {
+		at := c.FirstResponseAt.AsTime()
+		rec.AnsweredAt = &at
+	}
+	for _, e := range events {
+		if len(e.Receivers) == 0 {
+			continue
 		}
-		s.open[key] = c
-		s.cases = append(s.cases, c)
-	}
-	c.MentionIDs = append(c.MentionIDs, m.GetId())
-	c.status.ComplainedAt = at
-	if ok && out.Priority <= c.priority {
-		return c
-	}
-	c.priority, c.Priority, c.Team, c.Route, c.Reasons = out.Priority, priorityName(out.Priority), out.Team, out.Route, reasonsJSON(out.Reasons)
-	if c.Chain != out.Chain || !ok {
-		c.Chain = out.Chain
-		c.chain, _ = s.policy.Chain(out.Chain)
-		c.status = chain.Status{State: chain.Open, FiredAt: at, ComplainedAt: at}
-		if !slices.Contains(s.pending, c) {
-			s.pending = append(s.pending, c)
+		cause := "opened"
+		if len(e.Reasons) > 0 && e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED {
+			cause = e.Reasons[0].Code
 		}
+		rec.Pages = append(rec.Pages, pageRecord{Level: int(e.Level), Round: int(e.Round), At: e.At.AsTime(), Receivers: e.Receivers, Cause: cause})
+		rec.Level = max(rec.Level, int(e.Level))
 	}
-	s.fire(c, at)
-	return c
 }
 
-// advance fires every chain step due by now.
+// advance runs every case's clocks up to now, each firing at the moment it
+// falls due, as the service's timers would.
 func (s *simulation) advance(now time.Time) {
-	kept := s.pending[:0]
-	for _, c := range s.pending {
-		if s.fire(c, now) {
-			kept = append(kept, c)
+	for _, a := range s.authors {
+		c := a.current.Case
+		if c == nil {
+			continue
 		}
-	}
-	clear(s.pending[len(kept):])
-	s.pending = kept
-}
-
-// fire pages c's due levels and reports whether its chain has steps left.
-func (s *simulation) fire(c *caseRecord, now time.Time) bool {
-	for {
-		step, ok := c.chain.Next(c.status)
+		ch, ok := s.policy.Chain(c.Chain)
 		if !ok {
-			return false
+			continue
 		}
-		if step.At.After(now) {
-			return true
+		k := cases.Clocks{Chain: ch, RepliedAt: a.answered, PrivateReplyWithin: s.policy.PrivateReplyWithin(), RespondWithin: s.policy.RespondWithin}
+		for range 64 { // bounded: every clock fires once per level, round or target
+			_, _, due := cases.Tick(c, k, time.Time{})
+			if due.IsZero() || due.After(now) {
+				break
+			}
+			// A clock already due when the case last changed fires then,
+			// as the service's timer would on its next look.
+			next, e, _ := cases.Tick(c, k, latest(due, c.UpdatedAt.AsTime()))
+			if e == nil {
+				break
+			}
+			s.apply(a, next, []*fbv1.CaseEvent{e})
+			c = next
 		}
-		c.Pages = append(c.Pages, pageRecord{Level: step.Level, Round: step.Round, At: step.At, Receivers: step.Receivers, Cause: step.Cause.String()})
-		c.Level = max(c.Level, step.Level)
-		c.status.Level, c.status.Round, c.status.FiredAt = step.Level, step.Round, step.At
 	}
 }
-
-func caseID(n int) string { return "case-" + strconv.Itoa(n) }
 
 func reasonsJSON(rs []*fbv1.Reason) []reasonJSON {
 	out := make([]reasonJSON, len(rs))
@@ -235,4 +311,11 @@ func tierName(r *fbv1.Reach) string {
 		return "UNKNOWN"
 	}
 	return strings.TrimPrefix(r.GetTier().String(), "TIER_")
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	scorersvc "github.com/firebreak/firebreak/services/scorer"
 	"strings"
 	"time"
 
@@ -188,14 +189,14 @@ func (mk *inputMaker) score(t *testInput, d *decided) error {
 	if err != nil {
 		return err
 	}
-	r, check := s.ScoreReply(m.Text, score.ReplyContext{PublicReply: public})
+	live := scorersvc.ScoreMention(s, m)
 	if d.in.Score == nil {
-		d.in.Score = scoreAdapter{s}.Score(m.Text)
-		d.in.Score.MentionId = m.Id
-		d.notes = append(d.notes, fmt.Sprintf("score from the scorer (%s): complaint %.2f, %s", r.ModelVersion, r.Complaint, strings.ToLower(r.Label.String())))
+		d.in.Score = live
+		d.notes = append(d.notes, fmt.Sprintf("score from the scorer (%s): complaint %.2f, %s", live.ModelVersion, live.Complaint,
+			strings.ToLower(strings.TrimPrefix(live.Sentiment.String(), "SENTIMENT_"))))
 	}
 	if m.BrandReply && t.Reply == nil {
-		d.in.Score.Reply = replyProto(check, public)
+		d.in.Score.Reply = live.Reply
 		d.notes = append(d.notes, "reply check from the scorer: "+replyWords(d.in.Score.Reply))
 	} else if t.Reply != nil {
 		d.in.Score.Reply = t.Reply.proto(public)
@@ -230,24 +231,6 @@ func (r *testReply) proto(public bool) *fbv1.ReplyCheck {
 			sev = fbv1.Severity_SEVERITY_INFO
 		}
 		out.Findings = append(out.Findings, &fbv1.Finding{Code: f.Code, Severity: sev, Message: f.Message})
-	}
-	return out
-}
-
-// replyProto is the scorer service's reply check in the contract's form
-// (services/scorer does the same for the live flow).
-func replyProto(c score.ReplyCheck, public bool) *fbv1.ReplyCheck {
-	out := &fbv1.ReplyCheck{Hostile: c.Hostile, Dismissive: c.Dismissive, NoNextStep: c.NoNextStep,
-		ExposesPrivate: c.ExposesPrivate && public, MovesPrivate: c.MovesPrivate, Public: public}
-	for _, f := range c.Findings {
-		sev := fbv1.Severity_SEVERITY_INFO
-		switch f.Severity {
-		case score.SeverityCritical:
-			sev = fbv1.Severity_SEVERITY_CRITICAL
-		case score.SeverityWarning:
-			sev = fbv1.Severity_SEVERITY_WARNING
-		}
-		out.Findings = append(out.Findings, &fbv1.Finding{Code: f.Code, Severity: sev, Message: f.Message, Start: int32(f.Start), End: int32(f.End)})
 	}
 	return out
 }

@@ -14,7 +14,10 @@ import (
 func startIngestForReplay(t *testing.T) string {
 	t.Helper()
 	env := depstest.New(t)
-	svc, err := ingest.New(ingest.Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour}, env.Deps(t, "ingest"))
+	// In the twcs data a brand's account id is its handle; brand replies are
+	// taken only from the brands' own accounts.
+	svc, err := ingest.New(ingest.Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour,
+		BrandAccounts: "sprintcare=x:sprintcare,AmazonHelp=x:AmazonHelp"}, env.Deps(t, "ingest"))
 	if err != nil {
 		t.Fatal(err)
 	}
