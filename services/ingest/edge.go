@@ -41,6 +41,11 @@ func (s *Service) httpHandler() http.Handler {
 			return
 		}
 		defer s.guard.release()
+		release, ok := s.reserveBody(w, r, s.cfg.MaxBodyBytes)
+		if !ok {
+			return
+		}
+		defer release()
 		body, ok := readBody(w, r, s.cfg.MaxBodyBytes)
 		if !ok {
 			return
@@ -74,6 +79,26 @@ func (s *Service) httpHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": accepted})
 	})
+}
+
+// reserveBody takes the request's body bytes from the replica's budget
+// before any is read: its Content-Length, or limit when it sends none. A
+// body announced larger than limit is refused at once, unread.
+func (s *Service) reserveBody(w http.ResponseWriter, r *http.Request, limit int64) (release func(), ok bool) {
+	n := limit
+	if r.ContentLength >= 0 {
+		n = r.ContentLength
+	}
+	if n > limit {
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "body is larger than the accepted " + strconv.FormatInt(limit, 10) + " bytes; split the batch"})
+		return nil, false
+	}
+	if err := s.bodies.take(n); err != nil {
+		refuseUnread(w, err)
+		return nil, false
+	}
+	return func() { s.bodies.give(n) }, true
 }
 
 // readBody reads at most limit bytes, answering 413 or 400 itself.

@@ -238,3 +238,52 @@ func TestEdgePublishesPrivateMessagesAsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// Body bytes are reserved before any is read, over all requests: past the
+// budget a request is refused unread, and a body announced too large is
+// refused without reading it.
+func TestEdgeBoundsTheBodyBytesReadAtOnce(t *testing.T) {
+	svc, _ := startIngest(t, func(c *Config) { c.MaxBodyBytes = 4096; c.MaxBodyBytesInFlight = 8192 })
+	url := "http://" + svc.HTTPAddr() + "/v1/mentions"
+	hold := func(n int64) {
+		r, w := io.Pipe()
+		t.Cleanup(func() { w.Close() })
+		req, _ := http.NewRequest(http.MethodPost, url, r)
+		req.ContentLength = n
+		go func() {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	// Two slow clients announce 4 KiB each and send nothing: the budget
+	// is spent while their bodies trickle in.
+	hold(4096)
+	hold(4096)
+	deadline := time.Now().Add(5 * time.Second)
+	for svc.bodies.inUse() < 8192 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow bodies were not admitted: %d bytes reserved", svc.bodies.inUse())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, stalledBody(t))
+	req.ContentLength = 100
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("a request past the budget was read, not refused: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("past the budget: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest(http.MethodPost, url, stalledBody(t))
+	req.ContentLength = 1 << 20
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatalf("an announced oversized body was read, not refused: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("announced oversized body: %d", resp.StatusCode)
+	}
+}

@@ -125,3 +125,39 @@ func (g *guard) enter() error {
 }
 
 func (g *guard) release() { <-g.inFlight }
+
+// errBodyBudget refuses a request whose body would take the replica past
+// the bytes it reads at once.
+var errBodyBudget = errors.New("ingest is reading as many request bytes as it holds at once; retry after the Retry-After delay")
+
+// bodyBudget bounds the request-body bytes read at once, over all
+// requests: the in-flight bound alone would let max-in-flight bodies of
+// max-body-bytes each (256 MiB by default) into a pod's memory. A request
+// reserves its Content-Length, or the largest body when it sends none,
+// before a byte is read.
+type bodyBudget struct {
+	mu        sync.Mutex
+	used, max int64
+}
+
+func (b *bodyBudget) take(n int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.max {
+		return errBodyBudget
+	}
+	b.used += n
+	return nil
+}
+
+func (b *bodyBudget) give(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used -= n
+}
+
+func (b *bodyBudget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}

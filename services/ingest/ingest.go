@@ -33,6 +33,9 @@ type Config struct {
 	config.Common
 	// MaxBodyBytes bounds one HTTP request.
 	MaxBodyBytes int64
+	// MaxBodyBytesInFlight bounds the body bytes read at once over all
+	// requests, so that memory stays bounded under a flood of large ones.
+	MaxBodyBytesInFlight int64
 	// MaxBatch bounds the mentions in one request.
 	MaxBatch int
 	// SeenTTL is how long an ingested platform id is remembered, so a
@@ -66,6 +69,7 @@ type Config struct {
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "ingest", ":8080", ":9090")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 4<<20, "largest accepted HTTP request body")
+	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 32<<20, "request-body bytes read at once over all requests before the edge answers 503")
 	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most mentions accepted in one request")
 	fs.DurationVar(&c.SeenTTL, "seen-ttl", 30*24*time.Hour, "how long an ingested mention id is remembered for dedup")
 	fs.StringVar(&c.APIKeysFile, "api-keys-file", "", "file of accepted API keys, one 'name:key' a line (empty: no keys needed)")
@@ -85,6 +89,7 @@ func (c *Config) Validate() error {
 	p.Merge(c.Common.Validate())
 	p.Check(c.MaxBodyBytes >= 1<<10, "max-body-bytes", "must be at least 1024")
 	p.Check(c.MaxBatch >= 1, "max-batch", "must be at least 1")
+	p.Check(c.MaxBodyBytesInFlight == 0 || c.MaxBodyBytesInFlight >= c.MaxBodyBytes, "max-body-bytes-in-flight", "must be at least --max-body-bytes, or the largest body could never be read")
 	p.Check(c.SeenTTL >= bus.DuplicateWindow, "seen-ttl", "must be at least 2m, JetStream's dedup window")
 	p.Check(c.RatePerKey >= 0, "rate-per-key", "must not be negative (0 is unlimited)")
 	p.Check(c.RatePerKey == 0 || c.RateBurst >= c.MaxBatch, "rate-burst", "must be at least --max-batch, or a full batch could never pass")
@@ -125,6 +130,7 @@ type Service struct {
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	now             func() time.Time
 	guard           *guard
+	bodies          *bodyBudget
 	accounts        accounts.Accounts
 	// dropped counts platform mentions that failed validation.
 	dropped metric.Int64Counter
@@ -136,7 +142,10 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 64 // a Config built in code rather than from flags
 	}
-	s := &Service{cfg: cfg, d: d, now: time.Now}
+	if cfg.MaxBodyBytesInFlight == 0 {
+		cfg.MaxBodyBytesInFlight = 8 * cfg.MaxBodyBytes
+	}
+	s := &Service{cfg: cfg, d: d, now: time.Now, bodies: &bodyBudget{max: cfg.MaxBodyBytesInFlight}}
 	var keys apikey.Set
 	var err error
 	if cfg.APIKeysFile != "" {
@@ -168,7 +177,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	unit.HTTP.Handle("POST /v1/mentions", s.httpHandler())
 	if xHook != nil {
-		unit.HTTP.Handle("/v1/webhooks/x", s.admitted(xHook))
+		unit.HTTP.Handle("/v1/webhooks/x", s.admitted(xHook, xHook.MaxBodyBytes))
 	}
 	fbv1.RegisterIngestServiceServer(unit.GRPC, s)
 	if unit.Workers, err = s.streams(); err != nil {

@@ -68,10 +68,11 @@ func (s *Service) ingestBatch(ctx context.Context, batch []*fbv1.Mention, takeSl
 	return err
 }
 
-// admitted runs a platform webhook only once it holds an in-flight slot,
-// taken before its body is read, so a flood of deliveries is refused with
-// 503 (which the platform retries) instead of read into memory.
-func (s *Service) admitted(h http.Handler) http.Handler {
+// admitted runs a platform webhook only once it holds an in-flight slot
+// and its body's bytes (at most limit), taken before the body is read, so
+// a flood of deliveries is refused with 503 (which the platform retries)
+// instead of read into memory.
+func (s *Service) admitted(h http.Handler, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			h.ServeHTTP(w, r)
@@ -82,6 +83,11 @@ func (s *Service) admitted(h http.Handler) http.Handler {
 			return
 		}
 		defer s.guard.release()
+		release, ok := s.reserveBody(w, r, limit)
+		if !ok {
+			return
+		}
+		defer release()
 		h.ServeHTTP(w, r)
 	})
 }

@@ -199,7 +199,12 @@ func TestStreamCatchesUpFromTheCursorAndReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for len(inst.asked("/api/v1/streaming")) < 2 || len(sink.ids()) < 4 {
+	// The reconnect's catch-up follows its streaming request; wait for it
+	// rather than race it.
+	caughtUpAgain := func() bool {
+		return slices.ContainsFunc(inst.asked("/api/v1/notifications"), func(p string) bool { return strings.Contains(p, "min_id=104") })
+	}
+	for len(inst.asked("/api/v1/streaming")) < 2 || len(sink.ids()) < 4 || !caughtUpAgain() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out: ingested %v, requests %v", sink.ids(), inst.asked("/"))
 		}
