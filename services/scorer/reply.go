@@ -47,7 +47,7 @@ func (r replyRequest) validate() error {
 }
 
 // checkDraft validates and checks a draft for either API.
-func (s *Service) checkDraft(req replyRequest) (*fbv1.ReplyCheck, error) {
+func checkDraft(sc *score.Scorer, req replyRequest) (*fbv1.ReplyCheck, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
@@ -57,9 +57,9 @@ func (s *Service) checkDraft(req replyRequest) (*fbv1.ReplyCheck, error) {
 		PublicReply:   req.Public,
 	}
 	if req.MentionText != "" {
-		rc.Complaint = s.scorer.Score(req.MentionText).Complaint >= 0.5
+		rc.Complaint = sc.Score(req.MentionText).Complaint >= 0.5
 	}
-	return replyCheckProto(s.scorer.CheckReply(req.Draft, rc), req.Public), nil
+	return replyCheckProto(sc.CheckReply(req.Draft, rc), req.Public), nil
 }
 
 func (s *Service) scoreMention(m *fbv1.Mention) *fbv1.Score { return ScoreMention(s.scorer, m) }
@@ -81,7 +81,7 @@ func ScoreMention(sc *score.Scorer, m *fbv1.Mention) *fbv1.Score {
 
 // CheckReply reads an agent's draft reply before it is sent.
 func (s *Service) CheckReply(_ context.Context, req *fbv1.CheckReplyRequest) (*fbv1.CheckReplyResponse, error) {
-	check, err := s.checkDraft(replyRequest{
+	check, err := checkDraft(s.scorer, replyRequest{
 		Draft:         req.Draft,
 		MentionText:   req.Mention.GetText(),
 		PrivateThread: req.Mention.GetVisibility() == fbv1.Visibility_VISIBILITY_PRIVATE,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/scorer/score"
 )
 
 // ReplyCheckPath is where the HTTP reply check is served.
@@ -56,7 +57,11 @@ type replyCheckOut struct {
 // ReplyCheckHandler is POST /v1/replies/check: the reply check in JSON, for
 // care tools that do not speak gRPC. It is a plain handler so the server
 // can wrap it (authentication) where it is mounted.
-func (s *Service) ReplyCheckHandler() http.Handler {
+func (s *Service) ReplyCheckHandler() http.Handler { return NewReplyCheckHandler(s.scorer) }
+
+// NewReplyCheckHandler serves the reply check of sc alone, without the
+// rest of the service: the load tool measures it this way.
+func NewReplyCheckHandler(sc *score.Scorer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in replyCheckIn
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxReplyBody))
@@ -82,7 +87,7 @@ func (s *Service) ReplyCheckHandler() http.Handler {
 				return
 			}
 		}
-		check, err := s.checkDraft(req)
+		check, err := checkDraft(sc, req)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return

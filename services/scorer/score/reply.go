@@ -120,8 +120,6 @@ type replyRules struct {
 	classes []uint32 // by word id: bit k set when the word alone is a cue of kind k
 	tokens  sync.Pool
 	phone   *regexp.Regexp
-	code    *regexp.Regexp // booking or account codes: QX7P2L, 1234567890
-	address *regexp.Regexp
 }
 
 func newReplyRules() *replyRules {
@@ -139,8 +137,6 @@ func newReplyRules() *replyRules {
 		m:       m,
 		classes: make([]uint32, len(m.vocab)),
 		phone:   regexp.MustCompile(`(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,5}\)[\s.\-]?)?\d{2,5}(?:[\s.\-]\d{2,6}){1,4}\b|\b\d{9,15}\b`),
-		code:    regexp.MustCompile(`\b(?:[A-Z0-9]*[A-Z][A-Z0-9]*\d[A-Z0-9]*|[A-Z0-9]*\d[A-Z0-9]*[A-Z][A-Z0-9]*|\d{6,})\b`),
-		address: regexp.MustCompile(`\b\d{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Close|Crescent|Place|Pl|Terrace|Square|Sq|Gardens|Grove|Parkway|Pkwy|Highway|Hwy)\b|\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b`),
 	}
 	for id, cues := range m.single {
 		for _, ci := range cues {
@@ -186,7 +182,7 @@ func (rd *replyReading) add(f Finding) {
 
 func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) ReplyCheck {
 	buf := r.tokens.Get().(*[]replyToken)
-	rt := tokenize(draft, r.m.vocab, r.m.softeners, *buf)
+	rt := tokenize(draft, &r.m.ids, r.m.softeners, *buf)
 	defer func() { *buf = rt.tokens[:0]; r.tokens.Put(buf) }()
 	toks := rt.tokens
 
@@ -436,17 +432,6 @@ func (r *replyRules) contactData(rt replyText, public, manyDigits bool, rd *repl
 		}
 	}
 	toks, text := rt.tokens, rt.text
-	for i := range toks {
-		if toks[i].flags&tfEmail == 0 {
-			continue
-		}
-		start, end := int(toks[i].start), int(toks[i].end)
-		if roleAddress(text[start:end]) || r.ownedByBrand(toks, i) {
-			contacts++
-		} else {
-			personal("e-mail address", start, end)
-		}
-	}
 	if manyDigits {
 		for _, loc := range r.phone.FindAllStringIndex(text, maxFindings) {
 			if digits(text[loc[0]:loc[1]]) < 7 || insideToken(toks, loc, tfEmail|tfURL) {
@@ -462,25 +447,32 @@ func (r *replyRules) contactData(rt replyText, public, manyDigits bool, rd *repl
 	}
 	for i := range toks {
 		t := &toks[i]
-		if t.flags&(tfURL|tfEmail|tfHandle) != 0 || t.end-t.start < 6 || t.end-t.start > 19 {
-			continue
+		if t.id != noWord || t.flags&(tfURL|tfHandle) != 0 {
+			continue // a cue word or a link is never personal data
 		}
-		word := text[t.start:t.end]
-		d := digits(word)
-		switch {
-		case d >= 13 && d == len(word):
-			personal("card or account number", int(t.start), int(t.end))
-		case d > 0 && r.code.MatchString(word) && r.namedReference(toks, i):
-			personal("booking or account reference", int(t.start), int(t.end))
-		}
-	}
-	if hasCapitalDigit(text) {
-		for _, loc := range r.address.FindAllStringIndex(text, maxFindings) {
-			i := tokenAt(toks, loc[0])
-			if i >= 0 && r.ownedByBrand(toks, i) {
+		if t.flags&tfEmail != 0 {
+			if roleAddress(text[t.start:t.end]) || r.ownedByBrand(toks, i) {
 				contacts++
 			} else {
-				personal("postal address", loc[0], loc[1])
+				personal("e-mail address", int(t.start), int(t.end))
+			}
+			continue
+		}
+		if n := t.end - t.start; n >= 6 && n <= 19 {
+			word := text[t.start:t.end]
+			d := digits(word)
+			switch {
+			case d >= 13 && d == len(word):
+				personal("card or account number", int(t.start), int(t.end))
+			case d > 0 && r.namedReference(toks, i) && refCode(word):
+				personal("booking or account reference", int(t.start), int(t.end))
+			}
+		}
+		if end := r.addressEnd(rt, i); end >= 0 {
+			if r.ownedByBrand(toks, i) {
+				contacts++
+			} else {
+				personal("postal address", int(t.start), int(toks[end].end))
 			}
 		}
 	}
@@ -548,15 +540,74 @@ func tollFree(number string) bool {
 	return false
 }
 
-// hasCapitalDigit is a cheap test before the address pattern: a street
-// address or postcode has a digit next to a space and a capital letter.
-func hasCapitalDigit(text string) bool {
-	for i := 0; i+2 < len(text); i++ {
-		if text[i] >= '0' && text[i] <= '9' && text[i+1] == ' ' && text[i+2] >= 'A' && text[i+2] <= 'Z' {
-			return true
+// addressEnd returns the last token of a street address or postcode
+// starting at token i ("42 Maple Street", "SW1A 1AA"), or -1.
+func (r *replyRules) addressEnd(rt replyText, i int) int {
+	toks, text := rt.tokens, rt.text
+	if c := text[toks[i].start]; (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+		return -1 // both start with a digit or a capital
+	}
+	word := func(j int) string { return text[toks[j].start:toks[j].end] }
+	if i+1 < len(toks) && postcodeOut(word(i)) && postcodeIn(word(i+1)) && toks[i+1].start == toks[i].end+1 {
+		return i + 1
+	}
+	w := word(i)
+	if toks[i].flags&tfNumber == 0 && !(len(w) <= 6 && w[0] >= '0' && w[0] <= '9' && digits(w) == len(w)-1) || len(w) > 6 {
+		return -1 // a house number: digits, perhaps with one letter (12B)
+	}
+	for j := i + 1; j < len(toks) && j <= i+4 && toks[j].sentence == toks[i].sentence; j++ {
+		if r.is(toks[j].id, cueStreet) && j > i+1 {
+			return j
+		}
+		if c := text[toks[j].start]; c < 'A' || c > 'Z' {
+			return -1 // street names are capitalised
 		}
 	}
-	return false
+	return -1
+}
+
+// postcodeOut and postcodeIn are the halves of a UK postcode: "SW1A" "1AA".
+func postcodeOut(w string) bool {
+	if len(w) < 2 || len(w) > 4 || !upperAt(w, 0) {
+		return false
+	}
+	d := 1
+	if upperAt(w, 1) {
+		d = 2
+	}
+	if d >= len(w) || w[d] < '0' || w[d] > '9' {
+		return false
+	}
+	for k := d + 1; k < len(w); k++ {
+		if !upperAt(w, k) && (w[k] < '0' || w[k] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func postcodeIn(w string) bool {
+	return len(w) == 3 && w[0] >= '0' && w[0] <= '9' && upperAt(w, 1) && upperAt(w, 2)
+}
+
+func upperAt(w string, i int) bool { return w[i] >= 'A' && w[i] <= 'Z' }
+
+// refCode reports a booking or account code: capitals and digits mixed
+// (QX7P2L), or digits alone (83920147).
+func refCode(w string) bool {
+	letters, nums := 0, 0
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c >= 'A' && c <= 'Z':
+			letters++
+		case c >= '0' && c <= '9':
+			nums++
+		case c == '-':
+		default:
+			return false
+		}
+	}
+	return nums > 0 && (letters > 0 || nums >= 6)
 }
 
 // tokenAt is the index of the token starting at or holding byte offset at,

@@ -190,6 +190,10 @@ var replyCues = []cueDef{
 	{cueNotStep, "", []string{"see", "tell", "imagine", "understand", "appreciate", "only", "assure", "apologise", "apologize", "say", "hope", "wish", "express", "offer", "sympathise", "sympathize"}},
 	{cueWish, "", []string{"hope", "hoping", "hopefully", "wish", "trust"}},
 	{cueBy, "", []string{"by", "before", "from"}},
+	{cueStreet, "", []string{
+		"street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive", "dr", "boulevard", "blvd", "court", "ct", "way", "close", "crescent",
+		"place", "pl", "terrace", "square", "sq", "gardens", "grove", "parkway", "pkwy", "highway", "hwy", "row", "mews",
+	}},
 	{cueOwner, "", []string{"your", "you", "you're", "yours", "ur", "customer's", "his", "her", "their"}},
 	{cueRefWord, "", []string{
 		"booking", "bookings", "order", "orders", "account", "acct", "acc", "confirmation", "reservation", "reference", "ref", "pnr", "locator", "membership",

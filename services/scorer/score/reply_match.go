@@ -26,6 +26,7 @@ const (
 	cueNotStep                       // see, apologise: after an offer word, a report or a wish
 	cueWish                          // hope, wish: a modal after it is a wish
 	cueBy                            // by, before: a time after it is a commitment
+	cueStreet                        // street, road: ends a street address
 	cueNegator                       // negates the step phrase right after it
 	cueSoftener                      // greeting or softener that leaves a clause open ("Hi,", "please")
 	cueFirstPerson                   // we, I: the brand as subject
@@ -61,18 +62,23 @@ type cue struct {
 // in the reply's length.
 type matcher struct {
 	vocab     map[string]int32
+	ids       wordTable         // the vocabulary by cueHash, for tokenize
 	starts    []bool            // by word id: some phrase starts with the word
-	edges     map[uint64]int32  // (node, word id) -> node
-	terminal  map[int32][]int32 // node -> cues ending there
+	edges     map[uint64]int32  // (node, word id) -> node, while building
+	children  [][]edge          // by node: its few children, searched in order
+	rootChild []int32           // by word id: the root's child, or -1
+	terminal  map[int32][]int32 // node -> cues ending there, while building
+	ends      [][]int32         // by node: cues ending there
 	cues      []cue
 	single    [][]int32 // by word id: one-word cues, without a trie walk
-	softeners map[int32]bool
+	softeners []bool    // by word id
 	maxPhrase int
 }
 
 func newMatcher(defs []cueDef) (*matcher, error) {
-	m := &matcher{vocab: map[string]int32{}, edges: map[uint64]int32{}, terminal: map[int32][]int32{}, softeners: map[int32]bool{}}
+	m := &matcher{vocab: map[string]int32{}, edges: map[uint64]int32{}, terminal: map[int32][]int32{}}
 	nodes := int32(1) // node 0 is the root
+	var softeners []int32
 	for _, d := range defs {
 		for _, p := range d.phrases {
 			anchor := strings.HasPrefix(p, "^")
@@ -109,13 +115,40 @@ func newMatcher(defs []cueDef) (*matcher, error) {
 				}
 				m.terminal[node] = append(m.terminal[node], ci)
 				if d.kind == cueSoftener && len(words) == 1 {
-					m.softeners[first] = true
+					softeners = append(softeners, first)
 				}
 			}
 		}
 	}
 	m.growSingle(int32(len(m.vocab) - 1))
 	m.growStarts(int32(len(m.vocab) - 1))
+	m.softeners = make([]bool, len(m.vocab))
+	for _, id := range softeners {
+		m.softeners[id] = true
+	}
+	m.ids = newWordTable(len(m.vocab))
+	for w, id := range m.vocab {
+		if !m.ids.put(cueHash([]byte(w)), id) {
+			return nil, fmt.Errorf("cue word %q shares a hash with another", w)
+		}
+	}
+	m.rootChild = make([]int32, len(m.vocab))
+	for i := range m.rootChild {
+		m.rootChild[i] = -1
+	}
+	m.ends = make([][]int32, nodes)
+	for node, cues := range m.terminal {
+		m.ends[node] = cues
+	}
+	m.children = make([][]edge, nodes)
+	for key, to := range m.edges {
+		from, word := int32(key>>32), int32(uint32(key))
+		if from == 0 {
+			m.rootChild[word] = to
+		} else {
+			m.children[from] = append(m.children[from], edge{word: word, to: to})
+		}
+	}
 	return m, nil
 }
 
@@ -183,6 +216,65 @@ func expand(pos [][][]string) [][]string {
 	return out
 }
 
+// edge is one step in the trie.
+type edge struct{ word, to int32 }
+
+// child is the node after node on word, or -1.
+func (m *matcher) child(node, word int32) int32 {
+	if node == 0 {
+		return m.rootChild[word]
+	}
+	for _, e := range m.children[node] {
+		if e.word == word {
+			return e.to
+		}
+	}
+	return -1
+}
+
+// wordTable maps word hashes to ids with open addressing: the lookup made
+// for every word of every brand reply, so it is kept cheaper than a map.
+type wordTable struct {
+	keys []uint64
+	ids  []int32
+	mask uint64
+}
+
+func newWordTable(n int) wordTable {
+	size := 1
+	for size < 4*n {
+		size <<= 1
+	}
+	return wordTable{keys: make([]uint64, size), ids: make([]int32, size), mask: uint64(size - 1)}
+}
+
+// put adds h; false if h is already there or is 0, the empty slot.
+func (t *wordTable) put(h uint64, id int32) bool {
+	if h == 0 {
+		return false
+	}
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case 0:
+			t.keys[i], t.ids[i] = h, id
+			return true
+		case h:
+			return false
+		}
+	}
+}
+
+func (t *wordTable) get(h uint64) (int32, bool) {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case h:
+			return t.ids[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
 // cueMatch is one cue found at tokens [first, last].
 type cueMatch struct {
 	cue         int32
@@ -210,15 +302,15 @@ func (m *matcher) match(toks []replyToken, fn func(cueMatch)) {
 			if toks[j].id == noWord || toks[j].sentence != toks[i].sentence {
 				break
 			}
-			next, ok := m.edges[uint64(node)<<32|uint64(uint32(toks[j].id))]
-			if !ok {
+			next := m.child(node, toks[j].id)
+			if next < 0 {
 				break
 			}
 			node = next
 			if j == i {
 				continue // one-word cues were reported above
 			}
-			for _, ci := range m.terminal[node] {
+			for _, ci := range m.ends[node] {
 				if !m.cues[ci].anchor || toks[i].flags&tfClauseStart != 0 {
 					fn(cueMatch{cue: ci, first: int32(i), last: int32(j)})
 				}

@@ -41,7 +41,7 @@ const maxKeyBytes = 32
 
 // tokenize splits text in one pass. Words are looked up in vocab lowered,
 // with typographic apostrophes folded, so "We’ll" finds "we'll".
-func tokenize(text string, vocab map[string]int32, softeners map[int32]bool, dst []replyToken) replyText {
+func tokenize(text string, vocab *wordTable, softeners []bool, dst []replyToken) replyText {
 	rt := replyText{text: text, tokens: dst[:0]}
 	var key [maxKeyBytes]byte
 	sentence := int32(0)
@@ -60,7 +60,32 @@ func tokenize(text string, vocab map[string]int32, softeners map[int32]bool, dst
 		clauseOpen = true
 	}
 	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
+		c := text[i]
+		if c == ' ' {
+			i++
+			continue
+		}
+		if isASCIILetter(c) {
+			// Most words are plain ASCII letters: hashed as they are
+			// scanned, without the general path below.
+			if end, h, ok := plainWord(text, i); ok {
+				t := replyToken{start: int32(i), end: int32(end), id: noWord, sentence: sentence}
+				if id, found := vocab.get(h); found {
+					t.id = id
+				}
+				if clauseOpen {
+					t.flags |= tfClauseStart
+					clauseOpen = t.id != noWord && softeners[t.id]
+				}
+				rt.tokens = append(rt.tokens, t)
+				i = end
+				continue
+			}
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+		}
 		switch {
 		case r == '?':
 			endSentence(true)
@@ -79,7 +104,7 @@ func tokenize(text string, vocab map[string]int32, softeners map[int32]bool, dst
 			t := replyToken{start: int32(i), end: int32(end), id: noWord, sentence: sentence, flags: flags}
 			if flags&(tfURL|tfHandle|tfEmail|tfNumber|tfThreadMarker) == 0 {
 				if n := foldKey(key[:], text[i:end]); n > 0 {
-					if id, ok := vocab[string(key[:n])]; ok {
+					if id, ok := vocab.get(cueHash(key[:n])); ok {
 						t.id = id
 					}
 				}
@@ -94,7 +119,7 @@ func tokenize(text string, vocab map[string]int32, softeners map[int32]bool, dst
 			i = end
 		case unicode.IsSymbol(r):
 			t := replyToken{start: int32(i), end: int32(i + size), id: noWord, sentence: sentence}
-			if id, ok := vocab[text[i:i+size]]; ok {
+			if id, ok := vocab.get(cueHash([]byte(text[i : i+size]))); ok {
 				t.id = id
 			}
 			rt.tokens = append(rt.tokens, t)
@@ -109,11 +134,51 @@ func tokenize(text string, vocab map[string]int32, softeners map[int32]bool, dst
 
 func isWordStart(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// plainWord scans a word of ASCII letters, with inner apostrophes and
+// hyphens ("we'll", "follow-up"), and returns its end and the cueHash of
+// its lowered form. ok is false when the word needs the general path: it
+// has digits, non-ASCII letters, or runs into a link, address or code.
+func plainWord(text string, i int) (end int, h uint64, ok bool) {
+	h = 14695981039346656037
+	n := 0
+	for end = i; end < len(text); end++ {
+		c := text[end]
+		switch {
+		case isASCIILetter(c):
+			c |= 0x20
+		case (c == '\'' || c == '-') && end+1 < len(text) && isASCIILetter(text[end+1]):
+		case c == '.' || c == '/' || c == '@' || c == ':' || c == '_' || c >= utf8.RuneSelf || c >= '0' && c <= '9':
+			if c == '.' && (end+1 >= len(text) || text[end+1] == ' ' || text[end+1] == '\n' || text[end+1] == '.') {
+				return end, h, true // a full stop
+			}
+			if c == ':' && (end+1 >= len(text) || text[end+1] == ' ') {
+				return end, h, true
+			}
+			return 0, 0, false
+		default:
+			return end, h, true
+		}
+		if n++; n > maxKeyBytes {
+			h = 0 // too long to be a cue; 0 is never a key
+		}
+		if h != 0 {
+			h ^= uint64(c)
+			h *= 1099511628211
+		}
+	}
+	return end, h, true
+}
+
 // scanWord finds the end of the word starting at i and what kind it is.
 // It never looks back, so tokenizing stays linear.
 func scanWord(text string, i int) (int, tokenFlags) {
 	end := i
 	letters, digits, slashes, ats, dots := 0, 0, 0, 0, 0
+	if text[i] == '@' {
+		end++ // a handle: the @ belongs to it whatever follows
+	}
 	for end < len(text) {
 		r, size := utf8.DecodeRuneInString(text[end:])
 		switch {
@@ -160,6 +225,17 @@ func replyWordFlags(text string, start, end, letters, digits, slashes, ats, dots
 		return tfNumber
 	}
 	return 0
+}
+
+// cueHash is FNV-1a: words are looked up by hash, as the scorer's own
+// vocabulary is, which is cheaper than by string.
+func cueHash(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // foldKey writes the lowered word into key, folding ’ to ', and returns its
