@@ -1,10 +1,8 @@
 package escalation
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"os"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -12,12 +10,14 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/policyfile"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 )
 
-// reloader watches a policy file and swaps in a new policy when the file
-// changes and parses. A policy that does not parse is refused with its
-// route and reason, and the running one stays in force.
+// reloader watches a policy file, and the VIP and watch lists it names, and
+// swaps in a new policy when any of them changes and the whole parses. A
+// policy that does not parse (or names a list that does not) is refused
+// with its route or list and line, and the running one stays in force.
 type reloader struct {
 	path    string
 	target  *atomic.Pointer[policy.Policy]
@@ -38,25 +38,25 @@ func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.P
 		every = 5 * time.Second
 	}
 	r := &reloader{path: path, target: target, name: name, s: s, reloads: reloads}
-	if doc, err := os.ReadFile(path); err == nil {
-		r.lastSum = sha256.Sum256(doc)
+	if snap, err := policyfile.Read(path); err == nil {
+		r.lastSum = snap.Sum
 	}
 	return &lifecycle.Every{Interval: every, Do: r.check}, nil
 }
 
-// check reloads the file if its content changed since the last look.
+// check reloads the policy if it or one of its lists changed since the
+// last look.
 func (r *reloader) check(ctx context.Context) {
-	doc, err := os.ReadFile(r.path)
+	snap, err := policyfile.Read(r.path)
 	if err != nil {
 		r.s.d.Tel.Logger.Warn("cannot read policy file; keeping the running policy", "policy", r.name, "file", r.path, "err", err)
 		return
 	}
-	sum := sha256.Sum256(doc)
-	if bytes.Equal(sum[:], r.lastSum[:]) {
+	if snap.Sum == r.lastSum {
 		return
 	}
-	r.lastSum = sum
-	p, err := policy.Parse(doc)
+	r.lastSum = snap.Sum
+	p, err := snap.Parse()
 	if err != nil {
 		r.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("policy", r.name), attribute.String("outcome", "refused")))
 		r.s.d.Tel.Logger.Error("policy refused; keeping the running policy", "policy", r.name, "file", r.path,
@@ -65,5 +65,14 @@ func (r *reloader) check(ctx context.Context) {
 	}
 	r.target.Store(p)
 	r.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("policy", r.name), attribute.String("outcome", "applied")))
-	r.s.d.Tel.Logger.Info("policy reloaded", "policy", r.name, "file", r.path, "version", p.Version())
+	r.s.d.Tel.Logger.Info("policy reloaded", "policy", r.name, "file", r.path, "version", p.Version(), "lists", listSummary(p))
+}
+
+// listSummary names the lists a policy read and their sizes, for the log.
+func listSummary(p *policy.Policy) []string {
+	var out []string
+	for _, l := range p.Lists() {
+		out = append(out, fmt.Sprintf("%s (%s): %d authors", l.Name, l.Path, l.Authors))
+	}
+	return out
 }

@@ -2,11 +2,13 @@ package policy
 
 import (
 	"fmt"
+	"reflect"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/ext"
 	"cel.dev/cel-go/interpreter"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -24,6 +26,7 @@ const (
 	varReply     = "reply"     // score.reply: the reply check of a brand reply, empty otherwise
 	varComplaint = "complaint" // the policy's complaint expression, already evaluated
 	varEscalated = "escalated" // an earlier route matched and continued
+	varAuthor    = "author"    // AuthorFacts: the policy's lists on the author
 )
 
 // newEnv declares the typed variables, so a misspelt field is refused at
@@ -44,6 +47,9 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(varReply, cel.ObjectType("firebreak.v1.ReplyCheck")),
 		cel.Variable(varComplaint, cel.BoolType),
 		cel.Variable(varEscalated, cel.BoolType),
+		// After the protobuf provider, as ext.NativeTypes requires.
+		ext.NativeTypes(reflect.TypeFor[AuthorFacts](), ext.ParseStructTags(true)),
+		cel.Variable(varAuthor, cel.ObjectType("policy.AuthorFacts")),
 		// Policies are short; these bounds refuse a pathological document
 		// at Parse instead of letting it slow down every decision.
 		cel.ParserExpressionSizeLimit(4096),
@@ -152,6 +158,8 @@ type activation struct {
 	complaint types.Bool
 	escalated types.Bool
 	facts     facts
+	// author is looked up on first use: most expressions never read it.
+	author *AuthorFacts
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -170,6 +178,14 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.complaint, true
 	case varEscalated:
 		return a.escalated, true
+	case varAuthor:
+		if a.author == nil {
+			a.author = noFacts
+			if a.facts.in != nil {
+				a.author = a.facts.policy.Author(*a.facts.in)
+			}
+		}
+		return a.author, true
 	}
 	return nil, false
 }

@@ -80,9 +80,9 @@ func (p *Policy) Evaluate(in Input) Outcome {
 		return Outcome{Reasons: []*fbv1.Reason{{Code: CodeRouteError, Text: "policy could not be evaluated: " + err.Error()}}}
 	}
 	defer frame.Close()
+	a.facts = facts{in: &in, score: a.in.score, reach: a.in.reach, hist: a.in.history, policy: p}
 	complaint, err := p.complaint.eval(frame)
 	a.complaint = types.Bool(err == nil && complaint)
-	a.facts = facts{in: &in, score: a.in.score, reach: a.in.reach, hist: a.in.history, policy: p}
 	var out Outcome
 	for i := range p.routes {
 		r := &p.routes[i]

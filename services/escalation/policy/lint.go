@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
 
@@ -60,6 +63,9 @@ func (p *Policy) lintRoutes() []Problem {
 				how = "it is an ignore route"
 			}
 			warn("is never reached: route %q (line %d) matches whenever this one does and stops evaluation (%s)", e.name, e.line, how)
+		}
+		for _, name := range p.unknownLists(r.match.expr) {
+			warn("reads the list %q, but the policy names no such list under lists, so it is never there", name)
 		}
 		if r.cont && !r.ignore {
 			continues = true
@@ -181,4 +187,37 @@ func (p *Policy) lintSmallAccounts(brand string) []Problem {
 	}
 	msg += "; nobody sees it until the author complains again. Add a last route such as `match: complaint && !escalated` to a standard queue"
 	return []Problem{{Where: "routes", Line: p.lines.line("routes"), Message: msg, Warning: true}}
+}
+
+// unknownLists are the lists an expression reads (author.vip, "name" in
+// author.lists) that the policy does not name.
+func (p *Policy) unknownLists(e celast.Expr) []string {
+	named := map[string]bool{}
+	for _, l := range p.lists {
+		named[l.Name] = true
+	}
+	var out []string
+	visit(e, func(x celast.Expr) {
+		switch {
+		case isAuthorField(x, "vip") && !named[VIPList]:
+			out = append(out, VIPList)
+		case x.Kind() == celast.CallKind && x.AsCall().FunctionName() == operators.In && len(x.AsCall().Args()) == 2:
+			args := x.AsCall().Args()
+			if name, ok := literal(args[0]); ok && isAuthorField(args[1], "lists") {
+				if s, isStr := name.(string); isStr && !named[s] {
+					out = append(out, s)
+				}
+			}
+		}
+	})
+	return slices.Compact(out)
+}
+
+// isAuthorField reports whether e is author.<field>.
+func isAuthorField(e celast.Expr, field string) bool {
+	if e.Kind() != celast.SelectKind || e.AsSelect().FieldName() != field {
+		return false
+	}
+	op := e.AsSelect().Operand()
+	return op.Kind() == celast.IdentKind && op.AsIdent() == varAuthor
 }

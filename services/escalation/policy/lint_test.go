@@ -64,6 +64,8 @@ func TestLintFindsDeadRoutes(t *testing.T) {
 		{"earlier route reads escalated", routeYAML("x", "complaint", "continue: true") + routeYAML("a", "!escalated") + routeYAML("b", "complaint"), ""},
 		{"escalated after a continuing route", routeYAML("a", "reach.tier == TIER_HIGH", "continue: true") + routeYAML("b", "complaint && escalated"), ""},
 		{"an earlier disjunct is not enough", routeYAML("a", "complaint || reach.tier == TIER_HIGH") + routeYAML("b", "complaint || score.toxicity > 0.5"), ""},
+		{"a vip list the policy lacks", routeYAML("b", "author.vip && complaint"), `reads the list "vip", but the policy names no such list`},
+		{"a watch list the policy lacks", routeYAML("b", `"press" in author.lists`), `reads the list "press"`},
 		{"functions are opaque", routeYAML("a", `mention.text.contains("refund")`) + routeYAML("b", `mention.text.contains("refunds")`), ""},
 	}
 	for _, tt := range tests {

@@ -59,6 +59,11 @@ type Policy struct {
 	replies replyRules
 	// lines is the parsed YAML, kept so Lint can name lines.
 	lines tree
+	// lists are the VIP and watch lists read; members indexes them by
+	// author (see lists.go).
+	lists    []List
+	members  map[listKey]*AuthorFacts
+	listData [][]byte // the lists' contents, while parsing, for the version
 	// empty stands in for a missing score, reach, history or mention, so
 	// expressions read zero values instead of failing on null.
 	empty inputs
@@ -124,6 +129,7 @@ type document struct {
 	BusinessHours      *hours.Spec              `yaml:"business_hours"`
 	Routes             []routeDocument          `yaml:"routes"`
 	Chains             map[string]chainDocument `yaml:"chains"`
+	Lists              map[string]string        `yaml:"lists"`
 }
 
 type routeDocument struct {
@@ -150,7 +156,9 @@ type chainDocument struct {
 // Parse reads and compiles a policy. It refuses a bad policy with a
 // *ParseError listing every problem at once, each naming the route or chain
 // it is in and its line.
-func Parse(doc []byte) (*Policy, error) {
+func Parse(doc []byte) (*Policy, error) { return parse(doc, nil) }
+
+func parse(doc []byte, read ListReader) (*Policy, error) {
 	var node yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(doc))
 	if err := dec.Decode(&node); errors.Is(err, io.EOF) {
@@ -181,12 +189,10 @@ func Parse(doc []byte) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: build CEL environment: %w", err)
 	}
-	sum := sha256.Sum256(doc)
 	p := &Policy{
-		version: "sha256:" + hex.EncodeToString(sum[:6]),
-		source:  bytes.Clone(doc),
-		chains:  map[string]chain.Chain{},
-		lines:   t,
+		source: bytes.Clone(doc),
+		chains: map[string]chain.Chain{},
+		lines:  t,
 		empty: inputs{
 			mention: &fbv1.Mention{Author: &fbv1.Author{}},
 			score:   &fbv1.Score{},
@@ -198,11 +204,27 @@ func Parse(doc []byte) (*Policy, error) {
 	problems = append(problems, p.parseHead(env, d)...)
 	problems = append(problems, p.parseReplies(env, d)...)
 	problems = append(problems, p.parseChains(d.Chains)...)
+	problems = append(problems, p.parseLists(d.Lists, read)...)
+	p.version = versionOf(doc, p.listData)
+	p.listData = nil
 	problems = append(problems, p.parseRoutes(env, d.Routes, d.Chains)...)
 	if len(problems) > 0 {
 		return nil, refused(problems...)
 	}
 	return p, nil
+}
+
+// versionOf hashes the policy and the contents of its lists, in name
+// order: a change to a list is a new version, so a decision can still be
+// traced to what decided it.
+func versionOf(doc []byte, lists [][]byte) string {
+	h := sha256.New()
+	h.Write(doc)
+	for _, l := range lists {
+		fmt.Fprintf(h, "\x00%d\x00", len(l))
+		h.Write(l)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // refused is the error for problems, in the order of their lines.

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/policyfile"
 	"github.com/firebreak/firebreak/services/notifier/receivers"
 )
 
@@ -65,6 +66,9 @@ func runPolicyCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	if opts.Receivers == nil {
 		fmt.Fprintf(stdout, "%s: receivers not checked; pass --receivers FILE (the notifier's receivers file) to check them\n", path)
 	}
+	for _, l := range p.Lists() {
+		fmt.Fprintf(stdout, "%s: list %q (%s): %s\n", path, l.Name, l.Path, count(l.Authors, "author"))
+	}
 	fmt.Fprintf(stdout, "%s: %d routes, %d chains: %s, %s\n", path, len(p.Routes()), len(p.ChainNames()), count(errs, "error"), count(warns, "warning"))
 	if errs > 0 || *strict && warns > 0 {
 		return fmt.Errorf("%s: %w", path, errFindings)
@@ -114,14 +118,11 @@ func receiverNames(path string) ([]string, error) {
 	return names, nil
 }
 
-// readPolicy reads a policy file ("default" is the shipped policy).
+// readPolicy reads a policy file and the lists it names, relative to it
+// ("default" is the shipped policy).
 func readPolicy(path string) (*policy.Policy, error) {
 	if path == "default" {
 		return policy.Default(), nil
 	}
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
-	}
-	return policy.Parse(doc)
+	return policyfile.Load(path)
 }

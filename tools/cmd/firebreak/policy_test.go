@@ -99,9 +99,10 @@ teams:
     levels: [{level: 1, receivers: [senior-oncall]}]
 `)
 	out, _, code := policyCLI(t, "policy", "check", "default", "--receivers", receivers)
+	doc := defaultPolicySource(t)
 	for _, want := range []string{
-		`error: chain "senior" (line 196): level 2: receiver "head-of-social" is not in the receivers file (it has senior-oncall, support-queue)`,
-		`error: chain "standard" (line 205): level 2: receiver "support-lead" is not in the receivers file`,
+		`error: chain "senior" (line ` + lineOf(t, doc, "receivers: [head-of-social]") + `): level 2: receiver "head-of-social" is not in the receivers file (it has senior-oncall, support-queue)`,
+		`error: chain "standard" (line ` + lineOf(t, doc, "receivers: [support-lead]") + `): level 2: receiver "support-lead" is not in the receivers file`,
 		"2 errors, 0 warnings",
 	} {
 		if !strings.Contains(out, want) {
@@ -186,4 +187,35 @@ func lineOf(t *testing.T, doc, s string) string {
 	}
 	t.Fatalf("%q not in the document", s)
 	return ""
+}
+
+func TestPolicyCommandsReadListsBesideThePolicy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "lists"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeIn(t, dir, "lists/vip.txt", "# VIPs\nx:12345\nbluesky:did:plc:abc\n")
+	doc := "lists:\n  vip: lists/vip.txt\n" + strings.Replace(defaultPolicySource(t), "routes:\n", `routes:
+  - name: vip
+    match: complaint && author.vip
+    team: senior
+    priority: CRITICAL
+    reason: a VIP complains
+`, 1)
+	path := writeIn(t, dir, "policy.yaml", doc)
+	out, _, code := policyCLI(t, "policy", "check", path)
+	if code != 0 || !strings.Contains(out, `list "vip" (lists/vip.txt): 2 authors`) || !strings.Contains(out, "9 routes, 2 chains: 0 errors, 0 warnings") {
+		t.Fatalf("check exit %d:\n%s", code, out)
+	}
+	mention := `{"platform":"x","author":{"id":"12345","handle":"mayor","followers":90},"text":"@acme my bin was not collected","score":{"complaint":0.8,"sentiment":"negative"}}`
+	out, errOut, code := policyCLI(t, "policy", "test", path, "--mention", mention)
+	if code != 0 || !strings.Contains(out, "route     vip\n") || !strings.Contains(out, "lists     vip (author.vip true)") {
+		t.Fatalf("test exit %d:\n%s%s", code, out, errOut)
+	}
+	writeIn(t, dir, "lists/vip.txt", "x:12345\ntwitter @mayor\n")
+	out, _, code = policyCLI(t, "policy", "check", path)
+	if code != 1 || !strings.Contains(out, `error: list "vip" (line 2): lists/vip.txt line 2: "twitter @mayor": want platform:id`) {
+		t.Fatalf("a broken list: exit %d:\n%s", code, out)
+	}
 }

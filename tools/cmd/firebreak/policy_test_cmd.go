@@ -111,6 +111,9 @@ func writeDecision(w io.Writer, p *policy.Policy, d decided) {
 		}
 		fmt.Fprintf(w, "%s%s: %s\n", label, r.Code, r.Text)
 	}
+	if f := p.Author(d.in); len(f.Lists) > 0 {
+		fmt.Fprintf(w, "lists     %s (author.vip %v)\n", strings.Join(f.Lists, ", "), f.VIP)
+	}
 	if m.BrandReply {
 		_, why := p.Answers(m, d.in.Score.GetReply())
 		fmt.Fprintf(w, "answer    %s\n", why)
