@@ -149,12 +149,15 @@ platformSecrets:
   keys: [x-bearer-token, bluesky-app-password]
 apiKeys:
   existingSecret: ops-api-keys
+scorerModel:
+  volume: {configMap: {name: acme-scorer-model}}
+  file: acme.fbm.gz
 podDisruptionBudget:
   enabled: false
 `,
 		want: expect{networkPolicy: true,
 			externalSecrets:    []string{"ops-redis", "ops-nats", "ops-nats-ca", "ops-receiver-secrets", "ops-platform", "ops-api-keys"},
-			externalConfigMaps: []string{"ops-policy", "ops-receivers"}},
+			externalConfigMaps: []string{"ops-policy", "ops-receivers", "acme-scorer-model"}},
 	},
 	{
 		name: "TLS to NATS and Redis",
@@ -231,7 +234,7 @@ func TestChartUsesExistingSecretsInsteadOfCreatingThem(t *testing.T) {
 		"reach":      {"FIREBREAK_X_BEARER_TOKEN_FILE": "/etc/firebreak/platform/x-bearer-token", "FIREBREAK_BRAND_FOLLOWERS": "acme=203000"},
 		"escalation": {"FIREBREAK_POLICY_FILE": "/etc/firebreak/policy/policy.yaml"},
 		"notifier":   {"FIREBREAK_RECEIVERS_FILE": "/etc/firebreak/receivers/receivers.yaml"},
-		"scorer":     {"FIREBREAK_API_KEYS_FILE": "", "FIREBREAK_X_BEARER_TOKEN_FILE": ""},
+		"scorer":     {"FIREBREAK_API_KEYS_FILE": "", "FIREBREAK_X_BEARER_TOKEN_FILE": "", "FIREBREAK_SCORER_MODEL": "/etc/firebreak/scorer-model/acme.fbm.gz"},
 	} {
 		for k, v := range want {
 			if env[svc][k] != v {
@@ -274,6 +277,7 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"HPA and KEDA together", "services:\n  scorer:\n    autoscaling: {enabled: true}\n    keda: {enabled: true}\n", "not both"},
 		{"KEDA on ingest", "services:\n  ingest:\n    keda: {enabled: true}\n", "ingest reads no JetStream consumer"},
 		{"TLS without a CA", "nats:\n  tls: {enabled: true}\n", "nats.tls.ca"},
+		{"unknown built-in scorer model", "scorerModel:\n  name: airlines\n", "name"},
 		{"existing platform secret without keys", "platformSecrets:\n  existingSecret: ops\n", "platformSecrets.keys"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
