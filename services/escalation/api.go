@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc/codes"
@@ -16,6 +17,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/platform/auth"
 )
 
 const (
@@ -66,18 +68,18 @@ func (s *Service) GetCase(ctx context.Context, req *fbv1.GetCaseRequest) (*fbv1.
 	return &fbv1.GetCaseResponse{Case: l.Case, Timeline: timeline}, nil
 }
 
-// AcknowledgeCase records that someone has taken the case.
+// AcknowledgeCase records that the caller has taken the case.
 func (s *Service) AcknowledgeCase(ctx context.Context, req *fbv1.AcknowledgeCaseRequest) (*fbv1.AcknowledgeCaseResponse, error) {
-	c, err := s.change(ctx, req.Id, req.Actor, req.Note, cases.Acknowledge)
+	c, err := s.change(ctx, req.Id, req.Note, cases.Acknowledge)
 	if err != nil {
 		return nil, err
 	}
 	return &fbv1.AcknowledgeCaseResponse{Case: c}, nil
 }
 
-// ResolveCase closes the case.
+// ResolveCase closes the case in the caller's name.
 func (s *Service) ResolveCase(ctx context.Context, req *fbv1.ResolveCaseRequest) (*fbv1.ResolveCaseResponse, error) {
-	c, err := s.change(ctx, req.Id, req.Actor, req.Note, cases.Resolve)
+	c, err := s.change(ctx, req.Id, req.Note, cases.Resolve)
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +88,21 @@ func (s *Service) ResolveCase(ctx context.Context, req *fbv1.ResolveCaseRequest)
 
 type transition func(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error)
 
-// change applies a person's transition to a case for the gRPC API.
-func (s *Service) change(ctx context.Context, id, actor, note string, t transition) (*fbv1.Case, error) {
-	if actor == "" {
-		return nil, status.Error(codes.InvalidArgument, "actor is required: say who is doing this")
+// maxNoteLength bounds a note on a case's timeline.
+const maxNoteLength = 2000
+
+// change applies a person's transition to a case for the gRPC API. The
+// actor is whoever authenticated; the requests' actor field is ignored, so
+// nobody can act in another's name.
+func (s *Service) change(ctx context.Context, id, note string, t transition) (*fbv1.Case, error) {
+	caller, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, status.Error(codes.Unauthenticated, "no authenticated caller; "+auth.HowToAuthenticate)
 	}
-	c, err := s.apply(ctx, id, actor, note, t)
+	if n := utf8.RuneCountInString(note); n > maxNoteLength {
+		return nil, status.Errorf(codes.InvalidArgument, "note is %d characters; at most %d are kept, so shorten it", n, maxNoteLength)
+	}
+	c, err := s.apply(ctx, id, actor{name: caller.Name, method: caller.Method}, note, t)
 	if errors.Is(err, store.ErrConflict) {
 		return nil, status.Errorf(codes.Aborted, "case %s kept changing; try again", id)
 	}
@@ -101,18 +112,23 @@ func (s *Service) change(ctx context.Context, id, actor, note string, t transiti
 	return c, nil
 }
 
+// actor is who changed a case and how they proved it: an authenticated
+// caller (api-key, oidc) or a signed callback (slack, pagerduty).
+type actor struct{ name, method string }
+
 // apply changes a case, retrying if a decision changed it at the same
 // moment, and publishes the change.
-func (s *Service) apply(ctx context.Context, id, actor, note string, t transition) (*fbv1.Case, error) {
+func (s *Service) apply(ctx context.Context, id string, by actor, note string, t transition) (*fbv1.Case, error) {
 	for range maxConflicts {
 		l, err := s.store.Case(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		c, e, err := t(l.Case, actor, note, s.now())
+		c, e, err := t(l.Case, by.name, note, s.now())
 		if err != nil {
 			return nil, err
 		}
+		e.AuthMethod = by.method
 		err = s.store.Save(ctx, l, c, e, s.nextLook(s.policy.Load(), c))
 		if errors.Is(err, store.ErrConflict) {
 			continue

@@ -36,7 +36,9 @@ func (s *Service) handleCommand(ctx context.Context, msg jetstream.Msg) error {
 	default:
 		return bus.Permanent(fmt.Errorf("command %s: unknown action %v", cmd.Id, cmd.Action))
 	}
-	_, err := s.apply(ctx, cmd.CaseId, cmd.Actor, note, t)
+	// The source's signature was checked by the notifier; it is how this
+	// actor authenticated.
+	_, err := s.apply(ctx, cmd.CaseId, actor{name: cmd.Actor, method: cmd.Source}, note, t)
 	switch {
 	case errors.Is(err, cases.ErrState):
 		return nil // already acknowledged or resolved: nothing to do

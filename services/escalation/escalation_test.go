@@ -16,6 +16,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
@@ -284,7 +285,7 @@ func TestChainPagesNextLevelUntilAcknowledged(t *testing.T) {
 	if got := types(r.events()); len(got) != 2 {
 		t.Fatalf("events %v, want opened and one escalation", got)
 	}
-	if _, err := r.svc[0].AcknowledgeCase(context.Background(), &fbv1.AcknowledgeCaseRequest{Id: esc.Case.Id, Actor: "ana", Note: "on it"}); err != nil {
+	if _, err := r.svc[0].AcknowledgeCase(asAna(), &fbv1.AcknowledgeCaseRequest{Id: esc.Case.Id, Note: "on it"}); err != nil {
 		t.Fatal(err)
 	}
 	// Acknowledged is not answered: with no brand reply the chain resumes.
@@ -303,7 +304,7 @@ func TestResolvedCaseStopsItsChain(t *testing.T) {
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
 	d := r.decision("x:done")
-	if _, err := r.svc[0].ResolveCase(context.Background(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Actor: "ana", Note: "called him"}); err != nil {
+	if _, err := r.svc[0].ResolveCase(asAna(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Note: "called him"}); err != nil {
 		t.Fatal(err)
 	}
 	resolvedAt := time.Now()
@@ -315,7 +316,7 @@ func TestResolvedCaseStopsItsChain(t *testing.T) {
 			t.Fatalf("resolved case kept paging: %v", types(evs))
 		}
 	}
-	if _, err := r.svc[0].ResolveCase(context.Background(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Actor: "ana"}); err == nil ||
+	if _, err := r.svc[0].ResolveCase(asAna(), &fbv1.ResolveCaseRequest{Id: d.CaseId}); err == nil ||
 		!strings.Contains(err.Error(), "FailedPrecondition") {
 		t.Fatalf("resolving twice: %v, want FailedPrecondition", err)
 	}
@@ -459,7 +460,7 @@ func TestShadowPolicyIsRecordedButPagesNobody(t *testing.T) {
 
 func TestWatchStreamsCaseEventsOfTheTeam(t *testing.T) {
 	r := newRig(t, 1)
-	conn, err := rpc.Dial(r.svc[0].GRPCAddr())
+	conn, err := rpc.Dial(r.svc[0].GRPCAddr(), r.env.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,8 +506,8 @@ func TestAcknowledgementFromAReceiverStopsTheChain(t *testing.T) {
 		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED) >= 1
 	})
 	for _, e := range evs {
-		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED && e.Actor != "ana@pagerduty" {
-			t.Fatalf("acknowledged by %q", e.Actor)
+		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED && (e.Actor != "ana@pagerduty" || e.AuthMethod != "pagerduty") {
+			t.Fatalf("acknowledged by %q through %q", e.Actor, e.AuthMethod)
 		}
 	}
 	time.Sleep(200 * time.Millisecond) // past level 1's ack timeout
@@ -645,4 +646,10 @@ func TestAReplyHandledAfterALaterComplaintDoesNotAnswerIt(t *testing.T) {
 	if d := r.decision("x:order-3"); d.History.UnansweredStreak != 2 {
 		t.Fatalf("streak %d, want 2: the complaint made after the reply is still unanswered", d.History.UnansweredStreak)
 	}
+}
+
+// asAna is the context of a call that ana made with her API key, as the
+// gRPC server's authentication leaves it for the handlers.
+func asAna() context.Context {
+	return auth.NewContext(context.Background(), auth.Identity{Subject: "key:ana", Name: "ana", Roles: []auth.Role{auth.Responder}, Method: auth.MethodAPIKey})
 }

@@ -40,7 +40,10 @@ func BenchmarkHTTPIngest(b *testing.B) {
 			for range batch {
 				fmt.Fprintf(&body, `{"platform":"x","platform_id":"b%d","brand":"acme","author":{"id":"u1","followers":10},"text":"where is my bag"}`+"\n", next.Add(1))
 			}
-			resp, err := client.Post(url, "application/x-ndjson", strings.NewReader(body.String()))
+			req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body.String()))
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			req.Header.Set("Authorization", "Bearer "+env.Token)
+			resp, err := client.Do(req)
 			if err != nil {
 				b.Error(err)
 				return

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,11 +8,10 @@ import (
 	"strconv"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/firebreak/firebreak/services/ingest/apikey"
 	"github.com/firebreak/firebreak/services/ingest/mention"
+	"github.com/firebreak/firebreak/services/platform/auth"
 )
 
 // errorBody is the JSON of every refused request.
@@ -22,16 +20,14 @@ type errorBody struct {
 	Index *int   `json:"index,omitempty"`
 }
 
-// httpHandler is POST /v1/mentions. Its checks run cheapest first, and
-// the key, its rate and the in-flight bound all before the body is read,
-// so a refused request costs neither memory nor parsing.
+// httpHandler is POST /v1/mentions, served behind auth.Require. Its checks
+// run cheapest first, and the caller, its key's rate and the in-flight
+// bound all before the body is read, so a refused request costs neither
+// memory nor parsing.
 func (s *Service) httpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, err := s.guard.identify(apikey.FromHeader(r.Header.Get("Authorization"), r.Header.Get("X-API-Key")))
-		if err != nil {
-			refuseUnread(w, err)
-			return
-		}
+		caller, _ := auth.FromContext(r.Context())
+		key := caller.Subject
 		if err := s.guard.mayStart(key, s.now()); err != nil {
 			refuseUnread(w, err)
 			return
@@ -58,6 +54,12 @@ func (s *Service) httpHandler() http.Handler {
 		}
 		if err := s.validateBatch(len(mentions)); err != nil {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: err.Error()})
+			return
+		}
+		if err := brandsAllowed(caller, mentions); err != nil {
+			var inv *mention.InvalidError
+			errors.As(err, &inv)
+			writeJSON(w, http.StatusForbidden, errorBody{Error: inv.Reason, Index: &inv.Index})
 			return
 		}
 		for i, m := range mentions {
@@ -128,9 +130,6 @@ func refuseUnread(w http.ResponseWriter, err error) {
 func httpRefusal(w http.ResponseWriter, err error) {
 	var limited *rateLimitedError
 	switch {
-	case errors.Is(err, errNoKey):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak-ingest"`)
-		writeJSON(w, http.StatusUnauthorized, errorBody{Error: err.Error()})
 	case errors.As(err, &limited):
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.after)))
 		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: err.Error()})
@@ -155,25 +154,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// grpcKey reads the key from "authorization: Bearer KEY" or "x-api-key".
-func grpcKey(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	first := func(k string) string {
-		if v := md.Get(k); len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	return apikey.FromHeader(first("authorization"), first("x-api-key"))
-}
-
 // grpcRefusal maps a guard's refusal to its gRPC code; the retry delay
 // travels in the message.
 func grpcRefusal(err error) error {
 	var limited *rateLimitedError
 	switch {
-	case errors.Is(err, errNoKey):
-		return status.Error(codes.Unauthenticated, err.Error())
 	case errors.As(err, &limited):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	default:

@@ -20,19 +20,32 @@ import (
 	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
-const testKey = "0123456789abcdef0123"
+// The keys every ingest test's service accepts: a partner's key for acme,
+// another brand's key, and a person's key that may only read cases.
+const (
+	testKey   = "0123456789abcdef0123"
+	globexKey = "globex-key-0123456789"
+	viewerKey = "viewer-key-0123456789"
+)
 
-func withKeys(t *testing.T) func(*Config) {
+func keysFile(t *testing.T) string {
 	path := filepath.Join(t.TempDir(), "keys")
-	if err := os.WriteFile(path, []byte("partner:"+testKey+"\n"), 0o600); err != nil {
+	keys := "partner:" + testKey + " roles=ingest brands=acme\n" +
+		"globex-bot:" + globexKey + " roles=ingest brands=globex\n" +
+		"vic:" + viewerKey + " roles=viewer\n"
+	if err := os.WriteFile(path, []byte(keys), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return func(c *Config) { c.APIKeysFile = path }
+	return path
 }
 
+// post sends body with header, or with the partner's key when header is nil.
 func post(t *testing.T, svc *Service, body string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+svc.HTTPAddr()+"/v1/mentions", strings.NewReader(body))
+	if header == nil {
+		header = http.Header{"Authorization": {"Bearer " + testKey}}
+	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -46,13 +59,18 @@ func post(t *testing.T, svc *Service, body string, header http.Header) (*http.Re
 }
 
 func TestEdgeRefusesWithoutAValidKey(t *testing.T) {
-	svc, d := startIngest(t, withKeys(t))
-	for name, h := range map[string]http.Header{
-		"no key":    {},
-		"wrong key": {"Authorization": {"Bearer wrongwrongwrongwrong"}},
+	svc, d := startIngest(t)
+	for name, c := range map[string]struct {
+		h    http.Header
+		code int
+		says string
+	}{
+		"no key":         {http.Header{}, http.StatusUnauthorized, "Authorization: Bearer"},
+		"wrong key":      {http.Header{"Authorization": {"Bearer wrongwrongwrongwrong"}}, http.StatusUnauthorized, "unknown API key"},
+		"a viewer's key": {http.Header{"Authorization": {"Bearer " + viewerKey}}, http.StatusForbidden, "needs role ingest"},
 	} {
-		resp, body := post(t, svc, one("k1"), h)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"error":"missing or unknown API key`) {
+		resp, body := post(t, svc, one("k1"), c.h)
+		if resp.StatusCode != c.code || !strings.Contains(body, c.says) {
 			t.Fatalf("%s: got %d %s", name, resp.StatusCode, body)
 		}
 	}
@@ -86,7 +104,7 @@ func TestEdgeRefusesBadInputWithReasons(t *testing.T) {
 }
 
 func TestEdgeRateLimitsEachKeyWithRetryAfter(t *testing.T) {
-	svc, _ := startIngest(t, withKeys(t), func(c *Config) { c.RatePerKey = 0.5; c.RateBurst = 3 })
+	svc, _ := startIngest(t, func(c *Config) { c.RatePerKey = 0.5; c.RateBurst = 3 })
 	h := http.Header{"Authorization": {"Bearer " + testKey}}
 	batch := one("r1") + "\n" + one("r2") + "\n" + one("r3")
 	if resp, body := post(t, svc, batch, h); resp.StatusCode != http.StatusAccepted {
@@ -120,8 +138,8 @@ func TestEdgeRefusesBeyondInFlightBoundWith503(t *testing.T) {
 }
 
 func TestGRPCSubmitNeedsKey(t *testing.T) {
-	svc, _ := startIngest(t, withKeys(t))
-	conn, err := rpc.Dial(svc.GRPCAddr())
+	svc, _ := startIngest(t)
+	conn, err := rpc.Dial(svc.GRPCAddr(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +174,7 @@ func TestEdgeTakesBrandRepliesOnlyFromTheBrandsAccount(t *testing.T) {
 	if resp, body := post(t, svc, replyFrom("br3", "acme-care"), nil); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("brand reply from the brand's account: %d %s", resp.StatusCode, body)
 	}
-	conn, err := rpc.Dial(svc.GRPCAddr())
+	conn, err := rpc.Dial(svc.GRPCAddr(), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +199,7 @@ func stalledBody(t *testing.T) io.Reader {
 }
 
 func TestEdgeRefusesOverLimitsBeforeReadingTheBody(t *testing.T) {
-	svc, _ := startIngest(t, withKeys(t), func(c *Config) { c.RatePerKey = 0.001; c.RateBurst = 3; c.MaxInFlight = 1 })
+	svc, _ := startIngest(t, func(c *Config) { c.RatePerKey = 0.001; c.RateBurst = 3; c.MaxInFlight = 1 })
 	h := http.Header{"Authorization": {"Bearer " + testKey}, "Content-Type": {"application/json"}}
 	send := func() *http.Response {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+svc.HTTPAddr()+"/v1/mentions", stalledBody(t))
@@ -249,6 +267,7 @@ func TestEdgeBoundsTheBodyBytesReadAtOnce(t *testing.T) {
 		r, w := io.Pipe()
 		t.Cleanup(func() { w.Close() })
 		req, _ := http.NewRequest(http.MethodPost, url, r)
+		req.Header.Set("Authorization", "Bearer "+testKey)
 		req.ContentLength = n
 		go func() {
 			if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -268,6 +287,7 @@ func TestEdgeBoundsTheBodyBytesReadAtOnce(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	req, _ := http.NewRequest(http.MethodPost, url, stalledBody(t))
+	req.Header.Set("Authorization", "Bearer "+testKey)
 	req.ContentLength = 100
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -278,6 +298,7 @@ func TestEdgeBoundsTheBodyBytesReadAtOnce(t *testing.T) {
 		t.Fatalf("past the budget: %d", resp.StatusCode)
 	}
 	req, _ = http.NewRequest(http.MethodPost, url, stalledBody(t))
+	req.Header.Set("Authorization", "Bearer "+testKey)
 	req.ContentLength = 1 << 20
 	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatalf("an announced oversized body was read, not refused: %v", err)
@@ -285,5 +306,29 @@ func TestEdgeBoundsTheBodyBytesReadAtOnce(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("announced oversized body: %d", resp.StatusCode)
+	}
+}
+
+func TestKeyForOneBrandCannotSubmitForAnother(t *testing.T) {
+	svc, d := startIngest(t)
+	reply := `{"platform":"x","platform_id":"r1","brand":"acme","author":{"id":"acme"},"text":"we are on it","brand_reply":true,"reply_to_author_id":"u1"}`
+	for name, body := range map[string]string{"mention": one("g1"), "brand reply": reply, "batch with one": strings.Replace(one("g2"), "acme", "globex", 1) + "\n" + one("g3")} {
+		resp, got := post(t, svc, body, http.Header{"Authorization": {"Bearer " + globexKey}})
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(got, `may not submit mentions for brand \"acme\"`) {
+			t.Errorf("%s: got %d %s", name, resp.StatusCode, got)
+		}
+	}
+	conn, err := rpc.Dial(svc.GRPCAddr(), globexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	m := &fbv1.Mention{Platform: fbv1.Platform_PLATFORM_MASTODON, PlatformId: "g4", Brand: "acme", Author: &fbv1.Author{Id: "a"}, Text: "hi"}
+	_, err = fbv1.NewIngestServiceClient(conn).Submit(context.Background(), &fbv1.SubmitRequest{Mentions: []*fbv1.Mention{m}})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("gRPC: %v, want PermissionDenied", err)
+	}
+	if got := published(t, d); got != 0 {
+		t.Fatalf("%d published, want 0", got)
 	}
 }

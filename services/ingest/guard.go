@@ -8,17 +8,12 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/firebreak/firebreak/services/ingest/apikey"
 )
 
-// Refusals at the edge, before any work is done. The HTTP and gRPC
-// adapters map them to 401/429/503 and Unauthenticated/ResourceExhausted/
-// Unavailable.
-var (
-	errNoKey      = errors.New("missing or unknown API key; send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
-	errOverloaded = errors.New("ingest is at its limit of publishes in flight; retry after the Retry-After delay")
-)
+// errOverloaded refuses a request at the in-flight bound. The HTTP and gRPC
+// adapters map it to 503 and Unavailable, and a rate limit to 429 and
+// ResourceExhausted; callers are authenticated before either (package auth).
+var errOverloaded = errors.New("ingest is at its limit of publishes in flight; retry after the Retry-After delay")
 
 // rateLimitedError says how long the caller should wait.
 type rateLimitedError struct {
@@ -35,15 +30,13 @@ func retryAfterSeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
 }
 
-// guard decides whether a request may go on: its key, its key's rate, and
-// the in-flight bound. Rate limits are per replica (x/time/rate in memory):
+// guard decides whether an authenticated request may go on: its key's
+// rate, and the in-flight bound. Rate limits are per replica (x/time/rate in memory):
 // they exist to keep one client from starving the others on this replica's
 // publisher, and a Redis-backed limit would add a round trip to every
 // request for a precision that load does not need. N replicas admit at most
 // N times the rate, which the operator sizes for.
 type guard struct {
-	keys     apikey.Set // zero: keys are off
-	keysOn   bool
 	perSec   float64 // mentions per second per key; 0 is unlimited
 	burst    int
 	inFlight chan struct{}
@@ -52,21 +45,9 @@ type guard struct {
 	limiters map[string]*rate.Limiter
 }
 
-func newGuard(keys apikey.Set, keysOn bool, perSec float64, burst, maxInFlight int) *guard {
-	return &guard{keys: keys, keysOn: keysOn, perSec: perSec, burst: burst,
+func newGuard(perSec float64, burst, maxInFlight int) *guard {
+	return &guard{perSec: perSec, burst: burst,
 		inFlight: make(chan struct{}, maxInFlight), limiters: map[string]*rate.Limiter{}}
-}
-
-// identify returns the caller's key name ("anonymous" when keys are off).
-func (g *guard) identify(presented string) (string, error) {
-	if !g.keysOn {
-		return "anonymous", nil
-	}
-	name, ok := g.keys.Check(presented)
-	if !ok {
-		return "", errNoKey
-	}
-	return name, nil
 }
 
 // mayStart refuses a key whose budget is empty, before its request's body

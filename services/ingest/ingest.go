@@ -8,7 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,12 +16,12 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/accounts"
-	"github.com/firebreak/firebreak/services/ingest/apikey"
 	"github.com/firebreak/firebreak/services/ingest/bluesky"
 	"github.com/firebreak/firebreak/services/ingest/mastodon"
 	"github.com/firebreak/firebreak/services/ingest/mention"
 	"github.com/firebreak/firebreak/services/ingest/stream"
 	"github.com/firebreak/firebreak/services/ingest/x"
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -41,9 +41,6 @@ type Config struct {
 	// SeenTTL is how long an ingested platform id is remembered, so a
 	// mention re-sent days later is still published once.
 	SeenTTL time.Duration
-	// APIKeysFile lists the keys the HTTP and gRPC edges accept; empty
-	// turns keys off (the local run).
-	APIKeysFile string
 	// RatePerKey is mentions per second per key (0: unlimited), with
 	// bursts of RateBurst.
 	RatePerKey float64
@@ -72,7 +69,6 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 32<<20, "request-body bytes read at once over all requests before the edge answers 503")
 	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most mentions accepted in one request")
 	fs.DurationVar(&c.SeenTTL, "seen-ttl", 30*24*time.Hour, "how long an ingested mention id is remembered for dedup")
-	fs.StringVar(&c.APIKeysFile, "api-keys-file", "", "file of accepted API keys, one 'name:key' a line (empty: no keys needed)")
 	fs.Float64Var(&c.RatePerKey, "rate-per-key", 0, "mentions per second each API key may send, per replica (0: unlimited)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 2000, "mentions a key may send at once above its rate")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "requests publishing at once before the edge answers 503")
@@ -146,18 +142,8 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		cfg.MaxBodyBytesInFlight = 8 * cfg.MaxBodyBytes
 	}
 	s := &Service{cfg: cfg, d: d, now: time.Now, bodies: &bodyBudget{max: cfg.MaxBodyBytesInFlight}}
-	var keys apikey.Set
 	var err error
-	if cfg.APIKeysFile != "" {
-		data, err := os.ReadFile(cfg.APIKeysFile)
-		if err != nil {
-			return nil, fmt.Errorf("read --api-keys-file: %w", err)
-		}
-		if keys, err = apikey.Parse(data); err != nil {
-			return nil, fmt.Errorf("--api-keys-file %s: %w", cfg.APIKeysFile, err)
-		}
-	}
-	s.guard = newGuard(keys, cfg.APIKeysFile != "", cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
+	s.guard = newGuard(cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
 	if s.accounts, err = cfg.accounts(); err != nil {
 		return nil, fmt.Errorf("--brand-accounts: %w", err)
 	}
@@ -171,11 +157,11 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 			return nil, err
 		}
 	}
-	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
+	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d)
 	if err != nil {
 		return nil, err
 	}
-	unit.HTTP.Handle("POST /v1/mentions", s.httpHandler())
+	unit.HTTP.Handle("POST /v1/mentions", d.Auth.Require("POST /v1/mentions", auth.SubmitMentions, s.httpHandler()))
 	if xHook != nil {
 		unit.HTTP.Handle("/v1/webhooks/x", s.admitted(xHook, xHook.MaxBodyBytes))
 	}
@@ -284,10 +270,8 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 
 // Submit is the gRPC edge.
 func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.SubmitResponse, error) {
-	key, err := s.guard.identify(grpcKey(ctx))
-	if err != nil {
-		return nil, grpcRefusal(err)
-	}
+	caller, _ := auth.FromContext(ctx)
+	key := caller.Subject
 	if err := s.validateBatch(len(req.Mentions)); err != nil {
 		return nil, invalidArgument(err)
 	}
@@ -296,6 +280,11 @@ func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.Su
 		if err := mention.Normalize(m, now); err != nil {
 			return nil, invalidArgument(&mention.InvalidError{Index: i, Reason: err.Error()})
 		}
+	}
+	if err := brandsAllowed(caller, req.Mentions); err != nil {
+		return nil, auth.Denied("%v", err)
+	}
+	for i, m := range req.Mentions {
 		if err := s.accounts.CheckBrandReply(m); err != nil {
 			return nil, invalidArgument(&mention.InvalidError{Index: i, Reason: err.Error()})
 		}
@@ -316,6 +305,18 @@ func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.Su
 		resp.Results = append(resp.Results, &fbv1.SubmitResult{Id: a.ID, Duplicate: a.Duplicate})
 	}
 	return resp, nil
+}
+
+// brandsAllowed refuses a batch holding a mention (or brand reply) for a
+// brand the caller's key does not name: a partner's key speaks only for
+// its own brands.
+func brandsAllowed(caller auth.Identity, mentions []*fbv1.Mention) error {
+	for i, m := range mentions {
+		if !caller.MayIngest(m.Brand) {
+			return &mention.InvalidError{Index: i, Reason: fmt.Sprintf("%s may not submit mentions for brand %q; its brands are %s", caller, m.Brand, strings.Join(caller.Brands, ","))}
+		}
+	}
+	return nil
 }
 
 func (s *Service) validateBatch(n int) error {

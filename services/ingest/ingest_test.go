@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 func startIngest(t *testing.T, options ...func(*Config)) (*Service, *deps.Deps) {
 	t.Helper()
 	env := depstest.New(t)
+	env.Common.Auth.KeysFile = keysFile(t)
 	d := env.Deps(t, "ingest")
 	cfg := Config{Common: env.Common, MaxBodyBytes: 4096, MaxBatch: 3, SeenTTL: time.Hour}
 	for _, o := range options {
@@ -51,13 +51,8 @@ func published(t *testing.T, d *deps.Deps) uint64 {
 
 func postBody(t *testing.T, svc *Service, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post("http://"+svc.HTTPAddr()+"/v1/mentions", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, b := post(t, svc, body, http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + testKey}})
+	return resp.StatusCode, b
 }
 
 const mentionJSON = `{"platform":"x","platform_id":"%s","brand":"acme","author":{"id":"u1"},"text":"where is my bag"}`
@@ -96,7 +91,7 @@ func TestHTTPEdge(t *testing.T) {
 
 func TestGRPCSubmitValidatesAndDedups(t *testing.T) {
 	svc, d := startIngest(t)
-	conn, err := rpc.Dial(svc.GRPCAddr())
+	conn, err := rpc.Dial(svc.GRPCAddr(), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

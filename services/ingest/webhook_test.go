@@ -31,7 +31,7 @@ func withX(t *testing.T, secret string) func(*Config) {
 
 func TestXWebhookAnswersCRCAndPublishesSignedEvents(t *testing.T) {
 	const secret = "consumer-secret"
-	svc, d := startIngest(t, withX(t, secret), withKeys(t))
+	svc, d := startIngest(t, withX(t, secret))
 	url := "http://" + svc.HTTPAddr() + "/v1/webhooks/x"
 
 	resp, err := http.Get(url + "?crc_token=challenge-123")

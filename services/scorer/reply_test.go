@@ -24,7 +24,9 @@ import (
 )
 
 // startScorer runs a scorer on the test's own NATS and Redis prefix.
-func startScorer(t *testing.T) (*Service, *deps.Deps) {
+// startScorer runs a scorer and returns it, its dependencies and a token
+// its API accepts.
+func startScorer(t *testing.T) (*Service, *deps.Deps, string) {
 	t.Helper()
 	env := depstest.New(t)
 	d := env.Deps(t, "scorer")
@@ -36,11 +38,11 @@ func startScorer(t *testing.T) (*Service, *deps.Deps) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
-	return svc, d
+	return svc, d, env.Token
 }
 
 func TestBrandRepliesCarryTheReplyCheckOnTheirScore(t *testing.T) {
-	_, d := startScorer(t)
+	_, d, _ := startScorer(t)
 	ctx := context.Background()
 	mentions := []*fbv1.Mention{
 		{Id: "x:complaint", Brand: "acme", Text: "@acme third time asking: where is my refund?", Author: &fbv1.Author{Id: "dan"}},
@@ -91,11 +93,16 @@ func TestBrandRepliesCarryTheReplyCheckOnTheirScore(t *testing.T) {
 }
 
 func TestReplyCheckOverHTTP(t *testing.T) {
-	svc, _ := startScorer(t)
+	svc, _, token := startScorer(t)
 	url := "http://" + svc.HTTPAddr() + "/v1/replies/check"
-	post := func(t *testing.T, body string) (int, map[string]any) {
+	send := func(t *testing.T, body, token string) (int, map[string]any) {
 		t.Helper()
-		resp, err := http.Post(url, "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,6 +114,13 @@ func TestReplyCheckOverHTTP(t *testing.T) {
 		}
 		return resp.StatusCode, out
 	}
+	post := func(t *testing.T, body string) (int, map[string]any) { return send(t, body, token) }
+	t.Run("a caller without a token is refused", func(t *testing.T) {
+		code, out := send(t, `{"draft":"hi"}`, "")
+		if msg, _ := out["error"].(string); code != http.StatusUnauthorized || !strings.Contains(msg, "Authorization: Bearer") {
+			t.Fatalf("%d %v: want 401 saying how to authenticate", code, out)
+		}
+	})
 	t.Run("a good reply is ok", func(t *testing.T) {
 		code, out := post(t, `{"draft":"Sorry your parcel is late. We've chased the courier and will update you here by 5pm.","mention":{"text":"@acme where is my parcel?"}}`)
 		if code != http.StatusOK || out["ok"] != true || out["public"] != true {
@@ -157,8 +171,8 @@ func TestReplyCheckOverHTTP(t *testing.T) {
 }
 
 func TestCheckReplyOverGRPCRefusesLongDrafts(t *testing.T) {
-	svc, _ := startScorer(t)
-	conn, err := rpc.Dial(svc.GRPCAddr())
+	svc, _, token := startScorer(t)
+	conn, err := rpc.Dial(svc.GRPCAddr(), token)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -82,12 +83,12 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
+	unit, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d)
 	if err != nil {
 		return nil, err
 	}
 	fbv1.RegisterScorerServiceServer(unit.GRPC, s)
-	unit.HTTP.Handle(ReplyCheckPath, s.ReplyCheckHandler())
+	unit.HTTP.Handle(ReplyCheckPath, d.Auth.Require(ReplyCheckPath, auth.CheckReplies, s.ReplyCheckHandler()))
 	unit.Workers = []lifecycle.Part{consumer}
 	s.Unit = unit
 	d.Tel.Logger.Info("scorer model loaded", "model", sc.ModelVersion())

@@ -49,7 +49,7 @@ func TestScoresEveryIngestedMentionAndAnswersOverGRPC(t *testing.T) {
 		t.Fatalf("scored %v", sm.Score)
 	}
 
-	conn, err := rpc.Dial(svc.GRPCAddr())
+	conn, err := rpc.Dial(svc.GRPCAddr(), env.Token)
 	if err != nil {
 		t.Fatal(err)
 	}

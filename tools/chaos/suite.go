@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/tools/load"
+	"github.com/firebreak/firebreak/tools/stack"
 )
 
 // Services in the order they start: consumers before their producers.
@@ -52,6 +53,7 @@ type Suite struct {
 	redis    *Proc
 	services map[string]*Proc
 	ingest   string
+	token    string // presented to ingest and escalation
 	sink     *load.Sink
 	nc       *nats.Conn
 	js       jetstream.JetStream
@@ -102,7 +104,12 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 }
 
 func (s *Suite) startServices(ctx context.Context, ports []int) error {
-	common := []string{"--nats-url=" + s.cluster.URLs(), "--stream-replicas=3",
+	token, keysFile, err := stack.LocalKeys(filepath.Join(s.opts.Dir, "auth"))
+	if err != nil {
+		return err
+	}
+	s.token = token
+	common := []string{"--nats-url=" + s.cluster.URLs(), "--stream-replicas=3", "--auth-keys-file=" + keysFile,
 		fmt.Sprintf("--redis-url=redis://127.0.0.1:%d/0", ports[0]), "--redis-key-prefix=chaos:", "--shutdown-timeout=10s"}
 	extra := map[string][]string{
 		"reach":  {"--brand-followers=acme=203000"},
@@ -127,7 +134,7 @@ func (s *Suite) startServices(ctx context.Context, ports []int) error {
 		case "ingest":
 			s.ingest = "http://" + httpAddr + "/v1/mentions"
 		case "escalation":
-			conn, err := rpc.Dial(grpcAddr)
+			conn, err := rpc.Dial(grpcAddr, token)
 			if err != nil {
 				return fmt.Errorf("dial escalation at %s: %w", grpcAddr, err)
 			}
@@ -202,7 +209,7 @@ func (s *Suite) RunPhase(ctx context.Context, gen *load.Generator, f Fault) Phas
 		}
 	}()
 	sent, err := load.Drive(ctx, gen, load.DriveOptions{
-		URL: s.ingest, Rate: s.opts.Rate, Count: int(s.opts.Rate*s.opts.PhaseLength.Seconds()) + 1, Duration: s.opts.PhaseLength,
+		URL: s.ingest, Token: s.token, Rate: s.opts.Rate, Count: int(s.opts.Rate*s.opts.PhaseLength.Seconds()) + 1, Duration: s.opts.PhaseLength,
 		Workers: 16, Retry: true, RetryFor: 60 * time.Second,
 	})
 	wg.Wait()

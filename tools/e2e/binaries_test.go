@@ -17,6 +17,7 @@ import (
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/auth/authtest"
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
@@ -47,7 +48,9 @@ func TestEachServiceRunsAsItsOwnBinary(t *testing.T) {
 	}
 	srv := bustest.Server(t)
 	_, keys := storetest.New(t)
+	caller := authtest.Everyone()
 	common := []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
+		"--auth-keys-file=" + authtest.KeysFile(t, caller),
 		"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--shutdown-timeout=10s"}
 	extra := map[string][]string{"reach": {"--brand-followers=acme=203000"}}
 	procs := map[string]*process{}
@@ -63,11 +66,13 @@ func TestEachServiceRunsAsItsOwnBinary(t *testing.T) {
 	}
 
 	body := `{"platform":"x","platform_id":"bin-1","brand":"acme","author":{"id":"u1","handle":"dan","followers":332000},"text":"@acme cancelled again and nobody answers. Disgraceful."}`
-	resp, err := http.Post("http://"+procs["ingest"].http+"/v1/mentions", "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+procs["ingest"].http+"/v1/mentions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+caller.Key)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("post to the ingest binary: %v %v", resp, err)
 	}
-	conn, err := rpc.Dial(procs["escalation"].grpc)
+	conn, err := rpc.Dial(procs["escalation"].grpc, caller.Key)
 	if err != nil {
 		t.Fatal(err)
 	}

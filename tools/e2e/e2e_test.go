@@ -112,7 +112,7 @@ func startWith(t *testing.T, extra map[string][]string) *world {
 		}
 		storetest.Clean(t, client, prefix)
 	})
-	conn, err := rpc.Dial(st.Escalation.GRPCAddr())
+	conn, err := rpc.Dial(st.Escalation.GRPCAddr(), st.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func (w *world) post(p post) {
 	w.t.Helper()
 	body := fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":%q,"handle":%q,"followers":%d},"text":%q}`,
 		p.id, p.author, p.author, p.followers, p.text)
-	resp, err := http.Post("http://"+w.stack.Ingest.HTTPAddr()+"/v1/mentions", "application/json", strings.NewReader(body))
+	resp, err := w.postMentions(body)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -138,6 +138,17 @@ func (w *world) post(p post) {
 		b, _ := io.ReadAll(resp.Body)
 		w.t.Fatalf("POST mention %s: %d %s", p.id, resp.StatusCode, b)
 	}
+}
+
+// postMentions posts a JSON or NDJSON body to ingest with the stack's token.
+func (w *world) postMentions(body string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, "http://"+w.stack.Ingest.HTTPAddr()+"/v1/mentions", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+w.stack.Token)
+	return http.DefaultClient.Do(req)
 }
 
 // decision waits for the mention's decision.

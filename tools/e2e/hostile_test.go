@@ -47,7 +47,7 @@ func startEdge(t *testing.T) *edge {
 	t.Helper()
 	dir := t.TempDir()
 	keys, secret := filepath.Join(dir, "keys"), filepath.Join(dir, "x-secret")
-	if err := os.WriteFile(keys, []byte("hostile:"+hostileKey+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(keys, []byte("hostile:"+hostileKey+" roles=ingest brands=acme\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(secret, []byte(xSecret+"\n"), 0o600); err != nil {
@@ -59,10 +59,11 @@ func startEdge(t *testing.T) *edge {
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
 		Flags: map[string][]string{
-			"ingest": {"--api-keys-file=" + keys, "--x-consumer-secret-file=" + secret, "--x-brands=acme=" + xBrandID},
+			"ingest": {"--x-consumer-secret-file=" + secret, "--x-brands=acme=" + xBrandID},
 			"reach":  {"--brand-followers=acme=203000"},
 		},
 		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+		KeysFile:  keys,
 	})
 	if err != nil {
 		t.Fatalf("start Firebreak: %v", err)

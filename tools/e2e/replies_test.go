@@ -50,7 +50,7 @@ func (w *world) reply(p brandPost) {
 	}
 	body := fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":"acme-id","handle":"acme","followers":203000},"brand_reply":true,"reply_to_author_id":%q,"visibility":%q,"text":%q}`,
 		p.id, p.to, visibility, p.text)
-	resp, err := http.Post("http://"+w.stack.Ingest.HTTPAddr()+"/v1/mentions", "application/json", strings.NewReader(body))
+	resp, err := w.postMentions(body)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func (w *world) postAt(p post, at time.Time) {
 	w.t.Helper()
 	body := fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":%q,"handle":%q,"followers":%d},"text":%q,"created_at":%q}`,
 		p.id, p.author, p.author, p.followers, p.text, at.Format(time.RFC3339Nano))
-	resp, err := http.Post("http://"+w.stack.Ingest.HTTPAddr()+"/v1/mentions", "application/json", strings.NewReader(body))
+	resp, err := w.postMentions(body)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -31,6 +31,8 @@ type Sent struct {
 type DriveOptions struct {
 	// URL is ingest's POST /v1/mentions; it must be on loopback.
 	URL string
+	// Token is sent as Authorization: Bearer.
+	Token string
 	// Rate is mentions a second; 0 sends as fast as ingest takes them.
 	Rate float64
 	// Count and Duration bound the run; whichever comes first ends it.
@@ -197,7 +199,13 @@ type postResult struct {
 }
 
 func (d *driver) postOnce(body []byte) postResult {
-	resp, err := d.client.Post(d.opts.URL, "application/x-ndjson", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, d.opts.URL, bytes.NewReader(body))
+	if err != nil {
+		return postResult{err: fmt.Errorf("POST %s: %w", d.opts.URL, err)}
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Authorization", "Bearer "+d.opts.Token)
+	resp, err := d.client.Do(req)
 	if err != nil {
 		return postResult{err: fmt.Errorf("POST %s: %w", d.opts.URL, err)}
 	}

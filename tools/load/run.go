@@ -20,7 +20,9 @@ import (
 
 // Target is a running Firebreak and what the run may use to watch it.
 type Target struct {
-	IngestURL  string
+	IngestURL string
+	// Token is presented to ingest and escalation.
+	Token      string
 	Escalation fbv1.EscalationServiceClient
 	// NC, when set, lets the run hold back while the pipeline is behind.
 	NC    *nats.Conn
@@ -56,7 +58,7 @@ type CPU struct {
 
 // RunPhase drives one phase against t and returns its figures.
 func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, error) {
-	opts := DriveOptions{URL: t.IngestURL, Rate: spec.Rate, Count: spec.Count, Duration: spec.Duration, Batch: spec.Batch, Workers: spec.Workers}
+	opts := DriveOptions{URL: t.IngestURL, Token: t.Token, Rate: spec.Rate, Count: spec.Count, Duration: spec.Duration, Batch: spec.Batch, Workers: spec.Workers}
 	if t.NC != nil && spec.MaxBacklog > 0 {
 		js, err := jetstream.New(t.NC)
 		if err != nil {

@@ -9,10 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/firebreak/firebreak/services/escalation"
 	"github.com/firebreak/firebreak/services/ingest"
 	"github.com/firebreak/firebreak/services/notifier"
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -29,6 +33,10 @@ type Options struct {
 	Flags map[string][]string
 	// Telemetry makes each service's telemetry.
 	Telemetry func(service string) (*telemetry.Telemetry, error)
+	// KeysFile is the API keys file every service accepts. Empty makes a
+	// throwaway one holding a single key with every role and brand, which
+	// the Stack's Token presents.
+	KeysFile string
 }
 
 // Stack is the five running services.
@@ -38,8 +46,12 @@ type Stack struct {
 	Reach      *reach.Service
 	Escalation *escalation.Service
 	Notifier   *notifier.Service
+	// Token is the key Start made when Options.KeysFile was empty: it
+	// works for every API of the stack.
+	Token string
 
 	started []part
+	tempDir string
 }
 
 type part struct {
@@ -52,6 +64,18 @@ type part struct {
 // is published before its consumer exists.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s := &Stack{}
+	if opts.KeysFile == "" {
+		dir, err := os.MkdirTemp("", "firebreak-keys-")
+		if err != nil {
+			return nil, fmt.Errorf("directory for the stack's keys file: %w", err)
+		}
+		s.tempDir = dir
+		if s.Token, opts.KeysFile, err = LocalKeys(dir); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	opts.Common = append(append([]string{}, opts.Common...), "--auth-keys-file="+opts.KeysFile)
 	steps := []struct {
 		name  string
 		cfg   lifecycle.Config
@@ -134,7 +158,38 @@ func (s *Stack) Stop(ctx context.Context) error {
 		errs = append(errs, p.svc.Stop(ctx), p.deps.Close(ctx))
 	}
 	s.started = nil
+	if s.tempDir != "" {
+		errs = append(errs, os.RemoveAll(s.tempDir))
+		s.tempDir = ""
+	}
 	return errors.Join(errs...)
+}
+
+// LocalKeys gives a laptop or test run one key that may do everything: it
+// reuses the key in dir/token if there is one, or makes one, and writes
+// dir/auth-keys holding its digest with every role and brand. Both files
+// are readable only by their owner.
+func LocalKeys(dir string) (token, keysFile string, err error) {
+	tokenFile, keysFile := filepath.Join(dir, "token"), filepath.Join(dir, "auth-keys")
+	if b, err := os.ReadFile(tokenFile); err == nil && len(strings.TrimSpace(string(b))) >= auth.MinKeyLength {
+		token = strings.TrimSpace(string(b))
+	} else {
+		if token, err = auth.NewKey(); err != nil {
+			return "", "", err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", "", fmt.Errorf("directory for the local token: %w", err)
+		}
+		if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+			return "", "", fmt.Errorf("write the local token: %w", err)
+		}
+	}
+	line := "# the local run's key; its token is in " + tokenFile + "\n" +
+		auth.KeyLine("local-admin", token, auth.Roles, []string{auth.AllBrands}) + "\n"
+	if err := os.WriteFile(keysFile, []byte(line), 0o600); err != nil {
+		return "", "", fmt.Errorf("write the local keys file: %w", err)
+	}
+	return token, keysFile, nil
 }
 
 // Addrs lists each service's HTTP and gRPC addresses, upstream first.

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/auth"
 )
 
 // Version is the build's version, set with -ldflags "-X ...config.Version=v1.2.3".
@@ -40,6 +42,19 @@ type Common struct {
 	GRPCAddr        string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	// Auth says whose credentials the service's APIs accept.
+	Auth Auth
+}
+
+// Auth holds the settings for authenticating callers (package auth).
+type Auth struct {
+	KeysFile        string
+	OIDCIssuer      string
+	OIDCAudience    string
+	OIDCRolesClaim  string
+	OIDCRoleMap     string
+	OIDCBrandsClaim string
+	OIDCClockSkew   time.Duration
 }
 
 // Register declares the common flags on fs, with a service's default ports.
@@ -59,6 +74,13 @@ func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) 
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "address of the gRPC server")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "bound on the graceful drain after SIGTERM")
+	fs.StringVar(&c.Auth.KeysFile, "auth-keys-file", "", "file of accepted API keys, one 'NAME:sha256:HEX roles=ROLE[,ROLE] [brands=B]' a line; re-read when it changes")
+	fs.StringVar(&c.Auth.OIDCIssuer, "oidc-issuer", "", "issuer URL of the identity provider whose ID tokens are accepted (optional)")
+	fs.StringVar(&c.Auth.OIDCAudience, "oidc-audience", "", "client id the ID tokens must be issued to (with --oidc-issuer)")
+	fs.StringVar(&c.Auth.OIDCRolesClaim, "oidc-roles-claim", "roles", "ID token claim listing the caller's roles or groups")
+	fs.StringVar(&c.Auth.OIDCRoleMap, "oidc-role-map", "", "groups that grant roles, e.g. 'social-oncall=responder,sre=admin' (a claim value that is a role name counts as is)")
+	fs.StringVar(&c.Auth.OIDCBrandsClaim, "oidc-brands-claim", "", "ID token claim listing the brands an ingest identity may submit for (optional)")
+	fs.DurationVar(&c.Auth.OIDCClockSkew, "oidc-clock-skew", time.Minute, "how far the identity provider's clock may differ from ours on exp and nbf")
 }
 
 // Validate reports every problem with the common settings.
@@ -80,7 +102,24 @@ func (c *Common) Validate() error {
 		p.Add("log-level", "must be debug, info, warn or error")
 	}
 	p.Check(c.ShutdownTimeout > 0, "shutdown-timeout", "must be positive, e.g. 25s")
+	c.Auth.validate(&p)
 	return p.Err()
+}
+
+func (a Auth) validate(p *Problems) {
+	if a.OIDCIssuer == "" {
+		return
+	}
+	u, err := url.Parse(a.OIDCIssuer)
+	loopback := err == nil && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "::1")
+	p.Check(err == nil && (u.Scheme == "https" || u.Scheme == "http" && loopback) && u.Host != "", "oidc-issuer",
+		"must be the provider's https:// issuer URL, exactly as in its tokens' iss claim")
+	p.Check(a.OIDCAudience != "", "oidc-audience", "is required with --oidc-issuer: the client id Firebreak's tokens are issued to")
+	p.Check(a.OIDCRolesClaim != "", "oidc-roles-claim", "is empty; name the claim that lists roles or groups, e.g. roles or groups")
+	p.Check(a.OIDCClockSkew >= 0 && a.OIDCClockSkew <= 5*time.Minute, "oidc-clock-skew", "must be between 0 and 5m")
+	if _, err := auth.ParseRoleMap(a.OIDCRoleMap); err != nil {
+		p.Add("oidc-role-map", err.Error())
+	}
 }
 
 func validSubjectToken(s string) bool {

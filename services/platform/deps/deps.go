@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/store"
@@ -28,11 +30,18 @@ type Deps struct {
 	Names     bus.Names
 	Redis     redis.UniversalClient
 	Keys      store.Keys
+	// Auth authenticates the callers of the service's APIs.
+	Auth *auth.Authenticator
 }
 
 // Open connects everything and ensures the streams exist.
 func Open(ctx context.Context, c config.Common, tel *telemetry.Telemetry) (*Deps, error) {
 	d := &Deps{Tel: tel, Names: bus.Names{Prefix: c.SubjectPrefix}, Keys: store.Keys{Prefix: c.RedisPrefix}}
+	authn, err := Authenticator(c.Auth, tel.Logger)
+	if err != nil {
+		return nil, err
+	}
+	d.Auth = authn
 	if err := d.openNATS(ctx, c); err != nil {
 		return nil, err
 	}
@@ -91,6 +100,26 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 	d.NC, d.JS = nc, js
 	d.Publisher = bus.NewPublisher(js, d.Tel.Propagator)
 	return nil
+}
+
+// Authenticator builds the authenticator the settings describe. Without a
+// keys file or an issuer it refuses every caller, and says so in the log.
+func Authenticator(c config.Auth, log *slog.Logger) (*auth.Authenticator, error) {
+	roleMap, err := auth.ParseRoleMap(c.OIDCRoleMap)
+	if err != nil {
+		return nil, fmt.Errorf("--oidc-role-map: %w", err)
+	}
+	a, err := auth.New(auth.Options{KeysFile: c.KeysFile, Logger: log, OIDC: auth.OIDC{
+		Issuer: c.OIDCIssuer, Audience: c.OIDCAudience, RolesClaim: c.OIDCRolesClaim, RoleMap: roleMap,
+		BrandsClaim: c.OIDCBrandsClaim, ClockSkew: c.OIDCClockSkew,
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("authentication (--auth-keys-file, --oidc-*): %w", err)
+	}
+	if !a.Accepts() {
+		log.Warn("no --auth-keys-file or --oidc-issuer: every API call except health will be refused")
+	}
+	return a, nil
 }
 
 // Close drains NATS (flushing anything still buffered), closes Redis and

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/rpc"
-	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
 // Part is anything that runs in the background: a consumer, a timer loop,
@@ -31,14 +31,14 @@ type Unit struct {
 }
 
 // Listen binds a service's HTTP and gRPC addresses; /readyz checks the
-// service's dependencies. Register gRPC services on u.GRPC and add workers
-// before Start.
-func Listen(httpAddr, grpcAddr string, tel *telemetry.Telemetry, ready admin.Check) (*Unit, error) {
-	httpSrv, err := admin.Listen(httpAddr, tel, ready)
+// service's dependencies, and gRPC callers are authenticated with d.Auth.
+// Register gRPC services on u.GRPC and add workers before Start.
+func Listen(httpAddr, grpcAddr string, d *deps.Deps) (*Unit, error) {
+	httpSrv, err := admin.Listen(httpAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
 	}
-	grpcSrv, err := rpc.Listen(grpcAddr, tel)
+	grpcSrv, err := rpc.Listen(grpcAddr, d.Tel, d.Auth)
 	if err != nil {
 		_ = httpSrv.Stop(context.Background())
 		return nil, err

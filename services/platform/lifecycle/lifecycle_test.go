@@ -8,6 +8,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
@@ -50,11 +51,15 @@ func TestStopReportsNotReadyBeforeStoppingWorkersInReverse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	grpcSrv, err := rpc.Listen("127.0.0.1:0", tel)
+	nobody, err := auth.New(auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := rpc.Dial(grpcSrv.Addr())
+	grpcSrv, err := rpc.Listen("127.0.0.1:0", tel, nobody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := rpc.Dial(grpcSrv.Addr(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,12 +14,14 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
@@ -30,8 +33,17 @@ type Server struct {
 	log    *slog.Logger
 }
 
-// Listen binds addr and builds a server; register services, then Serve.
-func Listen(addr string, tel *telemetry.Telemetry) (*Server, error) {
+// MaxMessageBytes bounds one gRPC message either way, so a single request
+// cannot make a server allocate without bound.
+const MaxMessageBytes = 4 << 20
+
+// maxStreams bounds concurrent calls on one client connection.
+const maxStreams = 256
+
+// Listen binds addr and builds a server whose every method but health
+// authenticates its caller with authn and checks the role auth.Methods
+// names; register services, then Serve.
+func Listen(addr string, tel *telemetry.Telemetry, authn *auth.Authenticator) (*Server, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for gRPC on %s: %w", addr, err)
@@ -42,8 +54,12 @@ func Listen(addr string, tel *telemetry.Telemetry) (*Server, error) {
 			otelgrpc.WithTracerProvider(tel.Tracer),
 			otelgrpc.WithMeterProvider(tel.Meter),
 			otelgrpc.WithPropagators(tel.Propagator))),
-		grpc.ChainUnaryInterceptor(logUnary(log)),
-		grpc.ChainStreamInterceptor(logStream(log)),
+		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.MaxConcurrentStreams(maxStreams),
+		// Logging first, so refused calls are logged too.
+		grpc.ChainUnaryInterceptor(logUnary(log), authn.UnaryInterceptor(auth.Methods)),
+		grpc.ChainStreamInterceptor(logStream(log), authn.StreamInterceptor(auth.Methods)),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
@@ -79,9 +95,24 @@ func (s *Server) Stop(ctx context.Context) {
 }
 
 // Dial connects to a Firebreak gRPC server without TLS (in-cluster traffic;
-// put a mesh or TLS terminator in front for more).
-func Dial(target string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// put a mesh or TLS terminator in front for more), presenting token on
+// every call ("" for none: health checks need none).
+func Dial(target string, token string) (*grpc.ClientConn, error) {
+	return DialTLS(target, token, nil)
+}
+
+// DialTLS is Dial over TLS with tlsConfig; nil dials without TLS.
+func DialTLS(target string, token string, tlsConfig *tls.Config) (*grpc.ClientConn, error) {
+	transport := insecure.NewCredentials()
+	if tlsConfig != nil {
+		transport = credentials.NewTLS(tlsConfig)
+	}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(transport),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+	if token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(auth.Token(token)))
+	}
+	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial gRPC %s: %w", target, err)
 	}

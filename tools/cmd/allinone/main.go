@@ -80,9 +80,17 @@ func run() int {
 		defer sink.Close()
 		flags["notifier"] = append(flags["notifier"], "--webhook-url=http://"+*sinkAddr+"/webhook")
 	}
+	// One local key with every role, kept beside JetStream's files so it
+	// survives restarts of `make run`.
+	token, keysFile, err := stack.LocalKeys(*dataDir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "firebreak: %v\n", err)
+		return 1
+	}
 	st, err := stack.Start(ctx, stack.Options{
-		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + redisURL, "--log-level=" + *logLevel},
-		Flags:  flags,
+		KeysFile: keysFile,
+		Common:   []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + redisURL, "--log-level=" + *logLevel},
+		Flags:    flags,
 		Telemetry: func(name string) (*telemetry.Telemetry, error) {
 			return telemetry.Setup(ctx, name, telemetry.Options{Level: *logLevel, Version: config.Version})
 		},
@@ -96,7 +104,9 @@ func run() int {
 	for _, a := range st.Addrs() {
 		fmt.Printf("%-11s %-22s %s\n", a[0], a[1], a[2])
 	}
-	fmt.Printf("post mentions to http://%s/v1/mentions; list cases with `go run ./tools/cmd/firebreak cases list`\n", st.Ingest.HTTPAddr())
+	fmt.Printf("every API takes the local admin key (in %s); in another terminal:\n", filepath.Join(*dataDir, "token"))
+	fmt.Printf("export FIREBREAK_TOKEN=%s\n", token)
+	fmt.Printf("post mentions to http://%s/v1/mentions with 'Authorization: Bearer $FIREBREAK_TOKEN'; list cases with `go run ./tools/cmd/firebreak cases list`\n", st.Ingest.HTTPAddr())
 	if *sinkAddr != "" && os.Getenv("FIREBREAK_WEBHOOK_URL") == "" {
 		fmt.Printf("notifications go to the webhook sink at http://%s/webhook and are printed here\n", *sinkAddr)
 	}

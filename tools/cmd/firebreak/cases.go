@@ -16,12 +16,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // escalationFlags are the flags of every command that talks to escalation.
 type escalationFlags struct {
+	conn    connFlags
 	addr    string
 	timeout time.Duration
 	output  string
@@ -31,10 +31,11 @@ func (f *escalationFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "escalation", envOr("FIREBREAK_ESCALATION_ADDR", "127.0.0.1:9093"), "escalation gRPC address (env FIREBREAK_ESCALATION_ADDR)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for an answer")
 	fs.StringVar(&f.output, "o", "table", "output: table or json")
+	f.conn.register(fs)
 }
 
 func (f *escalationFlags) dial() (fbv1.EscalationServiceClient, *grpc.ClientConn, error) {
-	conn, err := rpc.Dial(f.addr)
+	conn, err := f.conn.dial(f.addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -159,6 +160,9 @@ func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 		}
 		if e.Actor != "" {
 			line += "  by " + e.Actor
+			if e.AuthMethod != "" {
+				line += " (" + e.AuthMethod + ")"
+			}
 		}
 		if e.Note != "" {
 			line += ": " + e.Note
@@ -227,26 +231,27 @@ func envOr(name, def string) string {
 }
 
 func runCasesAck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return changeCase(ctx, "cases ack", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, actor, note string) (*fbv1.Case, error) {
-		resp, err := c.AcknowledgeCase(ctx, &fbv1.AcknowledgeCaseRequest{Id: id, Actor: actor, Note: note})
+	return changeCase(ctx, "cases ack", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, note string) (*fbv1.Case, error) {
+		resp, err := c.AcknowledgeCase(ctx, &fbv1.AcknowledgeCaseRequest{Id: id, Note: note})
 		return resp.GetCase(), err
 	})
 }
 
 func runCasesResolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return changeCase(ctx, "cases resolve", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, actor, note string) (*fbv1.Case, error) {
-		resp, err := c.ResolveCase(ctx, &fbv1.ResolveCaseRequest{Id: id, Actor: actor, Note: note})
+	return changeCase(ctx, "cases resolve", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, note string) (*fbv1.Case, error) {
+		resp, err := c.ResolveCase(ctx, &fbv1.ResolveCaseRequest{Id: id, Note: note})
 		return resp.GetCase(), err
 	})
 }
 
-type caseChange func(ctx context.Context, c fbv1.EscalationServiceClient, id, actor, note string) (*fbv1.Case, error)
+// caseChange acts on a case; the server records the caller's identity as
+// who did it, so there is no name to type.
+type caseChange func(ctx context.Context, c fbv1.EscalationServiceClient, id, note string) (*fbv1.Case, error)
 
 func changeCase(ctx context.Context, name string, args []string, stdout, stderr io.Writer, change caseChange) error {
 	var f escalationFlags
 	fs := newFlagSet(name, stderr)
 	f.register(fs)
-	actor := fs.String("as", envOr("USER", ""), "who is doing this (default $USER)")
 	note := fs.String("note", "", "a note for the timeline")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -255,12 +260,9 @@ func changeCase(ctx context.Context, name string, args []string, stdout, stderr 
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: give one case id", errUsage)
 	}
-	if *actor == "" {
-		return fmt.Errorf("%w: say who you are with --as", errUsage)
-	}
 	var c *fbv1.Case
 	err = f.call(ctx, func(ctx context.Context, client fbv1.EscalationServiceClient) (err error) {
-		c, err = change(ctx, client, pos[0], *actor, *note)
+		c, err = change(ctx, client, pos[0], *note)
 		return err
 	})
 	if err != nil {

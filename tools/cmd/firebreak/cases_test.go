@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -31,16 +32,26 @@ func TestCaseCommandsAgainstARunningFirebreak(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st.Stop(context.Background()) })
 	body := `{"platform":"x","platform_id":"cli-1","brand":"acme","author":{"id":"u9","handle":"dan","followers":332000},"text":"@acme my flight was cancelled and nobody answers. Awful."}`
-	resp, err := http.Post("http://"+st.Ingest.HTTPAddr()+"/v1/mentions", "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+st.Ingest.HTTPAddr()+"/v1/mentions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+st.Token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("post: %v %v", resp, err)
 	}
 	addr := "--escalation=" + st.Escalation.GRPCAddr()
+	t.Setenv("FIREBREAK_TOKEN", "")
+	t.Setenv("FIREBREAK_TOKEN_FILE", "")
 	cli := func(args ...string) (string, int) {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), append(args, addr), &out, &errOut)
 		return out.String() + errOut.String(), code
 	}
+
+	var noToken bytes.Buffer
+	if code := run(context.Background(), []string{"cases", "list", addr}, io.Discard, &noToken); code != 1 || !strings.Contains(noToken.String(), "no token: set FIREBREAK_TOKEN") || !strings.Contains(noToken.String(), "make run") {
+		t.Fatalf("without a token the CLI must fail and say how to get one (exit %d): %s", code, noToken.String())
+	}
+	t.Setenv("FIREBREAK_TOKEN", st.Token)
 
 	var list string
 	deadline := time.Now().Add(10 * time.Second)
@@ -61,10 +72,13 @@ func TestCaseCommandsAgainstARunningFirebreak(t *testing.T) {
 	if out, code := cli("explain", "x:cli-1"); code != 0 || !strings.Contains(out, "escalated to senior") {
 		t.Fatalf("explain (exit %d): %s", code, out)
 	}
-	if out, code := cli("cases", "ack", id, "--as", "ana", "--note", "calling him"); code != 0 || !strings.Contains(out, "acknowledged") {
+	if out, code := cli("cases", "ack", id, "--note", "calling him"); code != 0 || !strings.Contains(out, "acknowledged") {
 		t.Fatalf("ack (exit %d): %s", code, out)
 	}
-	if out, code := cli("cases", "ack", id, "--as", "ana"); code != 1 || !strings.Contains(out, "FailedPrecondition") {
+	if out, code := cli("cases", "get", id); code != 0 || !strings.Contains(out, "by local-admin (api-key)") {
+		t.Fatalf("the timeline must name who acknowledged, as authenticated (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "ack", id); code != 1 || !strings.Contains(out, "FailedPrecondition") {
 		t.Fatalf("second ack (exit %d): %s", code, out)
 	}
 	if out, code := cli("cases", "get", "not-an-id"); code != 1 || !strings.Contains(out, "InvalidArgument") {

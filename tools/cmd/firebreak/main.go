@@ -29,8 +29,8 @@ func commands() []command {
 	return []command{
 		{"cases list", "list cases (filters: --state, --team, --priority, --brand)", runCasesList},
 		{"cases get", "show one case with its timeline: cases get ID", runCasesGet},
-		{"cases ack", "acknowledge a case: cases ack ID [--as NAME] [--note TEXT]", runCasesAck},
-		{"cases resolve", "resolve a case: cases resolve ID [--as NAME] [--note TEXT]", runCasesResolve},
+		{"cases ack", "acknowledge a case: cases ack ID [--note TEXT] (as whoever FIREBREAK_TOKEN is)", runCasesAck},
+		{"cases resolve", "resolve a case: cases resolve ID [--note TEXT]", runCasesResolve},
 		{"cases watch", "stream case events as they happen", runCasesWatch},
 		{"explain", "why a mention was (or was not) escalated: explain MENTION-ID", runExplain},
 		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
@@ -40,6 +40,7 @@ func commands() []command {
 		{"backtest", "replay mentions through a policy (--against: compare two policies)", runBacktest},
 		{"policy check", "check a policy: every error with route and line, then dead routes and other warnings", runPolicyCheck},
 		{"policy test", "what a policy does with a mention: policy test FILE (--mention JSON | --cases FILE)", runPolicyTest},
+		{"token new", "make an API key and its keys-file line: token new --name NAME --roles ROLE[,ROLE] [--brands B]", runTokenNew},
 		{"replay", "post a file's mentions to ingest: replay --in FILE [--format ndjson|twcs|airline] [--rate N]", runReplay},
 	}
 }

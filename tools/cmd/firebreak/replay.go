@@ -19,15 +19,15 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/mention"
-	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/replay"
 )
 
 // replayOptions are the replay command's flags.
 type replayOptions struct {
-	in, format, ingest, brand, keyFile string
-	rate                               float64
-	batch                              int
+	in, format, ingest, brand string
+	conn                      connFlags
+	rate                      float64
+	batch                     int
 }
 
 // runReplay posts a file's mentions to ingest's HTTP API in batches, at a
@@ -40,7 +40,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&o.format, "format", "", "ndjson, twcs or airline (default: from the file)")
 	fs.StringVar(&o.ingest, "ingest", "http://127.0.0.1:8080", "ingest's HTTP address")
 	fs.StringVar(&o.brand, "brand", "", "post every mention as this brand (default: the file's)")
-	fs.StringVar(&o.keyFile, "api-key-file", "", "file holding an ingest API key")
+	o.conn.register(fs)
 	fs.Float64Var(&o.rate, "rate", 0, "mentions per second (0: as fast as ingest takes them)")
 	fs.IntVar(&o.batch, "batch", 100, "mentions per request")
 	if _, err := parseArgs(fs, args); err != nil {
@@ -53,11 +53,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	key := ""
-	if o.keyFile != "" {
-		if key, err = config.ReadSecret(o.keyFile); err != nil {
-			return err
-		}
+	key, err := o.conn.token()
+	if err != nil {
+		return err
 	}
 	p := &poster{url: strings.TrimRight(o.ingest, "/") + "/v1/mentions", key: key, client: &http.Client{Timeout: 30 * time.Second}}
 	bar := newProgress(stderr, len(lines))

@@ -25,6 +25,7 @@ func startIngestForReplay(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+	t.Setenv("FIREBREAK_TOKEN", env.Token)
 	return "http://" + svc.HTTPAddr()
 }
 

@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.total, "mentions", 100_000, "mentions to send")
 	fs.IntVar(&o.batch, "batch", 100, "mentions per request")
 	fs.IntVar(&o.conc, "concurrency", 8, "requests in flight")
-	fs.StringVar(&o.key, "api-key", os.Getenv("FIREBREAK_API_KEY"), "API key, when ingest needs one")
+	fs.StringVar(&o.key, "token", os.Getenv("FIREBREAK_TOKEN"), "token with the ingest role (env FIREBREAK_TOKEN; make run prints one)")
 	fs.StringVar(&o.brand, "brand", "acme", "brand of the mentions")
 	fs.StringVar(&o.idPrefix, "id-prefix", fmt.Sprintf("load%d-", time.Now().UnixNano()), "platform id prefix; unique per run so nothing is a duplicate")
 	if err := fs.Parse(args); err != nil {

@@ -129,7 +129,7 @@ func local(ctx context.Context, o options, corpus *load.Corpus, always, first bo
 			fmt.Fprintf(os.Stderr, "loadgen: stop the in-process Firebreak: %v\n", err)
 		}
 	}()
-	conn, err := rpc.Dial(l.Stack.Escalation.GRPCAddr())
+	conn, err := rpc.Dial(l.Stack.Escalation.GRPCAddr(), l.Stack.Token)
 	if err != nil {
 		return load.Run{}, fmt.Errorf("dial escalation at %s: %w", l.Stack.Escalation.GRPCAddr(), err)
 	}
@@ -140,7 +140,7 @@ func local(ctx context.Context, o options, corpus *load.Corpus, always, first bo
 	}
 	defer redis.Close()
 	t := load.Target{
-		IngestURL: "http://" + l.Stack.Ingest.HTTPAddr() + "/v1/mentions", Escalation: fbv1.NewEscalationServiceClient(conn),
+		IngestURL: "http://" + l.Stack.Ingest.HTTPAddr() + "/v1/mentions", Token: l.Stack.Token, Escalation: fbv1.NewEscalationServiceClient(conn),
 		NC: l.NC, Names: bus.Names{Prefix: "firebreak"}, Sink: l.Sink, Redis: redis,
 	}
 	r := load.Run{SyncAlways: always}
@@ -164,12 +164,16 @@ func external(ctx context.Context, o options, corpus *load.Corpus) (load.Run, er
 	if err := load.CheckLoopback("http://" + o.escalationAddr); err != nil {
 		return load.Run{}, err
 	}
-	conn, err := rpc.Dial(o.escalationAddr)
+	token := os.Getenv("FIREBREAK_TOKEN")
+	if token == "" {
+		return load.Run{}, fmt.Errorf("set FIREBREAK_TOKEN to a key of the running Firebreak with the ingest and viewer roles (make run prints one)")
+	}
+	conn, err := rpc.Dial(o.escalationAddr, token)
 	if err != nil {
 		return load.Run{}, fmt.Errorf("dial escalation at %s: %w", o.escalationAddr, err)
 	}
 	defer conn.Close()
-	t := load.Target{IngestURL: o.ingestURL, Escalation: fbv1.NewEscalationServiceClient(conn)}
+	t := load.Target{IngestURL: o.ingestURL, Token: token, Escalation: fbv1.NewEscalationServiceClient(conn)}
 	phases, err := phases(ctx, o, corpus, t, true)
 	return load.Run{Phases: phases}, err
 }

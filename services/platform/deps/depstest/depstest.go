@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/firebreak/firebreak/services/platform/auth/authtest"
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -21,18 +22,23 @@ import (
 type Env struct {
 	NATS   *server.Server
 	Common config.Common
+	// Token is accepted by every API of the services on this Env, with
+	// every role and every brand.
+	Token string
 }
 
 // New starts an embedded NATS server and picks a Redis prefix.
 func New(t testing.TB) *Env {
 	t.Helper()
 	srv := bustest.Server(t)
-	client, keys := storetest.New(t)
-	_ = client
-	return &Env{NATS: srv, Common: config.Common{
+	_, keys := storetest.New(t)
+	everyone := authtest.Everyone()
+	keysFile := authtest.KeysFile(t, everyone)
+	return &Env{NATS: srv, Token: everyone.Key, Common: config.Common{
 		NATSURL: srv.ClientURL(), RedisURL: storetest.URL(), RedisPrefix: keys.Prefix,
 		SubjectPrefix: "firebreak", StreamReplicas: 1, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
 		LogLevel: "debug", ShutdownTimeout: 10 * time.Second,
+		Auth: config.Auth{KeysFile: keysFile},
 	}}
 }
 

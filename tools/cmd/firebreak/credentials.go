@@ -1,0 +1,86 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"google.golang.org/grpc"
+
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+)
+
+// errNoToken says how to get a token; every command that calls an API
+// ends with it when none is set.
+var errNoToken = errors.New("no token: set FIREBREAK_TOKEN (`make run` prints an `export FIREBREAK_TOKEN=...` line) or " +
+	"--token-file (FIREBREAK_TOKEN_FILE) to an API key or an ID token from your identity provider; " +
+	"an admin makes API keys with `firebreak token new`")
+
+// connFlags are how the CLI reaches an API: the caller's token and TLS.
+type connFlags struct {
+	tokenFile  string
+	tls        bool
+	caFile     string
+	serverName string
+}
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.tokenFile, "token-file", os.Getenv("FIREBREAK_TOKEN_FILE"), "file holding your token (env FIREBREAK_TOKEN_FILE; FIREBREAK_TOKEN holds the token itself)")
+	fs.BoolVar(&c.tls, "tls", os.Getenv("FIREBREAK_TLS") == "true" || os.Getenv("FIREBREAK_TLS") == "1", "use TLS (env FIREBREAK_TLS=true)")
+	fs.StringVar(&c.caFile, "tls-ca-file", os.Getenv("FIREBREAK_TLS_CA_FILE"), "CA bundle for the server's certificate; implies --tls (env FIREBREAK_TLS_CA_FILE)")
+	fs.StringVar(&c.serverName, "tls-server-name", os.Getenv("FIREBREAK_TLS_SERVER_NAME"), "name to verify in the server's certificate (env FIREBREAK_TLS_SERVER_NAME)")
+}
+
+// token is FIREBREAK_TOKEN, else the token file's content.
+func (c *connFlags) token() (string, error) {
+	if t := strings.TrimSpace(os.Getenv("FIREBREAK_TOKEN")); t != "" {
+		return t, nil
+	}
+	if c.tokenFile == "" {
+		return "", errNoToken
+	}
+	t, err := config.ReadSecret(c.tokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	if t = strings.TrimSpace(t); t == "" {
+		return "", fmt.Errorf("--token-file %s is empty; %w", c.tokenFile, errNoToken)
+	}
+	return t, nil
+}
+
+func (c *connFlags) tlsConfig() (*tls.Config, error) {
+	if !c.tls && c.caFile == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.serverName}
+	if c.caFile != "" {
+		pem, err := os.ReadFile(c.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca-file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca-file %s holds no PEM certificate", c.caFile)
+		}
+	}
+	return cfg, nil
+}
+
+// dial connects to addr with the caller's token.
+func (c *connFlags) dial(addr string) (*grpc.ClientConn, error) {
+	token, err := c.token()
+	if err != nil {
+		return nil, err
+	}
+	tlsConfig, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return rpc.DialTLS(addr, token, tlsConfig)
+}
