@@ -11,7 +11,7 @@ BUF := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval chart-lint deploy-check manifests
+.PHONY: help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval eval-replies chart-lint deploy-check manifests
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -79,3 +79,7 @@ train: ## retrain both built-in scorer models (reproduces the checked-in files b
 
 eval: ## in-domain and cross-domain tables of both scorer models against naive Bayes and the lexicon (shared data)
 	$(GO) run ./tools/cmd/firebreak eval --data ../shared/data
+	$(GO) run ./tools/cmd/firebreak eval-replies
+
+eval-replies: ## the reply check: flag rates on labelled replies, the twcs brand replies and the Stanford Politeness quartiles
+	$(GO) run ./tools/cmd/firebreak eval-replies

@@ -495,10 +495,11 @@ func (r *replyRules) ownedByBrand(toks []replyToken, i int) bool {
 }
 
 // namedReference reports whether a code is called a booking, order or
-// account reference by the words just before it.
+// account reference by the words just before it; "your" alone is not
+// enough ("call you on 1-800-…" is the brand's line).
 func (r *replyRules) namedReference(toks []replyToken, i int) bool {
 	for j := i - 1; j >= 0 && j >= i-3; j-- {
-		if r.is(toks[j].id, cueRefWord) || r.is(toks[j].id, cueOwner) {
+		if r.is(toks[j].id, cueRefWord) {
 			return true
 		}
 	}

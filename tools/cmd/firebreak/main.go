@@ -35,6 +35,7 @@ func commands() []command {
 		{"explain", "why a mention was (or was not) escalated: explain MENTION-ID", runExplain},
 		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
 		{"check-reply", "check a draft reply from standard input, or a file's replies (--in) into NDJSON", runCheckReply},
+		{"eval-replies", "measure the reply check on labelled replies, the twcs brand replies and Stanford Politeness", runEvalReplies},
 		{"eval", "measure the scorer against a labelled file (--train: cross-validate)", runEval},
 		{"train", "train the scorer's model on a labelled file", runTrain},
 		{"backtest", "replay mentions through a policy (--against: compare two policies)", runBacktest},
