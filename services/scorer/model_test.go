@@ -59,7 +59,7 @@ func TestServiceLoadsATeamsTrainedModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
-	conn, err := rpc.Dial(svc.GRPCAddr())
+	conn, err := rpc.Dial(svc.GRPCAddr(), env.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
