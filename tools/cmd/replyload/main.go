@@ -37,11 +37,11 @@ func main() {
 // drafts are 280-character replies of every kind the check reads: good,
 // hostile, powerless, with personal data, moving to DMs.
 var drafts = []string{
-	"We're so sorry your bag didn't make the connection. It's on the next flight from Chicago and our courier will bring it to your hotel tonight; we'll message you here with the tracking link as soon as it lands. If you need essentials meanwhile, keep the receipts and we'll refund...",
-	"Honestly, that's a bit much. Plenty of customers waited longer than you did last night and none of them felt the need to tweet at us every ten minutes about it. Calm down, take a deep breath and wait for the driver like everybody else. You should have booked earlier if it........",
-	"We're really sorry to hear about your experience at our store today. That isn't the level of service we want any of our customers to receive and we do apologise for the frustration it has caused you and your family. Thank you for taking the time to share your feedback with us,...",
-	"Hi Sarah, we've rebooked booking QX7P2L onto the 06:40 tomorrow and emailed the new itinerary to sarah.jones@example.com. The engineer will also call you on 07700 900461 about the refund for order 114-5839201-7730642. Sorry again for the disruption and thanks for your patience...",
-	"Sorry about the trouble with the app since the update. Could you send us a DM with the version you're on and the device model? We'll check it with the team and get back to you. In the meantime, logging out and back in usually clears the cache and fixes the loop for most people,..",
+	"We're so sorry your bag didn't make the connection. It's on the next flight and our courier will bring it to your hotel tonight; we'll message you here with the tracking link as soon as it lands. If you need essentials meanwhile, keep the receipts and we'll refund them.          ",
+	"Honestly, that's a bit much. Plenty of customers waited longer than you did last night and none of them felt the need to tweet at us every ten minutes about it. Calm down, take a deep breath and wait for the driver like everybody else. You should have booked it earlier then.     ",
+	"We're really sorry to hear about your experience at our store today. That isn't the level of service we want any of our customers to receive and we do apologise for the frustration it has caused you and your family. Thank you for taking the time to share your feedback with us.   ",
+	"Hi Sarah, we've rebooked booking QX7P2L onto the 06:40 tomorrow and emailed the new itinerary to sarah.jones@example.com. The engineer will also call you on 07700 900461 about the refund for order 114-5839201-7730642. Sorry again for the disruption and thanks for your patience!  ",
+	"Sorry about the trouble with the app since the update. Could you send us a DM with the version you're on and the device model? We'll check it with the team and get back to you. In the meantime, logging out and back in usually clears the cache and fixes the loop for most people.  ",
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	requests := fs.Int("requests", 20_000, "requests to send, one at a time")
 	warmup := fs.Int("warmup", 1_000, "requests sent first and not measured")
 	procs := fs.Int("procs", 1, "GOMAXPROCS of this process (the in-process server and the client share it)")
+	token := fs.String("token", os.Getenv("FIREBREAK_TOKEN"), "with --addr, a token allowed to check replies (env FIREBREAK_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return ctx.Err()
 		}
 		start := time.Now()
-		if err := post(client, url, bodies[i%len(bodies)]); err != nil {
+		if err := post(client, url, *token, bodies[i%len(bodies)]); err != nil {
 			return err
 		}
 		if i >= *warmup {
@@ -99,8 +100,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func post(client *http.Client, url string, body []byte) error {
-	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+func post(client *http.Client, url, token string, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
