@@ -170,3 +170,21 @@ func TestChatLogEntriesFollowTheLexicon(t *testing.T) {
 		t.Fatal("an entry without $type was read")
 	}
 }
+
+func FuzzChatLogEntry(f *testing.F) {
+	f.Add([]byte(`{"$type":"chat.bsky.convo.defs#logCreateMessage","rev":"r","convoId":"c","message":{"$type":"chat.bsky.convo.defs#messageView","id":"m","rev":"r","text":"hi","sender":{"did":"did:plc:dan"},"sentAt":"2026-11-23T10:00:00Z"}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		e, err := ParseLogEntry(raw)
+		if err != nil {
+			return
+		}
+		m, ok := e.Mention("acme", brandDID, danDID)
+		if !ok {
+			return
+		}
+		if m.Visibility != fbv1.Visibility_VISIBILITY_PRIVATE || m.Author.Id != brandDID && m.Author.Id != danDID ||
+			m.BrandReply != (m.Author.Id == brandDID) || m.BrandReply && m.ReplyToAuthorId != danDID {
+			t.Fatalf("mention %v from %s", m, raw)
+		}
+	})
+}

@@ -278,3 +278,21 @@ func TestReadSignedReturnsTheBodyOnlyWhenSignedAndWithinTheCap(t *testing.T) {
 		t.Fatalf("changed body: %v", err)
 	}
 }
+
+// Whatever the CRC endpoint agrees to sign can never be a delivery body:
+// a delivery is a JSON object, and an answered token holds no brace.
+func FuzzCRCTokenIsNeverABody(f *testing.F) {
+	f.Add("challenge-123")
+	f.Add(`{"for_user_id":"1","tweet_create_events":[]}`)
+	f.Fuzz(func(t *testing.T, token string) {
+		if CheckCRCToken(token) != nil {
+			return
+		}
+		if len(token) > MaxCRCTokenBytes || strings.ContainsAny(token, "{}[]\" \t\r\n:") {
+			t.Fatalf("answered %q", token)
+		}
+		if _, err := Parse([]byte(token), brands); err == nil {
+			t.Fatalf("an answered token %q parses as a delivery", token)
+		}
+	})
+}
