@@ -72,7 +72,7 @@ var chartCases = []struct {
 		name:   "defaults",
 		values: ``,
 		want:   expect{pdb: true, networkPolicy: true},
-		notes:  []string{"rollout status", "sync_interval: always", "WARNING: Redis has no password"},
+		notes:  []string{"rollout status", "sync_interval: always", "WARNING: Redis has no password", "every API call is refused"},
 	},
 	{
 		name: "high availability with HPA, KEDA and ServiceMonitor",
@@ -84,8 +84,13 @@ redis:
 nats:
   url: nats://nats-0.nats:4222,nats://nats-1.nats:4222,nats://nats-2.nats:4222
   credentials: "-----BEGIN NATS USER JWT-----\n..."
-apiKeys:
-  keys: "key-one\nkey-two\n"
+auth:
+  keys: "ana:sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 roles=responder\n"
+  oidc:
+    issuer: https://login.example.com/realms/firebreak
+    audience: firebreak
+    rolesClaim: groups
+    roleMap: social-oncall=responder,sre=admin
 platformSecrets:
   values:
     x-bearer-token: xt
@@ -147,8 +152,8 @@ receivers:
 platformSecrets:
   existingSecret: ops-platform
   keys: [x-bearer-token, bluesky-app-password]
-apiKeys:
-  existingSecret: ops-api-keys
+auth:
+  existingSecret: ops-auth-keys
 scorerModel:
   volume: {configMap: {name: acme-scorer-model}}
   file: acme.fbm.gz
@@ -156,7 +161,7 @@ podDisruptionBudget:
   enabled: false
 `,
 		want: expect{networkPolicy: true,
-			externalSecrets:    []string{"ops-redis", "ops-nats", "ops-nats-ca", "ops-receiver-secrets", "ops-platform", "ops-api-keys"},
+			externalSecrets:    []string{"ops-redis", "ops-nats", "ops-nats-ca", "ops-receiver-secrets", "ops-platform", "ops-auth-keys"},
 			externalConfigMaps: []string{"ops-policy", "ops-receivers", "acme-scorer-model"}},
 	},
 	{
@@ -224,7 +229,7 @@ func TestChartUsesExistingSecretsInsteadOfCreatingThem(t *testing.T) {
 	}
 	for svc, want := range map[string]map[string]string{
 		"ingest": {
-			"FIREBREAK_API_KEYS_FILE":             "/etc/firebreak/api-keys/api-keys",
+			"FIREBREAK_AUTH_KEYS_FILE":            "/etc/firebreak/auth/auth-keys",
 			"FIREBREAK_X_BEARER_TOKEN_FILE":       "/etc/firebreak/platform/x-bearer-token",
 			"FIREBREAK_BLUESKY_APP_PASSWORD_FILE": "/etc/firebreak/platform/bluesky-app-password",
 			"FIREBREAK_NATS_TLS_CA_FILE":          "/etc/firebreak/nats-tls/ca.crt",
@@ -234,13 +239,48 @@ func TestChartUsesExistingSecretsInsteadOfCreatingThem(t *testing.T) {
 		"reach":      {"FIREBREAK_X_BEARER_TOKEN_FILE": "/etc/firebreak/platform/x-bearer-token", "FIREBREAK_BRAND_FOLLOWERS": "acme=203000"},
 		"escalation": {"FIREBREAK_POLICY_FILE": "/etc/firebreak/policy/policy.yaml"},
 		"notifier":   {"FIREBREAK_RECEIVERS_FILE": "/etc/firebreak/receivers/receivers.yaml"},
-		"scorer":     {"FIREBREAK_API_KEYS_FILE": "", "FIREBREAK_X_BEARER_TOKEN_FILE": "", "FIREBREAK_SCORER_MODEL": "/etc/firebreak/scorer-model/acme.fbm.gz"},
+		"scorer":     {"FIREBREAK_AUTH_KEYS_FILE": "/etc/firebreak/auth/auth-keys", "FIREBREAK_X_BEARER_TOKEN_FILE": "", "FIREBREAK_SCORER_MODEL": "/etc/firebreak/scorer-model/acme.fbm.gz"},
 	} {
 		for k, v := range want {
 			if env[svc][k] != v {
 				t.Errorf("%s: %s=%q, want %q", svc, k, env[svc][k], v)
 			}
 		}
+	}
+}
+
+// TestChartGivesEveryServiceTheKeysAndTheIdentityProvider: authentication
+// is per service, so each must get the same credentials.
+func TestChartGivesEveryServiceTheKeysAndTheIdentityProvider(t *testing.T) {
+	t.Parallel()
+	objs := decode(t, []byte(mustRender(t, chartCases[1].values).Manifest))
+	if len(objs.deployments) != 5 {
+		t.Fatalf("%d deployments, want 5", len(objs.deployments))
+	}
+	for _, d := range objs.deployments {
+		name := d.Spec.Template.Labels["app.kubernetes.io/component"]
+		env := envMap(d.Spec.Template.Spec.Containers[0].Env)
+		for k, v := range map[string]string{
+			"FIREBREAK_AUTH_KEYS_FILE":   "/etc/firebreak/auth/auth-keys",
+			"FIREBREAK_OIDC_ISSUER":      "https://login.example.com/realms/firebreak",
+			"FIREBREAK_OIDC_AUDIENCE":    "firebreak",
+			"FIREBREAK_OIDC_ROLES_CLAIM": "groups",
+			"FIREBREAK_OIDC_ROLE_MAP":    "social-oncall=responder,sre=admin",
+		} {
+			if env[k] != v {
+				t.Errorf("%s: %s=%q, want %q", name, k, env[k], v)
+			}
+		}
+		mounted := false
+		for _, m := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
+			mounted = mounted || m.MountPath == "/etc/firebreak/auth"
+		}
+		if !mounted {
+			t.Errorf("%s does not mount the keys file", name)
+		}
+	}
+	if _, err := render(t, chartCases[0].values+"auth:\n  oidc:\n    issuer: https://login.example.com\n"); err == nil || !strings.Contains(err.Error(), "auth.oidc.audience is required") {
+		t.Errorf("an issuer without an audience rendered: %v", err)
 	}
 }
 

@@ -90,14 +90,14 @@ func kustomize(t *testing.T, dir string) []byte {
 
 // opsSecrets are the Secrets the production overlay expects the operator to
 // create (for example with External Secrets or Sealed Secrets).
-var opsSecrets = []string{"firebreak-redis", "firebreak-nats", "firebreak-nats-ca", "firebreak-receiver-secrets", "firebreak-api-keys"}
+var opsSecrets = []string{"firebreak-redis", "firebreak-nats", "firebreak-nats-ca", "firebreak-receiver-secrets", "firebreak-auth-keys"}
 
 func TestKustomizeOverlaysBuildValidObjects(t *testing.T) {
 	for _, tc := range []struct {
 		dir  string
 		want expect
 	}{
-		{"base", expect{pdb: true, networkPolicy: true, externalSecrets: []string{"firebreak-redis", "firebreak-receiver-secrets", "firebreak-api-keys"}}},
+		{"base", expect{pdb: true, networkPolicy: true, externalSecrets: []string{"firebreak-redis", "firebreak-receiver-secrets", "firebreak-auth-keys"}}},
 		{filepath.Join("overlays", "dev"), expect{pdb: true, networkPolicy: true, extraWorkloads: []string{"nats", "redis"}}},
 		{filepath.Join("overlays", "production"), expect{pdb: true, networkPolicy: true, serviceMonitors: true,
 			externalSecrets: opsSecrets,

@@ -73,8 +73,8 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "firebreak.receiverSecret" -}}
 {{- .Values.receivers.existingSecret | default (printf "%s-receivers" (include "firebreak.fullname" .)) -}}
 {{- end -}}
-{{- define "firebreak.apiKeysSecret" -}}
-{{- .Values.apiKeys.existingSecret | default (printf "%s-api-keys" (include "firebreak.fullname" .)) -}}
+{{- define "firebreak.authKeysSecret" -}}
+{{- .Values.auth.existingSecret | default (printf "%s-auth-keys" (include "firebreak.fullname" .)) -}}
 {{- end -}}
 {{- define "firebreak.policyConfigMap" -}}
 {{- .Values.policy.existingConfigMap | default (printf "%s-policy" (include "firebreak.fullname" .)) -}}
@@ -90,8 +90,8 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "firebreak.hasNatsCreds" -}}
 {{- if or .Values.nats.credentials .Values.nats.existingSecret }}true{{ end -}}
 {{- end -}}
-{{- define "firebreak.hasApiKeys" -}}
-{{- if or .Values.apiKeys.keys .Values.apiKeys.existingSecret }}true{{ end -}}
+{{- define "firebreak.hasAuthKeys" -}}
+{{- if or .Values.auth.keys .Values.auth.existingSecret }}true{{ end -}}
 {{- end -}}
 {{- define "firebreak.hasReceivers" -}}
 {{- if or .Values.receivers.content .Values.receivers.existingConfigMap }}true{{ end -}}
