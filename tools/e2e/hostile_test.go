@@ -326,3 +326,74 @@ func xDelivery(id string) string {
 func signed(secret, body string) http.Header {
 	return http.Header{"Content-Type": {"application/json"}, x.SignatureHeader: {x.ResponseToken([]byte(secret), body)}}
 }
+
+// TestHostileFloodOfLargeBodiesIsRefusedBeforeReading sends 40 requests at
+// once, each announcing a 4 MiB body that never comes, as slow clients
+// would. Ingest reserves body bytes before reading (32 MiB at once by
+// default), so 8 are admitted and wait for their bodies while the other 32
+// are refused with 503 straight away: 128 MiB that a pod with a 256 MiB
+// limit never reads. Nothing is published.
+func TestHostileFloodOfLargeBodiesIsRefusedBeforeReading(t *testing.T) {
+	e := startEdge(t)
+	before := e.ingested(t)
+	const (
+		flood    = 40
+		admitted = (32 << 20) / (4 << 20) // --max-body-bytes-in-flight / --max-body-bytes
+	)
+	type answer struct {
+		code int
+		took time.Duration
+	}
+	answers := make(chan answer, flood)
+	var writers []*io.PipeWriter
+	for range flood {
+		r, w := io.Pipe()
+		writers = append(writers, w)
+		req, err := http.NewRequest(http.MethodPost, e.base+"/v1/mentions", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = keyed()
+		req.ContentLength = 4 << 20
+		go func() {
+			start := time.Now()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answers <- answer{code: -1, took: time.Since(start)}
+				return
+			}
+			resp.Body.Close()
+			answers <- answer{code: resp.StatusCode, took: time.Since(start)}
+		}()
+	}
+	t.Cleanup(func() {
+		for _, w := range writers {
+			w.Close()
+		}
+	})
+	for i := range flood - admitted {
+		select {
+		case a := <-answers:
+			if a.code != http.StatusServiceUnavailable || a.took > quickly {
+				t.Fatalf("refusal %d: status %d after %s, want 503 within %s", i+1, a.code, a.took, quickly)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d requests beyond the body budget were refused", i, flood-admitted)
+		}
+	}
+	select {
+	case a := <-answers:
+		t.Fatalf("more than %d requests were refused, or one admitted was answered without its body: %d", flood-admitted, a.code)
+	default:
+	}
+	// The admitted ones end when their clients give up.
+	for _, w := range writers {
+		w.CloseWithError(errors.New("client gave up"))
+	}
+	for range admitted {
+		<-answers
+	}
+	if got := e.ingested(t) - before; got != 0 {
+		t.Fatalf("%d mentions published", got)
+	}
+}
