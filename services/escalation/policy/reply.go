@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/interpreter"
@@ -126,24 +127,59 @@ func (p *Policy) Answers(m *fbv1.Mention, check *fbv1.ReplyCheck) (bool, string)
 	case ok:
 		return true, "counted as an answer: passed the reply check"
 	}
-	return false, "not counted as an answer: " + FindingWords(check)
+	return false, "not counted as an answer: " + FindingWords(check, m.GetText())
 }
 
 // FindingWords names a check's findings of warning severity and above in
-// plain words, most severe first: "dismissive tone (\"Calm down\")".
-func FindingWords(check *fbv1.ReplyCheck) string {
-	var parts []string
+// plain words, most severe first, each once, with the words of the reply
+// text it is about: `it minimises the complaint ("That's a bit harsh")`.
+func FindingWords(check *fbv1.ReplyCheck, text string) string {
+	var words []string
+	quotes := map[string][]string{}
 	for _, sev := range []fbv1.Severity{fbv1.Severity_SEVERITY_CRITICAL, fbv1.Severity_SEVERITY_WARNING} {
 		for _, f := range check.GetFindings() {
-			if f.Severity == sev {
-				parts = append(parts, findingWord(f))
+			if f.Severity != sev {
+				continue
+			}
+			w := findingWord(f)
+			if _, seen := quotes[w]; !seen {
+				words = append(words, w)
+			}
+			if q := span(text, f); q != "" && !slices.Contains(quotes[w], q) {
+				quotes[w] = append(quotes[w], q)
+			} else if quotes[w] == nil {
+				quotes[w] = []string{}
 			}
 		}
 	}
-	if len(parts) == 0 {
+	if len(words) == 0 {
 		return "the policy's answer rule said no"
 	}
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = w
+		if q := quotes[w]; len(q) > 0 {
+			parts[i] += " (" + strings.Join(q, ", ") + ")"
+		}
+	}
 	return strings.Join(parts, "; ")
+}
+
+// maxSpan bounds a quoted span, in bytes.
+const maxSpan = 80
+
+// span quotes the part of text a finding is about, "" when its offsets do
+// not fit the text.
+func span(text string, f *fbv1.Finding) string {
+	start, end := int(f.Start), int(f.End)
+	if start < 0 || end <= start || end > len(text) || !utf8.ValidString(text[start:end]) {
+		return ""
+	}
+	s := strings.TrimSpace(text[start:end])
+	if len(s) > maxSpan {
+		return ""
+	}
+	return strconv.Quote(s)
 }
 
 func findingWord(f *fbv1.Finding) string {

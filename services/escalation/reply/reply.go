@@ -31,7 +31,7 @@ func Judge(pol *policy.Policy, d *fbv1.Decision, in policy.Input, cur cases.Curr
 	m, check := in.Mention, in.Score.GetReply()
 	answered, why := pol.Answers(m, check)
 	if d.Escalate {
-		answered, why = false, "not counted as an answer: "+policy.FindingWords(check)
+		answered, why = false, "not counted as an answer: "+policy.FindingWords(check, m.GetText())
 	}
 	r := cases.Reply{Mention: m, Check: check, Answered: answered, Why: why, To: in.To}
 	out := Outcome{Reply: r}

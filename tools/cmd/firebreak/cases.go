@@ -199,9 +199,14 @@ func printReplies(w io.Writer, c *fbv1.Case) {
 		}
 		fmt.Fprintf(w, "  %s  %s  %s  %q\n", r.At.AsTime().Local().Format(time.DateTime), word(r.Visibility.String(), "VISIBILITY_"), verdict, r.Text)
 		for _, f := range r.Check.GetFindings() {
-			if f.Severity >= fbv1.Severity_SEVERITY_WARNING {
-				fmt.Fprintf(w, "      %s (%s): %s\n", f.Code, word(f.Severity.String(), "SEVERITY_"), f.Message)
+			if f.Severity < fbv1.Severity_SEVERITY_WARNING {
+				continue
 			}
+			line := fmt.Sprintf("      %s (%s): %s", f.Code, word(f.Severity.String(), "SEVERITY_"), f.Message)
+			if start, end := int(f.Start), int(f.End); start >= 0 && start < end && end <= len(r.Text) {
+				line += fmt.Sprintf(" %q", r.Text[start:end])
+			}
+			fmt.Fprintln(w, line)
 		}
 		fmt.Fprintf(w, "      %s\n", r.Why)
 	}

@@ -239,7 +239,7 @@ func replyWords(c *fbv1.ReplyCheck) string {
 	if len(c.GetFindings()) == 0 {
 		return "no findings"
 	}
-	return policy.FindingWords(c)
+	return policy.FindingWords(c, "")
 }
 
 // reach is the given reach, or the tier assessed as the reach service
