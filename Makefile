@@ -11,7 +11,7 @@ BUF := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval eval-replies chart-lint deploy-check manifests
+.PHONY: backtest-twcs help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval eval-replies chart-lint deploy-check manifests
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ manifests: ## regenerate deploy/base/firebreak.yaml from the chart
 train: ## retrain both built-in scorer models (reproduces the checked-in files byte for byte)
 	$(GO) run ./tools/cmd/firebreak train --data ../shared/data --out services/scorer/score/model/default/sentiment.fbm.gz
 	$(GO) run ./tools/cmd/firebreak train --preset airline --in ../shared/data/airline-sentiment/train.csv --label-column airline_sentiment --weight-column airline_sentiment_confidence --out services/scorer/score/model/airline/sentiment.fbm.gz
+
+backtest-twcs: ## replay the customer-support-on-twitter sample through the default policy: cases, first answers, breaches, flagged brand replies, hand-offs
+	$(GO) run ./tools/cmd/firebreak backtest --policy default --in ../shared/data/customer-support-on-twitter/twcs-5000.csv --limit 10
 
 eval: ## in-domain and cross-domain tables of both scorer models against naive Bayes and the lexicon (shared data)
 	$(GO) run ./tools/cmd/firebreak eval --data ../shared/data
