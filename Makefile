@@ -81,7 +81,7 @@ backtest-twcs: ## replay the customer-support-on-twitter sample through the defa
 	$(GO) run ./tools/cmd/firebreak backtest --policy default --in ../shared/data/customer-support-on-twitter/twcs-5000.csv --limit 10
 
 eval: ## in-domain and cross-domain tables of both scorer models against naive Bayes and the lexicon (shared data)
-	$(GO) run ./tools/cmd/firebreak eval --data ../shared/data
+	$(GO) run ./tools/cmd/firebreak eval --data ../shared/data --agent-voice services/scorer/score/testdata/agent-voice.csv
 	$(GO) run ./tools/cmd/firebreak eval-replies
 
 eval-replies: ## the reply check: flag rates on labelled replies, the twcs brand replies and the Stanford Politeness quartiles

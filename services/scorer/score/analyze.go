@@ -10,7 +10,8 @@ const NumDense = 10
 // features (full 32-bit hashes; a model masks them to its size) and dense
 // features. Training builds Vectors through Scorer.Vectorize.
 type Vector struct {
-	Words []uint32
+	Unigrams []uint32 // the word unigram features alone, for the known-word set
+	Words    []uint32
 	Chars []uint32
 	Dense [NumDense]float32
 }
@@ -59,6 +60,8 @@ type analysis struct {
 	negScope  int    // words left under a negation, for negated unigrams
 	acc       [2][3]float32
 	count     [2]int
+	words     int // word tokens seen, for the model's coverage
+	known     int // of which the model saw in training
 }
 
 // feature groups, normalised separately so long words do not drown the
@@ -326,11 +329,37 @@ func (a *analysis) tokenFeature(h uint64) {
 	a.prevToken = h
 }
 
+// unigram counts a word for the model's coverage, or records it when
+// collecting features for training.
+func (a *analysis) unigram(f uint32) {
+	switch {
+	case a.vec != nil:
+		a.vec.Unigrams = append(a.vec.Unigrams, f)
+	case a.model != nil && a.model.known != nil:
+		a.words++
+		if a.model.knows(f) {
+			a.known++
+		}
+	}
+}
+
+// coverage is the share of the text's words the model saw in training; 1
+// for a model without a known-word set or a text without words.
+func (a *analysis) coverage() float64 {
+	if a.words == 0 {
+		return 1
+	}
+	return float64(a.known) / float64(a.words)
+}
+
 // wordFeatures adds a word's unigram, bigram, negated form and character
 // n-grams.
 func (a *analysis) wordFeatures(t *token, info *wordInfo, norm []byte) {
 	h := t.hash
 	a.tokenFeature(h)
+	if t.kind == tokWord {
+		a.unigram(uint32(mix(h ^ saltUnigram)))
+	}
 	if a.negScope > 0 && info.flags&flagNegator == 0 {
 		a.feature(groupWord, mix(h^saltNegated))
 		a.negScope--

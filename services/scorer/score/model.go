@@ -42,6 +42,8 @@ const (
 	modelFormat      = 1
 	modelFormatBlend = 2
 	maxHashBits      = 24
+	// maxKnownBits bounds the known-word set: 2^maxKnownBits 64-bit words.
+	maxKnownBits = 20
 )
 
 // Model is a trained linear model over hashed and dense features. It is
@@ -49,6 +51,8 @@ const (
 type Model struct {
 	version string
 	blend   Blend
+	known   []uint64 // bitset of the word unigrams seen in training; nil: no gate
+	kmask   uint32
 	bits    int
 	mask    uint32
 	bias    [NumClasses]float32
@@ -58,8 +62,13 @@ type Model struct {
 
 // ModelSpec is the content of a Model, as training produces it.
 type ModelSpec struct {
-	Version  string
-	Blend    Blend
+	Version string
+	Blend   Blend
+	// Known is a bitset (len a power of two, in 64-bit words) of the word
+	// unigram features seen in training; with a Blend, the share of a
+	// text's words found in it sets how far the model is trusted. Empty:
+	// every text counts as fully known.
+	Known    []uint64
 	HashBits int // the hashed table has 1<<HashBits rows
 	Bias     [NumClasses]float32
 	Dense    [NumDense][NumClasses]float32
@@ -106,9 +115,18 @@ func NewModel(spec ModelSpec) (*Model, error) {
 	if len(spec.Hashed) != 1<<spec.HashBits {
 		return nil, fmt.Errorf("model has %d hashed rows, want %d for %d bits", len(spec.Hashed), 1<<spec.HashBits, spec.HashBits)
 	}
+	if n := len(spec.Known); n != 0 && (n&(n-1) != 0 || n > 1<<maxKnownBits) {
+		return nil, fmt.Errorf("model known-word set of %d words: want a power of two up to %d", n, 1<<maxKnownBits)
+	}
+	var kmask uint32
+	if len(spec.Known) > 0 {
+		kmask = uint32(len(spec.Known)*64 - 1)
+	}
 	return &Model{
 		version: spec.Version,
 		blend:   spec.Blend,
+		known:   spec.Known,
+		kmask:   kmask,
 		bits:    spec.HashBits,
 		mask:    uint32(1)<<spec.HashBits - 1,
 		bias:    spec.Bias,
@@ -122,6 +140,12 @@ func (m *Model) Version() string { return m.version }
 
 // Blend is how much the model defers to the lexicon.
 func (m *Model) Blend() Blend { return m.blend }
+
+// knows reports whether a word unigram feature was seen in training.
+func (m *Model) knows(h uint32) bool {
+	h &= m.kmask
+	return m.known[h>>6]&(1<<(h&63)) != 0
+}
 
 // HashBits is the log2 size of the hashed weight table.
 func (m *Model) HashBits() int { return m.bits }
@@ -208,6 +232,23 @@ func LoadModel(r io.Reader) (*Model, error) {
 			return nil, fmt.Errorf("read model %s blend: %w", spec.Version, err)
 		}
 		spec.Blend = Blend{Label: b[0], Compound: b[1]}
+		bits, err := br.ReadByte()
+		if err != nil {
+			return nil, fmt.Errorf("read model %s known words: %w", spec.Version, err)
+		}
+		if bits > maxKnownBits {
+			return nil, fmt.Errorf("read model %s: known-word set of 2^%d words, at most 2^%d", spec.Version, bits, maxKnownBits)
+		}
+		if bits > 0 {
+			buf := make([]byte, 8<<bits)
+			if _, err := io.ReadFull(br, buf); err != nil {
+				return nil, fmt.Errorf("read model %s known words: %w", spec.Version, err)
+			}
+			spec.Known = make([]uint64, 1<<bits)
+			for i := range spec.Known {
+				spec.Known[i] = binary.LittleEndian.Uint64(buf[8*i:])
+			}
+		}
 	}
 	spec.Hashed = make([][NumClasses]float32, 1<<spec.HashBits)
 	flat := make([]float32, NumClasses*(1+NumDense+len(spec.Hashed)))
@@ -245,6 +286,19 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	bw.WriteString(m.version)
 	if format == modelFormatBlend {
 		writeFloats(bw, []float32{m.blend.Label, m.blend.Compound})
+		bits := 0
+		for 1<<bits < len(m.known) {
+			bits++
+		}
+		if len(m.known) == 0 {
+			bits = 0
+		}
+		bw.WriteByte(byte(bits))
+		buf := make([]byte, 8*len(m.known))
+		for i, w := range m.known {
+			binary.LittleEndian.PutUint64(buf[8*i:], w)
+		}
+		bw.Write(buf)
 	}
 	dense := m.dense
 	for _, src := range [][]float32{m.bias[:], flatten(dense[:]), flatten(m.rows)} {

@@ -158,7 +158,7 @@ func (s *Scorer) ScoreBatch(texts []string, dst []Result) []Result {
 // Vectorize fills v with the model features of text, reusing its slices.
 // Training uses it so that it sees exactly what scoring sees.
 func (s *Scorer) Vectorize(text string, v *Vector) {
-	v.Words, v.Chars = v.Words[:0], v.Chars[:0]
+	v.Unigrams, v.Words, v.Chars = v.Unigrams[:0], v.Words[:0], v.Chars[:0]
 	a := analysis{vocab: s.vocab, vec: v, hashed: true}
 	a.run(text)
 	a.dense(&v.Dense, a.compound())
@@ -205,15 +205,19 @@ func (s *Scorer) result(a *analysis) Result {
 func (s *Scorer) modelResult(a *analysis, lexicon, toxicity float64, r *Result) {
 	p := s.probabilities(a, lexicon)
 	b := s.model.blend
-	wc := float64(b.Compound)
-	r.Compound = wc*lexicon + (1-wc)*(p[Positive]-p[Negative])
-	r.Label = argmax(p)
-	r.Complaint = p[Negative]
-	if b.Label == 0 {
+	if b == (Blend{}) {
+		r.Compound = p[Positive] - p[Negative]
+		r.Label = argmax(p)
+		r.Complaint = p[Negative]
 		return
 	}
+	// The model is trusted as far as it knows the text's words; the rest
+	// of the weight goes to the lexicon, whose rules hold everywhere.
+	trust := a.coverage()
+	wc := 1 - (1-float64(b.Compound))*trust
+	r.Compound = wc*lexicon + (1-wc)*(p[Positive]-p[Negative])
 	// The lexicon's class as a soft distribution, mixed in.
-	w := float64(b.Label)
+	w := 1 - (1-float64(b.Label))*trust
 	lex := lexiconLabel(lexicon)
 	var mixed [NumClasses]float64
 	for c := range p {
@@ -226,7 +230,7 @@ func (s *Scorer) modelResult(a *analysis, lexicon, toxicity float64, r *Result) 
 	r.Label = argmax(mixed)
 	// Two independent witnesses of a complaint (noisy-or): the lexicon
 	// knows the brand's topics and urgent words, the model the tone.
-	r.Complaint = 1 - (1-p[Negative])*(1-lexiconComplaint(lexicon, a, toxicity))
+	r.Complaint = 1 - (1-trust*p[Negative])*(1-lexiconComplaint(lexicon, a, toxicity))
 	if r.Complaint >= 0.5 {
 		r.Label = Negative
 	}

@@ -2,6 +2,7 @@ package score
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -308,5 +309,22 @@ func TestSignedByAgent(t *testing.T) {
 		if got := signedByAgent(text); got != want {
 			t.Errorf("signedByAgent(%q) = %v, want %v", text, got, want)
 		}
+	}
+}
+
+// TestUnfamiliarWordsDeferToTheLexicon: the default model trusts itself only
+// as far as it knows a text's words, so on words it never saw it scores as
+// the lexicon does.
+func TestUnfamiliarWordsDeferToTheLexicon(t *testing.T) {
+	lex, hyb := newLexiconScorer(t), newHybridScorer(t)
+	for _, text := range []string{"@acme zorblaxing quuxified frimbles!!", "wibblethorp snargle vexiplon :)"} {
+		want, got := lex.Score(text), hyb.Score(text)
+		if got.Label != want.Label || math.Abs(got.Compound-want.Compound) > 1e-9 || math.Abs(got.Complaint-want.Complaint) > 1e-9 {
+			t.Errorf("Score(%q) = %v %.3f %.3f, want the lexicon's %v %.3f %.3f", text, got.Label, got.Compound, got.Complaint, want.Label, want.Compound, want.Complaint)
+		}
+	}
+	familiar := "the delivery was late again and nobody told me why"
+	if got, want := hyb.Score(familiar), lex.Score(familiar); got.Compound == want.Compound && got.Complaint == want.Complaint {
+		t.Errorf("Score(%q) is the lexicon's (%.3f, %.3f): the model had no say on familiar words", familiar, got.Compound, got.Complaint)
 	}
 }

@@ -19,6 +19,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	in := fs.String("in", "", "labelled CSV or NDJSON file")
 	data := fs.String("data", "", "instead of --in, the shared data directory: print the in-domain and cross-domain tables of both built-in models")
+	agentVoice := fs.String("agent-voice", "", "with --data, a CSV of brand replies (text, label): how often each model calls one a complaint")
 	textColumn := fs.String("text-column", "text", "column holding the text")
 	labelColumn := fs.String("label-column", "label", "column holding negative/neutral/positive")
 	weightColumn := fs.String("weight-column", "", "column weighting each row, in training and in the measures (e.g. the labellers' agreement)")
@@ -32,7 +33,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError(err)
 	}
 	if *data != "" {
-		return evalSuite(ctx, *data, stdout)
+		if err := evalSuite(ctx, *data, stdout); err != nil {
+			return err
+		}
+		if *agentVoice != "" {
+			return evalAgentVoice(*agentVoice, stdout)
+		}
+		return nil
 	}
 	if *in == "" {
 		return fmt.Errorf("%w: --in or --data is required", errUsage)
@@ -117,5 +124,38 @@ func evalSuite(ctx context.Context, dataDir string, stdout io.Writer) error {
 	for _, t := range at {
 		t.Write(stdout)
 	}
+	return nil
+}
+
+// evalAgentVoice reports how often each scorer calls a brand's support reply
+// a complaint: none of them is one, so every such call is a false complaint
+// that could escalate.
+func evalAgentVoice(path string, stdout io.Writer) error {
+	replies, err := readExamples(path, "text", "label", "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "== agent voice: %d brand replies labelled by hand (%s), none a complaint\n", len(replies), path)
+	fmt.Fprintf(stdout, "%-22s %22s %18s %17s\n", "scorer", "scored as complaints", "wrongly negative", "averaged recall")
+	for _, name := range []string{score.ModelDefault, score.ModelAirline, ""} {
+		opts := score.Options{}
+		if name != "" {
+			m, err := score.BuiltinModel(name)
+			if err != nil {
+				return err
+			}
+			opts.Model = m
+		}
+		s, err := score.New(opts)
+		if err != nil {
+			return err
+		}
+		r := train.Evaluate(train.ScorerClassifier{Scorer: s}, replies)
+		// Every reply scored a complaint is wrong, whatever its tone.
+		complaints := r.Complaint[0][1] + r.Complaint[1][1]
+		negatives := r.Confusion[score.Neutral][score.Negative] + r.Confusion[score.Positive][score.Negative]
+		fmt.Fprintf(stdout, "%-22s %14.0f (%4.1f%%) %18.0f %17.3f\n", s.ModelVersion(), complaints, 100*complaints/float64(len(replies)), negatives, r.Confusion.AveragedRecall())
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/firebreak/firebreak/services/scorer/score"
 )
@@ -24,6 +25,7 @@ type Config struct {
 	Version      string      // reported by the model in every score
 	Blend        score.Blend // how much the model defers to the lexicon
 	HashBits     int         // log2 rows of the hashed weight table
+	KnownBits    int         // log2 64-bit words of the known-word set; 0: none
 	Epochs       int         // passes over the data
 	LearningRate float64     // AdaGrad base rate
 	L2           float64     // weight decay per update
@@ -38,6 +40,7 @@ func DefaultConfig() Config {
 		// Chosen on leave-one-domain-out runs over the commercial sets.
 		Blend:        score.Blend{Label: 0.5, Compound: 0.75},
 		HashBits:     18,
+		KnownBits:    14,
 		Epochs:       6,
 		LearningRate: 0.05,
 		L2:           0,
@@ -86,6 +89,8 @@ func (c Config) Validate() error {
 		return errors.New("config: version is empty")
 	case c.HashBits < 10 || c.HashBits > 22:
 		return fmt.Errorf("config: hash bits %d outside [10, 22]", c.HashBits)
+	case c.KnownBits < 0 || c.KnownBits > 20:
+		return fmt.Errorf("config: known bits %d outside [0, 20]", c.KnownBits)
 	case c.Epochs < 1:
 		return fmt.Errorf("config: epochs %d, want at least 1", c.Epochs)
 	case c.LearningRate <= 0 || c.L2 < 0:
@@ -110,6 +115,7 @@ func Train(examples []Example, cfg Config) (*score.Model, error) {
 	for i, ex := range examples {
 		featurizer.Vectorize(ex.Text, &vectors[i])
 	}
+	known := knownWords(vectors, cfg.KnownBits)
 	l := newLearner(cfg)
 	order := make([]int, len(examples))
 	for i := range order {
@@ -126,7 +132,38 @@ func Train(examples []Example, cfg Config) (*score.Model, error) {
 			l.step(&vectors[i], examples[i].Label, w)
 		}
 	}
-	return l.model(cfg)
+	return l.model(cfg, known)
+}
+
+// minKnownCount is how many training texts must hold a word before the
+// model counts it as known: a word seen once taught it little.
+const minKnownCount = 2
+
+// knownWords is the bitset of word unigram features in at least
+// minKnownCount texts, or nil for bits 0.
+func knownWords(vectors []score.Vector, bits int) []uint64 {
+	if bits == 0 {
+		return nil
+	}
+	set := make([]uint64, 1<<bits)
+	mask := uint32(len(set)*64 - 1)
+	seen := make(map[uint32]int)
+	for i := range vectors {
+		for _, f := range dedupe(vectors[i].Unigrams) {
+			seen[f]++
+			if seen[f] == minKnownCount {
+				k := f & mask
+				set[k>>6] |= 1 << (k & 63)
+			}
+		}
+	}
+	return set
+}
+
+// dedupe sorts and removes repeats in place.
+func dedupe(fs []uint32) []uint32 {
+	slices.Sort(fs)
+	return slices.Compact(fs)
 }
 
 // learner is multinomial logistic regression trained by AdaGrad. Every
@@ -214,10 +251,11 @@ func groupScale(n int) float64 {
 	return 1 / math.Sqrt(float64(n))
 }
 
-func (l *learner) model(cfg Config) (*score.Model, error) {
+func (l *learner) model(cfg Config, known []uint64) (*score.Model, error) {
 	spec := score.ModelSpec{
 		Version:  cfg.Version,
 		Blend:    cfg.Blend,
+		Known:    known,
 		HashBits: cfg.HashBits,
 		Hashed:   make([][score.NumClasses]float32, len(l.rows)),
 	}
