@@ -12,8 +12,8 @@ const NumDense = 10
 type Vector struct {
 	Unigrams []uint32 // the word unigram features alone, for the known-word set
 	Words    []uint32
-	Chars []uint32
-	Dense [NumDense]float32
+	Chars    []uint32
+	Dense    [NumDense]float32
 }
 
 // lookback is what the lexicon scorer remembers of a recent word.
