@@ -1,6 +1,10 @@
 package score
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // benchTexts are typical mentions: about 100 bytes, handles, a URL, emoji.
 var benchTexts = []string{
@@ -43,4 +47,41 @@ func BenchmarkScoreBatch(b *testing.B) {
 		out = s.ScoreBatch(batch, out)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/text")
+}
+
+// BenchmarkScoreLength scores texts of growing length with the default
+// model; ns/byte stays flat because scoring is one linear pass (this
+// replaces a timed test, which failed on a loaded machine).
+func BenchmarkScoreLength(b *testing.B) {
+	s := newHybridScorer(b)
+	unit := "@united sooooo NOT good!!! 😡 lost my bag, http://t.co/x #fail can't stand it \xff "
+	for _, n := range []int{1, 16, 256} {
+		text := strings.Repeat(unit, n)
+		b.Run(fmt.Sprint(len(text), "B"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Score(text)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(text)), "ns/byte")
+		})
+	}
+}
+
+// BenchmarkScoreAirlineModel is BenchmarkScore with the airline model, for
+// comparison.
+func BenchmarkScoreAirlineModel(b *testing.B) {
+	m, err := BuiltinModel(ModelAirline)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Options{Model: m})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		s.Score(benchTexts[n%len(benchTexts)])
+		n++
+	}
 }
