@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -161,19 +162,33 @@ func redactURL(raw string) string {
 	return raw[:i+3] + rest + "/…"
 }
 
+// withoutURL replaces the URL that the HTTP client puts in its errors
+// (Post "https://hooks.slack.com/services/T/B/SECRET": ...) with its
+// redacted form, keeping the *url.Error so timeouts are still recognised.
+// These errors are logged, stored in the delivery log, published on
+// notifications.* and streamed to watchers: a webhook URL must never be in
+// them.
+func withoutURL(err error) error {
+	var ue *neturl.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return &neturl.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
+}
+
 // Post sends body to url with the given headers and classifies the outcome,
 // the common path of every HTTP receiver.
 func Post(ctx context.Context, client *http.Client, clock Clock, url string, header http.Header, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return Permanent(fmt.Errorf("build request to %s: %w; fix the receiver's URL", redactURL(url), err))
+		return Permanent(fmt.Errorf("build request to %s: %w; fix the receiver's URL", redactURL(url), withoutURL(err)))
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return TransportError(ctx, fmt.Errorf("POST %s: %w", redactURL(url), err))
+		return TransportError(ctx, fmt.Errorf("POST %s: %w", redactURL(url), withoutURL(err)))
 	}
 	defer resp.Body.Close()
 	retry, err = CheckResponse(resp, clock.Now())

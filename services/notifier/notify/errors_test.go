@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +69,23 @@ func TestPostToClosedPortIsNetworkError(t *testing.T) {
 	retry, err := notify.Post(t.Context(), http.DefaultClient, notify.SystemClock{}, url, nil, nil)
 	if !retry || notify.ReasonOf(err) != notify.ReasonNetwork {
 		t.Fatalf("retry=%v err=%v; want a retryable network error", retry, err)
+	}
+}
+
+// A Slack webhook URL is a secret in its path: transport errors, which are
+// logged, stored and published, must not carry it.
+func TestTransportErrorsDoNotCarryTheWebhookURL(t *testing.T) {
+	const secretPath = "/services/T000/B000/XXXXsecretXXXX?token=also-secret"
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(slow.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for name, url := range map[string]string{"refused": closed.URL + secretPath, "timeout": slow.URL + secretPath} {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		_, err := notify.Post(ctx, http.DefaultClient, notify.SystemClock{}, url, nil, nil)
+		cancel()
+		if err == nil || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "T000") {
+			t.Errorf("%s: error %v shows the URL's secret parts", name, err)
+		}
 	}
 }

@@ -16,8 +16,21 @@ import (
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
-// Check reports whether a dependency is usable; nil means ready.
+// Check reports whether a dependency is usable; nil means ready. An error
+// that is a *Down names the dependency for /readyz.
 type Check func(ctx context.Context) error
+
+// Down says which dependency is not usable and why. /readyz shows only the
+// name: the reason (an address, a server's message) is logged, since
+// anyone who can reach the port can read /readyz.
+type Down struct {
+	Dependency string
+	Err        error
+}
+
+func (d *Down) Error() string { return d.Dependency + ": " + d.Err.Error() }
+
+func (d *Down) Unwrap() error { return d.Err }
 
 // Server is a listening HTTP server.
 type Server struct {
@@ -85,7 +98,13 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	for _, check := range s.checks {
 		if err := check(ctx); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			what := "a dependency"
+			var down *Down
+			if errors.As(err, &down) {
+				what = down.Dependency
+			}
+			s.log.WarnContext(r.Context(), "not ready", "err", err)
+			http.Error(w, "not ready: "+what+" is unavailable", http.StatusServiceUnavailable)
 			return
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
@@ -150,10 +151,10 @@ func (d *Deps) Close(ctx context.Context) error {
 // Ready reports whether NATS and Redis are usable, for /readyz.
 func (d *Deps) Ready(ctx context.Context) error {
 	if st := d.NC.Status(); st != nats.CONNECTED {
-		return fmt.Errorf("NATS is %s", st)
+		return &admin.Down{Dependency: "NATS", Err: fmt.Errorf("connection is %s", st)}
 	}
 	if err := d.Redis.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return &admin.Down{Dependency: "Redis", Err: err}
 	}
 	return nil
 }

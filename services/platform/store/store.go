@@ -7,14 +7,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Options say where Redis is. With Addrs empty, URL is used.
+// Options say where Redis is. With Addrs empty, URL is used; with Addrs
+// set (Sentinel or Cluster), URL still gives the scheme (rediss:// for
+// TLS), the ACL user and the password, and its host is ignored.
 type Options struct {
 	URL        string
 	Addrs      []string
@@ -25,24 +30,9 @@ type Options struct {
 // Open connects and pings, so a missing Redis is reported at start-up with
 // the address that did not answer.
 func Open(ctx context.Context, opts Options) (redis.UniversalClient, error) {
-	uopts := &redis.UniversalOptions{Addrs: opts.Addrs, MasterName: opts.MasterName, Password: opts.Password}
-	where := strings.Join(opts.Addrs, ",")
-	if len(opts.Addrs) == 0 {
-		parsed, err := redis.ParseURL(opts.URL)
-		if err != nil {
-			return nil, fmt.Errorf("parse Redis URL %q: %w (want redis://host:6379/0)", opts.URL, err)
-		}
-		uopts.Addrs = []string{parsed.Addr}
-		uopts.DB = parsed.DB
-		uopts.Username = parsed.Username
-		// A password from a file (a Kubernetes Secret) wins over one in the
-		// URL, so the URL can stay in a ConfigMap.
-		uopts.Password = parsed.Password
-		if opts.Password != "" {
-			uopts.Password = opts.Password
-		}
-		uopts.TLSConfig = parsed.TLSConfig
-		where = parsed.Addr
+	uopts, where, err := universalOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	client := redis.NewUniversalClient(uopts)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -52,6 +42,58 @@ func Open(ctx context.Context, opts Options) (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("redis at %s did not answer: %w; start one (redis-server) or point FIREBREAK_REDIS_URL / REDIS_URL at yours", where, err)
 	}
 	return client, nil
+}
+
+// universalOptions turns Options into go-redis's, and names where Redis is
+// for messages. No message carries the URL itself: it may hold a password.
+func universalOptions(opts Options) (*redis.UniversalOptions, string, error) {
+	uopts := &redis.UniversalOptions{Addrs: opts.Addrs, MasterName: opts.MasterName}
+	where := strings.Join(opts.Addrs, ",")
+	if opts.URL != "" {
+		parsed, err := redis.ParseURL(opts.URL)
+		if err != nil {
+			return nil, "", fmt.Errorf("the Redis URL %s does not parse (%s); want redis://[user:password@]host:6379/0 or rediss:// for TLS",
+				redactedURL(opts.URL), parseProblem(err))
+		}
+		uopts.Username, uopts.Password = parsed.Username, parsed.Password
+		if len(opts.Addrs) == 0 {
+			uopts.Addrs, uopts.DB, where = []string{parsed.Addr}, parsed.DB, parsed.Addr
+			uopts.TLSConfig = parsed.TLSConfig
+		} else if parsed.TLSConfig != nil {
+			// Each Sentinel or Cluster node is verified under its own name,
+			// not the URL's host.
+			uopts.TLSConfig = parsed.TLSConfig.Clone()
+			uopts.TLSConfig.ServerName = ""
+		}
+	}
+	// A password from a file (a Kubernetes Secret) wins over one in the
+	// URL, so the URL can stay in a ConfigMap.
+	if opts.Password != "" {
+		uopts.Password = opts.Password
+	}
+	if len(uopts.Addrs) == 0 {
+		return nil, "", fmt.Errorf("no Redis address: set --redis-url or --redis-addrs")
+	}
+	return uopts, where, nil
+}
+
+// redactedURL shows a URL without its password, or nothing of it when it
+// does not parse (the password could be anywhere in it).
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not shown)"
+	}
+	return strconv.Quote(u.Redacted())
+}
+
+// parseProblem is a parse error without the URL that url.Parse puts in it.
+func parseProblem(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // Keys builds key names under a prefix ("firebreak:" by default), so several
