@@ -48,7 +48,7 @@ func runPolicyCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 	var refused *policy.ParseError
 	if errors.As(err, &refused) {
 		writeProblems(stdout, refused.Problems)
-		fmt.Fprintf(stdout, "%s: %s; fix them and check again (warnings are looked for once it parses)\n", path, count(len(refused.Problems), "error"))
+		fmt.Fprintf(stdout, "%s: %s; fix and check again (warnings are looked for once it parses)\n", path, count(len(refused.Problems), "error"))
 		return fmt.Errorf("%s: %w", path, errFindings)
 	} else if err != nil {
 		return err

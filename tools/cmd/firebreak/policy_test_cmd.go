@@ -271,6 +271,9 @@ func (c *loadedCase) run(mk *inputMaker) ([]string, error) {
 func (e expectation) diff(p *policy.Policy, d decided, o policy.Outcome) []string {
 	var out []string
 	cmp := func(field, want, got string) {
+		if got == "" || got == "UNSPECIFIED" {
+			got = "(none)"
+		}
 		if want != got {
 			out = append(out, fmt.Sprintf("- %s: %s", field, want), fmt.Sprintf("+ %s: %s", field, got))
 		}
