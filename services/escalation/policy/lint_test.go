@@ -3,8 +3,11 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
 
 // lintDoc is a policy of the given routes with a standard chain, and a last
@@ -223,5 +226,58 @@ chains:
 		if got := pe.Problems[i].Error(); !strings.HasPrefix(got, w) {
 			t.Errorf("problem %d = %q, want it to start %q", i, got, w)
 		}
+	}
+}
+
+// TestLintDeadRoutesNeverMatch checks Lint's soundness where it matters: a
+// route it calls dead does not match any of many random inputs.
+func TestLintDeadRoutesNeverMatch(t *testing.T) {
+	t.Parallel()
+	docs := []string{
+		routeYAML("b", "reach.tier == TIER_LOW && reach.tier == TIER_HIGH"),
+		routeYAML("b", "history.complaints_in_window >= 3 && history.complaints_in_window < 3"),
+		routeYAML("b", "3 <= history.complaints_in_window && history.complaints_in_window < 2"),
+		routeYAML("b", `mention.brand == "acme" && mention.brand != "acme"`),
+		routeYAML("a", "history.complaints_in_window >= 3") + routeYAML("b", "complaint && history.complaints_in_window >= 5"),
+		routeYAML("a", "reach.tier == TIER_HIGH || reach.tier == TIER_RIVAL") + routeYAML("b", "complaint && reach.tier == TIER_RIVAL"),
+		ignoreRoute("a", "mention.brand_reply") + routeYAML("b", "mention.brand_reply && reply.hostile"),
+		routeYAML("a", `mention.brand != "globex"`) + routeYAML("b", `mention.brand == "acme" && score.toxicity > 0.5`),
+		routeYAML("a", "score.complaint > 0.25 && reach.tier >= TIER_MEDIUM") + routeYAML("b", "reach.tier == TIER_HIGH && score.complaint >= 0.5"),
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i, routes := range docs {
+		doc := lintDoc(routes + routeYAML("catch-all", catchAll))
+		p, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		flagged := false
+		for _, pr := range Lint(p, LintOptions{}) {
+			flagged = flagged || pr.Where == `route "b"`
+		}
+		if !flagged {
+			t.Errorf("doc %d: Lint did not flag route b", i)
+			continue
+		}
+		for range 3000 {
+			in := randomInput(rng)
+			for _, r := range p.Evaluate(in).Reasons {
+				if r.Code == "b" {
+					t.Fatalf("doc %d: route b, called dead, matched %v", i, in)
+				}
+			}
+		}
+	}
+}
+
+func randomInput(rng *rand.Rand) Input {
+	brands := []string{"acme", "globex", "initech"}
+	return Input{
+		Mention: &fbv1.Mention{Brand: brands[rng.IntN(len(brands))], BrandReply: rng.IntN(2) == 0,
+			Platform: fbv1.Platform(rng.IntN(5)), Author: &fbv1.Author{Id: "a", Followers: rng.Int64N(1_000_000)}},
+		Score: &fbv1.Score{Complaint: rng.Float64(), Toxicity: rng.Float64(), Sentiment: fbv1.Sentiment(rng.IntN(4)),
+			Reply: &fbv1.ReplyCheck{Hostile: rng.IntN(2) == 0, Public: rng.IntN(2) == 0}},
+		Reach:   &fbv1.Reach{Tier: fbv1.Tier(rng.IntN(5))},
+		History: &fbv1.History{ComplaintsInWindow: rng.Int32N(8), UnansweredStreak: rng.Int32N(8)},
 	}
 }
