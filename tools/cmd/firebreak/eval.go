@@ -25,7 +25,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	weightColumn := fs.String("weight-column", "", "column weighting each row, in training and in the measures (e.g. the labellers' agreement)")
 	trainFolds := fs.Bool("train", false, "cross-validate: train a model on all folds but one, test on that one")
 	folds := fs.Int("folds", 5, "number of folds with --train")
-	preset := fs.String("preset", "custom", "with --train, the training configuration: default, airline or custom")
+	preset := fs.String("preset", "custom", "with --train, the training configuration: default, airline, custom or model-only")
 	baselines := fs.Bool("baselines", false, "with --train, also cross-validate naive Bayes and the lexicon")
 	var sf scorerFlags
 	sf.register(fs)

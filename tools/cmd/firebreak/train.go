@@ -25,7 +25,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	textColumn := fs.String("text-column", "text", "column holding the text")
 	labelColumn := fs.String("label-column", "label", "column holding negative/neutral/positive")
 	weightColumn := fs.String("weight-column", "", "column weighting each example (e.g. the labellers' agreement); empty for equal weights")
-	preset := fs.String("preset", "", "starting configuration: default, airline or custom (default: default with --data, custom with --in)")
+	preset := fs.String("preset", "", "starting configuration: default, airline, custom (blended with the lexicon) or model-only (default: default with --data, custom with --in)")
 	version := fs.String("version", "", "model version reported in every score (default: the preset's)")
 	hashBits := fs.Int("hash-bits", 0, "log2 rows of the hashed weight table (default: the preset's)")
 	epochs := fs.Int("epochs", 0, "passes over the data (default: the preset's)")

@@ -73,7 +73,7 @@ func lexicon(t *testing.T) train.Classifier {
 // TestAirlineModelHeldOutStaysAboveFloor trains the airline configuration on
 // four fifths of the airline tweets and tests on the other fifth, weighting
 // rows by the labellers' confidence. Measured (hybrid-2026.11.2): accuracy
-// 0.857, negative F1 0.917; the floors sit a little below.
+// 0.856, negative F1 0.916; the floors sit a little below.
 func TestAirlineModelHeldOutStaysAboveFloor(t *testing.T) {
 	air := load(t, Airline)[0]
 	c, err := train.FitModel(train.AirlineConfig())(air.Train)
@@ -94,7 +94,10 @@ func TestAirlineModelHeldOutStaysAboveFloor(t *testing.T) {
 
 // TestDefaultModelStaysAboveFloor measures the shipped default model on the
 // test rows of the sets it was trained on, and on the airline tweets, a
-// domain it never saw, where it must not fall below the lexicon.
+// domain it never saw, where it must not fall below the lexicon. Measured
+// (general-2026.11.1): GoEmotions averaged recall 0.666; airline averaged
+// recall 0.636, negative F1 0.789, complaint macro F1 0.742, correlation
+// 0.584 against the lexicon's 0.616, 0.675, 0.713, 0.542.
 func TestDefaultModelStaysAboveFloor(t *testing.T) {
 	sets := load(t, append(CommercialNames, Airline)...)
 	m, err := score.DefaultModel()

@@ -69,9 +69,20 @@ func CustomConfig() Config {
 	return c
 }
 
-// Preset returns a named configuration: default, airline or custom.
+// ModelOnlyConfig is for a team with thousands of its own labels: the model
+// alone, not blended with the lexicon, as the airline model is trained.
+func ModelOnlyConfig() Config {
+	c := AirlineConfig()
+	c.Version = "custom-1"
+	return c
+}
+
+// Preset returns a named configuration: default, airline, custom or
+// model-only.
 func Preset(name string) (Config, error) {
 	switch name {
+	case "model-only":
+		return ModelOnlyConfig(), nil
 	case "default":
 		return DefaultConfig(), nil
 	case "airline":
@@ -79,7 +90,7 @@ func Preset(name string) (Config, error) {
 	case "custom":
 		return CustomConfig(), nil
 	}
-	return Config{}, fmt.Errorf("unknown preset %q (want default, airline or custom)", name)
+	return Config{}, fmt.Errorf("unknown preset %q (want default, airline, custom or model-only)", name)
 }
 
 // Validate reports the first unusable setting.
