@@ -17,8 +17,10 @@ import (
 
 var chartDir = filepath.Join("..", "..", "charts", "firebreak")
 
-// kubeVersion is the oldest Kubernetes the chart supports (Chart.yaml's
-// kubeVersion); the checks run against it.
+// kubeVersion is the oldest Kubernetes the chart supports (its README says
+// so); the checks run against it. Chart.yaml sets no kubeVersion, because
+// `helm template` checks it against Helm's built-in default (v1.20) and
+// would refuse to render without a cluster.
 const kubeVersion = "v1.27.0"
 
 var loadChart = sync.OnceValues(func() (*chart.Chart, error) { return loader.Load(chartDir) })
@@ -49,6 +51,26 @@ func render(t *testing.T, valuesYAML string) (*release.Release, error) {
 	install.KubeVersion = kv
 	install.APIVersions = chartutil.VersionSet{"monitoring.coreos.com/v1", "keda.sh/v1alpha1"}
 	return install.Run(chrt, vals.AsMap())
+}
+
+// TestChartRendersWithHelmsDefaults renders as a plain `helm template
+// charts/firebreak` or `helm install --dry-run` does, with no cluster and
+// the SDK's default capabilities.
+func TestChartRendersWithHelmsDefaults(t *testing.T) {
+	chrt, err := loadChart()
+	if err != nil {
+		t.Fatalf("load chart: %v", err)
+	}
+	install := action.NewInstall(&action.Configuration{})
+	install.DryRun, install.DryRunOption, install.ClientOnly = true, "client", true
+	install.ReleaseName, install.Namespace = "fb", "default"
+	rel, err := install.Run(chrt, map[string]any{})
+	if err != nil {
+		t.Fatalf("helm template with Helm's defaults: %v", err)
+	}
+	if !strings.Contains(rel.Manifest, "kind: Deployment") {
+		t.Errorf("rendered no Deployment:\n%.500s", rel.Manifest)
+	}
 }
 
 func mustRender(t *testing.T, valuesYAML string) *release.Release {
