@@ -89,7 +89,9 @@ var placeholders = map[string]fill{
 	"reply": quoteReply,
 	// finding: what the reply check found, in plain words, most severe
 	// first: "dismissive tone ("Calm down")".
-	"finding": func(b []byte, f *facts) []byte { return append(b, FindingWords(f.in.Score.GetReply(), f.in.Mention.GetText())...) },
+	"finding": func(b []byte, f *facts) []byte {
+		return append(b, FindingWords(f.in.Score.GetReply(), f.in.Mention.GetText())...)
+	},
 	// to: the handle of the customer a brand reply answers, "dan".
 	"to": func(b []byte, f *facts) []byte {
 		if f.in.To != nil {
