@@ -127,8 +127,14 @@ type post struct {
 
 func (w *world) post(p post) {
 	w.t.Helper()
-	body := fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":%q,"handle":%q,"followers":%d},"text":%q}`,
-		p.id, p.author, p.author, p.followers, p.text)
+	w.accept(p.id, fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":%q,"handle":%q,"followers":%d},"text":%q}`,
+		p.id, p.author, p.author, p.followers, p.text))
+}
+
+// accept posts one mention's JSON to ingest and fails the test unless it is
+// accepted.
+func (w *world) accept(id, body string) {
+	w.t.Helper()
 	resp, err := w.postMentions(body)
 	if err != nil {
 		w.t.Fatal(err)
@@ -136,7 +142,7 @@ func (w *world) post(p post) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		b, _ := io.ReadAll(resp.Body)
-		w.t.Fatalf("POST mention %s: %d %s", p.id, resp.StatusCode, b)
+		w.t.Fatalf("POST mention %s: %d %s", id, resp.StatusCode, b)
 	}
 }
 

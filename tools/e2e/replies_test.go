@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,15 +48,7 @@ func (w *world) reply(p brandPost) {
 	}
 	body := fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":"acme-id","handle":"acme","followers":203000},"brand_reply":true,"reply_to_author_id":%q,"visibility":%q,"text":%q}`,
 		p.id, p.to, visibility, p.text)
-	resp, err := w.postMentions(body)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(resp.Body)
-		w.t.Fatalf("POST brand reply %s: %d %s", p.id, resp.StatusCode, b)
-	}
+	w.accept(p.id, body)
 }
 
 // reply waits until the case holds the brand reply with id.
@@ -222,13 +212,5 @@ func (w *world) postAt(p post, at time.Time) {
 	w.t.Helper()
 	body := fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":%q,"handle":%q,"followers":%d},"text":%q,"created_at":%q}`,
 		p.id, p.author, p.author, p.followers, p.text, at.Format(time.RFC3339Nano))
-	resp, err := w.postMentions(body)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(resp.Body)
-		w.t.Fatalf("POST mention %s: %d %s", p.id, resp.StatusCode, b)
-	}
+	w.accept(p.id, body)
 }
