@@ -91,6 +91,10 @@ type transition func(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Cas
 // maxNoteLength bounds a note on a case's timeline.
 const maxNoteLength = 2000
 
+// maxPolicyBytes bounds a policy sent to EvaluatePolicy, before it is
+// parsed; each expression in it is bounded by policy.MaxCost when it runs.
+const maxPolicyBytes = 256 << 10
+
 // change applies a person's transition to a case for the gRPC API. The
 // actor is whoever authenticated; the requests' actor field is ignored, so
 // nobody can act in another's name.
@@ -193,6 +197,9 @@ func (s *Service) ExplainDecision(ctx context.Context, req *fbv1.ExplainDecision
 // touching nothing.
 func (s *Service) EvaluatePolicy(_ context.Context, req *fbv1.EvaluatePolicyRequest) (*fbv1.EvaluatePolicyResponse, error) {
 	pol := s.policy.Load()
+	if len(req.Policy) > maxPolicyBytes {
+		return nil, status.Errorf(codes.InvalidArgument, "policy is %d bytes; at most %d are evaluated", len(req.Policy), maxPolicyBytes)
+	}
 	if req.Policy != "" {
 		var err error
 		if pol, err = policy.Parse([]byte(req.Policy)); err != nil {

@@ -100,6 +100,13 @@ type program struct {
 	info *celast.SourceInfo
 }
 
+// MaxCost bounds one evaluation of one expression, in CEL's cost units
+// (about one per operation). Real routes cost tens; a policy sent to
+// EvaluatePolicy or loaded from a file that nests comprehensions to cost
+// more is cut off, its route not matching and a reason saying why, within
+// milliseconds instead of running for minutes.
+const MaxCost = 100_000
+
 // compile checks that src is a boolean expression over the declared variables
 // and plans it once, so evaluation does no parsing or type checking.
 func compile(env *cel.Env, src string) (*program, error) {
@@ -110,7 +117,7 @@ func compile(env *cel.Env, src string) (*program, error) {
 	if !ast.OutputType().IsExactType(types.BoolType) {
 		return nil, fmt.Errorf("want a true/false expression, got %s", ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxCost))
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
