@@ -151,6 +151,12 @@ func (s *Service) apply(ctx context.Context, id string, by actor, note string, t
 
 // WatchCases streams case events until the client goes away.
 func (s *Service) WatchCases(req *fbv1.WatchCasesRequest, stream fbv1.EscalationService_WatchCasesServer) error {
+	caller, _ := auth.FromContext(stream.Context())
+	leave, err := s.watchers.enter(caller.Subject)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	ch := make(chan *nats.Msg, 256)
 	sub, err := s.d.NC.ChanSubscribe(s.d.Names.All("cases"), ch)
 	if err != nil {

@@ -109,6 +109,7 @@ type Service struct {
 	shadowCount metric.Int64Counter
 	firstAnswer metric.Float64Histogram
 	breaches    metric.Int64Counter
+	watchers    watchers // open WatchCases streams per caller
 	fbv1.UnimplementedEscalationServiceServer
 }
 
