@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/firebreak/firebreak/services/platform/config.Version=$(VERSION)
-SERVICES := ingest scorer reach escalation notifier
+SERVICES := ingest scorer reach escalation notifier console
 # Every package of every module in go.work; `./...` would stop at module borders.
 PACKAGES = $(shell $(GO) list -m -f '{{.Dir}}/...')
 BUF := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0

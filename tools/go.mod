@@ -147,6 +147,7 @@ require (
 
 require (
 	github.com/firebreak/firebreak/proto v0.0.0
+	github.com/firebreak/firebreak/services/console v0.0.0
 	github.com/firebreak/firebreak/services/escalation v0.0.0
 	github.com/firebreak/firebreak/services/ingest v0.0.0
 	github.com/firebreak/firebreak/services/notifier v0.0.0-00010101000000-000000000000
@@ -183,3 +184,5 @@ replace github.com/firebreak/firebreak/services/reach => ../services/reach
 replace github.com/firebreak/firebreak/services/ingest => ../services/ingest
 
 replace github.com/firebreak/firebreak/services/notifier => ../services/notifier
+
+replace github.com/firebreak/firebreak/services/console => ../services/console

@@ -23,7 +23,7 @@ import (
 )
 
 // services are the images `make images` builds.
-var services = []string{"ingest", "scorer", "reach", "escalation", "notifier"}
+var services = []string{"ingest", "scorer", "reach", "escalation", "notifier", "console"}
 
 const versionFlag = "github.com/firebreak/firebreak/services/platform/config.Version"
 

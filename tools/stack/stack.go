@@ -1,4 +1,4 @@
-// Package stack runs all five Firebreak services in one process, each with
+// Package stack runs all six Firebreak services in one process, each with
 // its own connections, exactly as they run apart. `make run`, the end-to-end
 // tests and the load tools use it.
 package stack
@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/firebreak/firebreak/services/console"
 	"github.com/firebreak/firebreak/services/escalation"
 	"github.com/firebreak/firebreak/services/ingest"
 	"github.com/firebreak/firebreak/services/notifier"
@@ -39,13 +40,14 @@ type Options struct {
 	KeysFile string
 }
 
-// Stack is the five running services.
+// Stack is the six running services.
 type Stack struct {
 	Ingest     *ingest.Service
 	Scorer     *scorer.Service
 	Reach      *reach.Service
 	Escalation *escalation.Service
 	Notifier   *notifier.Service
+	Console    *console.Service
 	// Token is the key Start made when Options.KeysFile was empty: it
 	// works for every API of the stack.
 	Token string
@@ -59,6 +61,10 @@ type part struct {
 	svc  lifecycle.Server
 	deps *deps.Deps
 }
+
+// defaults are flags a service gets in the stack unless Options set them:
+// the console opens in local mode, as the local admin.
+var defaults = map[string][]string{"console": {"--local-user=admin"}}
 
 // Start builds and starts the services, downstream first, so that nothing
 // is published before its consumer exists.
@@ -106,6 +112,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			s.Ingest = svc
 			return svc, err
 		}},
+		// The console is a client of escalation and the notifier started
+		// here, whatever addresses its flags say.
+		{"console", &console.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
+			cfg := *c.(*console.Config)
+			cfg.EscalationAddr, cfg.NotifierAddr = s.Escalation.GRPCAddr(), s.Notifier.GRPCAddr()
+			svc, err := console.New(cfg, d)
+			s.Console = svc
+			return svc, err
+		}},
 	}
 	for _, step := range steps {
 		if err := s.start(ctx, opts, step.name, step.cfg, step.build); err != nil {
@@ -121,7 +136,7 @@ func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecy
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg.Register(fs)
-	args := append(append([]string{}, opts.Common...), opts.Flags[name]...)
+	args := append(append(append([]string{}, opts.Common...), defaults[name]...), opts.Flags[name]...)
 	if err := config.Parse(fs, args, io.Discard); err != nil {
 		return err
 	}

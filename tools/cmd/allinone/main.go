@@ -1,7 +1,8 @@
 // Command allinone runs all of Firebreak in one process for a laptop: an
-// embedded NATS server with JetStream (files under --data-dir), the five
-// services on their default ports, the machine's Redis at REDIS_URL, and a
-// local webhook sink that prints every notification it receives.
+// embedded NATS server with JetStream (files under --data-dir), the six
+// services on their default ports (the console at http://127.0.0.1:8085),
+// the machine's Redis at REDIS_URL, and a local webhook sink that prints
+// every notification it receives.
 package main
 
 import (
@@ -60,8 +61,12 @@ func run() int {
 
 	// Loopback only: a laptop run is not for the network.
 	flags := map[string][]string{}
-	for i, name := range []string{"ingest", "scorer", "reach", "escalation", "notifier"} {
+	for i, name := range []string{"ingest", "scorer", "reach", "escalation", "notifier", "console"} {
 		flags[name] = []string{fmt.Sprintf("--http-addr=127.0.0.1:%d", 8080+i), fmt.Sprintf("--grpc-addr=127.0.0.1:%d", 9090+i)}
+	}
+	consoleURL := fmt.Sprintf("http://127.0.0.1:%d", 8080+5)
+	if os.Getenv("FIREBREAK_LINK_BASE") == "" {
+		flags["notifier"] = append(flags["notifier"], "--link-base="+consoleURL)
 	}
 	if os.Getenv("FIREBREAK_BRAND_FOLLOWERS") == "" {
 		flags["reach"] = append(flags["reach"], "--brand-followers=acme=203000")
@@ -107,6 +112,7 @@ func run() int {
 	fmt.Printf("every API takes the local admin key (in %s); in another terminal:\n", filepath.Join(*dataDir, "token"))
 	fmt.Printf("export FIREBREAK_TOKEN=%s\n", token)
 	fmt.Printf("post mentions to http://%s/v1/mentions with 'Authorization: Bearer $FIREBREAK_TOKEN'; list cases with `go run ./tools/cmd/firebreak cases list`\n", st.Ingest.HTTPAddr())
+	fmt.Printf("console: http://%s/ (local mode, signed in as the local admin)\n", st.Console.HTTPAddr())
 	if *sinkAddr != "" && os.Getenv("FIREBREAK_WEBHOOK_URL") == "" {
 		fmt.Printf("notifications go to the webhook sink at http://%s/webhook and are printed here\n", *sinkAddr)
 	}

@@ -1,0 +1,220 @@
+// Package console is the console service: the web pages a paged person
+// opens (the queue, a case with everything known about it, and the actions
+// to take it). It is a client of escalation and the notifier over gRPC like
+// any other, and keeps no record of its own: its queue is a cache of
+// escalation's cases, rebuilt at start and kept current from WatchCases.
+package console
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/console/queue"
+	"github.com/firebreak/firebreak/services/console/signin"
+	"github.com/firebreak/firebreak/services/console/ui"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/rpc"
+)
+
+// Config is the console's configuration.
+type Config struct {
+	config.Common
+	// EscalationAddr and NotifierAddr are the gRPC addresses of the
+	// services the console reads and acts through.
+	EscalationAddr string
+	NotifierAddr   string
+	// PublicURL is where people reach the console; https makes cookies
+	// Secure and turns on HSTS.
+	PublicURL string
+	// LocalUser and LocalRole are the one account of local mode.
+	LocalUser string
+	LocalRole string
+	// SessionKeyFile holds the key that signs sessions and form tokens.
+	SessionKeyFile string
+	// Resync is how often the queue is read again in full from escalation,
+	// besides every reconnect of the watch.
+	Resync time.Duration
+	// CallTimeout bounds each call to escalation or the notifier.
+	CallTimeout time.Duration
+}
+
+// Register declares the flags.
+func (c *Config) Register(fs *flag.FlagSet) {
+	c.Common.Register(fs, "console", ":8085", ":9095")
+	fs.StringVar(&c.EscalationAddr, "escalation-addr", "127.0.0.1:9093", "gRPC address of the escalation service")
+	fs.StringVar(&c.NotifierAddr, "notifier-addr", "127.0.0.1:9094", "gRPC address of the notifier service")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the console's address as people reach it, e.g. https://firebreak.example.com (https makes cookies Secure)")
+	fs.StringVar(&c.LocalUser, "local-user", "", "local mode: everyone is signed in as this one account (for a laptop; `make run` sets it)")
+	fs.StringVar(&c.LocalRole, "local-role", "admin", "local mode: the local account's role: viewer, responder or admin")
+	fs.StringVar(&c.SessionKeyFile, "session-key-file", "", "file with the key (32+ bytes) that signs sessions and form tokens; replicas must share it (default: a random key per process)")
+	fs.DurationVar(&c.Resync, "resync-interval", 5*time.Minute, "how often the queue is read again in full from escalation")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", 5*time.Second, "bound on each call to escalation or the notifier")
+}
+
+// Validate reports every invalid setting.
+func (c *Config) Validate() error {
+	var p config.Problems
+	p.Merge(c.Common.Validate())
+	p.Check(c.EscalationAddr != "", "escalation-addr", "is empty; set escalation's gRPC address, e.g. firebreak-escalation:9093")
+	p.Check(c.NotifierAddr != "", "notifier-addr", "is empty; set the notifier's gRPC address, e.g. firebreak-notifier:9094")
+	p.Check(c.LocalUser != "", "local-user", "is empty, and the console has no other way to sign people in yet; set a local account name (local mode: anyone who reaches the console acts as it)")
+	if _, err := signin.ParseRole(c.LocalRole); err != nil {
+		p.Add("local-role", "must be viewer, responder or admin")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.Add("public-url", "must be an absolute http:// or https:// URL, e.g. https://firebreak.example.com")
+		}
+	}
+	p.Check(c.Resync >= 10*time.Second, "resync-interval", "must be at least 10s")
+	p.Check(c.CallTimeout > 0, "call-timeout", "must be positive, e.g. 5s")
+	return p.Err()
+}
+
+// Shared returns the common settings.
+func (c *Config) Shared() *config.Common { return &c.Common }
+
+// Escalation is what the console asks of escalation.
+type Escalation interface {
+	ListCases(ctx context.Context, in *fbv1.ListCasesRequest, opts ...grpc.CallOption) (*fbv1.ListCasesResponse, error)
+	GetCase(ctx context.Context, in *fbv1.GetCaseRequest, opts ...grpc.CallOption) (*fbv1.GetCaseResponse, error)
+	WatchCases(ctx context.Context, in *fbv1.WatchCasesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[fbv1.WatchCasesResponse], error)
+	AcknowledgeCase(ctx context.Context, in *fbv1.AcknowledgeCaseRequest, opts ...grpc.CallOption) (*fbv1.AcknowledgeCaseResponse, error)
+	ResolveCase(ctx context.Context, in *fbv1.ResolveCaseRequest, opts ...grpc.CallOption) (*fbv1.ResolveCaseResponse, error)
+	ExplainDecision(ctx context.Context, in *fbv1.ExplainDecisionRequest, opts ...grpc.CallOption) (*fbv1.ExplainDecisionResponse, error)
+}
+
+// Deliveries is what the console asks of the notifier.
+type Deliveries interface {
+	ListDeliveries(ctx context.Context, in *fbv1.ListDeliveriesRequest, opts ...grpc.CallOption) (*fbv1.ListDeliveriesResponse, error)
+}
+
+// Service is a running console.
+type Service struct {
+	cfg        Config
+	d          *deps.Deps
+	escalation Escalation
+	notifier   Deliveries
+	conns      []*grpc.ClientConn
+	board      *queue.Board
+	hub        *hub
+	watch      *watcher
+	gate       *signin.Gate
+	pages      *ui.Pages
+	now        func() time.Time
+	*lifecycle.Unit
+}
+
+// New builds the service and binds its ports.
+func New(cfg Config, d *deps.Deps) (*Service, error) {
+	esc, err := rpc.Dial(cfg.EscalationAddr)
+	if err != nil {
+		return nil, err
+	}
+	notif, err := rpc.Dial(cfg.NotifierAddr)
+	if err != nil {
+		_ = esc.Close()
+		return nil, err
+	}
+	s, err := build(cfg, d, fbv1.NewEscalationServiceClient(esc), fbv1.NewNotifierServiceClient(notif))
+	if err != nil {
+		_, _ = esc.Close(), notif.Close()
+		return nil, err
+	}
+	s.conns = []*grpc.ClientConn{esc, notif}
+	return s, nil
+}
+
+// build wires the service around its clients.
+func build(cfg Config, d *deps.Deps, esc Escalation, notif Deliveries) (*Service, error) {
+	role, err := signin.ParseRole(cfg.LocalRole)
+	if err != nil {
+		return nil, err
+	}
+	key := signin.NewKey()
+	if cfg.SessionKeyFile != "" {
+		secret, err := config.ReadSecret(cfg.SessionKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		key = []byte(secret)
+	}
+	gate, err := signin.New(signin.Options{Key: key, Secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Local: &signin.Person{Name: cfg.LocalUser, Role: role, Method: "local"}})
+	if err != nil {
+		return nil, fmt.Errorf("--session-key-file: %w", err)
+	}
+	pages, err := ui.Load()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, d: d, escalation: esc, notifier: notif, board: queue.New(), hub: newHub(),
+		gate: gate, pages: pages, now: time.Now}
+	s.watch = &watcher{s: s}
+	u, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
+	if err != nil {
+		return nil, err
+	}
+	s.Unit = u
+	u.HTTP.Handle("/", s.routes())
+	u.Workers = append(u.Workers, s.watch)
+	return s, nil
+}
+
+// Stop drains the servers and workers, then closes the client connections.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.Unit.Stop(ctx)
+	for _, c := range s.conns {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
+
+// routes are the console's pages, behind the security headers and the
+// sign-in gate.
+func (s *Service) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", ui.Static()))
+	mux.HandleFunc("GET /{$}", s.queuePage)
+	mux.HandleFunc("GET /cases/{id}", s.casePage)
+	mux.HandleFunc("POST /cases/{id}/acknowledge", s.acknowledge)
+	mux.HandleFunc("POST /cases/{id}/resolve", s.resolve)
+	mux.HandleFunc("GET /events", s.events)
+	return secure(strings.HasPrefix(s.cfg.PublicURL, "https://"), s.gate.Wrap(mux))
+}
+
+// secure sets the headers every response carries: no framing, no sniffing,
+// no referrer to the posts people open, scripts and styles only from the
+// console itself, nothing cached.
+func secure(https bool, next http.Handler) http.Handler {
+	const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,210 @@
+package console
+
+import (
+	"bufio"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+)
+
+func TestMentionTextAndHandlesAreShownAsText(t *testing.T) {
+	fake := newCases()
+	c := storyCase("hostile-1")
+	c.Author.Handle = `"><img src=x onerror=alert(1)>`
+	c.Texts = []string{`<script>alert("pwned")</script> still down`}
+	c.MentionUrls["x:1001"] = "javascript:alert(1)"
+	c.Reasons[0].Text = `<b>bold</b>`
+	fake.put(c, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "admin", fake)
+
+	_, page, _ := con.get(t, "/cases/hostile-1")
+	for _, raw := range []string{"<script>alert", "<img src=x", "<b>bold</b>", "javascript:alert"} {
+		if strings.Contains(page, raw) {
+			t.Errorf("case page carries %q unescaped", raw)
+		}
+	}
+	contains(t, page, "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; still down", "&lt;b&gt;bold&lt;/b&gt;")
+	_, queue, _ := con.get(t, "/")
+	if strings.Contains(queue, "<img src=x") {
+		t.Error("queue carries the handle unescaped")
+	}
+}
+
+func TestEveryPageCarriesStrictSecurityHeaders(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "admin", fake)
+	for _, path := range []string{"/", "/cases/c-1", "/cases/missing-1", "/static/style.css"} {
+		_, _, h := con.get(t, path)
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "form-action 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", path, csp, want)
+			}
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", path, h)
+		}
+	}
+}
+
+func TestAcknowledgeAndResolveAreRecordedWithTheSignedInPerson(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "responder", fake)
+
+	_, page, _ := con.get(t, "/cases/c-1")
+	contains(t, page, "Local mode", "@dan", "332,000 followers, 1.6 times the brand&#39;s 203,000", "rival",
+		`href="https://x.com/dan/status/1001"`, "author has 332,000 followers", "my broadband has been down")
+	tok := token(t, page)
+
+	code, _, h := con.post(t, "/cases/c-1/acknowledge", url.Values{"csrf": {tok}, "note": {"calling him now"}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/cases/c-1?done=acknowledged") {
+		t.Fatalf("acknowledge: %d to %q", code, h.Get("Location"))
+	}
+	_, page, _ = con.get(t, h.Get("Location"))
+	contains(t, page, "You acknowledged this case", `<span class="actor">ana</span>`, "calling him now")
+
+	code, _, _ = con.post(t, "/cases/c-1/resolve", url.Values{"csrf": {tok}, "note": {"engineer booked"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("resolve: %d", code)
+	}
+	acted := fake.acted()
+	if len(acted) != 2 || !strings.Contains(acted[0], "by ana: calling him now") || !strings.Contains(acted[1], "by ana: engineer booked") {
+		t.Fatalf("escalation was asked %v", acted)
+	}
+	// Resolving twice is refused by escalation, and the page says why.
+	code, page, _ = con.post(t, "/cases/c-1/resolve", url.Values{"csrf": {tok}})
+	if code != http.StatusConflict || !strings.Contains(page, "Nothing was changed") {
+		t.Fatalf("second resolve: %d", code)
+	}
+}
+
+func TestFormsWithoutTheSessionTokenOrFromAnotherSiteChangeNothing(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "admin", fake)
+	_, page, _ := con.get(t, "/cases/c-1")
+	tok := token(t, page)
+
+	if code, _, _ := con.post(t, "/cases/c-1/acknowledge", url.Values{}); code != http.StatusForbidden {
+		t.Errorf("no token: %d, want 403", code)
+	}
+	if code, _, _ := con.post(t, "/cases/c-1/acknowledge", url.Values{"csrf": {tok + "x"}}); code != http.StatusForbidden {
+		t.Errorf("wrong token: %d, want 403", code)
+	}
+	// Another session's token is not this one's.
+	other := start(t, "admin", fake)
+	_, otherPage, _ := other.get(t, "/cases/c-1")
+	if code, _, _ := con.post(t, "/cases/c-1/acknowledge", url.Values{"csrf": {token(t, otherPage)}}); code != http.StatusForbidden {
+		t.Errorf("another session's token: %d, want 403", code)
+	}
+	req, _ := http.NewRequest(http.MethodPost, con.base+"/cases/c-1/acknowledge", strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := con.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site form: %d, want 403", resp.StatusCode)
+	}
+	if acted := fake.acted(); len(acted) != 0 {
+		t.Fatalf("refused forms changed cases: %v", acted)
+	}
+}
+
+func TestViewerSeesTheButtonsDisabledWithAReasonAndCannotAct(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "viewer", fake)
+	_, page, _ := con.get(t, "/cases/c-1")
+	contains(t, page, "ana is signed in as a viewer; this needs a responder", `value="acknowledge" disabled`, `value="resolve" disabled`)
+	code, page, _ := con.post(t, "/cases/c-1/acknowledge", url.Values{"csrf": {token(t, page)}})
+	if code != http.StatusForbidden || !strings.Contains(page, "Nothing was changed") {
+		t.Fatalf("viewer's acknowledge: %d", code)
+	}
+	if acted := fake.acted(); len(acted) != 0 {
+		t.Fatalf("a viewer changed a case: %v", acted)
+	}
+}
+
+func TestQueueFiltersAndRefusesUnknownOnes(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	other := storyCase("c-2")
+	other.Brand, other.Author.Handle, other.Priority = "globex", "eve", fbv1.Priority_PRIORITY_NORMAL
+	fake.put(other, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "admin", fake)
+	waitFor(t, "both cases on the board", func() bool { return con.svc.board.Len() == 2 })
+
+	_, page, _ := con.get(t, "/?brand=globex")
+	if !strings.Contains(page, "@eve") || strings.Contains(page, "@dan") {
+		t.Errorf("brand filter: eve %v, dan %v", strings.Contains(page, "@eve"), strings.Contains(page, "@dan"))
+	}
+	_, page, _ = con.get(t, "/?q=DAN&priority=critical")
+	if !strings.Contains(page, "@dan") || strings.Contains(page, "@eve") {
+		t.Error("search by handle and priority")
+	}
+	if code, _, _ := con.get(t, "/?priority=urgent"); code != http.StatusBadRequest {
+		t.Errorf("unknown priority: %d, want 400", code)
+	}
+	if code, _, _ := con.get(t, "/?q="+strings.Repeat("a", 500)); code != http.StatusBadRequest {
+		t.Errorf("a 500-character search: %d, want 400", code)
+	}
+	if code, _, _ := con.get(t, "/cases/nope-1"); code != http.StatusNotFound {
+		t.Errorf("unknown case: %d, want 404", code)
+	}
+	if code, _, _ := con.get(t, "/cases/%3Cscript%3E"); code != http.StatusBadRequest {
+		t.Errorf("odd case id: %d, want 400", code)
+	}
+}
+
+func TestANewCaseReachesAnOpenQueueWithoutAReload(t *testing.T) {
+	fake := newCases()
+	con := start(t, "admin", fake)
+	resp, err := con.client.Get(con.base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("events content type %q", ct)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// The stream is open once its first line arrives; then a case opens.
+	select {
+	case <-lines:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the event stream sent nothing")
+	}
+	fake.put(storyCase("live-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	deadline := time.After(5 * time.Second)
+	for changed := false; !changed; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			changed = l == "event: changed"
+		case <-deadline:
+			t.Fatal("no change event after a case opened")
+		}
+	}
+	_, rows, _ := con.get(t, "/?fragment=rows")
+	if !strings.Contains(rows, `href="/cases/live-1"`) || strings.Contains(rows, "<html") {
+		t.Fatalf("the live fragment does not show the new case alone:\n%s", rows)
+	}
+}

@@ -1,0 +1,264 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deps"
+	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+)
+
+// cases stands in for escalation behind the console's Escalation port: it
+// keeps cases in memory and applies acknowledgements and resolutions as
+// escalation's API documents them. The browser test in tools/e2e runs the
+// console against the real escalation.
+type cases struct {
+	mu        sync.Mutex
+	byID      map[string]*fbv1.Case
+	timelines map[string][]*fbv1.CaseEvent
+	decisions map[string]*fbv1.Decision
+	watchers  []chan *fbv1.CaseEvent
+	actions   []string
+}
+
+func newCases() *cases {
+	return &cases{byID: map[string]*fbv1.Case{}, timelines: map[string][]*fbv1.CaseEvent{}, decisions: map[string]*fbv1.Decision{}}
+}
+
+// put stores a case and tells the watchers, as a decision would.
+func (f *cases) put(c *fbv1.Case, t fbv1.CaseEventType) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byID[c.Id] = c
+	e := &fbv1.CaseEvent{Type: t, Case: proto.Clone(c).(*fbv1.Case), At: c.UpdatedAt, Level: c.Level}
+	f.timelines[c.Id] = append(f.timelines[c.Id], e)
+	for _, w := range f.watchers {
+		w <- e
+	}
+}
+
+func (f *cases) ListCases(_ context.Context, in *fbv1.ListCasesRequest, _ ...grpc.CallOption) (*fbv1.ListCasesResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &fbv1.ListCasesResponse{}
+	for _, c := range f.byID {
+		if in.State == 0 || c.State == in.State {
+			out.Cases = append(out.Cases, proto.Clone(c).(*fbv1.Case))
+		}
+	}
+	return out, nil
+}
+
+func (f *cases) GetCase(_ context.Context, in *fbv1.GetCaseRequest, _ ...grpc.CallOption) (*fbv1.GetCaseResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.byID[in.Id]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "case not found: %s", in.Id)
+	}
+	return &fbv1.GetCaseResponse{Case: proto.Clone(c).(*fbv1.Case), Timeline: f.timelines[in.Id]}, nil
+}
+
+func (f *cases) WatchCases(ctx context.Context, _ *fbv1.WatchCasesRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[fbv1.WatchCasesResponse], error) {
+	ch := make(chan *fbv1.CaseEvent, 64)
+	f.mu.Lock()
+	f.watchers = append(f.watchers, ch)
+	f.mu.Unlock()
+	return &watchStream{ctx: ctx, events: ch}, nil
+}
+
+func (f *cases) change(id, actor, note string, t fbv1.CaseEventType, st fbv1.CaseState) error {
+	f.mu.Lock()
+	c, ok := f.byID[id]
+	if !ok {
+		f.mu.Unlock()
+		return status.Errorf(codes.NotFound, "case not found: %s", id)
+	}
+	if actor == "" {
+		f.mu.Unlock()
+		return status.Error(codes.InvalidArgument, "actor is required: say who is doing this")
+	}
+	if c.State == st {
+		f.mu.Unlock()
+		return status.Errorf(codes.FailedPrecondition, "case %s is already %v", id, st)
+	}
+	c = proto.Clone(c).(*fbv1.Case)
+	c.State, c.UpdatedAt = st, timestamppb.Now()
+	if st == fbv1.CaseState_CASE_STATE_ACKNOWLEDGED {
+		c.AcknowledgedBy, c.AcknowledgedAt = actor, c.UpdatedAt
+	} else {
+		c.ResolvedBy, c.ResolvedAt = actor, c.UpdatedAt
+	}
+	f.actions = append(f.actions, fmt.Sprintf("%v %s by %s: %s", t, id, actor, note))
+	f.mu.Unlock()
+	f.put(c, t)
+	f.mu.Lock()
+	tl := f.timelines[id]
+	tl[len(tl)-1].Actor, tl[len(tl)-1].Note = actor, note
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *cases) AcknowledgeCase(_ context.Context, in *fbv1.AcknowledgeCaseRequest, _ ...grpc.CallOption) (*fbv1.AcknowledgeCaseResponse, error) {
+	return &fbv1.AcknowledgeCaseResponse{}, f.change(in.Id, in.Actor, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED, fbv1.CaseState_CASE_STATE_ACKNOWLEDGED)
+}
+
+func (f *cases) ResolveCase(_ context.Context, in *fbv1.ResolveCaseRequest, _ ...grpc.CallOption) (*fbv1.ResolveCaseResponse, error) {
+	return &fbv1.ResolveCaseResponse{}, f.change(in.Id, in.Actor, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED, fbv1.CaseState_CASE_STATE_RESOLVED)
+}
+
+func (f *cases) ExplainDecision(_ context.Context, in *fbv1.ExplainDecisionRequest, _ ...grpc.CallOption) (*fbv1.ExplainDecisionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.decisions[in.MentionId]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "no decision recorded for mention %s", in.MentionId)
+	}
+	return &fbv1.ExplainDecisionResponse{Decision: d}, nil
+}
+
+func (f *cases) ListDeliveries(context.Context, *fbv1.ListDeliveriesRequest, ...grpc.CallOption) (*fbv1.ListDeliveriesResponse, error) {
+	return &fbv1.ListDeliveriesResponse{}, nil
+}
+
+func (f *cases) acted() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.actions...)
+}
+
+// watchStream is a WatchCases stream that is live at once.
+type watchStream struct {
+	grpc.ClientStream
+	ctx    context.Context
+	events chan *fbv1.CaseEvent
+}
+
+func (s *watchStream) Header() (metadata.MD, error) { return metadata.MD{}, nil }
+func (s *watchStream) Recv() (*fbv1.WatchCasesResponse, error) {
+	select {
+	case e := <-s.events:
+		return &fbv1.WatchCasesResponse{Event: e}, nil
+	case <-s.ctx.Done():
+		return nil, io.EOF
+	}
+}
+
+// storyCase is the README's case: @dan, 332,000 followers, three complaints.
+func storyCase(id string) *fbv1.Case {
+	now := time.Now()
+	return &fbv1.Case{Id: id, Brand: "acme", Platform: fbv1.Platform_PLATFORM_X, State: fbv1.CaseState_CASE_STATE_OPEN,
+		Priority: fbv1.Priority_PRIORITY_CRITICAL, Team: "senior", Chain: "senior", Level: 1,
+		Author:     &fbv1.Author{Id: "u42", Handle: "dan", Followers: 332_000},
+		Reach:      &fbv1.Reach{Followers: 332_000, BrandFollowers: 203_000, Tier: fbv1.Tier_TIER_RIVAL},
+		Reasons:    []*fbv1.Reason{{Code: "high_reach", Text: "author has 332,000 followers, 1.6x the brand's 203,000"}},
+		MentionIds: []string{"x:1001"}, MentionUrls: map[string]string{"x:1001": "https://x.com/dan/status/1001"},
+		Texts:    []string{"@acme my broadband has been down for 5 days."},
+		OpenedAt: timestamppb.New(now.Add(-time.Minute)), UpdatedAt: timestamppb.New(now.Add(-time.Minute)),
+	}
+}
+
+// console is a console under test with its browser-like client.
+type console struct {
+	svc    *Service
+	fake   *cases
+	base   string
+	client *http.Client
+}
+
+func start(t *testing.T, role string, fake *cases) *console {
+	t.Helper()
+	cfg := Config{Common: config.Common{Service: "console", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"},
+		EscalationAddr: "fake", NotifierAddr: "fake", LocalUser: "ana", LocalRole: role, Resync: time.Minute, CallTimeout: 5 * time.Second}
+	svc, err := build(cfg, &deps.Deps{Tel: telemetrytest.New(t, "console")}, fake, fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := svc.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	jar, _ := cookiejar.New(nil)
+	c := &console{svc: svc, fake: fake, base: "http://" + svc.HTTPAddr(), client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	waitFor(t, "the queue to load", func() bool { return svc.watch.status() == "" })
+	return c
+}
+
+func (c *console) get(t *testing.T, path string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.client.Get(c.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func (c *console) post(t *testing.T, path string, form url.Values) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.client.PostForm(c.base+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+var tokenPattern = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// token reads the form token from a page.
+func token(t *testing.T, page string) string {
+	t.Helper()
+	m := tokenPattern.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form token on the page:\n%s", page)
+	}
+	return m[1]
+}
+
+func waitFor(t testing.TB, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func contains(t *testing.T, page string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(page, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}

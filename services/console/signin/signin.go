@@ -1,0 +1,240 @@
+// Package signin says who is using the console and what they may do, and
+// guards its forms. A person arrives with a signed session cookie; every
+// form carries a token bound to that session (and the browser's own
+// cross-origin signals are checked as well), so another site cannot act in
+// their name. With no identity provider configured the console runs in
+// local mode: everyone is the one local account, and the pages say so.
+package signin
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Role is what a person may do in the console.
+type Role string
+
+// The roles, each including the ones before it.
+const (
+	// Viewer reads the queue, cases, insights and the policy.
+	Viewer Role = "viewer"
+	// Responder also acknowledges and resolves cases.
+	Responder Role = "responder"
+	// Admin also tries mentions against the policy.
+	Admin Role = "admin"
+)
+
+var rank = map[Role]int{Viewer: 1, Responder: 2, Admin: 3}
+
+// ParseRole reads a role name.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	if rank[r] == 0 {
+		return "", fmt.Errorf("unknown role %q; the console's roles are viewer, responder and admin", s)
+	}
+	return r, nil
+}
+
+// Person is who is signed in.
+type Person struct {
+	Name string `json:"n"`
+	Role Role   `json:"r"`
+	// Method is how they signed in: "local" or "oidc".
+	Method string `json:"m"`
+}
+
+// Can reports whether p holds role or one that includes it.
+func (p Person) Can(role Role) bool { return rank[p.Role] >= rank[role] }
+
+// Why says why p cannot do what needs role, for a disabled button.
+func (p Person) Why(role Role) string {
+	return fmt.Sprintf("%s is signed in as a %s; this needs a %s", p.Name, p.Role, role)
+}
+
+// session is what the cookie carries, signed.
+type session struct {
+	ID      string `json:"id"`
+	Person  Person `json:"p"`
+	Expires int64  `json:"exp"`
+}
+
+// Gate signs people in and checks every form.
+type Gate struct {
+	key     []byte
+	local   *Person
+	secure  bool
+	ttl     time.Duration
+	now     func() time.Time
+	origins *http.CrossOriginProtection
+}
+
+// Options configure a Gate.
+type Options struct {
+	// Key signs sessions and form tokens; at least 32 bytes. Replicas must
+	// share it, or a person's session ends when their next request lands
+	// on another replica.
+	Key []byte
+	// Local, when set, is the one account of local mode.
+	Local *Person
+	// Secure marks cookies Secure; set it whenever the console is served
+	// over HTTPS.
+	Secure bool
+	// TTL is how long a session lasts (default 12h).
+	TTL time.Duration
+}
+
+// CookieName is the session cookie.
+const CookieName = "firebreak_session"
+
+// New builds a Gate.
+func New(opts Options) (*Gate, error) {
+	if len(opts.Key) < 32 {
+		return nil, errors.New("the session key must be at least 32 bytes")
+	}
+	if opts.Local == nil {
+		return nil, errors.New("no way to sign in: configure an identity provider or a local account")
+	}
+	g := &Gate{key: opts.Key, local: opts.Local, secure: opts.Secure, ttl: opts.TTL, now: time.Now,
+		origins: http.NewCrossOriginProtection()}
+	if g.ttl <= 0 {
+		g.ttl = 12 * time.Hour
+	}
+	return g, nil
+}
+
+// NewKey returns a random session key, for a single replica that was given
+// none.
+func NewKey() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}
+
+// LocalMode reports whether the console runs with the local account.
+func (g *Gate) LocalMode() bool { return g.local != nil }
+
+type ctxKey struct{}
+
+// signedIn is a request's person and session.
+type signedIn struct {
+	person Person
+	token  string
+}
+
+// Wrap makes sure every request has a session and a person, and refuses
+// state-changing requests from other origins or without the session's
+// form token.
+func (g *Gate) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, ok := g.read(r)
+		if !ok {
+			s = g.start(w)
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, signedIn{person: s.Person, token: g.token(s.ID)})
+		r = r.WithContext(ctx)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+			if err := g.origins.Check(r); err != nil {
+				http.Error(w, "refused: this form was sent from another site", http.StatusForbidden)
+				return
+			}
+			if !g.validToken(s.ID, r.PostFormValue(TokenField)) {
+				http.Error(w, "refused: the form's security token is missing or stale; reload the page and try again", http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// start begins a session for the local account.
+func (g *Gate) start(w http.ResponseWriter) session {
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+	s := session{ID: base64.RawURLEncoding.EncodeToString(id), Person: *g.local, Expires: g.now().Add(g.ttl).Unix()}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: g.sign(s), Path: "/", HttpOnly: true, Secure: g.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(g.ttl.Seconds())})
+	return s
+}
+
+// read returns the request's session if its cookie is genuine and current.
+// In local mode the person is always the local account, whatever an older
+// cookie says.
+func (g *Gate) read(r *http.Request) (session, bool) {
+	c, err := r.Cookie(CookieName)
+	if err != nil || len(c.Value) > 4096 {
+		return session{}, false
+	}
+	payload, mac, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return session{}, false
+	}
+	want := g.mac("session", payload)
+	got, err := base64.RawURLEncoding.DecodeString(mac)
+	if err != nil || !hmac.Equal(got, want) {
+		return session{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return session{}, false
+	}
+	var s session
+	if json.Unmarshal(raw, &s) != nil || s.ID == "" || g.now().Unix() >= s.Expires {
+		return session{}, false
+	}
+	if g.local != nil {
+		s.Person = *g.local
+	}
+	return s, true
+}
+
+func (g *Gate) sign(s session) string {
+	raw, _ := json.Marshal(s)
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(g.mac("session", payload))
+}
+
+func (g *Gate) mac(purpose, data string) []byte {
+	h := hmac.New(sha256.New, g.key)
+	h.Write([]byte(purpose))
+	h.Write([]byte{0})
+	h.Write([]byte(data))
+	return h.Sum(nil)
+}
+
+// MaxFormBytes bounds a form's body before it is read.
+const MaxFormBytes = 64 << 10
+
+// TokenField is the form field that carries the form token.
+const TokenField = "csrf"
+
+// Token is the form token of the request's session.
+func Token(r *http.Request) string {
+	s, _ := r.Context().Value(ctxKey{}).(signedIn)
+	return s.token
+}
+
+func (g *Gate) token(sessionID string) string {
+	return base64.RawURLEncoding.EncodeToString(g.mac("form", sessionID))
+}
+
+func (g *Gate) validToken(sessionID, got string) bool {
+	want := g.token(sessionID)
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// From returns the person signed in on the request.
+func From(r *http.Request) (Person, bool) {
+	s, ok := r.Context().Value(ctxKey{}).(signedIn)
+	return s.person, ok
+}

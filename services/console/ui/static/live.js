@@ -1,0 +1,24 @@
+// Live updates for the console. Each element with data-live listens to the
+// server-sent events at that address; on a "changed" event it fetches
+// data-fragment and puts the HTML the server drew in its place. Without
+// JavaScript the pages work the same, refreshed by hand.
+"use strict";
+(function () {
+  function follow(el) {
+    var busy = false, again = false;
+    function refresh() {
+      if (busy) { again = true; return; }
+      busy = true;
+      fetch(el.dataset.fragment, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) { el.innerHTML = html; el.dataset.refreshed = String(Date.now()); })
+        .catch(function () { /* the next event tries again */ })
+        .finally(function () { busy = false; if (again) { again = false; refresh(); } });
+    }
+    var source = new EventSource(el.dataset.live);
+    source.addEventListener("changed", refresh);
+    source.addEventListener("open", function () { el.dataset.connected = "true"; });
+    source.addEventListener("error", function () { el.dataset.connected = "false"; });
+  }
+  document.querySelectorAll("[data-live]").forEach(follow);
+})();
