@@ -21,6 +21,7 @@ import (
 	"github.com/firebreak/firebreak/services/console/queue"
 	"github.com/firebreak/firebreak/services/console/signin"
 	"github.com/firebreak/firebreak/services/console/ui"
+	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -47,6 +48,14 @@ type Config struct {
 	Resync time.Duration
 	// CallTimeout bounds each call to escalation or the notifier.
 	CallTimeout time.Duration
+	// TokenFile holds the API key the console presents to escalation and
+	// the notifier to read cases and deliveries (a viewer or service key).
+	// In local mode the local account's actions are made with it too, so
+	// its key's name is what the timeline records.
+	TokenFile string
+	// Token, when set, is used instead of TokenFile: for a stack run in
+	// one process, which makes its key in memory.
+	Token string
 }
 
 // Register declares the flags.
@@ -60,6 +69,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.SessionKeyFile, "session-key-file", "", "file with the key (32+ bytes) that signs sessions and form tokens; replicas must share it (default: a random key per process)")
 	fs.DurationVar(&c.Resync, "resync-interval", 5*time.Minute, "how often the queue is read again in full from escalation")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 5*time.Second, "bound on each call to escalation or the notifier")
+	fs.StringVar(&c.TokenFile, "token-file", "", "file with the API key the console presents to escalation and the notifier (roles viewer or service; in local mode, the local account's key, with responder to act)")
 }
 
 // Validate reports every invalid setting.
@@ -79,6 +89,7 @@ func (c *Config) Validate() error {
 	}
 	p.Check(c.Resync >= 10*time.Second, "resync-interval", "must be at least 10s")
 	p.Check(c.CallTimeout > 0, "call-timeout", "must be positive, e.g. 5s")
+	p.Check(c.TokenFile != "" || c.Token != "", "token-file", "is empty; escalation and the notifier refuse calls without a key: make one with `firebreak token new` (roles viewer, or responder for local mode) and name its file here")
 	return p.Err()
 }
 
@@ -103,6 +114,8 @@ type Deliveries interface {
 // Service is a running console.
 type Service struct {
 	cfg        Config
+	// calls carries the console's own key on every call.
+	calls      grpc.CallOption
 	d          *deps.Deps
 	escalation Escalation
 	notifier   Deliveries
@@ -118,11 +131,13 @@ type Service struct {
 
 // New builds the service and binds its ports.
 func New(cfg Config, d *deps.Deps) (*Service, error) {
-	esc, err := rpc.Dial(cfg.EscalationAddr)
+	// Credentials go with each call, not the connection: reads carry the
+	// console's key, and a person's action carries the person's.
+	esc, err := rpc.Dial(cfg.EscalationAddr, "")
 	if err != nil {
 		return nil, err
 	}
-	notif, err := rpc.Dial(cfg.NotifierAddr)
+	notif, err := rpc.Dial(cfg.NotifierAddr, "")
 	if err != nil {
 		_ = esc.Close()
 		return nil, err
@@ -142,6 +157,12 @@ func build(cfg Config, d *deps.Deps, esc Escalation, notif Deliveries) (*Service
 	if err != nil {
 		return nil, err
 	}
+	token := cfg.Token
+	if token == "" {
+		if token, err = config.ReadSecret(cfg.TokenFile); err != nil {
+			return nil, fmt.Errorf("--token-file: %w", err)
+		}
+	}
 	key := signin.NewKey()
 	if cfg.SessionKeyFile != "" {
 		secret, err := config.ReadSecret(cfg.SessionKeyFile)
@@ -160,9 +181,9 @@ func build(cfg Config, d *deps.Deps, esc Escalation, notif Deliveries) (*Service
 		return nil, err
 	}
 	s := &Service{cfg: cfg, d: d, escalation: esc, notifier: notif, board: queue.New(), hub: newHub(),
-		gate: gate, pages: pages, now: time.Now}
+		gate: gate, pages: pages, now: time.Now, calls: grpc.PerRPCCredentials(auth.Token(token))}
 	s.watch = &watcher{s: s}
-	u, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d.Tel, d.Ready)
+	u, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d)
 	if err != nil {
 		return nil, err
 	}

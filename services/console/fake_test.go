@@ -27,11 +27,13 @@ import (
 )
 
 // cases stands in for escalation behind the console's Escalation port: it
-// keeps cases in memory and applies acknowledgements and resolutions as
-// escalation's API documents them. The browser test in tools/e2e runs the
-// console against the real escalation.
+// keeps cases in memory, and like escalation it refuses calls without a
+// known key and records the key's name as the actor of a change, ignoring
+// any name in the request. The browser test in tools/e2e runs the console
+// against the real escalation.
 type cases struct {
 	mu        sync.Mutex
+	keys      map[string]string // token: name
 	byID      map[string]*fbv1.Case
 	timelines map[string][]*fbv1.CaseEvent
 	decisions map[string]*fbv1.Decision
@@ -40,7 +42,29 @@ type cases struct {
 }
 
 func newCases() *cases {
-	return &cases{byID: map[string]*fbv1.Case{}, timelines: map[string][]*fbv1.CaseEvent{}, decisions: map[string]*fbv1.Decision{}}
+	return &cases{keys: map[string]string{testToken: "ana"}, byID: map[string]*fbv1.Case{}, timelines: map[string][]*fbv1.CaseEvent{}, decisions: map[string]*fbv1.Decision{}}
+}
+
+// testToken is the console's key in these tests; its name is ana.
+const testToken = "key-of-ana"
+
+// caller is who a call's credentials name, as escalation's interceptor
+// would find them.
+func (f *cases) caller(opts []grpc.CallOption) (string, error) {
+	for _, o := range opts {
+		creds, ok := o.(grpc.PerRPCCredsCallOption)
+		if !ok {
+			continue
+		}
+		md, err := creds.Creds.GetRequestMetadata(context.Background())
+		if err != nil {
+			return "", err
+		}
+		if name, ok := f.keys[strings.TrimPrefix(md["authorization"], "Bearer ")]; ok {
+			return name, nil
+		}
+	}
+	return "", status.Error(codes.Unauthenticated, "no credentials")
 }
 
 // put stores a case and tells the watchers, as a decision would.
@@ -55,7 +79,10 @@ func (f *cases) put(c *fbv1.Case, t fbv1.CaseEventType) {
 	}
 }
 
-func (f *cases) ListCases(_ context.Context, in *fbv1.ListCasesRequest, _ ...grpc.CallOption) (*fbv1.ListCasesResponse, error) {
+func (f *cases) ListCases(_ context.Context, in *fbv1.ListCasesRequest, opts ...grpc.CallOption) (*fbv1.ListCasesResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := &fbv1.ListCasesResponse{}
@@ -67,7 +94,10 @@ func (f *cases) ListCases(_ context.Context, in *fbv1.ListCasesRequest, _ ...grp
 	return out, nil
 }
 
-func (f *cases) GetCase(_ context.Context, in *fbv1.GetCaseRequest, _ ...grpc.CallOption) (*fbv1.GetCaseResponse, error) {
+func (f *cases) GetCase(_ context.Context, in *fbv1.GetCaseRequest, opts ...grpc.CallOption) (*fbv1.GetCaseResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.byID[in.Id]
@@ -77,7 +107,10 @@ func (f *cases) GetCase(_ context.Context, in *fbv1.GetCaseRequest, _ ...grpc.Ca
 	return &fbv1.GetCaseResponse{Case: proto.Clone(c).(*fbv1.Case), Timeline: f.timelines[in.Id]}, nil
 }
 
-func (f *cases) WatchCases(ctx context.Context, _ *fbv1.WatchCasesRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[fbv1.WatchCasesResponse], error) {
+func (f *cases) WatchCases(ctx context.Context, _ *fbv1.WatchCasesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[fbv1.WatchCasesResponse], error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
 	ch := make(chan *fbv1.CaseEvent, 64)
 	f.mu.Lock()
 	f.watchers = append(f.watchers, ch)
@@ -85,16 +118,16 @@ func (f *cases) WatchCases(ctx context.Context, _ *fbv1.WatchCasesRequest, _ ...
 	return &watchStream{ctx: ctx, events: ch}, nil
 }
 
-func (f *cases) change(id, actor, note string, t fbv1.CaseEventType, st fbv1.CaseState) error {
+func (f *cases) change(opts []grpc.CallOption, id, note string, t fbv1.CaseEventType, st fbv1.CaseState) error {
+	actor, err := f.caller(opts)
+	if err != nil {
+		return err
+	}
 	f.mu.Lock()
 	c, ok := f.byID[id]
 	if !ok {
 		f.mu.Unlock()
 		return status.Errorf(codes.NotFound, "case not found: %s", id)
-	}
-	if actor == "" {
-		f.mu.Unlock()
-		return status.Error(codes.InvalidArgument, "actor is required: say who is doing this")
 	}
 	if c.State == st {
 		f.mu.Unlock()
@@ -117,15 +150,18 @@ func (f *cases) change(id, actor, note string, t fbv1.CaseEventType, st fbv1.Cas
 	return nil
 }
 
-func (f *cases) AcknowledgeCase(_ context.Context, in *fbv1.AcknowledgeCaseRequest, _ ...grpc.CallOption) (*fbv1.AcknowledgeCaseResponse, error) {
-	return &fbv1.AcknowledgeCaseResponse{}, f.change(in.Id, in.Actor, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED, fbv1.CaseState_CASE_STATE_ACKNOWLEDGED)
+func (f *cases) AcknowledgeCase(_ context.Context, in *fbv1.AcknowledgeCaseRequest, opts ...grpc.CallOption) (*fbv1.AcknowledgeCaseResponse, error) {
+	return &fbv1.AcknowledgeCaseResponse{}, f.change(opts, in.Id, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED, fbv1.CaseState_CASE_STATE_ACKNOWLEDGED)
 }
 
-func (f *cases) ResolveCase(_ context.Context, in *fbv1.ResolveCaseRequest, _ ...grpc.CallOption) (*fbv1.ResolveCaseResponse, error) {
-	return &fbv1.ResolveCaseResponse{}, f.change(in.Id, in.Actor, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED, fbv1.CaseState_CASE_STATE_RESOLVED)
+func (f *cases) ResolveCase(_ context.Context, in *fbv1.ResolveCaseRequest, opts ...grpc.CallOption) (*fbv1.ResolveCaseResponse, error) {
+	return &fbv1.ResolveCaseResponse{}, f.change(opts, in.Id, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED, fbv1.CaseState_CASE_STATE_RESOLVED)
 }
 
-func (f *cases) ExplainDecision(_ context.Context, in *fbv1.ExplainDecisionRequest, _ ...grpc.CallOption) (*fbv1.ExplainDecisionResponse, error) {
+func (f *cases) ExplainDecision(_ context.Context, in *fbv1.ExplainDecisionRequest, opts ...grpc.CallOption) (*fbv1.ExplainDecisionResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d, ok := f.decisions[in.MentionId]
@@ -135,7 +171,10 @@ func (f *cases) ExplainDecision(_ context.Context, in *fbv1.ExplainDecisionReque
 	return &fbv1.ExplainDecisionResponse{Decision: d}, nil
 }
 
-func (f *cases) ListDeliveries(context.Context, *fbv1.ListDeliveriesRequest, ...grpc.CallOption) (*fbv1.ListDeliveriesResponse, error) {
+func (f *cases) ListDeliveries(_ context.Context, _ *fbv1.ListDeliveriesRequest, opts ...grpc.CallOption) (*fbv1.ListDeliveriesResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
 	return &fbv1.ListDeliveriesResponse{}, nil
 }
 
@@ -187,7 +226,7 @@ type console struct {
 func start(t *testing.T, role string, fake *cases) *console {
 	t.Helper()
 	cfg := Config{Common: config.Common{Service: "console", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"},
-		EscalationAddr: "fake", NotifierAddr: "fake", LocalUser: "ana", LocalRole: role, Resync: time.Minute, CallTimeout: 5 * time.Second}
+		EscalationAddr: "fake", NotifierAddr: "fake", Token: testToken, LocalUser: "ana", LocalRole: role, Resync: time.Minute, CallTimeout: 5 * time.Second}
 	svc, err := build(cfg, &deps.Deps{Tel: telemetrytest.New(t, "console")}, fake, fake)
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,7 @@ func (w *watcher) run(ctx context.Context) {
 func (w *watcher) follow(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := w.s.escalation.WatchCases(ctx, &fbv1.WatchCasesRequest{})
+	stream, err := w.s.escalation.WatchCases(ctx, &fbv1.WatchCasesRequest{}, w.s.calls)
 	if err != nil {
 		return fmt.Errorf("watch case events at %s: %w", w.s.cfg.EscalationAddr, err)
 	}
@@ -133,7 +133,7 @@ func (w *watcher) load(ctx context.Context) error {
 		token := ""
 		for len(all) < maxBoard {
 			callCtx, cancel := context.WithTimeout(ctx, w.s.cfg.CallTimeout)
-			resp, err := w.s.escalation.ListCases(callCtx, &fbv1.ListCasesRequest{State: state, PageSize: 500, PageToken: token})
+			resp, err := w.s.escalation.ListCases(callCtx, &fbv1.ListCasesRequest{State: state, PageSize: 500, PageToken: token}, w.s.calls)
 			cancel()
 			if err != nil {
 				return fmt.Errorf("list cases at %s: %w", w.s.cfg.EscalationAddr, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -264,7 +265,7 @@ func (s *Service) resolvedQueue(ctx context.Context, qv *queueView, q queue.Quer
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	resp, err := s.escalation.ListCases(ctx, &fbv1.ListCasesRequest{State: fbv1.CaseState_CASE_STATE_RESOLVED,
-		Team: q.Team, Brand: q.Brand, Priority: q.Priority, PageSize: queue.DefaultLimit, PageToken: after})
+		Team: q.Team, Brand: q.Brand, Priority: q.Priority, PageSize: queue.DefaultLimit, PageToken: after}, s.calls)
 	if err != nil {
 		return queue.Facets{}, errors.New("Resolved cases cannot be listed: " + callError(err))
 	}
@@ -339,7 +340,7 @@ func (s *Service) casePage(w http.ResponseWriter, r *http.Request) {
 func (s *Service) showCase(w http.ResponseWriter, r *http.Request, id string, data *pageData, code int, fragment string) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CallTimeout)
 	defer cancel()
-	resp, err := s.escalation.GetCase(ctx, &fbv1.GetCaseRequest{Id: id})
+	resp, err := s.escalation.GetCase(ctx, &fbv1.GetCaseRequest{Id: id}, s.calls)
 	if err != nil {
 		switch status.Code(err) {
 		case codes.NotFound:
@@ -359,7 +360,7 @@ func (s *Service) showCase(w http.ResponseWriter, r *http.Request, id string, da
 	)
 	wg.Go(func() {
 		var d *fbv1.ListDeliveriesResponse
-		d, delivErr = s.notifier.ListDeliveries(ctx, &fbv1.ListDeliveriesRequest{CaseId: id})
+		d, delivErr = s.notifier.ListDeliveries(ctx, &fbv1.ListDeliveriesRequest{CaseId: id}, s.calls)
 		deliveries = d.GetDeliveries()
 	})
 	decisions := s.decisions(ctx, c.MentionIds)
@@ -392,7 +393,7 @@ func (s *Service) decisions(ctx context.Context, ids []string) map[string]*fbv1.
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			resp, err := s.escalation.ExplainDecision(ctx, &fbv1.ExplainDecisionRequest{MentionId: id})
+			resp, err := s.escalation.ExplainDecision(ctx, &fbv1.ExplainDecisionRequest{MentionId: id}, s.calls)
 			if err != nil {
 				return
 			}
@@ -407,23 +408,23 @@ func (s *Service) decisions(ctx context.Context, ids []string) map[string]*fbv1.
 
 // acknowledge takes the case in the signed-in person's name.
 func (s *Service) acknowledge(w http.ResponseWriter, r *http.Request) {
-	s.act(w, r, "acknowledged", func(ctx context.Context, id, actor, note string) error {
-		_, err := s.escalation.AcknowledgeCase(ctx, &fbv1.AcknowledgeCaseRequest{Id: id, Actor: actor, Note: note})
+	s.act(w, r, "acknowledged", func(ctx context.Context, id string, as grpc.CallOption, note string) error {
+		_, err := s.escalation.AcknowledgeCase(ctx, &fbv1.AcknowledgeCaseRequest{Id: id, Note: note}, as)
 		return err
 	})
 }
 
 // resolve closes the case in the signed-in person's name, with their note.
 func (s *Service) resolve(w http.ResponseWriter, r *http.Request) {
-	s.act(w, r, "resolved", func(ctx context.Context, id, actor, note string) error {
-		_, err := s.escalation.ResolveCase(ctx, &fbv1.ResolveCaseRequest{Id: id, Actor: actor, Note: note})
+	s.act(w, r, "resolved", func(ctx context.Context, id string, as grpc.CallOption, note string) error {
+		_, err := s.escalation.ResolveCase(ctx, &fbv1.ResolveCaseRequest{Id: id, Note: note}, as)
 		return err
 	})
 }
 
 // act runs a change to a case for a responder and shows the case again:
 // after a redirect when it worked, with the reason when it did not.
-func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, change func(ctx context.Context, id, actor, note string) error) {
+func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, change func(ctx context.Context, id string, as grpc.CallOption, note string) error) {
 	id := r.PathValue("id")
 	if !validCaseID(id) {
 		s.fail(w, r, http.StatusBadRequest, "That is not a case id; case ids look like 0e1a78f95c319d77-1.")
@@ -445,7 +446,7 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, chang
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CallTimeout)
 	defer cancel()
-	if err := change(ctx, id, person.Name, note); err != nil {
+	if err := change(ctx, id, s.credentials(person), note); err != nil {
 		data := s.page(r, "Case "+id, "queue")
 		data.Error = "Nothing was changed: " + callError(err)
 		code := http.StatusServiceUnavailable
@@ -464,6 +465,11 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, chang
 	}
 	http.Redirect(w, r, "/cases/"+url.PathEscape(id)+"?done="+done+"#timeline", http.StatusSeeOther)
 }
+
+// credentials are what a person's action is made with: escalation records
+// whoever they name as the actor. In local mode that is the console's own
+// key, which is the local account's.
+func (s *Service) credentials(signin.Person) grpc.CallOption { return s.calls }
 
 // callError is a failed call's message for people, without the gRPC
 // wrapping.

@@ -62,10 +62,6 @@ type part struct {
 	deps *deps.Deps
 }
 
-// defaults are flags a service gets in the stack unless Options set them:
-// the console opens in local mode, as the local admin.
-var defaults = map[string][]string{"console": {"--local-user=admin"}}
-
 // Start builds and starts the services, downstream first, so that nothing
 // is published before its consumer exists.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
@@ -82,6 +78,18 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 	}
 	opts.Common = append(append([]string{}, opts.Common...), "--auth-keys-file="+opts.KeysFile)
+	// The console opens in local mode as the local admin, whose key it
+	// presents, unless Options.Flags say otherwise.
+	flags := map[string][]string{}
+	for name, f := range opts.Flags {
+		flags[name] = f
+	}
+	consoleFlags := []string{"--local-user=" + LocalAdmin}
+	if s.tempDir != "" {
+		consoleFlags = append(consoleFlags, "--token-file="+filepath.Join(s.tempDir, "token"))
+	}
+	flags["console"] = append(consoleFlags, opts.Flags["console"]...)
+	opts.Flags = flags
 	steps := []struct {
 		name  string
 		cfg   lifecycle.Config
@@ -136,7 +144,7 @@ func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecy
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg.Register(fs)
-	args := append(append(append([]string{}, opts.Common...), defaults[name]...), opts.Flags[name]...)
+	args := append(append([]string{}, opts.Common...), opts.Flags[name]...)
 	if err := config.Parse(fs, args, io.Discard); err != nil {
 		return err
 	}
@@ -180,6 +188,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// LocalAdmin names the key LocalKeys makes, and the console's local account.
+const LocalAdmin = "local-admin"
+
 // LocalKeys gives a laptop or test run one key that may do everything: it
 // reuses the key in dir/token if there is one, or makes one, and writes
 // dir/auth-keys holding its digest with every role and brand. Both files
@@ -200,7 +211,7 @@ func LocalKeys(dir string) (token, keysFile string, err error) {
 		}
 	}
 	line := "# the local run's key; its token is in " + tokenFile + "\n" +
-		auth.KeyLine("local-admin", token, auth.Roles, []string{auth.AllBrands}) + "\n"
+		auth.KeyLine(LocalAdmin, token, auth.Roles, []string{auth.AllBrands}) + "\n"
 	if err := os.WriteFile(keysFile, []byte(line), 0o600); err != nil {
 		return "", "", fmt.Errorf("write the local keys file: %w", err)
 	}

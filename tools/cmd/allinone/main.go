@@ -92,6 +92,7 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "firebreak: %v\n", err)
 		return 1
 	}
+	flags["console"] = append(flags["console"], "--token-file="+filepath.Join(*dataDir, "token"))
 	st, err := stack.Start(ctx, stack.Options{
 		KeysFile: keysFile,
 		Common:   []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + redisURL, "--log-level=" + *logLevel},
@@ -112,7 +113,7 @@ func run() int {
 	fmt.Printf("every API takes the local admin key (in %s); in another terminal:\n", filepath.Join(*dataDir, "token"))
 	fmt.Printf("export FIREBREAK_TOKEN=%s\n", token)
 	fmt.Printf("post mentions to http://%s/v1/mentions with 'Authorization: Bearer $FIREBREAK_TOKEN'; list cases with `go run ./tools/cmd/firebreak cases list`\n", st.Ingest.HTTPAddr())
-	fmt.Printf("console: http://%s/ (local mode, signed in as the local admin)\n", st.Console.HTTPAddr())
+	fmt.Printf("console: http://%s/ (local mode, signed in as %s)\n", st.Console.HTTPAddr(), stack.LocalAdmin)
 	if *sinkAddr != "" && os.Getenv("FIREBREAK_WEBHOOK_URL") == "" {
 		fmt.Printf("notifications go to the webhook sink at http://%s/webhook and are printed here\n", *sinkAddr)
 	}
