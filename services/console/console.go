@@ -113,7 +113,7 @@ type Deliveries interface {
 
 // Service is a running console.
 type Service struct {
-	cfg        Config
+	cfg Config
 	// calls carries the console's own key on every call.
 	calls      grpc.CallOption
 	d          *deps.Deps
