@@ -33,9 +33,27 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 		if err != nil {
 			return err
 		}
-		srv.Handle("POST /v1/pagerduty/webhook", pagerduty.WebhookHandler(notify.Secret(secret), commander{s, "pagerduty"}))
+		events := &callbackEvents{s: s, source: "pagerduty"}
+		srv.Handle("POST /v1/pagerduty/webhook", pagerduty.WebhookHandler(notify.Secret(secret), commander{s, "pagerduty"}, notify.SystemClock{}, events))
 	}
 	return nil
+}
+
+// callbackEvents remembers handled callback event ids in Redis, shared by
+// every replica, for twice the age past which events are refused anyway.
+type callbackEvents struct {
+	s      *Service
+	source string
+}
+
+func (e *callbackEvents) key(id string) string { return e.s.d.Keys.Global("callback", e.source, id) }
+
+func (e *callbackEvents) Claim(ctx context.Context, id string) (bool, error) {
+	return e.s.d.Redis.SetNX(ctx, e.key(id), 1, 2*pagerduty.MaxEventAge).Result()
+}
+
+func (e *callbackEvents) Release(ctx context.Context, id string) {
+	_ = e.s.d.Redis.Del(ctx, e.key(id)).Err()
 }
 
 // commander turns a verified callback into a CaseCommand on the bus.

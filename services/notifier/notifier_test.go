@@ -184,7 +184,7 @@ func TestPagerDutyAcknowledgementBecomesACommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRig(t, 1, Config{PagerDutyWebhookSecretFile: secretFile})
-	body := `{"event":{"event_type":"incident.acknowledged","agent":{"summary":"Ana"},"data":{"id":"P1","incident_key":"abc-1"}}}`
+	body := `{"event":{"id":"evt-1","occurred_at":"` + time.Now().UTC().Format(time.RFC3339) + `","event_type":"incident.acknowledged","agent":{"summary":"Ana"},"data":{"id":"P1","incident_key":"abc-1"}}}`
 	post := func(sig string) int {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+r.svc[0].HTTPAddr()+"/v1/pagerduty/webhook", strings.NewReader(body))
 		req.Header.Set("X-PagerDuty-Signature", sig)

@@ -201,12 +201,40 @@ func sign(secret, body string) string {
 	return "v1=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// occurred is v3Payload's occurred_at; webhookClock reads a minute later.
+var occurred = time.Date(2026, 11, 23, 9, 1, 0, 0, time.UTC)
+
+func webhookClock() notify.Clock { return notifytest.NewClock(occurred.Add(time.Minute)) }
+
+// memoryEvents is pagerduty.Events in memory, as one replica would see Redis.
+type memoryEvents struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (m *memoryEvents) Claim(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = map[string]bool{}
+	}
+	first := !m.seen[id]
+	m.seen[id] = true
+	return first, nil
+}
+
+func (m *memoryEvents) Release(_ context.Context, id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.seen, id)
+}
+
 func TestWebhookAcknowledgesAndResolvesTheCase(t *testing.T) {
 	c := &cases{}
-	srv := httptest.NewServer(pagerduty.WebhookHandler("whsec", c))
+	srv := httptest.NewServer(pagerduty.WebhookHandler("whsec", c, webhookClock(), &memoryEvents{}))
 	defer srv.Close()
 	for _, status := range []string{"acknowledged", "resolved"} {
-		body := strings.NewReplacer("incident.%s", "incident."+status, `"status":"%s"`, `"status":"`+status+`"`).Replace(v3Payload)
+		body := strings.NewReplacer("incident.%s", "incident."+status, `"status":"%s"`, `"status":"`+status+`"`, "01BZ4Q9QG5AA1U6XKB2MFWXKGU", "event-"+status).Replace(v3Payload)
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
 		// Two signatures, as during a secret rotation; the second matches.
 		req.Header.Set("X-PagerDuty-Signature", sign("old", body)+","+sign("whsec", body))
@@ -227,7 +255,7 @@ func TestWebhookAcknowledgesAndResolvesTheCase(t *testing.T) {
 
 func TestWebhookRefusesBadSignature(t *testing.T) {
 	c := &cases{}
-	srv := httptest.NewServer(pagerduty.WebhookHandler("whsec", c))
+	srv := httptest.NewServer(pagerduty.WebhookHandler("whsec", c, webhookClock(), &memoryEvents{}))
 	defer srv.Close()
 	body := strings.NewReplacer("%s", "acknowledged").Replace(v3Payload)
 	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
@@ -239,5 +267,36 @@ func TestWebhookRefusesBadSignature(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || len(c.calls) != 0 {
 		t.Fatalf("status %d, calls %v; want 401 and nothing acknowledged", resp.StatusCode, c.calls)
+	}
+}
+
+// A signed event replayed is handled once, and one older than five minutes
+// not at all: neither can resolve a later episode of the case.
+func TestWebhookHandlesAnEventOnceAndRefusesOldOnes(t *testing.T) {
+	c := &cases{}
+	events := &memoryEvents{}
+	body := strings.NewReplacer("%s", "resolved").Replace(v3Payload)
+	send := func(clock notify.Clock) int {
+		srv := httptest.NewServer(pagerduty.WebhookHandler("whsec", c, clock, events))
+		defer srv.Close()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		req.Header.Set("X-PagerDuty-Signature", sign("whsec", body))
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := send(notifytest.NewClock(occurred.Add(6 * time.Minute))); code != http.StatusBadRequest || len(c.calls) != 0 {
+		t.Fatalf("an event six minutes old: %d, calls %v; want 400 and nothing resolved", code, c.calls)
+	}
+	for i := range 3 {
+		if code := send(webhookClock()); code != http.StatusNoContent {
+			t.Fatalf("delivery %d: %d", i+1, code)
+		}
+	}
+	if len(c.calls) != 1 {
+		t.Fatalf("calls %v; want the event handled once", c.calls)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/firebreak/firebreak/services/notifier/notify"
 )
@@ -24,12 +25,28 @@ type CaseUpdater interface {
 // maxWebhookBody bounds a webhook body; PagerDuty's are a few kilobytes.
 const maxWebhookBody = 1 << 20
 
+// MaxEventAge is how old an event may be before it is refused as a
+// possible replay of a signed delivery.
+const MaxEventAge = 5 * time.Minute
+
+// Events remembers which webhook events were handled, across replicas, for
+// longer than MaxEventAge, so a replayed signed event is handled once.
+type Events interface {
+	// Claim returns false if id was claimed before.
+	Claim(ctx context.Context, id string) (bool, error)
+	// Release forgets a claim whose handling failed, so PagerDuty's retry
+	// of the same event is handled.
+	Release(ctx context.Context, id string)
+}
+
 // WebhookHandler serves PagerDuty v3 webhooks. It refuses requests whose
 // X-PagerDuty-Signature does not match secret, and turns
 // incident.acknowledged and incident.resolved into calls on cases, taking
 // the case id from the incident key (the dedup key Notify sent). Other
 // events are accepted and ignored.
-func WebhookHandler(secret notify.Secret, cases CaseUpdater) http.Handler {
+// Events older than MaxEventAge (by occurred_at, with clock) are refused
+// with 400, and an event id handled before is acknowledged and ignored.
+func WebhookHandler(secret notify.Secret, cases CaseUpdater, clock notify.Clock, events Events) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)
@@ -44,7 +61,26 @@ func WebhookHandler(secret notify.Secret, cases CaseUpdater) http.Handler {
 			http.Error(w, "signature does not match", http.StatusUnauthorized)
 			return
 		}
-		if err := handle(r.Context(), cases, body); err != nil {
+		var we webhookEvent
+		if err := json.Unmarshal(body, &we); err != nil {
+			http.Error(w, "decode PagerDuty webhook: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := fresh(we, clock.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		first, err := events.Claim(r.Context(), we.Event.ID)
+		if err != nil {
+			http.Error(w, "cannot check the event id now; retry", http.StatusServiceUnavailable)
+			return
+		}
+		if !first {
+			w.WriteHeader(http.StatusNoContent) // handled before: a retry or a replay
+			return
+		}
+		if err := handle(r.Context(), cases, we); err != nil {
+			events.Release(context.WithoutCancel(r.Context()), we.Event.ID)
 			// A 5xx makes PagerDuty retry, which the idempotent calls allow.
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -72,11 +108,29 @@ func VerifySignature(secret notify.Secret, header string, body []byte) bool {
 	return false
 }
 
+// fresh refuses an event without an id, or one that occurred more than
+// MaxEventAge ago (or as far in the future).
+func fresh(we webhookEvent, now time.Time) error {
+	if we.Event.ID == "" || len(we.Event.ID) > 128 {
+		return fmt.Errorf("event has no id (or one over 128 characters)")
+	}
+	at, err := time.Parse(time.RFC3339Nano, we.Event.OccurredAt)
+	if err != nil {
+		return fmt.Errorf("event occurred_at %q is not an RFC 3339 time", we.Event.OccurredAt)
+	}
+	if age := now.Sub(at); age > MaxEventAge || age < -MaxEventAge {
+		return fmt.Errorf("event occurred %s from now; refused as a possible replay (at most %s)", age.Round(time.Second), MaxEventAge)
+	}
+	return nil
+}
+
 // webhookEvent is the part of a v3 webhook payload that matters here.
 type webhookEvent struct {
 	Event struct {
-		EventType string `json:"event_type"`
-		Agent     *struct {
+		ID         string `json:"id"`
+		OccurredAt string `json:"occurred_at"`
+		EventType  string `json:"event_type"`
+		Agent      *struct {
 			ID      string `json:"id"`
 			Summary string `json:"summary"`
 		} `json:"agent"`
@@ -87,11 +141,7 @@ type webhookEvent struct {
 	} `json:"event"`
 }
 
-func handle(ctx context.Context, cases CaseUpdater, body []byte) error {
-	var we webhookEvent
-	if err := json.Unmarshal(body, &we); err != nil {
-		return fmt.Errorf("decode PagerDuty webhook: %w", err)
-	}
+func handle(ctx context.Context, cases CaseUpdater, we webhookEvent) error {
 	caseID := we.Event.Data.IncidentKey
 	// Grouped pages carry a group key, not a case; nothing to update.
 	if caseID == "" || strings.HasPrefix(caseID, "group:") {
