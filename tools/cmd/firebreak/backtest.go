@@ -13,6 +13,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/policyfile"
 	"github.com/firebreak/firebreak/services/platform/replay"
 	"github.com/firebreak/firebreak/services/reach/tier"
 	scorersvc "github.com/firebreak/firebreak/services/scorer"
@@ -140,11 +141,8 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	if path == "default" {
 		return policy.Default(), nil
 	}
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
-	}
-	p, err := policy.Parse(doc)
+	// The same reader as the service: the policy with the lists it names.
+	p, err := policyfile.Load(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
