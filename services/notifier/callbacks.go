@@ -26,7 +26,8 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 		if err != nil {
 			return err
 		}
-		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, notify.SystemClock{}))
+		events := &callbackEvents{s: s, source: "slack"}
+		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, notify.SystemClock{}, events))
 	}
 	if path := s.cfg.PagerDutyWebhookSecretFile; path != "" {
 		secret, err := config.ReadSecret(path)

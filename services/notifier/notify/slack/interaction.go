@@ -29,10 +29,19 @@ const MaxSkew = 5 * time.Minute
 // maxInteractionBody bounds a request; Slack's payloads are a few kilobytes.
 const maxInteractionBody = 1 << 20
 
+// Events remembers which signed requests were handled, across replicas, for
+// longer than MaxSkew, so a replayed request is handled once.
+type Events interface {
+	Claim(ctx context.Context, id string) (bool, error)
+	Release(ctx context.Context, id string)
+}
+
 // InteractionHandler serves the Slack app's interactivity request URL. It
 // checks the v0 signature and the timestamp, then acknowledges the case of
 // every Acknowledge button in the payload on behalf of the clicking user.
-func InteractionHandler(signingSecret notify.Secret, acker Acker, clock notify.Clock) http.Handler {
+// A request is identified by its signature (one per timestamp and body): a
+// replay of it is answered 200 and changes nothing.
+func InteractionHandler(signingSecret notify.Secret, acker Acker, clock notify.Clock, events Events) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)
@@ -52,7 +61,18 @@ func InteractionHandler(signingSecret notify.Secret, acker Acker, clock notify.C
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		id := r.Header.Get("X-Slack-Signature")
+		first, err := events.Claim(r.Context(), id)
+		if err != nil {
+			http.Error(w, "cannot check the request now; click again", http.StatusServiceUnavailable)
+			return
+		}
+		if !first {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		if err := acknowledge(r.Context(), acker, in); err != nil {
+			events.Release(context.WithoutCancel(r.Context()), id)
 			// Slack shows the user that the click failed; they can click again.
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

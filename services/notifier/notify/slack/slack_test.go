@@ -119,21 +119,46 @@ func click(t *testing.T, srv *httptest.Server, secret string, ts time.Time) int 
 	return resp.StatusCode
 }
 
-func TestAcknowledgeButtonAcknowledgesCase(t *testing.T) {
+// memoryEvents is slack.Events in memory, as one replica would see Redis.
+type memoryEvents struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (m *memoryEvents) Claim(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = map[string]bool{}
+	}
+	first := !m.seen[id]
+	m.seen[id] = true
+	return first, nil
+}
+
+func (m *memoryEvents) Release(_ context.Context, id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.seen, id)
+}
+
+func TestAcknowledgeButtonAcknowledgesCaseOnceHoweverOftenTheRequestIsReplayed(t *testing.T) {
 	a := &acker{}
-	srv := httptest.NewServer(slack.InteractionHandler("8f742231b10e8888abcd99yyyzzz85a5", a, notifytest.NewClock(t0.Add(30*time.Second))))
+	srv := httptest.NewServer(slack.InteractionHandler("8f742231b10e8888abcd99yyyzzz85a5", a, notifytest.NewClock(t0.Add(30*time.Second)), &memoryEvents{}))
 	defer srv.Close()
-	if code := click(t, srv, "8f742231b10e8888abcd99yyyzzz85a5", t0); code != http.StatusOK {
-		t.Fatalf("status %d", code)
+	for range 3 {
+		if code := click(t, srv, "8f742231b10e8888abcd99yyyzzz85a5", t0); code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
 	}
 	if len(a.calls) != 1 || a.calls[0] != "case-1 by slack:amy" {
-		t.Fatalf("calls %v, want case-1 by slack:amy", a.calls)
+		t.Fatalf("calls %v, want case-1 by slack:amy, once", a.calls)
 	}
 }
 
 func TestInteractionRefusesForgedOrReplayedRequests(t *testing.T) {
 	a := &acker{}
-	srv := httptest.NewServer(slack.InteractionHandler("right", a, notifytest.NewClock(t0)))
+	srv := httptest.NewServer(slack.InteractionHandler("right", a, notifytest.NewClock(t0), &memoryEvents{}))
 	defer srv.Close()
 	if code := click(t, srv, "wrong", t0); code != http.StatusUnauthorized {
 		t.Errorf("forged: status %d, want 401", code)
