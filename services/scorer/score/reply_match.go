@@ -2,6 +2,7 @@ package score
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -149,6 +150,9 @@ func newMatcher(defs []cueDef) (*matcher, error) {
 			m.children[from] = append(m.children[from], edge{word: word, to: to})
 		}
 	}
+	for _, c := range m.children {
+		slices.SortFunc(c, func(a, b edge) int { return int(a.word - b.word) })
+	}
 	return m, nil
 }
 
@@ -224,7 +228,15 @@ func (m *matcher) child(node, word int32) int32 {
 	if node == 0 {
 		return m.rootChild[word]
 	}
-	for _, e := range m.children[node] {
+	c := m.children[node]
+	if len(c) > 8 {
+		// Some nodes have dozens of children ("you should have" + a verb).
+		if i, ok := slices.BinarySearchFunc(c, word, func(e edge, w int32) int { return int(e.word - w) }); ok {
+			return c[i].to
+		}
+		return -1
+	}
+	for _, e := range c {
 		if e.word == word {
 			return e.to
 		}
