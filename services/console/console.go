@@ -56,6 +56,9 @@ type Config struct {
 	// Token, when set, is used instead of TokenFile: for a stack run in
 	// one process, which makes its key in memory.
 	Token string
+	// OIDCClientSecretFile holds the console's client secret at the
+	// identity provider (--oidc-issuer; the client id is --oidc-audience).
+	OIDCClientSecretFile string
 }
 
 // Register declares the flags.
@@ -69,6 +72,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.SessionKeyFile, "session-key-file", "", "file with the key (32+ bytes) that signs sessions and form tokens; replicas must share it (default: a random key per process)")
 	fs.DurationVar(&c.Resync, "resync-interval", 5*time.Minute, "how often the queue is read again in full from escalation")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 5*time.Second, "bound on each call to escalation or the notifier")
+	fs.StringVar(&c.OIDCClientSecretFile, "oidc-client-secret-file", "", "file with the console's client secret at the identity provider (sign-in with --oidc-issuer; the client id is --oidc-audience)")
 	fs.StringVar(&c.TokenFile, "token-file", "", "file with the API key the console presents to escalation and the notifier (roles viewer or service; in local mode, the local account's key, with responder to act)")
 }
 
@@ -78,7 +82,14 @@ func (c *Config) Validate() error {
 	p.Merge(c.Common.Validate())
 	p.Check(c.EscalationAddr != "", "escalation-addr", "is empty; set escalation's gRPC address, e.g. firebreak-escalation:9093")
 	p.Check(c.NotifierAddr != "", "notifier-addr", "is empty; set the notifier's gRPC address, e.g. firebreak-notifier:9094")
-	p.Check(c.LocalUser != "", "local-user", "is empty, and the console has no other way to sign people in yet; set a local account name (local mode: anyone who reaches the console acts as it)")
+	switch {
+	case c.LocalUser != "":
+		// Local mode, even when an issuer is set for the API.
+	case c.Auth.OIDCIssuer == "":
+		p.Add("local-user", "and --oidc-issuer are both empty, so nobody could sign in: set --oidc-issuer (with --oidc-audience, --public-url) for people, or a local account name for a laptop")
+	case !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://127.0.0.1") && !strings.HasPrefix(c.PublicURL, "http://localhost"):
+		p.Add("public-url", "must be the console's https:// address when people sign in with --oidc-issuer: the identity provider sends them back to PUBLIC_URL/auth/callback")
+	}
 	if _, err := signin.ParseRole(c.LocalRole); err != nil {
 		p.Add("local-role", "must be viewer, responder or admin")
 	}
@@ -171,8 +182,20 @@ func build(cfg Config, d *deps.Deps, esc Escalation, notif Deliveries) (*Service
 		}
 		key = []byte(secret)
 	}
-	gate, err := signin.New(signin.Options{Key: key, Secure: strings.HasPrefix(cfg.PublicURL, "https://"),
-		Local: &signin.Person{Name: cfg.LocalUser, Role: role, Method: "local"}})
+	opts := signin.Options{Key: key, Secure: strings.HasPrefix(cfg.PublicURL, "https://")}
+	if cfg.LocalUser != "" {
+		opts.Local = &signin.Person{Name: cfg.LocalUser, Role: role, Method: "local"}
+	} else {
+		secret := ""
+		if cfg.OIDCClientSecretFile != "" {
+			if secret, err = config.ReadSecret(cfg.OIDCClientSecretFile); err != nil {
+				return nil, fmt.Errorf("--oidc-client-secret-file: %w", err)
+			}
+		}
+		opts.OIDC = &signin.Provider{Issuer: cfg.Auth.OIDCIssuer, ClientID: cfg.Auth.OIDCAudience, ClientSecret: secret,
+			RedirectURL: strings.TrimRight(cfg.PublicURL, "/") + signin.CallbackPath, Identify: identify(d.Auth)}
+	}
+	gate, err := signin.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("--session-key-file: %w", err)
 	}
@@ -191,6 +214,23 @@ func build(cfg Config, d *deps.Deps, esc Escalation, notif Deliveries) (*Service
 	u.HTTP.Handle("/", s.routes())
 	u.Workers = append(u.Workers, s.watch)
 	return s, nil
+}
+
+// identify checks an ID token exactly as escalation will and names the
+// person with the highest console role it grants.
+func identify(a *auth.Authenticator) func(ctx context.Context, idToken string) (signin.Person, error) {
+	return func(ctx context.Context, idToken string) (signin.Person, error) {
+		id, err := a.Verify(ctx, idToken)
+		if err != nil {
+			return signin.Person{}, fmt.Errorf("the ID token was refused: %w", err)
+		}
+		for _, r := range []auth.Role{auth.Admin, auth.Responder, auth.Viewer} {
+			if id.Has(r) {
+				return signin.Person{Name: id.Name, Role: signin.Role(r), Method: auth.MethodOIDC}, nil
+			}
+		}
+		return signin.Person{}, fmt.Errorf("%s has none of the console's roles (viewer, responder, admin); ask an admin to grant one", id.Name)
+	}
 }
 
 // Stop drains the servers and workers, then closes the client connections.

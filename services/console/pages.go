@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/services/console/queue"
 	"github.com/firebreak/firebreak/services/console/signin"
 	"github.com/firebreak/firebreak/services/console/view"
+	"github.com/firebreak/firebreak/services/platform/auth"
 )
 
 // Bounds on what a request may ask, checked before any work.
@@ -446,7 +447,7 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, chang
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CallTimeout)
 	defer cancel()
-	if err := change(ctx, id, s.credentials(person), note); err != nil {
+	if err := change(ctx, id, s.credentials(r), note); err != nil {
 		data := s.page(r, "Case "+id, "queue")
 		data.Error = "Nothing was changed: " + callError(err)
 		code := http.StatusServiceUnavailable
@@ -467,9 +468,15 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, chang
 }
 
 // credentials are what a person's action is made with: escalation records
-// whoever they name as the actor. In local mode that is the console's own
-// key, which is the local account's.
-func (s *Service) credentials(signin.Person) grpc.CallOption { return s.calls }
+// whoever they name as the actor. With an identity provider that is the
+// person's own ID token; in local mode the console's key, which is the
+// local account's.
+func (s *Service) credentials(r *http.Request) grpc.CallOption {
+	if token := signin.Credential(r); token != "" {
+		return grpc.PerRPCCredentials(auth.Token(token))
+	}
+	return s.calls
+}
 
 // callError is a failed call's message for people, without the gRPC
 // wrapping.

@@ -63,8 +63,11 @@ func (p Person) Why(role Role) string {
 
 // session is what the cookie carries, signed.
 type session struct {
-	ID      string `json:"id"`
-	Person  Person `json:"p"`
+	ID     string `json:"id"`
+	Person Person `json:"p"`
+	// Token is the person's ID token with OIDC: their credential for
+	// escalation. Empty in local mode.
+	Token   string `json:"t,omitempty"`
 	Expires int64  `json:"exp"`
 }
 
@@ -72,6 +75,7 @@ type session struct {
 type Gate struct {
 	key     []byte
 	local   *Person
+	oidc    *Provider
 	secure  bool
 	ttl     time.Duration
 	now     func() time.Time
@@ -86,6 +90,8 @@ type Options struct {
 	Key []byte
 	// Local, when set, is the one account of local mode.
 	Local *Person
+	// OIDC, when set, signs people in with an identity provider.
+	OIDC *Provider
 	// Secure marks cookies Secure; set it whenever the console is served
 	// over HTTPS.
 	Secure bool
@@ -101,10 +107,10 @@ func New(opts Options) (*Gate, error) {
 	if len(opts.Key) < 32 {
 		return nil, errors.New("the session key must be at least 32 bytes")
 	}
-	if opts.Local == nil {
-		return nil, errors.New("no way to sign in: configure an identity provider or a local account")
+	if (opts.Local == nil) == (opts.OIDC == nil) {
+		return nil, errors.New("sign-in needs exactly one of an identity provider or a local account")
 	}
-	g := &Gate{key: opts.Key, local: opts.Local, secure: opts.Secure, ttl: opts.TTL, now: time.Now,
+	g := &Gate{key: opts.Key, local: opts.Local, oidc: opts.OIDC, secure: opts.Secure, ttl: opts.TTL, now: time.Now,
 		origins: http.NewCrossOriginProtection()}
 	if g.ttl <= 0 {
 		g.ttl = 12 * time.Hour
@@ -127,8 +133,9 @@ type ctxKey struct{}
 
 // signedIn is a request's person and session.
 type signedIn struct {
-	person Person
-	token  string
+	person     Person
+	token      string
+	credential string
 }
 
 // Wrap makes sure every request has a session and a person, and refuses
@@ -136,11 +143,26 @@ type signedIn struct {
 // form token.
 func (g *Gate) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := g.read(r)
-		if !ok {
-			s = g.start(w)
+		if g.oidc != nil && r.URL.Path == CallbackPath && r.Method == http.MethodGet {
+			g.callback(w, r)
+			return
 		}
-		ctx := context.WithValue(r.Context(), ctxKey{}, signedIn{person: s.Person, token: g.token(s.ID)})
+		s, ok := g.read(r)
+		switch {
+		case ok:
+		case g.local != nil:
+			s = g.start(w)
+		case strings.HasPrefix(r.URL.Path, "/static/"):
+			next.ServeHTTP(w, r)
+			return
+		case r.Method == http.MethodGet && r.URL.Path != "/events" && r.URL.Query().Get("fragment") == "":
+			g.begin(w, r)
+			return
+		default:
+			http.Error(w, "not signed in, or the session ended: reload the page to sign in", http.StatusUnauthorized)
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, signedIn{person: s.Person, token: g.token(s.ID), credential: s.Token})
 		r = r.WithContext(ctx)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
@@ -162,9 +184,13 @@ func (g *Gate) start(w http.ResponseWriter) session {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
 	s := session{ID: base64.RawURLEncoding.EncodeToString(id), Person: *g.local, Expires: g.now().Add(g.ttl).Unix()}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: g.sign(s), Path: "/", HttpOnly: true, Secure: g.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(g.ttl.Seconds())})
+	g.setSession(w, s)
 	return s
+}
+
+func (g *Gate) setSession(w http.ResponseWriter, s session) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: g.sign(s), Path: "/", HttpOnly: true, Secure: g.secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(s.Expires - g.now().Unix())})
 }
 
 // read returns the request's session if its cookie is genuine and current.
@@ -181,7 +207,7 @@ func (g *Gate) read(r *http.Request) (session, bool) {
 	}
 	want := g.mac("session", payload)
 	got, err := base64.RawURLEncoding.DecodeString(mac)
-	if err != nil || !hmac.Equal(got, want) {
+	if err != nil || !equalMAC(got, want) {
 		return session{}, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
@@ -197,6 +223,8 @@ func (g *Gate) read(r *http.Request) (session, bool) {
 	}
 	return s, true
 }
+
+func equalMAC(a, b []byte) bool { return hmac.Equal(a, b) }
 
 func (g *Gate) sign(s session) string {
 	raw, _ := json.Marshal(s)
@@ -231,6 +259,13 @@ func (g *Gate) token(sessionID string) string {
 func (g *Gate) validToken(sessionID, got string) bool {
 	want := g.token(sessionID)
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// Credential is the signed-in person's own credential (their ID token), or
+// "" in local mode, where the console acts with its own key.
+func Credential(r *http.Request) string {
+	s, _ := r.Context().Value(ctxKey{}).(signedIn)
+	return s.credential
 }
 
 // From returns the person signed in on the request.
