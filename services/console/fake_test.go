@@ -223,7 +223,7 @@ type console struct {
 	client *http.Client
 }
 
-func start(t *testing.T, role string, fake *cases) *console {
+func start(t testing.TB, role string, fake *cases) *console {
 	t.Helper()
 	cfg := Config{Common: config.Common{Service: "console", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"},
 		EscalationAddr: "fake", NotifierAddr: "fake", Token: testToken, LocalUser: "ana", LocalRole: role, Resync: time.Minute, CallTimeout: 5 * time.Second}
