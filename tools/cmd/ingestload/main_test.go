@@ -22,7 +22,7 @@ func TestLoadReportsAcceptedMentions(t *testing.T) {
 	}
 	defer svc.Stop(context.Background())
 	var out bytes.Buffer
-	err = run(context.Background(), []string{"--ingest", "http://" + svc.HTTPAddr(), "--mentions", "250", "--batch", "50", "--concurrency", "3"}, &out)
+	err = run(context.Background(), []string{"--ingest", "http://" + svc.HTTPAddr(), "--token", env.Token, "--mentions", "250", "--batch", "50", "--concurrency", "3"}, &out)
 	if err != nil || !strings.Contains(out.String(), "accepted 250 mentions") || !strings.Contains(out.String(), "refused 0") {
 		t.Fatalf("%v: %s", err, out.String())
 	}
