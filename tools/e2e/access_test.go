@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +61,8 @@ func startGuarded(t *testing.T) *guarded {
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0",
 			"--oidc-issuer=" + g.issuer.URL, "--oidc-audience=" + oidcAudience, "--oidc-roles-claim=groups"},
-		Flags:     map[string][]string{"reach": {"--brand-followers=acme=203000"}},
+		Flags: map[string][]string{"reach": {"--brand-followers=acme=203000"},
+			"console": {"--token-file=" + tokenFile(t, g.keys[auth.Responder].Key)}},
 		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
 		KeysFile:  keysFile,
 	})
@@ -76,6 +79,16 @@ func startGuarded(t *testing.T) *guarded {
 	g.stack = st
 	g.nc = bustest.Conn(t, srv)
 	return g
+}
+
+// tokenFile writes token to a file for a service that reads its own.
+func tokenFile(t *testing.T, token string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // state is what a refused call must not change: the messages on the bus

@@ -29,6 +29,7 @@ import (
 
 const (
 	hostileKey = "hostile-test-key-0123456789abcdef"
+	consoleKey = "console-test-key-0123456789abcdef"
 	xSecret    = "x-consumer-secret-for-the-hostile-test"
 	xBrandID   = "2244994945"
 	// quickly bounds how long a refusal may take: a hostile request must
@@ -47,7 +48,12 @@ func startEdge(t *testing.T) *edge {
 	t.Helper()
 	dir := t.TempDir()
 	keys, secret := filepath.Join(dir, "keys"), filepath.Join(dir, "x-secret")
-	if err := os.WriteFile(keys, []byte("hostile:"+hostileKey+" roles=ingest brands=acme\n"), 0o600); err != nil {
+	if err := os.WriteFile(keys, []byte("hostile:"+hostileKey+" roles=ingest brands=acme\n"+
+		"console:"+consoleKey+" roles=responder\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	consoleToken := filepath.Join(dir, "console-token")
+	if err := os.WriteFile(consoleToken, []byte(consoleKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(secret, []byte(xSecret+"\n"), 0o600); err != nil {
@@ -59,8 +65,9 @@ func startEdge(t *testing.T) *edge {
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
 		Flags: map[string][]string{
-			"ingest": {"--x-consumer-secret-file=" + secret, "--x-brands=acme=" + xBrandID},
-			"reach":  {"--brand-followers=acme=203000"},
+			"console": {"--token-file=" + consoleToken},
+			"ingest":  {"--x-consumer-secret-file=" + secret, "--x-brands=acme=" + xBrandID},
+			"reach":   {"--brand-followers=acme=203000"},
 		},
 		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
 		KeysFile:  keys,
