@@ -82,11 +82,10 @@ func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a store.Au
 // countAnswer records the time to first answer of a case the reply
 // answered first.
 func (s *Service) countAnswer(ctx context.Context, c *fbv1.Case, r cases.Reply) {
-	if c == nil || !r.Answered || c.AnsweredBy != r.Mention.Id || c.UnansweredSince == nil && c.OpenedAt == nil {
+	if c == nil || !r.Answered || c.AnsweredBy != r.Mention.Id || c.OpenedAt == nil {
 		return
 	}
-	since := c.OpenedAt.AsTime()
-	took := r.Mention.CreatedAt.AsTime().Sub(since)
+	took := r.Mention.CreatedAt.AsTime().Sub(c.OpenedAt.AsTime())
 	s.firstAnswer.Record(ctx, max(took, 0).Seconds(), metric.WithAttributes(
 		attribute.String("brand", c.Brand), attribute.String("priority", cases.PriorityName(c.Priority))))
 }

@@ -130,9 +130,7 @@ func beyond(c *fbv1.Case, ch chain.Chain, cause chain.Cause, reason *fbv1.Reason
 	c, e := Fire(c, step, now)
 	c.State = fbv1.CaseState_CASE_STATE_OPEN
 	c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
-	if step.Cause != chain.AckExpired {
-		c.Episode++
-	}
+	c.Episode++
 	c.Reasons = mergeReasons([]*fbv1.Reason{reason}, c.Reasons)
 	e.Reasons = []*fbv1.Reason{reason}
 	return c, e
