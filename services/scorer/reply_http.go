@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/wording"
 	"github.com/firebreak/firebreak/services/scorer/score"
 )
 
@@ -107,20 +108,10 @@ func replyCheckJSON(c *fbv1.ReplyCheck) replyCheckOut {
 			out.OK = false
 		}
 		out.Findings = append(out.Findings, findingOut{
-			Kind: f.Code, Severity: severityName(f.Severity), Reason: f.Message, Start: f.Start, End: f.End,
+			Kind: f.Code, Severity: wording.Severity(f.Severity), Reason: f.Message, Start: f.Start, End: f.End,
 		})
 	}
 	return out
-}
-
-func severityName(s fbv1.Severity) string {
-	switch s {
-	case fbv1.Severity_SEVERITY_CRITICAL:
-		return "critical"
-	case fbv1.Severity_SEVERITY_WARNING:
-		return "warning"
-	}
-	return "info"
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // File is everything the case page shows about one case.
@@ -139,7 +140,7 @@ func mentions(c *fbv1.Case, decisions map[string]*fbv1.Decision) []Mention {
 		if d := decisions[id]; d != nil {
 			m.Scored, m.Route = d.Score != nil, d.Route
 			m.Complaint, m.Topics = d.GetScore().GetComplaint(), d.GetScore().GetTopics()
-			m.Sentiment = sentiment(d.GetScore().GetSentiment())
+			m.Sentiment = wording.Sentiment(d.GetScore().GetSentiment())
 			if dm := d.Mention; dm != nil {
 				m.Text, m.Known = dm.Text, true
 				m.Private = dm.Visibility == fbv1.Visibility_VISIBILITY_PRIVATE
@@ -197,18 +198,6 @@ func recentPublicTexts(c *fbv1.Case) map[string]string {
 	return out
 }
 
-func sentiment(s fbv1.Sentiment) string {
-	switch s {
-	case fbv1.Sentiment_SENTIMENT_NEGATIVE:
-		return "negative"
-	case fbv1.Sentiment_SENTIMENT_NEUTRAL:
-		return "neutral"
-	case fbv1.Sentiment_SENTIMENT_POSITIVE:
-		return "positive"
-	}
-	return ""
-}
-
 func replies(c *fbv1.Case) []Reply {
 	out := make([]Reply, 0, len(c.Replies))
 	for _, r := range c.Replies {
@@ -218,21 +207,11 @@ func replies(c *fbv1.Case) []Reply {
 			rp.At = r.At.AsTime()
 		}
 		for _, f := range r.GetCheck().GetFindings() {
-			rp.Findings = append(rp.Findings, Finding{Severity: severity(f.Severity), Message: f.Message})
+			rp.Findings = append(rp.Findings, Finding{Severity: wording.Severity(f.Severity), Message: f.Message})
 		}
 		out = append(out, rp)
 	}
 	return out
-}
-
-func severity(s fbv1.Severity) string {
-	switch s {
-	case fbv1.Severity_SEVERITY_CRITICAL:
-		return "critical"
-	case fbv1.Severity_SEVERITY_WARNING:
-		return "warning"
-	}
-	return "info"
 }
 
 // chainLevels lists the levels fired, from the timeline's paging events,

@@ -5,6 +5,7 @@
 package view
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -15,32 +16,10 @@ import (
 )
 
 // Priority names a priority as people say it.
-func Priority(p fbv1.Priority) string {
-	switch p {
-	case fbv1.Priority_PRIORITY_CRITICAL:
-		return "critical"
-	case fbv1.Priority_PRIORITY_HIGH:
-		return "high"
-	case fbv1.Priority_PRIORITY_NORMAL:
-		return "normal"
-	case fbv1.Priority_PRIORITY_LOW:
-		return "low"
-	}
-	return "none"
-}
+func Priority(p fbv1.Priority) string { return cmp.Or(wording.Priority(p), "none") }
 
 // State names a case state.
-func State(s fbv1.CaseState) string {
-	switch s {
-	case fbv1.CaseState_CASE_STATE_OPEN:
-		return "open"
-	case fbv1.CaseState_CASE_STATE_ACKNOWLEDGED:
-		return "acknowledged"
-	case fbv1.CaseState_CASE_STATE_RESOLVED:
-		return "resolved"
-	}
-	return "unknown"
-}
+func State(s fbv1.CaseState) string { return cmp.Or(wording.State(s), "unknown") }
 
 // Platform names a platform.
 func Platform(p fbv1.Platform) string {
@@ -58,19 +37,7 @@ func Platform(p fbv1.Platform) string {
 }
 
 // Tier names a reach tier.
-func Tier(t fbv1.Tier) string {
-	switch t {
-	case fbv1.Tier_TIER_RIVAL:
-		return "rival"
-	case fbv1.Tier_TIER_HIGH:
-		return "high"
-	case fbv1.Tier_TIER_MEDIUM:
-		return "medium"
-	case fbv1.Tier_TIER_LOW:
-		return "low"
-	}
-	return "unknown"
-}
+func Tier(t fbv1.Tier) string { return cmp.Or(wording.Tier(t), "unknown") }
 
 // Reach says how far the author's voice carries against the brand's own
 // audience: "332,000 followers, 1.6 times the brand's 203,000".

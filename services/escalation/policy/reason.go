@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -61,7 +62,9 @@ var placeholders = map[string]fill{
 	// relative: the author's audience as a multiple of the brand's, "1.6x".
 	"relative": func(b []byte, f *facts) []byte { return appendRatio(b, f.reach.GetRelativeToBrand()) },
 	// tier: the reach tier in words, "high".
-	"tier": func(b []byte, f *facts) []byte { return append(b, tierWord(f.reach.GetTier())...) },
+	"tier": func(b []byte, f *facts) []byte {
+		return append(b, cmp.Or(wording.Tier(f.reach.GetTier()), "unknown")...)
+	},
 	// complaints: complaints in the window, this one included, "3".
 	"complaints": func(b []byte, f *facts) []byte {
 		return strconv.AppendInt(b, int64(f.hist.GetComplaintsInWindow()), 10)
@@ -77,7 +80,9 @@ var placeholders = map[string]fill{
 	// complaint: the complaint likelihood, "0.82".
 	"complaint": func(b []byte, f *facts) []byte { return strconv.AppendFloat(b, f.score.GetComplaint(), 'f', 2, 64) },
 	// sentiment: the sentiment label in words, "negative".
-	"sentiment": func(b []byte, f *facts) []byte { return append(b, sentimentWord(f.score.GetSentiment())...) },
+	"sentiment": func(b []byte, f *facts) []byte {
+		return append(b, cmp.Or(wording.Sentiment(f.score.GetSentiment()), "unknown")...)
+	},
 	// topics: the topics the scorer found, "billing, delay".
 	"topics": topics,
 	// handle: the author's handle.
@@ -157,34 +162,6 @@ func topics(b []byte, f *facts) []byte {
 		b = append(b, t...)
 	}
 	return b
-}
-
-// tierWord and sentimentWord name enum values in words without going through
-// protobuf reflection, which would dominate the cost of a reason.
-func tierWord(t fbv1.Tier) string {
-	switch t {
-	case fbv1.Tier_TIER_LOW:
-		return "low"
-	case fbv1.Tier_TIER_MEDIUM:
-		return "medium"
-	case fbv1.Tier_TIER_HIGH:
-		return "high"
-	case fbv1.Tier_TIER_RIVAL:
-		return "rival"
-	}
-	return "unknown"
-}
-
-func sentimentWord(s fbv1.Sentiment) string {
-	switch s {
-	case fbv1.Sentiment_SENTIMENT_NEGATIVE:
-		return "negative"
-	case fbv1.Sentiment_SENTIMENT_NEUTRAL:
-		return "neutral"
-	case fbv1.Sentiment_SENTIMENT_POSITIVE:
-		return "positive"
-	}
-	return "unknown"
 }
 
 // compileTemplate splits src into literal text and placeholders.

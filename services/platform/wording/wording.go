@@ -1,7 +1,7 @@
-// Package wording formats numbers as people read them in reasons and
-// notifications: follower counts with thousands separators. Reach,
-// escalation and the notifier all say "332,000 followers"; this says it the
-// same way everywhere.
+// Package wording says numbers and the contract's enums as people read
+// them in reasons, notifications and pages: "332,000 followers", "critical",
+// "rival". Reach, escalation, the notifier and the console say them the same
+// way everywhere.
 package wording
 
 import "strconv"
