@@ -17,6 +17,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/reply"
 	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // reply judges a brand reply, carried by its score (which holds the reply
@@ -87,7 +88,7 @@ func (s *Service) countAnswer(ctx context.Context, c *fbv1.Case, r cases.Reply) 
 	}
 	took := r.Mention.CreatedAt.AsTime().Sub(c.OpenedAt.AsTime())
 	s.firstAnswer.Record(ctx, max(took, 0).Seconds(), metric.WithAttributes(
-		attribute.String("brand", c.Brand), attribute.String("priority", cases.PriorityName(c.Priority))))
+		attribute.String("brand", c.Brand), attribute.String("priority", wording.Priority(c.Priority))))
 }
 
 // nextLook is when a case's clocks must next be looked at, zero if never.

@@ -12,6 +12,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
 // timerLease is how long a replica holds a claimed timer; a replica that
@@ -137,7 +138,7 @@ func (s *Service) counted(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEvent) 
 	s.chainFired.Add(ctx, 1)
 	for _, r := range e.Reasons {
 		if r.Code == "response_breached" {
-			s.breaches.Add(ctx, 1, metric.WithAttributes(attribute.String("brand", c.Brand), attribute.String("priority", cases.PriorityName(c.Priority))))
+			s.breaches.Add(ctx, 1, metric.WithAttributes(attribute.String("brand", c.Brand), attribute.String("priority", wording.Priority(c.Priority))))
 		}
 	}
 }

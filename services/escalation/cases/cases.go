@@ -314,11 +314,6 @@ func EventName(t fbv1.CaseEventType) string {
 	return strings.ToLower(strings.TrimPrefix(t.String(), "CASE_EVENT_TYPE_"))
 }
 
-// PriorityName is a priority in lowercase words: "critical".
-func PriorityName(p fbv1.Priority) string {
-	return strings.ToLower(strings.TrimPrefix(p.String(), "PRIORITY_"))
-}
-
 // StateName is a state in lowercase words: "open", "acknowledged".
 func StateName(s fbv1.CaseState) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "CASE_STATE_"))

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -12,7 +13,7 @@ import (
 
 // PriorityName is "critical", "high", "normal", "low" or "unspecified".
 func PriorityName(p fbv1.Priority) string {
-	return strings.ToLower(strings.TrimPrefix(p.String(), "PRIORITY_"))
+	return cmp.Or(wording.Priority(p), "unspecified")
 }
 
 // Author is "@handle (Name)", or the author id when there is no handle.
