@@ -367,7 +367,16 @@ func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
 	}
 }
 
-func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+// writeFile replaces a file in one step, as an editor's save or a
+// Kubernetes ConfigMap update does, so a reloader polling it never reads it
+// half-written (truncated, then filled).
+func writeFile(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
 
 func TestLateReachIsDecidedWithoutThenRaisesTheCase(t *testing.T) {
 	r := newRig(t, 1)

@@ -2,7 +2,6 @@ package escalation
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,7 +53,7 @@ func TestVIPListChangeReloadsThePolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(vip, []byte("x:dan\nmyspace:1\n"), 0o600); err != nil {
+	if err := writeFile(vip, "x:dan\nmyspace:1\n"); err != nil {
 		t.Fatal(err)
 	}
 	check.Do(context.Background())
