@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -225,7 +226,7 @@ func checkImageTarball(t *testing.T, file, ref, svc, want string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
+	out, err := runFresh(ctx, bin, "--version")
 	if err != nil {
 		t.Fatalf("%s --version from %s: %v\n%s", entry, file, err, out)
 	}
@@ -286,4 +287,19 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// runFresh runs a binary just written. A parallel test forking at the moment
+// the file was open for writing keeps a copy of that descriptor until its
+// child execs, and Linux refuses to run a file open for writing ("text file
+// busy", golang.org/issue/22315); that passes within moments, so it is
+// retried until ctx ends.
+func runFresh(ctx context.Context, bin string, args ...string) ([]byte, error) {
+	for {
+		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+		if !errors.Is(err, syscall.ETXTBSY) || ctx.Err() != nil {
+			return out, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
