@@ -13,6 +13,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify/slack"
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 )
 
@@ -27,7 +28,7 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 			return err
 		}
 		events := &callbackEvents{s: s, source: "slack"}
-		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, notify.SystemClock{}, events))
+		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, clock.System{}, events))
 	}
 	if path := s.cfg.PagerDutyWebhookSecretFile; path != "" {
 		secret, err := config.ReadSecret(path)
@@ -35,7 +36,7 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 			return err
 		}
 		events := &callbackEvents{s: s, source: "pagerduty"}
-		srv.Handle("POST /v1/pagerduty/webhook", pagerduty.WebhookHandler(notify.Secret(secret), commander{s, "pagerduty"}, notify.SystemClock{}, events))
+		srv.Handle("POST /v1/pagerduty/webhook", pagerduty.WebhookHandler(notify.Secret(secret), commander{s, "pagerduty"}, clock.System{}, events))
 	}
 	return nil
 }

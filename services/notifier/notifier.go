@@ -21,6 +21,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/deliverylog"
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -116,7 +117,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	for _, r := range rt.receivers {
 		s.receivers[r.Name] = r
 	}
-	s.pipeline = notify.NewPipeline(rt.receivers, rt.router, s.log, notify.SystemClock{}, rt.linkBase)
+	s.pipeline = notify.NewPipeline(rt.receivers, rt.router, s.log, clock.System{}, rt.linkBase)
 	if err := s.metrics(); err != nil {
 		return nil, err
 	}
@@ -266,7 +267,7 @@ func (s *Service) TestReceiver(ctx context.Context, req *fbv1.TestReceiverReques
 	}
 	// A pipeline of this receiver alone, with a log that remembers nothing,
 	// so the test neither is deduplicated nor blocks a real page later.
-	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, notify.SystemClock{}, s.linkBase)
+	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, clock.System{}, s.linkBase)
 	results, err := test.Deliver(ctx, ev)
 	if err != nil || len(results) == 0 {
 		return nil, status.Errorf(codes.Unavailable, "test delivery to %s: %v", req.Receiver, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/webhook"
 	"github.com/firebreak/firebreak/services/notifier/receivers"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 )
 
@@ -34,7 +35,7 @@ func buildRouting(cfg Config) (routing, error) {
 		if cfg.LinkBase != "" {
 			link = cfg.LinkBase
 		}
-		return routing{receivers: rc.Build(client, notify.SystemClock{}), router: rc, linkBase: link}, nil
+		return routing{receivers: rc.Build(client, clock.System{}), router: rc, linkBase: link}, nil
 	case cfg.WebhookURL != "":
 		var secret string
 		if cfg.WebhookSecretFile != "" {
@@ -45,7 +46,7 @@ func buildRouting(cfg Config) (routing, error) {
 		}
 		r := notify.Receiver{
 			Name: "webhook", Type: "webhook", SendResolved: true,
-			Notifier: webhook.New(webhook.Config{URL: cfg.WebhookURL, Secret: notify.Secret(secret)}, client, notify.SystemClock{}),
+			Notifier: webhook.New(webhook.Config{URL: cfg.WebhookURL, Secret: notify.Secret(secret)}, client, clock.System{}),
 			Backoff:  notify.DefaultBackoff(),
 		}
 		return routing{receivers: []notify.Receiver{r}, router: onlyRouter("webhook"), linkBase: cfg.LinkBase}, nil

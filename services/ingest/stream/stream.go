@@ -5,6 +5,7 @@
 package stream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/firebreak/firebreak/services/platform/backoff"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Session is one connection's life: it runs until the connection ends or
@@ -29,6 +33,8 @@ type Runner struct {
 	MaxBackoff time.Duration // default 30s
 	// Lease, when set, runs the session on one replica at a time.
 	Lease *Lease
+	// Clock waits between reconnects; nil is the system clock.
+	Clock clock.Clock
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -59,19 +65,14 @@ func (r *Runner) Stop(ctx context.Context) error {
 
 func (r *Runner) loop(ctx context.Context) {
 	defer close(r.done)
-	minB, maxB := r.MinBackoff, r.MaxBackoff
-	if minB <= 0 {
-		minB = 100 * time.Millisecond
-	}
-	if maxB <= 0 {
-		maxB = 30 * time.Second
-	}
-	backoff := minB
+	reconnect := backoff.Policy{Initial: cmp.Or(r.MinBackoff, 100*time.Millisecond), Max: cmp.Or(r.MaxBackoff, 30*time.Second)}
+	clk := clock.Or(r.Clock)
 	if r.Lease != nil {
 		defer r.Lease.release(context.Background())
 	}
+	failures := 0 // in a row; a session that made progress starts again from the minimum
 	for ctx.Err() == nil {
-		if r.Lease != nil && !r.standBy(ctx) {
+		if r.Lease != nil && !r.standBy(ctx, clk) {
 			return
 		}
 		err := r.run(ctx)
@@ -79,19 +80,16 @@ func (r *Runner) loop(ctx context.Context) {
 			return
 		}
 		if err == nil {
-			backoff = minB
+			failures = 0
 		} else {
-			r.Log.Warn("platform stream ended; reconnecting", "stream", r.Name, "err", err, "in", backoff.String())
+			failures++
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+		wait := reconnect.Next(max(failures, 1))
 		if err != nil {
-			backoff = min(backoff*2, maxB)
+			r.Log.Warn("platform stream ended; reconnecting", "stream", r.Name, "err", err, "in", wait.String())
+		}
+		if clk.Sleep(ctx, wait) != nil {
+			return
 		}
 	}
 }
@@ -104,7 +102,7 @@ func (r *Runner) run(ctx context.Context) error {
 }
 
 // standBy waits until this replica holds the lease; false when stopped.
-func (r *Runner) standBy(ctx context.Context) bool {
+func (r *Runner) standBy(ctx context.Context, clk clock.Clock) bool {
 	waiting := false
 	for {
 		ok, err := r.Lease.hold(ctx)
@@ -120,12 +118,8 @@ func (r *Runner) standBy(ctx context.Context) bool {
 			r.Log.Info("another replica holds the platform stream; standing by", "stream", r.Name)
 		}
 		waiting = true
-		t := time.NewTimer(r.Lease.ttl() / 3)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if clk.Sleep(ctx, r.Lease.ttl()/3) != nil {
 			return false
-		case <-t.C:
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Reason is why an attempt failed, a small fixed set fit for metric labels.
@@ -178,7 +180,7 @@ func withoutURL(err error) error {
 
 // Post sends body to url with the given headers and classifies the outcome,
 // the common path of every HTTP receiver.
-func Post(ctx context.Context, client *http.Client, clock Clock, url string, header http.Header, body []byte) (retry bool, err error) {
+func Post(ctx context.Context, client *http.Client, clk clock.Clock, url string, header http.Header, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Permanent(fmt.Errorf("build request to %s: %w; fix the receiver's URL", redactURL(url), withoutURL(err)))
@@ -191,7 +193,7 @@ func Post(ctx context.Context, client *http.Client, clock Clock, url string, hea
 		return TransportError(ctx, fmt.Errorf("POST %s: %w", redactURL(url), withoutURL(err)))
 	}
 	defer resp.Body.Close()
-	retry, err = CheckResponse(resp, clock.Now())
+	retry, err = CheckResponse(resp, clk.Now())
 	// Drain so the connection is reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return retry, err

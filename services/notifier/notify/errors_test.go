@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/notifier/notify"
-	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
+	"github.com/firebreak/firebreak/services/platform/clock"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 func TestPostClassifiesResponses(t *testing.T) {
@@ -39,7 +40,7 @@ func TestPostClassifiesResponses(t *testing.T) {
 				w.WriteHeader(tt.status)
 			}))
 			defer srv.Close()
-			retry, err := notify.Post(t.Context(), srv.Client(), notifytest.NewClock(t0), srv.URL+"/secret-path", nil, []byte("{}"))
+			retry, err := notify.Post(t.Context(), srv.Client(), clocktest.New(t0), srv.URL+"/secret-path", nil, []byte("{}"))
 			var ne *notify.Error
 			errors.As(err, &ne)
 			if retry != tt.retry || notify.ReasonOf(err) != tt.reason || (ne != nil && ne.RetryAfter != tt.wait) {
@@ -56,7 +57,7 @@ func TestPostTimeoutIsRetriedAsTimeout(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	retry, err := notify.Post(ctx, srv.Client(), notify.SystemClock{}, srv.URL, nil, nil)
+	retry, err := notify.Post(ctx, srv.Client(), clock.System{}, srv.URL, nil, nil)
 	if !retry || notify.ReasonOf(err) != notify.ReasonTimeout {
 		t.Fatalf("retry=%v err=%v; want a retryable timeout", retry, err)
 	}
@@ -66,7 +67,7 @@ func TestPostToClosedPortIsNetworkError(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	retry, err := notify.Post(t.Context(), http.DefaultClient, notify.SystemClock{}, url, nil, nil)
+	retry, err := notify.Post(t.Context(), http.DefaultClient, clock.System{}, url, nil, nil)
 	if !retry || notify.ReasonOf(err) != notify.ReasonNetwork {
 		t.Fatalf("retry=%v err=%v; want a retryable network error", retry, err)
 	}
@@ -82,7 +83,7 @@ func TestTransportErrorsDoNotCarryTheWebhookURL(t *testing.T) {
 	closed.Close()
 	for name, url := range map[string]string{"refused": closed.URL + secretPath, "timeout": slow.URL + secretPath} {
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-		_, err := notify.Post(ctx, http.DefaultClient, notify.SystemClock{}, url, nil, nil)
+		_, err := notify.Post(ctx, http.DefaultClient, clock.System{}, url, nil, nil)
 		cancel()
 		if err == nil || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "T000") {
 			t.Errorf("%s: error %v shows the URL's secret parts", name, err)

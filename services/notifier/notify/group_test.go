@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/backoff"
 )
 
 func TestStormOfCasesForOneTeamGoesOutAsOneNotification(t *testing.T) {
@@ -60,7 +61,7 @@ func TestGroupDecisions(t *testing.T) {
 }
 
 func TestBackoffDelayGrowsToItsCapWithJitterBelow(t *testing.T) {
-	b := notify.Backoff{Initial: time.Second, Max: 5 * time.Second, Multiplier: 2, Jitter: 0.5}
+	b := notify.Backoff{Policy: backoff.Policy{Initial: time.Second, Max: 5 * time.Second, Multiplier: 2, Jitter: 0.5}}
 	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 5 * time.Second} {
 		if got := b.Delay(attempt, 0); got != want {
 			t.Errorf("attempt %d: %v, want %v", attempt, got, want)

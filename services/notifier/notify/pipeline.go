@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"golang.org/x/time/rate"
 )
 
@@ -29,15 +30,15 @@ type Receiver struct {
 
 // Chain builds the receiver's stages, read top to bottom: skip what was
 // delivered, wait for the rate limit, try until done, record every attempt.
-func (r Receiver) Chain(log Log, clock Clock) Stage {
+func (r Receiver) Chain(log Log, clk clock.Clock) Stage {
 	var limiter *rate.Limiter
 	if r.Limit > 0 {
 		limiter = rate.NewLimiter(r.Limit, max(r.Burst, 1))
 	}
 	return MultiStage{
 		DedupStage{Log: log},
-		RateLimitStage{Limiter: limiter, Clock: clock},
-		RetryStage{Notifier: r.Notifier, Backoff: r.Backoff, Clock: clock},
+		RateLimitStage{Limiter: limiter, Clock: clk},
+		RetryStage{Notifier: r.Notifier, Backoff: r.Backoff, Clock: clk},
 		RecordStage{Log: log},
 	}
 }
@@ -87,10 +88,10 @@ type receiverEntry struct {
 
 // NewPipeline builds one chain per receiver; each keeps its rate limiter for
 // the life of the pipeline. linkBase is the console's URL for case links.
-func NewPipeline(receivers []Receiver, router Router, log Log, clock Clock, linkBase string) *Pipeline {
+func NewPipeline(receivers []Receiver, router Router, log Log, clk clock.Clock, linkBase string) *Pipeline {
 	p := &Pipeline{router: router, receivers: make(map[string]receiverEntry, len(receivers)), linkBase: linkBase}
 	for _, r := range receivers {
-		p.receivers[r.Name] = receiverEntry{Receiver: r, chain: r.Chain(log, clock)}
+		p.receivers[r.Name] = receiverEntry{Receiver: r, chain: r.Chain(log, clk)}
 	}
 	return p
 }

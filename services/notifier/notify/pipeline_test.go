@@ -11,6 +11,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -47,18 +48,18 @@ type routes struct {
 func (r routes) Route(string, int32) []string { return r.levels[1] }
 func (r routes) Fallback(string) string       { return r.fallback }
 
-func backoff() notify.Backoff {
+func testBackoff() notify.Backoff {
 	b := notify.DefaultBackoff()
 	b.Jitter = 0
 	return b
 }
 
 func receiver(name string, n notify.Notifier) notify.Receiver {
-	return notify.Receiver{Name: name, Type: "test", Notifier: n, Backoff: backoff(), SendResolved: true}
+	return notify.Receiver{Name: name, Type: "test", Notifier: n, Backoff: testBackoff(), SendResolved: true}
 }
 
 func TestRateLimitedAttemptWaitsForRetryAfter(t *testing.T) {
-	clock := notifytest.NewClock(t0)
+	clock := clocktest.New(t0)
 	hook := &script{retry: true, errs: []error{&notify.Error{Reason: notify.ReasonRateLimited, StatusCode: 429, RetryAfter: 7 * time.Second}}}
 	log := &notifytest.Log{}
 	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, log, clock, "")
@@ -82,7 +83,7 @@ func TestRateLimitedAttemptWaitsForRetryAfter(t *testing.T) {
 }
 
 func TestServerErrorsBackOffExponentiallyThenFailAndUseFallback(t *testing.T) {
-	clock := notifytest.NewClock(t0)
+	clock := clocktest.New(t0)
 	fail := &notify.Error{Reason: notify.ReasonServerError, StatusCode: 503}
 	pager := &script{retry: true, errs: []error{fail, fail, fail, fail, fail}}
 	mail := &script{}
@@ -110,7 +111,7 @@ func TestServerErrorsBackOffExponentiallyThenFailAndUseFallback(t *testing.T) {
 
 func TestClientErrorIsNotRetried(t *testing.T) {
 	hook := &script{errs: []error{&notify.Error{Reason: notify.ReasonClientError, StatusCode: 400}}}
-	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, &notifytest.Log{}, notifytest.NewClock(t0), "")
+	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, &notifytest.Log{}, clocktest.New(t0), "")
 	results, err := p.Deliver(t.Context(), notifytest.Opened("c1", "senior", t0))
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestClientErrorIsNotRetried(t *testing.T) {
 
 func TestRetryAfterBeyondLimitFailsAtOnce(t *testing.T) {
 	hook := &script{retry: true, errs: []error{&notify.Error{Reason: notify.ReasonRateLimited, RetryAfter: time.Hour}}}
-	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, &notifytest.Log{}, notifytest.NewClock(t0), "")
+	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, &notifytest.Log{}, clocktest.New(t0), "")
 	results, _ := p.Deliver(t.Context(), notifytest.Opened("c1", "senior", t0))
 	if hook.count() != 1 || !results[0].Failed() || results[0].Reason() != notify.ReasonRateLimited {
 		t.Fatalf("calls = %d, result = %+v; want one call failing rate_limited", hook.count(), results[0])
@@ -132,7 +133,7 @@ func TestRetryAfterBeyondLimitFailsAtOnce(t *testing.T) {
 func TestRedeliveredEventPagesOnce(t *testing.T) {
 	hook := &script{}
 	log := &notifytest.Log{}
-	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, log, notifytest.NewClock(t0), "")
+	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, log, clocktest.New(t0), "")
 	ev := notifytest.Opened("c1", "senior", t0)
 	for range 3 {
 		if _, err := p.Deliver(t.Context(), ev); err != nil {
@@ -168,7 +169,7 @@ func TestHangingReceiverDoesNotHoldUpOthers(t *testing.T) {
 	slow := blocker{release: make(chan struct{})}
 	log := &notifytest.Log{}
 	p := notify.NewPipeline([]notify.Receiver{receiver("slow", slow), receiver("fast", &script{})},
-		routes{levels: map[int32][]string{1: {"slow", "fast"}}}, log, notifytest.NewClock(t0), "")
+		routes{levels: map[int32][]string{1: {"slow", "fast"}}}, log, clocktest.New(t0), "")
 	done := make(chan []notify.Result)
 	go func() {
 		results, _ := p.Deliver(context.Background(), notifytest.Opened("c1", "senior", t0))
@@ -185,7 +186,7 @@ func TestHangingReceiverDoesNotHoldUpOthers(t *testing.T) {
 }
 
 func TestRateLimitSpacesSendsToOneReceiver(t *testing.T) {
-	clock := notifytest.NewClock(t0)
+	clock := clocktest.New(t0)
 	r := receiver("slack", &script{})
 	r.Limit, r.Burst = 1, 1
 	p := notify.NewPipeline([]notify.Receiver{r}, routes{levels: map[int32][]string{1: {"slack"}}}, &notifytest.Log{}, clock, "")
@@ -200,7 +201,7 @@ func TestRateLimitSpacesSendsToOneReceiver(t *testing.T) {
 func TestUnreachableLogIsAnError(t *testing.T) {
 	hook := &script{}
 	log := &notifytest.Log{Err: errors.New("connection refused")}
-	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, log, notifytest.NewClock(t0), "")
+	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, log, clocktest.New(t0), "")
 	if _, err := p.Deliver(t.Context(), notifytest.Opened("c1", "senior", t0)); err == nil || hook.count() != 0 {
 		t.Fatalf("err = %v, calls = %d; want an error and no page when dedup cannot be checked", err, hook.count())
 	}
@@ -209,7 +210,7 @@ func TestUnreachableLogIsAnError(t *testing.T) {
 func TestGroupSuppressesMembersAlreadyPaged(t *testing.T) {
 	hook := &script{}
 	log := &notifytest.Log{}
-	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, log, notifytest.NewClock(t0), "")
+	p := notify.NewPipeline([]notify.Receiver{receiver("hook", hook)}, routes{levels: map[int32][]string{1: {"hook"}}}, log, clocktest.New(t0), "")
 	a, b := notifytest.Opened("a", "senior", t0), notifytest.Opened("b", "senior", t0)
 	p.Deliver(t.Context(), a)
 	results, err := p.DeliverGroup(t.Context(), []*fbv1.CaseEvent{a, b})

@@ -6,15 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
 
-	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/backoff"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Log is the delivery log: what has been delivered, and every attempt. The
@@ -116,7 +118,7 @@ func GroupKey(events []*fbv1.CaseEvent, receiver string) string {
 // itself.
 type RateLimitStage struct {
 	Limiter *rate.Limiter
-	Clock   Clock
+	Clock   clock.Clock
 }
 
 // Exec waits for a token on the injected clock.
@@ -138,14 +140,11 @@ func (s RateLimitStage) Exec(ctx context.Context, n *Notification) (*Notificatio
 
 // Backoff says how often and how long to retry.
 type Backoff struct {
+	// Policy spaces the attempts; its Jitter spreads each wait so replicas
+	// that failed together do not retry together.
+	backoff.Policy
 	// MaxAttempts counts the first try; 1 means never retry.
 	MaxAttempts int
-	Initial     time.Duration
-	Max         time.Duration
-	Multiplier  float64
-	// Jitter spreads each wait randomly over [1-Jitter, 1] of its length, so
-	// replicas that failed together do not retry together.
-	Jitter float64
 	// AttemptTimeout bounds each attempt.
 	AttemptTimeout time.Duration
 	// MaxRetryAfter is the longest Retry-After honoured; a receiver asking
@@ -156,24 +155,11 @@ type Backoff struct {
 // DefaultBackoff suits pagers: five attempts within about a minute.
 func DefaultBackoff() Backoff {
 	return Backoff{
+		Policy:         backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Multiplier: 2, Jitter: 0.2},
 		MaxAttempts:    5,
-		Initial:        time.Second,
-		Max:            30 * time.Second,
-		Multiplier:     2,
-		Jitter:         0.2,
 		AttemptTimeout: 10 * time.Second,
 		MaxRetryAfter:  2 * time.Minute,
 	}
-}
-
-// Delay is the wait after the given failed attempt (from 1); r in [0,1)
-// draws the jitter.
-func (b Backoff) Delay(attempt int, r float64) time.Duration {
-	d := float64(b.Initial) * math.Pow(b.Multiplier, float64(attempt-1))
-	if b.Max > 0 && d > float64(b.Max) {
-		d = float64(b.Max)
-	}
-	return time.Duration(d * (1 - b.Jitter*r))
 }
 
 // RetryStage calls the receiver's Notifier until it succeeds, fails for good,
@@ -182,7 +168,7 @@ func (b Backoff) Delay(attempt int, r float64) time.Duration {
 type RetryStage struct {
 	Notifier Notifier
 	Backoff  Backoff
-	Clock    Clock
+	Clock    clock.Clock
 	// Rand draws jitter; nil uses math/rand/v2.
 	Rand func() float64
 }

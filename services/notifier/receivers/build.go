@@ -10,17 +10,18 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify/pagerduty"
 	"github.com/firebreak/firebreak/services/notifier/notify/slack"
 	"github.com/firebreak/firebreak/services/notifier/notify/webhook"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"golang.org/x/time/rate"
 )
 
 // Pipeline builds the delivery pipeline: one chain per receiver, routed by
 // this configuration. log is the shared delivery log (Redis in the service).
-func (c *Config) Pipeline(log notify.Log, client *http.Client, clock notify.Clock) *notify.Pipeline {
+func (c *Config) Pipeline(log notify.Log, client *http.Client, clock clock.Clock) *notify.Pipeline {
 	return notify.NewPipeline(c.Build(client, clock), c, log, clock, c.LinkBase)
 }
 
 // Build turns each configured receiver into a notify.Receiver.
-func (c *Config) Build(client *http.Client, clock notify.Clock) []notify.Receiver {
+func (c *Config) Build(client *http.Client, clock clock.Clock) []notify.Receiver {
 	out := make([]notify.Receiver, len(c.Receivers))
 	for i, r := range c.Receivers {
 		limit, burst := r.rateLimit()
@@ -38,7 +39,7 @@ func (c *Config) Build(client *http.Client, clock notify.Clock) []notify.Receive
 	return out
 }
 
-func (r Receiver) notifier(client *http.Client, clock notify.Clock) notify.Notifier {
+func (r Receiver) notifier(client *http.Client, clock clock.Clock) notify.Notifier {
 	switch r.Type {
 	case TypePagerDuty:
 		return pagerduty.New(pagerduty.Config{RoutingKey: r.PagerDuty.RoutingKey, URL: r.PagerDuty.URL, Source: r.PagerDuty.Source}, client, clock)

@@ -15,6 +15,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
 	"github.com/firebreak/firebreak/services/notifier/notify/webhook"
 	"github.com/firebreak/firebreak/services/notifier/receivers"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 // hookServer is a webhook endpoint answering every request with status,
@@ -57,7 +58,7 @@ teams:
 		t.Fatal(err)
 	}
 	log := &notifytest.Log{}
-	p := cfg.Pipeline(log, http.DefaultClient, notifytest.NewClock(t0))
+	p := cfg.Pipeline(log, http.DefaultClient, clocktest.New(t0))
 	results, err := p.Deliver(t.Context(), notifytest.Opened("case-1", "senior", t0))
 	if err != nil {
 		t.Fatal(err)

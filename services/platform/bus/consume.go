@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/firebreak/firebreak/services/platform/backoff"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
@@ -345,13 +345,11 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 	}
 }
 
+// backoff is the nak delay after the given delivery failed. Jitter spreads
+// retries of a burst that failed together.
 func (c *Consumer) backoff(delivered uint64) time.Duration {
-	d := c.cfg.RetryBase << min(delivered-1, 16)
-	if d <= 0 || d > c.cfg.RetryMax {
-		d = c.cfg.RetryMax
-	}
-	// Jitter spreads retries of a burst that failed together.
-	return d/2 + rand.N(d/2+1)
+	p := backoff.Policy{Initial: c.cfg.RetryBase, Max: c.cfg.RetryMax, Multiplier: 2, Jitter: 0.5}
+	return p.Next(int(min(delivered, 64)))
 }
 
 func truncate(s string, n int) string {

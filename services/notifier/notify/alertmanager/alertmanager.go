@@ -14,6 +14,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // AlertName is the alertname label of every Firebreak alert.
@@ -40,11 +41,11 @@ const DefaultAlertTTL = 24 * time.Hour
 type Notifier struct {
 	cfg    Config
 	client *http.Client
-	clock  notify.Clock
+	clock  clock.Clock
 }
 
 // New returns a Notifier for one Alertmanager.
-func New(cfg Config, client *http.Client, clock notify.Clock) *Notifier {
+func New(cfg Config, client *http.Client, clock clock.Clock) *Notifier {
 	if cfg.AlertTTL <= 0 {
 		cfg.AlertTTL = DefaultAlertTTL
 	}

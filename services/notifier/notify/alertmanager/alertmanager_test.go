@@ -13,6 +13,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/alertmanager"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -52,7 +53,7 @@ func TestCaseFiresThenResolvesTheSameAlert(t *testing.T) {
 	api := &amAPI{}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	n := alertmanager.New(alertmanager.Config{URL: srv.URL + "/", BearerToken: "tok", AlertTTL: 12 * time.Hour}, srv.Client(), notifytest.NewClock(t0.Add(time.Minute)))
+	n := alertmanager.New(alertmanager.Config{URL: srv.URL + "/", BearerToken: "tok", AlertTTL: 12 * time.Hour}, srv.Client(), clocktest.New(t0.Add(time.Minute)))
 	opened := notifytest.Opened("case-1", "senior", t0)
 	resolved := notifytest.Resolved(opened, "ops", t0.Add(10*time.Minute))
 	for _, ev := range []*fbv1.CaseEvent{opened, resolved} {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Config is one mail relay and its recipients.
@@ -40,13 +41,13 @@ type Config struct {
 // Notifier sends mail through one relay.
 type Notifier struct {
 	cfg      Config
-	clock    notify.Clock
+	clock    clock.Clock
 	template *templates
 }
 
 // New returns a Notifier for one relay. Unlike the HTTP receivers it takes
 // no *http.Client; it dials the relay itself, bounded by the context.
-func New(cfg Config, clock notify.Clock) *Notifier {
+func New(cfg Config, clock clock.Clock) *Notifier {
 	if cfg.Hello == "" {
 		cfg.Hello = "localhost"
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/email"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -120,7 +121,7 @@ func (s *smtpServer) messages() []message {
 }
 
 func notifier(s *smtpServer) *email.Notifier {
-	return email.New(email.Config{Smarthost: s.ln.Addr().String(), From: "firebreak@acme.example", To: []string{"senior@acme.example", "duty@acme.example"}}, notifytest.NewClock(t0))
+	return email.New(email.Config{Smarthost: s.ln.Addr().String(), From: "firebreak@acme.example", To: []string{"senior@acme.example", "duty@acme.example"}}, clocktest.New(t0))
 }
 
 func note() *notify.Notification {
@@ -189,7 +190,7 @@ func TestTransientRejectionIsRetriedPermanentIsNot(t *testing.T) {
 
 func TestRequireTLSRefusesPlainRelay(t *testing.T) {
 	s := startSMTP(t)
-	n := email.New(email.Config{Smarthost: s.ln.Addr().String(), From: "a@b", To: []string{"c@d"}, RequireTLS: true}, notifytest.NewClock(t0))
+	n := email.New(email.Config{Smarthost: s.ln.Addr().String(), From: "a@b", To: []string{"c@d"}, RequireTLS: true}, clocktest.New(t0))
 	retry, err := n.Notify(t.Context(), note())
 	if retry || err == nil || len(s.messages()) != 0 {
 		t.Fatalf("retry=%v err=%v sent=%d; want a permanent refusal and nothing sent", retry, err, len(s.messages()))
@@ -216,7 +217,7 @@ func TestSilentRelayTimesOut(t *testing.T) {
 			held = append(held, c) // accept and stay silent
 		}
 	}()
-	n := email.New(email.Config{Smarthost: ln.Addr().String(), From: "a@b", To: []string{"c@d"}}, notifytest.NewClock(t0))
+	n := email.New(email.Config{Smarthost: ln.Addr().String(), From: "a@b", To: []string{"c@d"}}, clocktest.New(t0))
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	retry, err := n.Notify(ctx, note())

@@ -6,7 +6,6 @@ package notifytest
 import (
 	"context"
 	"sync"
-	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
@@ -54,50 +53,4 @@ func (l *Log) Deliveries() []*fbv1.Delivery {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]*fbv1.Delivery(nil), l.deliveries...)
-}
-
-// Clock is a notify.Clock whose Sleep returns at once, moving the time on by
-// the duration asked, and remembers each sleep so tests can assert waits.
-type Clock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-// NewClock starts a clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Sleep moves the clock on by d.
-func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.now = c.now.Add(d)
-		c.sleeps = append(c.sleeps, d)
-	}
-	return nil
-}
-
-// Advance moves the clock on by d without recording a sleep.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// Sleeps returns the waits asked for so far.
-func (c *Clock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
 }

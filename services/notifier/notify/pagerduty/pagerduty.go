@@ -12,6 +12,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // DefaultURL is the Events API v2 endpoint.
@@ -31,11 +32,11 @@ type Config struct {
 type Notifier struct {
 	cfg    Config
 	client *http.Client
-	clock  notify.Clock
+	clock  clock.Clock
 }
 
 // New returns a Notifier for one integration.
-func New(cfg Config, client *http.Client, clock notify.Clock) *Notifier {
+func New(cfg Config, client *http.Client, clock clock.Clock) *Notifier {
 	if cfg.URL == "" {
 		cfg.URL = DefaultURL
 	}

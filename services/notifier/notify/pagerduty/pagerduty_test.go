@@ -18,6 +18,8 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
 	"github.com/firebreak/firebreak/services/notifier/notify/pagerduty"
+	"github.com/firebreak/firebreak/services/platform/clock"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -89,7 +91,7 @@ func setup(t *testing.T, key string, script ...int) (*eventsAPI, *pagerduty.Noti
 	api := &eventsAPI{script: script}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return api, pagerduty.New(pagerduty.Config{RoutingKey: notify.Secret(key), URL: srv.URL + "/v2/enqueue"}, srv.Client(), notifytest.NewClock(t0))
+	return api, pagerduty.New(pagerduty.Config{RoutingKey: notify.Secret(key), URL: srv.URL + "/v2/enqueue"}, srv.Client(), clocktest.New(t0))
 }
 
 func note(ev *fbv1.CaseEvent) *notify.Notification {
@@ -140,7 +142,7 @@ func TestInvalidEventIsPermanent(t *testing.T) {
 
 func TestThrottledAndFailingEventsAreRetriedUntilAccepted(t *testing.T) {
 	api, pd := setup(t, routingKey, http.StatusTooManyRequests, http.StatusInternalServerError)
-	clock := notifytest.NewClock(t0)
+	clock := clocktest.New(t0)
 	b := notify.DefaultBackoff()
 	b.Jitter = 0
 	log := &notifytest.Log{}
@@ -204,7 +206,7 @@ func sign(secret, body string) string {
 // occurred is v3Payload's occurred_at; webhookClock reads a minute later.
 var occurred = time.Date(2026, 11, 23, 9, 1, 0, 0, time.UTC)
 
-func webhookClock() notify.Clock { return notifytest.NewClock(occurred.Add(time.Minute)) }
+func webhookClock() clock.Clock { return clocktest.New(occurred.Add(time.Minute)) }
 
 // memoryEvents is pagerduty.Events in memory, as one replica would see Redis.
 type memoryEvents struct {
@@ -276,7 +278,7 @@ func TestWebhookHandlesAnEventOnceAndRefusesOldOnes(t *testing.T) {
 	c := &cases{}
 	events := &memoryEvents{}
 	body := strings.NewReplacer("%s", "resolved").Replace(v3Payload)
-	send := func(clock notify.Clock) int {
+	send := func(clock clock.Clock) int {
 		srv := httptest.NewServer(pagerduty.WebhookHandler("whsec", c, clock, events))
 		defer srv.Close()
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
@@ -288,7 +290,7 @@ func TestWebhookHandlesAnEventOnceAndRefusesOldOnes(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if code := send(notifytest.NewClock(occurred.Add(6 * time.Minute))); code != http.StatusBadRequest || len(c.calls) != 0 {
+	if code := send(clocktest.New(occurred.Add(6 * time.Minute))); code != http.StatusBadRequest || len(c.calls) != 0 {
 		t.Fatalf("an event six minutes old: %d, calls %v; want 400 and nothing resolved", code, c.calls)
 	}
 	for i := range 3 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // CaseUpdater acknowledges and resolves cases; the escalation service's
@@ -46,7 +47,7 @@ type Events interface {
 // events are accepted and ignored.
 // Events older than MaxEventAge (by occurred_at, with clock) are refused
 // with 400, and an event id handled before is acknowledged and ignored.
-func WebhookHandler(secret notify.Secret, cases CaseUpdater, clock notify.Clock, events Events) http.Handler {
+func WebhookHandler(secret notify.Secret, cases CaseUpdater, clock clock.Clock, events Events) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Acker acknowledges a case; the escalation service's client implements it.
@@ -41,7 +42,7 @@ type Events interface {
 // every Acknowledge button in the payload on behalf of the clicking user.
 // A request is identified by its signature (one per timestamp and body): a
 // replay of it is answered 200 and changes nothing.
-func InteractionHandler(signingSecret notify.Secret, acker Acker, clock notify.Clock, events Events) http.Handler {
+func InteractionHandler(signingSecret notify.Secret, acker Acker, clock clock.Clock, events Events) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)

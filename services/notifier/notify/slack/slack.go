@@ -12,6 +12,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // AckActionID is the action_id of the Acknowledge button.
@@ -28,11 +29,11 @@ type Config struct {
 type Notifier struct {
 	cfg    Config
 	client *http.Client
-	clock  notify.Clock
+	clock  clock.Clock
 }
 
 // New returns a Notifier for one webhook.
-func New(cfg Config, client *http.Client, clock notify.Clock) *Notifier {
+func New(cfg Config, client *http.Client, clock clock.Clock) *Notifier {
 	return &Notifier{cfg: cfg, client: client, clock: clock}
 }
 

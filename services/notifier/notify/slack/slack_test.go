@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
 	"github.com/firebreak/firebreak/services/notifier/notify/slack"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -53,7 +54,7 @@ func incomingWebhook(t *testing.T, got *[]map[string]any) *httptest.Server {
 func TestMessageCarriesCaseAndAcknowledgeButton(t *testing.T) {
 	var got []map[string]any
 	srv := incomingWebhook(t, &got)
-	n := slack.New(slack.Config{WebhookURL: notify.Secret(srv.URL + "/services/T000/B000/XXXX")}, srv.Client(), notifytest.NewClock(t0))
+	n := slack.New(slack.Config{WebhookURL: notify.Secret(srv.URL + "/services/T000/B000/XXXX")}, srv.Client(), clocktest.New(t0))
 	ev := notifytest.Opened("case-1", "senior", t0)
 	if _, err := n.Notify(t.Context(), &notify.Notification{Events: []*fbv1.CaseEvent{ev}, LinkBase: "https://firebreak.example"}); err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func TestMessageCarriesCaseAndAcknowledgeButton(t *testing.T) {
 func TestUnknownWebhookIsPermanentAndHidesTheURL(t *testing.T) {
 	var got []map[string]any
 	srv := incomingWebhook(t, &got)
-	n := slack.New(slack.Config{WebhookURL: notify.Secret(srv.URL + "/services/T000/B000/WRONG")}, srv.Client(), notifytest.NewClock(t0))
+	n := slack.New(slack.Config{WebhookURL: notify.Secret(srv.URL + "/services/T000/B000/WRONG")}, srv.Client(), clocktest.New(t0))
 	ev := notifytest.Opened("case-1", "senior", t0)
 	retry, err := n.Notify(t.Context(), &notify.Notification{Events: []*fbv1.CaseEvent{ev}})
 	if retry || notify.ReasonOf(err) != notify.ReasonClientError || strings.Contains(err.Error(), "WRONG") {
@@ -144,7 +145,7 @@ func (m *memoryEvents) Release(_ context.Context, id string) {
 
 func TestAcknowledgeButtonAcknowledgesCaseOnceHoweverOftenTheRequestIsReplayed(t *testing.T) {
 	a := &acker{}
-	srv := httptest.NewServer(slack.InteractionHandler("8f742231b10e8888abcd99yyyzzz85a5", a, notifytest.NewClock(t0.Add(30*time.Second)), &memoryEvents{}))
+	srv := httptest.NewServer(slack.InteractionHandler("8f742231b10e8888abcd99yyyzzz85a5", a, clocktest.New(t0.Add(30*time.Second)), &memoryEvents{}))
 	defer srv.Close()
 	for range 3 {
 		if code := click(t, srv, "8f742231b10e8888abcd99yyyzzz85a5", t0); code != http.StatusOK {
@@ -158,7 +159,7 @@ func TestAcknowledgeButtonAcknowledgesCaseOnceHoweverOftenTheRequestIsReplayed(t
 
 func TestInteractionRefusesForgedOrReplayedRequests(t *testing.T) {
 	a := &acker{}
-	srv := httptest.NewServer(slack.InteractionHandler("right", a, notifytest.NewClock(t0), &memoryEvents{}))
+	srv := httptest.NewServer(slack.InteractionHandler("right", a, clocktest.New(t0), &memoryEvents{}))
 	defer srv.Close()
 	if code := click(t, srv, "wrong", t0); code != http.StatusUnauthorized {
 		t.Errorf("forged: status %d, want 401", code)

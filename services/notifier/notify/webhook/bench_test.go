@@ -11,6 +11,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
 	"github.com/firebreak/firebreak/services/notifier/notify/webhook"
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 type oneRoute struct{}
@@ -31,9 +32,9 @@ func BenchmarkWebhookDeliveries(b *testing.B) {
 	defer srv.Close()
 	client := srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-	hook := webhook.New(webhook.Config{URL: srv.URL, Secret: "bench-secret"}, client, notify.SystemClock{})
+	hook := webhook.New(webhook.Config{URL: srv.URL, Secret: "bench-secret"}, client, clock.System{})
 	p := notify.NewPipeline([]notify.Receiver{{Name: "hook", Type: "webhook", Notifier: hook, Backoff: notify.DefaultBackoff()}},
-		oneRoute{}, &notifytest.Log{}, notify.SystemClock{}, "https://firebreak.example")
+		oneRoute{}, &notifytest.Log{}, clock.System{}, "https://firebreak.example")
 	var seq atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(4)

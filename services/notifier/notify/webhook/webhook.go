@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -40,11 +41,11 @@ type Config struct {
 type Notifier struct {
 	cfg    Config
 	client *http.Client
-	clock  notify.Clock
+	clock  clock.Clock
 }
 
 // New returns a Notifier for one endpoint.
-func New(cfg Config, client *http.Client, clock notify.Clock) *Notifier {
+func New(cfg Config, client *http.Client, clock clock.Clock) *Notifier {
 	return &Notifier{cfg: cfg, client: client, clock: clock}
 }
 

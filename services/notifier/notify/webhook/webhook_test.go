@@ -15,6 +15,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
 	"github.com/firebreak/firebreak/services/notifier/notify/webhook"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -53,7 +54,7 @@ func TestSignedDeliveryVerifiesAndRepeatsAreDropped(t *testing.T) {
 	ep := &endpoint{secret: "s3cret", now: t0.Add(time.Second), seen: map[string]bool{}}
 	srv := httptest.NewServer(ep)
 	defer srv.Close()
-	n := webhook.New(webhook.Config{URL: srv.URL, Secret: "s3cret"}, srv.Client(), notifytest.NewClock(t0))
+	n := webhook.New(webhook.Config{URL: srv.URL, Secret: "s3cret"}, srv.Client(), clocktest.New(t0))
 	ev := notifytest.Opened("case-1", "senior", t0)
 	note := &notify.Notification{Events: []*fbv1.CaseEvent{ev}, Receiver: "hook", DedupKey: notify.Key(ev, "hook"), LinkBase: "https://firebreak.example"}
 	for range 2 {
@@ -77,7 +78,7 @@ func TestWrongSecretIsRefusedAndNotRetried(t *testing.T) {
 	ep := &endpoint{secret: "s3cret", now: t0, seen: map[string]bool{}}
 	srv := httptest.NewServer(ep)
 	defer srv.Close()
-	n := webhook.New(webhook.Config{URL: srv.URL, Secret: "other"}, srv.Client(), notifytest.NewClock(t0))
+	n := webhook.New(webhook.Config{URL: srv.URL, Secret: "other"}, srv.Client(), clocktest.New(t0))
 	ev := notifytest.Opened("case-1", "senior", t0)
 	retry, err := n.Notify(t.Context(), &notify.Notification{Events: []*fbv1.CaseEvent{ev}, DedupKey: "k"})
 	if retry || notify.ReasonOf(err) != notify.ReasonClientError {
