@@ -22,6 +22,7 @@ import (
 	"github.com/firebreak/firebreak/services/console/signin"
 	"github.com/firebreak/firebreak/services/console/ui"
 	"github.com/firebreak/firebreak/services/platform/auth"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -136,7 +137,7 @@ type Service struct {
 	watch      *watcher
 	gate       *signin.Gate
 	pages      *ui.Pages
-	now        func() time.Time
+	clock      clock.Clock
 	*lifecycle.Unit
 }
 
@@ -204,7 +205,7 @@ func build(cfg Config, d *deps.Deps, esc Escalation, notif Deliveries) (*Service
 		return nil, err
 	}
 	s := &Service{cfg: cfg, d: d, escalation: esc, notifier: notif, board: queue.New(), hub: newHub(),
-		gate: gate, pages: pages, now: time.Now, calls: grpc.PerRPCCredentials(auth.Token(token))}
+		gate: gate, pages: pages, clock: clock.System{}, calls: grpc.PerRPCCredentials(auth.Token(token))}
 	s.watch = &watcher{s: s}
 	u, err := lifecycle.Listen(cfg.HTTPAddr, cfg.GRPCAddr, d)
 	if err != nil {

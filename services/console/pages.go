@@ -55,7 +55,7 @@ type pageData struct {
 
 func (s *Service) page(r *http.Request, title, nav string) *pageData {
 	p, _ := signin.From(r)
-	return &pageData{Title: title, Nav: nav, Person: p, Local: p.Method == "local", CSRF: signin.Token(r), Now: s.now()}
+	return &pageData{Title: title, Nav: nav, Person: p, Local: p.Method == "local", CSRF: signin.Token(r), Now: s.clock.Now()}
 }
 
 func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name, fragment string, data *pageData) {

@@ -128,7 +128,7 @@ func (s *Service) apply(ctx context.Context, id string, by actor, note string, t
 		if err != nil {
 			return nil, err
 		}
-		c, e, err := t(l.Case, by.name, note, s.now())
+		c, e, err := t(l.Case, by.name, note, s.clock.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +216,7 @@ func (s *Service) EvaluatePolicy(_ context.Context, req *fbv1.EvaluatePolicyRequ
 		return nil, status.Error(codes.InvalidArgument, "mention is required")
 	}
 	in := policy.Input{Mention: req.Mention, Score: req.Score, Reach: req.Reach, History: req.History}
-	return &fbv1.EvaluatePolicyResponse{Decision: pol.Decide(in, s.now())}, nil
+	return &fbv1.EvaluatePolicyResponse{Decision: pol.Decide(in, s.clock.Now())}, nil
 }
 
 // toStatus maps domain errors to gRPC codes; only here.

@@ -108,7 +108,7 @@ func (s *Service) evaluate(pol *policy.Policy, a store.Author, j store.Joined, n
 // decide applies a fresh decision to the author's case, stores both, and
 // publishes the case's events.
 func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined) error {
-	now := s.now()
+	now := s.clock.Now()
 	d := s.evaluate(pol, a, j, now)
 	c, events := cases.Decide(j.Current, a.Tag, d, j.Mention, s.caseSettings(pol), now)
 	if c != nil {
@@ -120,7 +120,7 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author
 // revise looks again at a mention decided without one part, now that the
 // part has come: if the full picture escalates further, the case follows.
 func (s *Service) revise(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined) error {
-	now := s.now()
+	now := s.clock.Now()
 	d := s.evaluate(pol, a, j, now)
 	d.Reasons = append(d.Reasons, &fbv1.Reason{Code: "late_input",
 		Text: fmt.Sprintf("revised when the %s that was missing arrived", missingWord(j.Prior.Missing))})

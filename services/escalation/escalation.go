@@ -22,6 +22,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/policyfile"
 	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -101,7 +102,7 @@ type Service struct {
 	policy          atomic.Pointer[policy.Policy]
 	shadow          atomic.Pointer[policy.Policy]
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
-	now             func() time.Time
+	clock           clock.Clock
 
 	decisions   metric.Int64Counter
 	escalations metric.Int64Counter
@@ -119,7 +120,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, store: store.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), now: time.Now}
+	s := &Service{cfg: cfg, d: d, store: store.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{}}
 	s.policy.Store(pol)
 	if err := s.metrics(); err != nil {
 		return nil, err

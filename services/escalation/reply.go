@@ -61,7 +61,7 @@ func (s *Service) brandReply(ctx context.Context, msg jetstream.Msg, m *fbv1.Men
 }
 
 func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined, m *fbv1.Mention, sc *fbv1.Score) error {
-	now := s.now()
+	now := s.clock.Now()
 	in := policy.Input{Mention: m, Score: sc, Reach: reply.Reach(j.Reach, j.Current), History: j.History, To: reply.To(j.Mention, j.Current)}
 	d := pol.Decide(in, now)
 	d.AuthorKey = a.Key

@@ -30,7 +30,7 @@ func (s *Service) timers(tick time.Duration) *lifecycle.Every {
 // does not fall a tick behind per hundred.
 func (s *Service) fireDue(ctx context.Context) {
 	for ctx.Err() == nil {
-		ids, err := s.store.ClaimDue(ctx, s.now(), timerLease, 100)
+		ids, err := s.store.ClaimDue(ctx, s.clock.Now(), timerLease, 100)
 		if err != nil {
 			s.d.Tel.Logger.Warn("chain timers unavailable; retrying", "err", err)
 			return
@@ -41,13 +41,13 @@ func (s *Service) fireDue(ctx context.Context) {
 				s.d.Tel.Logger.Warn("chain timer failed; retrying after its lease", "case", id, "err", err)
 			}
 		}
-		joins, err := s.store.ClaimDueJoins(ctx, s.now(), timerLease, 100)
+		joins, err := s.store.ClaimDueJoins(ctx, s.clock.Now(), timerLease, 100)
 		if err != nil {
 			s.d.Tel.Logger.Warn("join timers unavailable; retrying", "err", err)
 			return
 		}
 		for _, j := range joins {
-			part := store.Part{Name: store.Timeout, At: s.now()}
+			part := store.Part{Name: store.Timeout, At: s.clock.Now()}
 			if err := s.join(context.WithoutCancel(ctx), nil, s.store.AuthorByTag(j[0]), j[1], part); err != nil {
 				s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
 			}
@@ -84,7 +84,7 @@ func (s *Service) fire(ctx context.Context, id string) error {
 			s.d.Tel.Logger.Error("case names a chain the policy lacks; its clocks stop", "case", id, "chain", l.Case.Chain)
 			return s.store.Unschedule(ctx, id)
 		}
-		c, e, next := cases.Tick(l.Case, k, s.now())
+		c, e, next := cases.Tick(l.Case, k, s.clock.Now())
 		if e == nil {
 			return s.settle(ctx, l, next)
 		}
@@ -123,7 +123,7 @@ func (s *Service) settle(ctx context.Context, l store.Loaded, next time.Time) er
 	if err != nil || again.Version() == l.Version() {
 		return err
 	}
-	return s.store.Schedule(ctx, l.Case.Id, s.now())
+	return s.store.Schedule(ctx, l.Case.Id, s.clock.Now())
 }
 
 // maxClocks bounds the clocks one look at a case fires: a chain level, a
@@ -163,7 +163,7 @@ func (s *Service) publishSaved(ctx context.Context, caseID string, e *fbv1.CaseE
 		err = s.store.Sent(ctx, caseID, e)
 	}
 	if err != nil {
-		if schedErr := s.store.Schedule(ctx, caseID, s.now().Add(time.Second)); schedErr != nil {
+		if schedErr := s.store.Schedule(ctx, caseID, s.clock.Now().Add(time.Second)); schedErr != nil {
 			return errors.Join(err, schedErr)
 		}
 	}

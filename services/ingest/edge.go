@@ -28,7 +28,7 @@ func (s *Service) httpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := auth.FromContext(r.Context())
 		key := caller.Subject
-		if err := s.guard.mayStart(key, s.now()); err != nil {
+		if err := s.guard.mayStart(key, s.clock.Now()); err != nil {
 			refuseUnread(w, err)
 			return
 		}
@@ -46,7 +46,7 @@ func (s *Service) httpHandler() http.Handler {
 		if !ok {
 			return
 		}
-		now := s.now()
+		now := s.clock.Now()
 		mentions, err := mention.Decode(body, now)
 		if err != nil {
 			refuse(w, err)

@@ -23,6 +23,7 @@ import (
 	"github.com/firebreak/firebreak/services/ingest/x"
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -124,7 +125,7 @@ type Service struct {
 	cfg             Config
 	d               *deps.Deps
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
-	now             func() time.Time
+	clock           clock.Clock
 	guard           *guard
 	bodies          *bodyBudget
 	accounts        accounts.Accounts
@@ -141,7 +142,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if cfg.MaxBodyBytesInFlight == 0 {
 		cfg.MaxBodyBytesInFlight = 8 * cfg.MaxBodyBytes
 	}
-	s := &Service{cfg: cfg, d: d, now: time.Now, bodies: &bodyBudget{max: cfg.MaxBodyBytesInFlight}}
+	s := &Service{cfg: cfg, d: d, clock: clock.System{}, bodies: &bodyBudget{max: cfg.MaxBodyBytesInFlight}}
 	var err error
 	s.guard = newGuard(cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
 	if s.accounts, err = cfg.accounts(); err != nil {
@@ -275,7 +276,7 @@ func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.Su
 	if err := s.validateBatch(len(req.Mentions)); err != nil {
 		return nil, invalidArgument(err)
 	}
-	now := s.now()
+	now := s.clock.Now()
 	for i, m := range req.Mentions {
 		if err := mention.Normalize(m, now); err != nil {
 			return nil, invalidArgument(&mention.InvalidError{Index: i, Reason: err.Error()})

@@ -32,7 +32,7 @@ func (h heldSink) Ingest(ctx context.Context, mentions []*fbv1.Mention) error {
 }
 
 func (s *Service) ingest(ctx context.Context, mentions []*fbv1.Mention, takeSlot bool) error {
-	now := s.now()
+	now := s.clock.Now()
 	valid := mentions[:0:0]
 	for _, m := range mentions {
 		if err := mention.Normalize(m, now); err != nil {

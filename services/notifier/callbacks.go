@@ -3,7 +3,6 @@ package notifier
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify/slack"
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
-	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 )
 
@@ -28,7 +26,7 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 			return err
 		}
 		events := &callbackEvents{s: s, source: "slack"}
-		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, clock.System{}, events))
+		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, s.clock, events))
 	}
 	if path := s.cfg.PagerDutyWebhookSecretFile; path != "" {
 		secret, err := config.ReadSecret(path)
@@ -36,7 +34,7 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 			return err
 		}
 		events := &callbackEvents{s: s, source: "pagerduty"}
-		srv.Handle("POST /v1/pagerduty/webhook", pagerduty.WebhookHandler(notify.Secret(secret), commander{s, "pagerduty"}, clock.System{}, events))
+		srv.Handle("POST /v1/pagerduty/webhook", pagerduty.WebhookHandler(notify.Secret(secret), commander{s, "pagerduty"}, s.clock, events))
 	}
 	return nil
 }
@@ -73,7 +71,7 @@ func (c commander) Resolve(ctx context.Context, caseID, actor string) error {
 }
 
 func (c commander) send(ctx context.Context, caseID, actor string, action fbv1.CaseCommandAction) error {
-	now := time.Now()
+	now := c.s.clock.Now()
 	// One id per press, second by second: a tool retrying its callback
 	// within the broker's dedup window is published once.
 	id := fmt.Sprintf("%s:%s:%s:%s:%d", c.source, caseID, action, actor, now.Unix())

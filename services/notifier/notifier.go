@@ -101,7 +101,7 @@ type Service struct {
 	receivers       map[string]notify.Receiver
 	linkBase        string
 	router          notify.Router
-	now             func() time.Time
+	clock           clock.Clock
 	deliveries      metric.Int64Counter
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	fbv1.UnimplementedNotifierServiceServer
@@ -113,11 +113,11 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase, router: rt.router, now: time.Now}
+	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase, router: rt.router, clock: clock.System{}}
 	for _, r := range rt.receivers {
 		s.receivers[r.Name] = r
 	}
-	s.pipeline = notify.NewPipeline(rt.receivers, rt.router, s.log, clock.System{}, rt.linkBase)
+	s.pipeline = notify.NewPipeline(rt.receivers, rt.router, s.log, s.clock, rt.linkBase)
 	if err := s.metrics(); err != nil {
 		return nil, err
 	}
@@ -252,7 +252,7 @@ func (s *Service) TestReceiver(ctx context.Context, req *fbv1.TestReceiverReques
 	if req.Receiver == "" {
 		return nil, status.Error(codes.InvalidArgument, "receiver is required")
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	ev := &fbv1.CaseEvent{
 		Id:   "test:" + req.Receiver + ":" + now.Format(time.RFC3339Nano),
 		Type: fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED,
@@ -267,7 +267,7 @@ func (s *Service) TestReceiver(ctx context.Context, req *fbv1.TestReceiverReques
 	}
 	// A pipeline of this receiver alone, with a log that remembers nothing,
 	// so the test neither is deduplicated nor blocks a real page later.
-	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, clock.System{}, s.linkBase)
+	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, s.clock, s.linkBase)
 	results, err := test.Deliver(ctx, ev)
 	if err != nil || len(results) == 0 {
 		return nil, status.Errorf(codes.Unavailable, "test delivery to %s: %v", req.Receiver, err)

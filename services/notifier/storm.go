@@ -67,7 +67,7 @@ func (s *Service) hold(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
 			held = true // a redelivery of an event already held
 			return nil
 		}
-		next, d := cfg.Add(st, ev.Id, s.now())
+		next, d := cfg.Add(st, ev.Id, s.clock.Now())
 		held = !d.SendNow
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.Set(ctx, stateKey, encodeState(next), 0)
@@ -96,7 +96,7 @@ func (s *Service) flush(ctx context.Context, team string) error {
 	if len(st.Pending) == 0 {
 		return s.d.Redis.ZRem(ctx, s.dueKey(), team).Err()
 	}
-	if !cfg.Due(st, s.now()) {
+	if !cfg.Due(st, s.clock.Now()) {
 		return s.d.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(st.FlushAt.UnixMilli()), Member: team}).Err()
 	}
 	raw, err := s.d.Redis.HMGet(ctx, heldKey, st.Pending...).Result()
@@ -134,7 +134,7 @@ func (s *Service) sent(ctx context.Context, team string, flushed []string) error
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := s.clock.Now()
 		st.Pending = slices.DeleteFunc(st.Pending, func(id string) bool { return slices.Contains(flushed, id) })
 		st.LastSent = now
 		st.FlushAt = time.Time{}
@@ -198,7 +198,7 @@ return due
 // flushDue sends every team's group that is due. Any replica may: claiming
 // a team pushes its due time a lease into the future first.
 func (s *Service) flushDue(ctx context.Context) {
-	now := s.now()
+	now := s.clock.Now()
 	teams, err := claimScript.Run(ctx, s.d.Redis, []string{s.dueKey()}, now.UnixMilli(), now.Add(stormLease).UnixMilli()).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		s.d.Tel.Logger.Warn("storm groups unavailable; retrying", "err", err)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/services/platform/wording"
@@ -107,7 +108,7 @@ type resolver struct {
 	brands    []brandAccount
 	fallback  map[string]int64 // --brand-followers
 	log       *slog.Logger
-	now       func() time.Time
+	clock     clock.Clock
 	sf        singleflight.Group
 
 	refreshing chan struct{} // bounds background refreshes
@@ -116,7 +117,7 @@ type resolver struct {
 }
 
 func newResolver(l Lookups, fallback map[string]int64, r redis.UniversalClient, keys store.Keys, log *slog.Logger) (*resolver, error) {
-	res := &resolver{l: l, redis: r, keys: keys, fallback: fallback, log: log, now: time.Now,
+	res := &resolver{l: l, redis: r, keys: keys, fallback: fallback, log: log, clock: clock.System{},
 		providers: map[fbv1.Platform]*profile.Batcher{}, refreshing: make(chan struct{}, 16)}
 	client := &http.Client{Timeout: 10 * time.Second}
 	if l.XTokenFile != "" {
@@ -177,7 +178,7 @@ func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, erro
 		out.velocity = v
 	}
 	cached, hasCache := decode(authorCmd.Val())
-	fresh := hasCache && r.now().Sub(cached.at) < r.l.ProfileTTL
+	fresh := hasCache && r.clock.Now().Sub(cached.at) < r.l.ProfileTTL
 	provider := r.providers[platform]
 	fromMention := profile.Profile{Followers: author.GetFollowers(), Verified: author.GetVerified()}
 	switch {
@@ -259,7 +260,7 @@ func (r *resolver) refreshLater(p fbv1.Platform, id, key string, known profile.P
 }
 
 func (r *resolver) store(ctx context.Context, key string, p profile.Profile) {
-	err := r.redis.HSet(ctx, key, "f", p.Followers, "v", boolInt(p.Verified), "at", r.now().UnixMilli()).Err()
+	err := r.redis.HSet(ctx, key, "f", p.Followers, "v", boolInt(p.Verified), "at", r.clock.Now().UnixMilli()).Err()
 	if err == nil {
 		err = r.redis.Expire(ctx, key, r.l.ProfileKeep).Err()
 	}
@@ -322,7 +323,7 @@ func (r *resolver) refreshBrands(ctx context.Context) {
 			r.log.Warn("platform reported an implausible brand follower count; kept the known one", "brand", b.brand, "reported", got.Followers, "known", old.Followers)
 			continue
 		}
-		if err := r.redis.HSet(ctx, key, "f", got.Followers, "v", boolInt(got.Verified), "at", r.now().UnixMilli()).Err(); err != nil {
+		if err := r.redis.HSet(ctx, key, "f", got.Followers, "v", boolInt(got.Verified), "at", r.clock.Now().UnixMilli()).Err(); err != nil {
 			r.log.Warn("could not store the brand's follower count", "brand", b.brand, "err", err)
 		}
 	}

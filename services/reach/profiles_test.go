@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
@@ -75,8 +76,8 @@ func TestResolverLooksUpOnceCachesAndServesStaleWhileRefreshing(t *testing.T) {
 	x := &xUsers{followers: map[string]int64{"dan": 332000, "brand": 203000}}
 	r := newTestResolver(t, x)
 	ctx := context.Background()
-	now := time.Now()
-	r.now = func() time.Time { return now }
+	clk := clocktest.New(time.Now())
+	r.clock = clk
 
 	r.refreshBrands(ctx)
 	got, err := r.resolve(ctx, xMention("dan", 5))
@@ -88,7 +89,7 @@ func TestResolverLooksUpOnceCachesAndServesStaleWhileRefreshing(t *testing.T) {
 		t.Fatalf("second: %+v, %d ids asked (want the brand and dan once each)", got, x.asked.Load())
 	}
 	// Two hours on the count is stale: served at once, refreshed behind.
-	now = now.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	x.mu.Lock()
 	x.followers["dan"] = 340000
 	x.mu.Unlock()
@@ -106,12 +107,12 @@ func TestResolverKeepsAGoodCountOverAnImplausibleZero(t *testing.T) {
 	x := &xUsers{followers: map[string]int64{"dan": 332000}}
 	r := newTestResolver(t, x)
 	ctx := context.Background()
-	now := time.Now()
-	r.now = func() time.Time { return now }
+	clk := clocktest.New(time.Now())
+	r.clock = clk
 	if got, _ := r.resolve(ctx, xMention("dan", 0)); got.followers != 332000 {
 		t.Fatalf("first: %+v", got)
 	}
-	now = now.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	x.mu.Lock()
 	x.followers["dan"] = 0 // X under load
 	x.mu.Unlock()

@@ -40,7 +40,7 @@ const velocityKeep = 48 * time.Hour
 func (r *resolver) velocityCmd(ctx context.Context, pipe redis.Pipeliner, m *fbv1.Mention) *redis.Cmd {
 	observed := m.GetIngestedAt().AsTime()
 	if m.IngestedAt == nil {
-		observed = r.now()
+		observed = r.clock.Now()
 	}
 	engagement := m.Metrics.GetReposts() + m.Metrics.GetLikes()
 	key := r.keys.Of(store.Tag(m.Id), "velocity")

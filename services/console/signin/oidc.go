@@ -91,7 +91,7 @@ func (g *Gate) begin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := flow{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), Next: localPath(r.URL.RequestURI()),
-		Expires: g.now().Add(10 * time.Minute).Unix()}
+		Expires: g.clock.Now().Add(10 * time.Minute).Unix()}
 	raw, _ := json.Marshal(f)
 	payload := base64.RawURLEncoding.EncodeToString(raw)
 	http.SetCookie(w, &http.Cookie{Name: flowCookie, Value: payload + "." + base64.RawURLEncoding.EncodeToString(g.mac("flow", payload)),
@@ -133,7 +133,7 @@ func (g *Gate) readFlow(r *http.Request) (flow, error) {
 	got, err := base64.RawURLEncoding.DecodeString(mac)
 	raw, err2 := base64.RawURLEncoding.DecodeString(payload)
 	var f flow
-	if err != nil || err2 != nil || !equalMAC(got, g.mac("flow", payload)) || json.Unmarshal(raw, &f) != nil || g.now().Unix() >= f.Expires {
+	if err != nil || err2 != nil || !equalMAC(got, g.mac("flow", payload)) || json.Unmarshal(raw, &f) != nil || g.clock.Now().Unix() >= f.Expires {
 		return flow{}, errors.New("the sign-in expired or was tampered with; start again")
 	}
 	return f, nil
@@ -169,7 +169,7 @@ func (g *Gate) exchange(ctx context.Context, code string, f flow) (session, erro
 		return session{}, err
 	}
 	// The session ends with the ID token: escalation would refuse it after.
-	expires := min(g.now().Add(g.ttl).Unix(), idt.Expiry.Unix())
+	expires := min(g.clock.Now().Add(g.ttl).Unix(), idt.Expiry.Unix())
 	return session{ID: random(), Person: person, Token: raw, Expires: expires}, nil
 }
 

@@ -19,6 +19,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Role is what a person may do in the console.
@@ -78,7 +80,7 @@ type Gate struct {
 	oidc    *Provider
 	secure  bool
 	ttl     time.Duration
-	now     func() time.Time
+	clock   clock.Clock
 	origins *http.CrossOriginProtection
 }
 
@@ -110,7 +112,7 @@ func New(opts Options) (*Gate, error) {
 	if (opts.Local == nil) == (opts.OIDC == nil) {
 		return nil, errors.New("sign-in needs exactly one of an identity provider or a local account")
 	}
-	g := &Gate{key: opts.Key, local: opts.Local, oidc: opts.OIDC, secure: opts.Secure, ttl: opts.TTL, now: time.Now,
+	g := &Gate{key: opts.Key, local: opts.Local, oidc: opts.OIDC, secure: opts.Secure, ttl: opts.TTL, clock: clock.System{},
 		origins: http.NewCrossOriginProtection()}
 	if g.ttl <= 0 {
 		g.ttl = 12 * time.Hour
@@ -183,14 +185,14 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 func (g *Gate) start(w http.ResponseWriter) session {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	s := session{ID: base64.RawURLEncoding.EncodeToString(id), Person: *g.local, Expires: g.now().Add(g.ttl).Unix()}
+	s := session{ID: base64.RawURLEncoding.EncodeToString(id), Person: *g.local, Expires: g.clock.Now().Add(g.ttl).Unix()}
 	g.setSession(w, s)
 	return s
 }
 
 func (g *Gate) setSession(w http.ResponseWriter, s session) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: g.sign(s), Path: "/", HttpOnly: true, Secure: g.secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(s.Expires - g.now().Unix())})
+		SameSite: http.SameSiteLaxMode, MaxAge: int(s.Expires - g.clock.Now().Unix())})
 }
 
 // read returns the request's session if its cookie is genuine and current.
@@ -215,7 +217,7 @@ func (g *Gate) read(r *http.Request) (session, bool) {
 		return session{}, false
 	}
 	var s session
-	if json.Unmarshal(raw, &s) != nil || s.ID == "" || g.now().Unix() >= s.Expires {
+	if json.Unmarshal(raw, &s) != nil || s.ID == "" || g.clock.Now().Unix() >= s.Expires {
 		return session{}, false
 	}
 	if g.local != nil {

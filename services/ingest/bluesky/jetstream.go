@@ -17,6 +17,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/stream"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 )
 
@@ -89,7 +90,7 @@ type Jetstream struct {
 	cursor *stream.Cursor
 	log    *slog.Logger
 	gaps   metric.Int64Counter
-	now    func() time.Time
+	clock  clock.Clock
 
 	last     int64 // time_us of the last handled event; the session's only
 	gapCount atomic.Int64
@@ -106,7 +107,7 @@ func NewJetstream(c Config, sink Sink, cursor *stream.Cursor, log *slog.Logger, 
 	if err != nil {
 		return nil, err
 	}
-	return &Jetstream{cfg: c, brands: brands, sink: sink, cursor: cursor, log: log, gaps: gaps, now: time.Now}, nil
+	return &Jetstream{cfg: c, brands: brands, sink: sink, cursor: cursor, log: log, gaps: gaps, clock: clock.System{}}, nil
 }
 
 // Gaps is how many gaps were reported.
@@ -123,7 +124,7 @@ func (j *Jetstream) Session(ctx context.Context) error {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(2 << 20)
-	saved, progressed := time.Now(), false
+	saved, progressed := j.clock.Now(), false
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -138,9 +139,9 @@ func (j *Jetstream) Session(ctx context.Context) error {
 			return err
 		}
 		progressed = true
-		if time.Since(saved) >= j.cfg.CursorEvery {
+		if j.clock.Now().Sub(saved) >= j.cfg.CursorEvery {
 			j.save(ctx)
-			saved = time.Now()
+			saved = j.clock.Now()
 		}
 	}
 }
@@ -160,12 +161,12 @@ func (j *Jetstream) resumeFrom(ctx context.Context) error {
 		return fmt.Errorf("saved Jetstream cursor %q is not a time in microseconds; delete key %s to start from now", v, j.cursor.Key)
 	}
 	j.last = us
-	if age := j.now().Sub(time.UnixMicro(us)); age > j.cfg.Retention {
+	if age := j.clock.Now().Sub(time.UnixMicro(us)); age > j.cfg.Retention {
 		j.gapCount.Add(1)
 		j.gaps.Add(ctx, 1)
 		j.log.ErrorContext(ctx, "GAP: the saved Bluesky cursor is older than Jetstream keeps; mentions posted in between are lost and will not be replayed",
 			"cursor", time.UnixMicro(us).UTC().Format(time.RFC3339), "age", age.Round(time.Second).String(),
-			"retention", j.cfg.Retention.String(), "lost_until", j.now().Add(-j.cfg.Retention).UTC().Format(time.RFC3339))
+			"retention", j.cfg.Retention.String(), "lost_until", j.clock.Now().Add(-j.cfg.Retention).UTC().Format(time.RFC3339))
 	}
 	return nil
 }

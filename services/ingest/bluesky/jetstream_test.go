@@ -17,6 +17,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/stream"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
@@ -126,7 +127,7 @@ func start(t *testing.T, url string, cursor *stream.Cursor, sink Sink, now time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.now = func() time.Time { return now }
+	j.clock = clocktest.New(now)
 	r := &stream.Runner{Name: "bluesky", Session: j.Session, Log: slog.New(slog.DiscardHandler), MinBackoff: time.Millisecond}
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // MaxTokenBytes bounds a presented token before any work is done on it;
@@ -42,16 +44,16 @@ type Options struct {
 
 // Authenticator turns a bearer token into an Identity.
 type Authenticator struct {
-	keys *keyFile
-	oidc *oidcVerifier
-	now  func() time.Time
+	keys  *keyFile
+	oidc  *oidcVerifier
+	clock clock.Clock
 }
 
 // New reads the keys file and prepares the OIDC verifier. A keys file that
 // does not parse is an error here, at start-up; later it keeps the last
 // good keys and logs the problem.
 func New(opts Options) (*Authenticator, error) {
-	a := &Authenticator{now: time.Now}
+	a := &Authenticator{clock: clock.System{}}
 	if opts.KeysFile != "" {
 		every := opts.KeysCheckInterval
 		if every <= 0 {
@@ -94,7 +96,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (Identity, err
 	if !a.Accepts() {
 		return Identity{}, fmt.Errorf("%w: this server accepts no credentials yet; its operator must set --auth-keys-file or --oidc-issuer", errInvalid)
 	}
-	now := a.now()
+	now := a.clock.Now()
 	if a.keys != nil {
 		if id, ok := a.keys.current(now).Lookup(token); ok {
 			return id, nil

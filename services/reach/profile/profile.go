@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Profile is what reach needs of an account.
@@ -41,13 +43,13 @@ func Plausible(old, next int64) bool {
 type limiter struct {
 	mu    sync.Mutex
 	until time.Time
-	now   func() time.Time
+	clock clock.Clock
 }
 
 func (l *limiter) check() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.now().Before(l.until) {
+	if l.clock.Now().Before(l.until) {
 		return fmt.Errorf("%w until %s", ErrRateLimited, l.until.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -60,7 +62,7 @@ func (l *limiter) observe(resp *http.Response, remainingHeader, resetHeader stri
 	reset, hasReset := parseReset(resp.Header.Get(resetHeader))
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		if secs, err := strconv.Atoi(ra); err == nil {
-			reset, hasReset = l.now().Add(time.Duration(secs)*time.Second), true
+			reset, hasReset = l.clock.Now().Add(time.Duration(secs)*time.Second), true
 		}
 	}
 	exhausted := resp.Header.Get(remainingHeader) == "0" || resp.StatusCode == http.StatusTooManyRequests
@@ -68,7 +70,7 @@ func (l *limiter) observe(resp *http.Response, remainingHeader, resetHeader stri
 		return
 	}
 	if !hasReset {
-		reset = l.now().Add(time.Minute)
+		reset = l.clock.Now().Add(time.Minute)
 	}
 	l.mu.Lock()
 	l.until = reset

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 )
 
 // fakeX serves GET /2/users as X documents it: ids comma separated (at
@@ -122,7 +124,7 @@ func TestXRateLimitHeadersStopCallsUntilReset(t *testing.T) {
 	if len(fake.calls) != 1 {
 		t.Fatalf("%d calls reached X, want 1", len(fake.calls))
 	}
-	x.lim.now = func() time.Time { return fake.reset.Add(time.Second) }
+	x.lim.clock = clocktest.New(fake.reset.Add(time.Second))
 	fake.remaining = 5
 	if _, err := x.Lookup(context.Background(), []string{"u2"}); err != nil {
 		t.Fatalf("after the reset: %v", err)

@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
+
+	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // X looks users up with GET /2/users?ids=... (at most 100 ids a call).
@@ -20,7 +21,7 @@ type X struct {
 
 // NewX builds the X provider.
 func NewX(baseURL, token string, client *http.Client) *X {
-	return &X{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, Client: client, lim: limiter{now: time.Now}}
+	return &X{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, Client: client, lim: limiter{clock: clock.System{}}}
 }
 
 // MaxBatch is X's limit of ids per users lookup.
@@ -70,7 +71,7 @@ type Mastodon struct {
 
 // NewMastodon builds the Mastodon provider.
 func NewMastodon(baseURL, token string, client *http.Client) *Mastodon {
-	return &Mastodon{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, Client: client, lim: limiter{now: time.Now}}
+	return &Mastodon{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, Client: client, lim: limiter{clock: clock.System{}}}
 }
 
 // MaxBatch is 1: the API takes one account a call.
@@ -114,7 +115,7 @@ type Bluesky struct {
 
 // NewBluesky builds the Bluesky provider.
 func NewBluesky(baseURL string, client *http.Client) *Bluesky {
-	return &Bluesky{BaseURL: strings.TrimRight(baseURL, "/"), Client: client, lim: limiter{now: time.Now}}
+	return &Bluesky{BaseURL: strings.TrimRight(baseURL, "/"), Client: client, lim: limiter{clock: clock.System{}}}
 }
 
 // MaxBatch is 1: getProfile takes one actor (getProfiles would take 25).
