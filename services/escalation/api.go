@@ -15,8 +15,8 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
-	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/auth"
 )
 
@@ -43,7 +43,7 @@ func (s *Service) ListCases(ctx context.Context, req *fbv1.ListCasesRequest) (*f
 			return nil, status.Error(codes.InvalidArgument, "page_token is not one this server returned; start without it")
 		}
 	}
-	f := store.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand}
+	f := ledger.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand}
 	list, next, err := s.store.List(ctx, f, offset, size)
 	if err != nil {
 		return nil, toStatus(err)
@@ -107,7 +107,7 @@ func (s *Service) change(ctx context.Context, id, note string, t transition) (*f
 		return nil, status.Errorf(codes.InvalidArgument, "note is %d characters; at most %d are kept, so shorten it", n, maxNoteLength)
 	}
 	c, err := s.apply(ctx, id, actor{name: caller.Name, method: caller.Method}, note, t)
-	if errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, ledger.ErrConflict) {
 		return nil, status.Errorf(codes.Aborted, "case %s kept changing; try again", id)
 	}
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Service) apply(ctx context.Context, id string, by actor, note string, t
 		}
 		e.AuthMethod = by.method
 		err = s.store.Save(ctx, l, c, e, s.nextLook(s.policy.Load(), c))
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, ledger.ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -146,7 +146,7 @@ func (s *Service) apply(ctx context.Context, id string, by actor, note string, t
 		}
 		return c, nil
 	}
-	return nil, store.ErrConflict
+	return nil, ledger.ErrConflict
 }
 
 // WatchCases streams case events until the client goes away.

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 )
 
 // roundTrips counts commands and pipelines sent to Redis: each is one
@@ -53,13 +53,13 @@ func decideOne(b *testing.B, svc *Service, i int, now time.Time) {
 	ctx := context.Background()
 	{
 		m := mention(fmt.Sprintf("x:bench-%d", i), fmt.Sprintf("author-%d", i%500), int64(i%7)*60_000, now)
-		a := svc.store.Author(store.AuthorKey(m.Brand, m.Platform, m.Author.Id))
+		a := svc.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.Id))
 		sm, _ := proto.Marshal(scored(m, 0.9))
 		rm, _ := proto.Marshal(reached(m, fbv1.Tier(1+i%4)))
-		if err := svc.join(ctx, nil, a, m.Id, store.Part{Name: "score", Data: sm, Complaint: true, At: now}); err != nil {
+		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "score", Data: sm, Complaint: true, At: now}); err != nil {
 			b.Fatal(err)
 		}
-		if err := svc.join(ctx, nil, a, m.Id, store.Part{Name: "reach", Data: rm, At: now}); err != nil {
+		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "reach", Data: rm, At: now}); err != nil {
 			b.Fatal(err)
 		}
 	}

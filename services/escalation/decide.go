@@ -12,8 +12,8 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
-	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/bus"
 )
 
@@ -31,13 +31,13 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	if m.BrandReply {
 		return s.brandReply(ctx, msg, m, part)
 	}
-	a := s.store.Author(store.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
+	a := s.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
 	return s.join(ctx, msg, a, m.Id, part)
 }
 
 // join stores a part and decides the mention if the join is complete. msg
 // is the part's message, nil when a timeout brings the join here.
-func (s *Service) join(ctx context.Context, msg jetstream.Msg, a store.Author, mentionID string, part store.Part) error {
+func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, mentionID string, part ledger.Part) error {
 	pol := s.policy.Load()
 	for range maxConflicts {
 		j, err := s.store.Join(ctx, a, mentionID, part, pol.Window())
@@ -50,13 +50,13 @@ func (s *Service) join(ctx context.Context, msg jetstream.Msg, a store.Author, m
 			err = s.revise(ctx, pol, a, j)
 		case j.Ready:
 			err = s.decide(ctx, pol, a, j)
-		case part.Name == store.Timeout:
+		case part.Name == ledger.Timeout:
 			// A timeout for a join already decided or expired.
 			return s.store.Forget(ctx, a.Tag, mentionID)
 		default:
 			return nil // the other half will decide
 		}
-		if !errors.Is(err, store.ErrConflict) {
+		if !errors.Is(err, ledger.ErrConflict) {
 			return err
 		}
 	}
@@ -64,28 +64,28 @@ func (s *Service) join(ctx context.Context, msg jetstream.Msg, a store.Author, m
 }
 
 // part decodes a scored or reached mention into its join half.
-func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, store.Part, error) {
+func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, ledger.Part, error) {
 	switch msg.Subject() {
 	case s.d.Names.Scored():
 		var sm fbv1.ScoredMention
 		if err := bus.Decode(msg, &sm); err != nil {
-			return nil, store.Part{}, err
+			return nil, ledger.Part{}, err
 		}
 		if err := checkMention(sm.Mention); err != nil {
-			return nil, store.Part{}, err
+			return nil, ledger.Part{}, err
 		}
-		return sm.Mention, store.Part{Name: "score", Data: msg.Data(), Complaint: s.policy.Load().Complaint(sm.Score), At: sm.Mention.CreatedAt.AsTime()}, nil
+		return sm.Mention, ledger.Part{Name: "score", Data: msg.Data(), Complaint: s.policy.Load().Complaint(sm.Score), At: sm.Mention.CreatedAt.AsTime()}, nil
 	case s.d.Names.Reached():
 		var rm fbv1.ReachedMention
 		if err := bus.Decode(msg, &rm); err != nil {
-			return nil, store.Part{}, err
+			return nil, ledger.Part{}, err
 		}
 		if err := checkMention(rm.Mention); err != nil {
-			return nil, store.Part{}, err
+			return nil, ledger.Part{}, err
 		}
-		return rm.Mention, store.Part{Name: "reach", Data: msg.Data(), At: rm.Mention.CreatedAt.AsTime()}, nil
+		return rm.Mention, ledger.Part{Name: "reach", Data: msg.Data(), At: rm.Mention.CreatedAt.AsTime()}, nil
 	}
-	return nil, store.Part{}, bus.Permanent(fmt.Errorf("unexpected subject %s", msg.Subject()))
+	return nil, ledger.Part{}, bus.Permanent(fmt.Errorf("unexpected subject %s", msg.Subject()))
 }
 
 func checkMention(m *fbv1.Mention) error {
@@ -97,7 +97,7 @@ func checkMention(m *fbv1.Mention) error {
 
 // evaluate runs the policy on a joined mention and records the decision,
 // with the shadow policy's beside it.
-func (s *Service) evaluate(pol *policy.Policy, a store.Author, j store.Joined, now time.Time) *fbv1.Decision {
+func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined, now time.Time) *fbv1.Decision {
 	in := policy.Input{Mention: j.Mention, Score: j.Score, Reach: j.Reach, History: j.History}
 	d := pol.Decide(in, now)
 	d.AuthorKey = a.Key
@@ -107,7 +107,7 @@ func (s *Service) evaluate(pol *policy.Policy, a store.Author, j store.Joined, n
 
 // decide applies a fresh decision to the author's case, stores both, and
 // publishes the case's events.
-func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined) error {
+func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined) error {
 	now := s.clock.Now()
 	d := s.evaluate(pol, a, j, now)
 	c, events := cases.Decide(j.Current, a.Tag, d, j.Mention, s.caseSettings(pol), now)
@@ -119,7 +119,7 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a store.Author
 
 // revise looks again at a mention decided without one part, now that the
 // part has come: if the full picture escalates further, the case follows.
-func (s *Service) revise(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined) error {
+func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined) error {
 	now := s.clock.Now()
 	d := s.evaluate(pol, a, j, now)
 	d.Reasons = append(d.Reasons, &fbv1.Reason{Code: "late_input",
@@ -150,7 +150,7 @@ func (s *Service) caseSettings(pol *policy.Policy) cases.Settings {
 	return cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain, RespondBy: pol.RespondBy}
 }
 
-func (s *Service) commit(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) error {
+func (s *Service) commit(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) error {
 	already, err := s.store.Commit(ctx, a, j, d, c, events, s.nextLook(pol, c))
 	if err != nil || already {
 		return err

@@ -18,9 +18,9 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/policyfile"
-	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
@@ -98,7 +98,7 @@ func loadPolicy(path string) (*policy.Policy, error) {
 type Service struct {
 	cfg             Config
 	d               *deps.Deps
-	store           *store.Store
+	store           *ledger.Store
 	policy          atomic.Pointer[policy.Policy]
 	shadow          atomic.Pointer[policy.Policy]
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
@@ -120,7 +120,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, store: store.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{}}
+	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{}}
 	s.policy.Store(pol)
 	if err := s.metrics(); err != nil {
 		return nil, err

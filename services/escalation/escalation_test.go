@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -590,7 +590,7 @@ func TestThirdUnansweredComplaintEscalatesAndABrandReplyIsCounted(t *testing.T) 
 	reply := &fbv1.Mention{Id: "x:reply", Platform: fbv1.Platform_PLATFORM_X, Brand: "acme", BrandReply: true, ReplyToAuthorId: "sam",
 		Author: &fbv1.Author{Id: "acme"}, Text: "So sorry, Sam, DMing you now", CreatedAt: timestamppb.New(start.Add(3*time.Hour + time.Minute))}
 	r.send(scored(reply, 0.1), 1)
-	tag := r.svc[0].store.Author(store.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "sam")).Tag
+	tag := r.svc[0].store.Author(ledger.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "sam")).Tag
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if at, err := r.svc[0].store.LastReply(context.Background(), tag); err == nil && !at.IsZero() {
@@ -641,7 +641,7 @@ func TestAReplyHandledAfterALaterComplaintDoesNotAnswerIt(t *testing.T) {
 	reply := &fbv1.Mention{Id: "x:order-reply", Platform: fbv1.Platform_PLATFORM_X, Brand: "acme", BrandReply: true, ReplyToAuthorId: "ola",
 		Author: &fbv1.Author{Id: "acme"}, Text: "Sorry, Ola", CreatedAt: timestamppb.New(start.Add(10 * time.Minute))}
 	r.send(scored(reply, 0.1), 1)
-	tag := r.svc[0].store.Author(store.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "ola")).Tag
+	tag := r.svc[0].store.Author(ledger.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "ola")).Tag
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if at, _ := r.svc[0].store.LastReply(context.Background(), tag); !at.IsZero() {

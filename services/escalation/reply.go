@@ -13,9 +13,9 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/reply"
-	"github.com/firebreak/firebreak/services/escalation/store"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
@@ -26,7 +26,7 @@ import (
 // messages, and whether it is itself a reason to escalate (the policy's
 // routes, with the author's reach and history). All of it, the case's
 // events and the author's history, is committed in one step, once.
-func (s *Service) brandReply(ctx context.Context, msg jetstream.Msg, m *fbv1.Mention, part store.Part) error {
+func (s *Service) brandReply(ctx context.Context, msg jetstream.Msg, m *fbv1.Mention, part ledger.Part) error {
 	if part.Name != "score" {
 		// The brand account's own reach adds nothing: a reply is judged
 		// with the reach of the author it answers.
@@ -42,7 +42,7 @@ func (s *Service) brandReply(ctx context.Context, msg jetstream.Msg, m *fbv1.Men
 		// author's streak to end; nothing to do.
 		return nil
 	}
-	a := s.store.Author(store.AuthorKey(m.Brand, m.Platform, m.ReplyToAuthorId))
+	a := s.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.ReplyToAuthorId))
 	pol := s.policy.Load()
 	for range maxConflicts {
 		j, err := s.store.Reply(ctx, a, m.Id, m.CreatedAt.AsTime(), pol.Window())
@@ -53,14 +53,14 @@ func (s *Service) brandReply(ctx context.Context, msg jetstream.Msg, m *fbv1.Men
 			return s.republish(ctx, msg, j.Decided)
 		}
 		err = s.judgeReply(ctx, pol, a, j, m, sc)
-		if !errors.Is(err, store.ErrConflict) {
+		if !errors.Is(err, ledger.ErrConflict) {
 			return err
 		}
 	}
 	return fmt.Errorf("judge brand reply %s: author %s's case kept changing; will retry", m.Id, a.Key)
 }
 
-func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a store.Author, j store.Joined, m *fbv1.Mention, sc *fbv1.Score) error {
+func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, m *fbv1.Mention, sc *fbv1.Score) error {
 	now := s.clock.Now()
 	in := policy.Input{Mention: m, Score: sc, Reach: reply.Reach(j.Reach, j.Current), History: j.History, To: reply.To(j.Mention, j.Current)}
 	d := pol.Decide(in, now)
@@ -70,7 +70,7 @@ func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a store.Au
 	if out.Case != nil {
 		d.CaseId = out.Case.Id
 	}
-	eff := store.ReplyEffect{Answer: out.Answer, Handoff: out.Handoff, Keep: 10 * pol.Window()}
+	eff := ledger.ReplyEffect{Answer: out.Answer, Handoff: out.Handoff, Keep: 10 * pol.Window()}
 	already, err := s.store.CommitReply(ctx, a, j, d, out.Case, out.Events, s.nextLook(pol, out.Case), eff)
 	if err != nil || already {
 		return err

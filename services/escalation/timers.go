@@ -10,7 +10,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
-	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
@@ -47,7 +47,7 @@ func (s *Service) fireDue(ctx context.Context) {
 			return
 		}
 		for _, j := range joins {
-			part := store.Part{Name: store.Timeout, At: s.clock.Now()}
+			part := ledger.Part{Name: ledger.Timeout, At: s.clock.Now()}
 			if err := s.join(context.WithoutCancel(ctx), nil, s.store.AuthorByTag(j[0]), j[1], part); err != nil {
 				s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
 			}
@@ -89,7 +89,7 @@ func (s *Service) fire(ctx context.Context, id string) error {
 			return s.settle(ctx, l, next)
 		}
 		err = s.store.Save(ctx, l, c, e, time.Time{})
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, ledger.ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -100,7 +100,7 @@ func (s *Service) fire(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	return store.ErrConflict
+	return ledger.ErrConflict
 }
 
 // settle sets when the case is next looked at, from what fire read. A
@@ -109,7 +109,7 @@ func (s *Service) fire(ctx context.Context, id string) error {
 // case is read again afterwards, and if it changed it is looked at again at
 // once. (The timers and the case live under different hash tags, so one
 // script cannot do both.)
-func (s *Service) settle(ctx context.Context, l store.Loaded, next time.Time) error {
+func (s *Service) settle(ctx context.Context, l ledger.Loaded, next time.Time) error {
 	var err error
 	if next.IsZero() {
 		err = s.store.Unschedule(ctx, l.Case.Id)

@@ -45,8 +45,8 @@ type Config struct {
 	DedupTTL                   time.Duration
 	MaxInFlight                int
 	AckWait                    time.Duration
-	// StormTick is how often held storm groups are looked at.
-	StormTick time.Duration
+	// GroupTick is how often held groups are looked at.
+	GroupTick time.Duration
 }
 
 // Register declares the flags.
@@ -61,7 +61,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DedupTTL, "dedup-ttl", 30*24*time.Hour, "how long a delivery is remembered so it is never repeated")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "case events delivered at once")
 	fs.DurationVar(&c.AckWait, "ack-wait", 30*time.Second, "how soon a delivery in progress on a replica that died is taken up by another")
-	fs.DurationVar(&c.StormTick, "storm-tick", 250*time.Millisecond, "how often held storm groups are checked for sending")
+	fs.DurationVar(&c.GroupTick, "group-tick", 250*time.Millisecond, "how often held groups are checked for sending")
 }
 
 // Validate reports every invalid setting.
@@ -72,7 +72,7 @@ func (c *Config) Validate() error {
 	p.Check(c.DedupTTL >= time.Hour, "dedup-ttl", "must be at least 1h")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	p.Check(c.AckWait >= 10*time.Second, "ack-wait", "must be at least 10s")
-	p.Check(c.StormTick > 0, "storm-tick", "must be positive, e.g. 250ms")
+	p.Check(c.GroupTick > 0, "group-tick", "must be positive, e.g. 250ms")
 	return p.Err()
 }
 
@@ -85,7 +85,7 @@ const (
 	inFlightRetry = 2 * time.Second
 )
 
-func stormTick(d time.Duration) time.Duration {
+func groupTick(d time.Duration) time.Duration {
 	if d <= 0 {
 		return 250 * time.Millisecond
 	}
@@ -139,7 +139,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		unit.Close()
 		return nil, err
 	}
-	unit.Workers = []lifecycle.Part{consumer, &lifecycle.Every{Interval: stormTick(cfg.StormTick), Do: s.flushDue}}
+	unit.Workers = []lifecycle.Part{consumer, &lifecycle.Every{Interval: groupTick(cfg.GroupTick), Do: s.flushDue}}
 	s.Unit = unit
 	return s, nil
 }

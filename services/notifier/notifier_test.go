@@ -253,7 +253,7 @@ func caseEvents(t *testing.T, d *deps.Deps, event string) []*fbv1.CaseEvent {
 	}
 }
 
-func TestAStormOfCasesForOneTeamIsSentAsOneGroup(t *testing.T) {
+func TestABurstOfCasesForOneTeamIsSentAsOneGroup(t *testing.T) {
 	h := &hook{}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -268,7 +268,7 @@ teams:
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := newRig(t, 2, Config{ReceiversFile: file, StormTick: 20 * time.Millisecond})
+	r := newRig(t, 2, Config{ReceiversFile: file, GroupTick: 20 * time.Millisecond})
 	for i := range 6 {
 		r.publish(event(fmt.Sprintf("s%d-1", i), fmt.Sprintf("s%d-1:opened:m", i), 1), 0)
 	}

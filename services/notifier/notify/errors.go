@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
 // Reason is why an attempt failed, a small fixed set fit for metric labels.
@@ -125,9 +122,9 @@ func TransportError(ctx context.Context, err error) (retry bool, _ error) {
 	return true, &Error{Reason: ReasonNetwork, Err: err}
 }
 
-// Permanent wraps an error that retrying cannot fix, such as a message that
+// NoRetry is a Notifier's failure that retrying cannot fix, such as a message that
 // cannot be rendered.
-func Permanent(err error) (bool, error) {
+func NoRetry(err error) (bool, error) {
 	return false, &Error{Reason: ReasonClientError, Err: err}
 }
 
@@ -176,25 +173,4 @@ func withoutURL(err error) error {
 		return err
 	}
 	return &neturl.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
-}
-
-// Post sends body to url with the given headers and classifies the outcome,
-// the common path of every HTTP receiver.
-func Post(ctx context.Context, client *http.Client, clk clock.Clock, url string, header http.Header, body []byte) (retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return Permanent(fmt.Errorf("build request to %s: %w; fix the receiver's URL", redactURL(url), withoutURL(err)))
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return TransportError(ctx, fmt.Errorf("POST %s: %w", redactURL(url), withoutURL(err)))
-	}
-	defer resp.Body.Close()
-	retry, err = CheckResponse(resp, clk.Now())
-	// Drain so the connection is reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return retry, err
 }

@@ -2,7 +2,7 @@ package notify
 
 import "time"
 
-// GroupConfig is storm control, after Alertmanager's grouping: when many
+// GroupConfig is grouping, after Alertmanager's grouping: when many
 // cases fire for one team within a short window they go out as one
 // notification. The decision is pure so the service can keep GroupState in
 // Redis and any replica can flush a group.
@@ -18,7 +18,7 @@ type GroupConfig struct {
 	MaxSize int
 }
 
-// GroupState is one team's storm window.
+// GroupState is one team's group window.
 type GroupState struct {
 	// Pending are the ids of events held for the next flush, oldest first.
 	Pending []string
@@ -48,7 +48,7 @@ func (c GroupConfig) Add(st GroupState, eventID string, now time.Time) (GroupSta
 	if len(st.Pending) == 0 {
 		st.FlushAt = now.Add(c.Wait)
 		if !quiet {
-			// A storm is on: hold until the interval since the last send ends.
+			// A burst is on: hold until the interval since the last send ends.
 			st.FlushAt = st.LastSent.Add(c.Interval)
 		}
 	}

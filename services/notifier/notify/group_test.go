@@ -9,7 +9,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/backoff"
 )
 
-func TestStormOfCasesForOneTeamGoesOutAsOneNotification(t *testing.T) {
+func TestBurstOfCasesForOneTeamGoesOutAsOneNotification(t *testing.T) {
 	cfg := notify.GroupConfig{Interval: time.Minute}
 	var st notify.GroupState
 	st, d := cfg.Add(st, "e1", t0)

@@ -74,7 +74,7 @@ func Key(ev *fbv1.CaseEvent, receiver string) string {
 }
 
 // Notification is one message to one receiver. Events holds one case event,
-// or several when storm control grouped cases of one team together; all
+// or several when grouping put cases of one team together; all
 // events of a notification share one action.
 type Notification struct {
 	Events       []*fbv1.CaseEvent

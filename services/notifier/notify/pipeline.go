@@ -103,7 +103,7 @@ func (p *Pipeline) Deliver(ctx context.Context, ev *fbv1.CaseEvent) ([]Result, e
 }
 
 // DeliverGroup tells the receivers of the first event's team and level about
-// the events in one notification (storm control groups one team's cases;
+// the events in one notification (grouping puts one team's cases together;
 // all must share an action). Receivers run side by side. When any fails
 // after its last attempt, the team's fallback receiver is tried too, and its
 // result comes last with Fallback set. Failed results are for the caller to

@@ -131,7 +131,7 @@ func (c *Config) Fallback(team string) string {
 	return t.Fallback
 }
 
-// Group is the team's storm control settings.
+// Group is the team's grouping settings.
 func (c *Config) Group(team string) notify.GroupConfig {
 	t, _ := c.team(team)
 	return notify.GroupConfig{Wait: t.Group.GroupWait, Interval: t.Group.GroupInterval, MaxSize: t.Group.MaxSize}

@@ -1,6 +1,6 @@
 // Package receivers reads the notifier's receiver configuration from YAML:
 // the receivers and their secrets, routing by team and escalation level,
-// fallback receivers, storm grouping and rate limits. It validates all of it
+// fallback receivers, grouping and rate limits. It validates all of it
 // at once and builds the notify pipeline from it.
 package receivers
 
@@ -123,7 +123,7 @@ type Team struct {
 	Levels []Level `yaml:"levels" json:"levels"`
 	// Fallback is tried when a receiver fails after its last attempt.
 	Fallback string `yaml:"fallback" json:"fallback,omitempty"`
-	// Group is the team's storm control.
+	// Group is the team's grouping.
 	Group Group `yaml:"group" json:"group"`
 }
 

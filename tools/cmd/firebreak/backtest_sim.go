@@ -8,10 +8,10 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/history"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/reply"
-	"github.com/firebreak/firebreak/services/escalation/store"
-	platformstore "github.com/firebreak/firebreak/services/platform/store"
+	"github.com/firebreak/firebreak/services/platform/store"
 )
 
 // The backtest replays mentions in event time through a policy and the
@@ -152,10 +152,10 @@ func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simul
 const defaultReopen = 72 * time.Hour
 
 func (s *simulation) author(brand string, p fbv1.Platform, id string) *author {
-	key := store.AuthorKey(brand, p, id)
+	key := ledger.AuthorKey(brand, p, id)
 	a, ok := s.authors[key]
 	if !ok {
-		a = &author{key: key, tag: platformstore.Tag(key)}
+		a = &author{key: key, tag: store.Tag(key)}
 		s.authors[key] = a
 	}
 	return a

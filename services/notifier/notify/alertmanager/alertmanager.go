@@ -72,7 +72,7 @@ func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool,
 	}
 	body, err := json.Marshal(alerts)
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("encode alerts %s: %w", note.DedupKey, err))
+		return notify.NoRetry(fmt.Errorf("encode alerts %s: %w", note.DedupKey, err))
 	}
 	h := http.Header{"Content-Type": {"application/json"}}
 	if n.cfg.BearerToken != "" {

@@ -59,7 +59,7 @@ func New(cfg Config, clock clock.Clock) *Notifier {
 func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
 	msg, err := n.Message(note)
 	if err != nil {
-		return notify.Permanent(err)
+		return notify.NoRetry(err)
 	}
 	if err := n.send(ctx, msg); err != nil {
 		return classify(ctx, err)

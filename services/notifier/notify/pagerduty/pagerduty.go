@@ -82,7 +82,7 @@ const maxSummary = 1024
 func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
 	body, err := json.Marshal(n.event(note))
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("encode PagerDuty event %s: %w", note.DedupKey, err))
+		return notify.NoRetry(fmt.Errorf("encode PagerDuty event %s: %w", note.DedupKey, err))
 	}
 	h := http.Header{"Content-Type": {"application/json"}}
 	return notify.Post(ctx, n.client, n.clock, n.cfg.URL, h, body)

@@ -61,7 +61,7 @@ const (
 func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
 	body, err := json.Marshal(Render(note))
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("encode Slack message %s: %w", note.DedupKey, err))
+		return notify.NoRetry(fmt.Errorf("encode Slack message %s: %w", note.DedupKey, err))
 	}
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
 	return notify.Post(ctx, n.client, n.clock, string(n.cfg.WebhookURL), h, body)

@@ -65,7 +65,7 @@ type Body struct {
 func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
 	body, err := Encode(note)
 	if err != nil {
-		return notify.Permanent(err)
+		return notify.NoRetry(err)
 	}
 	h := http.Header{
 		"Content-Type":    {"application/json"},

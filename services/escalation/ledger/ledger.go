@@ -1,8 +1,8 @@
-// Package store keeps escalation's state in Redis: the join of each
+// Package ledger keeps escalation's state in Redis: the join of each
 // mention's score and reach, each author's complaint window and unanswered
 // streak, decisions, and cases with their timelines. Each author's keys share
 // a hash tag, and each decision costs two round trips: join, then commit.
-package store
+package ledger
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
-	platformstore "github.com/firebreak/firebreak/services/platform/store"
+	"github.com/firebreak/firebreak/services/platform/store"
 )
 
 // ErrConflict means the author's case changed between read and write.
@@ -29,7 +29,7 @@ const timelineCap = 1000
 // Store is escalation's Redis state.
 type Store struct {
 	r    redis.UniversalClient
-	keys platformstore.Keys
+	keys store.Keys
 	// TTL is how long a decision is kept to answer redeliveries and
 	// explain calls.
 	TTL time.Duration
@@ -39,7 +39,7 @@ type Store struct {
 }
 
 // New returns a store over r with keys under keys.Prefix.
-func New(r redis.UniversalClient, keys platformstore.Keys, ttl, joinTimeout time.Duration) *Store {
+func New(r redis.UniversalClient, keys store.Keys, ttl, joinTimeout time.Duration) *Store {
 	return &Store{r: r, keys: keys, TTL: ttl, JoinTimeout: joinTimeout}
 }
 
@@ -57,7 +57,7 @@ type Author struct {
 
 // Author returns the keys of authorKey.
 func (s *Store) Author(authorKey string) Author {
-	return Author{Key: authorKey, Tag: platformstore.Tag(authorKey), s: s}
+	return Author{Key: authorKey, Tag: store.Tag(authorKey), s: s}
 }
 
 func (a Author) key(parts ...string) string { return a.s.keys.Of(a.Tag, parts...) }

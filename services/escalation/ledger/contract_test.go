@@ -1,4 +1,4 @@
-package store_test
+package ledger_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/history"
-	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
@@ -76,7 +76,7 @@ func TestHistoryContract(t *testing.T) {
 	impls := map[string]func(author string) historyImpl{
 		"book": func(string) historyImpl { return bookHistory{history.NewBook(window)} },
 		"redis": func(author string) historyImpl {
-			return redisHistory{store.New(client, keys, time.Hour, time.Hour), author, window}
+			return redisHistory{ledger.New(client, keys, time.Hour, time.Hour), author, window}
 		},
 	}
 	start := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
@@ -109,7 +109,7 @@ func (h bookHistory) complaint(_ *testing.T, id string, at time.Time) *fbv1.Hist
 func (h bookHistory) answer(_ *testing.T, _ string, at time.Time) { h.b.BrandReply("a", at) }
 
 type redisHistory struct {
-	s      *store.Store
+	s      *ledger.Store
 	author string
 	window time.Duration
 }
@@ -121,10 +121,10 @@ func (h redisHistory) complaint(t *testing.T, id string, at time.Time) *fbv1.His
 	m := &fbv1.Mention{Id: id, Brand: "acme", Author: &fbv1.Author{Id: "a"}, CreatedAt: timestamppb.New(at)}
 	sm, _ := proto.Marshal(&fbv1.ScoredMention{Mention: m, Score: &fbv1.Score{Complaint: 1}})
 	rm, _ := proto.Marshal(&fbv1.ReachedMention{Mention: m, Reach: &fbv1.Reach{}})
-	if _, err := h.s.Join(ctx, a, id, store.Part{Name: "score", Data: sm, Complaint: true, At: at}, h.window); err != nil {
+	if _, err := h.s.Join(ctx, a, id, ledger.Part{Name: "score", Data: sm, Complaint: true, At: at}, h.window); err != nil {
 		t.Fatal(err)
 	}
-	j, err := h.s.Join(ctx, a, id, store.Part{Name: "reach", Data: rm, At: at}, h.window)
+	j, err := h.s.Join(ctx, a, id, ledger.Part{Name: "reach", Data: rm, At: at}, h.window)
 	if err != nil || !j.Ready {
 		t.Fatalf("join of %s: ready %v, err %v", id, j.Ready, err)
 	}
@@ -142,7 +142,7 @@ func (h redisHistory) answer(t *testing.T, id string, at time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.s.CommitReply(ctx, a, j, &fbv1.Decision{MentionId: id}, nil, nil, time.Time{}, store.ReplyEffect{Answer: at, Keep: time.Hour}); err != nil {
+	if _, err := h.s.CommitReply(ctx, a, j, &fbv1.Decision{MentionId: id}, nil, nil, time.Time{}, ledger.ReplyEffect{Answer: at, Keep: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -16,20 +16,20 @@ import (
 	"github.com/firebreak/firebreak/services/platform/store"
 )
 
-// Storm control, after Alertmanager's grouping: when a team's cases fire in
+// Grouping, after Alertmanager's grouping: when a team's cases fire in
 // a burst, the first page goes out and the rest are held and sent together
 // once the team's group interval has passed. A team's window (its
 // GroupState and the events it holds) lives in Redis under the team's hash
 // tag, so any replica can hold an event and any replica can flush.
 
-// grouper is implemented by routing that has storm settings per team.
+// grouper is implemented by routing that has grouping settings per team.
 type grouper interface {
 	Group(team string) notify.GroupConfig
 }
 
-// stormLease bounds how long a replica may hold a team's due group; if it
+// groupLease bounds how long a replica may hold a team's due group; if it
 // dies while flushing, another takes over after this.
-const stormLease = 30 * time.Second
+const groupLease = 30 * time.Second
 
 func (s *Service) groupConfig(team string) notify.GroupConfig {
 	if g, ok := s.router.(grouper); ok {
@@ -38,7 +38,10 @@ func (s *Service) groupConfig(team string) notify.GroupConfig {
 	return notify.GroupConfig{}
 }
 
-func (s *Service) stormKey(team string, part string) string {
+// The keys keep the segment "storm", grouping's old name, so that groups
+// held by a replica of the previous release are still found and flushed.
+
+func (s *Service) teamGroupKey(team string, part string) string {
 	return s.d.Keys.Of(store.Tag("team/"+team), "storm", part)
 }
 
@@ -56,7 +59,7 @@ func (s *Service) hold(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	stateKey, heldKey := s.stormKey(team, "state"), s.stormKey(team, "held")
+	stateKey, heldKey := s.teamGroupKey(team, "state"), s.teamGroupKey(team, "held")
 	held := false
 	err = s.d.Redis.Watch(ctx, func(tx *redis.Tx) error {
 		st, err := loadState(ctx, tx, stateKey)
@@ -80,7 +83,7 @@ func (s *Service) hold(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
 		return err
 	}, stateKey)
 	if err != nil {
-		return false, fmt.Errorf("storm control for team %s: %w", team, err)
+		return false, fmt.Errorf("grouping for team %s: %w", team, err)
 	}
 	return held, nil
 }
@@ -88,7 +91,7 @@ func (s *Service) hold(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
 // flush sends a team's held events as one notification, if they are due.
 func (s *Service) flush(ctx context.Context, team string) error {
 	cfg := s.groupConfig(team)
-	stateKey, heldKey := s.stormKey(team, "state"), s.stormKey(team, "held")
+	stateKey, heldKey := s.teamGroupKey(team, "state"), s.teamGroupKey(team, "held")
 	st, err := loadState(ctx, s.d.Redis, stateKey)
 	if err != nil {
 		return err
@@ -128,7 +131,7 @@ func (s *Service) flush(ctx context.Context, team string) error {
 // arrived during the flush, which wait for the next interval.
 func (s *Service) sent(ctx context.Context, team string, flushed []string) error {
 	cfg := s.groupConfig(team)
-	stateKey, heldKey := s.stormKey(team, "state"), s.stormKey(team, "held")
+	stateKey, heldKey := s.teamGroupKey(team, "state"), s.teamGroupKey(team, "held")
 	return s.d.Redis.Watch(ctx, func(tx *redis.Tx) error {
 		st, err := loadState(ctx, tx, stateKey)
 		if err != nil {
@@ -175,10 +178,10 @@ func loadState(ctx context.Context, r redis.Cmdable, key string) (notify.GroupSt
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("read storm window %s: %w", key, err)
+		return st, fmt.Errorf("read group window %s: %w", key, err)
 	}
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return st, fmt.Errorf("decode storm window %s: %w", key, err)
+		return st, fmt.Errorf("decode group window %s: %w", key, err)
 	}
 	return st, nil
 }
@@ -199,14 +202,14 @@ return due
 // a team pushes its due time a lease into the future first.
 func (s *Service) flushDue(ctx context.Context) {
 	now := s.clock.Now()
-	teams, err := claimScript.Run(ctx, s.d.Redis, []string{s.dueKey()}, now.UnixMilli(), now.Add(stormLease).UnixMilli()).StringSlice()
+	teams, err := claimScript.Run(ctx, s.d.Redis, []string{s.dueKey()}, now.UnixMilli(), now.Add(groupLease).UnixMilli()).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		s.d.Tel.Logger.Warn("storm groups unavailable; retrying", "err", err)
+		s.d.Tel.Logger.Warn("held groups unavailable; retrying", "err", err)
 		return
 	}
 	for _, team := range teams {
 		if err := s.flush(context.WithoutCancel(ctx), team); err != nil {
-			s.d.Tel.Logger.Warn("flushing a storm group failed; retrying after its lease", "team", team, "err", err)
+			s.d.Tel.Logger.Warn("flushing a held group failed; retrying after its lease", "team", team, "err", err)
 		}
 	}
 }

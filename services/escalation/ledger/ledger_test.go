@@ -1,4 +1,4 @@
-package store_test
+package ledger_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"pgregory.net/rapid"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/escalation/store"
+	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
@@ -25,7 +25,7 @@ func TestJoinDecidesEachMentionOnceWhateverTheOrder(t *testing.T) {
 	run := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		run++
-		s := store.New(client, keys, time.Hour, time.Hour)
+		s := ledger.New(client, keys, time.Hour, time.Hour)
 		a := s.Author(fmt.Sprintf("acme/x/prop-%d", run))
 		n := rapid.IntRange(1, 5).Draw(rt, "mentions")
 		at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -34,7 +34,7 @@ func TestJoinDecidesEachMentionOnceWhateverTheOrder(t *testing.T) {
 			part    string
 		}
 		ops := rapid.SliceOfN(rapid.Custom(func(rt *rapid.T) op {
-			return op{rapid.IntRange(0, n-1).Draw(rt, "m"), rapid.SampledFrom([]string{"score", "reach", store.Timeout}).Draw(rt, "part")}
+			return op{rapid.IntRange(0, n-1).Draw(rt, "m"), rapid.SampledFrom([]string{"score", "reach", ledger.Timeout}).Draw(rt, "part")}
 		}), 1, 30).Draw(rt, "ops")
 
 		decided := map[int]int{}
@@ -49,7 +49,7 @@ func TestJoinDecidesEachMentionOnceWhateverTheOrder(t *testing.T) {
 			case "reach":
 				data, _ = proto.Marshal(&fbv1.ReachedMention{Mention: m, Reach: &fbv1.Reach{Followers: 1}})
 			}
-			j, err := s.Join(ctx, a, id, store.Part{Name: o.part, Data: data, Complaint: true, At: at}, 24*time.Hour)
+			j, err := s.Join(ctx, a, id, ledger.Part{Name: o.part, Data: data, Complaint: true, At: at}, 24*time.Hour)
 			if err != nil {
 				rt.Fatal(err)
 			}
