@@ -26,14 +26,19 @@ type CeilingOptions struct {
 	// Window bounds messages in the chain at once, as consumers' in-flight
 	// limits bound the pipeline.
 	Window int
+	// Partitions is how many independent chains, each in its own stream,
+	// run side by side: the layout a pipeline partitioned by author could
+	// use, so that fsyncs of different streams run in parallel.
+	Partitions int
 }
 
 // CeilingResult is what the broker alone sustained.
 type CeilingResult struct {
-	Hops      int     `json:"hops"`
-	Messages  int64   `json:"messages"`
-	PerSecond float64 `json:"per_second"`
-	Size      int     `json:"message_bytes"`
+	Hops       int     `json:"hops"`
+	Partitions int     `json:"partitions"`
+	Messages   int64   `json:"messages"`
+	PerSecond  float64 `json:"per_second"`
+	Size       int     `json:"message_bytes"`
 }
 
 // Ceiling measures how many messages a second the broker carries through
@@ -41,21 +46,11 @@ type CeilingResult struct {
 // publishing to the next and acknowledging once that publish is stored (the
 // same rule the services keep). It uses a scratch stream it deletes after.
 func Ceiling(ctx context.Context, nc *nats.Conn, opts CeilingOptions) (CeilingResult, error) {
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(opts.Window))
+	opts.Partitions = max(opts.Partitions, 1)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(opts.Window*max(opts.Partitions, 1)))
 	if err != nil {
 		return CeilingResult{}, fmt.Errorf("ceiling: JetStream: %w", err)
 	}
-	id := rand.Text()[:8]
-	subject := func(hop int) string { return fmt.Sprintf("loadceiling.%s.hop%d", id, hop) }
-	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: "LOADCEILING_" + id, Subjects: []string{"loadceiling." + id + ".>"},
-		Storage: jetstream.FileStorage, Replicas: max(opts.Replicas, 1), Duplicates: 2 * time.Minute,
-	})
-	if err != nil {
-		return CeilingResult{}, fmt.Errorf("ceiling: create scratch stream: %w", err)
-	}
-	defer func() { _ = js.DeleteStream(context.Background(), stream.CachedInfo().Config.Name) }()
-
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var done atomic.Int64
@@ -65,23 +60,55 @@ func Ceiling(ctx context.Context, nc *nats.Conn, opts CeilingOptions) (CeilingRe
 			stop()
 		}
 	}()
+	firsts := make([]string, opts.Partitions)
+	for part := range opts.Partitions {
+		first, stop, err := chain(runCtx, js, opts, &done)
+		if err != nil {
+			return CeilingResult{}, err
+		}
+		firsts[part], stops = first, append(stops, stop)
+	}
+	return measure(runCtx, js, firsts, opts, &done)
+}
+
+// chain makes one scratch stream with Hops relays and returns the subject
+// of its first hop and how to stop it and delete the stream.
+func chain(ctx context.Context, js jetstream.JetStream, opts CeilingOptions, done *atomic.Int64) (string, func(), error) {
+	id := rand.Text()[:8]
+	subject := func(hop int) string { return fmt.Sprintf("loadceiling.%s.hop%d", id, hop) }
+	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "LOADCEILING_" + id, Subjects: []string{"loadceiling." + id + ".>"},
+		Storage: jetstream.FileStorage, Replicas: max(opts.Replicas, 1), Duplicates: 2 * time.Minute,
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("ceiling: create scratch stream: %w", err)
+	}
+	var stops []func()
+	stop := func() {
+		for _, s := range stops {
+			s()
+		}
+		_ = js.DeleteStream(context.Background(), stream.CachedInfo().Config.Name)
+	}
 	for hop := 1; hop <= Hops; hop++ {
 		next := ""
 		if hop < Hops {
 			next = subject(hop + 1)
 		}
-		stop, err := relay(runCtx, js, stream, subject(hop), next, opts.Window, &done)
+		s, err := relay(ctx, js, stream, subject(hop), next, opts.Window, done)
 		if err != nil {
-			return CeilingResult{}, err
+			stop()
+			return "", nil, err
 		}
-		stops = append(stops, stop)
+		stops = append(stops, s)
 	}
-	return measure(runCtx, js, subject(1), opts, &done)
+	return subject(1), stop, nil
 }
 
-// measure publishes into the first hop, keeping at most Window messages in
-// the chain, and counts what leaves the last hop after the warm-up.
-func measure(ctx context.Context, js jetstream.JetStream, first string, opts CeilingOptions, done *atomic.Int64) (CeilingResult, error) {
+// measure publishes into the first hops in turn, keeping at most Window
+// messages in each chain, and counts what leaves the last hops after the
+// warm-up.
+func measure(ctx context.Context, js jetstream.JetStream, firsts []string, opts CeilingOptions, done *atomic.Int64) (CeilingResult, error) {
 	payload := make([]byte, opts.Size)
 	warm := opts.Duration / 5
 	start := time.Now()
@@ -92,13 +119,14 @@ func measure(ctx context.Context, js jetstream.JetStream, first string, opts Cei
 		if from.IsZero() && time.Since(start) >= warm {
 			from, fromCount = time.Now(), done.Load()
 		}
-		if sent-done.Load() >= int64(opts.Window) {
+		if sent-done.Load() >= int64(opts.Window*len(firsts)) {
 			// The chain is full; let it move. A yield-sized pause keeps the
 			// publisher from spinning a core the broker needs.
 			time.Sleep(50 * time.Microsecond)
 			continue
 		}
 		sent++
+		first := firsts[sent%int64(len(firsts))]
 		if _, err := js.PublishAsync(first, payload, jetstream.WithMsgID(fmt.Sprintf("%s-%d", first, sent))); err != nil {
 			return CeilingResult{}, fmt.Errorf("ceiling: publish: %w", err)
 		}
@@ -107,7 +135,7 @@ func measure(ctx context.Context, js jetstream.JetStream, first string, opts Cei
 		}
 	}
 	n := done.Load() - fromCount
-	return CeilingResult{Hops: Hops, Messages: n, PerSecond: float64(n) / time.Since(from).Seconds(), Size: opts.Size}, nil
+	return CeilingResult{Hops: Hops, Partitions: len(firsts), Messages: n, PerSecond: float64(n) / time.Since(from).Seconds(), Size: opts.Size}, nil
 }
 
 // relay pulls from one hop and publishes to the next (or counts, at the

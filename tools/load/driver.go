@@ -17,6 +17,12 @@ import (
 // Sent is what happened to one mention at ingest.
 type Sent struct {
 	Mention
+	// Due is when the mention was scheduled to be sent: on the rate's
+	// schedule in an open-loop phase, when it was generated otherwise.
+	// Latency is measured from it, so time spent waiting for a free
+	// connection (the system falling behind) counts against the system
+	// rather than vanishing (coordinated omission).
+	Due time.Time
 	// Sent is when the request carrying the mention was first made;
 	// Accepted when ingest answered 202 (zero if it never did).
 	Sent, Accepted time.Time
@@ -87,7 +93,14 @@ func Drive(ctx context.Context, gen *Generator, opts DriveOptions) ([]Sent, erro
 	defer client.CloseIdleConnections()
 
 	d := &driver{opts: opts, client: client}
-	batches := make(chan []int)
+	// Open loop: the schedule never waits for the workers. The queue holds
+	// every batch of the run, so a slow system builds a queue whose waiting
+	// is measured (from Due), instead of slowing the schedule down.
+	queue := 0
+	if opts.Rate > 0 {
+		queue = opts.Count/opts.Batch + 1
+	}
+	batches := make(chan []int, queue)
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
@@ -113,12 +126,14 @@ type driver struct {
 }
 
 // feed generates batches on the rate's schedule (or as fast as workers take
-// them) until the count or the context ends.
+// them) until the count or the context ends. Each mention's Due is its
+// place on the schedule, not when a worker got to it.
 func (d *driver) feed(ctx context.Context, gen *Generator, batches chan<- []int) {
 	start := time.Now()
 	for n := 0; n < d.opts.Count; {
+		due := time.Now()
 		if d.opts.Rate > 0 {
-			due := start.Add(time.Duration(float64(n) / d.opts.Rate * float64(time.Second)))
+			due = start.Add(time.Duration(float64(n) / d.opts.Rate * float64(time.Second)))
 			if wait := time.Until(due); wait > 0 {
 				select {
 				case <-time.After(wait):
@@ -135,7 +150,7 @@ func (d *driver) feed(ctx context.Context, gen *Generator, batches chan<- []int)
 		idx := make([]int, size)
 		for i := range size {
 			idx[i] = len(d.sent)
-			d.sent = append(d.sent, Sent{Mention: gen.Next()})
+			d.sent = append(d.sent, Sent{Mention: gen.Next(), Due: due})
 		}
 		d.mu.Unlock()
 		select {

@@ -1,25 +1,116 @@
 package load
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-func TestPercentilesAreNearestRank(t *testing.T) {
+func TestPercentilesAreWithinTheHistogramsPrecision(t *testing.T) {
 	var ds []time.Duration
-	for i := 1; i <= 100; i++ {
+	for i := 1; i <= 1000; i++ {
 		ds = append(ds, time.Duration(i)*time.Millisecond)
 	}
 	got := Summarise(ds)
-	want := Latency{N: 100, P50: 50, P90: 90, P99: 99, Max: 100}
-	if got != want {
-		t.Fatalf("Summarise = %+v, want %+v", got, want)
+	want := Latency{N: 1000, P50: 500, P90: 900, P99: 990, P999: 999, Max: 1000}
+	close := func(a, b float64) bool { return math.Abs(a-b) <= b/1000 } // three significant digits
+	if got.N != want.N || got.Max != want.Max || !close(got.P50, want.P50) || !close(got.P90, want.P90) ||
+		!close(got.P99, want.P99) || !close(got.P999, want.P999) {
+		t.Fatalf("Summarise = %+v, want %+v within 0.1%%", got, want)
 	}
 	if (Summarise(nil) != Latency{}) {
 		t.Fatal("no samples must give zero figures")
+	}
+	if huge := Summarise([]time.Duration{time.Hour}); huge.Max != float64(time.Hour/time.Millisecond) || huge.P99 < 599_000 {
+		t.Fatalf("a value past the histogram's range must count at its top and keep its exact max: %+v", huge)
+	}
+}
+
+func TestOpenLoopMeasuresFromTheScheduleSoAStalledSystemLooksSlow(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	// 100/s for one second; the system stalls for 500 ms at the start, so
+	// the first 50 mentions are sent late, all at once, and decided at once.
+	var sent []Sent
+	decided := map[string]Decided{}
+	for i := range 100 {
+		due := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		at := maxTime(due, t0.Add(500*time.Millisecond))
+		m := Mention{Platform: "x", PlatformID: fmt.Sprint(i)}
+		sent = append(sent, Sent{Mention: m, Due: due, Sent: at, Accepted: at.Add(time.Millisecond)})
+		decided[m.ID()] = Decided{At: at.Add(2 * time.Millisecond)}
+	}
+	p := Analyse("stall", 100, sent, decided, nil)
+	if p.Decision.Max < 500 || p.Decision.P90 < 400 {
+		t.Fatalf("latency from the schedule must include the stall (max ≥ 500 ms, p90 ≥ 400 ms): %+v", p.Decision)
+	}
+	if p.DecisionAfter202.Max > 2 {
+		t.Fatalf("after the 202 a decision took 1 ms: %+v", p.DecisionAfter202)
+	}
+	if p.Offered != 100 || p.Overloaded {
+		t.Fatalf("a system that caught up is not overloaded: offered %v achieved %v overloaded %v", p.Offered, p.Achieved, p.Overloaded)
+	}
+
+	// The same schedule with every decision 20 ms later than the one
+	// before: a queue that never drains.
+	for i := range 100 {
+		id := sent[i].ID()
+		decided[id] = Decided{At: sent[i].Due.Add(time.Duration(i) * 20 * time.Millisecond)}
+	}
+	if p := Analyse("behind", 100, sent, decided, nil); !p.Overloaded || p.Achieved >= 95 {
+		t.Fatalf("a growing queue must be marked overloaded: achieved %.1f/s of 100, overloaded %v", p.Achieved, p.Overloaded)
+	}
+}
+
+func TestTheScheduleDoesNotWaitForASlowServer(t *testing.T) {
+	const count = 50
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release // every request waits until the whole schedule was laid out
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"accepted":[{"id":"x","duplicate":false}]}`))
+	}))
+	defer srv.Close()
+	var scheduled atomic.Int64
+	hold := func(context.Context) {
+		// Hold is asked once per mention as it is scheduled; the server
+		// answers only once all of them were, which a closed loop, stuck
+		// behind its one busy worker, never reaches.
+		if scheduled.Add(1) == count {
+			close(release)
+		}
+	}
+	corpus := &Corpus{Complaints: []string{"@acme my bag is lost"}}
+	gen := NewGenerator(corpus, Mix{Brand: "acme", Authors: 10, BrandFollowers: 1000, RunID: "t", Seed: 1})
+	done := make(chan []Sent, 1)
+	go func() {
+		sent, err := Drive(context.Background(), gen, DriveOptions{URL: srv.URL, Token: "t", Rate: 2000, Count: count, Duration: time.Minute, Workers: 1, Hold: hold})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- sent
+	}()
+	var sent []Sent
+	select {
+	case sent = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the schedule stopped at %d of %d mentions behind a stuck request: a closed loop", scheduled.Load(), count)
+	}
+	if len(sent) != count {
+		t.Fatalf("sent %d mentions, want %d", len(sent), count)
+	}
+	for i := 1; i < len(sent); i++ {
+		if want := sent[0].Due.Add(time.Duration(i) * time.Second / 2000); !sent[i].Due.Equal(want) {
+			t.Fatalf("mention %d due %s, want %s on the schedule", i, sent[i].Due, want)
+		}
+		if sent[i].Sent.Before(sent[i].Due) {
+			t.Fatalf("mention %d sent before it was due", i)
+		}
 	}
 }
 

@@ -13,9 +13,13 @@ import (
 
 // Run is every phase against one broker configuration.
 type Run struct {
-	SyncAlways bool           `json:"sync_always"`
-	Ceiling    *CeilingResult `json:"broker_ceiling,omitempty"`
-	Phases     []Phase        `json:"phases"`
+	SyncAlways bool `json:"sync_always"`
+	// Ceiling is the best broker layout measured: the most the services
+	// could get from this broker, so percent of ceiling stays honest.
+	Ceiling *CeilingResult `json:"broker_ceiling,omitempty"`
+	// CeilingSingle is today's layout, one stream per hop.
+	CeilingSingle *CeilingResult `json:"broker_ceiling_single_stream,omitempty"`
+	Phases        []Phase        `json:"phases"`
 }
 
 // Headline is what `make bench` prints.
@@ -42,6 +46,32 @@ type Headline struct {
 	// PercentOfCeilingOther is the end-to-end share of the ceiling in the
 	// second run (the other sync setting), for a like-for-like ratio.
 	PercentOfCeilingOther float64 `json:"percent_of_ceiling_other_sync,omitempty"`
+
+	// Open-loop figures of the first run's rate phase.
+	RateP999       float64 `json:"p999_ms_at_rate"`
+	RateAchieved   float64 `json:"achieved_per_s_at_rate"`
+	RateOverloaded bool    `json:"overloaded_at_rate"`
+	RatePageP99    float64 `json:"page_p99_ms_at_rate"`
+	// CeilingSingleStream is the first run's ceiling with one stream per
+	// hop, beside Ceiling (the best layout).
+	CeilingSingleStream float64 `json:"broker_ceiling_single_stream_per_s,omitempty"`
+	// PeakRSSMiB is the highest resident set of the process over the runs.
+	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
+	// Targets are the issue's targets, each measured and judged.
+	Targets []Goal `json:"targets"`
+}
+
+// Goal is one performance target and what the run measured against it.
+type Goal struct {
+	Name     string  `json:"name"`
+	Sync     string  `json:"sync"`
+	Measured float64 `json:"measured"`
+	// AtMost says the figure must not exceed Bound; otherwise it must
+	// reach it.
+	AtMost bool    `json:"at_most"`
+	Bound  float64 `json:"bound"`
+	Unit   string  `json:"unit"`
+	Met    bool    `json:"met"`
 }
 
 // Summary is the machine-readable outcome of a load run.
@@ -74,6 +104,7 @@ func (s *Summary) Compute() {
 			case p.Rate == 0:
 			case i == 0:
 				h.Rate, h.RateP50, h.RateP99, h.RateAccepted = p.Rate, p.Decision.P50, p.Decision.P99, p.AcceptedRate
+				h.RateP999, h.RateAchieved, h.RateOverloaded, h.RatePageP99 = p.Decision.P999, p.Achieved, p.Overloaded, p.Delivery.P99
 			case r.SyncAlways != main.SyncAlways:
 				h.RateP50Default, h.RateP99Default = p.Decision.P50, p.Decision.P99
 			}
@@ -102,9 +133,61 @@ func (s *Summary) Compute() {
 	if h.SyncAlways > 0 && h.SyncDefault > 0 {
 		h.SyncCostPercent = 100 - percent(h.SyncAlways, h.SyncDefault)
 	}
+	if main.CeilingSingle != nil {
+		h.CeilingSingleStream = main.CeilingSingle.PerSecond
+	}
+	for _, r := range s.Runs {
+		for _, p := range r.Phases {
+			h.PeakRSSMiB = max(h.PeakRSSMiB, p.Usage.PeakRSSMiB)
+		}
+		h.Targets = append(h.Targets, targets(r)...)
+	}
 	if h.CeilingAlways > 0 && h.CeilingDefault > 0 {
 		h.CeilingCostPercent = 100 - percent(h.CeilingAlways, h.CeilingDefault)
 	}
+}
+
+// targets judges one run against the targets for its sync setting: with
+// the default sync, 4,000/s end to end, 30% of the best layout's ceiling
+// and p99 20 ms at 1,000/s offered; with sync always 1,500/s and p99
+// 50 ms; with both, p99 to a delivered page 100 ms and RSS under 150 MiB
+// (in process the whole process's RSS, so a bound for each service).
+func targets(r Run) []Goal {
+	sync := syncName(r.SyncAlways)
+	least := func(name string, v, bound float64, unit string) Goal {
+		return Goal{Name: name, Sync: sync, Measured: v, Bound: bound, Unit: unit, Met: v >= bound}
+	}
+	most := func(name string, v, bound float64, unit string) Goal {
+		return Goal{Name: name, Sync: sync, Measured: v, AtMost: true, Bound: bound, Unit: unit, Met: v <= bound}
+	}
+	throughput, p99, p99bound := 4000.0, 0.0, 20.0
+	if r.SyncAlways {
+		throughput, p99bound = 1500, 50
+	}
+	var out []Goal
+	var rss float64
+	for _, p := range r.Phases {
+		rss = max(rss, p.Usage.PeakRSSMiB)
+		if p.Rate == 0 {
+			out = append(out, least("end-to-end throughput", p.Throughput, throughput, "mentions/s"))
+			if !r.SyncAlways && r.Ceiling != nil {
+				out = append(out, least("share of the broker's best ceiling", percent(p.Throughput, r.Ceiling.PerSecond), 30, "%"))
+			}
+			continue
+		}
+		p99 = p.Decision.P99
+		if p.Overloaded {
+			// A queue that kept growing has no meaningful p99: it is as
+			// long as the run. Report it, and never as met.
+			p99 = max(p99, p99bound+1)
+		}
+		out = append(out, most(fmt.Sprintf("p99 ingest->decision at %.0f/s offered", p.Rate), p99, p99bound, "ms"),
+			most(fmt.Sprintf("p99 ingest->page delivered at %.0f/s offered", p.Rate), p.Delivery.P99, 100, "ms"))
+	}
+	if rss > 0 {
+		out = append(out, most("peak RSS of all services in one process", rss, 150, "MiB"))
+	}
+	return out
 }
 
 func fastest(r Run) (Phase, bool) {
@@ -138,34 +221,77 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// WriteText prints the headline and one line per phase.
+// WriteText prints one line per phase, the broker's ceilings, each
+// phase's CPU by service, and the targets.
 func (s *Summary) WriteText(w io.Writer) {
 	h := s.Headline
 	fmt.Fprintf(w, "machine: %d CPUs, load average at start %s\n", s.CPUs, s.LoadAverage)
-	fmt.Fprintf(w, "%-6s %-14s %8s %8s %9s %9s %9s %9s %9s %9s %7s %7s\n", "sync", "phase", "sent", "decided", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms", "page p99", "cpu s", "redis s")
+	fmt.Fprintf(w, "%-7s %-12s %7s %7s %7s %7s %8s %8s %8s %8s %8s %8s %6s %6s %5s\n", "sync", "phase", "sent", "decided", "offer/s", "got/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "page p99", "cpu s", "redis", "rss")
 	for _, r := range s.Runs {
 		for _, p := range r.Phases {
-			fmt.Fprintf(w, "%-6s %-14s %8d %8d %9.0f %9.2f %9.2f %9.2f %9.2f %9.2f %7.1f %7.1f\n", syncName(r.SyncAlways), p.Name, p.Sent, p.Decided,
-				p.Throughput, p.Decision.P50, p.Decision.P90, p.Decision.P99, p.Decision.Max, p.Delivery.P99, p.CPU.Process, p.CPU.Redis)
+			mark := ""
+			if p.Overloaded {
+				mark = "  OVERLOADED: fell behind the schedule"
+			}
+			offered, got := "-", p.Throughput
+			if p.Rate > 0 {
+				offered, got = fmt.Sprintf("%.0f", p.Rate), p.Achieved
+			}
+			fmt.Fprintf(w, "%-7s %-12s %7d %7d %7s %7.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %6.1f %6.1f %5.0f%s\n", syncName(r.SyncAlways), p.Name, p.Sent, p.Decided,
+				offered, got, p.Decision.P50, p.Decision.P90, p.Decision.P99, p.Decision.P999, p.Decision.Max, p.Delivery.P99, p.CPU.Process, p.CPU.Redis, p.Usage.PeakRSSMiB, mark)
 		}
-		if r.Ceiling != nil {
-			fmt.Fprintf(w, "%-6s %-14s %8d %8s %9.0f   (JetStream alone, %d hops, %d-byte messages)\n", syncName(r.SyncAlways), "broker ceiling", r.Ceiling.Messages, "", r.Ceiling.PerSecond, r.Ceiling.Hops, r.Ceiling.Size)
+		for _, c := range []*CeilingResult{r.CeilingSingle, r.Ceiling} {
+			if c != nil {
+				fmt.Fprintf(w, "%-7s %-12s %7d %7s %7s %7.0f   (JetStream alone: %d hops, %d stream(s) side by side, %d-byte messages)\n",
+					syncName(r.SyncAlways), "ceiling", c.Messages, "", "", c.PerSecond, c.Hops, c.Partitions, c.Size)
+			}
 		}
 	}
-	fmt.Fprintf(w, "\nHEADLINE\n")
-	fmt.Fprintf(w, "  end-to-end throughput      %8.0f mentions/s = %.1f%% of the broker's %d-hop ceiling (%.0f msg/s, sync %s)   target >= 40%%\n",
-		h.Throughput, h.PercentOfCeiling, Hops, h.Ceiling, syncName(len(s.Runs) > 0 && s.Runs[0].SyncAlways))
-	if len(s.Runs) > 1 {
-		fmt.Fprintf(w, "  end-to-end throughput      %8.0f mentions/s = %.1f%% of the ceiling with sync %s\n", fastOf(s.Runs[1]), h.PercentOfCeilingOther, syncName(s.Runs[1].SyncAlways))
+	fmt.Fprintf(w, "\nCPU seconds by service (in process, by profiler label; other = broker and load generator)\n")
+	for _, r := range s.Runs {
+		for _, p := range r.Phases {
+			fmt.Fprintf(w, "  %-7s %-12s %s\n", syncName(r.SyncAlways), p.Name, byService(p.Usage.CPUByService))
+		}
 	}
-	fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms (sync %s; ingest took %.0f/s)   target p99 <= 20 ms\n", h.Rate, h.RateP50, h.RateP99, syncName(len(s.Runs) > 0 && s.Runs[0].SyncAlways), h.RateAccepted)
-	if h.RateP99Default > 0 {
-		fmt.Fprintf(w, "  ingest->decision at %4.0f/s p50 %.2f ms, p99 %.2f ms with JetStream's default sync\n", h.Rate, h.RateP50Default, h.RateP99Default)
+	fmt.Fprintf(w, "\nTARGETS\n")
+	for _, t := range h.Targets {
+		verdict, op := "met", ">="
+		if t.AtMost {
+			op = "<="
+		}
+		if !t.Met {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "  %-7s %-45s %10.1f %-10s target %s %g   %s\n", t.Sync, t.Name, t.Measured, t.Unit, op, t.Bound, verdict)
 	}
 	if h.SyncAlways > 0 && h.SyncDefault > 0 {
-		fmt.Fprintf(w, "  sync_interval: always      %8.0f/s vs %.0f/s by default: costs %.1f%% end to end (broker alone: %.0f vs %.0f msg/s, %.1f%%)\n",
-			h.SyncAlways, h.SyncDefault, h.SyncCostPercent, h.CeilingAlways, h.CeilingDefault, h.CeilingCostPercent)
+		fmt.Fprintf(w, "  sync_interval: always costs %.1f%% end to end (%.0f/s vs %.0f/s); the broker alone %.1f%% (%.0f vs %.0f msg/s)\n",
+			h.SyncCostPercent, h.SyncAlways, h.SyncDefault, h.CeilingCostPercent, h.CeilingAlways, h.CeilingDefault)
 	}
+}
+
+// byService lists CPU seconds per service, largest first.
+func byService(cpu map[string]float64) string {
+	names := make([]string, 0, len(cpu))
+	for n := range cpu {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmpFloat(cpu[b], cpu[a]) })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %.2f", n, cpu[n])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func syncName(always bool) string {
@@ -182,11 +308,12 @@ func (s *Summary) WriteHTML(w io.Writer) error {
 		Phase Phase
 		SVG   template.HTML
 		Rate  template.HTML
+		CPU   string
 	}
 	var plots []plot
 	for _, r := range s.Runs {
 		for _, p := range r.Phases {
-			plots = append(plots, plot{Run: syncName(r.SyncAlways), Phase: p, SVG: template.HTML(latencySVG(p)), Rate: template.HTML(rateSVG(p))})
+			plots = append(plots, plot{Run: syncName(r.SyncAlways), Phase: p, SVG: template.HTML(latencySVG(p)), Rate: template.HTML(rateSVG(p)), CPU: byService(p.Usage.CPUByService)})
 		}
 	}
 	json, _ := json.MarshalIndent(s.Headline, "", "  ")
@@ -202,10 +329,12 @@ var reportPage = template.Must(template.New("report").Parse(`<!doctype html>
 <h2>Headline</h2><pre>{{.Headline}}</pre>
 {{range .Plots}}
 <h2>{{.Phase.Name}} (sync {{.Run}})</h2>
-<table><tr><th>sent</th><th>accepted</th><th>decided</th><th>undecided</th><th>escalated</th><th>pages</th><th>decisions/s</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>page p50</th><th>page p99</th></tr>
-<tr><td>{{.Phase.Sent}}</td><td>{{.Phase.Accepted}}</td><td>{{.Phase.Decided}}</td><td>{{.Phase.Undecided}}</td><td>{{.Phase.Escalated}}</td><td>{{.Phase.Pages}}</td><td>{{printf "%.0f" .Phase.Throughput}}</td>
-<td>{{.Phase.Decision.P50}}</td><td>{{.Phase.Decision.P90}}</td><td>{{.Phase.Decision.P99}}</td><td>{{.Phase.Decision.Max}}</td><td>{{.Phase.Delivery.P50}}</td><td>{{.Phase.Delivery.P99}}</td></tr></table>
-<p>Latency (ms, log scale) by the time the mention was sent: <span style="color:#1f77b4">ingest→decision</span>, <span style="color:#ff7f0e">ingest→page delivered</span>; the line is each second's p99 to decision.</p>
+{{if .Phase.Overloaded}}<p><strong>Overloaded:</strong> the system fell behind the schedule ({{printf "%.0f" .Phase.Achieved}}/s of {{printf "%.0f" .Phase.Offered}}/s offered); its latencies are those of a growing queue.</p>{{end}}
+<table><tr><th>sent</th><th>accepted</th><th>decided</th><th>undecided</th><th>escalated</th><th>pages</th><th>offered/s</th><th>achieved/s</th><th>decisions/s</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>page p50</th><th>page p99</th><th>peak RSS MiB</th></tr>
+<tr><td>{{.Phase.Sent}}</td><td>{{.Phase.Accepted}}</td><td>{{.Phase.Decided}}</td><td>{{.Phase.Undecided}}</td><td>{{.Phase.Escalated}}</td><td>{{.Phase.Pages}}</td><td>{{printf "%.0f" .Phase.Offered}}</td><td>{{printf "%.0f" .Phase.Achieved}}</td><td>{{printf "%.0f" .Phase.Throughput}}</td>
+<td>{{.Phase.Decision.P50}}</td><td>{{.Phase.Decision.P90}}</td><td>{{.Phase.Decision.P99}}</td><td>{{.Phase.Decision.P999}}</td><td>{{.Phase.Decision.Max}}</td><td>{{.Phase.Delivery.P50}}</td><td>{{.Phase.Delivery.P99}}</td><td>{{printf "%.0f" .Phase.Usage.PeakRSSMiB}}</td></tr></table>
+<p>CPU seconds by service: {{.CPU}}</p>
+<p>Latency (ms, log scale) by the time the mention was due (open loop): <span style="color:#1f77b4">ingest→decision</span>, <span style="color:#ff7f0e">ingest→page delivered</span>; the line is each second's p99 to decision.</p>
 {{.SVG}}
 <p>Decisions per second.</p>
 {{.Rate}}

@@ -2,9 +2,9 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,8 +45,9 @@ type Spec struct {
 	MaxBacklog int
 	// Settle is how long to wait for the last decisions after sending.
 	Settle time.Duration
-	// Profile, when set, receives a CPU profile of this process during the
-	// phase.
+	// Profile, when set, receives a copy of the CPU profile of this
+	// process during the phase (every phase is profiled, to split CPU by
+	// service).
 	Profile io.Writer
 }
 
@@ -71,19 +72,16 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 		pagesBefore = len(t.Sink.Pages())
 	}
 	before := t.cpu(ctx)
-	if spec.Profile != nil {
-		if err := pprof.StartCPUProfile(spec.Profile); err != nil {
-			return Phase{}, fmt.Errorf("start CPU profile: %w", err)
-		}
+	stopUsage, err := watchUsage(spec.Profile)
+	if err != nil {
+		return Phase{}, err
 	}
 	sent, err := Drive(ctx, gen, opts)
 	if err == nil {
 		err = t.drain(ctx, spec.Settle)
 	}
-	if spec.Profile != nil {
-		pprof.StopCPUProfile()
-	}
-	if err != nil {
+	usage, uerr := stopUsage()
+	if err = errors.Join(err, uerr); err != nil {
 		return Phase{}, err
 	}
 	after := t.cpu(ctx)
@@ -97,6 +95,7 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 	}
 	p := Analyse(spec.Name, spec.Rate, sent, decided, pages)
 	p.CPU = CPU{Process: after.Process - before.Process, Redis: after.Redis - before.Redis}
+	p.Usage = usage
 	return p, nil
 }
 

@@ -2,32 +2,47 @@ package load
 
 import (
 	"math"
-	"slices"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Latency summarises a set of durations, in milliseconds.
 type Latency struct {
-	N   int     `json:"n"`
-	P50 float64 `json:"p50_ms"`
-	P90 float64 `json:"p90_ms"`
-	P99 float64 `json:"p99_ms"`
-	Max float64 `json:"max_ms"`
+	N    int     `json:"n"`
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
+	Max  float64 `json:"max_ms"`
 }
 
-// Summarise computes the percentiles of ds (nearest rank).
+// Histogram bounds: 1 µs to 10 minutes at three significant digits, so
+// every figure is within 0.1% of the exact one.
+const (
+	histMin    = 1
+	histMax    = int64(10 * time.Minute / time.Microsecond)
+	histDigits = 3
+)
+
+// Summarise computes the percentiles of ds with an HdrHistogram; a value
+// past the histogram's range is recorded at its top.
 func Summarise(ds []time.Duration) Latency {
 	if len(ds) == 0 {
 		return Latency{}
 	}
-	sorted := slices.Clone(ds)
-	slices.Sort(sorted)
-	at := func(q float64) float64 {
-		i := int(math.Ceil(q*float64(len(sorted)))) - 1
-		return ms(sorted[max(i, 0)])
+	h := hdrhistogram.New(histMin, histMax, histDigits)
+	var top time.Duration
+	for _, d := range ds {
+		top = max(top, d)
+		us := min(max(d.Microseconds(), histMin), histMax)
+		_ = h.RecordValue(us) // in range by construction
 	}
-	return Latency{N: len(sorted), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: ms(sorted[len(sorted)-1])}
+	at := func(q float64) float64 { return usMs(h.ValueAtQuantile(q)) }
+	return Latency{N: len(ds), P50: at(50), P90: at(90), P99: at(99), P999: at(99.9), Max: ms(top)}
 }
+
+func usMs(us int64) float64 { return math.Round(float64(us)) / 1e3 }
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
@@ -58,7 +73,16 @@ type Phase struct {
 
 	// Throughput is decisions a second in the steady part of the phase.
 	Throughput float64 `json:"throughput_per_s"`
-	// Decision runs from the request carrying the mention to its decision;
+	// Offered is the schedule's rate (0 in an as-fast-as-it-goes phase);
+	// Achieved is decisions a second from the first scheduled send to the
+	// last decision. Overloaded says the system fell behind the schedule:
+	// it achieved under 95% of the offered rate or left mentions undecided,
+	// so its latencies are those of a growing queue.
+	Offered    float64 `json:"offered_per_s"`
+	Achieved   float64 `json:"achieved_per_s"`
+	Overloaded bool    `json:"overloaded"`
+	// Decision runs from the mention's scheduled send (open loop) to its
+	// decision;
 	// DecisionAfter202 from ingest's 202 (negative values count as zero:
 	// the decision can beat the answer back to the client).
 	Decision         Latency `json:"ingest_to_decision"`
@@ -66,6 +90,7 @@ type Phase struct {
 	Delivery         Latency `json:"ingest_to_delivery"`
 
 	CPU            CPU            `json:"cpu"`
+	Usage          Usage          `json:"usage"`
 	Ceiling        *CeilingResult `json:"broker_ceiling,omitempty"`
 	CeilingPercent float64        `json:"percent_of_ceiling,omitempty"`
 
@@ -80,12 +105,13 @@ func Analyse(name string, rate float64, sent []Sent, decided map[string]Decided,
 	if len(sent) == 0 {
 		return p
 	}
-	start, stop := sent[0].Sent, sent[0].Sent
+	start, stop := sent[0].due(), sent[0].Sent
+	var lastDecision time.Time
 	byID := make(map[string]*Sent, len(sent))
 	var toDecision, after202 []time.Duration
 	for i := range sent {
 		s := &sent[i]
-		start, stop = minTime(start, s.Sent), maxTime(stop, s.Sent)
+		start, stop = minTime(start, s.due()), maxTime(stop, s.Sent)
 		byID[s.ID()] = s
 		switch {
 		case s.Accepted.IsZero():
@@ -106,22 +132,37 @@ func Analyse(name string, rate float64, sent []Sent, decided map[string]Decided,
 		if d.Escalate {
 			p.Escalated++
 		}
-		toDecision = append(toDecision, d.At.Sub(s.Sent))
+		lastDecision = maxTime(lastDecision, d.At)
+		toDecision = append(toDecision, d.At.Sub(s.due()))
 		after202 = append(after202, max(d.At.Sub(s.Accepted), 0))
-		p.DecisionPoints = append(p.DecisionPoints, Point{T: s.Sent.Sub(start).Seconds(), Ms: ms(d.At.Sub(s.Sent))})
+		p.DecisionPoints = append(p.DecisionPoints, Point{T: s.due().Sub(start).Seconds(), Ms: ms(d.At.Sub(s.due()))})
 	}
 	p.Seconds = stop.Sub(start).Seconds()
 	if p.Seconds > 0 {
 		p.AcceptedRate = float64(p.Accepted) / p.Seconds
 	}
+	p.Offered = rate
+	if span := lastDecision.Sub(start).Seconds(); span > 0 {
+		p.Achieved = float64(p.Decided) / span
+	}
+	p.Overloaded = rate > 0 && (p.Undecided > 0 || p.Achieved < 0.95*rate)
 	p.Decision, p.DecisionAfter202 = Summarise(toDecision), Summarise(after202)
 	p.Delivery, p.DeliveryPoints, p.Pages = deliveries(pages, byID, start)
 	p.Throughput, p.PerSecond = throughput(decided, byID, start, stop)
 	return p
 }
 
+// due is when the mention should have been sent; records made before
+// schedules were kept fall back to when it was.
+func (s *Sent) due() time.Time {
+	if s.Due.IsZero() {
+		return s.Sent
+	}
+	return s.Due
+}
+
 // deliveries measures, for each case opened by one of our mentions, the
-// time from the mention's request to the first page about it (a retried or
+// time from the mention's scheduled send to the first page about it (a retried or
 // repeated page counts once, at its first arrival).
 func deliveries(pages []Page, byID map[string]*Sent, start time.Time) (Latency, []Point, int) {
 	type firstPage struct {
@@ -145,8 +186,8 @@ func deliveries(pages []Page, byID map[string]*Sent, start time.Time) (Latency, 
 	ds := make([]time.Duration, 0, len(first))
 	points := make([]Point, 0, len(first))
 	for _, f := range first {
-		ds = append(ds, f.at.Sub(f.sent.Sent))
-		points = append(points, Point{T: f.sent.Sent.Sub(start).Seconds(), Ms: ms(f.at.Sub(f.sent.Sent))})
+		ds = append(ds, f.at.Sub(f.sent.due()))
+		points = append(points, Point{T: f.sent.due().Sub(start).Seconds(), Ms: ms(f.at.Sub(f.sent.due()))})
 	}
 	return Summarise(ds), points, count
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/firebreak/firebreak/services/console"
@@ -155,21 +156,36 @@ func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecy
 	if err != nil {
 		return err
 	}
-	d, err := deps.Open(ctx, *cfg.Shared(), tel)
+	// Every goroutine the service starts inherits a "service" profiler
+	// label, so a CPU profile of the whole process splits by service.
+	var d *deps.Deps
+	var svc lifecycle.Server
+	pprof.Do(ctx, pprof.Labels("service", name), func(ctx context.Context) {
+		d, svc, err = open(ctx, cfg, tel, build)
+	})
 	if err != nil {
-		return err
-	}
-	svc, err := build(cfg, d)
-	if err != nil {
-		_ = d.Close(ctx)
-		return err
-	}
-	if err := svc.Start(ctx); err != nil {
-		_ = d.Close(ctx)
 		return err
 	}
 	s.started = append(s.started, part{name: name, svc: svc, deps: d})
 	return nil
+}
+
+// open connects a service's dependencies, builds it and starts it.
+func open(ctx context.Context, cfg lifecycle.Config, tel *telemetry.Telemetry,
+	build func(lifecycle.Config, *deps.Deps) (lifecycle.Server, error)) (*deps.Deps, lifecycle.Server, error) {
+	d, err := deps.Open(ctx, *cfg.Shared(), tel)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := build(cfg, d)
+	if err == nil {
+		err = svc.Start(ctx)
+	}
+	if err != nil {
+		_ = d.Close(ctx)
+		return nil, nil, err
+	}
+	return d, svc, nil
 }
 
 // Stop drains the services, upstream first, so each drains into a
