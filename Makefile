@@ -11,7 +11,7 @@ BUF := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: backtest-twcs help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval eval-replies chart-lint deploy-check manifests
+.PHONY: screenshots backtest-twcs help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval eval-replies chart-lint deploy-check manifests
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -21,6 +21,10 @@ run: check-redis ## run every service in one process (embedded NATS under ./data
 
 test: check-redis ## unit, integration and end-to-end tests (real NATS embedded per test, real Redis)
 	$(GO) test -count=1 -timeout 8m $(PACKAGES)
+
+screenshots: check-redis ## regenerate docs/img/console-*.png from the console's browser test (needs chromium)
+	@mkdir -p docs/img
+	FIREBREAK_SCREENSHOTS_DIR=$(CURDIR)/docs/img $(GO) test -count=1 -run TestConsoleInABrowser ./tools/e2e/
 
 test-e2e: check-redis ## only the end-to-end tests of the whole flow
 	$(GO) test -count=1 -v ./tools/e2e/...

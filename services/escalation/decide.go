@@ -151,7 +151,7 @@ func (s *Service) caseSettings(pol *policy.Policy) cases.Settings {
 }
 
 func (s *Service) commit(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) error {
-	already, err := s.store.Commit(ctx, a, j, d, c, events, s.nextLook(pol, c))
+	already, err := s.store.Commit(ctx, a, j, d, c, events, s.nextLook(pol, c), s.tallyDecision(d))
 	if err != nil || already {
 		return err
 	}

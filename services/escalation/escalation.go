@@ -19,6 +19,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/ledger"
+	"github.com/firebreak/firebreak/services/escalation/insights"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/policyfile"
 	"github.com/firebreak/firebreak/services/platform/bus"
@@ -111,6 +112,11 @@ type Service struct {
 	firstAnswer metric.Float64Histogram
 	breaches    metric.Int64Counter
 	watchers    watchers // open WatchCases streams per caller
+	// tally keeps the insights' counts; liveState and shadowState what
+	// this replica knows of the policy files' reloads.
+	tally       *insights.Tally
+	liveState   policyState
+	shadowState policyState
 	fbv1.UnimplementedEscalationServiceServer
 }
 
@@ -120,8 +126,10 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{}}
+	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{},
+		tally: insights.New(d.Keys)}
 	s.policy.Store(pol)
+	s.liveState.loaded(cfg.PolicyFile, s.clock.Now())
 	if err := s.metrics(); err != nil {
 		return nil, err
 	}
@@ -166,14 +174,15 @@ func (s *Service) reloaders(cfg Config) ([]lifecycle.Part, error) {
 			return nil, err
 		}
 		s.shadow.Store(shadow)
-		r, err := s.newReloader("shadow", cfg.ShadowPolicyFile, &s.shadow)
+		s.shadowState.loaded(cfg.ShadowPolicyFile, s.clock.Now())
+		r, err := s.newReloader("shadow", cfg.ShadowPolicyFile, &s.shadow, &s.shadowState)
 		if err != nil {
 			return nil, err
 		}
 		parts = append(parts, r)
 	}
 	if cfg.PolicyFile != "" {
-		r, err := s.newReloader("live", cfg.PolicyFile, &s.policy)
+		r, err := s.newReloader("live", cfg.PolicyFile, &s.policy, &s.liveState)
 		if err != nil {
 			return nil, err
 		}

@@ -25,9 +25,11 @@ type reloader struct {
 	s       *Service
 	reloads metric.Int64Counter
 	lastSum [32]byte
+	// state is what the policy page shows of the reloads.
+	state *policyState
 }
 
-func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.Policy]) (*lifecycle.Every, error) {
+func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.Policy], state *policyState) (*lifecycle.Every, error) {
 	reloads, err := s.d.Tel.Meter.Meter("firebreak/escalation").Int64Counter("firebreak.policy.reloads",
 		metric.WithDescription("policy file reloads, by policy (live, shadow) and outcome (applied, refused)"))
 	if err != nil {
@@ -37,7 +39,7 @@ func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.P
 	if every <= 0 {
 		every = 5 * time.Second
 	}
-	r := &reloader{path: path, target: target, name: name, s: s, reloads: reloads}
+	r := &reloader{path: path, target: target, name: name, s: s, reloads: reloads, state: state}
 	if snap, err := policyfile.Read(path); err == nil {
 		r.lastSum = snap.Sum
 	}
@@ -48,22 +50,27 @@ func (s *Service) newReloader(name, path string, target *atomic.Pointer[policy.P
 // last look.
 func (r *reloader) check(ctx context.Context) {
 	snap, err := policyfile.Read(r.path)
+	now := r.s.clock.Now()
 	if err != nil {
+		r.state.refuse("cannot read the policy file: "+err.Error(), now)
 		r.s.d.Tel.Logger.Warn("cannot read policy file; keeping the running policy", "policy", r.name, "file", r.path, "err", err)
 		return
 	}
 	if snap.Sum == r.lastSum {
+		r.state.checked(now)
 		return
 	}
 	r.lastSum = snap.Sum
 	p, err := snap.Parse()
 	if err != nil {
+		r.state.refuse(err.Error(), now)
 		r.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("policy", r.name), attribute.String("outcome", "refused")))
 		r.s.d.Tel.Logger.Error("policy refused; keeping the running policy", "policy", r.name, "file", r.path,
 			"running", r.target.Load().Version(), "err", err)
 		return
 	}
 	r.target.Store(p)
+	r.state.loaded(r.path, now)
 	r.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("policy", r.name), attribute.String("outcome", "applied")))
 	r.s.d.Tel.Logger.Info("policy reloaded", "policy", r.name, "file", r.path, "version", p.Version(), "lists", listSummary(p))
 }

@@ -49,7 +49,7 @@ func TestVIPListChangeReloadsThePolicy(t *testing.T) {
 	}
 	// A reloader of our own, run by hand, so the refusal is known to have
 	// been looked at rather than waited for.
-	check, err := r.svc[0].newReloader("live", r.policyPath, &r.svc[0].policy)
+	check, err := r.svc[0].newReloader("live", r.policyPath, &r.svc[0].policy, &r.svc[0].liveState)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +59,14 @@ func TestVIPListChangeReloadsThePolicy(t *testing.T) {
 	check.Do(context.Background())
 	if got := r.svc[0].policy.Load().Version(); got != v2 {
 		t.Fatalf("a broken list replaced the running policy: %s -> %s", v2, got)
+	}
+	// The policy page hears of the refusal, and of what still runs.
+	st, err := r.svc[0].GetPolicyStatus(context.Background(), &fbv1.GetPolicyStatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Live.Version != v2 || st.Live.File != r.policyPath || st.Live.Refused == "" || st.Live.RefusedAt == nil || st.Live.Source == "" {
+		t.Fatalf("policy status after a refused reload: %v", st.Live)
 	}
 }
 

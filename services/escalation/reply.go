@@ -71,7 +71,8 @@ func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a ledger.A
 		d.CaseId = out.Case.Id
 	}
 	eff := ledger.ReplyEffect{Answer: out.Answer, Handoff: out.Handoff, Keep: 10 * pol.Window()}
-	already, err := s.store.CommitReply(ctx, a, j, d, out.Case, out.Events, s.nextLook(pol, out.Case), eff)
+	already, err := s.store.CommitReply(ctx, a, j, d, out.Case, out.Events, s.nextLook(pol, out.Case), eff,
+		s.tallyDecision(d), s.tallyAnswer(out.Case, out.Reply))
 	if err != nil || already {
 		return err
 	}

@@ -139,6 +139,9 @@ func (s *Service) counted(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEvent) 
 	for _, r := range e.Reasons {
 		if r.Code == "response_breached" {
 			s.breaches.Add(ctx, 1, metric.WithAttributes(attribute.String("brand", c.Brand), attribute.String("priority", wording.Priority(c.Priority))))
+			if err := s.tally.Breach(ctx, s.d.Redis, c, e.At.AsTime()); err != nil {
+				s.d.Tel.Logger.WarnContext(ctx, "first-response breach not counted for the insights", "case", c.Id, "err", err)
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -245,6 +246,37 @@ func (s *Service) ListDeliveries(ctx context.Context, req *fbv1.ListDeliveriesRe
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
 	return &fbv1.ListDeliveriesResponse{Deliveries: list}, nil
+}
+
+// maxStatsDays bounds the period GetDeliveryStats counts.
+const maxStatsDays = 14
+
+// GetDeliveryStats counts each configured receiver's pages by outcome over
+// the last days.
+func (s *Service) GetDeliveryStats(ctx context.Context, req *fbv1.GetDeliveryStatsRequest) (*fbv1.GetDeliveryStatsResponse, error) {
+	days := int(req.Days)
+	if days == 0 {
+		days = 7
+	}
+	if days < 1 || days > maxStatsDays {
+		return nil, status.Errorf(codes.InvalidArgument, "days must be 1 to %d, not %d", maxStatsDays, req.Days)
+	}
+	names := make([]string, 0, len(s.receivers))
+	for name := range s.receivers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	counts, err := s.log.Stats(ctx, names, s.clock.Now(), days)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	out := &fbv1.GetDeliveryStatsResponse{}
+	for _, name := range names {
+		c := counts[name]
+		out.Receivers = append(out.Receivers, &fbv1.ReceiverStats{Receiver: name, Type: s.receivers[name].Type,
+			Delivered: c["delivered"], Failed: c["failed"], Retried: c["retried"], Suppressed: c["suppressed"]})
+	}
+	return out, nil
 }
 
 // TestReceiver sends a test case event to one receiver, bypassing dedup.

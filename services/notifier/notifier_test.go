@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -175,6 +177,25 @@ teams:
 	resp, err := r.svc[0].ListDeliveries(context.Background(), &fbv1.ListDeliveriesRequest{CaseId: "c-1"})
 	if err != nil || len(resp.Deliveries) != 2 {
 		t.Fatalf("delivery log of c-1: %v %v", resp, err)
+	}
+	// The insights page counts the pages per receiver by outcome.
+	stats, err := r.svc[0].GetDeliveryStats(context.Background(), &fbv1.GetDeliveryStatsRequest{Days: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]int64{}
+	for _, rs := range stats.Receivers {
+		got[rs.Receiver] = [2]int64{rs.Delivered, rs.Failed}
+		if rs.Type != "webhook" {
+			t.Errorf("receiver %s of type %q", rs.Receiver, rs.Type)
+		}
+	}
+	want := map[string][2]int64{"oncall": {1, 0}, "head": {1, 0}, "broken": {0, 1}, "fallback": {1, 0}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pages per receiver (delivered, failed) = %v, want %v", got, want)
+	}
+	if _, err := r.svc[0].GetDeliveryStats(context.Background(), &fbv1.GetDeliveryStatsRequest{Days: 30}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("30 days: %v, want InvalidArgument", err)
 	}
 }
 

@@ -55,6 +55,8 @@ type Stack struct {
 
 	started []part
 	tempDir string
+	// opts are Start's, kept for StartConsole.
+	opts Options
 }
 
 type part struct {
@@ -91,6 +93,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	flags["console"] = append(consoleFlags, opts.Flags["console"]...)
 	opts.Flags = flags
+	s.opts = opts
 	steps := []struct {
 		name  string
 		cfg   lifecycle.Config
@@ -121,40 +124,64 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			s.Ingest = svc
 			return svc, err
 		}},
-		// The console is a client of escalation and the notifier started
-		// here, whatever addresses its flags say.
 		{"console", &console.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			cfg := *c.(*console.Config)
-			cfg.EscalationAddr, cfg.NotifierAddr = s.Escalation.GRPCAddr(), s.Notifier.GRPCAddr()
-			svc, err := console.New(cfg, d)
+			svc, err := s.newConsole(c, d)
 			s.Console = svc
 			return svc, err
 		}},
 	}
 	for _, step := range steps {
-		if err := s.start(ctx, opts, step.name, step.cfg, step.build); err != nil {
+		p, err := s.start(ctx, opts, step.name, step.cfg, step.build)
+		if err != nil {
 			_ = s.Stop(context.Background())
 			return nil, fmt.Errorf("start %s: %w", step.name, err)
 		}
+		s.started = append(s.started, p)
 	}
 	return s, nil
 }
 
+// StartConsole starts one more console on the running stack with extra
+// flags (a second local account with another role, say). The caller stops
+// it, with the returned func, before the stack.
+func (s *Stack) StartConsole(ctx context.Context, flags ...string) (*console.Service, func(context.Context) error, error) {
+	opts := s.opts
+	opts.Flags = map[string][]string{"console": append(append([]string{}, s.opts.Flags["console"]...), flags...)}
+	var svc *console.Service
+	p, err := s.start(ctx, opts, "console", &console.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
+		var err error
+		svc, err = s.newConsole(c, d)
+		return svc, err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start another console: %w", err)
+	}
+	return svc, func(ctx context.Context) error { return errors.Join(p.svc.Stop(ctx), p.deps.Close(ctx)) }, nil
+}
+
+// newConsole builds a console as a client of the escalation and notifier
+// started here, whatever addresses its flags say.
+func (s *Stack) newConsole(c lifecycle.Config, d *deps.Deps) (*console.Service, error) {
+	cfg := *c.(*console.Config)
+	cfg.EscalationAddr, cfg.NotifierAddr = s.Escalation.GRPCAddr(), s.Notifier.GRPCAddr()
+	return console.New(cfg, d)
+}
+
 func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecycle.Config,
-	build func(lifecycle.Config, *deps.Deps) (lifecycle.Server, error)) error {
+	build func(lifecycle.Config, *deps.Deps) (lifecycle.Server, error)) (part, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg.Register(fs)
 	args := append(append([]string{}, opts.Common...), opts.Flags[name]...)
 	if err := config.Parse(fs, args, io.Discard); err != nil {
-		return err
+		return part{}, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return part{}, err
 	}
 	tel, err := opts.Telemetry(name)
 	if err != nil {
-		return err
+		return part{}, err
 	}
 	// Every goroutine the service starts inherits a "service" profiler
 	// label, so a CPU profile of the whole process splits by service.
@@ -164,10 +191,9 @@ func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecy
 		d, svc, err = open(ctx, cfg, tel, build)
 	})
 	if err != nil {
-		return err
+		return part{}, err
 	}
-	s.started = append(s.started, part{name: name, svc: svc, deps: d})
-	return nil
+	return part{name: name, svc: svc, deps: d}, nil
 }
 
 // open connects a service's dependencies, builds it and starts it.

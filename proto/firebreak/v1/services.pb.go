@@ -1419,7 +1419,7 @@ var File_firebreak_v1_services_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfirebreak/v1/services.proto\x12\ffirebreak.v1\x1a\x17firebreak/v1/case.proto\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\"B\n" +
+	"\x1bfirebreak/v1/services.proto\x12\ffirebreak.v1\x1a\x17firebreak/v1/case.proto\x1a\x1bfirebreak/v1/insights.proto\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\"B\n" +
 	"\rSubmitRequest\x121\n" +
 	"\bmentions\x18\x01 \x03(\v2\x15.firebreak.v1.MentionR\bmentions\"F\n" +
 	"\x0eSubmitResponse\x124\n" +
@@ -1510,7 +1510,7 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\n" +
 	"CheckReply\x12\x1f.firebreak.v1.CheckReplyRequest\x1a .firebreak.v1.CheckReplyResponse2Y\n" +
 	"\fReachService\x12I\n" +
-	"\bGetReach\x12\x1d.firebreak.v1.GetReachRequest\x1a\x1e.firebreak.v1.GetReachResponse2\xed\x04\n" +
+	"\bGetReach\x12\x1d.firebreak.v1.GetReachRequest\x1a\x1e.firebreak.v1.GetReachResponse2\xa1\x06\n" +
 	"\x11EscalationService\x12L\n" +
 	"\tListCases\x12\x1e.firebreak.v1.ListCasesRequest\x1a\x1f.firebreak.v1.ListCasesResponse\x12F\n" +
 	"\aGetCase\x12\x1c.firebreak.v1.GetCaseRequest\x1a\x1d.firebreak.v1.GetCaseResponse\x12Q\n" +
@@ -1519,10 +1519,13 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x0fAcknowledgeCase\x12$.firebreak.v1.AcknowledgeCaseRequest\x1a%.firebreak.v1.AcknowledgeCaseResponse\x12R\n" +
 	"\vResolveCase\x12 .firebreak.v1.ResolveCaseRequest\x1a!.firebreak.v1.ResolveCaseResponse\x12^\n" +
 	"\x0fExplainDecision\x12$.firebreak.v1.ExplainDecisionRequest\x1a%.firebreak.v1.ExplainDecisionResponse\x12[\n" +
-	"\x0eEvaluatePolicy\x12#.firebreak.v1.EvaluatePolicyRequest\x1a$.firebreak.v1.EvaluatePolicyResponse2\xc5\x01\n" +
+	"\x0eEvaluatePolicy\x12#.firebreak.v1.EvaluatePolicyRequest\x1a$.firebreak.v1.EvaluatePolicyResponse\x12R\n" +
+	"\vGetInsights\x12 .firebreak.v1.GetInsightsRequest\x1a!.firebreak.v1.GetInsightsResponse\x12^\n" +
+	"\x0fGetPolicyStatus\x12$.firebreak.v1.GetPolicyStatusRequest\x1a%.firebreak.v1.GetPolicyStatusResponse2\xa8\x02\n" +
 	"\x0fNotifierService\x12U\n" +
 	"\fTestReceiver\x12!.firebreak.v1.TestReceiverRequest\x1a\".firebreak.v1.TestReceiverResponse\x12[\n" +
-	"\x0eListDeliveries\x12#.firebreak.v1.ListDeliveriesRequest\x1a$.firebreak.v1.ListDeliveriesResponseB?Z=github.com/firebreak/firebreak/proto/firebreak/v1;firebreakv1b\x06proto3"
+	"\x0eListDeliveries\x12#.firebreak.v1.ListDeliveriesRequest\x1a$.firebreak.v1.ListDeliveriesResponse\x12a\n" +
+	"\x10GetDeliveryStats\x12%.firebreak.v1.GetDeliveryStatsRequest\x1a&.firebreak.v1.GetDeliveryStatsResponseB?Z=github.com/firebreak/firebreak/proto/firebreak/v1;firebreakv1b\x06proto3"
 
 var (
 	file_firebreak_v1_services_proto_rawDescOnce sync.Once
@@ -1538,46 +1541,52 @@ func file_firebreak_v1_services_proto_rawDescGZIP() []byte {
 
 var file_firebreak_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_firebreak_v1_services_proto_goTypes = []any{
-	(*SubmitRequest)(nil),           // 0: firebreak.v1.SubmitRequest
-	(*SubmitResponse)(nil),          // 1: firebreak.v1.SubmitResponse
-	(*SubmitResult)(nil),            // 2: firebreak.v1.SubmitResult
-	(*ScoreRequest)(nil),            // 3: firebreak.v1.ScoreRequest
-	(*ScoreResponse)(nil),           // 4: firebreak.v1.ScoreResponse
-	(*CheckReplyRequest)(nil),       // 5: firebreak.v1.CheckReplyRequest
-	(*CheckReplyResponse)(nil),      // 6: firebreak.v1.CheckReplyResponse
-	(*GetReachRequest)(nil),         // 7: firebreak.v1.GetReachRequest
-	(*GetReachResponse)(nil),        // 8: firebreak.v1.GetReachResponse
-	(*ListCasesRequest)(nil),        // 9: firebreak.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),       // 10: firebreak.v1.ListCasesResponse
-	(*GetCaseRequest)(nil),          // 11: firebreak.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),         // 12: firebreak.v1.GetCaseResponse
-	(*WatchCasesRequest)(nil),       // 13: firebreak.v1.WatchCasesRequest
-	(*WatchCasesResponse)(nil),      // 14: firebreak.v1.WatchCasesResponse
-	(*AcknowledgeCaseRequest)(nil),  // 15: firebreak.v1.AcknowledgeCaseRequest
-	(*AcknowledgeCaseResponse)(nil), // 16: firebreak.v1.AcknowledgeCaseResponse
-	(*ResolveCaseRequest)(nil),      // 17: firebreak.v1.ResolveCaseRequest
-	(*ResolveCaseResponse)(nil),     // 18: firebreak.v1.ResolveCaseResponse
-	(*ExplainDecisionRequest)(nil),  // 19: firebreak.v1.ExplainDecisionRequest
-	(*ExplainDecisionResponse)(nil), // 20: firebreak.v1.ExplainDecisionResponse
-	(*EvaluatePolicyRequest)(nil),   // 21: firebreak.v1.EvaluatePolicyRequest
-	(*EvaluatePolicyResponse)(nil),  // 22: firebreak.v1.EvaluatePolicyResponse
-	(*TestReceiverRequest)(nil),     // 23: firebreak.v1.TestReceiverRequest
-	(*TestReceiverResponse)(nil),    // 24: firebreak.v1.TestReceiverResponse
-	(*ListDeliveriesRequest)(nil),   // 25: firebreak.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),  // 26: firebreak.v1.ListDeliveriesResponse
-	(*Mention)(nil),                 // 27: firebreak.v1.Mention
-	(*Score)(nil),                   // 28: firebreak.v1.Score
-	(*Finding)(nil),                 // 29: firebreak.v1.Finding
-	(*ReplyCheck)(nil),              // 30: firebreak.v1.ReplyCheck
-	(Platform)(0),                   // 31: firebreak.v1.Platform
-	(*Reach)(nil),                   // 32: firebreak.v1.Reach
-	(CaseState)(0),                  // 33: firebreak.v1.CaseState
-	(Priority)(0),                   // 34: firebreak.v1.Priority
-	(*Case)(nil),                    // 35: firebreak.v1.Case
-	(*CaseEvent)(nil),               // 36: firebreak.v1.CaseEvent
-	(*Decision)(nil),                // 37: firebreak.v1.Decision
-	(*History)(nil),                 // 38: firebreak.v1.History
-	(*Delivery)(nil),                // 39: firebreak.v1.Delivery
+	(*SubmitRequest)(nil),            // 0: firebreak.v1.SubmitRequest
+	(*SubmitResponse)(nil),           // 1: firebreak.v1.SubmitResponse
+	(*SubmitResult)(nil),             // 2: firebreak.v1.SubmitResult
+	(*ScoreRequest)(nil),             // 3: firebreak.v1.ScoreRequest
+	(*ScoreResponse)(nil),            // 4: firebreak.v1.ScoreResponse
+	(*CheckReplyRequest)(nil),        // 5: firebreak.v1.CheckReplyRequest
+	(*CheckReplyResponse)(nil),       // 6: firebreak.v1.CheckReplyResponse
+	(*GetReachRequest)(nil),          // 7: firebreak.v1.GetReachRequest
+	(*GetReachResponse)(nil),         // 8: firebreak.v1.GetReachResponse
+	(*ListCasesRequest)(nil),         // 9: firebreak.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),        // 10: firebreak.v1.ListCasesResponse
+	(*GetCaseRequest)(nil),           // 11: firebreak.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),          // 12: firebreak.v1.GetCaseResponse
+	(*WatchCasesRequest)(nil),        // 13: firebreak.v1.WatchCasesRequest
+	(*WatchCasesResponse)(nil),       // 14: firebreak.v1.WatchCasesResponse
+	(*AcknowledgeCaseRequest)(nil),   // 15: firebreak.v1.AcknowledgeCaseRequest
+	(*AcknowledgeCaseResponse)(nil),  // 16: firebreak.v1.AcknowledgeCaseResponse
+	(*ResolveCaseRequest)(nil),       // 17: firebreak.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),      // 18: firebreak.v1.ResolveCaseResponse
+	(*ExplainDecisionRequest)(nil),   // 19: firebreak.v1.ExplainDecisionRequest
+	(*ExplainDecisionResponse)(nil),  // 20: firebreak.v1.ExplainDecisionResponse
+	(*EvaluatePolicyRequest)(nil),    // 21: firebreak.v1.EvaluatePolicyRequest
+	(*EvaluatePolicyResponse)(nil),   // 22: firebreak.v1.EvaluatePolicyResponse
+	(*TestReceiverRequest)(nil),      // 23: firebreak.v1.TestReceiverRequest
+	(*TestReceiverResponse)(nil),     // 24: firebreak.v1.TestReceiverResponse
+	(*ListDeliveriesRequest)(nil),    // 25: firebreak.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),   // 26: firebreak.v1.ListDeliveriesResponse
+	(*Mention)(nil),                  // 27: firebreak.v1.Mention
+	(*Score)(nil),                    // 28: firebreak.v1.Score
+	(*Finding)(nil),                  // 29: firebreak.v1.Finding
+	(*ReplyCheck)(nil),               // 30: firebreak.v1.ReplyCheck
+	(Platform)(0),                    // 31: firebreak.v1.Platform
+	(*Reach)(nil),                    // 32: firebreak.v1.Reach
+	(CaseState)(0),                   // 33: firebreak.v1.CaseState
+	(Priority)(0),                    // 34: firebreak.v1.Priority
+	(*Case)(nil),                     // 35: firebreak.v1.Case
+	(*CaseEvent)(nil),                // 36: firebreak.v1.CaseEvent
+	(*Decision)(nil),                 // 37: firebreak.v1.Decision
+	(*History)(nil),                  // 38: firebreak.v1.History
+	(*Delivery)(nil),                 // 39: firebreak.v1.Delivery
+	(*GetInsightsRequest)(nil),       // 40: firebreak.v1.GetInsightsRequest
+	(*GetPolicyStatusRequest)(nil),   // 41: firebreak.v1.GetPolicyStatusRequest
+	(*GetDeliveryStatsRequest)(nil),  // 42: firebreak.v1.GetDeliveryStatsRequest
+	(*GetInsightsResponse)(nil),      // 43: firebreak.v1.GetInsightsResponse
+	(*GetPolicyStatusResponse)(nil),  // 44: firebreak.v1.GetPolicyStatusResponse
+	(*GetDeliveryStatsResponse)(nil), // 45: firebreak.v1.GetDeliveryStatsResponse
 }
 var file_firebreak_v1_services_proto_depIdxs = []int32{
 	27, // 0: firebreak.v1.SubmitRequest.mentions:type_name -> firebreak.v1.Mention
@@ -1615,23 +1624,29 @@ var file_firebreak_v1_services_proto_depIdxs = []int32{
 	17, // 32: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
 	19, // 33: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
 	21, // 34: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
-	23, // 35: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
-	25, // 36: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
-	1,  // 37: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
-	4,  // 38: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
-	6,  // 39: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
-	8,  // 40: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
-	10, // 41: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
-	12, // 42: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
-	14, // 43: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
-	16, // 44: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
-	18, // 45: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
-	20, // 46: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
-	22, // 47: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
-	24, // 48: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
-	26, // 49: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
-	37, // [37:50] is the sub-list for method output_type
-	24, // [24:37] is the sub-list for method input_type
+	40, // 35: firebreak.v1.EscalationService.GetInsights:input_type -> firebreak.v1.GetInsightsRequest
+	41, // 36: firebreak.v1.EscalationService.GetPolicyStatus:input_type -> firebreak.v1.GetPolicyStatusRequest
+	23, // 37: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
+	25, // 38: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
+	42, // 39: firebreak.v1.NotifierService.GetDeliveryStats:input_type -> firebreak.v1.GetDeliveryStatsRequest
+	1,  // 40: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
+	4,  // 41: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
+	6,  // 42: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
+	8,  // 43: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
+	10, // 44: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
+	12, // 45: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
+	14, // 46: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
+	16, // 47: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
+	18, // 48: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
+	20, // 49: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
+	22, // 50: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
+	43, // 51: firebreak.v1.EscalationService.GetInsights:output_type -> firebreak.v1.GetInsightsResponse
+	44, // 52: firebreak.v1.EscalationService.GetPolicyStatus:output_type -> firebreak.v1.GetPolicyStatusResponse
+	24, // 53: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
+	26, // 54: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
+	45, // 55: firebreak.v1.NotifierService.GetDeliveryStats:output_type -> firebreak.v1.GetDeliveryStatsResponse
+	40, // [40:56] is the sub-list for method output_type
+	24, // [24:40] is the sub-list for method input_type
 	24, // [24:24] is the sub-list for extension type_name
 	24, // [24:24] is the sub-list for extension extendee
 	0,  // [0:24] is the sub-list for field type_name
@@ -1643,6 +1658,7 @@ func file_firebreak_v1_services_proto_init() {
 		return
 	}
 	file_firebreak_v1_case_proto_init()
+	file_firebreak_v1_insights_proto_init()
 	file_firebreak_v1_mention_proto_init()
 	file_firebreak_v1_reach_proto_init()
 	file_firebreak_v1_score_proto_init()

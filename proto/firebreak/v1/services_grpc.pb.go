@@ -384,6 +384,8 @@ const (
 	EscalationService_ResolveCase_FullMethodName     = "/firebreak.v1.EscalationService/ResolveCase"
 	EscalationService_ExplainDecision_FullMethodName = "/firebreak.v1.EscalationService/ExplainDecision"
 	EscalationService_EvaluatePolicy_FullMethodName  = "/firebreak.v1.EscalationService/EvaluatePolicy"
+	EscalationService_GetInsights_FullMethodName     = "/firebreak.v1.EscalationService/GetInsights"
+	EscalationService_GetPolicyStatus_FullMethodName = "/firebreak.v1.EscalationService/GetPolicyStatus"
 )
 
 // EscalationServiceClient is the client API for EscalationService service.
@@ -402,6 +404,11 @@ type EscalationServiceClient interface {
 	ExplainDecision(ctx context.Context, in *ExplainDecisionRequest, opts ...grpc.CallOption) (*ExplainDecisionResponse, error)
 	// EvaluatePolicy decides a mention with a given policy, without side effects.
 	EvaluatePolicy(ctx context.Context, in *EvaluatePolicyRequest, opts ...grpc.CallOption) (*EvaluatePolicyResponse, error)
+	// GetInsights counts mentions, complaints, escalations by reach tier and
+	// times to first answer over recent days.
+	GetInsights(ctx context.Context, in *GetInsightsRequest, opts ...grpc.CallOption) (*GetInsightsResponse, error)
+	// GetPolicyStatus describes the running and shadow policies.
+	GetPolicyStatus(ctx context.Context, in *GetPolicyStatusRequest, opts ...grpc.CallOption) (*GetPolicyStatusResponse, error)
 }
 
 type escalationServiceClient struct {
@@ -491,6 +498,26 @@ func (c *escalationServiceClient) EvaluatePolicy(ctx context.Context, in *Evalua
 	return out, nil
 }
 
+func (c *escalationServiceClient) GetInsights(ctx context.Context, in *GetInsightsRequest, opts ...grpc.CallOption) (*GetInsightsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInsightsResponse)
+	err := c.cc.Invoke(ctx, EscalationService_GetInsights_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *escalationServiceClient) GetPolicyStatus(ctx context.Context, in *GetPolicyStatusRequest, opts ...grpc.CallOption) (*GetPolicyStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPolicyStatusResponse)
+	err := c.cc.Invoke(ctx, EscalationService_GetPolicyStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EscalationServiceServer is the server API for EscalationService service.
 // All implementations must embed UnimplementedEscalationServiceServer
 // for forward compatibility.
@@ -507,6 +534,11 @@ type EscalationServiceServer interface {
 	ExplainDecision(context.Context, *ExplainDecisionRequest) (*ExplainDecisionResponse, error)
 	// EvaluatePolicy decides a mention with a given policy, without side effects.
 	EvaluatePolicy(context.Context, *EvaluatePolicyRequest) (*EvaluatePolicyResponse, error)
+	// GetInsights counts mentions, complaints, escalations by reach tier and
+	// times to first answer over recent days.
+	GetInsights(context.Context, *GetInsightsRequest) (*GetInsightsResponse, error)
+	// GetPolicyStatus describes the running and shadow policies.
+	GetPolicyStatus(context.Context, *GetPolicyStatusRequest) (*GetPolicyStatusResponse, error)
 	mustEmbedUnimplementedEscalationServiceServer()
 }
 
@@ -537,6 +569,12 @@ func (UnimplementedEscalationServiceServer) ExplainDecision(context.Context, *Ex
 }
 func (UnimplementedEscalationServiceServer) EvaluatePolicy(context.Context, *EvaluatePolicyRequest) (*EvaluatePolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EvaluatePolicy not implemented")
+}
+func (UnimplementedEscalationServiceServer) GetInsights(context.Context, *GetInsightsRequest) (*GetInsightsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInsights not implemented")
+}
+func (UnimplementedEscalationServiceServer) GetPolicyStatus(context.Context, *GetPolicyStatusRequest) (*GetPolicyStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPolicyStatus not implemented")
 }
 func (UnimplementedEscalationServiceServer) mustEmbedUnimplementedEscalationServiceServer() {}
 func (UnimplementedEscalationServiceServer) testEmbeddedByValue()                           {}
@@ -678,6 +716,42 @@ func _EscalationService_EvaluatePolicy_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EscalationService_GetInsights_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInsightsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).GetInsights(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_GetInsights_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).GetInsights(ctx, req.(*GetInsightsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EscalationService_GetPolicyStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPolicyStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).GetPolicyStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_GetPolicyStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).GetPolicyStatus(ctx, req.(*GetPolicyStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EscalationService_ServiceDesc is the grpc.ServiceDesc for EscalationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -709,6 +783,14 @@ var EscalationService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "EvaluatePolicy",
 			Handler:    _EscalationService_EvaluatePolicy_Handler,
 		},
+		{
+			MethodName: "GetInsights",
+			Handler:    _EscalationService_GetInsights_Handler,
+		},
+		{
+			MethodName: "GetPolicyStatus",
+			Handler:    _EscalationService_GetPolicyStatus_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -721,8 +803,9 @@ var EscalationService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	NotifierService_TestReceiver_FullMethodName   = "/firebreak.v1.NotifierService/TestReceiver"
-	NotifierService_ListDeliveries_FullMethodName = "/firebreak.v1.NotifierService/ListDeliveries"
+	NotifierService_TestReceiver_FullMethodName     = "/firebreak.v1.NotifierService/TestReceiver"
+	NotifierService_ListDeliveries_FullMethodName   = "/firebreak.v1.NotifierService/ListDeliveries"
+	NotifierService_GetDeliveryStats_FullMethodName = "/firebreak.v1.NotifierService/GetDeliveryStats"
 )
 
 // NotifierServiceClient is the client API for NotifierService service.
@@ -734,6 +817,8 @@ type NotifierServiceClient interface {
 	// TestReceiver sends a test notification to one configured receiver.
 	TestReceiver(ctx context.Context, in *TestReceiverRequest, opts ...grpc.CallOption) (*TestReceiverResponse, error)
 	ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error)
+	// GetDeliveryStats counts pages per receiver by outcome over recent days.
+	GetDeliveryStats(ctx context.Context, in *GetDeliveryStatsRequest, opts ...grpc.CallOption) (*GetDeliveryStatsResponse, error)
 }
 
 type notifierServiceClient struct {
@@ -764,6 +849,16 @@ func (c *notifierServiceClient) ListDeliveries(ctx context.Context, in *ListDeli
 	return out, nil
 }
 
+func (c *notifierServiceClient) GetDeliveryStats(ctx context.Context, in *GetDeliveryStatsRequest, opts ...grpc.CallOption) (*GetDeliveryStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDeliveryStatsResponse)
+	err := c.cc.Invoke(ctx, NotifierService_GetDeliveryStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotifierServiceServer is the server API for NotifierService service.
 // All implementations must embed UnimplementedNotifierServiceServer
 // for forward compatibility.
@@ -773,6 +868,8 @@ type NotifierServiceServer interface {
 	// TestReceiver sends a test notification to one configured receiver.
 	TestReceiver(context.Context, *TestReceiverRequest) (*TestReceiverResponse, error)
 	ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error)
+	// GetDeliveryStats counts pages per receiver by outcome over recent days.
+	GetDeliveryStats(context.Context, *GetDeliveryStatsRequest) (*GetDeliveryStatsResponse, error)
 	mustEmbedUnimplementedNotifierServiceServer()
 }
 
@@ -788,6 +885,9 @@ func (UnimplementedNotifierServiceServer) TestReceiver(context.Context, *TestRec
 }
 func (UnimplementedNotifierServiceServer) ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDeliveries not implemented")
+}
+func (UnimplementedNotifierServiceServer) GetDeliveryStats(context.Context, *GetDeliveryStatsRequest) (*GetDeliveryStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDeliveryStats not implemented")
 }
 func (UnimplementedNotifierServiceServer) mustEmbedUnimplementedNotifierServiceServer() {}
 func (UnimplementedNotifierServiceServer) testEmbeddedByValue()                         {}
@@ -846,6 +946,24 @@ func _NotifierService_ListDeliveries_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotifierService_GetDeliveryStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDeliveryStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifierServiceServer).GetDeliveryStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifierService_GetDeliveryStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifierServiceServer).GetDeliveryStats(ctx, req.(*GetDeliveryStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotifierService_ServiceDesc is the grpc.ServiceDesc for NotifierService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -860,6 +978,10 @@ var NotifierService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDeliveries",
 			Handler:    _NotifierService_ListDeliveries_Handler,
+		},
+		{
+			MethodName: "GetDeliveryStats",
+			Handler:    _NotifierService_GetDeliveryStats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

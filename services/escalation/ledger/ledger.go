@@ -235,9 +235,15 @@ func parseHistory(s string, window time.Duration) (*fbv1.History, error) {
 // events, in the same round trip as the indexes. It returns ErrConflict if
 // the author's case changed since Join read it.
 // due, when not zero, is when the case's chain must next be looked at.
-func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time) (already bool, err error) {
-	return s.commit(ctx, a, j, d, c, events, due, ReplyEffect{})
+// also adds idempotent writes (the insights' counts) to the same round
+// trip; they run whether or not the decision was already stored, so a
+// redelivery after a crash completes them.
+func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, also ...Also) (already bool, err error) {
+	return s.commit(ctx, a, j, d, c, events, due, ReplyEffect{}, also)
 }
+
+// Also adds idempotent writes to a commit's pipeline.
+type Also func(ctx context.Context, pipe redis.Pipeliner)
 
 // ReplyEffect is what a brand reply does to the author's history.
 type ReplyEffect struct {
@@ -253,11 +259,11 @@ type ReplyEffect struct {
 
 // CommitReply stores the decision on a brand reply (read by Reply) with its
 // effect on the author's history, in one step.
-func (s *Store) CommitReply(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect) (already bool, err error) {
-	return s.commit(ctx, a, j, d, c, events, due, eff)
+func (s *Store) CommitReply(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect, also ...Also) (already bool, err error) {
+	return s.commit(ctx, a, j, d, c, events, due, eff, also)
 }
 
-func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect) (already bool, err error) {
+func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect, also []Also) (already bool, err error) {
 	dec, err := proto.Marshal(d)
 	if err != nil {
 		return false, fmt.Errorf("encode decision: %w", err)
@@ -299,6 +305,9 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 			if c != nil {
 				pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
 				s.scheduleEarlier(ctx, pipe, c.Id, due)
+			}
+			for _, f := range also {
+				f(ctx, pipe)
 			}
 		})
 	if err != nil {

@@ -64,6 +64,7 @@ func (l *Log) Record(ctx context.Context, deliveries ...*fbv1.Delivery) error {
 		if d.Outcome == fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED {
 			pipe.Set(ctx, l.seenKey(d.DedupKey), d.Id, l.TTL)
 		}
+		l.count(ctx, pipe, d)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("record %d deliveries: %w", len(deliveries), err)
@@ -96,4 +97,71 @@ func (l *Log) Claim(ctx context.Context, key string, ttl time.Duration) (bool, e
 		return false, fmt.Errorf("claim delivery %s: %w", key, err)
 	}
 	return ok, nil
+}
+
+// StatsKeep is how long the daily counts of pages per receiver are kept:
+// the longest period the console asks for, and a day more.
+const StatsKeep = 15 * 24 * time.Hour
+
+// Outcomes are the outcomes Stats counts, by the words it uses for them.
+var Outcomes = map[fbv1.DeliveryOutcome]string{
+	fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED:  "delivered",
+	fbv1.DeliveryOutcome_DELIVERY_OUTCOME_FAILED:     "failed",
+	fbv1.DeliveryOutcome_DELIVERY_OUTCOME_RETRYING:   "retried",
+	fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED: "suppressed",
+}
+
+// statsKey names one receiver's count of one outcome on one day; its days
+// share a hash tag, so one PFCOUNT counts a period in Redis Cluster too.
+func (l *Log) statsKey(receiver, outcome, day string) string {
+	return l.keys.Of(store.Tag("insights/pages/"+receiver+"/"+outcome), day)
+}
+
+// count adds a delivery to its receiver's daily counts: a page (its dedup
+// key) once per outcome, a retried attempt once by its id, so recording
+// the same attempt again changes nothing.
+func (l *Log) count(ctx context.Context, pipe redis.Pipeliner, d *fbv1.Delivery) {
+	outcome, ok := Outcomes[d.Outcome]
+	if !ok || d.Receiver == "" {
+		return
+	}
+	member := d.DedupKey
+	if member == "" || d.Outcome == fbv1.DeliveryOutcome_DELIVERY_OUTCOME_RETRYING {
+		member = d.Id
+	}
+	at := time.Now()
+	if d.At != nil {
+		at = d.At.AsTime()
+	}
+	key := l.statsKey(d.Receiver, outcome, store.Day(at))
+	pipe.PFAdd(ctx, key, member)
+	pipe.Expire(ctx, key, StatsKeep)
+}
+
+// Stats counts each receiver's pages by outcome over the n days up to now.
+func (l *Log) Stats(ctx context.Context, receivers []string, now time.Time, n int) (map[string]map[string]int64, error) {
+	days := store.LastDays(now, n)
+	pipe := l.r.Pipeline()
+	cmds := map[string]map[string]*redis.IntCmd{}
+	for _, r := range receivers {
+		cmds[r] = map[string]*redis.IntCmd{}
+		for _, outcome := range Outcomes {
+			keys := make([]string, len(days))
+			for i, d := range days {
+				keys[i] = l.statsKey(r, outcome, d)
+			}
+			cmds[r][outcome] = pipe.PFCount(ctx, keys...)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("count pages per receiver: %w", err)
+	}
+	out := make(map[string]map[string]int64, len(cmds))
+	for r, byOutcome := range cmds {
+		out[r] = map[string]int64{}
+		for outcome, c := range byOutcome {
+			out[r][outcome] = c.Val()
+		}
+	}
+	return out, nil
 }

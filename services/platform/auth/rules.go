@@ -42,9 +42,12 @@ var Methods = map[string]Rule{
 	fbv1.EscalationService_AcknowledgeCase_FullMethodName: needs(Responder),
 	fbv1.EscalationService_ResolveCase_FullMethodName:     needs(Responder),
 	fbv1.EscalationService_EvaluatePolicy_FullMethodName:  needs(Admin),
+	fbv1.EscalationService_GetInsights_FullMethodName:     needs(Viewer, Service),
+	fbv1.EscalationService_GetPolicyStatus_FullMethodName: needs(Viewer, Service),
 
-	fbv1.NotifierService_TestReceiver_FullMethodName:   needs(Admin),
-	fbv1.NotifierService_ListDeliveries_FullMethodName: needs(Viewer, Service),
+	fbv1.NotifierService_TestReceiver_FullMethodName:     needs(Admin),
+	fbv1.NotifierService_ListDeliveries_FullMethodName:   needs(Viewer, Service),
+	fbv1.NotifierService_GetDeliveryStats_FullMethodName: needs(Viewer, Service),
 
 	// Load balancers and kubelets probe health without credentials.
 	healthpb.Health_Check_FullMethodName: {Open: true},

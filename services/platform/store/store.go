@@ -128,3 +128,15 @@ func (k Keys) Of(tag string, parts ...string) string {
 func (k Keys) Global(parts ...string) string {
 	return k.Prefix + strings.Join(parts, ":")
 }
+
+// Day names the UTC day of t in keys of daily counts: "20261130".
+func Day(t time.Time) string { return t.UTC().Format("20060102") }
+
+// LastDays names the n UTC days up to and including now's, oldest first.
+func LastDays(now time.Time, n int) []string {
+	out := make([]string, 0, max(n, 0))
+	for i := n - 1; i >= 0; i-- {
+		out = append(out, Day(now.AddDate(0, 0, -i)))
+	}
+	return out
+}
