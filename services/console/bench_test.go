@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,46 @@ func benchService(b *testing.B, fake *cases) *Service {
 	b.Helper()
 	con := start(b, "admin", fake)
 	return con.svc
+}
+
+// BenchmarkInsightsPage draws the insights page from a week of counts for
+// ten brands (escalation's and the notifier's answers in memory).
+func BenchmarkInsightsPage(b *testing.B) {
+	fake := newCases()
+	ins := storyInsights()
+	ins.Brands = nil
+	for i := range 10 {
+		a := &fbv1.BrandActivity{Brand: fmt.Sprintf("brand-%d", i)}
+		for j := range 28 {
+			a.Mentions, a.Complaints = append(a.Mentions, int64(100+j*i)), append(a.Complaints, int64(30+j))
+		}
+		ins.Brands = append(ins.Brands, a)
+	}
+	fake.insights = ins
+	fake.stats = &fbv1.GetDeliveryStatsResponse{Receivers: []*fbv1.ReceiverStats{{Receiver: "senior-oncall", Type: "pagerduty", Delivered: 70, Failed: 2},
+		{Receiver: "head-of-social", Type: "slack", Delivered: 12}}}
+	h := benchService(b, fake).routes()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/insights", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("insights: %d", rec.Code)
+		}
+	}
+}
+
+// BenchmarkPolicyPage draws the policy page with the default policy's
+// YAML and a shadow policy's comparisons.
+func BenchmarkPolicyPage(b *testing.B) {
+	fake := newCases()
+	fake.policy = &fbv1.GetPolicyStatusResponse{Live: &fbv1.PolicyStatus{Version: "v1", Source: strings.Repeat("routes:\n  - name: rival-reach\n    match: complaint && reach.tier == TIER_RIVAL\n", 60)},
+		Shadow: &fbv1.PolicyStatus{Version: "v2"}, ShadowComparisons: []*fbv1.ShadowComparison{{Comparison: "same", Mentions: 4000}, {Comparison: "would_raise", Mentions: 12}}}
+	h := benchService(b, fake).routes()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/policy", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("policy: %d", rec.Code)
+		}
+	}
 }

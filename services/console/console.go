@@ -36,6 +36,9 @@ type Config struct {
 	// services the console reads and acts through.
 	EscalationAddr string
 	NotifierAddr   string
+	// ScorerAddr is the scorer's gRPC address, for trying a mention
+	// against the policy.
+	ScorerAddr string
 	// PublicURL is where people reach the console; https makes cookies
 	// Secure and turns on HSTS.
 	PublicURL string
@@ -67,6 +70,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "console", ":8085", ":9095")
 	fs.StringVar(&c.EscalationAddr, "escalation-addr", "127.0.0.1:9093", "gRPC address of the escalation service")
 	fs.StringVar(&c.NotifierAddr, "notifier-addr", "127.0.0.1:9094", "gRPC address of the notifier service")
+	fs.StringVar(&c.ScorerAddr, "scorer-addr", "127.0.0.1:9091", "gRPC address of the scorer, which scores a mention an admin tries against the policy")
 	fs.StringVar(&c.PublicURL, "public-url", "", "the console's address as people reach it, e.g. https://firebreak.example.com (https makes cookies Secure)")
 	fs.StringVar(&c.LocalUser, "local-user", "", "local mode: everyone is signed in as this one account (for a laptop; `make run` sets it)")
 	fs.StringVar(&c.LocalRole, "local-role", "admin", "local mode: the local account's role: viewer, responder or admin")
@@ -116,11 +120,15 @@ type Escalation interface {
 	AcknowledgeCase(ctx context.Context, in *fbv1.AcknowledgeCaseRequest, opts ...grpc.CallOption) (*fbv1.AcknowledgeCaseResponse, error)
 	ResolveCase(ctx context.Context, in *fbv1.ResolveCaseRequest, opts ...grpc.CallOption) (*fbv1.ResolveCaseResponse, error)
 	ExplainDecision(ctx context.Context, in *fbv1.ExplainDecisionRequest, opts ...grpc.CallOption) (*fbv1.ExplainDecisionResponse, error)
+	EvaluatePolicy(ctx context.Context, in *fbv1.EvaluatePolicyRequest, opts ...grpc.CallOption) (*fbv1.EvaluatePolicyResponse, error)
+	GetInsights(ctx context.Context, in *fbv1.GetInsightsRequest, opts ...grpc.CallOption) (*fbv1.GetInsightsResponse, error)
+	GetPolicyStatus(ctx context.Context, in *fbv1.GetPolicyStatusRequest, opts ...grpc.CallOption) (*fbv1.GetPolicyStatusResponse, error)
 }
 
 // Deliveries is what the console asks of the notifier.
 type Deliveries interface {
 	ListDeliveries(ctx context.Context, in *fbv1.ListDeliveriesRequest, opts ...grpc.CallOption) (*fbv1.ListDeliveriesResponse, error)
+	GetDeliveryStats(ctx context.Context, in *fbv1.GetDeliveryStatsRequest, opts ...grpc.CallOption) (*fbv1.GetDeliveryStatsResponse, error)
 }
 
 // Service is a running console.
@@ -131,6 +139,7 @@ type Service struct {
 	d          *deps.Deps
 	escalation Escalation
 	notifier   Deliveries
+	scorer     Scorer
 	conns      []*grpc.ClientConn
 	board      *queue.Board
 	hub        *hub
@@ -154,12 +163,18 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		_ = esc.Close()
 		return nil, err
 	}
-	s, err := build(cfg, d, fbv1.NewEscalationServiceClient(esc), fbv1.NewNotifierServiceClient(notif))
+	scorer, err := rpc.Dial(cfg.ScorerAddr, "")
 	if err != nil {
 		_, _ = esc.Close(), notif.Close()
 		return nil, err
 	}
-	s.conns = []*grpc.ClientConn{esc, notif}
+	s, err := build(cfg, d, fbv1.NewEscalationServiceClient(esc), fbv1.NewNotifierServiceClient(notif))
+	if err != nil {
+		_, _, _ = esc.Close(), notif.Close(), scorer.Close()
+		return nil, err
+	}
+	s.scorer = fbv1.NewScorerServiceClient(scorer)
+	s.conns = []*grpc.ClientConn{esc, notif, scorer}
 	return s, nil
 }
 
@@ -253,6 +268,10 @@ func (s *Service) routes() http.Handler {
 	mux.HandleFunc("POST /cases/{id}/acknowledge", s.acknowledge)
 	mux.HandleFunc("POST /cases/{id}/resolve", s.resolve)
 	mux.HandleFunc("GET /events", s.events)
+	mux.HandleFunc("GET /insights", s.insightsPage)
+	mux.HandleFunc("GET /policy", s.policyPage)
+	mux.HandleFunc("POST /policy/try", s.tryMention)
+	mux.HandleFunc("POST /signout", s.signOut)
 	return secure(strings.HasPrefix(s.cfg.PublicURL, "https://"), s.gate.Wrap(mux))
 }
 

@@ -39,6 +39,10 @@ type cases struct {
 	decisions map[string]*fbv1.Decision
 	watchers  []chan *fbv1.CaseEvent
 	actions   []string
+	insights  *fbv1.GetInsightsResponse
+	policy    *fbv1.GetPolicyStatusResponse
+	stats     *fbv1.GetDeliveryStatsResponse
+	tried     []*fbv1.EvaluatePolicyRequest
 }
 
 func newCases() *cases {
@@ -231,6 +235,7 @@ func start(t testing.TB, role string, fake *cases) *console {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc.scorer = fake
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -300,4 +305,46 @@ func contains(t *testing.T, page string, wants ...string) {
 			t.Errorf("page lacks %q", w)
 		}
 	}
+}
+
+// The insights, the policy's status and a tried mention, as escalation,
+// the notifier and the scorer would answer them.
+func (f *cases) GetInsights(_ context.Context, in *fbv1.GetInsightsRequest, opts ...grpc.CallOption) (*fbv1.GetInsightsResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
+	return f.insights, nil
+}
+
+func (f *cases) GetPolicyStatus(_ context.Context, _ *fbv1.GetPolicyStatusRequest, opts ...grpc.CallOption) (*fbv1.GetPolicyStatusResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
+	return f.policy, nil
+}
+
+func (f *cases) GetDeliveryStats(_ context.Context, _ *fbv1.GetDeliveryStatsRequest, opts ...grpc.CallOption) (*fbv1.GetDeliveryStatsResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
+	return f.stats, nil
+}
+
+func (f *cases) EvaluatePolicy(_ context.Context, in *fbv1.EvaluatePolicyRequest, opts ...grpc.CallOption) (*fbv1.EvaluatePolicyResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.tried = append(f.tried, in)
+	f.mu.Unlock()
+	d := &fbv1.Decision{Escalate: in.Reach.GetTier() == fbv1.Tier_TIER_RIVAL, Route: "rival-reach", Team: "senior", Priority: fbv1.Priority_PRIORITY_CRITICAL,
+		Reasons: []*fbv1.Reason{{Text: "author has " + in.Mention.GetAuthor().GetHandle() + "'s audience"}}}
+	return &fbv1.EvaluatePolicyResponse{Decision: d}, nil
+}
+
+func (f *cases) Score(_ context.Context, in *fbv1.ScoreRequest, opts ...grpc.CallOption) (*fbv1.ScoreResponse, error) {
+	if _, err := f.caller(opts); err != nil {
+		return nil, err
+	}
+	return &fbv1.ScoreResponse{Score: &fbv1.Score{Complaint: 0.9, Topics: []string{"outage"}}}, nil
 }

@@ -174,6 +174,32 @@ func TestSignInWithTheIdentityProviderAndActAsThePerson(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("signed-out event stream: %d, want 401", resp.StatusCode)
 	}
+	// A form sent after the session ended changes nothing and goes back,
+	// through sign-in, to its page, which says so.
+	resp, err = bare.PostForm(con.base+"/cases/c-1/acknowledge", url.Values{"note": {"late"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/cases/c-1?expired=1" {
+		t.Errorf("a form after the session ended: %d to %q, want /cases/c-1?expired=1", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, page, _ := con.get(t, "/cases/c-1?expired=1"); !strings.Contains(page, "Your session had ended, so nothing was changed") {
+		t.Error("the page does not say the session had ended")
+	}
+	if acted := fake.acted(); len(acted) != 1 {
+		t.Fatalf("a form without a session acted: %v", acted)
+	}
+	// Signing out ends the session in this browser: the next page goes to
+	// the provider again.
+	contains(t, page, `action="/signout"`)
+	code, out, _ := con.post(t, "/signout", url.Values{"csrf": {token(t, page)}})
+	if code != http.StatusOK || !strings.Contains(out, "You are signed out") {
+		t.Fatalf("sign out: %d", code)
+	}
+	if code, _, h := con.get(t, "/cases/c-1"); code != http.StatusFound || !strings.HasPrefix(h.Get("Location"), idp.url+"/auth?") {
+		t.Errorf("after signing out: %d to %q, want the provider", code, h.Get("Location"))
+	}
 	// A callback with a state this browser did not start is refused.
 	resp, err = bare.Get(con.base + "/auth/callback?code=code-x&state=x")
 	if err != nil {

@@ -43,7 +43,11 @@ type pageData struct {
 	Flash  string
 	Error  string
 
-	Queue *queueView
+	Queue    *queueView
+	Insights *insightsView
+	Policy   *policyView
+	// SignOut is offered to people who signed in at the identity provider.
+	SignOut bool
 
 	File            *view.File
 	CanAct          bool
@@ -55,7 +59,12 @@ type pageData struct {
 
 func (s *Service) page(r *http.Request, title, nav string) *pageData {
 	p, _ := signin.From(r)
-	return &pageData{Title: title, Nav: nav, Person: p, Local: p.Method == "local", CSRF: signin.Token(r), Now: s.clock.Now()}
+	d := &pageData{Title: title, Nav: nav, Person: p, Local: p.Method == "local", CSRF: signin.Token(r), Now: s.clock.Now(),
+		SignOut: p.Method != "" && p.Method != "local"}
+	if r.URL.Query().Get(signin.ExpiredParam) != "" {
+		d.Error = "Your session had ended, so nothing was changed. You are signed in again: do it once more."
+	}
+	return d
 }
 
 func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name, fragment string, data *pageData) {
@@ -489,4 +498,19 @@ func callError(err error) string {
 		return msg
 	}
 	return err.Error()
+}
+
+// signOut ends the session in this browser. In local mode there is nobody
+// else to be, so it only says so.
+func (s *Service) signOut(w http.ResponseWriter, r *http.Request) {
+	person, _ := signin.From(r)
+	if person.Method == "local" {
+		data := s.page(r, "Local mode", "")
+		data.Flash = "Local mode has no sign-out: whoever opens this console is " + person.Name + "."
+		s.render(w, r, http.StatusOK, "error", "", data)
+		return
+	}
+	s.gate.SignOut(w)
+	data := &pageData{Title: "Signed out", Now: s.clock.Now(), Flash: "You are signed out of the console in this browser."}
+	s.render(w, r, http.StatusOK, "error", "", data)
 }

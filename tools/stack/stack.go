@@ -163,7 +163,7 @@ func (s *Stack) StartConsole(ctx context.Context, flags ...string) (*console.Ser
 // started here, whatever addresses its flags say.
 func (s *Stack) newConsole(c lifecycle.Config, d *deps.Deps) (*console.Service, error) {
 	cfg := *c.(*console.Config)
-	cfg.EscalationAddr, cfg.NotifierAddr = s.Escalation.GRPCAddr(), s.Notifier.GRPCAddr()
+	cfg.EscalationAddr, cfg.NotifierAddr, cfg.ScorerAddr = s.Escalation.GRPCAddr(), s.Notifier.GRPCAddr(), s.Scorer.GRPCAddr()
 	return console.New(cfg, d)
 }
 

@@ -160,6 +160,12 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		case r.Method == http.MethodGet && r.URL.Path != "/events" && r.URL.Query().Get("fragment") == "":
 			g.begin(w, r)
 			return
+		case r.Method == http.MethodPost:
+			// The session ended while a form was open: nothing is done, and
+			// the person goes back, through sign-in, to the page the form
+			// was on, which says so.
+			http.Redirect(w, r, returnPath(r.URL.Path)+"?"+ExpiredParam+"=1", http.StatusSeeOther)
+			return
 		default:
 			http.Error(w, "not signed in, or the session ended: reload the page to sign in", http.StatusUnauthorized)
 			return
@@ -274,4 +280,23 @@ func Credential(r *http.Request) string {
 func From(r *http.Request) (Person, bool) {
 	s, ok := r.Context().Value(ctxKey{}).(signedIn)
 	return s.person, ok
+}
+
+// ExpiredParam marks a page reached again after a session ended with a
+// form open.
+const ExpiredParam = "expired"
+
+// returnPath is the page a form at path was on: its parent
+// (/cases/X/acknowledge is on /cases/X).
+func returnPath(path string) string {
+	i := strings.LastIndex(path, "/")
+	if i <= 0 {
+		return "/"
+	}
+	return localPath(path[:i])
+}
+
+// SignOut ends the request's session in this browser.
+func (g *Gate) SignOut(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: g.secure, SameSite: http.SameSiteLaxMode})
 }

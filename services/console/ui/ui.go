@@ -44,7 +44,7 @@ type Pages struct {
 
 // pageNames are the top-level pages; each is parsed with the layout and the
 // shared fragments.
-var pageNames = []string{"queue", "case", "error"}
+var pageNames = []string{"queue", "case", "error", "insights", "policy"}
 
 // Load parses the templates.
 func Load() (*Pages, error) {
@@ -107,6 +107,23 @@ var funcs = template.FuncMap{
 	"inc":       func(n int32) int32 { return n + 1 },
 	"eventname": view.EventName,
 	"join":      strings.Join,
+	"duration":  Duration,
+	"pct":       func(n, of int64) string { return view.Percent(float64(n) / float64(max(of, 1))) },
+}
+
+// Duration says a span of time in the units people use for it.
+func Duration(d interface{ AsDuration() time.Duration }) string {
+	if d == nil {
+		return ""
+	}
+	v := d.AsDuration()
+	switch {
+	case v < time.Minute:
+		return fmt.Sprintf("%ds", int(v.Seconds()))
+	case v < time.Hour:
+		return fmt.Sprintf("%dm", int(v.Minutes()))
+	}
+	return fmt.Sprintf("%dh %02dm", int(v.Hours()), int(v.Minutes())%60)
 }
 
 // when formats a time for people: UTC, to the minute; "" for none.

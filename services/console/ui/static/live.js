@@ -15,10 +15,21 @@
         .catch(function () { /* the next event tries again */ })
         .finally(function () { busy = false; if (again) { again = false; refresh(); } });
     }
-    var source = new EventSource(el.dataset.live);
-    source.addEventListener("changed", refresh);
-    source.addEventListener("open", function () { el.dataset.connected = "true"; });
-    source.addEventListener("error", function () { el.dataset.connected = "false"; });
+    function listen() {
+      var source = new EventSource(el.dataset.live);
+      source.addEventListener("changed", refresh);
+      source.addEventListener("open", function () { el.dataset.connected = "true"; });
+      source.addEventListener("error", function () {
+        el.dataset.connected = "false";
+        if (source.readyState !== EventSource.CLOSED) { return; } // the browser retries by itself
+        // The server refused the stream: when the session has ended, a
+        // reload signs the person in again; otherwise listen again later.
+        fetch(el.dataset.fragment, { credentials: "same-origin" }).then(function (r) {
+          if (r.status === 401) { window.location.reload(); } else { setTimeout(listen, 5000); }
+        }, function () { setTimeout(listen, 5000); });
+      });
+    }
+    listen();
   }
   document.querySelectorAll("[data-live]").forEach(follow);
 })();
