@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // BenchmarkQueuePage10000OpenCases draws the first page of the queue, by
@@ -28,7 +29,7 @@ func BenchmarkQueuePage10000OpenCases(b *testing.B) {
 		fake.byID[c.Id] = c
 	}
 	svc := benchService(b, fake)
-	waitFor(b, "10,000 cases on the board", func() bool { return svc.board.Len() == 10_000 })
+	testkit.Eventually(b, "10,000 cases on the board", func() bool { return svc.board.Len() == 10_000 })
 	h := svc.routes()
 	for _, tc := range []struct{ name, url string }{{"first page", "/"}, {"filtered", "/?brand=globex&priority=high&page=3"}} {
 		b.Run(tc.name, func(b *testing.B) {

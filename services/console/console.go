@@ -151,7 +151,7 @@ type Service struct {
 }
 
 // New builds the service and binds its ports.
-func New(cfg Config, d *deps.Deps) (*Service, error) {
+func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	// Credentials go with each call, not the connection: reads carry the
 	// console's key, and a person's action carries the person's.
 	esc, err := rpc.Dial(cfg.EscalationAddr, "")

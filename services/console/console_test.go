@@ -9,6 +9,7 @@ import (
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 func TestMentionTextAndHandlesAreShownAsText(t *testing.T) {
@@ -141,7 +142,7 @@ func TestQueueFiltersAndRefusesUnknownOnes(t *testing.T) {
 	other.Brand, other.Author.Handle, other.Priority = "globex", "eve", fbv1.Priority_PRIORITY_NORMAL
 	fake.put(other, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
 	con := start(t, "admin", fake)
-	waitFor(t, "both cases on the board", func() bool { return con.svc.board.Len() == 2 })
+	testkit.Eventually(t, "both cases on the board", func() bool { return con.svc.board.Len() == 2 })
 
 	_, page, _ := con.get(t, "/?brand=globex")
 	if !strings.Contains(page, "@eve") || strings.Contains(page, "@dan") {

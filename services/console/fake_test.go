@@ -24,6 +24,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // cases stands in for escalation behind the console's Escalation port: it
@@ -249,7 +250,7 @@ func start(t testing.TB, role string, fake *cases) *console {
 	jar, _ := cookiejar.New(nil)
 	c := &console{svc: svc, fake: fake, base: "http://" + svc.HTTPAddr(), client: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	waitFor(t, "the queue to load", func() bool { return svc.watch.status() == "" })
+	testkit.Eventually(t, "the queue to load", func() bool { return svc.watch.status() == "" })
 	return c
 }
 
@@ -285,17 +286,6 @@ func token(t *testing.T, page string) string {
 		t.Fatalf("no form token on the page:\n%s", page)
 	}
 	return m[1]
-}
-
-func waitFor(t testing.TB, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func contains(t *testing.T, page string, wants ...string) {

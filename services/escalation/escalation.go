@@ -121,7 +121,7 @@ type Service struct {
 }
 
 // New builds the service and binds its ports.
-func New(cfg Config, d *deps.Deps) (*Service, error) {
+func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	pol, err := loadPolicy(cfg.PolicyFile)
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "escalation", Purpose: "join",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.Scored(), d.Names.Reached()},
 		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("escalation"), Handler: s.handle,
@@ -145,7 +145,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	commands, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+	commands, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "escalation", Purpose: "commands",
 		Stream: d.Names.Stream(bus.NounCommands), Subjects: []string{d.Names.CaseCommands()},
 		MaxInFlight: 8, DeadLetter: d.Names.DeadLetter("escalation"), Handler: s.handleCommand,
@@ -160,6 +160,8 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	fbv1.RegisterEscalationServiceServer(unit.GRPC, s)
 	// Timers start after the consumer and stop before it.
 	unit.Workers = append(workers, consumer, commands, s.timers(cfg.TimerTick))
+	unit.HTTP.AddCheck(consumer.Ready)
+	unit.HTTP.AddCheck(commands.Ready)
 	s.Unit = unit
 	d.Tel.Logger.Info("policy loaded", "version", pol.Version(), "file", cfg.PolicyFile)
 	return s, nil

@@ -84,7 +84,7 @@ func newRigWith(t testing.TB, replicas int, tune func(*Config)) *rig {
 		cfg := Config{Common: env.Common, PolicyFile: path, Reopen: time.Hour, DecisionTTL: time.Hour,
 			MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond, PolicyCheck: 20 * time.Millisecond}
 		tune(&cfg)
-		svc, err := New(cfg, d)
+		svc, err := New(t.Context(), cfg, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -614,7 +614,7 @@ func TestThirdUnansweredComplaintEscalatesAndABrandReplyIsCounted(t *testing.T) 
 func newReplica(t *testing.T, r *rig) *Service {
 	t.Helper()
 	d := r.env.Deps(t, "escalation-new")
-	svc, err := New(Config{Common: r.env.Common, PolicyFile: r.policyPath, Reopen: time.Hour, DecisionTTL: time.Hour,
+	svc, err := New(t.Context(), Config{Common: r.env.Common, PolicyFile: r.policyPath, Reopen: time.Hour, DecisionTTL: time.Hour,
 		MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond, PolicyCheck: 20 * time.Millisecond}, d)
 	if err != nil {
 		t.Fatal(err)

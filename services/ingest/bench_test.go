@@ -18,7 +18,7 @@ import (
 // server and the real Redis.
 func BenchmarkHTTPIngest(b *testing.B) {
 	env := depstest.New(b)
-	svc, err := New(Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour, MaxInFlight: 256}, env.Deps(b, "ingest"))
+	svc, err := New(b.Context(), Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour, MaxInFlight: 256}, env.Deps(b, "ingest"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -135,7 +135,7 @@ type Service struct {
 }
 
 // New builds the service and binds its ports.
-func New(cfg Config, d *deps.Deps) (*Service, error) {
+func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 64 // a Config built in code rather than from flags
 	}

@@ -25,7 +25,7 @@ func startIngest(t *testing.T, options ...func(*Config)) (*Service, *deps.Deps) 
 	for _, o := range options {
 		o(&cfg)
 	}
-	svc, err := New(cfg, d)
+	svc, err := New(t.Context(), cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -232,7 +232,7 @@ func TestXDirectMessagesArePublishedPrivatelyAndNeverLogged(t *testing.T) {
 	d.Tel.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := Config{Common: env.Common, MaxBodyBytes: 4096, MaxBatch: 3, SeenTTL: time.Hour}
 	withX(t, secret)(&cfg)
-	svc, err := New(cfg, d)
+	svc, err := New(t.Context(), cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

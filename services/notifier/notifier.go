@@ -109,7 +109,7 @@ type Service struct {
 }
 
 // New builds the service and binds its ports.
-func New(cfg Config, d *deps.Deps) (*Service, error) {
+func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	rt, err := buildRouting(cfg)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	if err := s.metrics(); err != nil {
 		return nil, err
 	}
-	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "notifier", Purpose: "cases",
 		Stream: d.Names.Stream(bus.NounCases), Subjects: []string{d.Names.All(bus.NounCases)},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cfg.AckWait, MaxDeliver: maxDeliver,
@@ -141,6 +141,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	unit.Workers = []lifecycle.Part{consumer, &lifecycle.Every{Interval: groupTick(cfg.GroupTick), Do: s.flushDue}}
+	unit.HTTP.AddCheck(consumer.Ready)
 	s.Unit = unit
 	return s, nil
 }

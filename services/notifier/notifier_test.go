@@ -26,6 +26,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // hook is a webhook receiver that records the Idempotency-Key of each
@@ -70,7 +71,7 @@ func newRig(t *testing.T, replicas int, cfg Config) *rig {
 	cfg.Common = env.Common
 	cfg.DedupTTL, cfg.MaxInFlight, cfg.AckWait = time.Hour, 8, 30*time.Second
 	for i := range replicas {
-		svc, err := New(cfg, env.Deps(t, fmt.Sprintf("notifier-%d", i)))
+		svc, err := New(t.Context(), cfg, env.Deps(t, fmt.Sprintf("notifier-%d", i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,17 +102,6 @@ func (r *rig) publish(ev *fbv1.CaseEvent, copy int) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestTwoReplicasPageEachEventOnceWhateverTheRedeliveries(t *testing.T) {
 	h := &hook{}
 	srv := httptest.NewServer(h)
@@ -124,7 +114,7 @@ func TestTwoReplicasPageEachEventOnceWhateverTheRedeliveries(t *testing.T) {
 			r.publish(ev, copy)
 		}
 	}
-	waitFor(t, "every case paged", func() bool { return len(h.got()) >= n })
+	testkit.Eventually(t, "every case paged", func() bool { return len(h.got()) >= n })
 	settle(t, r.bus)
 	keys := h.got()
 	seen := map[string]int{}
@@ -165,7 +155,7 @@ teams:
 	r.publish(event("a-1", "a-1:escalated:0.2:1", 2, "head"), 0) // the chain names level 2's receiver
 	r.publish(event("b-1", "b-1:opened:m", 1), 0)                // no names: routed by team and level
 	r.publish(event("c-1", "c-1:opened:m", 1, "broken"), 0)      // fails for good: fallback and a failure event
-	waitFor(t, "the fallback page", func() bool { return len(fallback.got()) == 1 })
+	testkit.Eventually(t, "the fallback page", func() bool { return len(fallback.got()) == 1 })
 	settle(t, r.bus)
 	if len(head.got()) != 1 || len(oncall.got()) != 1 || len(broken.got()) != 1 {
 		t.Fatalf("pages: head %v, oncall %v, broken %v", head.got(), oncall.got(), broken.got())
@@ -244,7 +234,7 @@ func TestPagerDutyAcknowledgementBecomesACommand(t *testing.T) {
 // settle waits until the notifier has acknowledged everything.
 func settle(t *testing.T, d *deps.Deps) {
 	t.Helper()
-	waitFor(t, "the notifier to catch up", func() bool {
+	testkit.Eventually(t, "the notifier to catch up", func() bool {
 		c, err := d.JS.Consumer(context.Background(), d.Names.Stream(bus.NounCases), "notifier-cases")
 		if err != nil {
 			return false
@@ -293,7 +283,7 @@ teams:
 	for i := range 6 {
 		r.publish(event(fmt.Sprintf("s%d-1", i), fmt.Sprintf("s%d-1:opened:m", i), 1), 0)
 	}
-	waitFor(t, "the group to go out", func() bool {
+	testkit.Eventually(t, "the group to go out", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		total := 0

@@ -73,7 +73,7 @@ type Service struct {
 }
 
 // New builds the service and binds its ports. cfg must have been validated.
-func New(cfg Config, d *deps.Deps) (*Service, error) {
+func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	if cfg.brands == nil {
 		if err := cfg.Validate(); err != nil {
 			return nil, err
@@ -85,7 +85,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	s.resolver = res
-	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "reach", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
 		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("reach"), Handler: s.handle,
@@ -101,6 +101,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	// The resolver starts first and stops last, so no handler finds its
 	// refreshes gone.
 	unit.Workers = []lifecycle.Part{res, consumer}
+	unit.HTTP.AddCheck(consumer.Ready)
 	s.Unit = unit
 	return s, nil
 }

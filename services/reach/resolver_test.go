@@ -19,6 +19,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // xUsers is a users-lookup server whose answers the test sets; it counts
@@ -97,7 +98,7 @@ func TestResolverLooksUpOnceCachesAndServesStaleWhileRefreshing(t *testing.T) {
 	if got.followers != 332000 || got.source != "cache" {
 		t.Fatalf("stale: %+v", got)
 	}
-	waitFor(t, "the refresh", func() bool {
+	testkit.Eventually(t, "the refresh", func() bool {
 		got, _ := r.resolve(ctx, xMention("dan", 5))
 		return got.followers == 340000
 	})
@@ -136,7 +137,7 @@ func TestResolverFallsBackToTheMentionAndCoalescesLookups(t *testing.T) {
 	}
 	// The first lookup is held at X while the other mentions arrive and
 	// join it.
-	waitFor(t, "the first lookup to reach X", func() bool { return x.arrived.Load() == 1 })
+	testkit.Eventually(t, "the first lookup to reach X", func() bool { return x.arrived.Load() == 1 })
 	close(x.release)
 	wg.Wait()
 	for _, got := range results {
@@ -176,16 +177,5 @@ func TestVelocityFromMetricUpdatesOfTheSamePost(t *testing.T) {
 	got, _ = r.resolve(ctx, m)
 	if got.velocity != 30 || velocityReason(got.velocity, 10) == "" {
 		t.Fatalf("update: %v per minute, want 60 over 2 minutes = 30", got.velocity)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -51,7 +51,7 @@ func TestServiceLoadsATeamsTrainedModel(t *testing.T) {
 
 	env := depstest.New(t)
 	d := env.Deps(t, "scorer")
-	svc, err := New(Config{Common: env.Common, MaxInFlight: 4, Model: path}, d)
+	svc, err := New(t.Context(), Config{Common: env.Common, MaxInFlight: 4, Model: path}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func startScorer(t *testing.T) (*Service, *deps.Deps, string) {
 	t.Helper()
 	env := depstest.New(t)
 	d := env.Deps(t, "scorer")
-	svc, err := New(Config{Common: env.Common, MaxInFlight: 4, LexiconOnly: true}, d)
+	svc, err := New(t.Context(), Config{Common: env.Common, MaxInFlight: 4, LexiconOnly: true}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,13 +69,13 @@ type Service struct {
 }
 
 // New builds the scorer, loads its model, and binds its ports.
-func New(cfg Config, d *deps.Deps) (*Service, error) {
+func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	sc, err := newScorer(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, d: d, scorer: sc}
-	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "scorer", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
 		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("scorer"), Handler: s.handle,
@@ -90,6 +90,7 @@ func New(cfg Config, d *deps.Deps) (*Service, error) {
 	fbv1.RegisterScorerServiceServer(unit.GRPC, s)
 	unit.HTTP.Handle(ReplyCheckPath, d.Auth.Require(ReplyCheckPath, auth.CheckReplies, s.ReplyCheckHandler()))
 	unit.Workers = []lifecycle.Part{consumer}
+	unit.HTTP.AddCheck(consumer.Ready)
 	s.Unit = unit
 	d.Tel.Logger.Info("scorer model loaded", "model", sc.ModelVersion())
 	return s, nil

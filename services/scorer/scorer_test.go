@@ -19,7 +19,7 @@ import (
 func TestScoresEveryIngestedMentionAndAnswersOverGRPC(t *testing.T) {
 	env := depstest.New(t)
 	d := env.Deps(t, "scorer")
-	svc, err := New(Config{Common: env.Common, MaxInFlight: 4}, d)
+	svc, err := New(t.Context(), Config{Common: env.Common, MaxInFlight: 4}, d)
 	if err != nil {
 		t.Fatal(err)
 	}

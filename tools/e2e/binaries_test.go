@@ -21,6 +21,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 var services = []string{"notifier", "escalation", "reach", "scorer", "ingest"}
@@ -78,7 +79,7 @@ func TestEachServiceRunsAsItsOwnBinary(t *testing.T) {
 	}
 	defer conn.Close()
 	client := fbv1.NewEscalationServiceClient(conn)
-	eventually(t, "the escalation binary's decision", func() bool {
+	testkit.Eventually(t, "the escalation binary's decision", func() bool {
 		d, err := client.ExplainDecision(context.Background(), &fbv1.ExplainDecisionRequest{MentionId: "x:bin-1"})
 		return err == nil && d.Decision.Team == "senior"
 	})

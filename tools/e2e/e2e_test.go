@@ -25,6 +25,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 	"github.com/firebreak/firebreak/tools/stack"
 )
 
@@ -161,7 +162,7 @@ func (w *world) postMentions(body string) (*http.Response, error) {
 func (w *world) decision(mentionID string) *fbv1.Decision {
 	w.t.Helper()
 	var d *fbv1.Decision
-	eventually(w.t, "decision on "+mentionID, func() bool {
+	testkit.Eventually(w.t, "decision on "+mentionID, func() bool {
 		resp, err := w.escalation.ExplainDecision(context.Background(), &fbv1.ExplainDecisionRequest{MentionId: mentionID})
 		if err != nil {
 			return false
@@ -183,19 +184,8 @@ func (w *world) caseOf(id string) (*fbv1.Case, []*fbv1.CaseEvent) {
 
 func (w *world) pagesAbout(handle string, n int) []page {
 	w.t.Helper()
-	eventually(w.t, fmt.Sprintf("%d pages about @%s", n, handle), func() bool { return len(w.hook.about(handle)) >= n })
+	testkit.Eventually(w.t, fmt.Sprintf("%d pages about @%s", n, handle), func() bool { return len(w.hook.about(handle)) >= n })
 	return w.hook.about(handle)
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 const complaint = "@acme third time asking: my flight was cancelled, I'm stranded and nobody answers. Terrible service!"
@@ -331,7 +321,7 @@ func (w *world) settle() {
 	w.t.Helper()
 	js, _ := jetstream.New(w.nc)
 	names := bus.Names{Prefix: "firebreak"}
-	eventually(w.t, "consumers to catch up", func() bool {
+	testkit.Eventually(w.t, "consumers to catch up", func() bool {
 		for stream, durables := range map[string][]string{
 			names.Stream(bus.NounMentions): {"scorer-mentions", "reach-mentions", "escalation-join"},
 			names.Stream(bus.NounCases):    {"notifier-cases"},

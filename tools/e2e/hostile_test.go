@@ -24,6 +24,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 	"github.com/firebreak/firebreak/tools/stack"
 )
 
@@ -176,7 +177,7 @@ func TestHostileClientsGetA4xxQuicklyAndNothingIsPublished(t *testing.T) {
 
 	// The slow-loris test's control request and the X delivery (sent twice)
 	// are the only mentions that may have been published.
-	eventually(t, "the two legitimate mentions to be published", func() bool { return e.ingested(t)-before >= 2 })
+	testkit.Eventually(t, "the two legitimate mentions to be published", func() bool { return e.ingested(t)-before >= 2 })
 	if got := e.ingested(t) - before; got != 2 {
 		t.Fatalf("ingest published %d mentions, want 2 (the legitimate ones, once each)", got)
 	}

@@ -11,6 +11,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // fastReplyPolicy is the default policy with its reply clocks shortened so
@@ -56,7 +57,7 @@ func (w *world) replyOn(caseID, replyID string) (*fbv1.Case, *fbv1.BrandReply) {
 	w.t.Helper()
 	var c *fbv1.Case
 	var r *fbv1.BrandReply
-	eventually(w.t, "brand reply "+replyID+" on case "+caseID, func() bool {
+	testkit.Eventually(w.t, "brand reply "+replyID+" on case "+caseID, func() bool {
 		c, _ = w.caseOf(caseID)
 		for _, kept := range c.Replies {
 			if kept.MentionId == replyID {
@@ -73,7 +74,7 @@ func (w *world) replyOn(caseID, replyID string) (*fbv1.Case, *fbv1.BrandReply) {
 func (w *world) pageWith(handle, text string) page {
 	w.t.Helper()
 	var found page
-	eventually(w.t, fmt.Sprintf("a page about @%s saying %q", handle, text), func() bool {
+	testkit.Eventually(w.t, fmt.Sprintf("a page about @%s saying %q", handle, text), func() bool {
 		for _, p := range w.hook.about(handle) {
 			if strings.Contains(p.Title, text) {
 				found = p

@@ -100,32 +100,32 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		build func(lifecycle.Config, *deps.Deps) (lifecycle.Server, error)
 	}{
 		{"notifier", &notifier.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := notifier.New(*c.(*notifier.Config), d)
+			svc, err := notifier.New(ctx, *c.(*notifier.Config), d)
 			s.Notifier = svc
 			return svc, err
 		}},
 		{"escalation", &escalation.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := escalation.New(*c.(*escalation.Config), d)
+			svc, err := escalation.New(ctx, *c.(*escalation.Config), d)
 			s.Escalation = svc
 			return svc, err
 		}},
 		{"reach", &reach.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := reach.New(*c.(*reach.Config), d)
+			svc, err := reach.New(ctx, *c.(*reach.Config), d)
 			s.Reach = svc
 			return svc, err
 		}},
 		{"scorer", &scorer.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := scorer.New(*c.(*scorer.Config), d)
+			svc, err := scorer.New(ctx, *c.(*scorer.Config), d)
 			s.Scorer = svc
 			return svc, err
 		}},
 		{"ingest", &ingest.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := ingest.New(*c.(*ingest.Config), d)
+			svc, err := ingest.New(ctx, *c.(*ingest.Config), d)
 			s.Ingest = svc
 			return svc, err
 		}},
 		{"console", &console.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := s.newConsole(c, d)
+			svc, err := s.newConsole(ctx, c, d)
 			s.Console = svc
 			return svc, err
 		}},
@@ -150,7 +150,7 @@ func (s *Stack) StartConsole(ctx context.Context, flags ...string) (*console.Ser
 	var svc *console.Service
 	p, err := s.start(ctx, opts, "console", &console.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
 		var err error
-		svc, err = s.newConsole(c, d)
+		svc, err = s.newConsole(ctx, c, d)
 		return svc, err
 	})
 	if err != nil {
@@ -161,10 +161,10 @@ func (s *Stack) StartConsole(ctx context.Context, flags ...string) (*console.Ser
 
 // newConsole builds a console as a client of the escalation and notifier
 // started here, whatever addresses its flags say.
-func (s *Stack) newConsole(c lifecycle.Config, d *deps.Deps) (*console.Service, error) {
+func (s *Stack) newConsole(ctx context.Context, c lifecycle.Config, d *deps.Deps) (*console.Service, error) {
 	cfg := *c.(*console.Config)
 	cfg.EscalationAddr, cfg.NotifierAddr, cfg.ScorerAddr = s.Escalation.GRPCAddr(), s.Notifier.GRPCAddr(), s.Scorer.GRPCAddr()
-	return console.New(cfg, d)
+	return console.New(ctx, cfg, d)
 }
 
 func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecycle.Config,

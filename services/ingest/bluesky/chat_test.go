@@ -15,6 +15,7 @@ import (
 	"github.com/firebreak/firebreak/services/ingest/bluesky/chattest"
 	"github.com/firebreak/firebreak/services/ingest/stream"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 const (
@@ -77,14 +78,14 @@ func TestChatTakesDirectMessagesAsPrivateMentions(t *testing.T) {
 
 	sink := &mentions{}
 	r := startChat(t, pds, cursor, sink)
-	waitFor(t, "the first poll", func() bool { return len(pds.AskedCursors()) > 0 })
+	testkit.Eventually(t, "the first poll", func() bool { return len(pds.AskedCursors()) > 0 })
 	pds.Message("c1", "m1", danDID, "my account number is 55-1234")
 	pds.Message("c1", "m2", brandDID, "Thanks Dan, an engineer comes at 9am")
 	pds.Deleted("c1", "m3", danDID)
 	pds.Message("g1", "m4", eveDID, "a group chat")
 	pds.Other("c2", "logAcceptConvo")
 	pds.Message("c2", "m5", eveDID, "hello?")
-	waitFor(t, "three messages", func() bool { return len(sink.got()) >= 3 })
+	testkit.Eventually(t, "three messages", func() bool { return len(sink.got()) >= 3 })
 
 	got := sink.got()
 	if len(got) != 3 {
@@ -119,7 +120,7 @@ func TestChatTakesDirectMessagesAsPrivateMentions(t *testing.T) {
 	sink2 := &mentions{}
 	startChat(t, pds, cursor, sink2)
 	pds.Message("c2", "m6", brandDID, "Hi Eve, how can we help?")
-	waitFor(t, "the message after the restart", func() bool { return len(sink2.got()) >= 1 })
+	testkit.Eventually(t, "the message after the restart", func() bool { return len(sink2.got()) >= 1 })
 	if got := sink2.got(); len(got) != 1 || got[0].PlatformId != "chat/c2/m6" || got[0].ReplyToAuthorId != eveDID {
 		t.Fatalf("after restart: %v", got)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak/firebreak/services/ingest/stream"
 	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // fakeJetstream serves /subscribe as Jetstream documents it: events in
@@ -100,17 +101,6 @@ func (r *recorder) got() []string {
 	return append([]string(nil), r.ids...)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func postJSON(timeUS int64, did, rkey, text string, mentions string) string {
 	facets := ""
 	if mentions != "" {
@@ -149,7 +139,7 @@ func TestJetstreamResumesAfterDropAndRestartWithoutGapsOrDuplicates(t *testing.T
 
 	sink := &recorder{}
 	_, runner := start(t, url, cursor, sink, time.UnixMicro(base))
-	waitFor(t, "both mentions after the drop", func() bool { return len(sink.got()) == 2 })
+	testkit.Eventually(t, "both mentions after the drop", func() bool { return len(sink.got()) == 2 })
 	if err := runner.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +159,7 @@ func TestJetstreamResumesAfterDropAndRestartWithoutGapsOrDuplicates(t *testing.T
 	sink2 := &recorder{}
 	j2, runner2 := start(t, url, cursor, sink2, time.UnixMicro(base))
 	defer runner2.Stop(context.Background())
-	waitFor(t, "the post after the restart", func() bool { return strings.Contains(strings.Join(sink2.got(), ","), "a3") })
+	testkit.Eventually(t, "the post after the restart", func() bool { return strings.Contains(strings.Join(sink2.got(), ","), "a3") })
 	if got := strings.Join(sink2.got(), ","); got != "did:plc:dan/a2,did:plc:dan/a3" {
 		t.Fatalf("after restart got %s: want the boundary event again (dropped by ingest's dedup) and the new one", got)
 	}
@@ -190,7 +180,7 @@ func TestJetstreamReportsAGapWhenTheCursorIsOlderThanRetention(t *testing.T) {
 	defer srv.Close()
 	j, runner := start(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/subscribe", cursor, &recorder{}, old.Add(48*time.Hour))
 	defer runner.Stop(context.Background())
-	waitFor(t, "a connection", func() bool { return len(fake.askedCursors()) == 1 })
+	testkit.Eventually(t, "a connection", func() bool { return len(fake.askedCursors()) == 1 })
 	if j.Gaps() != 1 {
 		t.Fatalf("gaps reported %d, want 1", j.Gaps())
 	}

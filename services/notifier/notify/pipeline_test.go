@@ -12,6 +12,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/notifytest"
 	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -175,7 +176,7 @@ func TestHangingReceiverDoesNotHoldUpOthers(t *testing.T) {
 		results, _ := p.Deliver(context.Background(), notifytest.Opened("c1", "senior", t0))
 		done <- results
 	}()
-	waitFor(t, func() bool { return len(log.Deliveries()) == 1 })
+	testkit.Eventually(t, "the condition", func() bool { return len(log.Deliveries()) == 1 })
 	if got := log.Deliveries()[0].GetReceiver(); got != "fast" {
 		t.Fatalf("first delivery went to %q, want fast while slow hangs", got)
 	}
@@ -222,19 +223,5 @@ func TestGroupSuppressesMembersAlreadyPaged(t *testing.T) {
 	}
 	if again, _ := p.Deliver(t.Context(), b); again[0].Outcome != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED {
 		t.Fatalf("case b alone after its group: %v, want suppressed", again[0].Outcome)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatal("condition not met within 5s")
-		case <-tick.C:
-		}
 	}
 }

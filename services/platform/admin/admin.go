@@ -63,17 +63,23 @@ func Listen(addr string, tel *telemetry.Telemetry, checks ...Check) (*Server, er
 	return s, nil
 }
 
+// AddCheck adds a readiness check, such as a consumer's Ready; call it
+// before Serve.
+func (s *Server) AddCheck(c Check) { s.checks = append(s.checks, c) }
+
 // Handle mounts a handler beside the built-in endpoints.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
 
-// Serve serves until Stop; run it in a goroutine.
-func (s *Server) Serve() {
+// Serve serves until Stop, then returns nil; any other return is the
+// server failing, with the error that ended it.
+func (s *Server) Serve() error {
 	if err := s.srv.Serve(s.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		s.log.Error("HTTP server stopped", "err", err)
+		return fmt.Errorf("HTTP server on %s stopped serving: %w", s.Addr(), err)
 	}
+	return nil
 }
 
 // Draining makes /readyz fail, so no new traffic is routed here.

@@ -15,6 +15,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 type rig struct {
@@ -84,17 +85,6 @@ func (r rig) deadLetters(t *testing.T, want int) []jetstream.Msg {
 	return msgs
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestRetryableErrorIsRedeliveredUntilSuccess(t *testing.T) {
 	r := newRig(t)
 	var calls atomic.Int32
@@ -105,7 +95,7 @@ func TestRetryableErrorIsRedeliveredUntilSuccess(t *testing.T) {
 		return nil
 	})
 	r.publish(t, "m1", "hello")
-	eventually(t, "third delivery", func() bool { return calls.Load() == 3 })
+	testkit.Eventually(t, "third delivery", func() bool { return calls.Load() == 3 })
 	time.Sleep(100 * time.Millisecond) // nothing further may arrive once acked
 	if got := calls.Load(); got != 3 {
 		t.Fatalf("handler called %d times, want 3", got)
@@ -129,7 +119,7 @@ func TestDuplicatePublishIsStoredOnce(t *testing.T) {
 	r.publish(t, "same", "a")
 	r.publish(t, "same", "a")
 	r.publish(t, "other", "b")
-	eventually(t, "both messages", func() bool { mu.Lock(); defer mu.Unlock(); return seen["b"] == 1 && seen["a"] >= 1 })
+	testkit.Eventually(t, "both messages", func() bool { mu.Lock(); defer mu.Unlock(); return seen["b"] == 1 && seen["a"] >= 1 })
 	mu.Lock()
 	defer mu.Unlock()
 	if seen["a"] != 1 {
@@ -191,7 +181,7 @@ func TestStopWaitsForInFlightWork(t *testing.T) {
 		return nil
 	})
 	r.publish(t, "slow", "x")
-	eventually(t, "handler start", func() bool { return started.Load() == 1 })
+	testkit.Eventually(t, "handler start", func() bool { return started.Load() == 1 })
 	stopped := make(chan error)
 	go func() { stopped <- c.Stop(context.Background()) }()
 	select {
@@ -247,7 +237,7 @@ func TestRetryAfterDelaysTheRedelivery(t *testing.T) {
 		return nil
 	})
 	r.publish(t, "later", "x")
-	eventually(t, "the redelivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(times) == 2 })
+	testkit.Eventually(t, "the redelivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(times) == 2 })
 	mu.Lock()
 	defer mu.Unlock()
 	if gap := times[1].Sub(times[0]); gap < 250*time.Millisecond {
@@ -275,11 +265,45 @@ func TestSlowHandlerIsNotRedeliveredWhileItWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.publish(t, "slow", "x")
-	eventually(t, "the handler to start", func() bool { return calls.Load() == 1 })
+	testkit.Eventually(t, "the handler to start", func() bool { return calls.Load() == 1 })
 	if err := c.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if calls.Load() != 1 {
 		t.Fatalf("a message still being handled was redelivered: %d calls", calls.Load())
+	}
+}
+
+func TestConsumerWhoseIteratorClosesIsRecreated(t *testing.T) {
+	r := newRig(t)
+	var handled, after atomic.Int32
+	c := r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		handled.Add(1)
+		if msg.Headers().Get("Nats-Msg-Id") == bus.MsgID("m-after", "scored") {
+			after.Add(1)
+		}
+		return nil
+	})
+	ctx := context.Background()
+	if err := c.Ready(ctx); err != nil {
+		t.Fatalf("a pulling consumer is not ready: %v", err)
+	}
+	// A handled message shows the pull requests are out, so the server
+	// tells the iterator of the deletion at once.
+	r.publish(t, "m-before", "hello")
+	testkit.Eventually(t, "the first message to be handled", func() bool { return handled.Load() == 1 })
+	// Deleting the durable consumer closes its iterator under the loop.
+	stream := r.names.Stream(bus.NounMentions)
+	if err := r.js.DeleteConsumer(ctx, stream, bus.Durable("test", "mentions")); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "the durable consumer to be re-created", func() bool {
+		_, err := r.js.Consumer(ctx, stream, bus.Durable("test", "mentions"))
+		return err == nil
+	})
+	r.publish(t, "m-after", "hello again")
+	testkit.Eventually(t, "a message published after the re-creation to be handled", func() bool { return after.Load() == 1 })
+	if err := c.Ready(ctx); err != nil {
+		t.Fatalf("the re-created consumer is not ready: %v", err)
 	}
 }

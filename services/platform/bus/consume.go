@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/firebreak/firebreak/services/platform/backoff"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
@@ -120,6 +122,9 @@ type Consumer struct {
 
 	mu       sync.Mutex
 	iter     jetstream.MessagesContext
+	stopping bool // set by Stop, under mu
+	stopped  context.CancelFunc
+	pulling  atomic.Bool
 	inFlight sync.WaitGroup
 	done     chan struct{}
 }
@@ -148,42 +153,84 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, te
 		tracer: tel.Tracer.Tracer("firebreak/bus"),
 		done:   make(chan struct{}),
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
-		Durable:        Durable(cfg.Service, cfg.Purpose),
-		FilterSubjects: cfg.Subjects,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        cfg.AckWait,
-		MaxDeliver:     cfg.MaxDeliver,
-		MaxAckPending:  cfg.MaxInFlight * 4,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}); err != nil {
-		return nil, fmt.Errorf("create consumer %s on %s: %w", Durable(cfg.Service, cfg.Purpose), cfg.Stream, err)
+	if err := c.create(ctx); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// create creates the durable consumer, or updates it to cfg.
+func (c *Consumer) create(ctx context.Context) error {
+	durable := Durable(c.cfg.Service, c.cfg.Purpose)
+	if _, err := c.js.CreateOrUpdateConsumer(ctx, c.cfg.Stream, jetstream.ConsumerConfig{
+		Durable:        durable,
+		FilterSubjects: c.cfg.Subjects,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        c.cfg.AckWait,
+		MaxDeliver:     c.cfg.MaxDeliver,
+		MaxAckPending:  c.cfg.MaxInFlight * 4,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}); err != nil {
+		return fmt.Errorf("create consumer %s on %s: %w", durable, c.cfg.Stream, err)
+	}
+	return nil
 }
 
 // Start begins pulling. Messages are handled concurrently, at most
 // MaxInFlight at a time; the iterator buffers no more than that, so a slow
 // handler slows the pull instead of filling memory.
 func (c *Consumer) Start(ctx context.Context) error {
-	cons, err := c.js.Consumer(ctx, c.cfg.Stream, Durable(c.cfg.Service, c.cfg.Purpose))
+	iter, err := c.open(ctx)
 	if err != nil {
-		return fmt.Errorf("look up consumer %s: %w", Durable(c.cfg.Service, c.cfg.Purpose), err)
+		return err
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.MaxInFlight))
-	if err != nil {
-		return fmt.Errorf("pull from %s: %w", Durable(c.cfg.Service, c.cfg.Purpose), err)
-	}
+	stopCtx, stopped := context.WithCancel(context.Background())
 	c.mu.Lock()
-	c.iter = iter
+	c.iter, c.stopped = iter, stopped
 	c.mu.Unlock()
-	go c.loop(iter)
+	c.pulling.Store(true)
+	go c.loop(stopCtx, iter)
 	return nil
 }
 
-func (c *Consumer) loop(iter jetstream.MessagesContext) {
+// open starts an iterator over the durable consumer.
+func (c *Consumer) open(ctx context.Context) (jetstream.MessagesContext, error) {
+	durable := Durable(c.cfg.Service, c.cfg.Purpose)
+	cons, err := c.js.Consumer(ctx, c.cfg.Stream, durable)
+	if err != nil {
+		return nil, fmt.Errorf("look up consumer %s: %w", durable, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.MaxInFlight))
+	if err != nil {
+		return nil, fmt.Errorf("pull from %s: %w", durable, err)
+	}
+	return iter, nil
+}
+
+// Ready is a readiness check: it fails while the consumer is not pulling
+// (its iterator closed and it is being re-created), so /readyz says so.
+func (c *Consumer) Ready(context.Context) error {
+	if c.pulling.Load() {
+		return nil
+	}
+	return fmt.Errorf("consumer %s is not pulling messages; it is being re-created", Durable(c.cfg.Service, c.cfg.Purpose))
+}
+
+// loop pulls until Stop. An iterator that closes on its own (the consumer
+// or its stream was deleted, the connection closed for good) is re-created,
+// so the service does not go on looking alive while consuming nothing.
+func (c *Consumer) loop(stopCtx context.Context, iter jetstream.MessagesContext) {
 	defer close(c.done)
 	slots := make(chan struct{}, c.cfg.MaxInFlight)
+	for iter != nil {
+		c.pull(iter, slots)
+		c.pulling.Store(false)
+		iter = c.reopen(stopCtx)
+	}
+}
+
+// pull hands messages to handlers until the iterator closes.
+func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
 	for {
 		msg, err := iter.Next()
 		if err != nil {
@@ -202,15 +249,61 @@ func (c *Consumer) loop(iter jetstream.MessagesContext) {
 	}
 }
 
+// reopen re-creates the consumer and its iterator, retrying with backoff
+// until it works or Stop is called (then it returns nil).
+func (c *Consumer) reopen(stopCtx context.Context) jetstream.MessagesContext {
+	retry := backoff.Policy{Initial: c.cfg.RetryBase, Max: c.cfg.RetryMax, Jitter: 0.5}
+	for attempt := 1; ; attempt++ {
+		c.mu.Lock()
+		stopping := c.stopping
+		c.mu.Unlock()
+		if stopping {
+			return nil
+		}
+		if attempt == 1 {
+			c.log.Error("consumer stopped pulling; re-creating it (the service reports not ready meanwhile)")
+		}
+		iter, err := c.recreate(stopCtx)
+		if err == nil {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.stopping { // Stop came while we were re-creating.
+				iter.Stop()
+				return nil
+			}
+			c.iter = iter
+			c.pulling.Store(true)
+			c.log.Info("consumer re-created; pulling again", "attempts", attempt)
+			return iter
+		}
+		wait := retry.Next(attempt)
+		c.log.Warn("re-creating consumer failed; retrying", "err", err, "in", wait.String())
+		if (clock.System{}).Sleep(stopCtx, wait) != nil {
+			return nil
+		}
+	}
+}
+
+func (c *Consumer) recreate(ctx context.Context) (jetstream.MessagesContext, error) {
+	ctx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	if err := c.create(ctx); err != nil {
+		return nil, err
+	}
+	return c.open(ctx)
+}
+
 // Stop stops pulling, lets in-flight messages finish and ack, and returns
 // when they have or ctx ends. Unacked messages are redelivered elsewhere.
 func (c *Consumer) Stop(ctx context.Context) error {
 	c.mu.Lock()
-	iter := c.iter
+	iter, stopped := c.iter, c.stopped
+	c.stopping = true
 	c.mu.Unlock()
 	if iter == nil {
 		return nil
 	}
+	stopped()
 	iter.Drain()
 	waited := make(chan struct{})
 	go func() { <-c.done; c.inFlight.Wait(); close(waited) }()

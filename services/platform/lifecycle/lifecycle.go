@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -28,6 +31,11 @@ type Unit struct {
 	HTTP    *admin.Server
 	GRPC    *rpc.Server
 	Workers []Part
+
+	// serving owns the two serve goroutines; Stop waits for them.
+	serving  errgroup.Group
+	stopping atomic.Bool
+	failed   chan error
 }
 
 // Listen binds a service's HTTP and gRPC addresses; /readyz checks the
@@ -58,10 +66,12 @@ func (u *Unit) Close() {
 	u.GRPC.Stop(context.Background())
 }
 
-// Start serves HTTP and gRPC and starts the workers.
+// Start serves HTTP and gRPC and starts the workers. A server that stops
+// serving before Stop is reported on Failed.
 func (u *Unit) Start(ctx context.Context) error {
-	go u.HTTP.Serve()
-	go u.GRPC.Serve()
+	u.failed = make(chan error, 2)
+	u.serving.Go(func() error { return u.fail(u.HTTP.Serve()) })
+	u.serving.Go(func() error { return u.fail(u.GRPC.Serve()) })
 	for i, w := range u.Workers {
 		if err := w.Start(ctx); err != nil {
 			for _, started := range u.Workers[:i] {
@@ -73,11 +83,25 @@ func (u *Unit) Start(ctx context.Context) error {
 	return nil
 }
 
+// fail reports err, a server that stopped serving, unless Stop stopped it.
+func (u *Unit) fail(err error) error {
+	if err == nil || u.stopping.Load() {
+		return nil
+	}
+	u.failed <- err // buffered for both servers
+	return err
+}
+
+// Failed delivers the error of a server that stopped serving on its own:
+// the process has lost its API and should end, not linger half alive.
+func (u *Unit) Failed() <-chan error { return u.failed }
+
 // Stop drains in this order: report not ready and NOT_SERVING; stop pulling
 // and let in-flight messages finish and ack (their publishes are awaited
 // inside the handlers); stop gRPC gracefully; stop HTTP. NATS, Redis and
 // telemetry are closed after, by deps.Close.
 func (u *Unit) Stop(ctx context.Context) error {
+	u.stopping.Store(true)
 	u.HTTP.Draining()
 	u.GRPC.NotServing()
 	var errs []error
@@ -88,34 +112,48 @@ func (u *Unit) Stop(ctx context.Context) error {
 	}
 	u.GRPC.Stop(ctx)
 	errs = append(errs, u.HTTP.Stop(ctx))
+	// Both servers have returned (or were cut off) by now; a serve error
+	// here was already reported on Failed.
+	_ = u.serving.Wait()
 	return errors.Join(errs...)
 }
 
-// Service is what Run drives.
+// Service is what Run drives. Failed delivers an error when a part of the
+// service stops working on its own (a server that stops serving).
 type Service interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+	Failed() <-chan error
 }
 
-// Run starts svc, waits for ctx to end (a signal), then stops svc and calls
-// closeDeps within timeout. It returns the process exit code.
+// Run starts svc and waits for ctx to end (a signal) or svc to fail, then
+// stops svc and calls closeDeps within timeout. It returns the process exit
+// code: 0 after a clean drain on a signal, 1 when svc failed or the drain
+// was incomplete.
 func Run(ctx context.Context, log *slog.Logger, svc Service, closeDeps func(context.Context) error, timeout time.Duration) int {
 	if err := svc.Start(ctx); err != nil {
 		log.Error("start failed", "err", err)
 		_ = closeDeps(context.Background())
 		return 1
 	}
-	<-ctx.Done()
-	log.Info("draining", "bound", timeout.String())
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("draining", "bound", timeout.String())
+	case err := <-svc.Failed():
+		log.Error("stopping: the service can no longer serve; restart it", "err", err, "bound", timeout.String())
+		code = 1
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err := errors.Join(svc.Stop(stopCtx), closeDeps(stopCtx))
-	if err != nil {
+	if err := errors.Join(svc.Stop(stopCtx), closeDeps(stopCtx)); err != nil {
 		log.Error("drain incomplete", "err", err)
 		return 1
 	}
-	log.Info("stopped cleanly")
-	return 0
+	if code == 0 {
+		log.Info("stopped cleanly")
+	}
+	return code
 }
 
 // Fail prints a start-up error the way every main does and returns exit code 2.

@@ -2,8 +2,11 @@ package lifecycle_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -87,5 +90,81 @@ func TestStopReportsNotReadyBeforeStoppingWorkersInReverse(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + httpSrv.Addr() + "/healthz"); err == nil {
 		t.Fatal("HTTP still serving after Stop")
+	}
+}
+
+// stoppedGRPC is a unit whose gRPC server was stopped before it could serve.
+func stoppedGRPC(t *testing.T) *lifecycle.Unit {
+	t.Helper()
+	u := newUnit(t)
+	u.GRPC.Server.Stop()
+	return u
+}
+
+func newUnit(t *testing.T) *lifecycle.Unit {
+	t.Helper()
+	tel := telemetrytest.New(t, "test")
+	httpSrv, err := admin.Listen("127.0.0.1:0", tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody, err := auth.New(auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcSrv, err := rpc.Listen("127.0.0.1:0", tel, nobody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv}
+}
+
+func TestServerThatStopsServingIsReportedOnFailed(t *testing.T) {
+	u := stoppedGRPC(t)
+	if err := u.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer u.Stop(context.Background())
+	select {
+	case err := <-u.Failed():
+		if !strings.Contains(err.Error(), "gRPC server on "+u.GRPCAddr()+" stopped serving") {
+			t.Fatalf("failure %q does not say which server stopped serving", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a gRPC server that cannot serve was not reported")
+	}
+}
+
+func TestRunEndsTheProcessWhenAServerStopsServing(t *testing.T) {
+	u := stoppedGRPC(t)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	closed := false
+	code := lifecycle.Run(context.Background(), log, u, func(context.Context) error { closed = true; return nil }, 5*time.Second)
+	if code != 1 {
+		t.Fatalf("exit code %d, want 1 for a service that lost its API", code)
+	}
+	if !closed {
+		t.Fatal("dependencies were not closed")
+	}
+	if !strings.Contains(logs.String(), "stopped serving") {
+		t.Fatalf("the log does not say why the process ended:\n%s", logs.String())
+	}
+	if _, err := http.Get("http://" + u.HTTPAddr() + "/healthz"); err == nil {
+		t.Fatal("HTTP still serving after Run returned")
+	}
+}
+
+func TestStopAfterACleanRunReportsNoFailure(t *testing.T) {
+	u := newUnit(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the signal came
+	if code := lifecycle.Run(ctx, slog.New(slog.DiscardHandler), u, func(context.Context) error { return nil }, 5*time.Second); code != 0 {
+		t.Fatalf("exit code %d after a signal and a clean drain, want 0", code)
+	}
+	select {
+	case err := <-u.Failed():
+		t.Fatalf("stopping the servers was reported as a failure: %v", err)
+	default:
 	}
 }

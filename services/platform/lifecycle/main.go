@@ -28,9 +28,10 @@ type Server interface {
 }
 
 // Main is every service's main: read and validate the configuration, open
-// the dependencies, build the service, run it until SIGTERM or SIGINT, and
-// drain. It returns the exit code.
-func Main(name string, cfg Config, build func(*deps.Deps) (Server, error)) int {
+// the dependencies, build the service (under the signal context, so a
+// signal during start-up I/O ends it), run it until SIGTERM or SIGINT or
+// until it fails, and drain. It returns the exit code.
+func Main(name string, cfg Config, build func(context.Context, *deps.Deps) (Server, error)) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -53,7 +54,7 @@ func Main(name string, cfg Config, build func(*deps.Deps) (Server, error)) int {
 	if err != nil {
 		return Fail(name, err)
 	}
-	svc, err := build(d)
+	svc, err := build(ctx, d)
 	if err != nil {
 		_ = d.Close(context.Background())
 		return Fail(name, err)

@@ -70,12 +70,14 @@ func Listen(addr string, tel *telemetry.Telemetry, authn *auth.Authenticator) (*
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
 
-// Serve serves until Stop; run it in a goroutine.
-func (s *Server) Serve() {
+// Serve serves until Stop, then returns nil; any other return is the
+// server failing, with the error that ended it.
+func (s *Server) Serve() error {
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	if err := s.Server.Serve(s.lis); err != nil {
-		s.log.Error("gRPC server stopped", "err", err)
+		return fmt.Errorf("gRPC server on %s stopped serving: %w", s.Addr(), err)
 	}
+	return nil
 }
 
 // NotServing marks the server NOT_SERVING, the first step of a drain, so

@@ -16,7 +16,7 @@ func startIngestForReplay(t *testing.T) string {
 	env := depstest.New(t)
 	// In the twcs data a brand's account id is its handle; brand replies are
 	// taken only from the brands' own accounts.
-	svc, err := ingest.New(ingest.Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour,
+	svc, err := ingest.New(t.Context(), ingest.Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour,
 		BrandAccounts: "sprintcare=x:sprintcare,AmazonHelp=x:AmazonHelp"}, env.Deps(t, "ingest"))
 	if err != nil {
 		t.Fatal(err)

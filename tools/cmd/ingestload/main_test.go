@@ -13,7 +13,7 @@ import (
 
 func TestLoadReportsAcceptedMentions(t *testing.T) {
 	env := depstest.New(t)
-	svc, err := ingest.New(ingest.Config{Common: env.Common, MaxBodyBytes: 1 << 20, MaxBatch: 100, SeenTTL: time.Hour}, env.Deps(t, "ingest"))
+	svc, err := ingest.New(t.Context(), ingest.Config{Common: env.Common, MaxBodyBytes: 1 << 20, MaxBatch: 100, SeenTTL: time.Hour}, env.Deps(t, "ingest"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/firebreak/firebreak/services/console"
@@ -12,5 +13,5 @@ import (
 
 func main() {
 	var cfg console.Config
-	os.Exit(lifecycle.Main("console", &cfg, func(d *deps.Deps) (lifecycle.Server, error) { return console.New(cfg, d) }))
+	os.Exit(lifecycle.Main("console", &cfg, func(ctx context.Context, d *deps.Deps) (lifecycle.Server, error) { return console.New(ctx, cfg, d) }))
 }

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/firebreak/firebreak/services/escalation"
@@ -11,5 +12,5 @@ import (
 
 func main() {
 	var cfg escalation.Config
-	os.Exit(lifecycle.Main("escalation", &cfg, func(d *deps.Deps) (lifecycle.Server, error) { return escalation.New(cfg, d) }))
+	os.Exit(lifecycle.Main("escalation", &cfg, func(ctx context.Context, d *deps.Deps) (lifecycle.Server, error) { return escalation.New(ctx, cfg, d) }))
 }

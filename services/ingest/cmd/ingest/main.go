@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/firebreak/firebreak/services/ingest"
@@ -11,5 +12,5 @@ import (
 
 func main() {
 	var cfg ingest.Config
-	os.Exit(lifecycle.Main("ingest", &cfg, func(d *deps.Deps) (lifecycle.Server, error) { return ingest.New(cfg, d) }))
+	os.Exit(lifecycle.Main("ingest", &cfg, func(ctx context.Context, d *deps.Deps) (lifecycle.Server, error) { return ingest.New(ctx, cfg, d) }))
 }

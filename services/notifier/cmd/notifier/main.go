@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/firebreak/firebreak/services/notifier"
@@ -11,5 +12,5 @@ import (
 
 func main() {
 	var cfg notifier.Config
-	os.Exit(lifecycle.Main("notifier", &cfg, func(d *deps.Deps) (lifecycle.Server, error) { return notifier.New(cfg, d) }))
+	os.Exit(lifecycle.Main("notifier", &cfg, func(ctx context.Context, d *deps.Deps) (lifecycle.Server, error) { return notifier.New(ctx, cfg, d) }))
 }

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -11,5 +12,5 @@ import (
 
 func main() {
 	var cfg reach.Config
-	os.Exit(lifecycle.Main("reach", &cfg, func(d *deps.Deps) (lifecycle.Server, error) { return reach.New(cfg, d) }))
+	os.Exit(lifecycle.Main("reach", &cfg, func(ctx context.Context, d *deps.Deps) (lifecycle.Server, error) { return reach.New(ctx, cfg, d) }))
 }

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -11,5 +12,5 @@ import (
 
 func main() {
 	var cfg scorer.Config
-	os.Exit(lifecycle.Main("scorer", &cfg, func(d *deps.Deps) (lifecycle.Server, error) { return scorer.New(cfg, d) }))
+	os.Exit(lifecycle.Main("scorer", &cfg, func(ctx context.Context, d *deps.Deps) (lifecycle.Server, error) { return scorer.New(ctx, cfg, d) }))
 }
