@@ -85,7 +85,8 @@ type Notification struct {
 	DedupKey string
 	// LinkBase is the console's base URL; CaseLink appends the case path.
 	LinkBase string
-	// Result is filled in by the stages as the notification goes through.
+	// Result is what the stages decided so far; each returns it in the
+	// notification it hands on.
 	Result Result
 
 	results *resultSet

@@ -52,19 +52,29 @@ type ReceiverStage struct {
 	IncludePrivate bool
 }
 
-// Exec delivers n to the receiver.
+// Exec delivers n to the receiver and returns the notification as
+// addressed, with the receiver's result: the chain's, or suppressed when
+// the chain ended early because the receiver was told already.
 func (s ReceiverStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
-	n.Receiver, n.ReceiverType = s.Name, s.Type
+	addressed := *n
+	addressed.Receiver, addressed.ReceiverType = s.Name, s.Type
 	if !s.IncludePrivate {
-		n.Events = WithoutPrivate(n.Events)
+		addressed.Events = WithoutPrivate(n.Events)
 	}
-	n.DedupKey = GroupKey(n.Events, s.Name)
-	n.Result = Result{Receiver: s.Name, ReceiverType: s.Type, DedupKey: n.DedupKey, Events: n.Events, Fallback: s.Fallback}
-	_, err := s.Chain.Exec(ctx, n)
-	if err == nil && n.results != nil {
-		n.results.add(n.Result)
+	addressed.DedupKey = GroupKey(addressed.Events, s.Name)
+	addressed.Result = Result{Receiver: s.Name, ReceiverType: s.Type, DedupKey: addressed.DedupKey, Events: addressed.Events, Fallback: s.Fallback}
+	out, err := s.Chain.Exec(ctx, &addressed)
+	if err != nil {
+		return nil, err
 	}
-	return n, err
+	if out == nil {
+		out = &addressed
+		out.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED
+	}
+	if n.results != nil {
+		n.results.add(out.Result)
+	}
+	return out, nil
 }
 
 // Router picks the receivers of a team at an escalation level, and the

@@ -6,8 +6,10 @@ import (
 	"sync"
 )
 
-// Stage is one step of delivering a notification. It returns the notification
-// for the next stage, or nil to end the chain (a duplicate, say). An error
+// Stage is one step of delivering a notification. It returns what it
+// decided as the notification for the next stage, a copy when it changed
+// anything (the one it was given is left alone), or nil to end the chain
+// (a duplicate, say). An error
 // means the outcome is unknown (the log was unreachable, the context ended)
 // and the whole event should be tried again later.
 type Stage interface {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +28,12 @@ type Log interface {
 	// Record stores deliveries; a delivered one marks its dedup key seen.
 	// They come together so one round trip can write them all.
 	Record(ctx context.Context, deliveries ...*fbv1.Delivery) error
+	// Claim reserves key for ttl and reports whether this caller got it, so
+	// two replicas handling the same event (a redelivery racing a slow
+	// handler) do not both send it to receivers that cannot deduplicate,
+	// such as Slack or email. A log serving one process may grant every
+	// claim.
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
 // DedupStage drops events the receiver has already been told about, so the
@@ -35,8 +42,9 @@ type DedupStage struct {
 	Log Log
 }
 
-// Exec removes seen events; it ends the chain, marking the notification
-// suppressed, when none is left.
+// Exec returns the notification narrowed to the events not yet delivered,
+// each claimed for this replica, or nil when none is left: the receiver was
+// told already, and the caller records the notification as suppressed.
 func (s DedupStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
 	fresh := n.Events[:0:0]
 	for _, ev := range n.Events {
@@ -54,23 +62,14 @@ func (s DedupStage) Exec(ctx context.Context, n *Notification) (*Notification, e
 		fresh = append(fresh, ev)
 	}
 	if len(fresh) == 0 {
-		n.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED
 		return nil, nil
 	}
-	n.Events = fresh
-	n.DedupKey = GroupKey(n.Events, n.Receiver)
-	n.Result.DedupKey = n.DedupKey
-	n.Result.Events = fresh
-	return n, nil
-}
-
-// Claimer is a Log that can reserve a delivery for one replica, so two
-// replicas handling the same event (a redelivery racing a slow handler) do
-// not both send it to receivers that cannot deduplicate, such as Slack or
-// email.
-type Claimer interface {
-	// Claim reserves key for ttl and reports whether this caller got it.
-	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	out := *n
+	out.Events = fresh
+	out.DedupKey = GroupKey(fresh, n.Receiver)
+	out.Result.DedupKey = out.DedupKey
+	out.Result.Events = fresh
+	return &out, nil
 }
 
 // ClaimTTL bounds how long a claim keeps other replicas off a delivery. A
@@ -84,11 +83,7 @@ const ClaimTTL = 30 * time.Second
 var ErrInFlight = errors.New("another replica is delivering this notification")
 
 func (s DedupStage) claim(ctx context.Context, key string) error {
-	c, ok := s.Log.(Claimer)
-	if !ok {
-		return nil
-	}
-	got, err := c.Claim(ctx, key, ClaimTTL)
+	got, err := s.Log.Claim(ctx, key, ClaimTTL)
 	switch {
 	case err != nil:
 		return fmt.Errorf("claim delivery %s: %w", key, err)
@@ -173,22 +168,25 @@ type RetryStage struct {
 	Rand func() float64
 }
 
-// Exec tries the notifier and fills n.Result.
+// Exec tries the notifier and returns the notification with its result:
+// every attempt, and whether it was delivered or failed for good.
 func (s RetryStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
+	out := *n
+	out.Result.Attempts = slices.Clone(n.Result.Attempts)
 	for attempt := 1; ; attempt++ {
 		a, retry := s.try(ctx, n, attempt)
-		n.Result.Attempts = append(n.Result.Attempts, a)
+		out.Result.Attempts = append(out.Result.Attempts, a)
 		if a.Err == nil {
-			n.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED
-			return n, nil
+			out.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED
+			return &out, nil
 		}
 		if a.Reason == ReasonCanceled || ctx.Err() != nil {
 			return nil, fmt.Errorf("deliver %s to %s: stopped after attempt %d: %w", n.DedupKey, n.Receiver, attempt, context.Cause(ctx))
 		}
 		wait, ok := s.wait(a, attempt, retry)
 		if !ok {
-			n.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_FAILED
-			return n, nil
+			out.Result.Outcome = fbv1.DeliveryOutcome_DELIVERY_OUTCOME_FAILED
+			return &out, nil
 		}
 		if err := s.Clock.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("deliver %s to %s: stopped waiting to retry: %w", n.DedupKey, n.Receiver, err)

@@ -6,6 +6,7 @@ package notifytest
 import (
 	"context"
 	"sync"
+	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
@@ -27,6 +28,14 @@ func (l *Log) Seen(_ context.Context, key string) (bool, error) {
 		return false, l.Err
 	}
 	return l.seen[key], nil
+}
+
+// Claim grants every claim: the in-memory log serves one process, and a
+// test of the claim itself uses the Redis log.
+func (l *Log) Claim(context.Context, string, time.Duration) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Err == nil, l.Err
 }
 
 // Record stores deliveries and marks delivered keys seen.

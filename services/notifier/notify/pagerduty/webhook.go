@@ -16,8 +16,9 @@ import (
 	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
-// CaseUpdater acknowledges and resolves cases; the escalation service's
-// client implements it. Both must be idempotent, as PagerDuty retries.
+// CaseUpdater acknowledges and resolves cases. The notifier's commander
+// implements it by publishing case commands on the bus (commands.cases),
+// which escalation applies. Both must be idempotent, as PagerDuty retries.
 type CaseUpdater interface {
 	Acknowledge(ctx context.Context, caseID, actor string) error
 	Resolve(ctx context.Context, caseID, actor string) error

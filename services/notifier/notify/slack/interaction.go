@@ -17,8 +17,9 @@ import (
 	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
-// Acker acknowledges a case; the escalation service's client implements it.
-// It must be idempotent, as people click twice.
+// Acker acknowledges a case. The notifier's commander implements it by
+// publishing a case command on the bus (commands.cases), which escalation
+// applies. It must be idempotent, as people click twice.
 type Acker interface {
 	Acknowledge(ctx context.Context, caseID, actor string) error
 }
