@@ -3,6 +3,7 @@ package escalation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
@@ -43,7 +45,7 @@ func (s *Service) ListCases(ctx context.Context, req *fbv1.ListCasesRequest) (*f
 			return nil, status.Error(codes.InvalidArgument, "page_token is not one this server returned; start without it")
 		}
 	}
-	f := ledger.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand}
+	f := ledger.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand, Assignee: req.Assignee}
 	list, next, err := s.store.List(ctx, f, offset, size)
 	if err != nil {
 		return nil, toStatus(err)
@@ -70,7 +72,7 @@ func (s *Service) GetCase(ctx context.Context, req *fbv1.GetCaseRequest) (*fbv1.
 
 // AcknowledgeCase records that the caller has taken the case.
 func (s *Service) AcknowledgeCase(ctx context.Context, req *fbv1.AcknowledgeCaseRequest) (*fbv1.AcknowledgeCaseResponse, error) {
-	c, err := s.change(ctx, req.Id, req.Note, cases.Acknowledge)
+	c, err := s.change(ctx, &fbv1.CaseCommand{CaseId: req.Id, Note: req.Note, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE})
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +81,52 @@ func (s *Service) AcknowledgeCase(ctx context.Context, req *fbv1.AcknowledgeCase
 
 // ResolveCase closes the case in the caller's name.
 func (s *Service) ResolveCase(ctx context.Context, req *fbv1.ResolveCaseRequest) (*fbv1.ResolveCaseResponse, error) {
-	c, err := s.change(ctx, req.Id, req.Note, cases.Resolve)
+	c, err := s.change(ctx, &fbv1.CaseCommand{CaseId: req.Id, Note: req.Note, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE})
 	if err != nil {
 		return nil, err
 	}
 	return &fbv1.ResolveCaseResponse{Case: c}, nil
+}
+
+// AssignCase gives the case to the named person, or to the caller.
+func (s *Service) AssignCase(ctx context.Context, req *fbv1.AssignCaseRequest) (*fbv1.AssignCaseResponse, error) {
+	assignee := req.Assignee
+	if assignee == "" {
+		caller, _ := auth.FromContext(ctx)
+		assignee = caller.Name
+	}
+	c, err := s.change(ctx, &fbv1.CaseCommand{CaseId: req.Id, Note: req.Note, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ASSIGN, Assignee: assignee})
+	if err != nil {
+		return nil, err
+	}
+	return &fbv1.AssignCaseResponse{Case: c}, nil
+}
+
+// ReopenCase opens a resolved case again; its chain starts over.
+func (s *Service) ReopenCase(ctx context.Context, req *fbv1.ReopenCaseRequest) (*fbv1.ReopenCaseResponse, error) {
+	c, err := s.change(ctx, &fbv1.CaseCommand{CaseId: req.Id, Note: req.Note, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_REOPEN})
+	if err != nil {
+		return nil, err
+	}
+	return &fbv1.ReopenCaseResponse{Case: c}, nil
+}
+
+// SnoozeCase pauses the case's chain for the given time.
+func (s *Service) SnoozeCase(ctx context.Context, req *fbv1.SnoozeCaseRequest) (*fbv1.SnoozeCaseResponse, error) {
+	c, err := s.change(ctx, &fbv1.CaseCommand{CaseId: req.Id, Note: req.Note, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_SNOOZE, SnoozeSeconds: req.Seconds})
+	if err != nil {
+		return nil, err
+	}
+	return &fbv1.SnoozeCaseResponse{Case: c}, nil
+}
+
+// UnsnoozeCase resumes the case's chain before its snooze ends.
+func (s *Service) UnsnoozeCase(ctx context.Context, req *fbv1.UnsnoozeCaseRequest) (*fbv1.UnsnoozeCaseResponse, error) {
+	c, err := s.change(ctx, &fbv1.CaseCommand{CaseId: req.Id, Note: req.Note, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_UNSNOOZE})
+	if err != nil {
+		return nil, err
+	}
+	return &fbv1.UnsnoozeCaseResponse{Case: c}, nil
 }
 
 type transition func(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error)
@@ -95,20 +138,21 @@ const maxNoteLength = 2000
 // parsed; each expression in it is bounded by policy.MaxCost when it runs.
 const maxPolicyBytes = 256 << 10
 
-// change applies a person's transition to a case for the gRPC API. The
-// actor is whoever authenticated; the requests' actor field is ignored, so
+// change applies a person's command to a case for the gRPC API. The actor
+// is whoever authenticated; the requests' actor field is ignored, so
 // nobody can act in another's name.
-func (s *Service) change(ctx context.Context, id, note string, t transition) (*fbv1.Case, error) {
+func (s *Service) change(ctx context.Context, cmd *fbv1.CaseCommand) (*fbv1.Case, error) {
 	caller, ok := auth.FromContext(ctx)
 	if !ok {
 		return nil, status.Error(codes.Unauthenticated, "no authenticated caller; "+auth.HowToAuthenticate)
 	}
-	if n := utf8.RuneCountInString(note); n > maxNoteLength {
+	if n := utf8.RuneCountInString(cmd.Note); n > maxNoteLength {
 		return nil, status.Errorf(codes.InvalidArgument, "note is %d characters; at most %d are kept, so shorten it", n, maxNoteLength)
 	}
-	c, err := s.apply(ctx, id, actor{name: caller.Name, method: caller.Method}, note, t)
+	cmd.At = timestamppb.New(s.clock.Now())
+	c, err := s.command(ctx, cmd, actor{name: caller.Name, method: caller.Method})
 	if errors.Is(err, ledger.ErrConflict) {
-		return nil, status.Errorf(codes.Aborted, "case %s kept changing; try again", id)
+		return nil, status.Errorf(codes.Aborted, "case %s kept changing; try again", cmd.CaseId)
 	}
 	if err != nil {
 		return nil, toStatus(err)
@@ -117,12 +161,14 @@ func (s *Service) change(ctx context.Context, id, note string, t transition) (*f
 }
 
 // actor is who changed a case and how they proved it: an authenticated
-// caller (api-key, oidc) or a signed callback (slack, pagerduty).
-type actor struct{ name, method string }
+// caller (api-key, oidc) or a signed callback (slack, pagerduty), with
+// their identity in that tool (via) when it maps to a Firebreak user.
+type actor struct{ name, method, via string }
 
 // apply changes a case, retrying if a decision changed it at the same
-// moment, and publishes the change.
-func (s *Service) apply(ctx context.Context, id string, by actor, note string, t transition) (*fbv1.Case, error) {
+// moment, and publishes the change. A command id, when not empty, is
+// applied once: the second time the case is returned as it is.
+func (s *Service) apply(ctx context.Context, id string, by actor, note, commandID string, t transition) (*fbv1.Case, error) {
 	for range maxConflicts {
 		l, err := s.store.Case(ctx, id)
 		if err != nil {
@@ -132,12 +178,16 @@ func (s *Service) apply(ctx context.Context, id string, by actor, note string, t
 		if err != nil {
 			return nil, err
 		}
-		e.AuthMethod = by.method
-		err = s.store.Save(ctx, l, c, e, s.nextLook(s.policy.Load(), c))
-		if errors.Is(err, ledger.ErrConflict) {
+		e.AuthMethod, e.Via = by.method, by.via
+		err = s.store.SaveCommand(ctx, l, c, e, s.nextLook(s.policy.Load(), c), commandID)
+		switch {
+		case errors.Is(err, ledger.ErrConflict):
 			continue
-		}
-		if err != nil {
+		case errors.Is(err, ledger.ErrAlready):
+			return l.Case, nil
+		case errors.Is(err, ledger.ErrSuperseded):
+			return nil, fmt.Errorf("%w: case %s is not the author's latest case; act on their newer case (firebreak cases list)", cases.ErrState, id)
+		case err != nil:
 			return nil, err
 		}
 		if err := s.publishSaved(ctx, id, e); err != nil {
@@ -224,7 +274,7 @@ func toStatus(err error) error {
 	switch {
 	case errors.Is(err, cases.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, cases.ErrBadID):
+	case errors.Is(err, cases.ErrBadID), errors.Is(err, cases.ErrInput), errors.Is(err, errUnknownAction):
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, cases.ErrState):
 		return status.Error(codes.FailedPrecondition, err.Error())

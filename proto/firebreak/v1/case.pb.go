@@ -150,21 +150,31 @@ const (
 	// CASE_EVENT_TYPE_RESPONSE_DUE warns that the first-response target is
 	// close (the policy's warn_at share of it has passed).
 	CaseEventType_CASE_EVENT_TYPE_RESPONSE_DUE CaseEventType = 9
+	// CASE_EVENT_TYPE_ASSIGNED records who the case was assigned to.
+	CaseEventType_CASE_EVENT_TYPE_ASSIGNED CaseEventType = 10
+	// CASE_EVENT_TYPE_SNOOZED pauses the chain until the case's snoozed_until.
+	CaseEventType_CASE_EVENT_TYPE_SNOOZED CaseEventType = 11
+	// CASE_EVENT_TYPE_UNSNOOZED resumes the chain: by hand, or when the
+	// snooze ran out (no actor).
+	CaseEventType_CASE_EVENT_TYPE_UNSNOOZED CaseEventType = 12
 )
 
 // Enum value maps for CaseEventType.
 var (
 	CaseEventType_name = map[int32]string{
-		0: "CASE_EVENT_TYPE_UNSPECIFIED",
-		1: "CASE_EVENT_TYPE_OPENED",
-		2: "CASE_EVENT_TYPE_UPDATED",
-		3: "CASE_EVENT_TYPE_ESCALATED",
-		4: "CASE_EVENT_TYPE_ACKNOWLEDGED",
-		5: "CASE_EVENT_TYPE_RESOLVED",
-		6: "CASE_EVENT_TYPE_REOPENED",
-		7: "CASE_EVENT_TYPE_DELIVERY_FAILED",
-		8: "CASE_EVENT_TYPE_REPLIED",
-		9: "CASE_EVENT_TYPE_RESPONSE_DUE",
+		0:  "CASE_EVENT_TYPE_UNSPECIFIED",
+		1:  "CASE_EVENT_TYPE_OPENED",
+		2:  "CASE_EVENT_TYPE_UPDATED",
+		3:  "CASE_EVENT_TYPE_ESCALATED",
+		4:  "CASE_EVENT_TYPE_ACKNOWLEDGED",
+		5:  "CASE_EVENT_TYPE_RESOLVED",
+		6:  "CASE_EVENT_TYPE_REOPENED",
+		7:  "CASE_EVENT_TYPE_DELIVERY_FAILED",
+		8:  "CASE_EVENT_TYPE_REPLIED",
+		9:  "CASE_EVENT_TYPE_RESPONSE_DUE",
+		10: "CASE_EVENT_TYPE_ASSIGNED",
+		11: "CASE_EVENT_TYPE_SNOOZED",
+		12: "CASE_EVENT_TYPE_UNSNOOZED",
 	}
 	CaseEventType_value = map[string]int32{
 		"CASE_EVENT_TYPE_UNSPECIFIED":     0,
@@ -177,6 +187,9 @@ var (
 		"CASE_EVENT_TYPE_DELIVERY_FAILED": 7,
 		"CASE_EVENT_TYPE_REPLIED":         8,
 		"CASE_EVENT_TYPE_RESPONSE_DUE":    9,
+		"CASE_EVENT_TYPE_ASSIGNED":        10,
+		"CASE_EVENT_TYPE_SNOOZED":         11,
+		"CASE_EVENT_TYPE_UNSNOOZED":       12,
 	}
 )
 
@@ -272,6 +285,10 @@ const (
 	CaseCommandAction_CASE_COMMAND_ACTION_UNSPECIFIED CaseCommandAction = 0
 	CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE CaseCommandAction = 1
 	CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE     CaseCommandAction = 2
+	CaseCommandAction_CASE_COMMAND_ACTION_ASSIGN      CaseCommandAction = 3
+	CaseCommandAction_CASE_COMMAND_ACTION_REOPEN      CaseCommandAction = 4
+	CaseCommandAction_CASE_COMMAND_ACTION_SNOOZE      CaseCommandAction = 5
+	CaseCommandAction_CASE_COMMAND_ACTION_UNSNOOZE    CaseCommandAction = 6
 )
 
 // Enum value maps for CaseCommandAction.
@@ -280,11 +297,19 @@ var (
 		0: "CASE_COMMAND_ACTION_UNSPECIFIED",
 		1: "CASE_COMMAND_ACTION_ACKNOWLEDGE",
 		2: "CASE_COMMAND_ACTION_RESOLVE",
+		3: "CASE_COMMAND_ACTION_ASSIGN",
+		4: "CASE_COMMAND_ACTION_REOPEN",
+		5: "CASE_COMMAND_ACTION_SNOOZE",
+		6: "CASE_COMMAND_ACTION_UNSNOOZE",
 	}
 	CaseCommandAction_value = map[string]int32{
 		"CASE_COMMAND_ACTION_UNSPECIFIED": 0,
 		"CASE_COMMAND_ACTION_ACKNOWLEDGE": 1,
 		"CASE_COMMAND_ACTION_RESOLVE":     2,
+		"CASE_COMMAND_ACTION_ASSIGN":      3,
+		"CASE_COMMAND_ACTION_REOPEN":      4,
+		"CASE_COMMAND_ACTION_SNOOZE":      5,
+		"CASE_COMMAND_ACTION_UNSNOOZE":    6,
 	}
 )
 
@@ -723,7 +748,17 @@ type Case struct {
 	HandoffOverdue bool `protobuf:"varint,37,opt,name=handoff_overdue,json=handoffOverdue,proto3" json:"handoff_overdue,omitempty"`
 	// private_texts holds the texts of the author's private messages by
 	// mention id. Receivers leave them out unless they set include_private.
-	PrivateTexts  map[string]string `protobuf:"bytes,38,rep,name=private_texts,json=privateTexts,proto3" json:"private_texts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	PrivateTexts map[string]string `protobuf:"bytes,38,rep,name=private_texts,json=privateTexts,proto3" json:"private_texts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// assignee is the person the case is assigned to ("" when nobody is);
+	// assigned_by and assigned_at say who assigned it and when.
+	Assignee   string                 `protobuf:"bytes,39,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	AssignedBy string                 `protobuf:"bytes,40,opt,name=assigned_by,json=assignedBy,proto3" json:"assigned_by,omitempty"`
+	AssignedAt *timestamppb.Timestamp `protobuf:"bytes,41,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`
+	// snoozed_until, while in the future, pauses the escalation chain: no
+	// level fires until then, and the chain resumes when it passes or on an
+	// explicit unsnooze. snoozed_by is who snoozed it.
+	SnoozedUntil  *timestamppb.Timestamp `protobuf:"bytes,42,opt,name=snoozed_until,json=snoozedUntil,proto3" json:"snoozed_until,omitempty"`
+	SnoozedBy     string                 `protobuf:"bytes,43,opt,name=snoozed_by,json=snoozedBy,proto3" json:"snoozed_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1024,6 +1059,41 @@ func (x *Case) GetPrivateTexts() map[string]string {
 	return nil
 }
 
+func (x *Case) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *Case) GetAssignedBy() string {
+	if x != nil {
+		return x.AssignedBy
+	}
+	return ""
+}
+
+func (x *Case) GetAssignedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AssignedAt
+	}
+	return nil
+}
+
+func (x *Case) GetSnoozedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SnoozedUntil
+	}
+	return nil
+}
+
+func (x *Case) GetSnoozedBy() string {
+	if x != nil {
+		return x.SnoozedBy
+	}
+	return ""
+}
+
 // BrandReply is one reply of the brand to a case's author, with what the
 // reply check found in it.
 type BrandReply struct {
@@ -1160,7 +1230,10 @@ type CaseEvent struct {
 	// escalations caused by a harmful reply).
 	Reply *BrandReply `protobuf:"bytes,12,opt,name=reply,proto3" json:"reply,omitempty"`
 	// auth says how the actor authenticated ("api-key", "oidc", "slack").
-	AuthMethod    string `protobuf:"bytes,13,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
+	AuthMethod string `protobuf:"bytes,13,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
+	// via is the actor's identity in the tool they acted from, when that is
+	// not Firebreak's own ("slack:U0CA5"): the tool's user mapped to actor.
+	Via           string `protobuf:"bytes,14,opt,name=via,proto3" json:"via,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1282,6 +1355,13 @@ func (x *CaseEvent) GetReply() *BrandReply {
 func (x *CaseEvent) GetAuthMethod() string {
 	if x != nil {
 		return x.AuthMethod
+	}
+	return ""
+}
+
+func (x *CaseEvent) GetVia() string {
+	if x != nil {
+		return x.Via
 	}
 	return ""
 }
@@ -1427,10 +1507,10 @@ func (x *Delivery) GetLatencyMs() int64 {
 	return 0
 }
 
-// CaseCommand is an acknowledgement or resolution that arrived through a
-// receiver (a Slack button, a PagerDuty webhook). The notifier publishes it
-// on commands.cases and escalation applies it, so services talk only
-// through the bus.
+// CaseCommand is a person's action on a case. Those that arrive through a
+// receiver (a Slack button, a PagerDuty webhook) are published by the
+// notifier on commands.cases, so services talk only through the bus;
+// escalation applies them, and its own API's actions, the same way.
 type CaseCommand struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is deterministic for one press of a button or one webhook delivery.
@@ -1440,8 +1520,15 @@ type CaseCommand struct {
 	Actor  string            `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	Note   string            `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
 	// source names where it came from: "slack", "pagerduty".
-	Source        string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	Source string                 `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	At     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	// assignee is who an ASSIGN gives the case to.
+	Assignee string `protobuf:"bytes,8,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// snooze_seconds is how long a SNOOZE pauses the chain, counted from at.
+	SnoozeSeconds int64 `protobuf:"varint,9,opt,name=snooze_seconds,json=snoozeSeconds,proto3" json:"snooze_seconds,omitempty"`
+	// via is the actor's identity in the source tool ("slack:U0CA5") when
+	// actor is the Firebreak user it maps to.
+	Via           string `protobuf:"bytes,10,opt,name=via,proto3" json:"via,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1525,6 +1612,27 @@ func (x *CaseCommand) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CaseCommand) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *CaseCommand) GetSnoozeSeconds() int64 {
+	if x != nil {
+		return x.SnoozeSeconds
+	}
+	return 0
+}
+
+func (x *CaseCommand) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
 var File_firebreak_v1_case_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_case_proto_rawDesc = "" +
@@ -1563,7 +1671,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
 	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
 	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\x12/\n" +
-	"\amention\x18\x13 \x01(\v2\x15.firebreak.v1.MentionR\amention\"\xf0\x0e\n" +
+	"\amention\x18\x13 \x01(\v2\x15.firebreak.v1.MentionR\amention\"\xca\x10\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1610,7 +1718,15 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x0frespond_warn_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\rrespondWarnAt\x12'\n" +
 	"\x0fresponse_warned\x18$ \x01(\bR\x0eresponseWarned\x12'\n" +
 	"\x0fhandoff_overdue\x18% \x01(\bR\x0ehandoffOverdue\x12I\n" +
-	"\rprivate_texts\x18& \x03(\v2$.firebreak.v1.Case.PrivateTextsEntryR\fprivateTexts\x1a>\n" +
+	"\rprivate_texts\x18& \x03(\v2$.firebreak.v1.Case.PrivateTextsEntryR\fprivateTexts\x12\x1a\n" +
+	"\bassignee\x18' \x01(\tR\bassignee\x12\x1f\n" +
+	"\vassigned_by\x18( \x01(\tR\n" +
+	"assignedBy\x12;\n" +
+	"\vassigned_at\x18) \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"assignedAt\x12?\n" +
+	"\rsnoozed_until\x18* \x01(\v2\x1a.google.protobuf.TimestampR\fsnoozedUntil\x12\x1d\n" +
+	"\n" +
+	"snoozed_by\x18+ \x01(\tR\tsnoozedBy\x1a>\n" +
 	"\x10MentionUrlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
@@ -1630,7 +1746,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05check\x18\x06 \x01(\v2\x18.firebreak.v1.ReplyCheckR\x05check\x12\x1a\n" +
 	"\banswered\x18\a \x01(\bR\banswered\x12\x10\n" +
 	"\x03why\x18\b \x01(\tR\x03why\x12\x16\n" +
-	"\x06handle\x18\t \x01(\tR\x06handle\"\xb4\x03\n" +
+	"\x06handle\x18\t \x01(\tR\x06handle\"\xc6\x03\n" +
 	"\tCaseEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.firebreak.v1.CaseEventTypeR\x04type\x12&\n" +
@@ -1647,7 +1763,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05round\x18\v \x01(\x05R\x05round\x12.\n" +
 	"\x05reply\x18\f \x01(\v2\x18.firebreak.v1.BrandReplyR\x05reply\x12\x1f\n" +
 	"\vauth_method\x18\r \x01(\tR\n" +
-	"authMethod\"\x97\x03\n" +
+	"authMethod\x12\x10\n" +
+	"\x03via\x18\x0e \x01(\tR\x03via\"\x97\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -1664,7 +1781,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\tdedup_key\x18\v \x01(\tR\bdedupKey\x12*\n" +
 	"\x02at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1d\n" +
 	"\n" +
-	"latency_ms\x18\r \x01(\x03R\tlatencyMs\"\xdd\x01\n" +
+	"latency_ms\x18\r \x01(\x03R\tlatencyMs\"\xb2\x02\n" +
 	"\vCaseCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x127\n" +
@@ -1672,7 +1789,11 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x12\n" +
 	"\x04note\x18\x05 \x01(\tR\x04note\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12*\n" +
-	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at*u\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1a\n" +
+	"\bassignee\x18\b \x01(\tR\bassignee\x12%\n" +
+	"\x0esnooze_seconds\x18\t \x01(\x03R\rsnoozeSeconds\x12\x10\n" +
+	"\x03via\x18\n" +
+	" \x01(\tR\x03via*u\n" +
 	"\bPriority\x12\x18\n" +
 	"\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPRIORITY_LOW\x10\x01\x12\x13\n" +
@@ -1683,7 +1804,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCASE_STATE_OPEN\x10\x01\x12\x1b\n" +
 	"\x17CASE_STATE_ACKNOWLEDGED\x10\x02\x12\x17\n" +
-	"\x13CASE_STATE_RESOLVED\x10\x03*\xca\x02\n" +
+	"\x13CASE_STATE_RESOLVED\x10\x03*\xa4\x03\n" +
 	"\rCaseEventType\x12\x1f\n" +
 	"\x1bCASE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CASE_EVENT_TYPE_OPENED\x10\x01\x12\x1b\n" +
@@ -1694,17 +1815,25 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x18CASE_EVENT_TYPE_REOPENED\x10\x06\x12#\n" +
 	"\x1fCASE_EVENT_TYPE_DELIVERY_FAILED\x10\a\x12\x1b\n" +
 	"\x17CASE_EVENT_TYPE_REPLIED\x10\b\x12 \n" +
-	"\x1cCASE_EVENT_TYPE_RESPONSE_DUE\x10\t*\xb0\x01\n" +
+	"\x1cCASE_EVENT_TYPE_RESPONSE_DUE\x10\t\x12\x1c\n" +
+	"\x18CASE_EVENT_TYPE_ASSIGNED\x10\n" +
+	"\x12\x1b\n" +
+	"\x17CASE_EVENT_TYPE_SNOOZED\x10\v\x12\x1d\n" +
+	"\x19CASE_EVENT_TYPE_UNSNOOZED\x10\f*\xb0\x01\n" +
 	"\x0fDeliveryOutcome\x12 \n" +
 	"\x1cDELIVERY_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDELIVERY_OUTCOME_DELIVERED\x10\x01\x12\x1d\n" +
 	"\x19DELIVERY_OUTCOME_RETRYING\x10\x02\x12\x1b\n" +
 	"\x17DELIVERY_OUTCOME_FAILED\x10\x03\x12\x1f\n" +
-	"\x1bDELIVERY_OUTCOME_SUPPRESSED\x10\x04*~\n" +
+	"\x1bDELIVERY_OUTCOME_SUPPRESSED\x10\x04*\x80\x02\n" +
 	"\x11CaseCommandAction\x12#\n" +
 	"\x1fCASE_COMMAND_ACTION_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fCASE_COMMAND_ACTION_ACKNOWLEDGE\x10\x01\x12\x1f\n" +
-	"\x1bCASE_COMMAND_ACTION_RESOLVE\x10\x02B?Z=github.com/firebreak/firebreak/proto/firebreak/v1;firebreakv1b\x06proto3"
+	"\x1bCASE_COMMAND_ACTION_RESOLVE\x10\x02\x12\x1e\n" +
+	"\x1aCASE_COMMAND_ACTION_ASSIGN\x10\x03\x12\x1e\n" +
+	"\x1aCASE_COMMAND_ACTION_REOPEN\x10\x04\x12\x1e\n" +
+	"\x1aCASE_COMMAND_ACTION_SNOOZE\x10\x05\x12 \n" +
+	"\x1cCASE_COMMAND_ACTION_UNSNOOZE\x10\x06B?Z=github.com/firebreak/firebreak/proto/firebreak/v1;firebreakv1b\x06proto3"
 
 var (
 	file_firebreak_v1_case_proto_rawDescOnce sync.Once
@@ -1778,23 +1907,25 @@ var file_firebreak_v1_case_proto_depIdxs = []int32{
 	13, // 29: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
 	15, // 30: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
 	14, // 31: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
-	21, // 32: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
-	15, // 33: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
-	22, // 34: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
-	2,  // 35: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	8,  // 36: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	5,  // 37: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	15, // 38: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	9,  // 39: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
-	3,  // 40: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	15, // 41: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	4,  // 42: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
-	15, // 43: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	15, // 32: firebreak.v1.Case.assigned_at:type_name -> google.protobuf.Timestamp
+	15, // 33: firebreak.v1.Case.snoozed_until:type_name -> google.protobuf.Timestamp
+	21, // 34: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
+	15, // 35: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
+	22, // 36: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
+	2,  // 37: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	8,  // 38: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	5,  // 39: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	15, // 40: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	9,  // 41: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
+	3,  // 42: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	15, // 43: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	4,  // 44: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	15, // 45: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	46, // [46:46] is the sub-list for method output_type
+	46, // [46:46] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }

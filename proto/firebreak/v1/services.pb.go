@@ -495,13 +495,15 @@ func (x *GetReachResponse) GetReach() *Reach {
 }
 
 type ListCasesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	State         CaseState              `protobuf:"varint,1,opt,name=state,proto3,enum=firebreak.v1.CaseState" json:"state,omitempty"`
-	Team          string                 `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
-	Priority      Priority               `protobuf:"varint,3,opt,name=priority,proto3,enum=firebreak.v1.Priority" json:"priority,omitempty"`
-	Brand         string                 `protobuf:"bytes,4,opt,name=brand,proto3" json:"brand,omitempty"`
-	PageSize      int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	State     CaseState              `protobuf:"varint,1,opt,name=state,proto3,enum=firebreak.v1.CaseState" json:"state,omitempty"`
+	Team      string                 `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	Priority  Priority               `protobuf:"varint,3,opt,name=priority,proto3,enum=firebreak.v1.Priority" json:"priority,omitempty"`
+	Brand     string                 `protobuf:"bytes,4,opt,name=brand,proto3" json:"brand,omitempty"`
+	PageSize  int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// assignee keeps only cases assigned to this person.
+	Assignee      string `protobuf:"bytes,7,opt,name=assignee,proto3" json:"assignee,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -574,6 +576,13 @@ func (x *ListCasesRequest) GetPageSize() int32 {
 func (x *ListCasesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
 	}
 	return ""
 }
@@ -1030,6 +1039,408 @@ func (x *ResolveCaseResponse) GetCase() *Case {
 	return nil
 }
 
+type AssignCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// assignee is who takes the case; empty assigns it to the caller.
+	Assignee      string `protobuf:"bytes,2,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCaseRequest) Reset() {
+	*x = AssignCaseRequest{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCaseRequest) ProtoMessage() {}
+
+func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
+func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AssignCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AssignCaseRequest) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *AssignCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type AssignCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCaseResponse) Reset() {
+	*x = AssignCaseResponse{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCaseResponse) ProtoMessage() {}
+
+func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCaseResponse.ProtoReflect.Descriptor instead.
+func (*AssignCaseResponse) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AssignCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ReopenCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenCaseRequest) Reset() {
+	*x = ReopenCaseRequest{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenCaseRequest) ProtoMessage() {}
+
+func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
+func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReopenCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReopenCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type ReopenCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenCaseResponse) Reset() {
+	*x = ReopenCaseResponse{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenCaseResponse) ProtoMessage() {}
+
+func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
+func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReopenCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type SnoozeCaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// seconds is how long the chain pauses: at least 60, at most 7 days.
+	Seconds       int64  `protobuf:"varint,2,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnoozeCaseRequest) Reset() {
+	*x = SnoozeCaseRequest{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnoozeCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnoozeCaseRequest) ProtoMessage() {}
+
+func (x *SnoozeCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnoozeCaseRequest.ProtoReflect.Descriptor instead.
+func (*SnoozeCaseRequest) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SnoozeCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SnoozeCaseRequest) GetSeconds() int64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *SnoozeCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type SnoozeCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnoozeCaseResponse) Reset() {
+	*x = SnoozeCaseResponse{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnoozeCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnoozeCaseResponse) ProtoMessage() {}
+
+func (x *SnoozeCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnoozeCaseResponse.ProtoReflect.Descriptor instead.
+func (*SnoozeCaseResponse) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SnoozeCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type UnsnoozeCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsnoozeCaseRequest) Reset() {
+	*x = UnsnoozeCaseRequest{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsnoozeCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsnoozeCaseRequest) ProtoMessage() {}
+
+func (x *UnsnoozeCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsnoozeCaseRequest.ProtoReflect.Descriptor instead.
+func (*UnsnoozeCaseRequest) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *UnsnoozeCaseRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UnsnoozeCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type UnsnoozeCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsnoozeCaseResponse) Reset() {
+	*x = UnsnoozeCaseResponse{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsnoozeCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsnoozeCaseResponse) ProtoMessage() {}
+
+func (x *UnsnoozeCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsnoozeCaseResponse.ProtoReflect.Descriptor instead.
+func (*UnsnoozeCaseResponse) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UnsnoozeCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
 type ExplainDecisionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MentionId     string                 `protobuf:"bytes,1,opt,name=mention_id,json=mentionId,proto3" json:"mention_id,omitempty"`
@@ -1039,7 +1450,7 @@ type ExplainDecisionRequest struct {
 
 func (x *ExplainDecisionRequest) Reset() {
 	*x = ExplainDecisionRequest{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[19]
+	mi := &file_firebreak_v1_services_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1462,7 @@ func (x *ExplainDecisionRequest) String() string {
 func (*ExplainDecisionRequest) ProtoMessage() {}
 
 func (x *ExplainDecisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[19]
+	mi := &file_firebreak_v1_services_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1475,7 @@ func (x *ExplainDecisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainDecisionRequest.ProtoReflect.Descriptor instead.
 func (*ExplainDecisionRequest) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{19}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExplainDecisionRequest) GetMentionId() string {
@@ -1083,7 +1494,7 @@ type ExplainDecisionResponse struct {
 
 func (x *ExplainDecisionResponse) Reset() {
 	*x = ExplainDecisionResponse{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[20]
+	mi := &file_firebreak_v1_services_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1506,7 @@ func (x *ExplainDecisionResponse) String() string {
 func (*ExplainDecisionResponse) ProtoMessage() {}
 
 func (x *ExplainDecisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[20]
+	mi := &file_firebreak_v1_services_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1519,7 @@ func (x *ExplainDecisionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainDecisionResponse.ProtoReflect.Descriptor instead.
 func (*ExplainDecisionResponse) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{20}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExplainDecisionResponse) GetDecision() *Decision {
@@ -1132,7 +1543,7 @@ type EvaluatePolicyRequest struct {
 
 func (x *EvaluatePolicyRequest) Reset() {
 	*x = EvaluatePolicyRequest{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[21]
+	mi := &file_firebreak_v1_services_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1144,7 +1555,7 @@ func (x *EvaluatePolicyRequest) String() string {
 func (*EvaluatePolicyRequest) ProtoMessage() {}
 
 func (x *EvaluatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[21]
+	mi := &file_firebreak_v1_services_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1157,7 +1568,7 @@ func (x *EvaluatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*EvaluatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{21}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EvaluatePolicyRequest) GetPolicy() string {
@@ -1204,7 +1615,7 @@ type EvaluatePolicyResponse struct {
 
 func (x *EvaluatePolicyResponse) Reset() {
 	*x = EvaluatePolicyResponse{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[22]
+	mi := &file_firebreak_v1_services_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1627,7 @@ func (x *EvaluatePolicyResponse) String() string {
 func (*EvaluatePolicyResponse) ProtoMessage() {}
 
 func (x *EvaluatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[22]
+	mi := &file_firebreak_v1_services_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1640,7 @@ func (x *EvaluatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*EvaluatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{22}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EvaluatePolicyResponse) GetDecision() *Decision {
@@ -1248,7 +1659,7 @@ type TestReceiverRequest struct {
 
 func (x *TestReceiverRequest) Reset() {
 	*x = TestReceiverRequest{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[23]
+	mi := &file_firebreak_v1_services_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1671,7 @@ func (x *TestReceiverRequest) String() string {
 func (*TestReceiverRequest) ProtoMessage() {}
 
 func (x *TestReceiverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[23]
+	mi := &file_firebreak_v1_services_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1684,7 @@ func (x *TestReceiverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestReceiverRequest.ProtoReflect.Descriptor instead.
 func (*TestReceiverRequest) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{23}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TestReceiverRequest) GetReceiver() string {
@@ -1292,7 +1703,7 @@ type TestReceiverResponse struct {
 
 func (x *TestReceiverResponse) Reset() {
 	*x = TestReceiverResponse{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[24]
+	mi := &file_firebreak_v1_services_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1715,7 @@ func (x *TestReceiverResponse) String() string {
 func (*TestReceiverResponse) ProtoMessage() {}
 
 func (x *TestReceiverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[24]
+	mi := &file_firebreak_v1_services_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1728,7 @@ func (x *TestReceiverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestReceiverResponse.ProtoReflect.Descriptor instead.
 func (*TestReceiverResponse) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{24}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TestReceiverResponse) GetDelivery() *Delivery {
@@ -1336,7 +1747,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[25]
+	mi := &file_firebreak_v1_services_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1759,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[25]
+	mi := &file_firebreak_v1_services_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1772,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{25}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListDeliveriesRequest) GetCaseId() string {
@@ -1380,7 +1791,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[26]
+	mi := &file_firebreak_v1_services_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1803,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[26]
+	mi := &file_firebreak_v1_services_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1816,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{26}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -1446,7 +1857,7 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x06handle\x18\x04 \x01(\tR\x06handle\x12%\n" +
 	"\x0efollowers_hint\x18\x05 \x01(\x03R\rfollowersHint\"=\n" +
 	"\x10GetReachResponse\x12)\n" +
-	"\x05reach\x18\x01 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\"\xdb\x01\n" +
+	"\x05reach\x18\x01 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\"\xf7\x01\n" +
 	"\x10ListCasesRequest\x12-\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x17.firebreak.v1.CaseStateR\x05state\x12\x12\n" +
 	"\x04team\x18\x02 \x01(\tR\x04team\x122\n" +
@@ -1454,7 +1865,8 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x05brand\x18\x04 \x01(\tR\x05brand\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\"e\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12\x1a\n" +
+	"\bassignee\x18\a \x01(\tR\bassignee\"e\n" +
 	"\x11ListCasesResponse\x12(\n" +
 	"\x05cases\x18\x01 \x03(\v2\x12.firebreak.v1.CaseR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\" \n" +
@@ -1479,6 +1891,28 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"=\n" +
 	"\x13ResolveCaseResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.firebreak.v1.CaseR\x04case\"S\n" +
+	"\x11AssignCaseRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bassignee\x18\x02 \x01(\tR\bassignee\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"<\n" +
+	"\x12AssignCaseResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.firebreak.v1.CaseR\x04case\"7\n" +
+	"\x11ReopenCaseRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"<\n" +
+	"\x12ReopenCaseResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.firebreak.v1.CaseR\x04case\"Q\n" +
+	"\x11SnoozeCaseRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aseconds\x18\x02 \x01(\x03R\aseconds\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"<\n" +
+	"\x12SnoozeCaseResponse\x12&\n" +
+	"\x04case\x18\x01 \x01(\v2\x12.firebreak.v1.CaseR\x04case\"9\n" +
+	"\x13UnsnoozeCaseRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\">\n" +
+	"\x14UnsnoozeCaseResponse\x12&\n" +
 	"\x04case\x18\x01 \x01(\v2\x12.firebreak.v1.CaseR\x04case\"7\n" +
 	"\x16ExplainDecisionRequest\x12\x1d\n" +
 	"\n" +
@@ -1510,14 +1944,21 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\n" +
 	"CheckReply\x12\x1f.firebreak.v1.CheckReplyRequest\x1a .firebreak.v1.CheckReplyResponse2Y\n" +
 	"\fReachService\x12I\n" +
-	"\bGetReach\x12\x1d.firebreak.v1.GetReachRequest\x1a\x1e.firebreak.v1.GetReachResponse2\xa1\x06\n" +
+	"\bGetReach\x12\x1d.firebreak.v1.GetReachRequest\x1a\x1e.firebreak.v1.GetReachResponse2\xeb\b\n" +
 	"\x11EscalationService\x12L\n" +
 	"\tListCases\x12\x1e.firebreak.v1.ListCasesRequest\x1a\x1f.firebreak.v1.ListCasesResponse\x12F\n" +
 	"\aGetCase\x12\x1c.firebreak.v1.GetCaseRequest\x1a\x1d.firebreak.v1.GetCaseResponse\x12Q\n" +
 	"\n" +
 	"WatchCases\x12\x1f.firebreak.v1.WatchCasesRequest\x1a .firebreak.v1.WatchCasesResponse0\x01\x12^\n" +
 	"\x0fAcknowledgeCase\x12$.firebreak.v1.AcknowledgeCaseRequest\x1a%.firebreak.v1.AcknowledgeCaseResponse\x12R\n" +
-	"\vResolveCase\x12 .firebreak.v1.ResolveCaseRequest\x1a!.firebreak.v1.ResolveCaseResponse\x12^\n" +
+	"\vResolveCase\x12 .firebreak.v1.ResolveCaseRequest\x1a!.firebreak.v1.ResolveCaseResponse\x12O\n" +
+	"\n" +
+	"AssignCase\x12\x1f.firebreak.v1.AssignCaseRequest\x1a .firebreak.v1.AssignCaseResponse\x12O\n" +
+	"\n" +
+	"ReopenCase\x12\x1f.firebreak.v1.ReopenCaseRequest\x1a .firebreak.v1.ReopenCaseResponse\x12O\n" +
+	"\n" +
+	"SnoozeCase\x12\x1f.firebreak.v1.SnoozeCaseRequest\x1a .firebreak.v1.SnoozeCaseResponse\x12U\n" +
+	"\fUnsnoozeCase\x12!.firebreak.v1.UnsnoozeCaseRequest\x1a\".firebreak.v1.UnsnoozeCaseResponse\x12^\n" +
 	"\x0fExplainDecision\x12$.firebreak.v1.ExplainDecisionRequest\x1a%.firebreak.v1.ExplainDecisionResponse\x12[\n" +
 	"\x0eEvaluatePolicy\x12#.firebreak.v1.EvaluatePolicyRequest\x1a$.firebreak.v1.EvaluatePolicyResponse\x12R\n" +
 	"\vGetInsights\x12 .firebreak.v1.GetInsightsRequest\x1a!.firebreak.v1.GetInsightsResponse\x12^\n" +
@@ -1539,7 +1980,7 @@ func file_firebreak_v1_services_proto_rawDescGZIP() []byte {
 	return file_firebreak_v1_services_proto_rawDescData
 }
 
-var file_firebreak_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_firebreak_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_firebreak_v1_services_proto_goTypes = []any{
 	(*SubmitRequest)(nil),            // 0: firebreak.v1.SubmitRequest
 	(*SubmitResponse)(nil),           // 1: firebreak.v1.SubmitResponse
@@ -1560,96 +2001,116 @@ var file_firebreak_v1_services_proto_goTypes = []any{
 	(*AcknowledgeCaseResponse)(nil),  // 16: firebreak.v1.AcknowledgeCaseResponse
 	(*ResolveCaseRequest)(nil),       // 17: firebreak.v1.ResolveCaseRequest
 	(*ResolveCaseResponse)(nil),      // 18: firebreak.v1.ResolveCaseResponse
-	(*ExplainDecisionRequest)(nil),   // 19: firebreak.v1.ExplainDecisionRequest
-	(*ExplainDecisionResponse)(nil),  // 20: firebreak.v1.ExplainDecisionResponse
-	(*EvaluatePolicyRequest)(nil),    // 21: firebreak.v1.EvaluatePolicyRequest
-	(*EvaluatePolicyResponse)(nil),   // 22: firebreak.v1.EvaluatePolicyResponse
-	(*TestReceiverRequest)(nil),      // 23: firebreak.v1.TestReceiverRequest
-	(*TestReceiverResponse)(nil),     // 24: firebreak.v1.TestReceiverResponse
-	(*ListDeliveriesRequest)(nil),    // 25: firebreak.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),   // 26: firebreak.v1.ListDeliveriesResponse
-	(*Mention)(nil),                  // 27: firebreak.v1.Mention
-	(*Score)(nil),                    // 28: firebreak.v1.Score
-	(*Finding)(nil),                  // 29: firebreak.v1.Finding
-	(*ReplyCheck)(nil),               // 30: firebreak.v1.ReplyCheck
-	(Platform)(0),                    // 31: firebreak.v1.Platform
-	(*Reach)(nil),                    // 32: firebreak.v1.Reach
-	(CaseState)(0),                   // 33: firebreak.v1.CaseState
-	(Priority)(0),                    // 34: firebreak.v1.Priority
-	(*Case)(nil),                     // 35: firebreak.v1.Case
-	(*CaseEvent)(nil),                // 36: firebreak.v1.CaseEvent
-	(*Decision)(nil),                 // 37: firebreak.v1.Decision
-	(*History)(nil),                  // 38: firebreak.v1.History
-	(*Delivery)(nil),                 // 39: firebreak.v1.Delivery
-	(*GetInsightsRequest)(nil),       // 40: firebreak.v1.GetInsightsRequest
-	(*GetPolicyStatusRequest)(nil),   // 41: firebreak.v1.GetPolicyStatusRequest
-	(*GetDeliveryStatsRequest)(nil),  // 42: firebreak.v1.GetDeliveryStatsRequest
-	(*GetInsightsResponse)(nil),      // 43: firebreak.v1.GetInsightsResponse
-	(*GetPolicyStatusResponse)(nil),  // 44: firebreak.v1.GetPolicyStatusResponse
-	(*GetDeliveryStatsResponse)(nil), // 45: firebreak.v1.GetDeliveryStatsResponse
+	(*AssignCaseRequest)(nil),        // 19: firebreak.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),       // 20: firebreak.v1.AssignCaseResponse
+	(*ReopenCaseRequest)(nil),        // 21: firebreak.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),       // 22: firebreak.v1.ReopenCaseResponse
+	(*SnoozeCaseRequest)(nil),        // 23: firebreak.v1.SnoozeCaseRequest
+	(*SnoozeCaseResponse)(nil),       // 24: firebreak.v1.SnoozeCaseResponse
+	(*UnsnoozeCaseRequest)(nil),      // 25: firebreak.v1.UnsnoozeCaseRequest
+	(*UnsnoozeCaseResponse)(nil),     // 26: firebreak.v1.UnsnoozeCaseResponse
+	(*ExplainDecisionRequest)(nil),   // 27: firebreak.v1.ExplainDecisionRequest
+	(*ExplainDecisionResponse)(nil),  // 28: firebreak.v1.ExplainDecisionResponse
+	(*EvaluatePolicyRequest)(nil),    // 29: firebreak.v1.EvaluatePolicyRequest
+	(*EvaluatePolicyResponse)(nil),   // 30: firebreak.v1.EvaluatePolicyResponse
+	(*TestReceiverRequest)(nil),      // 31: firebreak.v1.TestReceiverRequest
+	(*TestReceiverResponse)(nil),     // 32: firebreak.v1.TestReceiverResponse
+	(*ListDeliveriesRequest)(nil),    // 33: firebreak.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),   // 34: firebreak.v1.ListDeliveriesResponse
+	(*Mention)(nil),                  // 35: firebreak.v1.Mention
+	(*Score)(nil),                    // 36: firebreak.v1.Score
+	(*Finding)(nil),                  // 37: firebreak.v1.Finding
+	(*ReplyCheck)(nil),               // 38: firebreak.v1.ReplyCheck
+	(Platform)(0),                    // 39: firebreak.v1.Platform
+	(*Reach)(nil),                    // 40: firebreak.v1.Reach
+	(CaseState)(0),                   // 41: firebreak.v1.CaseState
+	(Priority)(0),                    // 42: firebreak.v1.Priority
+	(*Case)(nil),                     // 43: firebreak.v1.Case
+	(*CaseEvent)(nil),                // 44: firebreak.v1.CaseEvent
+	(*Decision)(nil),                 // 45: firebreak.v1.Decision
+	(*History)(nil),                  // 46: firebreak.v1.History
+	(*Delivery)(nil),                 // 47: firebreak.v1.Delivery
+	(*GetInsightsRequest)(nil),       // 48: firebreak.v1.GetInsightsRequest
+	(*GetPolicyStatusRequest)(nil),   // 49: firebreak.v1.GetPolicyStatusRequest
+	(*GetDeliveryStatsRequest)(nil),  // 50: firebreak.v1.GetDeliveryStatsRequest
+	(*GetInsightsResponse)(nil),      // 51: firebreak.v1.GetInsightsResponse
+	(*GetPolicyStatusResponse)(nil),  // 52: firebreak.v1.GetPolicyStatusResponse
+	(*GetDeliveryStatsResponse)(nil), // 53: firebreak.v1.GetDeliveryStatsResponse
 }
 var file_firebreak_v1_services_proto_depIdxs = []int32{
-	27, // 0: firebreak.v1.SubmitRequest.mentions:type_name -> firebreak.v1.Mention
+	35, // 0: firebreak.v1.SubmitRequest.mentions:type_name -> firebreak.v1.Mention
 	2,  // 1: firebreak.v1.SubmitResponse.results:type_name -> firebreak.v1.SubmitResult
-	28, // 2: firebreak.v1.ScoreResponse.score:type_name -> firebreak.v1.Score
-	27, // 3: firebreak.v1.CheckReplyRequest.mention:type_name -> firebreak.v1.Mention
-	29, // 4: firebreak.v1.CheckReplyResponse.findings:type_name -> firebreak.v1.Finding
-	30, // 5: firebreak.v1.CheckReplyResponse.check:type_name -> firebreak.v1.ReplyCheck
-	31, // 6: firebreak.v1.GetReachRequest.platform:type_name -> firebreak.v1.Platform
-	32, // 7: firebreak.v1.GetReachResponse.reach:type_name -> firebreak.v1.Reach
-	33, // 8: firebreak.v1.ListCasesRequest.state:type_name -> firebreak.v1.CaseState
-	34, // 9: firebreak.v1.ListCasesRequest.priority:type_name -> firebreak.v1.Priority
-	35, // 10: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
-	35, // 11: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
-	36, // 12: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
-	36, // 13: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
-	35, // 14: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
-	35, // 15: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
-	37, // 16: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
-	27, // 17: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
-	28, // 18: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
-	32, // 19: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
-	38, // 20: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
-	37, // 21: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
-	39, // 22: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
-	39, // 23: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
-	0,  // 24: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
-	3,  // 25: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
-	5,  // 26: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
-	7,  // 27: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
-	9,  // 28: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
-	11, // 29: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
-	13, // 30: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
-	15, // 31: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
-	17, // 32: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
-	19, // 33: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
-	21, // 34: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
-	40, // 35: firebreak.v1.EscalationService.GetInsights:input_type -> firebreak.v1.GetInsightsRequest
-	41, // 36: firebreak.v1.EscalationService.GetPolicyStatus:input_type -> firebreak.v1.GetPolicyStatusRequest
-	23, // 37: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
-	25, // 38: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
-	42, // 39: firebreak.v1.NotifierService.GetDeliveryStats:input_type -> firebreak.v1.GetDeliveryStatsRequest
-	1,  // 40: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
-	4,  // 41: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
-	6,  // 42: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
-	8,  // 43: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
-	10, // 44: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
-	12, // 45: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
-	14, // 46: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
-	16, // 47: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
-	18, // 48: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
-	20, // 49: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
-	22, // 50: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
-	43, // 51: firebreak.v1.EscalationService.GetInsights:output_type -> firebreak.v1.GetInsightsResponse
-	44, // 52: firebreak.v1.EscalationService.GetPolicyStatus:output_type -> firebreak.v1.GetPolicyStatusResponse
-	24, // 53: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
-	26, // 54: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
-	45, // 55: firebreak.v1.NotifierService.GetDeliveryStats:output_type -> firebreak.v1.GetDeliveryStatsResponse
-	40, // [40:56] is the sub-list for method output_type
-	24, // [24:40] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	36, // 2: firebreak.v1.ScoreResponse.score:type_name -> firebreak.v1.Score
+	35, // 3: firebreak.v1.CheckReplyRequest.mention:type_name -> firebreak.v1.Mention
+	37, // 4: firebreak.v1.CheckReplyResponse.findings:type_name -> firebreak.v1.Finding
+	38, // 5: firebreak.v1.CheckReplyResponse.check:type_name -> firebreak.v1.ReplyCheck
+	39, // 6: firebreak.v1.GetReachRequest.platform:type_name -> firebreak.v1.Platform
+	40, // 7: firebreak.v1.GetReachResponse.reach:type_name -> firebreak.v1.Reach
+	41, // 8: firebreak.v1.ListCasesRequest.state:type_name -> firebreak.v1.CaseState
+	42, // 9: firebreak.v1.ListCasesRequest.priority:type_name -> firebreak.v1.Priority
+	43, // 10: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
+	43, // 11: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
+	44, // 12: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
+	44, // 13: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
+	43, // 14: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
+	43, // 15: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
+	43, // 16: firebreak.v1.AssignCaseResponse.case:type_name -> firebreak.v1.Case
+	43, // 17: firebreak.v1.ReopenCaseResponse.case:type_name -> firebreak.v1.Case
+	43, // 18: firebreak.v1.SnoozeCaseResponse.case:type_name -> firebreak.v1.Case
+	43, // 19: firebreak.v1.UnsnoozeCaseResponse.case:type_name -> firebreak.v1.Case
+	45, // 20: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
+	35, // 21: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
+	36, // 22: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
+	40, // 23: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
+	46, // 24: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
+	45, // 25: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
+	47, // 26: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
+	47, // 27: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
+	0,  // 28: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
+	3,  // 29: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
+	5,  // 30: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
+	7,  // 31: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
+	9,  // 32: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
+	11, // 33: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
+	13, // 34: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
+	15, // 35: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
+	17, // 36: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
+	19, // 37: firebreak.v1.EscalationService.AssignCase:input_type -> firebreak.v1.AssignCaseRequest
+	21, // 38: firebreak.v1.EscalationService.ReopenCase:input_type -> firebreak.v1.ReopenCaseRequest
+	23, // 39: firebreak.v1.EscalationService.SnoozeCase:input_type -> firebreak.v1.SnoozeCaseRequest
+	25, // 40: firebreak.v1.EscalationService.UnsnoozeCase:input_type -> firebreak.v1.UnsnoozeCaseRequest
+	27, // 41: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
+	29, // 42: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
+	48, // 43: firebreak.v1.EscalationService.GetInsights:input_type -> firebreak.v1.GetInsightsRequest
+	49, // 44: firebreak.v1.EscalationService.GetPolicyStatus:input_type -> firebreak.v1.GetPolicyStatusRequest
+	31, // 45: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
+	33, // 46: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
+	50, // 47: firebreak.v1.NotifierService.GetDeliveryStats:input_type -> firebreak.v1.GetDeliveryStatsRequest
+	1,  // 48: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
+	4,  // 49: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
+	6,  // 50: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
+	8,  // 51: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
+	10, // 52: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
+	12, // 53: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
+	14, // 54: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
+	16, // 55: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
+	18, // 56: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
+	20, // 57: firebreak.v1.EscalationService.AssignCase:output_type -> firebreak.v1.AssignCaseResponse
+	22, // 58: firebreak.v1.EscalationService.ReopenCase:output_type -> firebreak.v1.ReopenCaseResponse
+	24, // 59: firebreak.v1.EscalationService.SnoozeCase:output_type -> firebreak.v1.SnoozeCaseResponse
+	26, // 60: firebreak.v1.EscalationService.UnsnoozeCase:output_type -> firebreak.v1.UnsnoozeCaseResponse
+	28, // 61: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
+	30, // 62: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
+	51, // 63: firebreak.v1.EscalationService.GetInsights:output_type -> firebreak.v1.GetInsightsResponse
+	52, // 64: firebreak.v1.EscalationService.GetPolicyStatus:output_type -> firebreak.v1.GetPolicyStatusResponse
+	32, // 65: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
+	34, // 66: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
+	53, // 67: firebreak.v1.NotifierService.GetDeliveryStats:output_type -> firebreak.v1.GetDeliveryStatsResponse
+	48, // [48:68] is the sub-list for method output_type
+	28, // [28:48] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_services_proto_init() }
@@ -1668,7 +2129,7 @@ func file_firebreak_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_firebreak_v1_services_proto_rawDesc), len(file_firebreak_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

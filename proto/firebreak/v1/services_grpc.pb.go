@@ -382,6 +382,10 @@ const (
 	EscalationService_WatchCases_FullMethodName      = "/firebreak.v1.EscalationService/WatchCases"
 	EscalationService_AcknowledgeCase_FullMethodName = "/firebreak.v1.EscalationService/AcknowledgeCase"
 	EscalationService_ResolveCase_FullMethodName     = "/firebreak.v1.EscalationService/ResolveCase"
+	EscalationService_AssignCase_FullMethodName      = "/firebreak.v1.EscalationService/AssignCase"
+	EscalationService_ReopenCase_FullMethodName      = "/firebreak.v1.EscalationService/ReopenCase"
+	EscalationService_SnoozeCase_FullMethodName      = "/firebreak.v1.EscalationService/SnoozeCase"
+	EscalationService_UnsnoozeCase_FullMethodName    = "/firebreak.v1.EscalationService/UnsnoozeCase"
 	EscalationService_ExplainDecision_FullMethodName = "/firebreak.v1.EscalationService/ExplainDecision"
 	EscalationService_EvaluatePolicy_FullMethodName  = "/firebreak.v1.EscalationService/EvaluatePolicy"
 	EscalationService_GetInsights_FullMethodName     = "/firebreak.v1.EscalationService/GetInsights"
@@ -400,6 +404,13 @@ type EscalationServiceClient interface {
 	WatchCases(ctx context.Context, in *WatchCasesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCasesResponse], error)
 	AcknowledgeCase(ctx context.Context, in *AcknowledgeCaseRequest, opts ...grpc.CallOption) (*AcknowledgeCaseResponse, error)
 	ResolveCase(ctx context.Context, in *ResolveCaseRequest, opts ...grpc.CallOption) (*ResolveCaseResponse, error)
+	// AssignCase gives the case to a named person (the caller when none is named).
+	AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error)
+	// ReopenCase opens a resolved case again; its chain starts over.
+	ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*ReopenCaseResponse, error)
+	// SnoozeCase pauses the case's chain for a while; UnsnoozeCase resumes it.
+	SnoozeCase(ctx context.Context, in *SnoozeCaseRequest, opts ...grpc.CallOption) (*SnoozeCaseResponse, error)
+	UnsnoozeCase(ctx context.Context, in *UnsnoozeCaseRequest, opts ...grpc.CallOption) (*UnsnoozeCaseResponse, error)
 	// ExplainDecision returns the decision recorded for a mention.
 	ExplainDecision(ctx context.Context, in *ExplainDecisionRequest, opts ...grpc.CallOption) (*ExplainDecisionResponse, error)
 	// EvaluatePolicy decides a mention with a given policy, without side effects.
@@ -478,6 +489,46 @@ func (c *escalationServiceClient) ResolveCase(ctx context.Context, in *ResolveCa
 	return out, nil
 }
 
+func (c *escalationServiceClient) AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AssignCaseResponse)
+	err := c.cc.Invoke(ctx, EscalationService_AssignCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *escalationServiceClient) ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*ReopenCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReopenCaseResponse)
+	err := c.cc.Invoke(ctx, EscalationService_ReopenCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *escalationServiceClient) SnoozeCase(ctx context.Context, in *SnoozeCaseRequest, opts ...grpc.CallOption) (*SnoozeCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SnoozeCaseResponse)
+	err := c.cc.Invoke(ctx, EscalationService_SnoozeCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *escalationServiceClient) UnsnoozeCase(ctx context.Context, in *UnsnoozeCaseRequest, opts ...grpc.CallOption) (*UnsnoozeCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnsnoozeCaseResponse)
+	err := c.cc.Invoke(ctx, EscalationService_UnsnoozeCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *escalationServiceClient) ExplainDecision(ctx context.Context, in *ExplainDecisionRequest, opts ...grpc.CallOption) (*ExplainDecisionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ExplainDecisionResponse)
@@ -530,6 +581,13 @@ type EscalationServiceServer interface {
 	WatchCases(*WatchCasesRequest, grpc.ServerStreamingServer[WatchCasesResponse]) error
 	AcknowledgeCase(context.Context, *AcknowledgeCaseRequest) (*AcknowledgeCaseResponse, error)
 	ResolveCase(context.Context, *ResolveCaseRequest) (*ResolveCaseResponse, error)
+	// AssignCase gives the case to a named person (the caller when none is named).
+	AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error)
+	// ReopenCase opens a resolved case again; its chain starts over.
+	ReopenCase(context.Context, *ReopenCaseRequest) (*ReopenCaseResponse, error)
+	// SnoozeCase pauses the case's chain for a while; UnsnoozeCase resumes it.
+	SnoozeCase(context.Context, *SnoozeCaseRequest) (*SnoozeCaseResponse, error)
+	UnsnoozeCase(context.Context, *UnsnoozeCaseRequest) (*UnsnoozeCaseResponse, error)
 	// ExplainDecision returns the decision recorded for a mention.
 	ExplainDecision(context.Context, *ExplainDecisionRequest) (*ExplainDecisionResponse, error)
 	// EvaluatePolicy decides a mention with a given policy, without side effects.
@@ -563,6 +621,18 @@ func (UnimplementedEscalationServiceServer) AcknowledgeCase(context.Context, *Ac
 }
 func (UnimplementedEscalationServiceServer) ResolveCase(context.Context, *ResolveCaseRequest) (*ResolveCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveCase not implemented")
+}
+func (UnimplementedEscalationServiceServer) AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignCase not implemented")
+}
+func (UnimplementedEscalationServiceServer) ReopenCase(context.Context, *ReopenCaseRequest) (*ReopenCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReopenCase not implemented")
+}
+func (UnimplementedEscalationServiceServer) SnoozeCase(context.Context, *SnoozeCaseRequest) (*SnoozeCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SnoozeCase not implemented")
+}
+func (UnimplementedEscalationServiceServer) UnsnoozeCase(context.Context, *UnsnoozeCaseRequest) (*UnsnoozeCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnsnoozeCase not implemented")
 }
 func (UnimplementedEscalationServiceServer) ExplainDecision(context.Context, *ExplainDecisionRequest) (*ExplainDecisionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExplainDecision not implemented")
@@ -680,6 +750,78 @@ func _EscalationService_ResolveCase_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EscalationService_AssignCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).AssignCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_AssignCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).AssignCase(ctx, req.(*AssignCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EscalationService_ReopenCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).ReopenCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_ReopenCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).ReopenCase(ctx, req.(*ReopenCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EscalationService_SnoozeCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SnoozeCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).SnoozeCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_SnoozeCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).SnoozeCase(ctx, req.(*SnoozeCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EscalationService_UnsnoozeCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnsnoozeCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).UnsnoozeCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_UnsnoozeCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).UnsnoozeCase(ctx, req.(*UnsnoozeCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _EscalationService_ExplainDecision_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ExplainDecisionRequest)
 	if err := dec(in); err != nil {
@@ -774,6 +916,22 @@ var EscalationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveCase",
 			Handler:    _EscalationService_ResolveCase_Handler,
+		},
+		{
+			MethodName: "AssignCase",
+			Handler:    _EscalationService_AssignCase_Handler,
+		},
+		{
+			MethodName: "ReopenCase",
+			Handler:    _EscalationService_ReopenCase_Handler,
+		},
+		{
+			MethodName: "SnoozeCase",
+			Handler:    _EscalationService_SnoozeCase_Handler,
+		},
+		{
+			MethodName: "UnsnoozeCase",
+			Handler:    _EscalationService_UnsnoozeCase_Handler,
 		},
 		{
 			MethodName: "ExplainDecision",

@@ -212,6 +212,8 @@ func raise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv
 	c.Episode++
 	c.State = fbv1.CaseState_CASE_STATE_OPEN
 	c.AcknowledgedAt, c.AcknowledgedBy = nil, ""
+	// A snooze was chosen for a lesser case; a raised one pages now.
+	c.SnoozedUntil, c.SnoozedBy = nil, ""
 	c.UpdatedAt = timestamppb.New(now)
 	return c, []*fbv1.CaseEvent{event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED, m.Id, d.Reasons, now)}
 }
@@ -285,6 +287,7 @@ func Resolve(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1
 	c = proto.Clone(c).(*fbv1.Case)
 	c.State = fbv1.CaseState_CASE_STATE_RESOLVED
 	c.ResolvedAt, c.ResolvedBy = timestamppb.New(now), actor
+	c.SnoozedUntil, c.SnoozedBy = nil, ""
 	c.UpdatedAt = timestamppb.New(now)
 	e := event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED, "", nil, now)
 	e.Actor, e.Note = actor, note

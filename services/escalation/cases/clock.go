@@ -63,10 +63,24 @@ func clocks(c *fbv1.Case, k Clocks, now time.Time) []due {
 		return nil
 	}
 	var out []due
+	// A snoozed case wakes first; every clock that would fire a level waits
+	// for it (Tick takes the earliest clock, the first listed on a tie).
+	var snoozedUntil time.Time
+	if c.SnoozedUntil != nil {
+		snoozedUntil = c.SnoozedUntil.AsTime()
+		out = append(out, due{snoozedUntil, wake})
+	}
+	paused := func(at time.Time) time.Time {
+		if at.Before(snoozedUntil) {
+			return snoozedUntil
+		}
+		return at
+	}
 	if step, ok := k.Chain.Next(Status(c, k.RepliedAt)); ok {
-		out = append(out, due{step.At, func(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) { return Fire(c, step, now) }})
+		out = append(out, due{paused(step.At), func(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) { return Fire(c, step, now) }})
 	}
 	if c.RespondBy != nil && !c.Breached {
+		// The warning pages nobody, so a snooze does not hold it back.
 		if c.RespondWarnAt != nil && !c.ResponseWarned && (now.IsZero() || now.Before(c.RespondBy.AsTime())) {
 			out = append(out, due{c.RespondWarnAt.AsTime(), warn})
 		}
@@ -74,12 +88,12 @@ func clocks(c *fbv1.Case, k Clocks, now time.Time) []due {
 		if k.RespondWithin != nil {
 			within = k.RespondWithin(c.Priority)
 		}
-		out = append(out, due{c.RespondBy.AsTime(), func(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) {
+		out = append(out, due{paused(c.RespondBy.AsTime()), func(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) {
 			return breach(c, k.Chain, within, now)
 		}})
 	}
 	if c.PrivateHandoffAt != nil && !c.HandoffOverdue && k.PrivateReplyWithin > 0 {
-		out = append(out, due{c.PrivateHandoffAt.AsTime().Add(k.PrivateReplyWithin), func(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) {
+		out = append(out, due{paused(c.PrivateHandoffAt.AsTime().Add(k.PrivateReplyWithin)), func(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) {
 			return handoffOverdue(c, k.Chain, now)
 		}})
 	}

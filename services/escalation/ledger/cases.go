@@ -48,10 +48,29 @@ func (s *Store) Case(ctx context.Context, id string) (Loaded, error) {
 	return Loaded{Case: c, version: ver.Val(), n: n}, nil
 }
 
+// ErrSuperseded means the case is not the author's latest, so it cannot
+// change: the author's newer case is the one to act on.
+var ErrSuperseded = errors.New("the author has a newer case")
+
+// ErrAlready means the command was applied before.
+var ErrAlready = errors.New("command already applied")
+
+// commandTTL is how long an applied command's id is remembered: longer
+// than any redelivery of it.
+const commandTTL = 24 * time.Hour
+
 // Save stores a changed case and its event if nobody changed the case since
-// it was loaded; otherwise ErrConflict.
-// due, when not zero, is when the case's chain must next be looked at.
+// it was loaded; otherwise ErrConflict (ErrSuperseded when the author has a
+// newer case). due, when not zero, is when the case's chain must next be
+// looked at. See SaveCommand.
 func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEvent, due time.Time) error {
+	return s.SaveCommand(ctx, l, c, e, due, "")
+}
+
+// SaveCommand is Save for the effect of a command: a command id already
+// applied to the author's cases in the last day changes nothing and
+// returns ErrAlready, so a redelivered command is applied once.
+func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEvent, due time.Time, commandID string) error {
 	tag, _, _ := cases.ParseID(c.Id)
 	a := Author{Tag: tag, s: s}
 	caseBytes, err := proto.Marshal(c)
@@ -64,7 +83,7 @@ func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEv
 	}
 	var answer string
 	err = runPipelined(ctx, s.r, saveScript, []string{a.key("case"), a.key("outbox")},
-		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id},
+		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id, commandID, commandTTL.Milliseconds()},
 		func(cmd *redis.Cmd) error {
 			var err error
 			answer, err = cmd.Text()
@@ -77,8 +96,13 @@ func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEv
 	if err != nil {
 		return fmt.Errorf("save case %s: %w", c.Id, err)
 	}
-	if answer == "conflict" {
+	switch answer {
+	case "conflict":
 		return fmt.Errorf("save case %s: %w", c.Id, ErrConflict)
+	case "superseded":
+		return fmt.Errorf("save case %s: %w", c.Id, ErrSuperseded)
+	case "already":
+		return fmt.Errorf("save case %s: command %s: %w", c.Id, commandID, ErrAlready)
 	}
 	return nil
 }
@@ -111,11 +135,13 @@ type Filter struct {
 	Team     string
 	Priority fbv1.Priority
 	Brand    string
+	Assignee string
 }
 
 func (f Filter) match(c *fbv1.Case) bool {
 	return (f.State == 0 || c.State == f.State) && (f.Team == "" || c.Team == f.Team) &&
-		(f.Priority == 0 || c.Priority == f.Priority) && (f.Brand == "" || c.Brand == f.Brand)
+		(f.Priority == 0 || c.Priority == f.Priority) && (f.Brand == "" || c.Brand == f.Brand) &&
+		(f.Assignee == "" || c.Assignee == f.Assignee)
 }
 
 // List returns up to size cases matching f, most recently updated first,

@@ -195,16 +195,22 @@ return 'ok'
 `)
 
 // saveScript stores a changed case if nobody changed it since it was read,
-// and puts its event in the author's outbox until it is published.
+// and puts its event in the author's outbox until it is published. A
+// command id, when given, is remembered for the command TTL: the same
+// command again changes nothing ('already'). A case that is no longer the
+// author's latest cannot change ('superseded').
 //
 // KEYS: case pointer, outbox
 // ARGV: expected version, case number, case bytes, event bytes, author key
-// prefix, timeline cap, event id
+// prefix, timeline cap, event id, command id (” for none), command ttl ms
 var saveScript = redis.NewScript(`
 local pointer = KEYS[1]
 local ver = redis.call('HGET', pointer, 'ver') or '0'
+if redis.call('HGET', pointer, 'n') ~= ARGV[2] then return 'superseded' end
 if ver ~= ARGV[1] then return 'conflict' end
-if redis.call('HGET', pointer, 'n') ~= ARGV[2] then return 'conflict' end
+if ARGV[8] ~= '' and not redis.call('SET', ARGV[5] .. 'command:' .. ARGV[8], '1', 'NX', 'PX', ARGV[9]) then
+  return 'already'
+end
 redis.call('HSET', pointer, 'ver', tonumber(ver) + 1)
 redis.call('SET', ARGV[5] .. 'cases:' .. ARGV[2], ARGV[3])
 local timeline = ARGV[5] .. 'timeline:' .. ARGV[2]

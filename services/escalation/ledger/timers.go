@@ -43,6 +43,18 @@ func (s *Store) Schedule(ctx context.Context, caseID string, at time.Time) error
 	return nil
 }
 
+// NextLook is when a case's chain is next looked at (zero: never).
+func (s *Store) NextLook(ctx context.Context, caseID string) (time.Time, error) {
+	ms, err := s.r.ZScore(ctx, s.timersKey(), caseID).Result()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read chain timer of case %s: %w", caseID, err)
+	}
+	return time.UnixMilli(int64(ms)), nil
+}
+
 // Unschedule stops looking at a case's chain.
 func (s *Store) Unschedule(ctx context.Context, caseID string) error {
 	if err := s.r.ZRem(ctx, s.timersKey(), caseID).Err(); err != nil {

@@ -41,6 +41,10 @@ var Methods = map[string]Rule{
 	// Acting on a case is a person's act: a service account cannot.
 	fbv1.EscalationService_AcknowledgeCase_FullMethodName: needs(Responder),
 	fbv1.EscalationService_ResolveCase_FullMethodName:     needs(Responder),
+	fbv1.EscalationService_AssignCase_FullMethodName:      needs(Responder),
+	fbv1.EscalationService_ReopenCase_FullMethodName:      needs(Responder),
+	fbv1.EscalationService_SnoozeCase_FullMethodName:      needs(Responder),
+	fbv1.EscalationService_UnsnoozeCase_FullMethodName:    needs(Responder),
 	fbv1.EscalationService_EvaluatePolicy_FullMethodName:  needs(Admin),
 	fbv1.EscalationService_GetInsights_FullMethodName:     needs(Viewer, Service),
 	fbv1.EscalationService_GetPolicyStatus_FullMethodName: needs(Viewer, Service),

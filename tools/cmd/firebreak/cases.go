@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -68,11 +69,12 @@ func runCasesList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	team := fs.String("team", "", "only cases of this team")
 	priority := fs.String("priority", "", "only cases of this priority: low, normal, high or critical")
 	brand := fs.String("brand", "", "only cases about this brand")
+	assignee := fs.String("assignee", "", "only cases assigned to this person")
 	limit := fs.Int("limit", 50, "most cases to show")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	req := &fbv1.ListCasesRequest{Team: *team, Brand: *brand, PageSize: int32(*limit)}
+	req := &fbv1.ListCasesRequest{Team: *team, Brand: *brand, Assignee: *assignee, PageSize: int32(*limit)}
 	if *state != "" {
 		v, ok := fbv1.CaseState_value["CASE_STATE_"+strings.ToUpper(*state)]
 		if !ok {
@@ -139,7 +141,7 @@ func runCasesGet(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
-	fmt.Fprintf(w, "Case %s  %s, %s priority, team %s, level %d\n", c.Id, word(c.State.String(), "CASE_STATE_"),
+	fmt.Fprintf(w, "Case %s  %s, %s priority, team %s, level %d\n", c.Id, caseStatus(c),
 		word(c.Priority.String(), "PRIORITY_"), c.Team, c.Level)
 	fmt.Fprintf(w, "Brand %s on %s, author @%s (%s followers)\n", c.Brand, word(c.Platform.String(), "PLATFORM_"),
 		c.Author.GetHandle(), wording.Thousands(c.Author.GetFollowers()))
@@ -249,15 +251,60 @@ func runCasesResolve(ctx context.Context, args []string, stdout, stderr io.Write
 	})
 }
 
+func runCasesAssign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var to string
+	return changeCase(ctx, "cases assign", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, note string) (*fbv1.Case, error) {
+		if to != "" && strings.TrimSpace(to) == "" {
+			return nil, fmt.Errorf("%w: --to is blank; name the person, or leave it out to take the case yourself", errUsage)
+		}
+		resp, err := c.AssignCase(ctx, &fbv1.AssignCaseRequest{Id: id, Assignee: to, Note: note})
+		return resp.GetCase(), err
+	}, func(fs *flag.FlagSet) {
+		fs.StringVar(&to, "to", "", "who takes the case (default: you, as your token names you)")
+	})
+}
+
+func runCasesReopen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return changeCase(ctx, "cases reopen", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, note string) (*fbv1.Case, error) {
+		resp, err := c.ReopenCase(ctx, &fbv1.ReopenCaseRequest{Id: id, Note: note})
+		return resp.GetCase(), err
+	})
+}
+
+func runCasesSnooze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		length time.Duration
+		off    bool
+	)
+	return changeCase(ctx, "cases snooze", args, stdout, stderr, func(ctx context.Context, c fbv1.EscalationServiceClient, id, note string) (*fbv1.Case, error) {
+		if off {
+			resp, err := c.UnsnoozeCase(ctx, &fbv1.UnsnoozeCaseRequest{Id: id, Note: note})
+			return resp.GetCase(), err
+		}
+		if length <= 0 {
+			return nil, fmt.Errorf("%w: say how long with --for, e.g. --for 1h (1m to 168h), or --off to resume the chain", errUsage)
+		}
+		resp, err := c.SnoozeCase(ctx, &fbv1.SnoozeCaseRequest{Id: id, Seconds: int64(length / time.Second), Note: note})
+		return resp.GetCase(), err
+	}, func(fs *flag.FlagSet) {
+		fs.DurationVar(&length, "for", 0, "how long the chain pauses, e.g. 1h or 30m (at most 168h)")
+		fs.BoolVar(&off, "off", false, "end the snooze now; the chain resumes")
+	})
+}
+
 // caseChange acts on a case; the server records the caller's identity as
 // who did it, so there is no name to type.
 type caseChange func(ctx context.Context, c fbv1.EscalationServiceClient, id, note string) (*fbv1.Case, error)
 
-func changeCase(ctx context.Context, name string, args []string, stdout, stderr io.Writer, change caseChange) error {
+// changeCase runs one change to a case; more declares the change's own flags.
+func changeCase(ctx context.Context, name string, args []string, stdout, stderr io.Writer, change caseChange, more ...func(*flag.FlagSet)) error {
 	var f escalationFlags
 	fs := newFlagSet(name, stderr)
 	f.register(fs)
 	note := fs.String("note", "", "a note for the timeline")
+	for _, m := range more {
+		m(fs)
+	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -270,11 +317,27 @@ func changeCase(ctx context.Context, name string, args []string, stdout, stderr 
 		c, err = change(ctx, client, pos[0], *note)
 		return err
 	})
+	if errors.Is(err, errUsage) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("case %s: %w", pos[0], err)
 	}
-	fmt.Fprintf(stdout, "case %s is now %s\n", c.Id, word(c.State.String(), "CASE_STATE_"))
+	fmt.Fprintf(stdout, "case %s is now %s\n", c.Id, caseStatus(c))
 	return nil
+}
+
+// caseStatus is a case's state with who has it and whether it sleeps:
+// "open, assigned to ana, snoozed until 2026-11-30 17:04".
+func caseStatus(c *fbv1.Case) string {
+	s := word(c.State.String(), "CASE_STATE_")
+	if c.Assignee != "" {
+		s += ", assigned to " + c.Assignee
+	}
+	if c.SnoozedUntil != nil && c.SnoozedUntil.AsTime().After(time.Now()) {
+		s += ", snoozed until " + c.SnoozedUntil.AsTime().Local().Format("2006-01-02 15:04")
+	}
+	return s
 }
 
 func runCasesWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {

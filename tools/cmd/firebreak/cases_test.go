@@ -81,6 +81,39 @@ func TestCaseCommandsAgainstARunningFirebreak(t *testing.T) {
 	if out, code := cli("cases", "ack", id); code != 1 || !strings.Contains(out, "FailedPrecondition") {
 		t.Fatalf("second ack (exit %d): %s", code, out)
 	}
+	if out, code := cli("cases", "assign", id); code != 0 || !strings.Contains(out, "acknowledged, assigned to local-admin") {
+		t.Fatalf("assign to me (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "assign", id, "--to", "Ben Okafor", "--note", "he knows the area"); code != 0 || !strings.Contains(out, "assigned to Ben Okafor") {
+		t.Fatalf("assign to ben (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "list", "--assignee", "Ben Okafor"); code != 0 || !strings.Contains(out, id) {
+		t.Fatalf("list --assignee (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "snooze", id, "--for", "1h"); code != 0 || !strings.Contains(out, "snoozed until") {
+		t.Fatalf("snooze (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "snooze", id, "--for", "200h"); code != 1 || !strings.Contains(out, "InvalidArgument") || !strings.Contains(out, "snooze for 1 minute to 168 hours") {
+		t.Fatalf("snooze too long (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "snooze", id); code != 2 || !strings.Contains(out, "--for 1h") {
+		t.Fatalf("snooze without a time (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "snooze", id, "--off"); code != 0 || strings.Contains(out, "snoozed") {
+		t.Fatalf("unsnooze (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "reopen", id); code != 1 || !strings.Contains(out, "FailedPrecondition") || !strings.Contains(out, "only resolved cases can be reopened") {
+		t.Fatalf("reopen of an open case (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "resolve", id); code != 0 || !strings.Contains(out, "resolved") {
+		t.Fatalf("resolve (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "reopen", id, "--note", "he wrote again"); code != 0 || !strings.Contains(out, "is now open") {
+		t.Fatalf("reopen (exit %d): %s", code, out)
+	}
+	if out, code := cli("cases", "get", id); code != 0 || !strings.Contains(out, "reopened") || !strings.Contains(out, "by local-admin (api-key): he wrote again") {
+		t.Fatalf("the timeline must show the reopening and who did it (exit %d): %s", code, out)
+	}
 	if out, code := cli("cases", "get", "not-an-id"); code != 1 || !strings.Contains(out, "InvalidArgument") {
 		t.Fatalf("bad id (exit %d): %s", code, out)
 	}

@@ -27,10 +27,13 @@ type command struct {
 // commands lists every subcommand; each lives in a file named after it.
 func commands() []command {
 	return []command{
-		{"cases list", "list cases (filters: --state, --team, --priority, --brand)", runCasesList},
+		{"cases list", "list cases (filters: --state, --team, --priority, --brand, --assignee)", runCasesList},
 		{"cases get", "show one case with its timeline: cases get ID", runCasesGet},
 		{"cases ack", "acknowledge a case: cases ack ID [--note TEXT] (as whoever FIREBREAK_TOKEN is)", runCasesAck},
 		{"cases resolve", "resolve a case: cases resolve ID [--note TEXT]", runCasesResolve},
+		{"cases assign", "assign a case: cases assign ID [--to NAME] (to yourself without --to)", runCasesAssign},
+		{"cases reopen", "reopen a resolved case; its chain starts over: cases reopen ID [--note TEXT]", runCasesReopen},
+		{"cases snooze", "pause a case's chain: cases snooze ID --for 1h (1m to 168h); --off resumes it", runCasesSnooze},
 		{"cases watch", "stream case events as they happen", runCasesWatch},
 		{"explain", "why a mention was (or was not) escalated: explain MENTION-ID", runExplain},
 		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
