@@ -222,7 +222,7 @@ func (s *Service) publish(ctx context.Context, events ...*fbv1.CaseEvent) error 
 		out[i] = bus.Event{
 			Subject: s.d.Names.Case(name),
 			MsgID:   e.Id,
-			Type:    "case." + name,
+			Type:    bus.CaseEventType(name),
 			Headers: map[string]string{bus.HeaderCaseID: e.Case.GetId(), bus.HeaderMentionID: e.MentionId},
 			Message: e,
 		}

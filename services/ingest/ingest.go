@@ -243,8 +243,8 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 		fresh = append(fresh, i)
 		events = append(events, bus.Event{
 			Subject: s.d.Names.Ingested(mention.PlatformName(m.Platform)),
-			MsgID:   bus.MsgID(m.Id, "ingested"),
-			Type:    "mention.ingested",
+			MsgID:   bus.MsgID(m.Id, bus.EventIngested),
+			Type:    bus.TypeMentionIngested,
 			Headers: map[string]string{bus.HeaderMentionID: m.Id},
 			Message: m,
 		})

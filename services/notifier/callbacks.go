@@ -77,7 +77,7 @@ func (c commander) send(ctx context.Context, caseID, actor string, action fbv1.C
 	id := fmt.Sprintf("%s:%s:%s:%s:%d", c.source, caseID, action, actor, now.Unix())
 	cmd := &fbv1.CaseCommand{Id: id, CaseId: caseID, Action: action, Actor: actor, Source: c.source, At: timestamppb.New(now)}
 	_, err := c.s.d.Publisher.Publish(ctx, bus.Event{
-		Subject: c.s.d.Names.CaseCommands(), MsgID: id, Type: "case.command",
+		Subject: c.s.d.Names.CaseCommands(), MsgID: id, Type: bus.TypeCaseCommand,
 		Headers: map[string]string{bus.HeaderCaseID: caseID}, Message: cmd,
 	})
 	if err != nil {

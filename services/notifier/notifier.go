@@ -199,7 +199,7 @@ func (s *Service) report(ctx context.Context, ev *fbv1.CaseEvent, results []noti
 		for _, d := range notify.Deliveries(r) {
 			outcome := deliveryOutcome(d.Outcome)
 			events = append(events, bus.Event{
-				Subject: s.d.Names.Notification(outcome), MsgID: bus.MsgID(d.Id, outcome), Type: "notification." + outcome,
+				Subject: s.d.Names.Notification(outcome), MsgID: bus.MsgID(d.Id, outcome), Type: bus.NotificationType(outcome),
 				Headers: map[string]string{bus.HeaderCaseID: d.CaseId}, Message: d,
 			})
 		}

@@ -124,8 +124,8 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	r.MentionId = m.Id
 	_, err = s.d.Publisher.Publish(ctx, bus.Event{
 		Subject: s.d.Names.Reached(),
-		MsgID:   bus.MsgID(m.Id, "reached"),
-		Type:    "mention.reached",
+		MsgID:   bus.MsgID(m.Id, bus.EventReached),
+		Type:    bus.TypeMentionReached,
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},
 		Message: &fbv1.ReachedMention{Mention: &m, Reach: r},
 	})

@@ -131,8 +131,8 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	sc := s.scoreMention(&m)
 	_, err := s.d.Publisher.Publish(ctx, bus.Event{
 		Subject: s.d.Names.Scored(),
-		MsgID:   bus.MsgID(m.Id, "scored"),
-		Type:    "mention.scored",
+		MsgID:   bus.MsgID(m.Id, bus.EventScored),
+		Type:    bus.TypeMentionScored,
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},
 		Message: &fbv1.ScoredMention{Mention: &m, Score: sc},
 	})

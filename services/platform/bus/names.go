@@ -17,6 +17,28 @@ const (
 	HeaderDeadSeq     = "Firebreak-Dead-Sequence"
 )
 
+// Event types, the value of the Firebreak-Event header.
+const (
+	TypeMentionIngested = "mention.ingested"
+	TypeMentionScored   = "mention.scored"
+	TypeMentionReached  = "mention.reached"
+	TypeCaseCommand     = "case.command"
+)
+
+// CaseEventType is the event type of a case event ("case.opened").
+func CaseEventType(event string) string { return "case." + event }
+
+// NotificationType is the event type of a delivery outcome
+// ("notification.delivered").
+func NotificationType(outcome string) string { return "notification." + outcome }
+
+// Mention events: the event part of a mention's dedup id, MsgID(id, event).
+const (
+	EventIngested = "ingested"
+	EventScored   = "scored"
+	EventReached  = "reached"
+)
+
 // Stream nouns; a stream's name is PREFIX_NOUN in upper snake case.
 const (
 	NounMentions      = "mentions"
