@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/firebreak/firebreak/services/platform/clock"
+
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/mention"
 	"github.com/firebreak/firebreak/services/platform/replay"
@@ -33,6 +35,12 @@ type replayOptions struct {
 // runReplay posts a file's mentions to ingest's HTTP API in batches, at a
 // rate or as fast as ingest takes them, retrying when ingest asks to.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return replayOn(ctx, clock.System{}, args, stdout, stderr)
+}
+
+// replayOn is runReplay keeping its rate on clk, so tests check the pace
+// without waiting for it.
+func replayOn(ctx context.Context, clk clock.Clock, args []string, stdout, stderr io.Writer) error {
 	var o replayOptions
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -68,7 +76,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		batch := lines[start:min(start+o.batch, len(lines))]
 		if limiter != nil {
 			for range batch {
-				if err := limiter.Wait(ctx); err != nil {
+				now := clk.Now()
+				if err := clk.Sleep(ctx, limiter.ReserveN(now, 1).DelayFrom(now)); err != nil {
 					return err
 				}
 			}

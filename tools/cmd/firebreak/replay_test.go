@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/ingest"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
 )
 
@@ -53,14 +54,16 @@ func TestReplayPostsEachLayoutOnce(t *testing.T) {
 func TestReplayBrandOverrideAndRate(t *testing.T) {
 	addr := startIngestForReplay(t)
 	var out, errOut bytes.Buffer
-	start := time.Now()
-	code := run(context.Background(), []string{"replay", "--in", "../../../services/platform/replay/testdata/airline-sample.csv",
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	err := replayOn(context.Background(), clk, []string{"--in", "../../../services/platform/replay/testdata/airline-sample.csv",
 		"--brand", "acme", "--rate", "20", "--batch", "1", "--ingest", addr}, &out, &errOut)
-	if code != 0 || !strings.Contains(out.String(), "3 new") {
-		t.Fatalf("exit %d, %q %q", code, out.String(), errOut.String())
+	if err != nil || !strings.Contains(out.String(), "3 new") {
+		t.Fatalf("err %v, %q %q", err, out.String(), errOut.String())
 	}
-	if time.Since(start) < 50*time.Millisecond {
-		t.Fatalf("3 mentions at 20/s took %s: the rate was not kept", time.Since(start))
+	// At 20 a second with a burst of one, the first mention goes at once
+	// and each of the other two waits 50ms.
+	if got := clk.Sleeps(); len(got) != 2 || got[0] != 50*time.Millisecond || got[1] != 50*time.Millisecond {
+		t.Fatalf("3 mentions at 20/s waited %v; want [50ms 50ms]", got)
 	}
 }
 
