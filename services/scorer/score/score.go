@@ -257,10 +257,12 @@ func (s *Scorer) probabilities(a *analysis, lexicon float64) [NumClasses]float64
 		}
 		logits[c] = z
 	}
-	return softmax(logits)
+	return Softmax(logits)
 }
 
-func softmax(z [NumClasses]float64) [NumClasses]float64 {
+// Softmax turns logits into probabilities. Training uses it too, so the
+// model is trained on exactly the probabilities it will serve.
+func Softmax(z [NumClasses]float64) [NumClasses]float64 {
 	top := max(z[0], z[1], z[2])
 	var p [NumClasses]float64
 	sum := 0.0

@@ -54,7 +54,7 @@ func (nb *NaiveBayes) Predict(text string) Prediction {
 			z[l] += math.Log((n + 1) / (nb.totals[l] + vocab))
 		}
 	}
-	p := softmax(z)
+	p := score.Softmax(z)
 	best := score.Negative
 	for l := range p {
 		if p[l] > p[best] {

@@ -223,7 +223,7 @@ func (l *learner) step(v *score.Vector, label score.Label, weight float64) {
 		s = float64(s + float64(charScale*l.sum(v.Chars, c)))
 		z[c] = s
 	}
-	p := softmax(z)
+	p := score.Softmax(z)
 	for c := range p {
 		g := p[c]
 		if score.Label(c) == label {
@@ -284,18 +284,4 @@ func (l *learner) model(cfg Config, known []uint64) (*score.Model, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	return m, nil
-}
-
-func softmax(z [score.NumClasses]float64) [score.NumClasses]float64 {
-	top := max(z[0], z[1], z[2])
-	var p [score.NumClasses]float64
-	sum := 0.0
-	for i := range z {
-		p[i] = math.Exp(z[i] - top)
-		sum += p[i]
-	}
-	for i := range p {
-		p[i] /= sum
-	}
-	return p
 }
