@@ -7,6 +7,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -111,7 +112,7 @@ func (n *Notification) CaseLink(caseID string) string {
 	if n.LinkBase == "" {
 		return ""
 	}
-	return strings.TrimRight(n.LinkBase, "/") + "/cases/" + caseID
+	return strings.TrimRight(n.LinkBase, "/") + "/cases/" + url.PathEscape(caseID)
 }
 
 // clone copies n for one receiver; events are shared and must not be changed.

@@ -103,6 +103,11 @@ func (n *Notifier) alert(note *notify.Notification, ev *fbv1.CaseEvent, now time
 		GeneratorURL: note.CaseLink(c.GetId()),
 		EndsAt:       now.Add(n.cfg.AlertTTL).UTC().Format(time.RFC3339),
 	}
+	// Alertmanager's own templates and UIs show annotations, not always
+	// the generator URL, so the link is both.
+	if l := note.CaseLink(c.GetId()); l != "" {
+		a.Annotations["case_url"] = l
+	}
 	if t := c.GetOpenedAt(); t != nil {
 		a.StartsAt = t.AsTime().UTC().Format(time.RFC3339)
 	}

@@ -77,6 +77,11 @@ func TestCaseFiresThenResolvesTheSameAlert(t *testing.T) {
 	if fire.GeneratorURL != "https://firebreak.example/cases/case-1" || fire.Annotations["reach"] == "" || fire.Annotations["level"] != "1" {
 		t.Errorf("alert %+v lacks link or annotations", fire)
 	}
+	for _, a := range []alertmanager.Alert{fire, resolve} {
+		if a.Annotations["case_url"] != "https://firebreak.example/cases/case-1" {
+			t.Errorf("annotation case_url = %q, want the console's case page", a.Annotations["case_url"])
+		}
+	}
 	if got := api.header.Get("Authorization"); got != "Bearer tok" {
 		t.Errorf("Authorization %q", got)
 	}

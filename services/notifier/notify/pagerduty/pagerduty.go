@@ -118,7 +118,29 @@ func (n *Notifier) event(note *notify.Notification) event {
 		e.ClientURL = l
 		e.Links = []link{{Href: l, Text: "Open the case in Firebreak"}}
 	}
+	if note.Grouped() {
+		e.Links = groupLinks(note)
+	}
 	return e
+}
+
+// maxLinks bounds the links of a grouped incident; the rest are in its
+// custom details.
+const maxLinks = 20
+
+// groupLinks links each case of a storm group, so the incident leads to
+// every case page and not only to the first.
+func groupLinks(note *notify.Notification) []link {
+	var out []link
+	for _, ev := range note.Events {
+		c := ev.GetCase()
+		l := note.CaseLink(c.GetId())
+		if l == "" || len(out) == maxLinks {
+			break
+		}
+		out = append(out, link{Href: l, Text: notify.Truncate("Case "+c.GetId()+": "+notify.Author(c), 100)})
+	}
+	return out
 }
 
 // DedupKey is the case id for one case; a group uses its group key.

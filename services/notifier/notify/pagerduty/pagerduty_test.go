@@ -120,6 +120,24 @@ func TestTriggerSendsDocumentedEvent(t *testing.T) {
 	}
 }
 
+func TestGroupedIncidentLinksEveryCase(t *testing.T) {
+	api, pd := setup(t, routingKey)
+	a, b := notifytest.Opened("case-1", "senior", t0), notifytest.Opened("case-2", "senior", t0)
+	group := &notify.Notification{Events: []*fbv1.CaseEvent{a, b}, Receiver: "pd", DedupKey: "group-1", LinkBase: "https://firebreak.example"}
+	if _, err := pd.Notify(t.Context(), group); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(api.got()[0])
+	for _, want := range []string{
+		`{"href":"https://firebreak.example/cases/case-1","text":"Case case-1: @frequentflyer (Sam Doe), verified"}`,
+		`{"href":"https://firebreak.example/cases/case-2","text":"Case case-2: @frequentflyer (Sam Doe), verified"}`,
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("grouped incident lacks link %s:\n%s", want, got)
+		}
+	}
+}
+
 func TestResolveSendsOnlyTheDedupKey(t *testing.T) {
 	api, pd := setup(t, routingKey)
 	ev := notifytest.Resolved(notifytest.Opened("case-1", "senior", t0), "ops", t0)

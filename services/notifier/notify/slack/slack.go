@@ -72,7 +72,12 @@ func Render(note *notify.Notification) Message {
 	msg := Message{Text: notify.GroupTitle(note)}
 	switch {
 	case note.Action() != notify.ActionTrigger:
-		msg.Blocks = []Block{section(escape(notify.Title(note.Event())))}
+		text := escape(notify.Title(note.Event()))
+		// An acknowledgement or resolution links to the case too.
+		if l := note.CaseLink(note.Event().GetCase().GetId()); l != "" {
+			text += fmt.Sprintf("\n<%s|Open case>", l)
+		}
+		msg.Blocks = []Block{section(text)}
 	case note.Grouped():
 		msg.Blocks = groupBlocks(note)
 	default:

@@ -77,6 +77,20 @@ func TestMessageCarriesCaseAndAcknowledgeButton(t *testing.T) {
 	}
 }
 
+func TestAcknowledgementMessageLinksToTheCase(t *testing.T) {
+	var got []map[string]any
+	srv := incomingWebhook(t, &got)
+	n := slack.New(slack.Config{WebhookURL: notify.Secret(srv.URL + "/services/T000/B000/XXXX")}, srv.Client(), clocktest.New(t0))
+	ev := notifytest.Acknowledged(notifytest.Opened("case-1", "senior", t0), "amy", t0.Add(time.Minute))
+	if _, err := n.Notify(t.Context(), &notify.Notification{Events: []*fbv1.CaseEvent{ev}, LinkBase: "https://firebreak.example"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(got[0])
+	if !strings.Contains(string(raw), "acknowledged by amy") || !strings.Contains(string(raw), `\u003chttps://firebreak.example/cases/case-1|Open case\u003e`) {
+		t.Fatalf("acknowledgement lacks who or the link:\n%s", raw)
+	}
+}
+
 func TestUnknownWebhookIsPermanentAndHidesTheURL(t *testing.T) {
 	var got []map[string]any
 	srv := incomingWebhook(t, &got)
