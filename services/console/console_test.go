@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +208,103 @@ func TestANewCaseReachesAnOpenQueueWithoutAReload(t *testing.T) {
 	_, rows, _ := con.get(t, "/?fragment=rows")
 	if !strings.Contains(rows, `href="/cases/live-1"`) || strings.Contains(rows, "<html") {
 		t.Fatalf("the live fragment does not show the new case alone:\n%s", rows)
+	}
+}
+
+func TestAssignSnoozeAndReopenAreRecordedWithTheSignedInPerson(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "responder", fake)
+	_, page, _ := con.get(t, "/cases/c-1")
+	contains(t, page, "Assign to me", `name="for" value="1h"`, `name="for" value="4h"`, `name="for" value="custom"`)
+	tok := token(t, page)
+	steps := []struct {
+		path string
+		form url.Values
+		done string
+	}{
+		{"/cases/c-1/assign", url.Values{"to": {"me"}}, "assigned"},
+		{"/cases/c-1/assign", url.Values{"to": {"name"}, "assignee": {"Ben Okafor"}, "note": {"he knows the area"}}, "assigned"},
+		{"/cases/c-1/snooze", url.Values{"for": {"custom"}, "custom": {"90m"}, "note": {"engineer on the way"}}, "snoozed"},
+	}
+	for _, s := range steps {
+		s.form.Set("csrf", tok)
+		code, _, h := con.post(t, s.path, s.form)
+		if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/cases/c-1?done="+s.done) {
+			t.Fatalf("%s %v: %d to %q", s.path, s.form, code, h.Get("Location"))
+		}
+	}
+	_, page, _ = con.get(t, "/cases/c-1?done=snoozed")
+	// The snooze shows as a timer on the case, with the way to end it.
+	contains(t, page, "You snoozed this case", `id="snooze-timer"`, "chain paused until", "in 1h 29m", "End the snooze now",
+		`assigned to <strong id="assignee">Ben Okafor</strong>`, `<span class="actor">ana</span>`, "engineer on the way")
+	want := []string{"CASE_EVENT_TYPE_ASSIGNED c-1 by ana: ", "CASE_EVENT_TYPE_ASSIGNED c-1 by ana: he knows the area", "CASE_EVENT_TYPE_SNOOZED c-1 by ana: engineer on the way"}
+	if acted := fake.acted(); !slices.Equal(acted, want) {
+		t.Fatalf("escalation was asked %v, want %v", acted, want)
+	}
+	if c := fake.byID["c-1"]; c.Assignee != "Ben Okafor" || c.SnoozedBy != "ana" {
+		t.Fatalf("case assigned to %q, snoozed by %q", c.Assignee, c.SnoozedBy)
+	}
+	code, _, h := con.post(t, "/cases/c-1/unsnooze", url.Values{"csrf": {tok}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("unsnooze: %d", code)
+	}
+	// Reopening an open case is refused by escalation; the page says why.
+	code, page, _ = con.post(t, "/cases/c-1/reopen", url.Values{"csrf": {tok}})
+	if code != http.StatusConflict || !strings.Contains(page, "Nothing was changed: case c-1 is open; only resolved cases can be reopened") {
+		t.Fatalf("reopen of an open case: %d", code)
+	}
+	if code, _, _ := con.post(t, "/cases/c-1/resolve", url.Values{"csrf": {tok}}); code != http.StatusSeeOther {
+		t.Fatalf("resolve: %d", code)
+	}
+	_, page, _ = con.get(t, h.Get("Location"))
+	contains(t, page, `value="reopen"`)
+	if code, _, h = con.post(t, "/cases/c-1/reopen", url.Values{"csrf": {tok}, "note": {"he wrote again"}}); code != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "done=reopened") {
+		t.Fatalf("reopen: %d to %q", code, h.Get("Location"))
+	}
+}
+
+func TestBadActionInputIsRefusedWithTheReasonAndChangesNothing(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "responder", fake)
+	_, page, _ := con.get(t, "/cases/c-1")
+	tok := token(t, page)
+	for _, c := range []struct {
+		path string
+		form url.Values
+		says string
+	}{
+		{"/cases/c-1/assign", url.Values{"to": {"name"}, "assignee": {"  "}}, "name the person to assign the case to"},
+		{"/cases/c-1/snooze", url.Values{"for": {"custom"}, "custom": {"soon"}}, "is not a time; write it like 90m"},
+		{"/cases/c-1/snooze", url.Values{"for": {"custom"}, "custom": {"0"}}, "out of bounds"},
+		{"/cases/c-1/snooze", url.Values{"for": {"custom"}, "custom": {"200h"}}, "out of bounds"},
+		{"/cases/c-1/snooze", url.Values{"for": {"1y"}}, "choose how long to snooze"},
+	} {
+		c.form.Set("csrf", tok)
+		code, page, _ := con.post(t, c.path, c.form)
+		if code != http.StatusBadRequest || !strings.Contains(page, "Nothing was changed") || !strings.Contains(page, c.says) {
+			t.Errorf("%s %v: %d, want 400 saying %q", c.path, c.form, code, c.says)
+		}
+	}
+	if acted := fake.acted(); len(acted) != 0 {
+		t.Fatalf("bad input changed the case: %v", acted)
+	}
+}
+
+func TestViewerSeesAssignSnoozeAndReopenDisabledWithAReason(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("c-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	con := start(t, "viewer", fake)
+	_, page, _ := con.get(t, "/cases/c-1")
+	contains(t, page, "ana is signed in as a viewer; this needs a responder", `name="to" value="me" disabled`, `name="for" value="1h" disabled`)
+	for _, path := range []string{"/cases/c-1/assign", "/cases/c-1/snooze", "/cases/c-1/reopen"} {
+		code, body, _ := con.post(t, path, url.Values{"csrf": {token(t, page)}, "to": {"me"}, "for": {"1h"}})
+		if code != http.StatusForbidden || !strings.Contains(body, "Nothing was changed") {
+			t.Errorf("viewer's %s: %d", path, code)
+		}
+	}
+	if acted := fake.acted(); len(acted) != 0 {
+		t.Fatalf("a viewer changed a case: %v", acted)
 	}
 }

@@ -163,6 +163,80 @@ func (f *cases) ResolveCase(_ context.Context, in *fbv1.ResolveCaseRequest, opts
 	return &fbv1.ResolveCaseResponse{}, f.change(opts, in.Id, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED, fbv1.CaseState_CASE_STATE_RESOLVED)
 }
 
+// edit applies a change other than acknowledge or resolve, like escalation:
+// refused (nothing changed) with the code escalation would use, or done
+// and recorded with the caller as its actor.
+func (f *cases) edit(opts []grpc.CallOption, id, note string, t fbv1.CaseEventType, do func(c *fbv1.Case, actor string) error) error {
+	actor, err := f.caller(opts)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	c, ok := f.byID[id]
+	if !ok {
+		f.mu.Unlock()
+		return status.Errorf(codes.NotFound, "case not found: %s", id)
+	}
+	c = proto.Clone(c).(*fbv1.Case)
+	if err := do(c, actor); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	c.UpdatedAt = timestamppb.Now()
+	f.actions = append(f.actions, fmt.Sprintf("%v %s by %s: %s", t, id, actor, note))
+	f.mu.Unlock()
+	f.put(c, t)
+	f.mu.Lock()
+	tl := f.timelines[id]
+	tl[len(tl)-1].Actor, tl[len(tl)-1].Note = actor, note
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *cases) AssignCase(_ context.Context, in *fbv1.AssignCaseRequest, opts ...grpc.CallOption) (*fbv1.AssignCaseResponse, error) {
+	return &fbv1.AssignCaseResponse{}, f.edit(opts, in.Id, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_ASSIGNED, func(c *fbv1.Case, actor string) error {
+		to := in.Assignee
+		if to == "" {
+			to = actor
+		}
+		if c.Assignee == to {
+			return status.Errorf(codes.FailedPrecondition, "case %s is already assigned to %s", c.Id, to)
+		}
+		c.Assignee, c.AssignedBy = to, actor
+		return nil
+	})
+}
+
+func (f *cases) ReopenCase(_ context.Context, in *fbv1.ReopenCaseRequest, opts ...grpc.CallOption) (*fbv1.ReopenCaseResponse, error) {
+	return &fbv1.ReopenCaseResponse{}, f.edit(opts, in.Id, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_REOPENED, func(c *fbv1.Case, _ string) error {
+		if c.State != fbv1.CaseState_CASE_STATE_RESOLVED {
+			return status.Errorf(codes.FailedPrecondition, "case %s is open; only resolved cases can be reopened", c.Id)
+		}
+		c.State, c.ResolvedBy, c.ResolvedAt = fbv1.CaseState_CASE_STATE_OPEN, "", nil
+		return nil
+	})
+}
+
+func (f *cases) SnoozeCase(_ context.Context, in *fbv1.SnoozeCaseRequest, opts ...grpc.CallOption) (*fbv1.SnoozeCaseResponse, error) {
+	return &fbv1.SnoozeCaseResponse{}, f.edit(opts, in.Id, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_SNOOZED, func(c *fbv1.Case, actor string) error {
+		if in.Seconds < 60 || in.Seconds > 7*24*3600 {
+			return status.Errorf(codes.InvalidArgument, "invalid input: a snooze of %ds is out of bounds; snooze for 1 minute to 168 hours", in.Seconds)
+		}
+		c.SnoozedUntil, c.SnoozedBy = timestamppb.New(time.Now().Add(time.Duration(in.Seconds)*time.Second)), actor
+		return nil
+	})
+}
+
+func (f *cases) UnsnoozeCase(_ context.Context, in *fbv1.UnsnoozeCaseRequest, opts ...grpc.CallOption) (*fbv1.UnsnoozeCaseResponse, error) {
+	return &fbv1.UnsnoozeCaseResponse{}, f.edit(opts, in.Id, in.Note, fbv1.CaseEventType_CASE_EVENT_TYPE_UNSNOOZED, func(c *fbv1.Case, _ string) error {
+		if c.SnoozedUntil == nil {
+			return status.Errorf(codes.FailedPrecondition, "case %s is not snoozed", c.Id)
+		}
+		c.SnoozedUntil, c.SnoozedBy = nil, ""
+		return nil
+	})
+}
+
 func (f *cases) ExplainDecision(_ context.Context, in *fbv1.ExplainDecisionRequest, opts ...grpc.CallOption) (*fbv1.ExplainDecisionResponse, error) {
 	if _, err := f.caller(opts); err != nil {
 		return nil, err

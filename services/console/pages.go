@@ -338,6 +338,14 @@ func (s *Service) casePage(w http.ResponseWriter, r *http.Request) {
 		data.Flash = "You acknowledged this case; the chain is stopped."
 	case "resolved":
 		data.Flash = "You resolved this case."
+	case "assigned":
+		data.Flash = "The case is assigned."
+	case "reopened":
+		data.Flash = "You reopened this case; its chain starts over."
+	case "snoozed":
+		data.Flash = "You snoozed this case; no level fires until the snooze ends."
+	case "unsnoozed":
+		data.Flash = "The snooze is over; the chain goes on."
 	}
 	fragment := ""
 	if r.URL.Query().Get("fragment") == "body" {
@@ -432,6 +440,80 @@ func (s *Service) resolve(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// assign gives the case to the signed-in person ("to=me") or to a named
+// person ("to=name" with the name in "assignee").
+func (s *Service) assign(w http.ResponseWriter, r *http.Request) {
+	s.act(w, r, "assigned", func(ctx context.Context, id string, as grpc.CallOption, note string) error {
+		assignee := ""
+		if r.PostFormValue("to") != "me" {
+			assignee = strings.TrimSpace(r.PostFormValue("assignee"))
+			if assignee == "" {
+				return formError("name the person to assign the case to, or use Assign to me")
+			}
+		}
+		// An empty assignee is whoever escalation authenticates: the
+		// signed-in person, whose credentials the call carries.
+		_, err := s.escalation.AssignCase(ctx, &fbv1.AssignCaseRequest{Id: id, Assignee: assignee, Note: note}, as)
+		return err
+	})
+}
+
+// reopen opens a resolved case again; its chain starts over.
+func (s *Service) reopen(w http.ResponseWriter, r *http.Request) {
+	s.act(w, r, "reopened", func(ctx context.Context, id string, as grpc.CallOption, note string) error {
+		_, err := s.escalation.ReopenCase(ctx, &fbv1.ReopenCaseRequest{Id: id, Note: note}, as)
+		return err
+	})
+}
+
+// snooze pauses the case's chain for the chosen time: "for" is 1h, 4h or
+// custom, with the custom time in "custom" (90m, 2h30m, or minutes).
+func (s *Service) snooze(w http.ResponseWriter, r *http.Request) {
+	s.act(w, r, "snoozed", func(ctx context.Context, id string, as grpc.CallOption, note string) error {
+		d, err := snoozeLength(r.PostFormValue("for"), r.PostFormValue("custom"))
+		if err != nil {
+			return err
+		}
+		_, err = s.escalation.SnoozeCase(ctx, &fbv1.SnoozeCaseRequest{Id: id, Seconds: int64(d / time.Second), Note: note}, as)
+		return err
+	})
+}
+
+// unsnooze ends a snooze now; the chain resumes.
+func (s *Service) unsnooze(w http.ResponseWriter, r *http.Request) {
+	s.act(w, r, "unsnoozed", func(ctx context.Context, id string, as grpc.CallOption, note string) error {
+		_, err := s.escalation.UnsnoozeCase(ctx, &fbv1.UnsnoozeCaseRequest{Id: id, Note: note}, as)
+		return err
+	})
+}
+
+// snoozeLength reads the snooze form. Its bounds are escalation's to
+// check, so they live in one place.
+func snoozeLength(choice, custom string) (time.Duration, error) {
+	switch choice {
+	case "1h":
+		return time.Hour, nil
+	case "4h":
+		return 4 * time.Hour, nil
+	case "custom":
+		custom = strings.TrimSpace(custom)
+		if n, err := strconv.Atoi(custom); err == nil {
+			return time.Duration(n) * time.Minute, nil
+		}
+		d, err := time.ParseDuration(custom)
+		if err != nil || custom == "" {
+			return 0, formError("the snooze time " + strconv.Quote(custom) + " is not a time; write it like 90m, 2h or 2h30m")
+		}
+		return d, nil
+	}
+	return 0, formError("choose how long to snooze: 1 hour, 4 hours or a time of your own")
+}
+
+// formError is a form filled in wrongly; nothing was asked of escalation.
+type formError string
+
+func (e formError) Error() string { return string(e) }
+
 // act runs a change to a case for a responder and shows the case again:
 // after a redirect when it worked, with the reason when it did not.
 func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, change func(ctx context.Context, id string, as grpc.CallOption, note string) error) {
@@ -460,14 +542,17 @@ func (s *Service) act(w http.ResponseWriter, r *http.Request, done string, chang
 		data := s.page(r, "Case "+id, "queue")
 		data.Error = "Nothing was changed: " + callError(err)
 		code := http.StatusServiceUnavailable
-		switch status.Code(err) {
-		case codes.FailedPrecondition, codes.Aborted:
-			code = http.StatusConflict
-		case codes.NotFound:
-			code = http.StatusNotFound
-		case codes.InvalidArgument:
+		var bad formError
+		switch {
+		case errors.As(err, &bad):
 			code = http.StatusBadRequest
-		case codes.PermissionDenied, codes.Unauthenticated:
+		case status.Code(err) == codes.FailedPrecondition, status.Code(err) == codes.Aborted:
+			code = http.StatusConflict
+		case status.Code(err) == codes.NotFound:
+			code = http.StatusNotFound
+		case status.Code(err) == codes.InvalidArgument:
+			code = http.StatusBadRequest
+		case status.Code(err) == codes.PermissionDenied, status.Code(err) == codes.Unauthenticated:
 			code = http.StatusForbidden
 		}
 		s.showCase(w, r, id, data, code, "")

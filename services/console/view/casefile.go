@@ -23,6 +23,9 @@ type File struct {
 	Timeline      []Event
 	// NextLevel is when the chain fires its next level, zero if never.
 	NextLevel time.Time
+	// SnoozedUntil is when the chain's snooze ends, zero when it is not
+	// snoozed.
+	SnoozedUntil time.Time
 }
 
 // Author is who the case is about.
@@ -111,6 +114,9 @@ func Build(c *fbv1.Case, timeline []*fbv1.CaseEvent, decisions map[string]*fbv1.
 	f.RepliesHidden = max(int(c.RepliesTotal)-len(c.Replies), 0)
 	if c.NextLevelAt != nil && c.State == fbv1.CaseState_CASE_STATE_OPEN {
 		f.NextLevel = c.NextLevelAt.AsTime()
+	}
+	if c.SnoozedUntil != nil && c.SnoozedUntil.AsTime().After(now) && c.State != fbv1.CaseState_CASE_STATE_RESOLVED {
+		f.SnoozedUntil = c.SnoozedUntil.AsTime()
 	}
 	return f
 }
@@ -272,6 +278,9 @@ func events(timeline []*fbv1.CaseEvent) []Event {
 	out := make([]Event, 0, len(timeline))
 	for _, e := range timeline {
 		ev := Event{What: EventName(e.Type), Actor: e.Actor, Via: e.AuthMethod, Note: e.Note, Mention: e.MentionId, Level: e.Level}
+		if e.Via != "" {
+			ev.Via += " as " + e.Via // e.g. "slack as slack:U0CA5"
+		}
 		if e.At != nil {
 			ev.At = e.At.AsTime()
 		}

@@ -192,6 +192,12 @@ func EventName(t fbv1.CaseEventType) string {
 		return "brand replied"
 	case fbv1.CaseEventType_CASE_EVENT_TYPE_RESPONSE_DUE:
 		return "response due soon"
+	case fbv1.CaseEventType_CASE_EVENT_TYPE_ASSIGNED:
+		return "assigned"
+	case fbv1.CaseEventType_CASE_EVENT_TYPE_SNOOZED:
+		return "snoozed"
+	case fbv1.CaseEventType_CASE_EVENT_TYPE_UNSNOOZED:
+		return "snooze ended"
 	}
 	return "changed"
 }
