@@ -49,19 +49,8 @@ func (p *probe) Stop(ctx context.Context) error {
 }
 
 func TestStopReportsNotReadyBeforeStoppingWorkersInReverse(t *testing.T) {
-	tel := telemetrytest.New(t, "test")
-	httpSrv, err := admin.Listen("127.0.0.1:0", tel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody, err := auth.New(auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	grpcSrv, err := rpc.Listen("127.0.0.1:0", tel, nobody)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := newUnit(t)
+	httpSrv, grpcSrv := u.HTTP, u.GRPC
 	conn, err := rpc.Dial(grpcSrv.Addr(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +59,7 @@ func TestStopReportsNotReadyBeforeStoppingWorkersInReverse(t *testing.T) {
 	var order []string
 	first := &probe{t: t, httpAddr: httpSrv.Addr(), grpc: healthpb.NewHealthClient(conn), stoppedOrder: &order, name: "consumer"}
 	second := &probe{t: t, httpAddr: httpSrv.Addr(), grpc: healthpb.NewHealthClient(conn), stoppedOrder: &order, name: "producer"}
-	u := lifecycle.Unit{HTTP: httpSrv, GRPC: grpcSrv, Workers: []lifecycle.Part{first, second}}
+	u.Workers = []lifecycle.Part{first, second}
 	if err := u.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
