@@ -111,6 +111,7 @@ type Service struct {
 	shadowCount metric.Int64Counter
 	firstAnswer metric.Float64Histogram
 	breaches    metric.Int64Counter
+	cases       caseCounters
 	watchers    watchers // open WatchCases streams per caller
 	// tally keeps the insights' counts; liveState and shadowState what
 	// this replica knows of the policy files' reloads.
@@ -195,7 +196,7 @@ func (s *Service) reloaders(cfg Config) ([]lifecycle.Part, error) {
 
 func (s *Service) metrics() error {
 	meter := s.d.Tel.Meter.Meter("firebreak/escalation")
-	var err1, err2, err3, err4, err5, err6 error
+	var err1, err2, err3, err4, err5, err6, err7 error
 	s.decisions, err1 = meter.Int64Counter("firebreak.decisions", metric.WithDescription("mentions decided, by route and whether they escalated"))
 	s.escalations, err2 = meter.Int64Counter("firebreak.escalations",
 		metric.WithDescription("escalating decisions by the author's reach tier, to show whom the policy favours"))
@@ -207,7 +208,8 @@ func (s *Service) metrics() error {
 		metric.WithExplicitBucketBoundaries(60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400))
 	s.breaches, err6 = meter.Int64Counter("firebreak.first_response.breaches",
 		metric.WithDescription("cases whose first-response target passed with no answer, by brand and priority"))
-	return errors.Join(err1, err2, err3, err4, err5, err6)
+	s.cases, err7 = newCaseCounters(meter)
+	return errors.Join(err1, err2, err3, err4, err5, err6, err7)
 }
 
 // publish sends case events; their ids are deterministic, so publishing
@@ -227,7 +229,8 @@ func (s *Service) publish(ctx context.Context, events ...*fbv1.CaseEvent) error 
 			Message: e,
 		}
 	}
-	_, err := s.d.Publisher.Publish(ctx, out...)
+	results, err := s.d.Publisher.Publish(ctx, out...)
+	s.cases.count(ctx, events, results)
 	return err
 }
 

@@ -94,7 +94,7 @@ func (s *Service) admitted(h http.Handler, limit int64) http.Handler {
 
 func (s *Service) initMetrics() error {
 	var err error
-	s.dropped, err = s.d.Tel.Meter.Meter("firebreak/ingest").Int64Counter("firebreak_ingest_platform_invalid_total",
+	s.dropped, err = s.d.Tel.Meter.Meter("firebreak/ingest").Int64Counter("firebreak.ingest.platform.invalid",
 		metric.WithDescription("mentions a platform sent that failed validation and were dropped"))
 	return err
 }

@@ -104,6 +104,7 @@ type Service struct {
 	router          notify.Router
 	clock           clock.Clock
 	deliveries      metric.Int64Counter
+	pages           pages
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	fbv1.UnimplementedNotifierServiceServer
 }
@@ -148,8 +149,13 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 
 func (s *Service) metrics() error {
 	var err error
-	s.deliveries, err = s.d.Tel.Meter.Meter("firebreak/notifier").Int64Counter("firebreak.deliveries",
+	meter := s.d.Tel.Meter.Meter("firebreak/notifier")
+	s.deliveries, err = meter.Int64Counter("firebreak.deliveries",
 		metric.WithDescription("notifications by receiver, outcome and failure reason"))
+	if err != nil {
+		return err
+	}
+	s.pages, err = newPages(meter)
 	return err
 }
 
@@ -192,6 +198,7 @@ func (s *Service) deliver(ctx context.Context, ev *fbv1.CaseEvent) ([]notify.Res
 // report publishes every attempt on notifications.<outcome>, and a
 // delivery_failed case event for each receiver that could not be told.
 func (s *Service) report(ctx context.Context, ev *fbv1.CaseEvent, results []notify.Result) error {
+	s.pages.count(ctx, ev, results)
 	var events []bus.Event
 	for _, r := range results {
 		s.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("receiver", r.Receiver), attribute.String("type", r.ReceiverType),

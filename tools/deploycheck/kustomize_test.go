@@ -188,7 +188,8 @@ func TestGrafanaDashboardShowsTheServicesMetrics(t *testing.T) {
 	}
 	for _, metric := range []string{
 		"firebreak_messages_processed_total", "firebreak_message_handle_duration_seconds_bucket",
-		"firebreak_cases_opened_total", "firebreak_deliveries_total", "rpc_server_duration_milliseconds",
+		"firebreak_cases_opened_total", "firebreak_deliveries_total", "rpc_server_call_duration_seconds",
+		"firebreak_pages_total", "firebreak_consumer_lag", "firebreak_stream_size_bytes",
 	} {
 		if !bytes.Contains([]byte(exprs), []byte(metric)) {
 			t.Errorf("no panel queries %s", metric)

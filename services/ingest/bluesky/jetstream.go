@@ -102,7 +102,7 @@ func NewJetstream(c Config, sink Sink, cursor *stream.Cursor, log *slog.Logger, 
 	if err != nil {
 		return nil, fmt.Errorf("--bluesky-brands %w", err)
 	}
-	gaps, err := meter.Int64Counter("firebreak_ingest_stream_gap_total",
+	gaps, err := meter.Int64Counter("firebreak.ingest.stream.gaps",
 		metric.WithDescription("times a platform stream resumed from a cursor older than the platform keeps: mentions in between are lost"))
 	if err != nil {
 		return nil, err

@@ -125,6 +125,7 @@ type Consumer struct {
 	stopping bool // set by Stop, under mu
 	stopped  context.CancelFunc
 	pulling  atomic.Bool
+	lag      metric.Registration
 	inFlight sync.WaitGroup
 	done     chan struct{}
 }
@@ -180,13 +181,18 @@ func (c *Consumer) create(ctx context.Context) error {
 // MaxInFlight at a time; the iterator buffers no more than that, so a slow
 // handler slows the pull instead of filling memory.
 func (c *Consumer) Start(ctx context.Context) error {
+	lag, err := observeLag(c.tel.Meter.Meter("firebreak/bus"), c.js, c.cfg.Stream, Durable(c.cfg.Service, c.cfg.Purpose))
+	if err != nil {
+		return err
+	}
 	iter, err := c.open(ctx)
 	if err != nil {
+		_ = lag.Unregister()
 		return err
 	}
 	stopCtx, stopped := context.WithCancel(context.Background())
 	c.mu.Lock()
-	c.iter, c.stopped = iter, stopped
+	c.iter, c.stopped, c.lag = iter, stopped, lag
 	c.mu.Unlock()
 	c.pulling.Store(true)
 	go c.loop(stopCtx, iter)
@@ -297,12 +303,14 @@ func (c *Consumer) recreate(ctx context.Context) (jetstream.MessagesContext, err
 // when they have or ctx ends. Unacked messages are redelivered elsewhere.
 func (c *Consumer) Stop(ctx context.Context) error {
 	c.mu.Lock()
-	iter, stopped := c.iter, c.stopped
+	iter, stopped, lag := c.iter, c.stopped, c.lag
 	c.stopping = true
 	c.mu.Unlock()
 	if iter == nil {
 		return nil
 	}
+	// A drained consumer is no longer ours to report on.
+	_ = lag.Unregister()
 	stopped()
 	iter.Drain()
 	waited := make(chan struct{})

@@ -48,6 +48,9 @@ const (
 	NounCommands      = "commands"
 )
 
+// Nouns are every stream's noun, in the order EnsureStreams creates them.
+var Nouns = []string{NounMentions, NounCases, NounNotifications, NounDeadLetter, NounCommands}
+
 // Names derives every subject and stream name from one prefix, so two
 // installations can share a NATS account.
 type Names struct{ Prefix string }

@@ -27,7 +27,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, names Names, opt
 	if maxAge == 0 {
 		maxAge = 7 * 24 * time.Hour
 	}
-	for _, noun := range []string{NounMentions, NounCases, NounNotifications, NounDeadLetter, NounCommands} {
+	for _, noun := range Nouns {
 		cfg := jetstream.StreamConfig{
 			Name:       names.Stream(noun),
 			Subjects:   []string{names.All(noun)},

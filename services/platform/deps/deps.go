@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/auth"
@@ -33,6 +34,8 @@ type Deps struct {
 	Keys      store.Keys
 	// Auth authenticates the callers of the service's APIs.
 	Auth *auth.Authenticator
+
+	streamMetrics metric.Registration
 }
 
 // Open connects everything and ensures the streams exist.
@@ -98,7 +101,12 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 		nc.Close()
 		return fmt.Errorf("%w; is JetStream enabled on the server (nats-server -js)?", err)
 	}
-	d.NC, d.JS = nc, js
+	reg, err := bus.ObserveStreams(d.Tel.Meter.Meter("firebreak/bus"), js, d.Names)
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	d.NC, d.JS, d.streamMetrics = nc, js, reg
 	d.Publisher = bus.NewPublisher(js, d.Tel.Propagator)
 	return nil
 }
@@ -127,6 +135,9 @@ func Authenticator(c config.Auth, log *slog.Logger) (*auth.Authenticator, error)
 // flushes telemetry: the last steps of a graceful drain.
 func (d *Deps) Close(ctx context.Context) error {
 	var errs []error
+	if d.streamMetrics != nil {
+		errs = append(errs, d.streamMetrics.Unregister())
+	}
 	if d.NC != nil {
 		drained := make(chan struct{})
 		d.NC.SetClosedHandler(func(*nats.Conn) { close(drained) })
