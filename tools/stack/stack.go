@@ -214,6 +214,16 @@ func open(ctx context.Context, cfg lifecycle.Config, tel *telemetry.Telemetry,
 	return d, svc, nil
 }
 
+// HTTPAddrs are the addresses of every service's HTTP server (health,
+// metrics and whatever else it serves), by service name.
+func (s *Stack) HTTPAddrs() map[string]string {
+	out := make(map[string]string, len(s.started))
+	for _, p := range s.started {
+		out[p.name] = p.svc.HTTPAddr()
+	}
+	return out
+}
+
 // Stop drains the services, upstream first, so each drains into a
 // consumer that is still running.
 func (s *Stack) Stop(ctx context.Context) error {
