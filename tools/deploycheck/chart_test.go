@@ -214,6 +214,7 @@ networkPolicy:
 services:
   notifier: {enabled: false}
   escalation: {enabled: false}
+  console: {enabled: false}
 `,
 		want: expect{pdb: true, networkPolicy: true, services: []string{"ingest", "scorer", "reach"}},
 	},
@@ -276,8 +277,8 @@ func TestChartUsesExistingSecretsInsteadOfCreatingThem(t *testing.T) {
 func TestChartGivesEveryServiceTheKeysAndTheIdentityProvider(t *testing.T) {
 	t.Parallel()
 	objs := decode(t, []byte(mustRender(t, chartCases[1].values).Manifest))
-	if len(objs.deployments) != 5 {
-		t.Fatalf("%d deployments, want 5", len(objs.deployments))
+	if len(objs.deployments) != len(services) {
+		t.Fatalf("%d deployments, want %d", len(objs.deployments), len(services))
 	}
 	for _, d := range objs.deployments {
 		name := d.Spec.Template.Labels["app.kubernetes.io/component"]
@@ -336,6 +337,9 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"redis url scheme", "redis:\n  url: http://redis:6379\n", "url"},
 		{"resource quantity", "services:\n  ingest:\n    resources:\n      requests: {cpu: lots, memory: 64Mi}\n      limits: {cpu: 1, memory: 64Mi}\n", "cpu"},
 		{"grace period within the drain", "shutdownTimeout: 30s\nterminationGracePeriodSeconds: 30\n", "must exceed shutdownTimeout"},
+		{"console replicas without a shared session key", "services:\n  console:\n    replicas: 2\n", "console.sessionKey"},
+		{"console ingress without a host", "console:\n  ingress:\n    enabled: true\n", "console.ingress.host"},
+		{"trace link without {trace_id}", "console:\n  traceURLTemplate: https://tempo.example.com/trace\n", "traceURLTemplate"},
 		{"HPA and KEDA together", "services:\n  scorer:\n    autoscaling: {enabled: true}\n    keda: {enabled: true}\n", "not both"},
 		{"KEDA on ingest", "services:\n  ingest:\n    keda: {enabled: true}\n", "ingest reads no JetStream consumer"},
 		{"TLS without a CA", "nats:\n  tls: {enabled: true}\n", "nats.tls.ca"},

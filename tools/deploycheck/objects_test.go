@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// services are Firebreak's five Deployments, by component label.
-var services = []string{"ingest", "scorer", "reach", "escalation", "notifier"}
+// services are Firebreak's six Deployments, by component label.
+var services = []string{"ingest", "scorer", "reach", "escalation", "notifier", "console"}
 
 // objects is every object of one rendering, decoded into its API type.
 type objects struct {
@@ -39,8 +39,34 @@ type objects struct {
 	pdbs            []*policyv1.PodDisruptionBudget
 	hpas            []*autoscalingv2.HorizontalPodAutoscaler
 	netpols         []*networkingv1.NetworkPolicy
+	ingresses       []*networkingv1.Ingress
 	serviceMonitors []*serviceMonitor
 	scaledObjects   []*scaledObject
+	prometheusRules []*prometheusRule
+}
+
+// prometheusRule is the Prometheus Operator's monitoring.coreos.com/v1
+// PrometheusRule, with the rule fields Prometheus's rule files have.
+type prometheusRule struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string            `json:"name"`
+		Namespace string            `json:"namespace,omitempty"`
+		Labels    map[string]string `json:"labels,omitempty"`
+	} `json:"metadata"`
+	Spec struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			Rules []struct {
+				Alert       string            `json:"alert"`
+				Expr        string            `json:"expr"`
+				For         string            `json:"for,omitempty"`
+				Labels      map[string]string `json:"labels,omitempty"`
+				Annotations map[string]string `json:"annotations,omitempty"`
+			} `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
 }
 
 // serviceMonitor is the part of the Prometheus Operator's
@@ -159,9 +185,15 @@ func decode(t *testing.T, manifest []byte) *objects {
 		case "networking.k8s.io/v1/NetworkPolicy":
 			o := &networkingv1.NetworkPolicy{}
 			objs.netpols, target = append(objs.netpols, o), o
+		case "networking.k8s.io/v1/Ingress":
+			o := &networkingv1.Ingress{}
+			objs.ingresses, target = append(objs.ingresses, o), o
 		case "monitoring.coreos.com/v1/ServiceMonitor":
 			o := &serviceMonitor{}
 			objs.serviceMonitors, target = append(objs.serviceMonitors, o), o
+		case "monitoring.coreos.com/v1/PrometheusRule":
+			o := &prometheusRule{}
+			objs.prometheusRules, target = append(objs.prometheusRules, o), o
 		case "keda.sh/v1alpha1/ScaledObject":
 			o := &scaledObject{}
 			objs.scaledObjects, target = append(objs.scaledObjects, o), o
@@ -181,7 +213,7 @@ func stripComments(doc []byte) []byte { return commentLine.ReplaceAll(doc, nil) 
 
 // expect says what one rendering should contain beyond the common rules.
 type expect struct {
-	// services that should be deployed (default: all five).
+	// services that should be deployed (default: all six).
 	services []string
 	// externalSecrets and externalConfigMaps may be referenced without
 	// being rendered: the operator creates them.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -25,9 +28,12 @@ const repoRoot = "../.."
 // the dashboard shows (a case opened, paged, breached, answered,
 // acknowledged and resolved, and a message dead-lettered), scrapes every
 // service's /metrics and fails on any metric a Grafana panel or an alert
-// rule queries that no service exports.
+// of the chart's rule file queries that no service exports.
 func TestEveryDashboardMetricIsExported(t *testing.T) {
 	wanted := dashboardMetrics(t, filepath.Join(repoRoot, "deploy", "grafana", "firebreak.json"))
+	for name, where := range alertMetrics(t, filepath.Join(repoRoot, "charts", "firebreak", "rules", "firebreak.rules.yaml")) {
+		wanted[name] = append(wanted[name], where...)
+	}
 	w := startWith(t, map[string][]string{"escalation": {"--policy-file=" + fastReplyPolicy(t)}})
 
 	// A small audience's complaint opens a normal case that pages, then
@@ -128,6 +134,25 @@ func dashboardMetrics(t *testing.T, path string) map[string][]string {
 	}
 	if len(out) == 0 {
 		t.Fatalf("%s: no PromQL found; has the dashboard's shape changed?", path)
+	}
+	return out
+}
+
+// alertMetrics returns the metric names each alert of a Prometheus rule
+// file queries, with the alerts that query them.
+func alertMetrics(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	groups, errs := rulefmt.ParseFile(path, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+	if len(errs) > 0 {
+		t.Fatalf("%s: %v", path, errs)
+	}
+	out := map[string][]string{}
+	for _, g := range groups.Groups {
+		for _, r := range g.Rules {
+			for _, name := range metricNames(t, "alert "+r.Alert, r.Expr) {
+				out[name] = append(out[name], "alert "+r.Alert)
+			}
+		}
 	}
 	return out
 }

@@ -76,6 +76,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "firebreak.authKeysSecret" -}}
 {{- .Values.auth.existingSecret | default (printf "%s-auth-keys" (include "firebreak.fullname" .)) -}}
 {{- end -}}
+{{- define "firebreak.consoleSecret" -}}
+{{- .Values.console.existingSecret | default (printf "%s-console" (include "firebreak.fullname" .)) -}}
+{{- end -}}
 {{- define "firebreak.policyConfigMap" -}}
 {{- .Values.policy.existingConfigMap | default (printf "%s-policy" (include "firebreak.fullname" .)) -}}
 {{- end -}}
@@ -99,6 +102,37 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "firebreak.hasReceiverSecrets" -}}
 {{- if or .Values.receivers.secrets .Values.receivers.existingSecret }}true{{ end -}}
 {{- end -}}
+{{/* Keys of the console's Secret that are in use, one a line: an existing
+Secret must hold token and session-key, and oidc-client-secret when the
+console signs people in with auth.oidc. */}}
+{{- define "firebreak.consoleKeys" -}}
+{{- $c := .Values.console -}}
+{{- if or $c.token $c.existingSecret }}token
+{{ end -}}
+{{- if or $c.sessionKey $c.existingSecret }}session-key
+{{ end -}}
+{{- if or $c.oidcClientSecret (and $c.existingSecret .Values.auth.oidc.issuer) }}oidc-client-secret
+{{ end -}}
+{{- end -}}
+
+{{/* The console's address as people reach it: console.publicURL, else the
+ingress host; empty when neither is set. */}}
+{{- define "firebreak.consolePublicURL" -}}
+{{- $c := .Values.console -}}
+{{- if $c.publicURL -}}{{ trimSuffix "/" $c.publicURL }}
+{{- else if and $c.ingress.enabled $c.ingress.host -}}{{ if $c.ingress.tls.enabled }}https{{ else }}http{{ end }}://{{ $c.ingress.host }}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the notifier's case links point: the console's public address,
+else its in-cluster one. */}}
+{{- define "firebreak.consoleURL" -}}
+{{- $public := include "firebreak.consolePublicURL" . -}}
+{{- if $public -}}{{ $public }}
+{{- else -}}http://{{ include "firebreak.serviceName" (dict "root" . "name" "console") }}.{{ .Release.Namespace }}.svc:8080
+{{- end -}}
+{{- end -}}
+
 {{/* Keys of the platform Secret, one a line. */}}
 {{- define "firebreak.platformKeys" -}}
 {{- $keys := .Values.platformSecrets.keys -}}
@@ -127,6 +161,13 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 {{- if le $grace $drainSeconds -}}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed shutdownTimeout (%s), or pods are killed mid-drain" $grace $drain) -}}
+{{- end -}}
+{{- $console := .Values.services.console -}}
+{{- if and $console.enabled (gt (int $console.replicas) 1) (not (or .Values.console.sessionKey .Values.console.existingSecret)) -}}
+{{- fail (printf "services.console.replicas is %d: replicas must share the key that signs sessions; set console.sessionKey or console.existingSecret, or run one replica" (int $console.replicas)) -}}
+{{- end -}}
+{{- if and .Values.console.ingress.enabled (not .Values.console.ingress.host) -}}
+{{- fail "console.ingress.enabled needs console.ingress.host: the name people open, e.g. firebreak.example.com" -}}
 {{- end -}}
 {{- range $name, $svc := .Values.services -}}
 {{- if and $svc.enabled $svc.autoscaling.enabled $svc.keda.enabled -}}
