@@ -107,6 +107,18 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("escalation has case %s %v by %q, want resolved by %s", c.Id, c.State, c.ResolvedBy, stack.LocalAdmin)
 	}
 
+	// The insights count the escalations by reach tier, and an admin tries
+	// a mention against the running policy.
+	b.do("open the insights", chromedp.Navigate(base+"/insights?days=1"), chromedp.WaitVisible(chromedp.ID("tiers")))
+	b.contains("#tiers", "rival", "rival-reach: 4, 2") // dan's three complaints and mallory's one
+	b.contains("#brands", "acme: 4 mentions")
+	b.screenshot("console-insights.png")
+	b.do("try a mention", chromedp.Navigate(base+"/policy"),
+		chromedp.SetValue(chromedp.CSS(`form.try textarea[name=text]`), "@acme my broadband has been down for 5 days. Nobody has fixed it."),
+		chromedp.Click(chromedp.CSS(`form.try button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("decision")))
+	b.contains("#decision", "Escalates by route rival-reach", "author has 332,000 followers, 1.6x the brand's 203,000")
+	b.screenshot("console-policy.png")
+
 	// 7. A viewer sees the buttons disabled with the reason, and a form
 	// sent anyway changes nothing.
 	viewer, stopViewer, err := w.stack.StartConsole(context.Background(), "--local-user=vic", "--local-role=viewer")
@@ -230,13 +242,13 @@ func (b *browser) attr(sel, name string) string {
 	return v
 }
 
-// screenshot saves the whole page into the test's artifacts (kept with
+// screenshot saves the whole page, as PNG, into the test's artifacts (kept with
 // `go test -artifacts`) and, when ScreenshotsDirEnv is set, there too.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, browserWait)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
