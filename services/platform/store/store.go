@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,14 +35,49 @@ func Open(ctx context.Context, opts Options) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := redis.NewUniversalClient(uopts)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	client := redis.NewUniversalClient(uopts)
 	if err := client.Ping(pingCtx).Err(); err != nil {
 		_ = client.Close()
+		if strings.Contains(err.Error(), "SELECT is not allowed in cluster mode") {
+			return nil, fmt.Errorf("redis at %s is a Cluster node, which has only database 0; drop the /%d from the Redis URL", where, uopts.DB)
+		}
 		return nil, fmt.Errorf("redis at %s did not answer: %w; start one (redis-server) or point FIREBREAK_REDIS_URL / REDIS_URL at yours", where, err)
 	}
+	if uopts.MasterName != "" || len(uopts.Addrs) != 1 {
+		return client, nil
+	}
+	// One address may be a seed of a Cluster (or a managed service's
+	// configuration endpoint). A plain client there fails on the first
+	// MOVED, so ask the server and switch to a cluster client.
+	cluster, err := clusterEnabled(pingCtx, client)
+	if err != nil || !cluster {
+		if err != nil {
+			_ = client.Close()
+			return nil, fmt.Errorf("ask redis at %s whether it is a Cluster: %w", where, err)
+		}
+		return client, nil
+	}
+	_ = client.Close()
+	uopts.IsClusterMode = true
+	client = redis.NewUniversalClient(uopts)
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("redis Cluster seeded from %s did not answer: %w", where, err)
+	}
 	return client, nil
+}
+
+// clusterEnabled reports whether the server runs in Cluster mode, from the
+// cluster section of INFO, which every server answers (CLUSTER INFO is
+// refused by a server that is not a Cluster node).
+func clusterEnabled(ctx context.Context, client redis.UniversalClient) (bool, error) {
+	info, err := client.Info(ctx, "cluster").Result()
+	if err != nil {
+		return false, err
+	}
+	return strings.Contains(info, "cluster_enabled:1"), nil
 }
 
 // universalOptions turns Options into go-redis's, and names where Redis is
@@ -124,7 +160,7 @@ func (k Keys) Of(tag string, parts ...string) string {
 	return b.String()
 }
 
-// Global names a key that belongs to no entity, such as an index.
+// Global names a key that belongs to no entity and is not hot.
 func (k Keys) Global(parts ...string) string {
 	return k.Prefix + strings.Join(parts, ":")
 }
@@ -139,4 +175,38 @@ func LastDays(now time.Time, n int) []string {
 		out = append(out, Day(now.AddDate(0, 0, -i)))
 	}
 	return out
+}
+
+// Shards is how many keys a hot index (joins, timers, cases, storms) is
+// spread over. On Redis Cluster each shard has its own hash tag, so the
+// index's load falls on every primary instead of one; on one server the
+// cost is one more command per shard when scanning, pipelined.
+const Shards = 16
+
+// Sharded names the shards of index name, in order: "<prefix>{name.00}:name"
+// and on. Each shard's hash tag is also the tag of the entities whose
+// members live in it (see ShardTag), so a script may touch both.
+func (k Keys) Sharded(name string) []string {
+	out := make([]string, Shards)
+	for i := range out {
+		out[i] = k.Of(ShardTag(name, i), name)
+	}
+	return out
+}
+
+// ShardOf names the shard of index name that holds member.
+func (k Keys) ShardOf(name, member string) string {
+	return k.Of(ShardTag(name, ShardIndex(member)), name)
+}
+
+// ShardIndex picks a shard for member by a digest of it, so members spread
+// evenly whatever their shape.
+func ShardIndex(member string) int {
+	sum := sha256.Sum256([]byte(member))
+	return int(binary.BigEndian.Uint32(sum[:4]) % Shards)
+}
+
+// ShardTag is the hash tag of shard i of index name.
+func ShardTag(name string, i int) string {
+	return fmt.Sprintf("%s.%02d", name, i)
 }

@@ -51,22 +51,44 @@ func Prefix(t testing.TB) string {
 	return "fbtest:" + name + ":" + hex.EncodeToString(b) + ":"
 }
 
-// Clean deletes every key under prefix.
+// Clean deletes every key under prefix, on every primary of a Cluster.
 func Clean(t testing.TB, client redis.UniversalClient, prefix string) {
 	ctx := context.Background()
+	if cluster, ok := client.(*redis.ClusterClient); ok {
+		err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			return cleanNode(ctx, node, prefix)
+		})
+		if err != nil {
+			t.Errorf("clean Redis keys %s*: %v", prefix, err)
+		}
+		return
+	}
+	if err := cleanNode(ctx, client, prefix); err != nil {
+		t.Errorf("clean Redis keys %s*: %v", prefix, err)
+	}
+}
+
+// cleanNode deletes the keys under prefix that one server holds, one key a
+// command so that keys of different Cluster slots never share a DEL.
+func cleanNode(ctx context.Context, client redis.Cmdable, prefix string) error {
 	iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
 	var batch []string
+	flush := func() {
+		pipe := client.Pipeline()
+		for _, k := range batch {
+			pipe.Unlink(ctx, k)
+		}
+		_, _ = pipe.Exec(ctx)
+		batch = batch[:0]
+	}
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
 		if len(batch) == 500 {
-			client.Del(ctx, batch...)
-			batch = batch[:0]
+			flush()
 		}
 	}
 	if len(batch) > 0 {
-		client.Del(ctx, batch...)
+		flush()
 	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("clean Redis keys %s*: %v", prefix, err)
-	}
+	return iter.Err()
 }
