@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -38,23 +37,15 @@ func (s *Service) ListCases(ctx context.Context, req *fbv1.ListCasesRequest) (*f
 	case size > maxPageSize:
 		size = maxPageSize
 	}
-	var offset int64
-	if req.PageToken != "" {
-		var err error
-		if offset, err = strconv.ParseInt(req.PageToken, 10, 64); err != nil || offset < 0 {
-			return nil, status.Error(codes.InvalidArgument, "page_token is not one this server returned; start without it")
-		}
-	}
 	f := ledger.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand, Assignee: req.Assignee}
-	list, next, err := s.store.List(ctx, f, offset, size)
+	list, next, err := s.store.List(ctx, f, req.PageToken, size)
+	if errors.Is(err, ledger.ErrBadCursor) {
+		return nil, status.Error(codes.InvalidArgument, "page_token is not one this server returned; start without it")
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &fbv1.ListCasesResponse{Cases: list}
-	if next > 0 {
-		resp.NextPageToken = strconv.FormatInt(next, 10)
-	}
-	return resp, nil
+	return &fbv1.ListCasesResponse{Cases: list, NextPageToken: next}, nil
 }
 
 // GetCase returns a case with its timeline.

@@ -131,6 +131,11 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		tally: insights.New(d.Keys)}
 	s.policy.Store(pol)
 	s.liveState.loaded(cfg.PolicyFile, s.clock.Now())
+	if moved, err := s.store.MigrateIndexes(context.Background()); err != nil {
+		return nil, err
+	} else if moved > 0 {
+		d.Tel.Logger.Info("moved an older release's index entries into their shards", "entries", moved)
+	}
 	if err := s.metrics(); err != nil {
 		return nil, err
 	}

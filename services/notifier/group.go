@@ -19,8 +19,11 @@ import (
 // Grouping, after Alertmanager's grouping: when a team's cases fire in
 // a burst, the first page goes out and the rest are held and sent together
 // once the team's group interval has passed. A team's window (its
-// GroupState and the events it holds) lives in Redis under the team's hash
-// tag, so any replica can hold an event and any replica can flush.
+// GroupState and the events it holds) lives in Redis, so any replica can
+// hold an event and any replica can flush. The due index of held groups is
+// sharded (store.Shards), and a team's window lives under its shard's hash
+// tag, so one transaction writes the window and the due time in one Cluster
+// slot, and teams spread over the Cluster.
 
 // grouper is implemented by routing that has grouping settings per team.
 type grouper interface {
@@ -28,8 +31,13 @@ type grouper interface {
 }
 
 // groupLease bounds how long a replica may hold a team's due group; if it
-// dies while flushing, another takes over after this.
-const groupLease = 30 * time.Second
+// dies while flushing, another takes over after this. A flush is cut off
+// at flushBound, well inside the lease, so no two replicas ever flush one
+// group at once.
+const (
+	groupLease = 30 * time.Second
+	flushBound = 20 * time.Second
+)
 
 func (s *Service) groupConfig(team string) notify.GroupConfig {
 	if g, ok := s.router.(grouper); ok {
@@ -38,14 +46,15 @@ func (s *Service) groupConfig(team string) notify.GroupConfig {
 	return notify.GroupConfig{}
 }
 
-// The keys keep the segment "storm", grouping's old name, so that groups
-// held by a replica of the previous release are still found and flushed.
+// The keys keep the segment "storm", grouping's old name (the due index
+// is "storms").
 
 func (s *Service) teamGroupKey(team string, part string) string {
-	return s.d.Keys.Of(store.Tag("team/"+team), "storm", part)
+	return s.d.Keys.Of(store.ShardTag("storms", store.ShardIndex(team)), "storm", store.Tag("team/"+team), part)
 }
 
-func (s *Service) dueKey() string { return s.d.Keys.Global("notify", "storms") }
+// dueKey is the shard of the due index that holds team.
+func (s *Service) dueKey(team string) string { return s.d.Keys.ShardOf("storms", team) }
 
 // hold decides whether a page goes out now or joins its team's group. It
 // returns true when the event is held (and so is durable in Redis).
@@ -76,7 +85,7 @@ func (s *Service) hold(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
 			pipe.Set(ctx, stateKey, encodeState(next), 0)
 			if held {
 				pipe.HSet(ctx, heldKey, ev.Id, data)
-				pipe.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(d.FlushAt.UnixMilli()), Member: team})
+				pipe.ZAdd(ctx, s.dueKey(team), redis.Z{Score: float64(d.FlushAt.UnixMilli()), Member: team})
 			}
 			return nil
 		})
@@ -97,10 +106,10 @@ func (s *Service) flush(ctx context.Context, team string) error {
 		return err
 	}
 	if len(st.Pending) == 0 {
-		return s.d.Redis.ZRem(ctx, s.dueKey(), team).Err()
+		return s.d.Redis.ZRem(ctx, s.dueKey(team), team).Err()
 	}
 	if !cfg.Due(st, s.clock.Now()) {
-		return s.d.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(st.FlushAt.UnixMilli()), Member: team}).Err()
+		return s.d.Redis.ZAdd(ctx, s.dueKey(team), redis.Z{Score: float64(st.FlushAt.UnixMilli()), Member: team}).Err()
 	}
 	raw, err := s.d.Redis.HMGet(ctx, heldKey, st.Pending...).Result()
 	if err != nil {
@@ -148,9 +157,9 @@ func (s *Service) sent(ctx context.Context, team string, flushed []string) error
 			pipe.Set(ctx, stateKey, encodeState(st), 0)
 			pipe.HDel(ctx, heldKey, flushed...)
 			if len(st.Pending) > 0 {
-				pipe.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(st.FlushAt.UnixMilli()), Member: team})
+				pipe.ZAdd(ctx, s.dueKey(team), redis.Z{Score: float64(st.FlushAt.UnixMilli()), Member: team})
 			} else {
-				pipe.ZRem(ctx, s.dueKey(), team)
+				pipe.ZRem(ctx, s.dueKey(team), team)
 			}
 			return nil
 		})
@@ -191,25 +200,91 @@ func encodeState(st notify.GroupState) []byte {
 	return b
 }
 
-// claimScript moves due teams a lease into the future and returns them.
-var claimScript = redis.NewScript(`
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 50)
-for _, t in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], t) end
-return due
-`)
-
 // flushDue sends every team's group that is due. Any replica may: claiming
 // a team pushes its due time a lease into the future first.
 func (s *Service) flushDue(ctx context.Context) {
 	now := s.clock.Now()
-	teams, err := claimScript.Run(ctx, s.d.Redis, []string{s.dueKey()}, now.UnixMilli(), now.Add(groupLease).UnixMilli()).StringSlice()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	teams, err := store.ClaimDue(ctx, s.d.Redis, s.d.Keys.Sharded("storms"), now, groupLease, 50)
+	if err != nil {
 		s.d.Tel.Logger.Warn("held groups unavailable; retrying", "err", err)
 		return
 	}
 	for _, team := range teams {
-		if err := s.flush(context.WithoutCancel(ctx), team); err != nil {
+		if err := s.flushBounded(ctx, team); err != nil {
 			s.d.Tel.Logger.Warn("flushing a held group failed; retrying after its lease", "team", team, "err", err)
 		}
 	}
+}
+
+// flushBounded flushes one team's group within flushBound, so the claim's
+// lease outlives the flush: a flush that overran it could deliver while
+// another replica, taking the expired claim, delivers the same group.
+func (s *Service) flushBounded(ctx context.Context, team string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushBound)
+	defer cancel()
+	return s.flush(ctx, team)
+}
+
+// migrateGroups moves the group windows an older release kept under each
+// team's own tag, with one unsharded due index, into the sharded layout, so
+// events held across an upgrade still go out. Held events are merged into
+// any window the new layout already has; the old keys go only after.
+func (s *Service) migrateGroups(ctx context.Context) error {
+	oldDue := s.d.Keys.Global("notify", "storms")
+	teams, err := s.d.Redis.ZRange(ctx, oldDue, 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("read the old group index %s: %w", oldDue, err)
+	}
+	for _, team := range teams {
+		oldState, oldHeld := s.d.Keys.Of(store.Tag("team/"+team), "storm", "state"), s.d.Keys.Of(store.Tag("team/"+team), "storm", "held")
+		st, err := loadState(ctx, s.d.Redis, oldState)
+		if err != nil {
+			return err
+		}
+		held, err := s.d.Redis.HGetAll(ctx, oldHeld).Result()
+		if err != nil {
+			return fmt.Errorf("read old held events of team %s: %w", team, err)
+		}
+		stateKey, heldKey := s.teamGroupKey(team, "state"), s.teamGroupKey(team, "held")
+		err = s.d.Redis.Watch(ctx, func(tx *redis.Tx) error {
+			cur, err := loadState(ctx, tx, stateKey)
+			if err != nil {
+				return err
+			}
+			for _, id := range st.Pending {
+				if !slices.Contains(cur.Pending, id) {
+					cur.Pending = append(cur.Pending, id)
+				}
+			}
+			if cur.FlushAt.IsZero() || (!st.FlushAt.IsZero() && st.FlushAt.Before(cur.FlushAt)) {
+				cur.FlushAt = st.FlushAt
+			}
+			if len(cur.Pending) > 0 && cur.FlushAt.IsZero() {
+				cur.FlushAt = s.clock.Now()
+			}
+			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				pipe.Set(ctx, stateKey, encodeState(cur), 0)
+				for id, data := range held {
+					pipe.HSetNX(ctx, heldKey, id, data)
+				}
+				if len(cur.Pending) > 0 {
+					pipe.ZAdd(ctx, s.dueKey(team), redis.Z{Score: float64(cur.FlushAt.UnixMilli()), Member: team})
+				}
+				return nil
+			})
+			return err
+		}, stateKey)
+		if err != nil {
+			return fmt.Errorf("move the group window of team %s: %w", team, err)
+		}
+		for _, key := range []string{oldState, oldHeld} {
+			if err := s.d.Redis.Del(ctx, key).Err(); err != nil {
+				return fmt.Errorf("remove old group key of team %s: %w", team, err)
+			}
+		}
+		if err := s.d.Redis.ZRem(ctx, oldDue, team).Err(); err != nil {
+			return fmt.Errorf("remove team %s from the old group index: %w", team, err)
+		}
+	}
+	return nil
 }

@@ -120,6 +120,9 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		s.receivers[r.Name] = r
 	}
 	s.pipeline = notify.NewPipeline(rt.receivers, rt.router, s.log, s.clock, rt.linkBase)
+	if err := s.migrateGroups(context.Background()); err != nil {
+		return nil, err
+	}
 	if err := s.metrics(); err != nil {
 		return nil, err
 	}

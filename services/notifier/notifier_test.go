@@ -19,13 +19,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
+	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
@@ -66,7 +69,12 @@ type rig struct {
 
 func newRig(t *testing.T, replicas int, cfg Config) *rig {
 	t.Helper()
-	env := depstest.New(t)
+	return newRigOn(t, depstest.New(t), replicas, cfg)
+}
+
+// newRigOn runs replicas of the notifier on env.
+func newRigOn(t *testing.T, env *depstest.Env, replicas int, cfg Config) *rig {
+	t.Helper()
 	r := &rig{t: t, bus: env.Deps(t, "test")}
 	cfg.Common = env.Common
 	cfg.DedupTTL, cfg.MaxInFlight, cfg.AckWait = time.Hour, 8, 30*time.Second
@@ -265,6 +273,16 @@ func caseEvents(t *testing.T, d *deps.Deps, event string) []*fbv1.CaseEvent {
 }
 
 func TestABurstOfCasesForOneTeamIsSentAsOneGroup(t *testing.T) {
+	t.Run("OneRedis", func(t *testing.T) { burstIsGrouped(t, depstest.New(t)) })
+	// A transaction over keys of two slots fails with CROSSSLOT on a
+	// Cluster; the group window and its due shard share a hash tag.
+	t.Run("RedisCluster", func(t *testing.T) { burstIsGrouped(t, depstest.NewOnCluster(t)) })
+}
+
+// burstIsGrouped publishes six cases at once. The group interval is long
+// enough (3s) that all six arrive within it even on a loaded machine (at
+// 400ms, a load average of 35 on 2 cores spread them over three intervals).
+func burstIsGrouped(t *testing.T, env *depstest.Env) {
 	h := &hook{}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -274,12 +292,12 @@ func TestABurstOfCasesForOneTeamIsSentAsOneGroup(t *testing.T) {
 teams:
   senior:
     levels: [{level: 1, receivers: [hook]}]
-    group: {group_interval: 400ms}
+    group: {group_interval: 3s}
 `, srv.URL)
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := newRig(t, 2, Config{ReceiversFile: file, GroupTick: 20 * time.Millisecond})
+	r := newRigOn(t, env, 2, Config{ReceiversFile: file, GroupTick: 20 * time.Millisecond})
 	for i := range 6 {
 		r.publish(event(fmt.Sprintf("s%d-1", i), fmt.Sprintf("s%d-1:opened:m", i), 1), 0)
 	}
@@ -300,5 +318,49 @@ teams:
 	}
 	if sizes[0] != 1 {
 		t.Fatalf("first notification held %d cases, want the first page sent at once", sizes[0])
+	}
+}
+
+func TestEventsHeldByAnOlderReleaseStillGoOutAfterTheUpgrade(t *testing.T) {
+	h := &hook{}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "receivers.yaml")
+	doc := fmt.Sprintf(`receivers:
+  - {name: hook, type: webhook, webhook: {url: %q}}
+teams:
+  senior:
+    levels: [{level: 1, receivers: [hook]}]
+    group: {group_interval: 100ms}
+`, srv.URL)
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := depstest.New(t)
+	d := env.Deps(t, "old-release")
+	ctx := context.Background()
+	// The older layout: the window under the team's own tag, one due index.
+	tag := store.Tag("team/senior")
+	held := map[string]any{}
+	var pending []string
+	for i := range 2 {
+		ev := event(fmt.Sprintf("old%d-1", i), fmt.Sprintf("old%d-1:opened:m", i), 1)
+		b, _ := proto.Marshal(ev)
+		held[ev.Id] = b
+		pending = append(pending, ev.Id)
+	}
+	past := time.Now().Add(-time.Second)
+	d.Redis.Set(ctx, d.Keys.Of(tag, "storm", "state"), encodeState(notify.GroupState{Pending: pending, FlushAt: past, LastSent: past}), 0)
+	d.Redis.HSet(ctx, d.Keys.Of(tag, "storm", "held"), held)
+	d.Redis.ZAdd(ctx, d.Keys.Global("notify", "storms"), redis.Z{Score: float64(past.UnixMilli()), Member: "senior"})
+
+	newRigOn(t, env, 1, Config{ReceiversFile: file, GroupTick: 20 * time.Millisecond})
+	testkit.Eventually(t, "the two held events to go out", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.sizes) == 1 && h.sizes[0] == 2
+	})
+	if n := d.Redis.Exists(ctx, d.Keys.Global("notify", "storms"), d.Keys.Of(tag, "storm", "held")).Val(); n != 0 {
+		t.Errorf("%d old storm keys left behind", n)
 	}
 }

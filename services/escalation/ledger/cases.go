@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -90,7 +92,7 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 			return err
 		},
 		func(pipe redis.Pipeliner) {
-			pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+			pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
 			s.scheduleEarlier(ctx, pipe, c.Id, due)
 		})
 	if err != nil {
@@ -144,35 +146,127 @@ func (f Filter) match(c *fbv1.Case) bool {
 		(f.Assignee == "" || c.Assignee == f.Assignee)
 }
 
+// casesKey is the shard of the case index (member case id, score its last
+// update in ms) that holds case id.
+func (s *Store) casesKey(id string) string { return s.keys.ShardOf("cases", id) }
+
 // List returns up to size cases matching f, most recently updated first,
-// starting at offset in the index, and the offset to continue from (0 when
-// there is no more).
-func (s *Store) List(ctx context.Context, f Filter, offset int64, size int) ([]*fbv1.Case, int64, error) {
+// from cursor on (empty: the start), and the cursor to continue from (empty
+// when there is no more). The index is sharded, so a page merges the
+// shards' next entries in (updated, id) order; a cursor names the last case
+// returned ("<updated ms>:<case id>"), so pages hold whatever was added
+// since.
+func (s *Store) List(ctx context.Context, f Filter, cursor string, size int) ([]*fbv1.Case, string, error) {
+	after, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
 	const batch = 200
 	var out []*fbv1.Case
-	for len(out) < size {
-		ids, err := s.r.ZRevRange(ctx, s.keys.Global("cases"), offset, offset+batch-1).Result()
+	for {
+		entries, err := s.nextEntries(ctx, after, batch)
 		if err != nil {
-			return nil, 0, fmt.Errorf("list cases: %w", err)
+			return nil, "", err
 		}
-		if len(ids) == 0 {
-			return out, 0, nil
+		if len(entries) == 0 {
+			return out, "", nil
+		}
+		ids := make([]string, len(entries))
+		for i, e := range entries {
+			ids[i] = e.id
 		}
 		got, err := s.many(ctx, ids)
 		if err != nil {
-			return nil, 0, err
+			return nil, "", err
 		}
 		for i, c := range got {
+			e := entries[i]
+			after = &e
 			if c != nil && f.match(c) {
 				out = append(out, c)
 				if len(out) == size {
-					return out, offset + int64(i) + 1, nil
+					return out, after.String(), nil
 				}
 			}
 		}
-		offset += int64(len(ids))
 	}
-	return out, offset, nil
+}
+
+// indexEntry is a case's place in the index.
+type indexEntry struct {
+	ms int64
+	id string
+}
+
+// before orders entries as a page lists them: newest first, then by id
+// descending (ZREVRANGE's order within one score).
+func (e indexEntry) before(o indexEntry) bool {
+	return e.ms > o.ms || (e.ms == o.ms && e.id > o.id)
+}
+
+func (e indexEntry) String() string { return strconv.FormatInt(e.ms, 10) + ":" + e.id }
+
+// ErrBadCursor is a page cursor this store did not make.
+var ErrBadCursor = errors.New("page token is not one this server returned; start without it")
+
+func parseCursor(cursor string) (*indexEntry, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	ms, id, ok := strings.Cut(cursor, ":")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" {
+		return nil, ErrBadCursor
+	}
+	return &indexEntry{ms: n, id: id}, nil
+}
+
+// nextEntries returns the n entries after cursor (all shards merged).
+// Each shard gives its first n after the cursor, which holds the merged
+// first n; entries tied with the cursor's score are read past in pages.
+func (s *Store) nextEntries(ctx context.Context, after *indexEntry, n int) ([]indexEntry, error) {
+	var all []indexEntry
+	for _, key := range s.keys.Sharded("cases") {
+		got, err := s.shardEntries(ctx, key, after, n)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, got...)
+	}
+	slices.SortFunc(all, func(a, b indexEntry) int {
+		switch {
+		case a.before(b):
+			return -1
+		case b.before(a):
+			return 1
+		}
+		return 0
+	})
+	return all[:min(n, len(all))], nil
+}
+
+func (s *Store) shardEntries(ctx context.Context, key string, after *indexEntry, n int) ([]indexEntry, error) {
+	top := "+inf"
+	if after != nil {
+		top = strconv.FormatInt(after.ms, 10)
+	}
+	var out []indexEntry
+	for offset := int64(0); len(out) < n; offset += int64(n) {
+		zs, err := s.r.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Max: top, Min: "-inf", Offset: offset, Count: int64(n)}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		for _, z := range zs {
+			e := indexEntry{ms: int64(z.Score), id: fmt.Sprint(z.Member)}
+			if after == nil || after.before(e) {
+				out = append(out, e)
+			}
+		}
+		if len(zs) < n {
+			break
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) many(ctx context.Context, ids []string) ([]*fbv1.Case, error) {

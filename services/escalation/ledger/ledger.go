@@ -115,7 +115,7 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 	}, func(pipe redis.Pipeliner) {
 		// Every part arms the join's timeout; the commit disarms it.
 		if p.Name != Timeout {
-			pipe.ZAddNX(ctx, s.joinsKey(), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
+			pipe.ZAddNX(ctx, s.joinsKey(a.Tag), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
 		}
 	})
 	if err != nil {
@@ -301,9 +301,9 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 		},
 		func(pipe redis.Pipeliner) {
 			pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
-			pipe.ZRem(ctx, s.joinsKey(), a.Tag+"|"+d.MentionId)
+			pipe.ZRem(ctx, s.joinsKey(a.Tag), a.Tag+"|"+d.MentionId)
 			if c != nil {
-				pipe.ZAdd(ctx, s.keys.Global("cases"), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+				pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
 				s.scheduleEarlier(ctx, pipe, c.Id, due)
 			}
 			for _, f := range also {
@@ -378,13 +378,15 @@ func runPipelined(ctx context.Context, r redis.UniversalClient, script *redis.Sc
 	}
 }
 
-func (s *Store) joinsKey() string { return s.keys.Global("joins") }
+// joinsKey is the shard of the overdue-join index that holds an author's
+// mentions: sharded by author, so one author's joins stay together.
+func (s *Store) joinsKey(authorTag string) string { return s.keys.ShardOf("joins", authorTag) }
 
-// ClaimDueJoins claims mentions whose other part is overdue; each is
-// returned as (author tag, mention id).
+// ClaimDueJoins claims mentions whose other part is overdue, up to limit a
+// shard; each is returned as (author tag, mention id).
 func (s *Store) ClaimDueJoins(ctx context.Context, now time.Time, lease time.Duration, limit int) ([][2]string, error) {
-	ids, err := claimScript.Run(ctx, s.r, []string{s.joinsKey()}, now.UnixMilli(), now.Add(lease).UnixMilli(), limit).StringSlice()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	ids, err := store.ClaimDue(ctx, s.r, s.keys.Sharded("joins"), now, lease, limit)
+	if err != nil {
 		return nil, fmt.Errorf("claim overdue joins: %w", err)
 	}
 	out := make([][2]string, 0, len(ids))
@@ -398,7 +400,7 @@ func (s *Store) ClaimDueJoins(ctx context.Context, now time.Time, lease time.Dur
 
 // Forget drops an overdue join that no longer exists (its hash expired).
 func (s *Store) Forget(ctx context.Context, tag, mentionID string) error {
-	return s.r.ZRem(ctx, s.joinsKey(), tag+"|"+mentionID).Err()
+	return s.r.ZRem(ctx, s.joinsKey(tag), tag+"|"+mentionID).Err()
 }
 
 // AuthorByTag returns the keys of an author known only by tag.

@@ -42,6 +42,17 @@ func New(t testing.TB) *Env {
 	}}
 }
 
+// NewOnCluster is New with a Redis Cluster of its own (three primaries,
+// three replicas) instead of the machine's Redis, reached through one seed
+// address as an operator would give it.
+func NewOnCluster(t testing.TB) *Env {
+	t.Helper()
+	e := New(t)
+	e.Common.RedisAddrs = storetest.StartCluster(t).Addrs[0]
+	e.Common.RedisURL = "redis://"
+	return e
+}
+
 // Deps opens a service's dependencies on the test's infrastructure.
 func (e *Env) Deps(t testing.TB, service string) *deps.Deps {
 	t.Helper()
