@@ -114,6 +114,9 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Autho
 	if c != nil {
 		d.CaseId = c.Id
 	}
+	if err := s.mute(ctx, j.Watched, d, j.Mention, nil, events); err != nil {
+		return err
+	}
 	return s.commit(ctx, pol, a, j, d, c, events)
 }
 
@@ -135,6 +138,9 @@ func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Autho
 	}
 	if c != nil {
 		d.CaseId = c.Id
+	}
+	if err := s.mute(ctx, j.Watched, d, j.Mention, nil, events); err != nil {
+		return err
 	}
 	return s.commit(ctx, pol, a, j, d, c, events)
 }

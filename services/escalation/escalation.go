@@ -100,6 +100,8 @@ type Service struct {
 	cfg             Config
 	d               *deps.Deps
 	store           *ledger.Store
+	silences        *ledger.Silences
+	silenceCache    silenceCache
 	policy          atomic.Pointer[policy.Policy]
 	shadow          atomic.Pointer[policy.Policy]
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
@@ -129,6 +131,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{},
 		tally: insights.New(d.Keys)}
+	s.silences = ledger.NewSilences(d.Redis, d.Keys, silenceKeep)
+	s.store.Watch = s.silences.VersionKey()
 	s.policy.Store(pol)
 	s.liveState.loaded(cfg.PolicyFile, s.clock.Now())
 	if moved, err := s.store.MigrateIndexes(context.Background()); err != nil {

@@ -70,6 +70,13 @@ func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a ledger.A
 	if out.Case != nil {
 		d.CaseId = out.Case.Id
 	}
+	version, err := s.silences.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.mute(ctx, version, d, m, in.To, out.Events); err != nil {
+		return err
+	}
 	eff := ledger.ReplyEffect{Answer: out.Answer, Handoff: out.Handoff, Keep: 10 * pol.Window()}
 	already, err := s.store.CommitReply(ctx, a, j, d, out.Case, out.Events, s.nextLook(pol, out.Case), eff,
 		s.tallyDecision(d), s.tallyAnswer(out.Case, out.Reply))

@@ -11,6 +11,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/ledger"
+	"github.com/firebreak/firebreak/services/escalation/silence"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
@@ -88,6 +89,11 @@ func (s *Service) fire(ctx context.Context, id string) error {
 		if e == nil {
 			return s.settle(ctx, l, next)
 		}
+		set, err := s.currentSilences(ctx)
+		if err != nil {
+			return err
+		}
+		silence.MuteCase(set, c, []*fbv1.CaseEvent{e}, s.clock.Now())
 		err = s.store.Save(ctx, l, c, e, time.Time{})
 		if errors.Is(err, ledger.ErrConflict) {
 			continue

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -105,6 +106,7 @@ type Service struct {
 	clock           clock.Clock
 	deliveries      metric.Int64Counter
 	pages           pages
+	silenced        metric.Int64Counter
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	fbv1.UnimplementedNotifierServiceServer
 }
@@ -158,6 +160,11 @@ func (s *Service) metrics() error {
 	if err != nil {
 		return err
 	}
+	s.silenced, err = meter.Int64Counter("firebreak.notifications.silenced",
+		metric.WithDescription("case events a silence muted, by event type: recorded, nobody paged"))
+	if err != nil {
+		return err
+	}
 	s.pages, err = newPages(meter)
 	return err
 }
@@ -169,6 +176,13 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	if ev.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_DELIVERY_FAILED {
 		return nil // our own report; nobody to tell
+	}
+	if ev.Silenced != nil {
+		// Escalation decided, once and for every replica, that a silence
+		// mutes this event; it is on the case's timeline, not on a pager.
+		s.silenced.Add(ctx, 1, metric.WithAttributes(attribute.String("type", strings.ToLower(strings.TrimPrefix(ev.Type.String(), "CASE_EVENT_TYPE_")))))
+		s.d.Tel.Logger.DebugContext(ctx, "silenced; nobody paged", "case", ev.Case.GetId(), "event", ev.Id, "silence", ev.Silenced.Id)
+		return nil
 	}
 	if held, err := s.hold(ctx, &ev); err != nil || held {
 		return err // a held event goes out with its team's group

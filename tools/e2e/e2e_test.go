@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,8 +32,11 @@ import (
 
 // world is a running Firebreak with a webhook that records what it is told.
 type world struct {
-	t          *testing.T
-	stack      *stack.Stack
+	t     *testing.T
+	stack *stack.Stack
+	// replicas are every running copy of the services, stack first; calls
+	// and posts go to the first unless a test picks another.
+	replicas   []*stack.Stack
 	nc         *nats.Conn
 	escalation fbv1.EscalationServiceClient
 	hook       *recorder
@@ -83,42 +87,71 @@ func start(t *testing.T) *world {
 // startWith starts Firebreak with extra flags per service.
 func startWith(t *testing.T, extra map[string][]string) *world {
 	t.Helper()
+	return startReplicas(t, 1, extra)
+}
+
+// startReplicas starts n copies of every service on one NATS server and
+// one Redis prefix, as n replicas of each would run, with one API key
+// that works for all of them.
+func startReplicas(t *testing.T, n int, extra map[string][]string) *world {
+	t.Helper()
 	srv := bustest.Server(t)
 	hook := &recorder{}
 	sink := httptest.NewServer(hook)
 	t.Cleanup(sink.Close)
 	prefix := storetest.Prefix(t)
-	local := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}
-	st, err := stack.Start(context.Background(), stack.Options{
-		Common: append([]string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix}, local...),
-		Flags: map[string][]string{
-			"reach":      append([]string{"--brand-followers=acme=203000"}, extra["reach"]...),
-			"notifier":   append([]string{"--webhook-url=" + sink.URL}, extra["notifier"]...),
-			"escalation": extra["escalation"],
-			// acme's own X account: ingest takes brand replies from it alone.
-			"ingest": append([]string{"--brand-accounts=acme=x:acme-id"}, extra["ingest"]...),
-			"scorer": extra["scorer"],
-		},
-		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
-	})
-	if err != nil {
-		t.Fatalf("start Firebreak: %v", err)
-	}
-	client, _ := storetest.New(t) // cleans up the keys under our prefix too
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := st.Stop(ctx); err != nil {
-			t.Errorf("drain: %v", err)
-		}
-		storetest.Clean(t, client, prefix)
-	})
-	conn, err := rpc.Dial(st.Escalation.GRPCAddr(), st.Token)
+	token, keysFile, err := stack.LocalKeys(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	return &world{t: t, stack: st, nc: bustest.Conn(t, srv), escalation: fbv1.NewEscalationServiceClient(conn), hook: hook}
+	local := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}
+	client, _ := storetest.New(t) // cleans up the keys under our prefix too
+	// Cleanups run last first: the keys go after every replica drained.
+	t.Cleanup(func() { storetest.Clean(t, client, prefix) })
+	w := &world{t: t, nc: bustest.Conn(t, srv), hook: hook}
+	for range n {
+		st, err := stack.Start(context.Background(), stack.Options{
+			Common: append([]string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix}, local...),
+			Flags: map[string][]string{
+				"reach":      append([]string{"--brand-followers=acme=203000"}, extra["reach"]...),
+				"notifier":   append([]string{"--webhook-url=" + sink.URL}, extra["notifier"]...),
+				"escalation": extra["escalation"],
+				// acme's own X account: ingest takes brand replies from it alone.
+				"ingest":  append([]string{"--brand-accounts=acme=x:acme-id"}, extra["ingest"]...),
+				"scorer":  extra["scorer"],
+				"console": {"--token-file=" + filepath.Join(filepath.Dir(keysFile), "token")},
+			},
+			KeysFile:  keysFile,
+			Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+		})
+		if err != nil {
+			t.Fatalf("start Firebreak: %v", err)
+		}
+		st.Token = token
+		w.replicas = append(w.replicas, st)
+		// Registered after the stack's telemetry, so it drains first.
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := st.Stop(ctx); err != nil {
+				t.Errorf("drain: %v", err)
+			}
+		})
+	}
+	w.stack = w.replicas[0]
+	w.escalation = w.escalationOf(0)
+	return w
+}
+
+// escalationOf is a client of replica i's escalation.
+func (w *world) escalationOf(i int) fbv1.EscalationServiceClient {
+	w.t.Helper()
+	conn, err := rpc.Dial(w.replicas[i].Escalation.GRPCAddr(), w.replicas[i].Token)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { conn.Close() })
+	return fbv1.NewEscalationServiceClient(conn)
 }
 
 type post struct {

@@ -515,7 +515,9 @@ type Decision struct {
 	Shadow *Decision `protobuf:"bytes,18,opt,name=shadow,proto3" json:"shadow,omitempty"`
 	// mention is the mention decided, as ingested: its text, time and post
 	// address, so a case can show every mention it holds.
-	Mention       *Mention `protobuf:"bytes,19,opt,name=mention,proto3" json:"mention,omitempty"`
+	Mention *Mention `protobuf:"bytes,19,opt,name=mention,proto3" json:"mention,omitempty"`
+	// silenced is the silence that muted this decision's pages, if one did.
+	Silenced      *Silence `protobuf:"bytes,20,opt,name=silenced,proto3" json:"silenced,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -683,6 +685,13 @@ func (x *Decision) GetMention() *Mention {
 	return nil
 }
 
+func (x *Decision) GetSilenced() *Silence {
+	if x != nil {
+		return x.Silenced
+	}
+	return nil
+}
+
 // Case gathers an author's escalated mentions about one brand. There is at
 // most one open case per author and brand.
 type Case struct {
@@ -757,8 +766,12 @@ type Case struct {
 	// snoozed_until, while in the future, pauses the escalation chain: no
 	// level fires until then, and the chain resumes when it passes or on an
 	// explicit unsnooze. snoozed_by is who snoozed it.
-	SnoozedUntil  *timestamppb.Timestamp `protobuf:"bytes,42,opt,name=snoozed_until,json=snoozedUntil,proto3" json:"snoozed_until,omitempty"`
-	SnoozedBy     string                 `protobuf:"bytes,43,opt,name=snoozed_by,json=snoozedBy,proto3" json:"snoozed_by,omitempty"`
+	SnoozedUntil *timestamppb.Timestamp `protobuf:"bytes,42,opt,name=snoozed_until,json=snoozedUntil,proto3" json:"snoozed_until,omitempty"`
+	SnoozedBy    string                 `protobuf:"bytes,43,opt,name=snoozed_by,json=snoozedBy,proto3" json:"snoozed_by,omitempty"`
+	// route and topics are those of the latest decision that changed the
+	// case: silences match them when the chain fires later.
+	Route         string   `protobuf:"bytes,44,opt,name=route,proto3" json:"route,omitempty"`
+	Topics        []string `protobuf:"bytes,45,rep,name=topics,proto3" json:"topics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1094,6 +1107,20 @@ func (x *Case) GetSnoozedBy() string {
 	return ""
 }
 
+func (x *Case) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *Case) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
 // BrandReply is one reply of the brand to a case's author, with what the
 // reply check found in it.
 type BrandReply struct {
@@ -1233,7 +1260,10 @@ type CaseEvent struct {
 	AuthMethod string `protobuf:"bytes,13,opt,name=auth_method,json=authMethod,proto3" json:"auth_method,omitempty"`
 	// via is the actor's identity in the tool they acted from, when that is
 	// not Firebreak's own ("slack:U0CA5"): the tool's user mapped to actor.
-	Via           string `protobuf:"bytes,14,opt,name=via,proto3" json:"via,omitempty"`
+	Via string `protobuf:"bytes,14,opt,name=via,proto3" json:"via,omitempty"`
+	// silenced is the silence that muted this event: it is recorded and
+	// shown, and the notifier pages nobody for it.
+	Silenced      *Silence `protobuf:"bytes,15,opt,name=silenced,proto3" json:"silenced,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1364,6 +1394,13 @@ func (x *CaseEvent) GetVia() string {
 		return x.Via
 	}
 	return ""
+}
+
+func (x *CaseEvent) GetSilenced() *Silence {
+	if x != nil {
+		return x.Silenced
+	}
+	return nil
 }
 
 // Delivery records one attempt to tell a receiver about a case event.
@@ -1637,7 +1674,7 @@ var File_firebreak_v1_case_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\n" +
-	"\x17firebreak/v1/case.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
+	"\x17firebreak/v1/case.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\x1a\x1afirebreak/v1/silence.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\xf0\x02\n" +
@@ -1647,7 +1684,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x13last_brand_reply_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastBrandReplyAt\x12%\n" +
 	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\x12H\n" +
 	"\x12private_handoff_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x10privateHandoffAt\x12J\n" +
-	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\xb9\x05\n" +
+	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\xec\x05\n" +
 	"\bDecision\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x14\n" +
@@ -1671,7 +1708,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05score\x18\x10 \x01(\v2\x13.firebreak.v1.ScoreR\x05score\x12)\n" +
 	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
 	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\x12/\n" +
-	"\amention\x18\x13 \x01(\v2\x15.firebreak.v1.MentionR\amention\"\xca\x10\n" +
+	"\amention\x18\x13 \x01(\v2\x15.firebreak.v1.MentionR\amention\x121\n" +
+	"\bsilenced\x18\x14 \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\"\xf8\x10\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1726,7 +1764,9 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"assignedAt\x12?\n" +
 	"\rsnoozed_until\x18* \x01(\v2\x1a.google.protobuf.TimestampR\fsnoozedUntil\x12\x1d\n" +
 	"\n" +
-	"snoozed_by\x18+ \x01(\tR\tsnoozedBy\x1a>\n" +
+	"snoozed_by\x18+ \x01(\tR\tsnoozedBy\x12\x14\n" +
+	"\x05route\x18, \x01(\tR\x05route\x12\x16\n" +
+	"\x06topics\x18- \x03(\tR\x06topics\x1a>\n" +
 	"\x10MentionUrlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
@@ -1746,7 +1786,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05check\x18\x06 \x01(\v2\x18.firebreak.v1.ReplyCheckR\x05check\x12\x1a\n" +
 	"\banswered\x18\a \x01(\bR\banswered\x12\x10\n" +
 	"\x03why\x18\b \x01(\tR\x03why\x12\x16\n" +
-	"\x06handle\x18\t \x01(\tR\x06handle\"\xc6\x03\n" +
+	"\x06handle\x18\t \x01(\tR\x06handle\"\xf9\x03\n" +
 	"\tCaseEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.firebreak.v1.CaseEventTypeR\x04type\x12&\n" +
@@ -1764,7 +1804,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05reply\x18\f \x01(\v2\x18.firebreak.v1.BrandReplyR\x05reply\x12\x1f\n" +
 	"\vauth_method\x18\r \x01(\tR\n" +
 	"authMethod\x12\x10\n" +
-	"\x03via\x18\x0e \x01(\tR\x03via\"\x97\x03\n" +
+	"\x03via\x18\x0e \x01(\tR\x03via\x121\n" +
+	"\bsilenced\x18\x0f \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\"\x97\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -1869,10 +1910,11 @@ var file_firebreak_v1_case_proto_goTypes = []any{
 	(*Score)(nil),                 // 16: firebreak.v1.Score
 	(*Reach)(nil),                 // 17: firebreak.v1.Reach
 	(*Mention)(nil),               // 18: firebreak.v1.Mention
-	(Platform)(0),                 // 19: firebreak.v1.Platform
-	(*Author)(nil),                // 20: firebreak.v1.Author
-	(Visibility)(0),               // 21: firebreak.v1.Visibility
-	(*ReplyCheck)(nil),            // 22: firebreak.v1.ReplyCheck
+	(*Silence)(nil),               // 19: firebreak.v1.Silence
+	(Platform)(0),                 // 20: firebreak.v1.Platform
+	(*Author)(nil),                // 21: firebreak.v1.Author
+	(Visibility)(0),               // 22: firebreak.v1.Visibility
+	(*ReplyCheck)(nil),            // 23: firebreak.v1.ReplyCheck
 }
 var file_firebreak_v1_case_proto_depIdxs = []int32{
 	15, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
@@ -1886,46 +1928,48 @@ var file_firebreak_v1_case_proto_depIdxs = []int32{
 	17, // 8: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
 	7,  // 9: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
 	18, // 10: firebreak.v1.Decision.mention:type_name -> firebreak.v1.Mention
-	19, // 11: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	20, // 12: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
-	1,  // 13: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
-	0,  // 14: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
-	5,  // 15: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	15, // 16: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	15, // 17: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	15, // 18: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	15, // 19: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	17, // 20: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	15, // 21: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	15, // 22: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	15, // 23: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
-	9,  // 24: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
-	15, // 25: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
-	15, // 26: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
-	15, // 27: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
-	15, // 28: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
-	13, // 29: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
-	15, // 30: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
-	14, // 31: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
-	15, // 32: firebreak.v1.Case.assigned_at:type_name -> google.protobuf.Timestamp
-	15, // 33: firebreak.v1.Case.snoozed_until:type_name -> google.protobuf.Timestamp
-	21, // 34: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
-	15, // 35: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
-	22, // 36: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
-	2,  // 37: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	8,  // 38: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	5,  // 39: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	15, // 40: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	9,  // 41: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
-	3,  // 42: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	15, // 43: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	4,  // 44: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
-	15, // 45: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	19, // 11: firebreak.v1.Decision.silenced:type_name -> firebreak.v1.Silence
+	20, // 12: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	21, // 13: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	1,  // 14: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
+	0,  // 15: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
+	5,  // 16: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
+	15, // 17: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	15, // 18: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	15, // 19: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	15, // 20: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	17, // 21: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	15, // 22: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	15, // 23: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	15, // 24: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	9,  // 25: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
+	15, // 26: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
+	15, // 27: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
+	15, // 28: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
+	15, // 29: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
+	13, // 30: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
+	15, // 31: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
+	14, // 32: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
+	15, // 33: firebreak.v1.Case.assigned_at:type_name -> google.protobuf.Timestamp
+	15, // 34: firebreak.v1.Case.snoozed_until:type_name -> google.protobuf.Timestamp
+	22, // 35: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
+	15, // 36: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
+	23, // 37: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
+	2,  // 38: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	8,  // 39: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	5,  // 40: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	15, // 41: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	9,  // 42: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
+	19, // 43: firebreak.v1.CaseEvent.silenced:type_name -> firebreak.v1.Silence
+	3,  // 44: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	15, // 45: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	4,  // 46: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	15, // 47: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
@@ -1936,6 +1980,7 @@ func file_firebreak_v1_case_proto_init() {
 	file_firebreak_v1_mention_proto_init()
 	file_firebreak_v1_reach_proto_init()
 	file_firebreak_v1_score_proto_init()
+	file_firebreak_v1_silence_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

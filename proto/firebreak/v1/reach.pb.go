@@ -97,8 +97,12 @@ type Reach struct {
 	Reasons []string `protobuf:"bytes,10,rep,name=reasons,proto3" json:"reasons,omitempty"`
 	// source says where the follower count came from: "mention", "cache" or
 	// "platform".
-	Source        string                 `protobuf:"bytes,11,opt,name=source,proto3" json:"source,omitempty"`
-	ObservedAt    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
+	Source     string                 `protobuf:"bytes,11,opt,name=source,proto3" json:"source,omitempty"`
+	ObservedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
+	// velocity is how fast the post spreads: its reshares (reposts and
+	// quotes) in the last hour, counted from the engagement updates ingest
+	// publishes on mentions.updated (policy field reach.velocity).
+	Velocity      float64 `protobuf:"fixed64,13,opt,name=velocity,proto3" json:"velocity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -217,6 +221,13 @@ func (x *Reach) GetObservedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Reach) GetVelocity() float64 {
+	if x != nil {
+		return x.Velocity
+	}
+	return 0
+}
+
 // ReachedMention is the event on mentions.reached.
 type ReachedMention struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -274,7 +285,7 @@ var File_firebreak_v1_reach_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_reach_proto_rawDesc = "" +
 	"\n" +
-	"\x18firebreak/v1/reach.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x03\n" +
+	"\x18firebreak/v1/reach.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x03\n" +
 	"\x05Reach\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x122\n" +
@@ -290,7 +301,8 @@ const file_firebreak_v1_reach_proto_rawDesc = "" +
 	" \x03(\tR\areasons\x12\x16\n" +
 	"\x06source\x18\v \x01(\tR\x06source\x12;\n" +
 	"\vobserved_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"observedAt\"l\n" +
+	"observedAt\x12\x1a\n" +
+	"\bvelocity\x18\r \x01(\x01R\bvelocity\"l\n" +
 	"\x0eReachedMention\x12/\n" +
 	"\amention\x18\x01 \x01(\v2\x15.firebreak.v1.MentionR\amention\x12)\n" +
 	"\x05reach\x18\x02 \x01(\v2\x13.firebreak.v1.ReachR\x05reach*Z\n" +

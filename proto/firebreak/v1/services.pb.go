@@ -114,7 +114,10 @@ type SubmitResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// duplicate is true when the mention had been ingested before.
-	Duplicate     bool `protobuf:"varint,2,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	Duplicate bool `protobuf:"varint,2,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	// updated is true for a duplicate whose engagement grew: it was published
+	// on mentions.updated for reach to measure the post's spread.
+	Updated       bool `protobuf:"varint,3,opt,name=updated,proto3" json:"updated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -159,6 +162,13 @@ func (x *SubmitResult) GetId() string {
 func (x *SubmitResult) GetDuplicate() bool {
 	if x != nil {
 		return x.Duplicate
+	}
+	return false
+}
+
+func (x *SubmitResult) GetUpdated() bool {
+	if x != nil {
+		return x.Updated
 	}
 	return false
 }
@@ -1650,6 +1660,300 @@ func (x *EvaluatePolicyResponse) GetDecision() *Decision {
 	return nil
 }
 
+type AddSilenceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// silence is what to add; its id, created_by, created_at and expired_*
+	// are set by the server. starts_at defaults to now.
+	Silence *Silence `protobuf:"bytes,1,opt,name=silence,proto3" json:"silence,omitempty"`
+	// force accepts a silence with no matchers, or one whose matchers all
+	// match an empty value (that mutes every decision).
+	Force         bool `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSilenceRequest) Reset() {
+	*x = AddSilenceRequest{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSilenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSilenceRequest) ProtoMessage() {}
+
+func (x *AddSilenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSilenceRequest.ProtoReflect.Descriptor instead.
+func (*AddSilenceRequest) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *AddSilenceRequest) GetSilence() *Silence {
+	if x != nil {
+		return x.Silence
+	}
+	return nil
+}
+
+func (x *AddSilenceRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+type AddSilenceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Silence       *Silence               `protobuf:"bytes,1,opt,name=silence,proto3" json:"silence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSilenceResponse) Reset() {
+	*x = AddSilenceResponse{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSilenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSilenceResponse) ProtoMessage() {}
+
+func (x *AddSilenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSilenceResponse.ProtoReflect.Descriptor instead.
+func (*AddSilenceResponse) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AddSilenceResponse) GetSilence() *Silence {
+	if x != nil {
+		return x.Silence
+	}
+	return nil
+}
+
+type ListSilencesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// expired includes silences that ended within the retention period.
+	Expired bool `protobuf:"varint,1,opt,name=expired,proto3" json:"expired,omitempty"`
+	// audit includes the latest audit entries, newest first.
+	Audit         int32 `protobuf:"varint,2,opt,name=audit,proto3" json:"audit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSilencesRequest) Reset() {
+	*x = ListSilencesRequest{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSilencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSilencesRequest) ProtoMessage() {}
+
+func (x *ListSilencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSilencesRequest.ProtoReflect.Descriptor instead.
+func (*ListSilencesRequest) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListSilencesRequest) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
+}
+
+func (x *ListSilencesRequest) GetAudit() int32 {
+	if x != nil {
+		return x.Audit
+	}
+	return 0
+}
+
+type ListSilencesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Silences      []*Silence             `protobuf:"bytes,1,rep,name=silences,proto3" json:"silences,omitempty"`
+	Audit         []*SilenceAudit        `protobuf:"bytes,2,rep,name=audit,proto3" json:"audit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSilencesResponse) Reset() {
+	*x = ListSilencesResponse{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSilencesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSilencesResponse) ProtoMessage() {}
+
+func (x *ListSilencesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSilencesResponse.ProtoReflect.Descriptor instead.
+func (*ListSilencesResponse) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListSilencesResponse) GetSilences() []*Silence {
+	if x != nil {
+		return x.Silences
+	}
+	return nil
+}
+
+func (x *ListSilencesResponse) GetAudit() []*SilenceAudit {
+	if x != nil {
+		return x.Audit
+	}
+	return nil
+}
+
+type ExpireSilenceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireSilenceRequest) Reset() {
+	*x = ExpireSilenceRequest{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireSilenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireSilenceRequest) ProtoMessage() {}
+
+func (x *ExpireSilenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireSilenceRequest.ProtoReflect.Descriptor instead.
+func (*ExpireSilenceRequest) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ExpireSilenceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ExpireSilenceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Silence       *Silence               `protobuf:"bytes,1,opt,name=silence,proto3" json:"silence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireSilenceResponse) Reset() {
+	*x = ExpireSilenceResponse{}
+	mi := &file_firebreak_v1_services_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireSilenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireSilenceResponse) ProtoMessage() {}
+
+func (x *ExpireSilenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_services_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireSilenceResponse.ProtoReflect.Descriptor instead.
+func (*ExpireSilenceResponse) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ExpireSilenceResponse) GetSilence() *Silence {
+	if x != nil {
+		return x.Silence
+	}
+	return nil
+}
+
 type TestReceiverRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Receiver      string                 `protobuf:"bytes,1,opt,name=receiver,proto3" json:"receiver,omitempty"`
@@ -1659,7 +1963,7 @@ type TestReceiverRequest struct {
 
 func (x *TestReceiverRequest) Reset() {
 	*x = TestReceiverRequest{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[31]
+	mi := &file_firebreak_v1_services_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1975,7 @@ func (x *TestReceiverRequest) String() string {
 func (*TestReceiverRequest) ProtoMessage() {}
 
 func (x *TestReceiverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[31]
+	mi := &file_firebreak_v1_services_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1988,7 @@ func (x *TestReceiverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestReceiverRequest.ProtoReflect.Descriptor instead.
 func (*TestReceiverRequest) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{31}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TestReceiverRequest) GetReceiver() string {
@@ -1703,7 +2007,7 @@ type TestReceiverResponse struct {
 
 func (x *TestReceiverResponse) Reset() {
 	*x = TestReceiverResponse{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[32]
+	mi := &file_firebreak_v1_services_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +2019,7 @@ func (x *TestReceiverResponse) String() string {
 func (*TestReceiverResponse) ProtoMessage() {}
 
 func (x *TestReceiverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[32]
+	mi := &file_firebreak_v1_services_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +2032,7 @@ func (x *TestReceiverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestReceiverResponse.ProtoReflect.Descriptor instead.
 func (*TestReceiverResponse) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{32}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TestReceiverResponse) GetDelivery() *Delivery {
@@ -1747,7 +2051,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[33]
+	mi := &file_firebreak_v1_services_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +2063,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[33]
+	mi := &file_firebreak_v1_services_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +2076,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{33}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListDeliveriesRequest) GetCaseId() string {
@@ -1791,7 +2095,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_firebreak_v1_services_proto_msgTypes[34]
+	mi := &file_firebreak_v1_services_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1803,7 +2107,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_services_proto_msgTypes[34]
+	mi := &file_firebreak_v1_services_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1816,7 +2120,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{34}
+	return file_firebreak_v1_services_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -1830,14 +2134,15 @@ var File_firebreak_v1_services_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfirebreak/v1/services.proto\x12\ffirebreak.v1\x1a\x17firebreak/v1/case.proto\x1a\x1bfirebreak/v1/insights.proto\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\"B\n" +
+	"\x1bfirebreak/v1/services.proto\x12\ffirebreak.v1\x1a\x17firebreak/v1/case.proto\x1a\x1bfirebreak/v1/insights.proto\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\x1a\x1afirebreak/v1/silence.proto\"B\n" +
 	"\rSubmitRequest\x121\n" +
 	"\bmentions\x18\x01 \x03(\v2\x15.firebreak.v1.MentionR\bmentions\"F\n" +
 	"\x0eSubmitResponse\x124\n" +
-	"\aresults\x18\x01 \x03(\v2\x1a.firebreak.v1.SubmitResultR\aresults\"<\n" +
+	"\aresults\x18\x01 \x03(\v2\x1a.firebreak.v1.SubmitResultR\aresults\"V\n" +
 	"\fSubmitResult\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
-	"\tduplicate\x18\x02 \x01(\bR\tduplicate\"8\n" +
+	"\tduplicate\x18\x02 \x01(\bR\tduplicate\x12\x18\n" +
+	"\aupdated\x18\x03 \x01(\bR\aupdated\"8\n" +
 	"\fScoreRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\":\n" +
@@ -1926,7 +2231,22 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x05reach\x18\x04 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12/\n" +
 	"\ahistory\x18\x05 \x01(\v2\x15.firebreak.v1.HistoryR\ahistory\"L\n" +
 	"\x16EvaluatePolicyResponse\x122\n" +
-	"\bdecision\x18\x01 \x01(\v2\x16.firebreak.v1.DecisionR\bdecision\"1\n" +
+	"\bdecision\x18\x01 \x01(\v2\x16.firebreak.v1.DecisionR\bdecision\"Z\n" +
+	"\x11AddSilenceRequest\x12/\n" +
+	"\asilence\x18\x01 \x01(\v2\x15.firebreak.v1.SilenceR\asilence\x12\x14\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\"E\n" +
+	"\x12AddSilenceResponse\x12/\n" +
+	"\asilence\x18\x01 \x01(\v2\x15.firebreak.v1.SilenceR\asilence\"E\n" +
+	"\x13ListSilencesRequest\x12\x18\n" +
+	"\aexpired\x18\x01 \x01(\bR\aexpired\x12\x14\n" +
+	"\x05audit\x18\x02 \x01(\x05R\x05audit\"{\n" +
+	"\x14ListSilencesResponse\x121\n" +
+	"\bsilences\x18\x01 \x03(\v2\x15.firebreak.v1.SilenceR\bsilences\x120\n" +
+	"\x05audit\x18\x02 \x03(\v2\x1a.firebreak.v1.SilenceAuditR\x05audit\"&\n" +
+	"\x14ExpireSilenceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"H\n" +
+	"\x15ExpireSilenceResponse\x12/\n" +
+	"\asilence\x18\x01 \x01(\v2\x15.firebreak.v1.SilenceR\asilence\"1\n" +
 	"\x13TestReceiverRequest\x12\x1a\n" +
 	"\breceiver\x18\x01 \x01(\tR\breceiver\"J\n" +
 	"\x14TestReceiverResponse\x122\n" +
@@ -1944,7 +2264,8 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\n" +
 	"CheckReply\x12\x1f.firebreak.v1.CheckReplyRequest\x1a .firebreak.v1.CheckReplyResponse2Y\n" +
 	"\fReachService\x12I\n" +
-	"\bGetReach\x12\x1d.firebreak.v1.GetReachRequest\x1a\x1e.firebreak.v1.GetReachResponse2\xeb\b\n" +
+	"\bGetReach\x12\x1d.firebreak.v1.GetReachRequest\x1a\x1e.firebreak.v1.GetReachResponse2\xed\n" +
+	"\n" +
 	"\x11EscalationService\x12L\n" +
 	"\tListCases\x12\x1e.firebreak.v1.ListCasesRequest\x1a\x1f.firebreak.v1.ListCasesResponse\x12F\n" +
 	"\aGetCase\x12\x1c.firebreak.v1.GetCaseRequest\x1a\x1d.firebreak.v1.GetCaseResponse\x12Q\n" +
@@ -1962,7 +2283,11 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x0fExplainDecision\x12$.firebreak.v1.ExplainDecisionRequest\x1a%.firebreak.v1.ExplainDecisionResponse\x12[\n" +
 	"\x0eEvaluatePolicy\x12#.firebreak.v1.EvaluatePolicyRequest\x1a$.firebreak.v1.EvaluatePolicyResponse\x12R\n" +
 	"\vGetInsights\x12 .firebreak.v1.GetInsightsRequest\x1a!.firebreak.v1.GetInsightsResponse\x12^\n" +
-	"\x0fGetPolicyStatus\x12$.firebreak.v1.GetPolicyStatusRequest\x1a%.firebreak.v1.GetPolicyStatusResponse2\xa8\x02\n" +
+	"\x0fGetPolicyStatus\x12$.firebreak.v1.GetPolicyStatusRequest\x1a%.firebreak.v1.GetPolicyStatusResponse\x12O\n" +
+	"\n" +
+	"AddSilence\x12\x1f.firebreak.v1.AddSilenceRequest\x1a .firebreak.v1.AddSilenceResponse\x12U\n" +
+	"\fListSilences\x12!.firebreak.v1.ListSilencesRequest\x1a\".firebreak.v1.ListSilencesResponse\x12X\n" +
+	"\rExpireSilence\x12\".firebreak.v1.ExpireSilenceRequest\x1a#.firebreak.v1.ExpireSilenceResponse2\xa8\x02\n" +
 	"\x0fNotifierService\x12U\n" +
 	"\fTestReceiver\x12!.firebreak.v1.TestReceiverRequest\x1a\".firebreak.v1.TestReceiverResponse\x12[\n" +
 	"\x0eListDeliveries\x12#.firebreak.v1.ListDeliveriesRequest\x1a$.firebreak.v1.ListDeliveriesResponse\x12a\n" +
@@ -1980,7 +2305,7 @@ func file_firebreak_v1_services_proto_rawDescGZIP() []byte {
 	return file_firebreak_v1_services_proto_rawDescData
 }
 
-var file_firebreak_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_firebreak_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_firebreak_v1_services_proto_goTypes = []any{
 	(*SubmitRequest)(nil),            // 0: firebreak.v1.SubmitRequest
 	(*SubmitResponse)(nil),           // 1: firebreak.v1.SubmitResponse
@@ -2013,104 +2338,123 @@ var file_firebreak_v1_services_proto_goTypes = []any{
 	(*ExplainDecisionResponse)(nil),  // 28: firebreak.v1.ExplainDecisionResponse
 	(*EvaluatePolicyRequest)(nil),    // 29: firebreak.v1.EvaluatePolicyRequest
 	(*EvaluatePolicyResponse)(nil),   // 30: firebreak.v1.EvaluatePolicyResponse
-	(*TestReceiverRequest)(nil),      // 31: firebreak.v1.TestReceiverRequest
-	(*TestReceiverResponse)(nil),     // 32: firebreak.v1.TestReceiverResponse
-	(*ListDeliveriesRequest)(nil),    // 33: firebreak.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),   // 34: firebreak.v1.ListDeliveriesResponse
-	(*Mention)(nil),                  // 35: firebreak.v1.Mention
-	(*Score)(nil),                    // 36: firebreak.v1.Score
-	(*Finding)(nil),                  // 37: firebreak.v1.Finding
-	(*ReplyCheck)(nil),               // 38: firebreak.v1.ReplyCheck
-	(Platform)(0),                    // 39: firebreak.v1.Platform
-	(*Reach)(nil),                    // 40: firebreak.v1.Reach
-	(CaseState)(0),                   // 41: firebreak.v1.CaseState
-	(Priority)(0),                    // 42: firebreak.v1.Priority
-	(*Case)(nil),                     // 43: firebreak.v1.Case
-	(*CaseEvent)(nil),                // 44: firebreak.v1.CaseEvent
-	(*Decision)(nil),                 // 45: firebreak.v1.Decision
-	(*History)(nil),                  // 46: firebreak.v1.History
-	(*Delivery)(nil),                 // 47: firebreak.v1.Delivery
-	(*GetInsightsRequest)(nil),       // 48: firebreak.v1.GetInsightsRequest
-	(*GetPolicyStatusRequest)(nil),   // 49: firebreak.v1.GetPolicyStatusRequest
-	(*GetDeliveryStatsRequest)(nil),  // 50: firebreak.v1.GetDeliveryStatsRequest
-	(*GetInsightsResponse)(nil),      // 51: firebreak.v1.GetInsightsResponse
-	(*GetPolicyStatusResponse)(nil),  // 52: firebreak.v1.GetPolicyStatusResponse
-	(*GetDeliveryStatsResponse)(nil), // 53: firebreak.v1.GetDeliveryStatsResponse
+	(*AddSilenceRequest)(nil),        // 31: firebreak.v1.AddSilenceRequest
+	(*AddSilenceResponse)(nil),       // 32: firebreak.v1.AddSilenceResponse
+	(*ListSilencesRequest)(nil),      // 33: firebreak.v1.ListSilencesRequest
+	(*ListSilencesResponse)(nil),     // 34: firebreak.v1.ListSilencesResponse
+	(*ExpireSilenceRequest)(nil),     // 35: firebreak.v1.ExpireSilenceRequest
+	(*ExpireSilenceResponse)(nil),    // 36: firebreak.v1.ExpireSilenceResponse
+	(*TestReceiverRequest)(nil),      // 37: firebreak.v1.TestReceiverRequest
+	(*TestReceiverResponse)(nil),     // 38: firebreak.v1.TestReceiverResponse
+	(*ListDeliveriesRequest)(nil),    // 39: firebreak.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),   // 40: firebreak.v1.ListDeliveriesResponse
+	(*Mention)(nil),                  // 41: firebreak.v1.Mention
+	(*Score)(nil),                    // 42: firebreak.v1.Score
+	(*Finding)(nil),                  // 43: firebreak.v1.Finding
+	(*ReplyCheck)(nil),               // 44: firebreak.v1.ReplyCheck
+	(Platform)(0),                    // 45: firebreak.v1.Platform
+	(*Reach)(nil),                    // 46: firebreak.v1.Reach
+	(CaseState)(0),                   // 47: firebreak.v1.CaseState
+	(Priority)(0),                    // 48: firebreak.v1.Priority
+	(*Case)(nil),                     // 49: firebreak.v1.Case
+	(*CaseEvent)(nil),                // 50: firebreak.v1.CaseEvent
+	(*Decision)(nil),                 // 51: firebreak.v1.Decision
+	(*History)(nil),                  // 52: firebreak.v1.History
+	(*Silence)(nil),                  // 53: firebreak.v1.Silence
+	(*SilenceAudit)(nil),             // 54: firebreak.v1.SilenceAudit
+	(*Delivery)(nil),                 // 55: firebreak.v1.Delivery
+	(*GetInsightsRequest)(nil),       // 56: firebreak.v1.GetInsightsRequest
+	(*GetPolicyStatusRequest)(nil),   // 57: firebreak.v1.GetPolicyStatusRequest
+	(*GetDeliveryStatsRequest)(nil),  // 58: firebreak.v1.GetDeliveryStatsRequest
+	(*GetInsightsResponse)(nil),      // 59: firebreak.v1.GetInsightsResponse
+	(*GetPolicyStatusResponse)(nil),  // 60: firebreak.v1.GetPolicyStatusResponse
+	(*GetDeliveryStatsResponse)(nil), // 61: firebreak.v1.GetDeliveryStatsResponse
 }
 var file_firebreak_v1_services_proto_depIdxs = []int32{
-	35, // 0: firebreak.v1.SubmitRequest.mentions:type_name -> firebreak.v1.Mention
+	41, // 0: firebreak.v1.SubmitRequest.mentions:type_name -> firebreak.v1.Mention
 	2,  // 1: firebreak.v1.SubmitResponse.results:type_name -> firebreak.v1.SubmitResult
-	36, // 2: firebreak.v1.ScoreResponse.score:type_name -> firebreak.v1.Score
-	35, // 3: firebreak.v1.CheckReplyRequest.mention:type_name -> firebreak.v1.Mention
-	37, // 4: firebreak.v1.CheckReplyResponse.findings:type_name -> firebreak.v1.Finding
-	38, // 5: firebreak.v1.CheckReplyResponse.check:type_name -> firebreak.v1.ReplyCheck
-	39, // 6: firebreak.v1.GetReachRequest.platform:type_name -> firebreak.v1.Platform
-	40, // 7: firebreak.v1.GetReachResponse.reach:type_name -> firebreak.v1.Reach
-	41, // 8: firebreak.v1.ListCasesRequest.state:type_name -> firebreak.v1.CaseState
-	42, // 9: firebreak.v1.ListCasesRequest.priority:type_name -> firebreak.v1.Priority
-	43, // 10: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
-	43, // 11: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
-	44, // 12: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
-	44, // 13: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
-	43, // 14: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
-	43, // 15: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
-	43, // 16: firebreak.v1.AssignCaseResponse.case:type_name -> firebreak.v1.Case
-	43, // 17: firebreak.v1.ReopenCaseResponse.case:type_name -> firebreak.v1.Case
-	43, // 18: firebreak.v1.SnoozeCaseResponse.case:type_name -> firebreak.v1.Case
-	43, // 19: firebreak.v1.UnsnoozeCaseResponse.case:type_name -> firebreak.v1.Case
-	45, // 20: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
-	35, // 21: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
-	36, // 22: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
-	40, // 23: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
-	46, // 24: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
-	45, // 25: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
-	47, // 26: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
-	47, // 27: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
-	0,  // 28: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
-	3,  // 29: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
-	5,  // 30: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
-	7,  // 31: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
-	9,  // 32: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
-	11, // 33: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
-	13, // 34: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
-	15, // 35: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
-	17, // 36: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
-	19, // 37: firebreak.v1.EscalationService.AssignCase:input_type -> firebreak.v1.AssignCaseRequest
-	21, // 38: firebreak.v1.EscalationService.ReopenCase:input_type -> firebreak.v1.ReopenCaseRequest
-	23, // 39: firebreak.v1.EscalationService.SnoozeCase:input_type -> firebreak.v1.SnoozeCaseRequest
-	25, // 40: firebreak.v1.EscalationService.UnsnoozeCase:input_type -> firebreak.v1.UnsnoozeCaseRequest
-	27, // 41: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
-	29, // 42: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
-	48, // 43: firebreak.v1.EscalationService.GetInsights:input_type -> firebreak.v1.GetInsightsRequest
-	49, // 44: firebreak.v1.EscalationService.GetPolicyStatus:input_type -> firebreak.v1.GetPolicyStatusRequest
-	31, // 45: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
-	33, // 46: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
-	50, // 47: firebreak.v1.NotifierService.GetDeliveryStats:input_type -> firebreak.v1.GetDeliveryStatsRequest
-	1,  // 48: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
-	4,  // 49: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
-	6,  // 50: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
-	8,  // 51: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
-	10, // 52: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
-	12, // 53: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
-	14, // 54: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
-	16, // 55: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
-	18, // 56: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
-	20, // 57: firebreak.v1.EscalationService.AssignCase:output_type -> firebreak.v1.AssignCaseResponse
-	22, // 58: firebreak.v1.EscalationService.ReopenCase:output_type -> firebreak.v1.ReopenCaseResponse
-	24, // 59: firebreak.v1.EscalationService.SnoozeCase:output_type -> firebreak.v1.SnoozeCaseResponse
-	26, // 60: firebreak.v1.EscalationService.UnsnoozeCase:output_type -> firebreak.v1.UnsnoozeCaseResponse
-	28, // 61: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
-	30, // 62: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
-	51, // 63: firebreak.v1.EscalationService.GetInsights:output_type -> firebreak.v1.GetInsightsResponse
-	52, // 64: firebreak.v1.EscalationService.GetPolicyStatus:output_type -> firebreak.v1.GetPolicyStatusResponse
-	32, // 65: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
-	34, // 66: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
-	53, // 67: firebreak.v1.NotifierService.GetDeliveryStats:output_type -> firebreak.v1.GetDeliveryStatsResponse
-	48, // [48:68] is the sub-list for method output_type
-	28, // [28:48] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	42, // 2: firebreak.v1.ScoreResponse.score:type_name -> firebreak.v1.Score
+	41, // 3: firebreak.v1.CheckReplyRequest.mention:type_name -> firebreak.v1.Mention
+	43, // 4: firebreak.v1.CheckReplyResponse.findings:type_name -> firebreak.v1.Finding
+	44, // 5: firebreak.v1.CheckReplyResponse.check:type_name -> firebreak.v1.ReplyCheck
+	45, // 6: firebreak.v1.GetReachRequest.platform:type_name -> firebreak.v1.Platform
+	46, // 7: firebreak.v1.GetReachResponse.reach:type_name -> firebreak.v1.Reach
+	47, // 8: firebreak.v1.ListCasesRequest.state:type_name -> firebreak.v1.CaseState
+	48, // 9: firebreak.v1.ListCasesRequest.priority:type_name -> firebreak.v1.Priority
+	49, // 10: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
+	49, // 11: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
+	50, // 12: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
+	50, // 13: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
+	49, // 14: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
+	49, // 15: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
+	49, // 16: firebreak.v1.AssignCaseResponse.case:type_name -> firebreak.v1.Case
+	49, // 17: firebreak.v1.ReopenCaseResponse.case:type_name -> firebreak.v1.Case
+	49, // 18: firebreak.v1.SnoozeCaseResponse.case:type_name -> firebreak.v1.Case
+	49, // 19: firebreak.v1.UnsnoozeCaseResponse.case:type_name -> firebreak.v1.Case
+	51, // 20: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
+	41, // 21: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
+	42, // 22: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
+	46, // 23: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
+	52, // 24: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
+	51, // 25: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
+	53, // 26: firebreak.v1.AddSilenceRequest.silence:type_name -> firebreak.v1.Silence
+	53, // 27: firebreak.v1.AddSilenceResponse.silence:type_name -> firebreak.v1.Silence
+	53, // 28: firebreak.v1.ListSilencesResponse.silences:type_name -> firebreak.v1.Silence
+	54, // 29: firebreak.v1.ListSilencesResponse.audit:type_name -> firebreak.v1.SilenceAudit
+	53, // 30: firebreak.v1.ExpireSilenceResponse.silence:type_name -> firebreak.v1.Silence
+	55, // 31: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
+	55, // 32: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
+	0,  // 33: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
+	3,  // 34: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
+	5,  // 35: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
+	7,  // 36: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
+	9,  // 37: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
+	11, // 38: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
+	13, // 39: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
+	15, // 40: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
+	17, // 41: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
+	19, // 42: firebreak.v1.EscalationService.AssignCase:input_type -> firebreak.v1.AssignCaseRequest
+	21, // 43: firebreak.v1.EscalationService.ReopenCase:input_type -> firebreak.v1.ReopenCaseRequest
+	23, // 44: firebreak.v1.EscalationService.SnoozeCase:input_type -> firebreak.v1.SnoozeCaseRequest
+	25, // 45: firebreak.v1.EscalationService.UnsnoozeCase:input_type -> firebreak.v1.UnsnoozeCaseRequest
+	27, // 46: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
+	29, // 47: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
+	56, // 48: firebreak.v1.EscalationService.GetInsights:input_type -> firebreak.v1.GetInsightsRequest
+	57, // 49: firebreak.v1.EscalationService.GetPolicyStatus:input_type -> firebreak.v1.GetPolicyStatusRequest
+	31, // 50: firebreak.v1.EscalationService.AddSilence:input_type -> firebreak.v1.AddSilenceRequest
+	33, // 51: firebreak.v1.EscalationService.ListSilences:input_type -> firebreak.v1.ListSilencesRequest
+	35, // 52: firebreak.v1.EscalationService.ExpireSilence:input_type -> firebreak.v1.ExpireSilenceRequest
+	37, // 53: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
+	39, // 54: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
+	58, // 55: firebreak.v1.NotifierService.GetDeliveryStats:input_type -> firebreak.v1.GetDeliveryStatsRequest
+	1,  // 56: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
+	4,  // 57: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
+	6,  // 58: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
+	8,  // 59: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
+	10, // 60: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
+	12, // 61: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
+	14, // 62: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
+	16, // 63: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
+	18, // 64: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
+	20, // 65: firebreak.v1.EscalationService.AssignCase:output_type -> firebreak.v1.AssignCaseResponse
+	22, // 66: firebreak.v1.EscalationService.ReopenCase:output_type -> firebreak.v1.ReopenCaseResponse
+	24, // 67: firebreak.v1.EscalationService.SnoozeCase:output_type -> firebreak.v1.SnoozeCaseResponse
+	26, // 68: firebreak.v1.EscalationService.UnsnoozeCase:output_type -> firebreak.v1.UnsnoozeCaseResponse
+	28, // 69: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
+	30, // 70: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
+	59, // 71: firebreak.v1.EscalationService.GetInsights:output_type -> firebreak.v1.GetInsightsResponse
+	60, // 72: firebreak.v1.EscalationService.GetPolicyStatus:output_type -> firebreak.v1.GetPolicyStatusResponse
+	32, // 73: firebreak.v1.EscalationService.AddSilence:output_type -> firebreak.v1.AddSilenceResponse
+	34, // 74: firebreak.v1.EscalationService.ListSilences:output_type -> firebreak.v1.ListSilencesResponse
+	36, // 75: firebreak.v1.EscalationService.ExpireSilence:output_type -> firebreak.v1.ExpireSilenceResponse
+	38, // 76: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
+	40, // 77: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
+	61, // 78: firebreak.v1.NotifierService.GetDeliveryStats:output_type -> firebreak.v1.GetDeliveryStatsResponse
+	56, // [56:79] is the sub-list for method output_type
+	33, // [33:56] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_services_proto_init() }
@@ -2123,13 +2467,14 @@ func file_firebreak_v1_services_proto_init() {
 	file_firebreak_v1_mention_proto_init()
 	file_firebreak_v1_reach_proto_init()
 	file_firebreak_v1_score_proto_init()
+	file_firebreak_v1_silence_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_firebreak_v1_services_proto_rawDesc), len(file_firebreak_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -390,6 +390,9 @@ const (
 	EscalationService_EvaluatePolicy_FullMethodName  = "/firebreak.v1.EscalationService/EvaluatePolicy"
 	EscalationService_GetInsights_FullMethodName     = "/firebreak.v1.EscalationService/GetInsights"
 	EscalationService_GetPolicyStatus_FullMethodName = "/firebreak.v1.EscalationService/GetPolicyStatus"
+	EscalationService_AddSilence_FullMethodName      = "/firebreak.v1.EscalationService/AddSilence"
+	EscalationService_ListSilences_FullMethodName    = "/firebreak.v1.EscalationService/ListSilences"
+	EscalationService_ExpireSilence_FullMethodName   = "/firebreak.v1.EscalationService/ExpireSilence"
 )
 
 // EscalationServiceClient is the client API for EscalationService service.
@@ -420,6 +423,14 @@ type EscalationServiceClient interface {
 	GetInsights(ctx context.Context, in *GetInsightsRequest, opts ...grpc.CallOption) (*GetInsightsResponse, error)
 	// GetPolicyStatus describes the running and shadow policies.
 	GetPolicyStatus(ctx context.Context, in *GetPolicyStatusRequest, opts ...grpc.CallOption) (*GetPolicyStatusResponse, error)
+	// AddSilence mutes the pages of matching decisions for a while; the
+	// caller is its creator.
+	AddSilence(ctx context.Context, in *AddSilenceRequest, opts ...grpc.CallOption) (*AddSilenceResponse, error)
+	// ListSilences lists active and pending silences, and expired ones kept
+	// for a while, with the audit log.
+	ListSilences(ctx context.Context, in *ListSilencesRequest, opts ...grpc.CallOption) (*ListSilencesResponse, error)
+	// ExpireSilence ends a silence now.
+	ExpireSilence(ctx context.Context, in *ExpireSilenceRequest, opts ...grpc.CallOption) (*ExpireSilenceResponse, error)
 }
 
 type escalationServiceClient struct {
@@ -569,6 +580,36 @@ func (c *escalationServiceClient) GetPolicyStatus(ctx context.Context, in *GetPo
 	return out, nil
 }
 
+func (c *escalationServiceClient) AddSilence(ctx context.Context, in *AddSilenceRequest, opts ...grpc.CallOption) (*AddSilenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddSilenceResponse)
+	err := c.cc.Invoke(ctx, EscalationService_AddSilence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *escalationServiceClient) ListSilences(ctx context.Context, in *ListSilencesRequest, opts ...grpc.CallOption) (*ListSilencesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSilencesResponse)
+	err := c.cc.Invoke(ctx, EscalationService_ListSilences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *escalationServiceClient) ExpireSilence(ctx context.Context, in *ExpireSilenceRequest, opts ...grpc.CallOption) (*ExpireSilenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExpireSilenceResponse)
+	err := c.cc.Invoke(ctx, EscalationService_ExpireSilence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EscalationServiceServer is the server API for EscalationService service.
 // All implementations must embed UnimplementedEscalationServiceServer
 // for forward compatibility.
@@ -597,6 +638,14 @@ type EscalationServiceServer interface {
 	GetInsights(context.Context, *GetInsightsRequest) (*GetInsightsResponse, error)
 	// GetPolicyStatus describes the running and shadow policies.
 	GetPolicyStatus(context.Context, *GetPolicyStatusRequest) (*GetPolicyStatusResponse, error)
+	// AddSilence mutes the pages of matching decisions for a while; the
+	// caller is its creator.
+	AddSilence(context.Context, *AddSilenceRequest) (*AddSilenceResponse, error)
+	// ListSilences lists active and pending silences, and expired ones kept
+	// for a while, with the audit log.
+	ListSilences(context.Context, *ListSilencesRequest) (*ListSilencesResponse, error)
+	// ExpireSilence ends a silence now.
+	ExpireSilence(context.Context, *ExpireSilenceRequest) (*ExpireSilenceResponse, error)
 	mustEmbedUnimplementedEscalationServiceServer()
 }
 
@@ -645,6 +694,15 @@ func (UnimplementedEscalationServiceServer) GetInsights(context.Context, *GetIns
 }
 func (UnimplementedEscalationServiceServer) GetPolicyStatus(context.Context, *GetPolicyStatusRequest) (*GetPolicyStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPolicyStatus not implemented")
+}
+func (UnimplementedEscalationServiceServer) AddSilence(context.Context, *AddSilenceRequest) (*AddSilenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddSilence not implemented")
+}
+func (UnimplementedEscalationServiceServer) ListSilences(context.Context, *ListSilencesRequest) (*ListSilencesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSilences not implemented")
+}
+func (UnimplementedEscalationServiceServer) ExpireSilence(context.Context, *ExpireSilenceRequest) (*ExpireSilenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExpireSilence not implemented")
 }
 func (UnimplementedEscalationServiceServer) mustEmbedUnimplementedEscalationServiceServer() {}
 func (UnimplementedEscalationServiceServer) testEmbeddedByValue()                           {}
@@ -894,6 +952,60 @@ func _EscalationService_GetPolicyStatus_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EscalationService_AddSilence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddSilenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).AddSilence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_AddSilence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).AddSilence(ctx, req.(*AddSilenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EscalationService_ListSilences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSilencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).ListSilences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_ListSilences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).ListSilences(ctx, req.(*ListSilencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EscalationService_ExpireSilence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExpireSilenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EscalationServiceServer).ExpireSilence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EscalationService_ExpireSilence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EscalationServiceServer).ExpireSilence(ctx, req.(*ExpireSilenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EscalationService_ServiceDesc is the grpc.ServiceDesc for EscalationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -948,6 +1060,18 @@ var EscalationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPolicyStatus",
 			Handler:    _EscalationService_GetPolicyStatus_Handler,
+		},
+		{
+			MethodName: "AddSilence",
+			Handler:    _EscalationService_AddSilence_Handler,
+		},
+		{
+			MethodName: "ListSilences",
+			Handler:    _EscalationService_ListSilences_Handler,
+		},
+		{
+			MethodName: "ExpireSilence",
+			Handler:    _EscalationService_ExpireSilence_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -116,6 +116,9 @@ func Decide(cur Current, tag string, d *fbv1.Decision, m *fbv1.Mention, s Settin
 	if d.Complaint && c.UnansweredSince == nil {
 		c.UnansweredSince = firstUnanswered(d.History, m)
 	}
+	// Silences match a case's clocks by the route and topics of its
+	// latest decision.
+	c.Route, c.Topics = d.Route, d.GetScore().GetTopics()
 	s.startClock(c)
 	for _, e := range events {
 		if e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED {
@@ -222,12 +225,17 @@ func raise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, now time.Time) (*fbv
 // holds the mention: a higher priority raises the case (and restarts its
 // chain at the new team's first level); anything else changes nothing.
 func Revise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time) (*fbv1.Case, []*fbv1.CaseEvent) {
+	return raiseHolding(c, d, m, s, now, ":late")
+}
+
+func raiseHolding(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time, suffix string) (*fbv1.Case, []*fbv1.CaseEvent) {
 	if !d.Escalate || d.Priority <= c.Priority || c.State == fbv1.CaseState_CASE_STATE_RESOLVED {
 		return nil, nil
 	}
 	c, events := raise(proto.Clone(c).(*fbv1.Case), d, m, now)
+	c.Route, c.Topics = d.Route, d.GetScore().GetTopics()
 	s.startClock(c)
-	events[0].Id += ":late"
+	events[0].Id += suffix
 	events[0].Receivers = s.firstLevel(c.Chain)
 	return c, events
 }

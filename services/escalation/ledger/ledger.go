@@ -36,6 +36,9 @@ type Store struct {
 	// JoinTimeout is how long a mention waits for its other part before it
 	// is decided without it.
 	JoinTimeout time.Duration
+	// Watch, when set, is a key read in the same round trip as every join
+	// (the silences' version), returned as Joined.Watched.
+	Watch string
 }
 
 // New returns a store over r with keys under keys.Prefix.
@@ -96,6 +99,8 @@ type Joined struct {
 	Reach   *fbv1.Reach
 	History *fbv1.History
 	Current cases.Current
+	// Watched is the value of Store.Watch when the join was read.
+	Watched string
 	version string
 }
 
@@ -108,6 +113,7 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 	keys := a.historyKeys(mentionID)
 	args := []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()}
 	var res []string
+	var watched *redis.StringCmd
 	err := runPipelined(ctx, s.r, joinScript, keys, args, func(cmd *redis.Cmd) error {
 		var err error
 		res, err = cmd.StringSlice()
@@ -117,10 +123,22 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 		if p.Name != Timeout {
 			pipe.ZAddNX(ctx, s.joinsKey(a.Tag), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
 		}
+		if s.Watch != "" {
+			watched = pipe.Get(ctx, s.Watch)
+		}
 	})
 	if err != nil {
 		return Joined{}, fmt.Errorf("join %s of mention %s: %w", p.Name, mentionID, err)
 	}
+	j, err := parseJoin(res, p.Name, window)
+	if watched != nil {
+		j.Watched = watched.Val()
+	}
+	return j, err
+}
+
+// parseJoin reads the join script's answer.
+func parseJoin(res []string, part string, window time.Duration) (Joined, error) {
 	switch res[0] {
 	case "decided":
 		out := Joined{}
@@ -134,7 +152,7 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 	case "waiting", "gone":
 		return Joined{}, nil
 	case "late":
-		return parseLate(res, p.Name, window)
+		return parseLate(res, part, window)
 	}
 	return parseReady(res, window)
 }

@@ -48,6 +48,10 @@ var Methods = map[string]Rule{
 	fbv1.EscalationService_EvaluatePolicy_FullMethodName:  needs(Admin),
 	fbv1.EscalationService_GetInsights_FullMethodName:     needs(Viewer, Service),
 	fbv1.EscalationService_GetPolicyStatus_FullMethodName: needs(Viewer, Service),
+	// Muting pages is a responder's act, recorded under their name.
+	fbv1.EscalationService_AddSilence_FullMethodName:    needs(Responder),
+	fbv1.EscalationService_ExpireSilence_FullMethodName: needs(Responder),
+	fbv1.EscalationService_ListSilences_FullMethodName:  needs(Viewer, Service),
 
 	fbv1.NotifierService_TestReceiver_FullMethodName:     needs(Admin),
 	fbv1.NotifierService_ListDeliveries_FullMethodName:   needs(Viewer, Service),

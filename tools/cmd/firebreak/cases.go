@@ -172,6 +172,10 @@ func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 		if len(e.Reasons) > 0 && e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_UPDATED {
 			line += "  " + e.Reasons[0].Text
 		}
+		if e.Silenced != nil && len(e.Reasons) > 0 {
+			// The silence's reason comes last; nobody was paged.
+			line += "  [" + e.Reasons[len(e.Reasons)-1].Text + "; nobody paged]"
+		}
 		fmt.Fprintln(w, line)
 	}
 }
