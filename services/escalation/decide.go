@@ -24,6 +24,9 @@ const maxConflicts = 8
 // handle takes one half of a mention (its score or its reach). The half that
 // completes the join decides the mention, exactly once.
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
+	if msg.Subject() == s.d.Names.Spread() {
+		return s.spread(ctx, msg)
+	}
 	m, part, err := s.part(msg)
 	if err != nil {
 		return err

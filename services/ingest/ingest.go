@@ -42,6 +42,11 @@ type Config struct {
 	// SeenTTL is how long an ingested platform id is remembered, so a
 	// mention re-sent days later is still published once.
 	SeenTTL time.Duration
+	// UpdateEvery is the least time between two engagement updates of one
+	// post; UpdateWindow how long after it is first seen a post's growth
+	// is still published.
+	UpdateEvery  time.Duration
+	UpdateWindow time.Duration
 	// RatePerKey is mentions per second per key (0: unlimited), with
 	// bursts of RateBurst.
 	RatePerKey float64
@@ -70,6 +75,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 32<<20, "request-body bytes read at once over all requests before the edge answers 503")
 	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most mentions accepted in one request")
 	fs.DurationVar(&c.SeenTTL, "seen-ttl", 30*24*time.Hour, "how long an ingested mention id is remembered for dedup")
+	fs.DurationVar(&c.UpdateEvery, "update-every", 30*time.Second, "least time between two engagement updates of one post (a repeat with more reposts, likes or replies)")
+	fs.DurationVar(&c.UpdateWindow, "update-window", 48*time.Hour, "how long after a post is first seen its engagement updates are published")
 	fs.Float64Var(&c.RatePerKey, "rate-per-key", 0, "mentions per second each API key may send, per replica (0: unlimited)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 2000, "mentions a key may send at once above its rate")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 64, "requests publishing at once before the edge answers 503")
@@ -88,6 +95,8 @@ func (c *Config) Validate() error {
 	p.Check(c.MaxBatch >= 1, "max-batch", "must be at least 1")
 	p.Check(c.MaxBodyBytesInFlight == 0 || c.MaxBodyBytesInFlight >= c.MaxBodyBytes, "max-body-bytes-in-flight", "must be at least --max-body-bytes, or the largest body could never be read")
 	p.Check(c.SeenTTL >= bus.DuplicateWindow, "seen-ttl", "must be at least 2m, JetStream's dedup window")
+	p.Check(c.UpdateEvery >= 0, "update-every", "must not be negative (0 publishes every growth)")
+	p.Check(c.UpdateWindow >= time.Minute && c.UpdateWindow <= c.SeenTTL, "update-window", "must be between 1m and --seen-ttl")
 	p.Check(c.RatePerKey >= 0, "rate-per-key", "must not be negative (0 is unlimited)")
 	p.Check(c.RatePerKey == 0 || c.RateBurst >= c.MaxBatch, "rate-burst", "must be at least --max-batch, or a full batch could never pass")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
@@ -216,10 +225,14 @@ func (s *Service) lease(parts ...string) *stream.Lease {
 type Accepted struct {
 	ID        string `json:"id"`
 	Duplicate bool   `json:"duplicate"`
+	// Updated is set for a duplicate whose engagement grew: it was
+	// published as an engagement update.
+	Updated bool `json:"updated,omitempty"`
 }
 
-// accept publishes validated mentions, skipping those already ingested, and
-// returns once every new one is stored by JetStream.
+// accept publishes validated mentions, skipping those already ingested
+// unless their engagement grew (an update), and returns once every new one
+// and every update is stored by JetStream.
 func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accepted, error) {
 	out := make([]Accepted, len(mentions))
 	seenKeys := make([]string, len(mentions))
@@ -234,10 +247,11 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 		return nil, fmt.Errorf("check ingested ids in Redis: %w", err)
 	}
 	var events []bus.Event
-	var fresh []int
+	var fresh, dups []int
 	for i, m := range mentions {
 		if exists[i].Val() > 0 {
 			out[i].Duplicate = true
+			dups = append(dups, i)
 			continue
 		}
 		fresh = append(fresh, i)
@@ -249,12 +263,23 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 			Message: m,
 		})
 	}
+	updates, err := s.claimUpdates(ctx, mentions, dups)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range updates {
+		events = append(events, s.updateEvent(mentions[u.index]))
+	}
 	if len(events) == 0 {
 		return out, nil
 	}
 	results, err := s.d.Publisher.Publish(ctx, events...)
 	if err != nil {
+		s.releaseUpdates(context.WithoutCancel(ctx), mentions, updates)
 		return nil, err
+	}
+	for _, u := range updates {
+		out[u.index].Updated = true
 	}
 	// Remember the ids only after they are durable: a crash before this line
 	// leaves JetStream's two-minute dedup window to catch a retry.
@@ -262,6 +287,7 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 	for n, i := range fresh {
 		out[i].Duplicate = results[n].Duplicate
 		pipe.Set(ctx, seenKeys[i], 1, s.cfg.SeenTTL)
+		s.trackEngagement(ctx, pipe, mentions[i])
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		s.d.Tel.Logger.WarnContext(ctx, "published mentions but could not record them for long-term dedup", "err", err)
@@ -303,7 +329,7 @@ func (s *Service) Submit(ctx context.Context, req *fbv1.SubmitRequest) (*fbv1.Su
 	}
 	resp := &fbv1.SubmitResponse{}
 	for _, a := range accepted {
-		resp.Results = append(resp.Results, &fbv1.SubmitResult{Id: a.ID, Duplicate: a.Duplicate})
+		resp.Results = append(resp.Results, &fbv1.SubmitResult{Id: a.ID, Duplicate: a.Duplicate, Updated: a.Updated})
 	}
 	return resp, nil
 }

@@ -6,6 +6,8 @@ package reach
 import (
 	"context"
 	"flag"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/wording"
 	"github.com/firebreak/firebreak/services/reach/tier"
 )
 
@@ -87,7 +90,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	s.resolver = res
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "reach", Purpose: "mentions",
-		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
+		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll(), d.Names.UpdatedAll()},
 		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("reach"), Handler: s.handle,
 	})
 	if err != nil {
@@ -122,13 +125,22 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	r := s.assess(m.Platform, m.Author.GetId(), known)
 	r.MentionId = m.Id
-	_, err = s.d.Publisher.Publish(ctx, bus.Event{
+	ev := bus.Event{
 		Subject: s.d.Names.Reached(),
 		MsgID:   bus.MsgID(m.Id, bus.EventReached),
 		Type:    bus.TypeMentionReached,
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},
 		Message: &fbv1.ReachedMention{Mention: &m, Reach: r},
-	})
+	}
+	if strings.HasPrefix(msg.Subject(), strings.TrimSuffix(s.d.Names.UpdatedAll(), ">")) {
+		// An engagement update: the post's reach measured again, for
+		// escalation to look at the decided post once more. Its id
+		// carries the counters, as the update's does.
+		c := m.Metrics
+		ev.Subject, ev.Type = s.d.Names.Spread(), "mention.spread"
+		ev.MsgID = bus.MsgID(m.Id, fmt.Sprintf("spread:%d.%d.%d.%d", c.GetReposts(), c.GetLikes(), c.GetReplies(), c.GetQuotes()))
+	}
+	_, err = s.d.Publisher.Publish(ctx, ev)
 	return err
 }
 
@@ -137,6 +149,9 @@ func (s *Service) assess(p fbv1.Platform, authorID string, k resolved) *fbv1.Rea
 	reasons := append(a.Reasons, k.notes...)
 	if why := velocityReason(k.velocity, s.cfg.Lookups.VelocityHigh); why != "" {
 		reasons = append(reasons, why)
+	}
+	if k.reshares > 0 {
+		reasons = append(reasons, wording.Reshared(k.reshares))
 	}
 	return &fbv1.Reach{
 		Platform:            p,
@@ -147,6 +162,7 @@ func (s *Service) assess(p fbv1.Platform, authorID string, k resolved) *fbv1.Rea
 		RelativeToBrand:     a.Relative,
 		Tier:                a.Tier,
 		EngagementPerMinute: k.velocity,
+		Velocity:            float64(k.reshares),
 		Reasons:             reasons,
 		Source:              k.source,
 		ObservedAt:          timestamppb.New(time.Now()),

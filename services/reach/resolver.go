@@ -94,7 +94,9 @@ type resolved struct {
 	source         string
 	brandFollowers int64
 	velocity       float64
-	notes          []string
+	// reshares is the post's reposts and quotes in the last hour.
+	reshares int64
+	notes    []string
 }
 
 // resolver finds follower counts: fresh cache, else the platform (stale
@@ -159,9 +161,10 @@ func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, erro
 	pipe := r.redis.Pipeline()
 	authorCmd := pipe.HGetAll(ctx, akey)
 	brandCmd := pipe.HGetAll(ctx, r.brandKey(m.Brand, platform))
-	var velCmd *redis.Cmd
+	var velCmd, spreadCmd *redis.Cmd
 	if m.Metrics != nil {
 		velCmd = r.velocityCmd(ctx, pipe, m)
+		spreadCmd = r.spreadCmd(ctx, pipe, m)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return resolved{}, fmt.Errorf("read reach state of %s: %w", m.Id, err)
@@ -176,6 +179,9 @@ func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, erro
 			return resolved{}, fmt.Errorf("engagement velocity of %s: %w", m.Id, err)
 		}
 		out.velocity = v
+		if out.reshares, err = spreadCmd.Int64(); err != nil {
+			return resolved{}, fmt.Errorf("reshares of %s in the last hour: %w", m.Id, err)
+		}
 	}
 	cached, hasCache := decode(authorCmd.Val())
 	fresh := hasCache && r.clock.Now().Sub(cached.at) < r.l.ProfileTTL

@@ -58,6 +58,49 @@ func velocityResult(cmd *redis.Cmd) (float64, error) {
 	return float64(v) / 1000, nil
 }
 
+// spreadScript keeps, per post, its reshares (reposts and quotes) at each
+// observation, in a sorted set by observation time, and returns how many
+// it gained in the hour before this one: since the latest observation an
+// hour or more old, or since the post was made (with none) if it is younger
+// than an hour. A post first seen when already older than an hour counts
+// from its first observation, so nothing is counted that may be older.
+// Observations older than the one counted from are trimmed; an observation
+// seen again (a redelivery) changes nothing.
+//
+// KEYS: the post's spread set. ARGV: observed ms, reshares, created ms,
+// window ms, keep ms.
+var spreadScript = redis.NewScript(`
+local t, n, created, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], t, ARGV[1] .. ':' .. ARGV[2])
+local base = 0
+if created < t - window then
+  local before = redis.call('ZREVRANGEBYSCORE', KEYS[1], t - window, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if #before > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. before[2])
+  else
+    before = redis.call('ZRANGE', KEYS[1], 0, 0)
+  end
+  base = tonumber(string.match(before[1], ':(%d+)$'))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+local gained = n - base
+if gained < 0 then gained = 0 end
+return gained
+`)
+
+// spreadWindow is the window of reach.velocity: reshares in the last hour.
+const spreadWindow = time.Hour
+
+func (r *resolver) spreadCmd(ctx context.Context, pipe redis.Pipeliner, m *fbv1.Mention) *redis.Cmd {
+	observed := m.GetIngestedAt().AsTime()
+	if m.IngestedAt == nil {
+		observed = r.clock.Now()
+	}
+	reshares := m.Metrics.GetReposts() + m.Metrics.GetQuotes()
+	return spreadScript.Eval(ctx, pipe, []string{r.keys.Of(store.Tag(m.Id), "spread")},
+		observed.UnixMilli(), reshares, m.GetCreatedAt().AsTime().UnixMilli(), spreadWindow.Milliseconds(), velocityKeep.Milliseconds())
+}
+
 // velocityReason says in words how fast a post is spreading.
 func velocityReason(perMinute, high float64) string {
 	if perMinute < high {

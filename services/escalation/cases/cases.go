@@ -228,6 +228,17 @@ func Revise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now tim
 	return raiseHolding(c, d, m, s, now, ":late")
 }
 
+// Spread applies the decision on a post decided again because it spreads
+// (an engagement update, named by update) to the case that holds it, as
+// Revise does: only a higher priority changes the case. Each update has
+// its own event id, so a post raised twice as it spreads pages twice.
+func Spread(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time, update string) (*fbv1.Case, []*fbv1.CaseEvent) {
+	if !slices.Contains(c.MentionIds, m.Id) {
+		return nil, nil
+	}
+	return raiseHolding(c, d, m, s, now, ":spread:"+update)
+}
+
 func raiseHolding(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time, suffix string) (*fbv1.Case, []*fbv1.CaseEvent) {
 	if !d.Escalate || d.Priority <= c.Priority || c.State == fbv1.CaseState_CASE_STATE_RESOLVED {
 		return nil, nil

@@ -423,3 +423,37 @@ func (s *Store) Forget(ctx context.Context, tag, mentionID string) error {
 
 // AuthorByTag returns the keys of an author known only by tag.
 func (s *Store) AuthorByTag(tag string) Author { return Author{Tag: tag, s: s} }
+
+// Joining reports whether mention mentionID of author a is waiting for its
+// score or reach (its join exists, undecided).
+func (s *Store) Joining(ctx context.Context, a Author, mentionID string) (bool, error) {
+	pipe := s.r.Pipeline()
+	exists := pipe.Exists(ctx, a.key("join", mentionID))
+	decided := pipe.HExists(ctx, a.key("join", mentionID), "decided")
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, fmt.Errorf("read join of mention %s: %w", mentionID, err)
+	}
+	return exists.Val() == 1 && !decided.Val(), nil
+}
+
+// redecideScript replaces a decided mention's recorded decision, keeping
+// its events and expiry; a join already gone is left gone.
+var redecideScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'decided') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'decided', ARGV[1])
+return 1
+`)
+
+// Redecide records d as the decision of its mention, which was decided
+// before: a post decided again as it spreads is explained by its latest
+// decision.
+func (s *Store) Redecide(ctx context.Context, a Author, d *fbv1.Decision) error {
+	b, err := proto.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encode decision: %w", err)
+	}
+	if err := redecideScript.Run(ctx, s.r, []string{a.key("join", d.MentionId)}, b).Err(); err != nil {
+		return fmt.Errorf("record the new decision on mention %s: %w", d.MentionId, err)
+	}
+	return nil
+}

@@ -65,6 +65,11 @@ var placeholders = map[string]fill{
 	"tier": func(b []byte, f *facts) []byte {
 		return append(b, cmp.Or(wording.Tier(f.reach.GetTier()), "unknown")...)
 	},
+	// spread: how fast the post spreads, "reshared 240 times in the last
+	// hour" (reach.velocity).
+	"spread": func(b []byte, f *facts) []byte {
+		return append(b, wording.Reshared(int64(f.reach.GetVelocity()))...)
+	},
 	// complaints: complaints in the window, this one included, "3".
 	"complaints": func(b []byte, f *facts) []byte {
 		return strconv.AppendInt(b, int64(f.hist.GetComplaintsInWindow()), 10)

@@ -71,6 +71,17 @@ func (n Names) Ingested(platform string) string {
 // IngestedAll matches every ingested mention.
 func (n Names) IngestedAll() string { return n.Prefix + ".mentions.ingested.>" }
 
+// Updated is the subject of a post's engagement update from platform:
+// the same post seen again with more reposts, likes, replies or quotes.
+func (n Names) Updated(platform string) string { return n.Prefix + ".mentions.updated." + platform }
+
+// UpdatedAll matches every platform's engagement updates.
+func (n Names) UpdatedAll() string { return n.Prefix + ".mentions.updated.>" }
+
+// Spread is the subject of a post's reach measured again after an
+// engagement update, for escalation to decide the post again.
+func (n Names) Spread() string { return n.Prefix + ".mentions.spread" }
+
 // Scored is the subject of scored mentions.
 func (n Names) Scored() string { return n.Prefix + ".mentions.scored" }
 

@@ -28,3 +28,12 @@ func AppendThousands(b []byte, n int64) []byte {
 	}
 	return b
 }
+
+// Reshared says how fast a post spreads, from its reshares in the last
+// hour: "reshared 240 times in the last hour".
+func Reshared(n int64) string {
+	if n == 1 {
+		return "reshared once in the last hour"
+	}
+	return "reshared " + Thousands(n) + " times in the last hour"
+}

@@ -10,3 +10,11 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestResharedSaysHowFastAPostSpreads(t *testing.T) {
+	for n, want := range map[int64]string{1: "reshared once in the last hour", 240: "reshared 240 times in the last hour", 12500: "reshared 12,500 times in the last hour"} {
+		if got := Reshared(n); got != want {
+			t.Errorf("Reshared(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

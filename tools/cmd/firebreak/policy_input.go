@@ -56,6 +56,8 @@ type testReach struct {
 	Tier                string  `json:"tier"` // low, medium, high or rival; left out, assessed
 	Verified            bool    `json:"verified"`
 	EngagementPerMinute float64 `json:"engagement_per_minute"`
+	// Velocity is the post's reshares in the last hour.
+	Velocity float64 `json:"velocity"`
 }
 
 type testHistory struct {
@@ -261,6 +263,7 @@ func (mk *inputMaker) reach(t *testInput, d *decided) (*fbv1.Reach, error) {
 		}
 		r.Verified = r.Verified || t.Reach.Verified
 		r.EngagementPerMinute = t.Reach.EngagementPerMinute
+		r.Velocity = t.Reach.Velocity
 	}
 	a := tier.Assess(tier.Author{Followers: r.Followers, Verified: r.Verified}, r.BrandFollowers, tier.DefaultThresholds())
 	r.Tier, r.RelativeToBrand = a.Tier, a.Relative
