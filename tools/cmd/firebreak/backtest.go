@@ -11,9 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/policyfile"
+	"github.com/firebreak/firebreak/services/escalation/silence"
 	"github.com/firebreak/firebreak/services/platform/replay"
 	"github.com/firebreak/firebreak/services/reach/tier"
 	scorersvc "github.com/firebreak/firebreak/services/scorer"
@@ -34,6 +37,7 @@ func (l liveScorer) ScoreMention(m *fbv1.Mention) *fbv1.Score { return scorersvc
 // backtestOptions are the command line of `firebreak backtest`.
 type backtestOptions struct {
 	policyPath, againstPath, inPath, format string
+	silencesPath                            string
 	brandFollowers                          string
 	json                                    bool
 	limit                                   int
@@ -49,6 +53,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.inPath, "in", "", "mentions to replay: NDJSON of firebreak.v1.Mention, or the twcs CSV layout (required)")
 	fs.StringVar(&o.format, "format", "", "input format, csv or ndjson (default: from the file extension)")
 	fs.StringVar(&o.brandFollowers, "brand-followers", "", "brands' own follower counts for reach tiers, e.g. acme=203000,globex=5000")
+	fs.StringVar(&o.silencesPath, "silences", "", "silences to replay, as `firebreak silences list -o json` prints them: their decisions page nobody")
 	fs.BoolVar(&o.json, "json", false, "write the full report as JSON to standard output")
 	fs.IntVar(&o.limit, "limit", 30, "cases (or differences) to list in the text report; 0 lists all")
 	o.scorer.register(fs)
@@ -86,6 +91,10 @@ type policyReport struct {
 	Summary   summary          `json:"summary"`
 	Cases     []*caseRecord    `json:"cases"`
 	Decisions []decisionRecord `json:"decisions"`
+	// Silenced are the decisions a silence muted; Viral those escalated
+	// because the post spread (a reason of code spread).
+	Silenced []silencedRecord `json:"silenced"`
+	Viral    []decisionRecord `json:"viral"`
 }
 
 func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) error {
@@ -118,6 +127,9 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 		return err
 	}
 	input.WithReach = countReach(in)
+	if in.silences, err = loadSilences(o.silencesPath); err != nil {
+		return err
+	}
 	report := backtestReport{Input: input}
 	baseSim := simulate(base, in, bar.offset(len(mentions)))
 	report.Policy = newPolicyReport(o.policyPath, base, baseSim)
@@ -187,6 +199,31 @@ func readMentions(path, format string) ([]*fbv1.Mention, inputSummary, error) {
 	return ms, sum, nil
 }
 
+// loadSilences reads silences as `firebreak silences list -o json` prints
+// them (a ListSilencesResponse), each checked as the service checks it.
+func loadSilences(path string) ([]*silence.Silence, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--silences: %w", err)
+	}
+	var list fbv1.ListSilencesResponse
+	if err := protojson.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("--silences %s: not the JSON of `firebreak silences list -o json`: %w", path, err)
+	}
+	out := make([]*silence.Silence, 0, len(list.Silences))
+	for _, s := range list.Silences {
+		c, err := silence.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("--silences %s: silence %s: %w", path, s.Id, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // prepare scores every mention once (checking brand replies) and works out its reach from
 // the follower count it carries, so every policy in the run sees the same
 // inputs.
@@ -220,8 +257,20 @@ func reachOf(m *fbv1.Mention, brandFollowers int64) *fbv1.Reach {
 	return &fbv1.Reach{
 		MentionId: m.GetId(), Platform: m.GetPlatform(), AuthorId: a.GetId(), Followers: a.GetFollowers(),
 		Verified: a.GetVerified(), BrandFollowers: brandFollowers, RelativeToBrand: as.Relative,
-		Tier: as.Tier, Reasons: as.Reasons, Source: "mention",
+		Tier: as.Tier, Reasons: as.Reasons, Source: "mention", Velocity: firstVelocity(m),
 	}
+}
+
+// firstVelocity is the post's reshares in the last hour as the reach
+// service counts them at a post's first sight: all of them when the post
+// was captured within an hour of being made (or when is not said), none
+// when older, since nothing says when they came.
+func firstVelocity(m *fbv1.Mention) float64 {
+	c := m.GetMetrics()
+	if c == nil || m.IngestedAt != nil && m.IngestedAt.AsTime().Sub(m.GetCreatedAt().AsTime()) > time.Hour {
+		return 0
+	}
+	return float64(c.GetReposts() + c.GetQuotes())
 }
 
 func countReach(in *replayInput) int {

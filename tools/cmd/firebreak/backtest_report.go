@@ -49,10 +49,25 @@ type summary struct {
 	HandoffsUnanswered int            `json:"handoffs_unanswered"`
 	Pages              int            `json:"pages"`
 	PagesByLevel       map[int]int    `json:"pages_by_level"`
+	// Silenced counts decisions a silence muted; Viral escalations because
+	// the post spread.
+	Silenced int `json:"silenced"`
+	Viral    int `json:"viral"`
 }
 
 func newPolicyReport(file string, p *policy.Policy, s *simulation) policyReport {
-	return policyReport{File: file, Version: p.Version(), Summary: summarize(s), Cases: s.cases, Decisions: s.decisions}
+	r := policyReport{File: file, Version: p.Version(), Summary: summarize(s), Cases: s.cases, Decisions: s.decisions,
+		Silenced: s.silenced, Viral: []decisionRecord{}}
+	if r.Silenced == nil {
+		r.Silenced = []silencedRecord{}
+	}
+	for _, d := range s.decisions {
+		if d.Escalate && slices.ContainsFunc(d.Reasons, func(r reasonJSON) bool { return r.Code == "spread" }) {
+			r.Viral = append(r.Viral, d)
+		}
+	}
+	r.Summary.Silenced, r.Summary.Viral = len(r.Silenced), len(r.Viral)
+	return r
 }
 
 func summarize(s *simulation) summary {
@@ -292,6 +307,8 @@ func writeSummary(w io.Writer, reports []*policyReport) {
 	}
 	row("  moved to private messages", count(func(s summary) int { return s.Handoffs }))
 	row("    with no private reply in time", count(func(s summary) int { return s.HandoffsUnanswered }))
+	row("escalated as the post spread", count(func(s summary) int { return s.Viral }))
+	row("silenced (decided, paged nobody)", count(func(s summary) int { return s.Silenced }))
 	row("pages", count(func(s summary) int { return s.Pages }))
 	levels := map[int]bool{}
 	for _, p := range reports {

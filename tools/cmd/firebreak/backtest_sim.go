@@ -11,6 +11,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/reply"
+	"github.com/firebreak/firebreak/services/escalation/silence"
 	"github.com/firebreak/firebreak/services/platform/store"
 )
 
@@ -30,6 +31,8 @@ type replayInput struct {
 	mentions []*fbv1.Mention
 	scores   []*fbv1.Score
 	reaches  []*fbv1.Reach
+	// silences mute pages as the live ones would (--silences).
+	silences []*silence.Silence
 }
 
 // decisionRecord is one mention's decision.
@@ -113,8 +116,22 @@ type author struct {
 	answered time.Time // the brand's last answer
 }
 
+// silencedRecord is a decision a silence muted: made and recorded, paging
+// nobody.
+type silencedRecord struct {
+	MentionID string    `json:"mention_id"`
+	At        time.Time `json:"at"`
+	Author    string    `json:"author"`
+	Silence   string    `json:"silence"`
+	Comment   string    `json:"comment"`
+	Reason    string    `json:"reason"`
+	CaseID    string    `json:"case_id,omitempty"`
+}
+
 // simulation is one policy's run over a replay.
 type simulation struct {
+	silences  []*silence.Silence
+	silenced  []silencedRecord
 	policy    *policy.Policy
 	settings  cases.Settings
 	book      *history.Book
@@ -128,7 +145,7 @@ type simulation struct {
 // simulate replays in through p. progress, if not nil, is called with the
 // number of mentions done.
 func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simulation {
-	s := &simulation{policy: p, book: history.NewBook(p.Window()), authors: map[string]*author{}, byCase: map[string]*caseRecord{},
+	s := &simulation{policy: p, silences: in.silences, book: history.NewBook(p.Window()), authors: map[string]*author{}, byCase: map[string]*caseRecord{},
 		settings: cases.Settings{Reopen: defaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}}
 	for i, m := range in.mentions {
 		at := m.GetCreatedAt().AsTime()
@@ -177,6 +194,7 @@ func (s *simulation) decide(m *fbv1.Mention, sc *fbv1.Score, reach *fbv1.Reach, 
 	d := s.policy.Decide(policy.Input{Mention: m, Score: sc, Reach: reach, History: hist}, at)
 	d.AuthorKey = a.key
 	c, events := cases.Decide(a.current, a.tag, d, m, s.settings, at)
+	s.mute(d, m, nil, c, events, at)
 	s.apply(a, c, events)
 	rec := decisionRecord{
 		MentionID: m.GetId(), At: at, Brand: m.GetBrand(), Author: m.GetAuthor().GetId(),
@@ -204,6 +222,7 @@ func (s *simulation) reply(m *fbv1.Mention, sc *fbv1.Score, at time.Time) {
 	d := s.policy.Decide(in, at)
 	d.AuthorKey = a.key
 	out := reply.Judge(s.policy, d, in, a.current, a.tag, s.settings, at)
+	s.mute(d, m, in.To, out.Case, out.Events, at)
 	if !out.Answer.IsZero() {
 		s.book.BrandReply(a.key, out.Answer)
 		if out.Answer.After(a.answered) {
@@ -252,7 +271,7 @@ func (s *simulation) apply(a *author, c *fbv1.Case, events []*fbv1.CaseEvent) {
 		rec.AnsweredAt = &at
 	}
 	for _, e := range events {
-		if len(e.Receivers) == 0 {
+		if len(e.Receivers) == 0 || e.Silenced != nil {
 			continue
 		}
 		cause := "opened"
@@ -262,6 +281,21 @@ func (s *simulation) apply(a *author, c *fbv1.Case, events []*fbv1.CaseEvent) {
 		rec.Pages = append(rec.Pages, pageRecord{Level: int(e.Level), Round: int(e.Round), At: e.At.AsTime(), Receivers: e.Receivers, Cause: cause})
 		rec.Level = max(rec.Level, int(e.Level))
 	}
+}
+
+// mute marks a decision and its events silenced as the service does, and
+// records it.
+func (s *simulation) mute(d *fbv1.Decision, m *fbv1.Mention, to *fbv1.Author, c *fbv1.Case, events []*fbv1.CaseEvent, at time.Time) {
+	sil := silence.Mute(s.silences, d, m, to, events, at)
+	if sil == nil {
+		return
+	}
+	rec := silencedRecord{MentionID: m.GetId(), At: at, Author: m.GetAuthor().GetId(), Silence: sil.Id, Comment: sil.Comment,
+		Reason: d.Reasons[len(d.Reasons)-1].Text}
+	if c != nil {
+		rec.CaseID = c.Id
+	}
+	s.silenced = append(s.silenced, rec)
 }
 
 // advance runs every case's clocks up to now, each firing at the moment it
@@ -288,6 +322,7 @@ func (s *simulation) advance(now time.Time) {
 			if e == nil {
 				break
 			}
+			silence.MuteCase(s.silences, next, []*fbv1.CaseEvent{e}, e.At.AsTime())
 			s.apply(a, next, []*fbv1.CaseEvent{e})
 			c = next
 		}
