@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 func TestSilencedEventsPageNobodyOnAnyReplica(t *testing.T) {
@@ -24,7 +25,7 @@ func TestSilencedEventsPageNobodyOnAnyReplica(t *testing.T) {
 	r.publish(loud, 0)
 	// Events are handled in order per consumer, but two replicas share
 	// them: wait until the stream is drained, then count.
-	waitFor(t, "the unsilenced page", func() bool { return len(h.got()) >= 1 })
+	testkit.Eventually(t, "the unsilenced page", func() bool { return len(h.got()) >= 1 })
 	settle(t, r.bus)
 	if got := h.got(); len(got) != 1 {
 		t.Fatalf("%d pages (%v), want only the unsilenced case's", len(got), got)

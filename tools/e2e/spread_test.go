@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 func TestAComplaintReshared500TimesInAnHourEscalatesWithTheSpreadReason(t *testing.T) {
@@ -33,7 +35,7 @@ func TestAComplaintReshared500TimesInAnHourEscalatesWithTheSpreadReason(t *testi
 		t.Fatalf("page %+v", page)
 	}
 	var d = w.decision("x:7001")
-	eventually(t, "the recorded decision to say the post spreads", func() bool {
+	testkit.Eventually(t, "the recorded decision to say the post spreads", func() bool {
 		d = w.decision("x:7001")
 		return hasReason(d.Reasons, "reshared 503 times in the last hour")
 	})
