@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,18 +296,7 @@ func (s *Service) resolvedQueue(ctx context.Context, qv *queueView, q queue.Quer
 	if after != "" {
 		qv.PrevURL = "/?" + filters.Encode()
 	}
-	return queue.Facets{Teams: keys(teams), Brands: keys(brands), TakenBy: keys(takers)}, nil
-}
-
-func keys(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		if k != "" {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return queue.NewFacets(teams, brands, takers), nil
 }
 
 // validCaseID accepts what escalation's ids look like (TAG-N) and nothing

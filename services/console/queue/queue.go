@@ -205,7 +205,7 @@ func (b *Board) Find(q Query) Page {
 		return strings.Compare(x.c.Id, y.c.Id)
 	})
 	p := Page{Total: len(matched), Offset: min(max(q.Offset, 0), len(matched)), Counts: map[fbv1.Priority]int{},
-		Facets: Facets{Teams: sorted(teams), Brands: sorted(brands), TakenBy: sorted(takers)}}
+		Facets: NewFacets(teams, brands, takers)}
 	for _, r := range matched {
 		p.Counts[r.c.Priority]++
 		if r.c.Breached {
@@ -257,6 +257,12 @@ type ranked struct {
 func rank(c *fbv1.Case) ranked {
 	o := c.GetOpenedAt()
 	return ranked{c: c, priority: c.Priority, opened: o.GetSeconds()*1e9 + int64(o.GetNanos())}
+}
+
+// NewFacets lists the filter choices seen in the cases: each set's
+// non-empty values, sorted.
+func NewFacets(teams, brands, takers map[string]bool) Facets {
+	return Facets{Teams: sorted(teams), Brands: sorted(brands), TakenBy: sorted(takers)}
 }
 
 func sorted(set map[string]bool) []string {
