@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -276,22 +277,12 @@ func byService(cpu map[string]float64) string {
 	for n := range cpu {
 		names = append(names, n)
 	}
-	slices.SortFunc(names, func(a, b string) int { return cmpFloat(cpu[b], cpu[a]) })
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(cpu[b], cpu[a]) })
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s %.2f", n, cpu[n])
 	}
 	return strings.Join(parts, ", ")
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func syncName(always bool) string {
