@@ -157,17 +157,18 @@ type Service struct {
 // New builds the service and binds its ports.
 func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	// Credentials go with each call, not the connection: reads carry the
-	// console's key, and a person's action carries the person's.
-	esc, err := rpc.Dial(cfg.EscalationAddr, "")
+	// console's key, and a person's action carries the person's. TLS is
+	// --tls-ca's (and mutual TLS with --tls-cert), as for any service.
+	esc, err := rpc.DialTLS(cfg.EscalationAddr, "", d.ClientTLS)
 	if err != nil {
 		return nil, err
 	}
-	notif, err := rpc.Dial(cfg.NotifierAddr, "")
+	notif, err := rpc.DialTLS(cfg.NotifierAddr, "", d.ClientTLS)
 	if err != nil {
 		_ = esc.Close()
 		return nil, err
 	}
-	scorer, err := rpc.Dial(cfg.ScorerAddr, "")
+	scorer, err := rpc.DialTLS(cfg.ScorerAddr, "", d.ClientTLS)
 	if err != nil {
 		_, _ = esc.Close(), notif.Close()
 		return nil, err

@@ -307,6 +307,44 @@ func TestChartGivesEveryServiceTheKeysAndTheIdentityProvider(t *testing.T) {
 	}
 }
 
+func TestChartServesGRPCOverMutualTLSFromTheCertificateSecret(t *testing.T) {
+	t.Parallel()
+	values := chartCases[0].values + "grpcTLS:\n  enabled: true\n  existingSecret: firebreak-grpc-tls\n  mutual: true\n"
+	objs := decode(t, []byte(mustRender(t, values).Manifest))
+	for _, d := range objs.deployments {
+		name := d.Spec.Template.Labels["app.kubernetes.io/component"]
+		env := envMap(d.Spec.Template.Spec.Containers[0].Env)
+		for k, v := range map[string]string{
+			"FIREBREAK_TLS_CERT":      "/etc/firebreak/grpc-tls/tls.crt",
+			"FIREBREAK_TLS_KEY":       "/etc/firebreak/grpc-tls/tls.key",
+			"FIREBREAK_TLS_CA":        "/etc/firebreak/grpc-tls/ca.crt",
+			"FIREBREAK_TLS_CLIENT_CA": "/etc/firebreak/grpc-tls/ca.crt",
+		} {
+			if env[k] != v {
+				t.Errorf("%s: %s=%q, want %q", name, k, env[k], v)
+			}
+		}
+		mounted := false
+		for _, m := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
+			// A subPath mount would never see a renewal.
+			mounted = mounted || m.MountPath == "/etc/firebreak/grpc-tls" && m.SubPath == ""
+		}
+		fromSecret := false
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			fromSecret = fromSecret || v.Name == "grpc-tls" && v.Secret != nil && v.Secret.SecretName == "firebreak-grpc-tls"
+		}
+		if !mounted || !fromSecret {
+			t.Errorf("%s does not mount the whole Secret firebreak-grpc-tls at /etc/firebreak/grpc-tls", name)
+		}
+	}
+	plain := decode(t, []byte(mustRender(t, chartCases[0].values).Manifest))
+	for _, d := range plain.deployments {
+		if _, ok := envMap(d.Spec.Template.Spec.Containers[0].Env)["FIREBREAK_TLS_CERT"]; ok {
+			t.Errorf("TLS configured by default on %s", d.Name)
+		}
+	}
+}
+
 // TestChartDefaultPolicyIsTheEscalationDefault keeps the chart's default
 // policy the one the escalation service ships and tests.
 func TestChartDefaultPolicyIsTheEscalationDefault(t *testing.T) {
@@ -345,6 +383,8 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"TLS without a CA", "nats:\n  tls: {enabled: true}\n", "nats.tls.ca"},
 		{"unknown built-in scorer model", "scorerModel:\n  name: airlines\n", "name"},
 		{"existing platform secret without keys", "platformSecrets:\n  existingSecret: ops\n", "platformSecrets.keys"},
+		{"gRPC TLS without a Secret", "grpcTLS: {enabled: true}\n", "grpcTLS.existingSecret"},
+		{"mutual TLS without TLS", "grpcTLS: {mutual: true, existingSecret: grpc-tls}\n", "grpcTLS.mutual needs grpcTLS.enabled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -146,6 +146,12 @@ else its in-cluster one. */}}
 {{- if and .Values.nats.tls.enabled (not (or .Values.nats.tls.ca .Values.nats.tls.existingSecret)) -}}
 {{- fail "nats.tls.enabled needs the CA: set nats.tls.ca or nats.tls.existingSecret" -}}
 {{- end -}}
+{{- if and .Values.grpcTLS.enabled (not .Values.grpcTLS.existingSecret) -}}
+{{- fail "grpcTLS.enabled needs grpcTLS.existingSecret: a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt, e.g. a cert-manager Certificate's" -}}
+{{- end -}}
+{{- if and .Values.grpcTLS.mutual (not .Values.grpcTLS.enabled) -}}
+{{- fail "grpcTLS.mutual needs grpcTLS.enabled: mutual TLS runs over the servers' own certificates" -}}
+{{- end -}}
 {{- if and .Values.redis.masterName (not .Values.redis.addrs) -}}
 {{- fail "redis.masterName is for Sentinel: list the Sentinels in redis.addrs" -}}
 {{- end -}}

@@ -44,6 +44,22 @@ type Common struct {
 	ShutdownTimeout time.Duration
 	// Auth says whose credentials the service's APIs accept.
 	Auth Auth
+	// TLS is the gRPC server's TLS and that of the calls it makes.
+	TLS TLS
+}
+
+// TLS names the PEM files for gRPC over TLS (package rpc re-reads them when
+// they change, so renewed certificates need no restart).
+type TLS struct {
+	// Cert and Key are served by the gRPC server and, with CA, presented
+	// as the client certificate on calls to other services.
+	Cert, Key string
+	// ClientCA makes the server require client certificates it signed.
+	ClientCA string
+	// CA verifies the servers this service calls; setting it turns TLS on
+	// for those calls.
+	CA         string
+	ServerName string
 }
 
 // Auth holds the settings for authenticating callers (package auth).
@@ -81,6 +97,11 @@ func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) 
 	fs.StringVar(&c.Auth.OIDCRoleMap, "oidc-role-map", "", "groups that grant roles, e.g. 'social-oncall=responder,sre=admin' (a claim value that is a role name counts as is)")
 	fs.StringVar(&c.Auth.OIDCBrandsClaim, "oidc-brands-claim", "", "ID token claim listing the brands an ingest identity may submit for (optional)")
 	fs.DurationVar(&c.Auth.OIDCClockSkew, "oidc-clock-skew", time.Minute, "how far the identity provider's clock may differ from ours on exp and nbf")
+	fs.StringVar(&c.TLS.Cert, "tls-cert", "", "PEM certificate the gRPC server serves, and presents to the services it calls when --tls-ca is set; re-read when it changes")
+	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&c.TLS.ClientCA, "tls-client-ca", "", "PEM CA bundle that callers' client certificates must chain to; setting it requires mutual TLS on gRPC")
+	fs.StringVar(&c.TLS.CA, "tls-ca", "", "PEM CA bundle that verifies the gRPC servers this service calls; setting it calls them over TLS")
+	fs.StringVar(&c.TLS.ServerName, "tls-server-name", "", "name to verify in the certificates of the servers this service calls (default: the host dialled)")
 }
 
 // Validate reports every problem with the common settings.
@@ -103,6 +124,8 @@ func (c *Common) Validate() error {
 	}
 	p.Check(c.ShutdownTimeout > 0, "shutdown-timeout", "must be positive, e.g. 25s")
 	c.Auth.validate(&p)
+	p.Check((c.TLS.Cert == "") == (c.TLS.Key == ""), "tls-key", "and --tls-cert go together: set both (a certificate and its key) or neither")
+	p.Check(c.TLS.ClientCA == "" || c.TLS.Cert != "", "tls-client-ca", "needs --tls-cert and --tls-key: mutual TLS is served over the server's own certificate")
 	return p.Err()
 }
 

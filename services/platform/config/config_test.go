@@ -66,3 +66,18 @@ func TestRedactedHidesPassword(t *testing.T) {
 		t.Fatalf("Redacted = %q", got)
 	}
 }
+
+func TestTLSFilesComeInPairs(t *testing.T) {
+	t.Run("mutual TLS without a server certificate", func(t *testing.T) {
+		if _, err := parse(t, []string{"--tls-client-ca", "/tls/ca.crt"}, nil); err == nil || !strings.Contains(err.Error(), "--tls-client-ca (FIREBREAK_TLS_CLIENT_CA) needs --tls-cert") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	c, err := parse(t, nil, map[string]string{"FIREBREAK_TLS_CERT": "/tls/tls.crt", "FIREBREAK_TLS_CLIENT_CA": "/tls/ca.crt"})
+	if err == nil || !strings.Contains(err.Error(), "--tls-key (FIREBREAK_TLS_KEY) and --tls-cert go together") {
+		t.Fatalf("a certificate without its key: err = %v", err)
+	}
+	if c.TLS.Cert != "/tls/tls.crt" || c.TLS.ClientCA != "/tls/ca.crt" {
+		t.Fatalf("TLS = %+v, want the files from the environment", c.TLS)
+	}
+}

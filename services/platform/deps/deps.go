@@ -4,6 +4,7 @@ package deps
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
@@ -34,6 +36,9 @@ type Deps struct {
 	Keys      store.Keys
 	// Auth authenticates the callers of the service's APIs.
 	Auth *auth.Authenticator
+	// ServerTLS is the gRPC server's TLS (nil: plain text) and ClientTLS
+	// that of the gRPC calls the service makes (nil: plain text).
+	ServerTLS, ClientTLS *tls.Config
 
 	streamMetrics metric.Registration
 }
@@ -46,6 +51,16 @@ func Open(ctx context.Context, c config.Common, tel *telemetry.Telemetry) (*Deps
 		return nil, err
 	}
 	d.Auth = authn
+	if d.ServerTLS, err = (rpc.TLSFiles{Cert: c.TLS.Cert, Key: c.TLS.Key, ClientCA: c.TLS.ClientCA}).ServerConfig(); err != nil {
+		return nil, fmt.Errorf("gRPC server TLS (--tls-cert, --tls-key, --tls-client-ca): %w", err)
+	}
+	calls := rpc.ClientTLS{CA: c.TLS.CA, ServerName: c.TLS.ServerName}
+	if c.TLS.CA != "" {
+		calls.Cert, calls.Key = c.TLS.Cert, c.TLS.Key
+	}
+	if d.ClientTLS, err = calls.Config(); err != nil {
+		return nil, fmt.Errorf("gRPC client TLS (--tls-ca, --tls-cert, --tls-key): %w", err)
+	}
 	if err := d.openNATS(ctx, c); err != nil {
 		return nil, err
 	}

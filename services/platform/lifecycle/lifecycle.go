@@ -39,14 +39,15 @@ type Unit struct {
 }
 
 // Listen binds a service's HTTP and gRPC addresses; /readyz checks the
-// service's dependencies, and gRPC callers are authenticated with d.Auth.
+// service's dependencies, gRPC is served over d.ServerTLS when set, and gRPC
+// callers are authenticated with d.Auth.
 // Register gRPC services on u.GRPC and add workers before Start.
 func Listen(httpAddr, grpcAddr string, d *deps.Deps) (*Unit, error) {
 	httpSrv, err := admin.Listen(httpAddr, d.Tel, d.Ready)
 	if err != nil {
 		return nil, err
 	}
-	grpcSrv, err := rpc.Listen(grpcAddr, d.Tel, d.Auth)
+	grpcSrv, err := rpc.ListenTLS(grpcAddr, d.Tel, d.Auth, d.ServerTLS)
 	if err != nil {
 		_ = httpSrv.Stop(context.Background())
 		return nil, err

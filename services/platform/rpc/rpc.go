@@ -44,12 +44,18 @@ const maxStreams = 256
 // authenticates its caller with authn and checks the role auth.Methods
 // names; register services, then Serve.
 func Listen(addr string, tel *telemetry.Telemetry, authn *auth.Authenticator) (*Server, error) {
+	return ListenTLS(addr, tel, authn, nil)
+}
+
+// ListenTLS is Listen serving TLS with tlsConfig (TLSFiles.ServerConfig);
+// nil serves plain text.
+func ListenTLS(addr string, tel *telemetry.Telemetry, authn *auth.Authenticator, tlsConfig *tls.Config) (*Server, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for gRPC on %s: %w", addr, err)
 	}
 	log := tel.Logger.With("component", "grpc")
-	srv := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(tel.Tracer),
 			otelgrpc.WithMeterProvider(tel.Meter),
@@ -60,7 +66,11 @@ func Listen(addr string, tel *telemetry.Telemetry, authn *auth.Authenticator) (*
 		// Logging first, so refused calls are logged too.
 		grpc.ChainUnaryInterceptor(logUnary(log), authn.UnaryInterceptor(auth.Methods)),
 		grpc.ChainStreamInterceptor(logStream(log), authn.StreamInterceptor(auth.Methods)),
-	)
+	}
+	if tlsConfig != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsConfig)))
+	}
+	srv := grpc.NewServer(opts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
@@ -96,9 +106,9 @@ func (s *Server) Stop(ctx context.Context) {
 	}
 }
 
-// Dial connects to a Firebreak gRPC server without TLS (in-cluster traffic;
-// put a mesh or TLS terminator in front for more), presenting token on
-// every call ("" for none: health checks need none).
+// Dial connects to a Firebreak gRPC server without TLS, presenting token
+// on every call ("" for none: health checks need none). DialTLS with
+// ClientTLS.Config is the same over TLS or mutual TLS.
 func Dial(target string, token string) (*grpc.ClientConn, error) {
 	return DialTLS(target, token, nil)
 }

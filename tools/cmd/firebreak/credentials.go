@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,17 +21,22 @@ var errNoToken = errors.New("no token: set FIREBREAK_TOKEN (`make run` prints an
 
 // connFlags are how the CLI reaches an API: the caller's token and TLS.
 type connFlags struct {
-	tokenFile  string
-	tls        bool
-	caFile     string
-	serverName string
+	tokenFile string
+	tls       rpc.ClientTLS
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tokenFile, "token-file", os.Getenv("FIREBREAK_TOKEN_FILE"), "file holding your token (env FIREBREAK_TOKEN_FILE; FIREBREAK_TOKEN holds the token itself)")
-	fs.BoolVar(&c.tls, "tls", os.Getenv("FIREBREAK_TLS") == "true" || os.Getenv("FIREBREAK_TLS") == "1", "use TLS (env FIREBREAK_TLS=true)")
-	fs.StringVar(&c.caFile, "tls-ca-file", os.Getenv("FIREBREAK_TLS_CA_FILE"), "CA bundle for the server's certificate; implies --tls (env FIREBREAK_TLS_CA_FILE)")
-	fs.StringVar(&c.serverName, "tls-server-name", os.Getenv("FIREBREAK_TLS_SERVER_NAME"), "name to verify in the server's certificate (env FIREBREAK_TLS_SERVER_NAME)")
+	fs.BoolVar(&c.tls.Always, "tls", os.Getenv("FIREBREAK_TLS") == "true" || os.Getenv("FIREBREAK_TLS") == "1", "use TLS, verifying the server with the system's roots unless --tls-ca is set (env FIREBREAK_TLS=true)")
+	caFile := os.Getenv("FIREBREAK_TLS_CA")
+	if caFile == "" {
+		caFile = os.Getenv("FIREBREAK_TLS_CA_FILE") // the older name
+	}
+	fs.StringVar(&c.tls.CA, "tls-ca", caFile, "PEM CA bundle for the server's certificate; implies --tls (env FIREBREAK_TLS_CA)")
+	fs.StringVar(&c.tls.CA, "tls-ca-file", caFile, "the older name of --tls-ca")
+	fs.StringVar(&c.tls.Cert, "tls-cert", os.Getenv("FIREBREAK_TLS_CERT"), "PEM client certificate for servers that require mutual TLS; implies --tls (env FIREBREAK_TLS_CERT)")
+	fs.StringVar(&c.tls.Key, "tls-key", os.Getenv("FIREBREAK_TLS_KEY"), "PEM private key of --tls-cert (env FIREBREAK_TLS_KEY)")
+	fs.StringVar(&c.tls.ServerName, "tls-server-name", os.Getenv("FIREBREAK_TLS_SERVER_NAME"), "name to verify in the server's certificate (env FIREBREAK_TLS_SERVER_NAME)")
 }
 
 // token is FIREBREAK_TOKEN, else the token file's content.
@@ -54,33 +57,15 @@ func (c *connFlags) token() (string, error) {
 	return t, nil
 }
 
-func (c *connFlags) tlsConfig() (*tls.Config, error) {
-	if !c.tls && c.caFile == "" {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.serverName}
-	if c.caFile != "" {
-		pem, err := os.ReadFile(c.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--tls-ca-file: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-ca-file %s holds no PEM certificate", c.caFile)
-		}
-	}
-	return cfg, nil
-}
-
 // dial connects to addr with the caller's token.
 func (c *connFlags) dial(addr string) (*grpc.ClientConn, error) {
 	token, err := c.token()
 	if err != nil {
 		return nil, err
 	}
-	tlsConfig, err := c.tlsConfig()
+	tlsConfig, err := c.tls.Config()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--tls-ca, --tls-cert, --tls-key: %w", err)
 	}
 	return rpc.DialTLS(addr, token, tlsConfig)
 }
