@@ -3,6 +3,7 @@ package escalation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +234,67 @@ func waitUntil(t *testing.T, limit time.Duration, what string, ok func() bool) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestResolutionOfAnEarlierEpisodeChangesNothing(t *testing.T) {
+	r := newRig(t, 1)
+	id := openCase(t, r, "x:episodes")
+	svc := r.svc[0]
+	if _, err := svc.ResolveCase(asAna(), &fbv1.ResolveCaseRequest{Id: id}); err != nil {
+		t.Fatal(err)
+	}
+	re, err := svc.ReopenCase(asAna(), &fbv1.ReopenCaseRequest{Id: id, Note: "he wrote again"})
+	if err != nil || re.Case.Episode != 1 {
+		t.Fatalf("reopen: episode %d, %v", re.GetCase().GetEpisode(), err)
+	}
+	before := r.caseNow(id)
+	send := func(cmdID string, action fbv1.CaseCommandAction, episode int32) {
+		cmd := &fbv1.CaseCommand{Id: cmdID, CaseId: id, Action: action, Actor: "pagerduty:Ana", Source: "pagerduty",
+			Episode: proto.Int32(episode), At: timestamppb.Now()}
+		for i := range 2 { // redelivered past the broker's dedup window
+			if _, err := r.bus.Publisher.Publish(context.Background(), bus.Event{Subject: r.bus.Names.CaseCommands(), MsgID: fmt.Sprintf("%s#%d", cmdID, i), Message: cmd}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// PagerDuty's incident of the first episode is resolved late (or the
+	// webhook replayed), and its acknowledgement too.
+	send("pd:late-resolve", fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE, 0)
+	send("pd:late-ack", fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE, 0)
+	r.waitEvents("both ignored", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_COMMAND_IGNORED) >= 2
+	})
+	after := r.caseNow(id)
+	if after.Case.State != fbv1.CaseState_CASE_STATE_OPEN || after.Case.Episode != 1 || after.Case.ResolvedBy != "" || after.Case.AcknowledgedBy != "" {
+		t.Fatalf("case after a late resolution of episode 0: %s episode %d resolved by %q acked by %q",
+			after.Case.State, after.Case.Episode, after.Case.ResolvedBy, after.Case.AcknowledgedBy)
+	}
+	if !proto.Equal(before.Case, after.Case) {
+		t.Fatalf("the case changed:\n%v\n%v", before.Case, after.Case)
+	}
+	var ignored []string
+	for _, e := range after.Timeline[len(before.Timeline):] {
+		if e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_COMMAND_IGNORED || len(e.Reasons) != 1 {
+			t.Fatalf("unexpected event on the timeline: %v", e)
+		}
+		ignored = append(ignored, fmt.Sprintf("%s (%s): %s", e.Actor, e.AuthMethod, e.Reasons[0].Text))
+	}
+	want := []string{
+		"pagerduty:Ana (pagerduty): resolve for episode 0 ignored: the case is in episode 1, which it does not concern",
+		"pagerduty:Ana (pagerduty): acknowledge for episode 0 ignored: the case is in episode 1, which it does not concern",
+	}
+	slices.Sort(ignored) // the consumer may apply the two in either order
+	slices.Sort(want)
+	if strings.Join(ignored, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("timeline, once per command whatever the redeliveries:\n%s\nwant:\n%s", strings.Join(ignored, "\n"), strings.Join(want, "\n"))
+	}
+	// The current episode's resolution applies.
+	send("pd:resolve-1", fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE, 1)
+	r.waitEvents("the resolution of episode 1", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED) >= 2
+	})
+	if c := r.caseNow(id).Case; c.State != fbv1.CaseState_CASE_STATE_RESOLVED || c.ResolvedBy != "pagerduty:Ana" {
+		t.Fatalf("case after resolving episode 1: %s by %q", c.State, c.ResolvedBy)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -49,6 +50,11 @@ func (s *Service) command(ctx context.Context, cmd *fbv1.CaseCommand, by actor) 
 	if err != nil {
 		return nil, err
 	}
+	if cmd.Episode != nil {
+		// Made for one episode (a PagerDuty incident, a Slack message):
+		// it does not act on a later one.
+		t = cases.ForEpisode(cmd.GetEpisode(), actionName(cmd.Action), t)
+	}
 	return s.apply(ctx, cmd.CaseId, by, cmd.Note, cmd.Id, t)
 }
 
@@ -87,6 +93,11 @@ func (s *Service) transition(cmd *fbv1.CaseCommand) (transition, error) {
 		return cases.Unsnooze, nil
 	}
 	return nil, fmt.Errorf("%w %v", errUnknownAction, cmd.Action)
+}
+
+// actionName is a command's action in lowercase words: "acknowledge".
+func actionName(a fbv1.CaseCommandAction) string {
+	return strings.ToLower(strings.TrimPrefix(a.String(), "CASE_COMMAND_ACTION_"))
 }
 
 // firstLevel names the receivers of a chain's first level under the

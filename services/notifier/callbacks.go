@@ -62,20 +62,26 @@ type commander struct {
 	source string
 }
 
-func (c commander) Acknowledge(ctx context.Context, caseID, actor string) error {
-	return c.send(ctx, caseID, actor, fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE)
+func (c commander) Acknowledge(ctx context.Context, ref notify.CaseRef, actor string) error {
+	return c.send(ctx, ref, actor, fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE)
 }
 
-func (c commander) Resolve(ctx context.Context, caseID, actor string) error {
-	return c.send(ctx, caseID, actor, fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE)
+func (c commander) Resolve(ctx context.Context, ref notify.CaseRef, actor string) error {
+	return c.send(ctx, ref, actor, fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE)
 }
 
-func (c commander) send(ctx context.Context, caseID, actor string, action fbv1.CaseCommandAction) error {
+func (c commander) send(ctx context.Context, ref notify.CaseRef, actor string, action fbv1.CaseCommandAction) error {
 	now := c.s.clock.Now()
+	caseID := ref.ID
 	// One id per press, second by second: a tool retrying its callback
 	// within the broker's dedup window is published once.
 	id := fmt.Sprintf("%s:%s:%s:%s:%d", c.source, caseID, action, actor, now.Unix())
 	cmd := &fbv1.CaseCommand{Id: id, CaseId: caseID, Action: action, Actor: actor, Source: c.source, At: timestamppb.New(now)}
+	if ref.HasEpisode {
+		// Escalation applies it only to that episode of the case.
+		cmd.Id = fmt.Sprintf("%s:%s:e%d:%s:%s:%d", c.source, caseID, ref.Episode, action, actor, now.Unix())
+		cmd.Episode = &ref.Episode
+	}
 	_, err := c.s.d.Publisher.Publish(ctx, bus.Event{
 		Subject: c.s.d.Names.CaseCommands(), MsgID: id, Type: bus.TypeCaseCommand,
 		Headers: map[string]string{bus.HeaderCaseID: caseID}, Message: cmd,

@@ -157,6 +157,11 @@ const (
 	// CASE_EVENT_TYPE_UNSNOOZED resumes the chain: by hand, or when the
 	// snooze ran out (no actor).
 	CaseEventType_CASE_EVENT_TYPE_UNSNOOZED CaseEventType = 12
+	// CASE_EVENT_TYPE_COMMAND_IGNORED records a command that was not applied
+	// because it named an earlier episode of the case (a late or replayed
+	// PagerDuty resolution, an old Slack button): the case is unchanged and
+	// nobody is paged.
+	CaseEventType_CASE_EVENT_TYPE_COMMAND_IGNORED CaseEventType = 13
 )
 
 // Enum value maps for CaseEventType.
@@ -175,6 +180,7 @@ var (
 		10: "CASE_EVENT_TYPE_ASSIGNED",
 		11: "CASE_EVENT_TYPE_SNOOZED",
 		12: "CASE_EVENT_TYPE_UNSNOOZED",
+		13: "CASE_EVENT_TYPE_COMMAND_IGNORED",
 	}
 	CaseEventType_value = map[string]int32{
 		"CASE_EVENT_TYPE_UNSPECIFIED":     0,
@@ -190,6 +196,7 @@ var (
 		"CASE_EVENT_TYPE_ASSIGNED":        10,
 		"CASE_EVENT_TYPE_SNOOZED":         11,
 		"CASE_EVENT_TYPE_UNSNOOZED":       12,
+		"CASE_EVENT_TYPE_COMMAND_IGNORED": 13,
 	}
 )
 
@@ -1565,7 +1572,13 @@ type CaseCommand struct {
 	SnoozeSeconds int64 `protobuf:"varint,9,opt,name=snooze_seconds,json=snoozeSeconds,proto3" json:"snooze_seconds,omitempty"`
 	// via is the actor's identity in the source tool ("slack:U0CA5") when
 	// actor is the Firebreak user it maps to.
-	Via           string `protobuf:"bytes,10,opt,name=via,proto3" json:"via,omitempty"`
+	Via string `protobuf:"bytes,10,opt,name=via,proto3" json:"via,omitempty"`
+	// episode is the case episode (Case.episode) the command was made for: a
+	// PagerDuty incident or a Slack message belongs to one episode. An
+	// acknowledge or resolve naming an episode that is not the case's current
+	// one is recorded on the timeline as ignored and changes nothing. Unset
+	// (the CLI, the console) acts on the current episode.
+	Episode       *int32 `protobuf:"varint,11,opt,name=episode,proto3,oneof" json:"episode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1668,6 +1681,13 @@ func (x *CaseCommand) GetVia() string {
 		return x.Via
 	}
 	return ""
+}
+
+func (x *CaseCommand) GetEpisode() int32 {
+	if x != nil && x.Episode != nil {
+		return *x.Episode
+	}
+	return 0
 }
 
 var File_firebreak_v1_case_proto protoreflect.FileDescriptor
@@ -1822,7 +1842,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\tdedup_key\x18\v \x01(\tR\bdedupKey\x12*\n" +
 	"\x02at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1d\n" +
 	"\n" +
-	"latency_ms\x18\r \x01(\x03R\tlatencyMs\"\xb2\x02\n" +
+	"latency_ms\x18\r \x01(\x03R\tlatencyMs\"\xdd\x02\n" +
 	"\vCaseCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x127\n" +
@@ -1834,7 +1854,10 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\bassignee\x18\b \x01(\tR\bassignee\x12%\n" +
 	"\x0esnooze_seconds\x18\t \x01(\x03R\rsnoozeSeconds\x12\x10\n" +
 	"\x03via\x18\n" +
-	" \x01(\tR\x03via*u\n" +
+	" \x01(\tR\x03via\x12\x1d\n" +
+	"\aepisode\x18\v \x01(\x05H\x00R\aepisode\x88\x01\x01B\n" +
+	"\n" +
+	"\b_episode*u\n" +
 	"\bPriority\x12\x18\n" +
 	"\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPRIORITY_LOW\x10\x01\x12\x13\n" +
@@ -1845,7 +1868,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCASE_STATE_OPEN\x10\x01\x12\x1b\n" +
 	"\x17CASE_STATE_ACKNOWLEDGED\x10\x02\x12\x17\n" +
-	"\x13CASE_STATE_RESOLVED\x10\x03*\xa4\x03\n" +
+	"\x13CASE_STATE_RESOLVED\x10\x03*\xc9\x03\n" +
 	"\rCaseEventType\x12\x1f\n" +
 	"\x1bCASE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CASE_EVENT_TYPE_OPENED\x10\x01\x12\x1b\n" +
@@ -1860,7 +1883,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x18CASE_EVENT_TYPE_ASSIGNED\x10\n" +
 	"\x12\x1b\n" +
 	"\x17CASE_EVENT_TYPE_SNOOZED\x10\v\x12\x1d\n" +
-	"\x19CASE_EVENT_TYPE_UNSNOOZED\x10\f*\xb0\x01\n" +
+	"\x19CASE_EVENT_TYPE_UNSNOOZED\x10\f\x12#\n" +
+	"\x1fCASE_EVENT_TYPE_COMMAND_IGNORED\x10\r*\xb0\x01\n" +
 	"\x0fDeliveryOutcome\x12 \n" +
 	"\x1cDELIVERY_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDELIVERY_OUTCOME_DELIVERED\x10\x01\x12\x1d\n" +
@@ -1981,6 +2005,7 @@ func file_firebreak_v1_case_proto_init() {
 	file_firebreak_v1_reach_proto_init()
 	file_firebreak_v1_score_proto_init()
 	file_firebreak_v1_silence_proto_init()
+	file_firebreak_v1_case_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

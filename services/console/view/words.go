@@ -198,6 +198,8 @@ func EventName(t fbv1.CaseEventType) string {
 		return "snoozed"
 	case fbv1.CaseEventType_CASE_EVENT_TYPE_UNSNOOZED:
 		return "snooze ended"
+	case fbv1.CaseEventType_CASE_EVENT_TYPE_COMMAND_IGNORED:
+		return "ignored (an earlier episode)"
 	}
 	return "changed"
 }

@@ -143,3 +143,23 @@ func wake(c *fbv1.Case, now time.Time) (*fbv1.Case, *fbv1.CaseEvent) {
 	e.Id = fmt.Sprintf("%s:unsnoozed:%d", c.Id, until.UnixMilli())
 	return c, e
 }
+
+// Change is a person's action on a case: the case after it and the event
+// that records it, or an error saying why the case does not allow it.
+type Change = func(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error)
+
+// ForEpisode applies change only while the case is in the given episode. A
+// command made for an earlier episode (a PagerDuty incident resolved late
+// or replayed, a Slack button on an old message) is recorded on the
+// timeline as ignored, with the case unchanged, and pages nobody.
+func ForEpisode(episode int32, action string, change Change) Change {
+	return func(c *fbv1.Case, actor, note string, now time.Time) (*fbv1.Case, *fbv1.CaseEvent, error) {
+		if c.Episode == episode {
+			return change(c, actor, note, now)
+		}
+		text := fmt.Sprintf("%s for episode %d ignored: the case is in episode %d, which it does not concern", action, episode, c.Episode)
+		e := event(c, fbv1.CaseEventType_CASE_EVENT_TYPE_COMMAND_IGNORED, "", []*fbv1.Reason{{Code: "other_episode", Text: text}}, now)
+		e.Actor, e.Note = actor, note
+		return c, e, nil
+	}
+}

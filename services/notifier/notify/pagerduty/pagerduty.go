@@ -76,16 +76,41 @@ type link struct {
 // maxSummary is the Events API's limit on payload.summary.
 const maxSummary = 1024
 
-// Notify sends a trigger, acknowledge or resolve event. The dedup key is the
-// case id, so PagerDuty itself folds a page repeated after a crash into the
-// open incident, and acknowledge and resolve find it.
+// Notify sends a trigger, acknowledge or resolve event. The dedup key names
+// the case's episode (see DedupKey), so PagerDuty itself folds a page
+// repeated after a crash into the open incident, acknowledge and resolve
+// find it, and a new episode is a new incident. The page of a new episode
+// first resolves the incident of the one before: that episode is over (it
+// was resolved, or superseded by a raise or an expired acknowledgement),
+// and its incident must not stay open, nor be triggered again.
 func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
-	body, err := json.Marshal(n.event(note))
+	if prev := previousIncident(note); prev != "" {
+		e := event{RoutingKey: string(n.cfg.RoutingKey), EventAction: string(notify.ActionResolve), DedupKey: prev}
+		if retry, err := n.post(ctx, e); err != nil {
+			return retry, err
+		}
+	}
+	return n.post(ctx, n.event(note))
+}
+
+func (n *Notifier) post(ctx context.Context, e event) (bool, error) {
+	body, err := json.Marshal(e)
 	if err != nil {
-		return notify.NoRetry(fmt.Errorf("encode PagerDuty event %s: %w", note.DedupKey, err))
+		return notify.NoRetry(fmt.Errorf("encode PagerDuty event %s: %w", e.DedupKey, err))
 	}
 	h := http.Header{"Content-Type": {"application/json"}}
 	return notify.Post(ctx, n.client, n.clock, n.cfg.URL, h, body)
+}
+
+// previousIncident is the dedup key of the incident of the episode before
+// the one a page opens, or "" when there is none: the first episode, a
+// grouped page (keyed by its group), an acknowledgement or resolution.
+func previousIncident(note *notify.Notification) string {
+	c := note.Event().GetCase()
+	if note.Action() != notify.ActionTrigger || note.Grouped() || c.GetEpisode() < 1 {
+		return ""
+	}
+	return notify.EpisodeKeyOf(c.GetId(), c.GetEpisode()-1)
 }
 
 func (n *Notifier) event(note *notify.Notification) event {
@@ -143,12 +168,15 @@ func groupLinks(note *notify.Notification) []link {
 	return out
 }
 
-// DedupKey is the case id for one case; a group uses its group key.
+// DedupKey names the case's episode for one case (notify.EpisodeKey: the
+// case id in its first episode, "<case id>:e<episode>" after), so the
+// incident of an earlier episode is never triggered again and its
+// webhooks say which episode they are about; a group uses its group key.
 func DedupKey(note *notify.Notification) string {
 	if note.Grouped() {
 		return note.DedupKey
 	}
-	return note.Event().GetCase().GetId()
+	return notify.EpisodeKey(note.Event().GetCase())
 }
 
 func details(note *notify.Notification) map[string]any {

@@ -194,17 +194,17 @@ type cases struct {
 	calls []string
 }
 
-func (c *cases) Acknowledge(_ context.Context, id, actor string) error {
+func (c *cases) Acknowledge(_ context.Context, ref notify.CaseRef, actor string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.calls = append(c.calls, "ack "+id+" "+actor)
+	c.calls = append(c.calls, "ack "+ref.String()+" "+actor)
 	return nil
 }
 
-func (c *cases) Resolve(_ context.Context, id, actor string) error {
+func (c *cases) Resolve(_ context.Context, ref notify.CaseRef, actor string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.calls = append(c.calls, "resolve "+id+" "+actor)
+	c.calls = append(c.calls, "resolve "+ref.String()+" "+actor)
 	return nil
 }
 
@@ -267,7 +267,7 @@ func TestWebhookAcknowledgesAndResolvesTheCase(t *testing.T) {
 			t.Fatalf("%s: status %d", status, resp.StatusCode)
 		}
 	}
-	want := []string{"ack case-1 pagerduty:Tenex Engineer", "resolve case-1 pagerduty:Tenex Engineer"}
+	want := []string{"ack case-1:e0 pagerduty:Tenex Engineer", "resolve case-1:e0 pagerduty:Tenex Engineer"}
 	if strings.Join(c.calls, "|") != strings.Join(want, "|") {
 		t.Fatalf("calls %v, want %v", c.calls, want)
 	}

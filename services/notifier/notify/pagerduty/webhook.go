@@ -16,12 +16,14 @@ import (
 	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
-// CaseUpdater acknowledges and resolves cases. The notifier's commander
-// implements it by publishing case commands on the bus (commands.cases),
-// which escalation applies. Both must be idempotent, as PagerDuty retries.
+// CaseUpdater acknowledges and resolves the episode of a case an incident
+// was about. The notifier's commander implements it by publishing case
+// commands on the bus (commands.cases), which escalation applies (and
+// ignores for an episode that is not the case's current one). Both must be
+// idempotent, as PagerDuty retries.
 type CaseUpdater interface {
-	Acknowledge(ctx context.Context, caseID, actor string) error
-	Resolve(ctx context.Context, caseID, actor string) error
+	Acknowledge(ctx context.Context, ref notify.CaseRef, actor string) error
+	Resolve(ctx context.Context, ref notify.CaseRef, actor string) error
 }
 
 // maxWebhookBody bounds a webhook body; PagerDuty's are a few kilobytes.
@@ -44,7 +46,8 @@ type Events interface {
 // WebhookHandler serves PagerDuty v3 webhooks. It refuses requests whose
 // X-PagerDuty-Signature does not match secret, and turns
 // incident.acknowledged and incident.resolved into calls on cases, taking
-// the case id from the incident key (the dedup key Notify sent). Other
+// the case and its episode from the incident key (the dedup key Notify
+// sent: a bare case id is the first episode). Other
 // events are accepted and ignored.
 // Events older than MaxEventAge (by occurred_at, with clock) are refused
 // with 400, and an event id handled before is acknowledged and ignored.
@@ -144,23 +147,24 @@ type webhookEvent struct {
 }
 
 func handle(ctx context.Context, cases CaseUpdater, we webhookEvent) error {
-	caseID := we.Event.Data.IncidentKey
+	key := we.Event.Data.IncidentKey
 	// Grouped pages carry a group key, not a case; nothing to update.
-	if caseID == "" || strings.HasPrefix(caseID, "group:") {
+	if key == "" || strings.HasPrefix(key, "group:") {
 		return nil
 	}
+	ref := notify.ParseEpisodeKey(key, true)
 	actor := "pagerduty"
 	if a := we.Event.Agent; a != nil && a.Summary != "" {
 		actor = "pagerduty:" + a.Summary
 	}
 	switch we.Event.EventType {
 	case "incident.acknowledged":
-		if err := cases.Acknowledge(ctx, caseID, actor); err != nil {
-			return fmt.Errorf("acknowledge case %s from PagerDuty incident %s: %w", caseID, we.Event.Data.ID, err)
+		if err := cases.Acknowledge(ctx, ref, actor); err != nil {
+			return fmt.Errorf("acknowledge case %s from PagerDuty incident %s: %w", key, we.Event.Data.ID, err)
 		}
 	case "incident.resolved":
-		if err := cases.Resolve(ctx, caseID, actor); err != nil {
-			return fmt.Errorf("resolve case %s from PagerDuty incident %s: %w", caseID, we.Event.Data.ID, err)
+		if err := cases.Resolve(ctx, ref, actor); err != nil {
+			return fmt.Errorf("resolve case %s from PagerDuty incident %s: %w", key, we.Event.Data.ID, err)
 		}
 	}
 	return nil

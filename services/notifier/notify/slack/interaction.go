@@ -17,11 +17,13 @@ import (
 	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
-// Acker acknowledges a case. The notifier's commander implements it by
-// publishing a case command on the bus (commands.cases), which escalation
-// applies. It must be idempotent, as people click twice.
+// Acker acknowledges the episode of a case a message was about. The
+// notifier's commander implements it by publishing a case command on the
+// bus (commands.cases), which escalation applies (and ignores for an
+// episode that is not the case's current one). It must be idempotent, as
+// people click twice.
 type Acker interface {
-	Acknowledge(ctx context.Context, caseID, actor string) error
+	Acknowledge(ctx context.Context, ref notify.CaseRef, actor string) error
 }
 
 // MaxSkew is how old a request may be before it is refused as a replay, as
@@ -137,7 +139,9 @@ func acknowledge(ctx context.Context, acker Acker, in interaction) error {
 		if a.ActionID != AckActionID || a.Value == "" {
 			continue
 		}
-		if err := acker.Acknowledge(ctx, a.Value, actor); err != nil {
+		// Buttons rendered before episodes travelled carry the bare case
+		// id, and act on the current episode.
+		if err := acker.Acknowledge(ctx, notify.ParseEpisodeKey(a.Value, false), actor); err != nil {
 			return fmt.Errorf("acknowledge case %s for %s: %w", a.Value, actor, err)
 		}
 	}

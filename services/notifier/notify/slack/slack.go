@@ -104,7 +104,7 @@ func caseBlocks(note *notify.Notification, ev *fbv1.CaseEvent) []Block {
 	for _, t := range texts[max(0, len(texts)-maxTexts):] {
 		blocks = append(blocks, section("> "+strings.ReplaceAll(escape(t), "\n", "\n> ")))
 	}
-	buttons := []any{ackButton(c.GetId())}
+	buttons := []any{ackButton(c)}
 	if l := note.CaseLink(c.GetId()); l != "" {
 		buttons = append(buttons, Block{"type": "button", "text": plain("Open case"), "url": l, "action_id": "firebreak_open"})
 	}
@@ -124,14 +124,16 @@ func groupBlocks(note *notify.Notification) []Block {
 			text += fmt.Sprintf("\n<%s|Open case>", l)
 		}
 		b := section(text)
-		b["accessory"] = ackButton(c.GetId())
+		b["accessory"] = ackButton(c)
 		blocks = append(blocks, b)
 	}
 	return blocks
 }
 
-func ackButton(caseID string) Block {
-	return Block{"type": "button", "text": plain("Acknowledge"), "style": "primary", "action_id": AckActionID, "value": caseID}
+// ackButton's value names the case's episode (notify.EpisodeRef), so a
+// click on the message of an earlier episode does not act on a later one.
+func ackButton(c *fbv1.Case) Block {
+	return Block{"type": "button", "text": plain("Acknowledge"), "style": "primary", "action_id": AckActionID, "value": notify.EpisodeRef(c)}
 }
 
 func section(text string) Block {

@@ -68,7 +68,7 @@ func TestMessageCarriesCaseAndAcknowledgeButton(t *testing.T) {
 		`*Why*\n• author has 332,000 followers`,
 		// Complaint text is quoted and escaped so it cannot forge links.
 		`\u003e Second time asking: \u0026lt;when\u0026gt; will it be fixed?`,
-		`{"action_id":"firebreak_acknowledge","style":"primary","text":{"emoji":true,"text":"Acknowledge","type":"plain_text"},"type":"button","value":"case-1"}`,
+		`{"action_id":"firebreak_acknowledge","style":"primary","text":{"emoji":true,"text":"Acknowledge","type":"plain_text"},"type":"button","value":"case-1:e0"}`,
 		`"url":"https://firebreak.example/cases/case-1"`,
 	} {
 		if !strings.Contains(body, want) {
@@ -107,10 +107,10 @@ type acker struct {
 	calls []string
 }
 
-func (a *acker) Acknowledge(_ context.Context, caseID, actor string) error {
+func (a *acker) Acknowledge(_ context.Context, ref notify.CaseRef, actor string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.calls = append(a.calls, caseID+" by "+actor)
+	a.calls = append(a.calls, ref.String()+" by "+actor)
 	return nil
 }
 
