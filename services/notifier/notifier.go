@@ -113,7 +113,7 @@ type Service struct {
 
 // New builds the service and binds its ports.
 func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
-	rt, err := buildRouting(cfg)
+	rt, err := buildRouting(cfg, d.Tel)
 	if err != nil {
 		return nil, err
 	}

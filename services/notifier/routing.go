@@ -5,12 +5,16 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/webhook"
 	"github.com/firebreak/firebreak/services/notifier/receivers"
 	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
 // routing is what the service delivers with: the receivers by name and how
@@ -23,8 +27,8 @@ type routing struct {
 
 // buildRouting reads the receivers file, or makes the one-webhook setup of
 // --webhook-url, or (neither set) a notifier that tells nobody.
-func buildRouting(cfg Config) (routing, error) {
-	client := &http.Client{Timeout: 15 * time.Second}
+func buildRouting(cfg Config, tel *telemetry.Telemetry) (routing, error) {
+	client := &http.Client{Timeout: 15 * time.Second, Transport: tracedTransport(tel)}
 	switch {
 	case cfg.ReceiversFile != "":
 		rc, err := receivers.Load(cfg.ReceiversFile)
@@ -73,4 +77,14 @@ func (forgetfulLog) Seen(context.Context, string) (bool, error)      { return fa
 func (forgetfulLog) Record(context.Context, ...*fbv1.Delivery) error { return nil }
 func (forgetfulLog) Claim(context.Context, string, time.Duration) (bool, error) {
 	return true, nil
+}
+
+// tracedTransport gives each delivery a client span in the page's trace.
+// The trace context itself stays inside: receivers are other companies'
+// APIs, so no traceparent header is sent to them.
+func tracedTransport(tel *telemetry.Telemetry) http.RoundTripper {
+	return otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(tel.Tracer),
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
 }

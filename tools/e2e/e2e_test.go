@@ -95,6 +95,12 @@ func startWith(t *testing.T, extra map[string][]string) *world {
 // that works for all of them.
 func startReplicas(t *testing.T, n int, extra map[string][]string) *world {
 	t.Helper()
+	return startTelemetry(t, n, extra, telemetry.Options{})
+}
+
+// startTelemetry is startReplicas with each service's telemetry made from tel.
+func startTelemetry(t *testing.T, n int, extra map[string][]string, tel telemetry.Options) *world {
+	t.Helper()
 	srv := bustest.Server(t)
 	hook := &recorder{}
 	sink := httptest.NewServer(hook)
@@ -122,7 +128,7 @@ func startReplicas(t *testing.T, n int, extra map[string][]string) *world {
 				"console": {"--token-file=" + filepath.Join(filepath.Dir(keysFile), "token")},
 			},
 			KeysFile:  keysFile,
-			Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+			Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.NewWith(t, name, tel), nil },
 		})
 		if err != nil {
 			t.Fatalf("start Firebreak: %v", err)

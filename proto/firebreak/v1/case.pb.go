@@ -1270,7 +1270,10 @@ type CaseEvent struct {
 	Via string `protobuf:"bytes,14,opt,name=via,proto3" json:"via,omitempty"`
 	// silenced is the silence that muted this event: it is recorded and
 	// shown, and the notifier pages nobody for it.
-	Silenced      *Silence `protobuf:"bytes,15,opt,name=silenced,proto3" json:"silenced,omitempty"`
+	Silenced *Silence `protobuf:"bytes,15,opt,name=silenced,proto3" json:"silenced,omitempty"`
+	// trace_id is the W3C trace id (hex) of the work that caused the event,
+	// from the post at ingest onwards; the console links to it.
+	TraceId       string `protobuf:"bytes,16,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1408,6 +1411,13 @@ func (x *CaseEvent) GetSilenced() *Silence {
 		return x.Silenced
 	}
 	return nil
+}
+
+func (x *CaseEvent) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
 }
 
 // Delivery records one attempt to tell a receiver about a case event.
@@ -1806,7 +1816,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05check\x18\x06 \x01(\v2\x18.firebreak.v1.ReplyCheckR\x05check\x12\x1a\n" +
 	"\banswered\x18\a \x01(\bR\banswered\x12\x10\n" +
 	"\x03why\x18\b \x01(\tR\x03why\x12\x16\n" +
-	"\x06handle\x18\t \x01(\tR\x06handle\"\xf9\x03\n" +
+	"\x06handle\x18\t \x01(\tR\x06handle\"\x94\x04\n" +
 	"\tCaseEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.firebreak.v1.CaseEventTypeR\x04type\x12&\n" +
@@ -1825,7 +1835,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\vauth_method\x18\r \x01(\tR\n" +
 	"authMethod\x12\x10\n" +
 	"\x03via\x18\x0e \x01(\tR\x03via\x121\n" +
-	"\bsilenced\x18\x0f \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\"\x97\x03\n" +
+	"\bsilenced\x18\x0f \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\x12\x19\n" +
+	"\btrace_id\x18\x10 \x01(\tR\atraceId\"\x97\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -75,6 +76,7 @@ func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEv
 func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEvent, due time.Time, commandID string) error {
 	tag, _, _ := cases.ParseID(c.Id)
 	a := Author{Tag: tag, s: s}
+	stampTrace(ctx, e)
 	caseBytes, err := proto.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode case %s: %w", c.Id, err)
@@ -107,6 +109,14 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 		return fmt.Errorf("save case %s: command %s: %w", c.Id, commandID, ErrAlready)
 	}
 	return nil
+}
+
+// stampTrace gives e the trace of the work that caused it, once, so the
+// console can link a timeline entry to its trace.
+func stampTrace(ctx context.Context, e *fbv1.CaseEvent) {
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() && e.TraceId == "" {
+		e.TraceId = sc.TraceID().String()
+	}
 }
 
 // Timeline returns a case's events, oldest first.

@@ -303,6 +303,7 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 		args[1], args[2] = strconv.FormatInt(n, 10), caseBytes
 	}
 	for _, e := range events {
+		stampTrace(ctx, e)
 		b, err := proto.Marshal(e)
 		if err != nil {
 			return false, fmt.Errorf("encode event %s: %w", e.Id, err)

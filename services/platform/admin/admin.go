@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
 
@@ -50,7 +52,7 @@ func Listen(addr string, tel *telemetry.Telemetry, checks ...Check) (*Server, er
 	}
 	s := &Server{mux: http.NewServeMux(), lis: lis, log: tel.Logger.With("component", "http"), checks: checks}
 	s.srv = &http.Server{
-		Handler:           s.mux,
+		Handler:           traced(s.mux, tel),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -61,6 +63,23 @@ func Listen(addr string, tel *telemetry.Telemetry, checks ...Check) (*Server, er
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", tel.MetricsHandler())
 	return s, nil
+}
+
+// traced gives each API request a server span. Callers are untrusted, so
+// a trace they send is linked, not continued; health and metrics, polled
+// every few seconds, get none.
+func traced(h http.Handler, tel *telemetry.Telemetry) http.Handler {
+	return otelhttp.NewHandler(h, "http",
+		otelhttp.WithTracerProvider(tel.Tracer), otelhttp.WithPropagators(tel.Propagator),
+		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		}))
 }
 
 // AddCheck adds a readiness check, such as a consumer's Ready; call it

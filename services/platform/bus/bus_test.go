@@ -39,7 +39,8 @@ func newRig(t *testing.T) rig {
 	if err := bus.EnsureStreams(context.Background(), js, names, bus.StreamOptions{}); err != nil {
 		t.Fatalf("second EnsureStreams: %v", err)
 	}
-	return rig{js: js, pub: bus.NewPublisher(js, telemetrytest.New(t, "bus").Propagator), names: names}
+	tel := telemetrytest.New(t, "bus")
+	return rig{js: js, pub: bus.NewPublisher(js, tel.Propagator, tel.Tracer), names: names}
 }
 
 func (r rig) consume(t *testing.T, h bus.Handler) *bus.Consumer {

@@ -2,7 +2,9 @@ package bus
 
 import (
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 // headerCarrier carries W3C trace context in NATS headers. It writes the
@@ -27,4 +29,15 @@ func (c headerCarrier) Keys() []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// messagingAttrs are the attributes OpenTelemetry's messaging conventions
+// ask of a span that sends or processes a message on subject.
+func messagingAttrs(subject, operation string, kind attribute.KeyValue) []attribute.KeyValue {
+	return []attribute.KeyValue{
+		semconv.MessagingSystemKey.String("nats"),
+		semconv.MessagingDestinationName(subject),
+		semconv.MessagingOperationName(operation),
+		kind,
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
@@ -331,7 +332,9 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	stopKeepAlive := keepAlive(msg, c.cfg.AckWait/3)
 	defer stopKeepAlive()
 	ctx = c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
-	ctx, span := c.tracer.Start(ctx, "handle "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer))
+	ctx, span := c.tracer.Start(ctx, "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(messagingAttrs(msg.Subject(), "process", semconv.MessagingOperationTypeProcess)...),
+		trace.WithAttributes(semconv.MessagingConsumerGroupName(Durable(c.cfg.Service, c.cfg.Purpose))))
 	defer span.End()
 
 	start := time.Now()

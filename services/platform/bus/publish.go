@@ -7,7 +7,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -27,13 +30,15 @@ type Event struct {
 
 // Publisher publishes events and waits until JetStream has stored them.
 type Publisher struct {
-	js   jetstream.JetStream
-	prop propagation.TextMapPropagator
+	js     jetstream.JetStream
+	prop   propagation.TextMapPropagator
+	tracer trace.Tracer
 }
 
-// NewPublisher returns a publisher; prop injects the trace context.
-func NewPublisher(js jetstream.JetStream, prop propagation.TextMapPropagator) *Publisher {
-	return &Publisher{js: js, prop: prop}
+// NewPublisher returns a publisher; prop injects the trace context, and tp
+// makes a producer span per event, so a consumer's span is its child.
+func NewPublisher(js jetstream.JetStream, prop propagation.TextMapPropagator, tp trace.TracerProvider) *Publisher {
+	return &Publisher{js: js, prop: prop, tracer: tp.Tracer("firebreak/bus")}
 }
 
 // Result is the broker's answer for one published event.
@@ -48,14 +53,22 @@ type Result struct {
 // are safe to publish again since their ids dedup.
 func (p *Publisher) Publish(ctx context.Context, events ...Event) ([]Result, error) {
 	futures := make([]jetstream.PubAckFuture, len(events))
+	spans := make([]trace.Span, 0, len(events))
+	defer func() {
+		for _, span := range spans {
+			span.End()
+		}
+	}()
 	for i, e := range events {
-		msg, err := p.message(ctx, e)
+		sctx, span := p.span(ctx, e)
+		spans = append(spans, span)
+		msg, err := p.message(sctx, e)
 		if err != nil {
-			return nil, err
+			return nil, failed(span, err)
 		}
 		futures[i], err = p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.MsgID))
 		if err != nil {
-			return nil, fmt.Errorf("publish %s to %s: %w", e.MsgID, e.Subject, err)
+			return nil, failed(span, fmt.Errorf("publish %s to %s: %w", e.MsgID, e.Subject, err))
 		}
 	}
 	results := make([]Result, len(events))
@@ -65,12 +78,27 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) ([]Result, err
 		case ack := <-f.Ok():
 			results[i] = Result{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
 		case err := <-f.Err():
-			errs = append(errs, fmt.Errorf("publish %s to %s: %w", events[i].MsgID, events[i].Subject, err))
+			errs = append(errs, failed(spans[i], fmt.Errorf("publish %s to %s: %w", events[i].MsgID, events[i].Subject, err)))
 		case <-ctx.Done():
-			return nil, fmt.Errorf("publish %s to %s: waiting for ack: %w", events[i].MsgID, events[i].Subject, ctx.Err())
+			return nil, failed(spans[i], fmt.Errorf("publish %s to %s: waiting for ack: %w", events[i].MsgID, events[i].Subject, ctx.Err()))
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// span starts the producer span of one event, named and described by
+// OpenTelemetry's messaging conventions ("send <subject>").
+func (p *Publisher) span(ctx context.Context, e Event) (context.Context, trace.Span) {
+	return p.tracer.Start(ctx, "send "+e.Subject, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(messagingAttrs(e.Subject, "send", semconv.MessagingOperationTypeSend)...),
+		trace.WithAttributes(semconv.MessagingMessageID(e.MsgID)))
+}
+
+// failed records err on span and returns it.
+func failed(span trace.Span, err error) error {
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+	return err
 }
 
 func (p *Publisher) message(ctx context.Context, e Event) (*nats.Msg, error) {

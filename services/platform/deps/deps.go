@@ -122,7 +122,7 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 		return err
 	}
 	d.NC, d.JS, d.streamMetrics = nc, js, reg
-	d.Publisher = bus.NewPublisher(js, d.Tel.Propagator)
+	d.Publisher = bus.NewPublisher(js, d.Tel.Propagator, d.Tel.Tracer)
 	return nil
 }
 

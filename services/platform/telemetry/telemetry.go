@@ -44,6 +44,9 @@ type Options struct {
 	Level   string
 	Version string
 	Output  io.Writer
+	// Spans, when set, is given every finished span as it ends; tests pass
+	// an in-memory exporter to see whole traces.
+	Spans sdktrace.SpanExporter
 }
 
 // Setup builds the telemetry of one service.
@@ -84,6 +87,9 @@ func Setup(ctx context.Context, service string, opts Options) (*Telemetry, error
 			return nil, fmt.Errorf("create OTLP trace exporter (check OTEL_EXPORTER_OTLP_ENDPOINT): %w", err)
 		}
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+	}
+	if opts.Spans != nil {
+		tpOpts = append(tpOpts, sdktrace.WithSyncer(opts.Spans))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	tel.Tracer = tp

@@ -14,11 +14,18 @@ import (
 // New returns telemetry for one service in a test, shut down at cleanup.
 func New(t testing.TB, service string) *telemetry.Telemetry {
 	t.Helper()
+	return NewWith(t, service, telemetry.Options{})
+}
+
+// NewWith is New with opts; its log level and output are the test's.
+func NewWith(t testing.TB, service string, opts telemetry.Options) *telemetry.Telemetry {
+	t.Helper()
 	var out io.Writer = io.Discard
 	if os.Getenv("FIREBREAK_TEST_LOGS") != "" {
 		out = os.Stderr
 	}
-	tel, err := telemetry.Setup(context.Background(), service, telemetry.Options{Level: "debug", Output: out})
+	opts.Level, opts.Output = "debug", out
+	tel, err := telemetry.Setup(context.Background(), service, opts)
 	if err != nil {
 		t.Fatalf("telemetry for %s: %v", service, err)
 	}
