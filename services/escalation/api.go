@@ -241,8 +241,11 @@ func (s *Service) ExplainDecision(ctx context.Context, req *fbv1.ExplainDecision
 }
 
 // EvaluatePolicy decides a mention with the given (or running) policy,
-// touching nothing.
-func (s *Service) EvaluatePolicy(_ context.Context, req *fbv1.EvaluatePolicyRequest) (*fbv1.EvaluatePolicyResponse, error) {
+// touching nothing. The evaluation is bounded as live decisions are: by the
+// cost limit (the route does not match, and its reason says so) and by
+// policy.MaxEvalTime, past which the policy is refused as one that live
+// mentions could not be decided with.
+func (s *Service) EvaluatePolicy(ctx context.Context, req *fbv1.EvaluatePolicyRequest) (*fbv1.EvaluatePolicyResponse, error) {
 	pol := s.policy.Load()
 	if len(req.Policy) > maxPolicyBytes {
 		return nil, status.Errorf(codes.InvalidArgument, "policy is %d bytes; at most %d are evaluated", len(req.Policy), maxPolicyBytes)
@@ -257,7 +260,14 @@ func (s *Service) EvaluatePolicy(_ context.Context, req *fbv1.EvaluatePolicyRequ
 		return nil, status.Error(codes.InvalidArgument, "mention is required")
 	}
 	in := policy.Input{Mention: req.Mention, Score: req.Score, Reach: req.Reach, History: req.History}
-	return &fbv1.EvaluatePolicyResponse{Decision: pol.Decide(in, s.clock.Now())}, nil
+	d, err := pol.DecideContext(ctx, in, s.clock.Now())
+	switch {
+	case errors.Is(err, policy.ErrDeadline):
+		return nil, status.Errorf(codes.InvalidArgument, "policy refused: %v; live mentions would be decided without that route, so make its comprehensions smaller", err)
+	case err != nil:
+		return nil, status.FromContextError(err).Err()
+	}
+	return &fbv1.EvaluatePolicyResponse{Decision: d}, nil
 }
 
 // toStatus maps domain errors to gRPC codes; only here.

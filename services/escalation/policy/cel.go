@@ -1,8 +1,10 @@
 package policy
 
 import (
-	"fmt"
+	"context"
+		"fmt"
 	"reflect"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	celast "cel.dev/cel-go/common/ast"
@@ -107,6 +109,63 @@ type program struct {
 // milliseconds instead of running for minutes.
 const MaxCost = 100_000
 
+// MaxEvalTime bounds one decision's evaluation, every expression of it, in
+// wall time. The cost limit counts operations, not what each costs: string
+// and list work grows with the input, and a loaded machine runs all of it
+// slower. Real decisions take microseconds; 250 ms is far above that and
+// still well inside a gRPC caller's patience and the consumer's ack wait,
+// so only a runaway program is stopped.
+const MaxEvalTime = 250 * time.Millisecond
+
+// interruptEvery is how many comprehension iterations run between looks at
+// the deadline: often enough to stop within a fraction of MaxEvalTime, rare
+// enough that the look (a channel poll) costs nothing measurable.
+const interruptEvery = 32
+
+// ErrDeadline is a decision stopped at MaxEvalTime; the routes not yet
+// evaluated, or cut off, did not match.
+var ErrDeadline = fmt.Errorf("policy evaluation ran past its %s deadline and was stopped", MaxEvalTime)
+
+// boundedFrame is an execution frame over a whose comprehensions stop when
+// ctx ends or MaxEvalTime passes, whichever is first. done releases it.
+type boundedFrame struct {
+	*interpreter.ExecutionFrame
+	caller context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newBoundedFrame(caller context.Context, a interpreter.Activation) (*boundedFrame, error) {
+	frame, err := interpreter.NewExecutionFrame(a)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(caller, MaxEvalTime)
+	if err := frame.SetContext(ctx, interruptEvery); err != nil {
+		cancel()
+		frame.Close()
+		return nil, err
+	}
+	return &boundedFrame{ExecutionFrame: frame, caller: caller, ctx: ctx, cancel: cancel}, nil
+}
+
+func (f *boundedFrame) done() {
+	f.ExecutionFrame.Close()
+	f.cancel()
+}
+
+// stopped says why an evaluation was stopped: the caller's context ended
+// (its error), or MaxEvalTime passed (ErrDeadline); nil when it was not.
+func (f *boundedFrame) stopped() error {
+	if err := f.caller.Err(); err != nil {
+		return err
+	}
+	if f.ctx.Err() != nil {
+		return ErrDeadline
+	}
+	return nil
+}
+
 // compile checks that src is a boolean expression over the declared variables
 // and plans it once, so evaluation does no parsing or type checking.
 func compile(env *cel.Env, src string) (*program, error) {
@@ -117,7 +176,9 @@ func compile(env *cel.Env, src string) (*program, error) {
 	if !ast.OutputType().IsExactType(types.BoolType) {
 		return nil, fmt.Errorf("want a true/false expression, got %s", ast.OutputType())
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxCost))
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(MaxCost),
+		// Makes comprehensions look at the frame's deadline (boundedFrame).
+		cel.InterruptCheckFrequency(interruptEvery))
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
@@ -145,9 +206,12 @@ func conjoins(e celast.Expr, ident string) bool {
 
 // eval runs the program in frame. An evaluation error (a division by zero,
 // say) is returned, not treated as a match.
-func (p *program) eval(frame *interpreter.ExecutionFrame) (bool, error) {
-	out, _, err := p.prg.Eval(frame)
+func (p *program) eval(frame *boundedFrame) (bool, error) {
+	out, _, err := p.prg.Eval(frame.ExecutionFrame)
 	if err != nil {
+		if stop := frame.stopped(); stop != nil {
+			return false, stop
+		}
 		return false, err
 	}
 	b, ok := out.(types.Bool)

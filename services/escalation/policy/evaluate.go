@@ -1,11 +1,12 @@
 package policy
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"cel.dev/cel-go/common/types"
-	"cel.dev/cel-go/interpreter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -49,16 +50,20 @@ const (
 // Complaint reports whether the policy counts a score as a complaint. A nil
 // score is not a complaint.
 func (p *Policy) Complaint(s *fbv1.Score) bool {
+	return p.complaintContext(context.Background(), s)
+}
+
+func (p *Policy) complaintContext(ctx context.Context, s *fbv1.Score) bool {
 	if s == nil {
 		return false
 	}
 	a := activation{in: p.empty}
 	a.in.score = s
-	frame, err := interpreter.NewExecutionFrame(&a)
+	frame, err := newBoundedFrame(ctx, &a)
 	if err != nil {
 		return false
 	}
-	defer frame.Close()
+	defer frame.done()
 	ok, err := p.complaint.eval(frame)
 	return err == nil && ok
 }
@@ -69,20 +74,37 @@ func (p *Policy) Complaint(s *fbv1.Score) bool {
 // A route that matches adds its reasons; unless it says continue, evaluation
 // stops there. An ignore route that matches stops evaluation and adds
 // nothing. A route whose expression fails on this input (say, a division by
-// zero) does not match, and a reason records the failure.
+// zero) does not match, and a reason records the failure. The whole
+// evaluation runs within MaxEvalTime: a route stopped at the deadline does
+// not match either, and its reason says so.
 func (p *Policy) Evaluate(in Input) Outcome {
+	out, _ := p.EvaluateContext(context.Background(), in)
+	return out
+}
+
+// EvaluateContext is Evaluate, stopped early when ctx ends. The error says
+// whether the evaluation was stopped (ErrDeadline, or ctx's error), in
+// which case the outcome is what the routes evaluated by then decided.
+func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error) {
 	a := activation{in: p.with(in)}
 	// One execution frame serves every expression of this decision: CEL
 	// would otherwise take one from its pool for each, and the frame only
-	// reads through to a, whose escalated flag changes between routes.
-	frame, err := interpreter.NewExecutionFrame(&a)
+	// reads through to a, whose escalated flag changes between routes. Its
+	// deadline is therefore the whole decision's.
+	frame, err := newBoundedFrame(ctx, &a)
 	if err != nil {
-		return Outcome{Reasons: []*fbv1.Reason{{Code: CodeRouteError, Text: "policy could not be evaluated: " + err.Error()}}}
+		return Outcome{Reasons: []*fbv1.Reason{{Code: CodeRouteError, Text: "policy could not be evaluated: " + err.Error()}}}, nil
 	}
-	defer frame.Close()
+	defer frame.done()
+	var stopped error
 	a.facts = facts{in: &in, score: a.in.score, reach: a.in.reach, hist: a.in.history, policy: p}
 	complaint, err := p.complaint.eval(frame)
 	a.complaint = types.Bool(err == nil && complaint)
+	if err != nil {
+		if stop := frame.stopped(); stop != nil {
+			stopped = fmt.Errorf("the complaint expression: %w", stop)
+		}
+	}
 	var out Outcome
 	for i := range p.routes {
 		r := &p.routes[i]
@@ -92,6 +114,9 @@ func (p *Policy) Evaluate(in Input) Outcome {
 		a.escalated = types.Bool(out.Escalate)
 		ok, err := r.match.eval(frame)
 		if err != nil {
+			if stop := frame.stopped(); stop != nil && stopped == nil {
+				stopped = fmt.Errorf("route %s: %w", r.name, stop)
+			}
 			out.Reasons = append(out.Reasons, &fbv1.Reason{Code: CodeRouteError,
 				Text: "route " + r.name + " could not be evaluated: " + err.Error()})
 			continue
@@ -116,7 +141,7 @@ func (p *Policy) Evaluate(in Input) Outcome {
 	for _, m := range missing(in) {
 		out.Reasons = append(out.Reasons, &fbv1.Reason{Code: CodeMissing, Text: m + " unknown: decided without it"})
 	}
-	return out
+	return out, stopped
 }
 
 // with substitutes empty messages for missing ones, so expressions see zero
@@ -158,13 +183,21 @@ func missing(in Input) []string {
 }
 
 // Decide is the policy's verdict on in as the record stored and shown: the
-// outcome, the inputs, and what was missing, decided at now.
+// outcome, the inputs, and what was missing, decided at now. Like Evaluate
+// it runs within MaxEvalTime.
 func (p *Policy) Decide(in Input, now time.Time) *fbv1.Decision {
-	out := p.Evaluate(in)
+	d, _ := p.DecideContext(context.Background(), in, now)
+	return d
+}
+
+// DecideContext is Decide, stopped early when ctx ends; the error is
+// EvaluateContext's.
+func (p *Policy) DecideContext(ctx context.Context, in Input, now time.Time) (*fbv1.Decision, error) {
+	out, stopped := p.EvaluateContext(ctx, in)
 	d := &fbv1.Decision{
 		MentionId: in.Mention.GetId(), Brand: in.Mention.GetBrand(),
 		Escalate: out.Escalate, Team: out.Team, Priority: out.Priority, Chain: out.Chain, Route: out.Route,
-		Reasons: out.Reasons, Complaint: p.Complaint(in.Score), History: in.History,
+		Reasons: out.Reasons, Complaint: p.complaintContext(ctx, in.Score), History: in.History,
 		PolicyVersion: p.Version(), DecidedAt: timestamppb.New(now), Score: in.Score, Reach: in.Reach,
 		Mention: in.Mention,
 	}
@@ -178,5 +211,5 @@ func (p *Policy) Decide(in Input, now time.Time) *fbv1.Decision {
 	if in.Reach == nil {
 		d.Missing = append(d.Missing, "reach")
 	}
-	return d
+	return d, stopped
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
-	"cel.dev/cel-go/interpreter"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/hours"
@@ -111,11 +111,11 @@ func (p *Policy) Answers(m *fbv1.Mention, check *fbv1.ReplyCheck) (bool, string)
 		a.in.mention = m
 	}
 	a.in.reply = check
-	frame, err := interpreter.NewExecutionFrame(&a)
+	frame, err := newBoundedFrame(context.Background(), &a)
 	if err != nil {
 		return true, "counted as an answer (the answer rule could not run: " + err.Error() + ")"
 	}
-	defer frame.Close()
+	defer frame.done()
 	ok, err := p.replies.answer.eval(frame)
 	switch {
 	case err != nil:
