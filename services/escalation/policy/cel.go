@@ -2,7 +2,7 @@ package policy
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"reflect"
 	"time"
 
