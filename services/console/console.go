@@ -60,6 +60,9 @@ type Config struct {
 	// Token, when set, is used instead of TokenFile: for a stack run in
 	// one process, which makes its key in memory.
 	Token string
+	// TraceURLTemplate links each timeline entry to its trace in the
+	// tracing UI: {trace_id} is replaced by the entry's W3C trace id.
+	TraceURLTemplate string
 	// OIDCClientSecretFile holds the console's client secret at the
 	// identity provider (--oidc-issuer; the client id is --oidc-audience).
 	OIDCClientSecretFile string
@@ -78,6 +81,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Resync, "resync-interval", 5*time.Minute, "how often the queue is read again in full from escalation")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 5*time.Second, "bound on each call to escalation or the notifier")
 	fs.StringVar(&c.OIDCClientSecretFile, "oidc-client-secret-file", "", "file with the console's client secret at the identity provider (sign-in with --oidc-issuer; the client id is --oidc-audience)")
+	fs.StringVar(&c.TraceURLTemplate, "trace-url-template", "", "link each timeline entry to its trace in your tracing UI: a URL with {trace_id}, e.g. https://tempo.example.com/trace/{trace_id}")
 	fs.StringVar(&c.TokenFile, "token-file", "", "file with the API key the console presents to escalation and the notifier (roles viewer or service; in local mode, the local account's key, with responder to act)")
 }
 
@@ -102,6 +106,11 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			p.Add("public-url", "must be an absolute http:// or https:// URL, e.g. https://firebreak.example.com")
 		}
+	}
+	if t := c.TraceURLTemplate; t != "" {
+		u, err := url.Parse(strings.ReplaceAll(t, "{trace_id}", "0"))
+		p.Check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.Contains(t, "{trace_id}"),
+			"trace-url-template", "must be an absolute http:// or https:// URL containing {trace_id}, e.g. https://tempo.example.com/trace/{trace_id}")
 	}
 	p.Check(c.Resync >= 10*time.Second, "resync-interval", "must be at least 10s")
 	p.Check(c.CallTimeout > 0, "call-timeout", "must be positive, e.g. 5s")

@@ -308,3 +308,38 @@ func TestViewerSeesAssignSnoozeAndReopenDisabledWithAReason(t *testing.T) {
 		t.Fatalf("a viewer changed a case: %v", acted)
 	}
 }
+
+func TestTimelineLinksEachEventToItsTraceWhenATracingURLIsSet(t *testing.T) {
+	fake := newCases()
+	fake.put(storyCase("traced-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	const id = "4bf92f3577b34da6a3ce929d0e0e4736"
+	fake.timelines["traced-1"][0].TraceId = id
+	fake.put(storyCase("forged-1"), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED)
+	fake.timelines["forged-1"][0].TraceId = `"><script>alert(1)</script>`
+
+	linked := start(t, "viewer", fake, func(c *Config) { c.TraceURLTemplate = "https://tempo.example.com/trace/{trace_id}" })
+	_, page, _ := linked.get(t, "/cases/traced-1")
+	contains(t, page, `href="https://tempo.example.com/trace/`+id+`"`)
+	if _, forged, _ := linked.get(t, "/cases/forged-1"); strings.Contains(forged, "tempo.example.com") {
+		t.Error("a trace id that is not a W3C trace id was put into a link")
+	}
+	plain := start(t, "viewer", fake)
+	if _, page, _ := plain.get(t, "/cases/traced-1"); strings.Contains(page, `class="trace"`) {
+		t.Error("the timeline links to a trace though no tracing URL is configured")
+	}
+}
+
+func TestTraceURLTemplateMustBeAnAbsoluteURLWithTheTraceID(t *testing.T) {
+	for tmpl, ok := range map[string]bool{
+		"https://tempo.example.com/trace/{trace_id}": true,
+		"https://tempo.example.com/trace/":           false,
+		"javascript:alert('{trace_id}')":             false,
+		"/trace/{trace_id}":                          false,
+	} {
+		c := Config{EscalationAddr: "e", NotifierAddr: "n", LocalUser: "ana", LocalRole: "admin", Resync: time.Minute, CallTimeout: time.Second, Token: "t", TraceURLTemplate: tmpl}
+		err := c.Validate()
+		if got := err == nil || !strings.Contains(err.Error(), "trace-url-template"); got != ok {
+			t.Errorf("template %q: valid = %v, want %v (%v)", tmpl, got, ok, err)
+		}
+	}
+}

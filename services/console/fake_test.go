@@ -302,10 +302,13 @@ type console struct {
 	client *http.Client
 }
 
-func start(t testing.TB, role string, fake *cases) *console {
+func start(t testing.TB, role string, fake *cases, configure ...func(*Config)) *console {
 	t.Helper()
 	cfg := Config{Common: config.Common{Service: "console", HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"},
 		EscalationAddr: "fake", NotifierAddr: "fake", Token: testToken, LocalUser: "ana", LocalRole: role, Resync: time.Minute, CallTimeout: 5 * time.Second}
+	for _, c := range configure {
+		c(&cfg)
+	}
 	svc, err := build(cfg, &deps.Deps{Tel: telemetrytest.New(t, "console")}, fake, fake)
 	if err != nil {
 		t.Fatal(err)

@@ -375,6 +375,7 @@ func (s *Service) showCase(w http.ResponseWriter, r *http.Request, id string, da
 		data.DeliveriesError = "Deliveries cannot be read from the notifier now: " + callError(delivErr)
 	}
 	file := view.Build(c, resp.Timeline, decisions, deliveries, data.Now)
+	file.LinkTraces(s.cfg.TraceURLTemplate)
 	data.File = &file
 	data.Title = "@" + c.GetAuthor().GetHandle() + " · " + c.Brand
 	data.CanAct = data.Person.Can(signin.Responder)

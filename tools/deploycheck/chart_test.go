@@ -116,7 +116,7 @@ auth:
 platformSecrets:
   values:
     x-bearer-token: xt
-    mastodon-access-token: mt
+    mastodon-token: mt
 receivers:
   content: |
     receivers: []
@@ -173,7 +173,7 @@ receivers:
   existingSecret: ops-receiver-secrets
 platformSecrets:
   existingSecret: ops-platform
-  keys: [x-bearer-token, bluesky-app-password]
+  keys: [x-bearer-token, bluesky-chat-app-password]
 auth:
   existingSecret: ops-auth-keys
 scorerModel:
@@ -252,12 +252,12 @@ func TestChartUsesExistingSecretsInsteadOfCreatingThem(t *testing.T) {
 	}
 	for svc, want := range map[string]map[string]string{
 		"ingest": {
-			"FIREBREAK_AUTH_KEYS_FILE":            "/etc/firebreak/auth/auth-keys",
-			"FIREBREAK_X_BEARER_TOKEN_FILE":       "/etc/firebreak/platform/x-bearer-token",
-			"FIREBREAK_BLUESKY_APP_PASSWORD_FILE": "/etc/firebreak/platform/bluesky-app-password",
-			"FIREBREAK_NATS_TLS_CA_FILE":          "/etc/firebreak/nats-tls/ca.crt",
-			"FIREBREAK_NATS_CREDS_FILE":           "/etc/firebreak/nats/nats.creds",
-			"FIREBREAK_REDIS_PASSWORD_FILE":       "/etc/firebreak/redis/redis-password",
+			"FIREBREAK_AUTH_KEYS_FILE":                 "/etc/firebreak/auth/auth-keys",
+			"FIREBREAK_X_BEARER_TOKEN_FILE":            "",
+			"FIREBREAK_BLUESKY_CHAT_APP_PASSWORD_FILE": "/etc/firebreak/platform/bluesky-chat-app-password",
+			"FIREBREAK_NATS_TLS_CA_FILE":               "/etc/firebreak/nats-tls/ca.crt",
+			"FIREBREAK_NATS_CREDS_FILE":                "/etc/firebreak/nats/nats.creds",
+			"FIREBREAK_REDIS_PASSWORD_FILE":            "/etc/firebreak/redis/redis-password",
 		},
 		"reach":      {"FIREBREAK_X_BEARER_TOKEN_FILE": "/etc/firebreak/platform/x-bearer-token", "FIREBREAK_BRAND_FOLLOWERS": "acme=203000"},
 		"escalation": {"FIREBREAK_POLICY_FILE": "/etc/firebreak/policy/policy.yaml"},
@@ -382,6 +382,7 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"KEDA on ingest", "services:\n  ingest:\n    keda: {enabled: true}\n", "ingest reads no JetStream consumer"},
 		{"TLS without a CA", "nats:\n  tls: {enabled: true}\n", "nats.tls.ca"},
 		{"unknown built-in scorer model", "scorerModel:\n  name: airlines\n", "name"},
+		{"platform secret no service reads", "platformSecrets:\n  values:\n    bluesky-app-password: x\n", "bluesky-app-password"},
 		{"existing platform secret without keys", "platformSecrets:\n  existingSecret: ops\n", "platformSecrets.keys"},
 		{"gRPC TLS without a Secret", "grpcTLS: {enabled: true}\n", "grpcTLS.existingSecret"},
 		{"mutual TLS without TLS", "grpcTLS: {mutual: true, existingSecret: grpc-tls}\n", "grpcTLS.mutual needs grpcTLS.enabled"},

@@ -71,6 +71,7 @@ func TestChartExposesTheConsoleAndLinksNotificationsToIt(t *testing.T) {
 			"FIREBREAK_PUBLIC_URL":              "https://firebreak.example.com",
 			"FIREBREAK_ESCALATION_ADDR":         "fb-firebreak-escalation:9090",
 			"FIREBREAK_NOTIFIER_ADDR":           "fb-firebreak-notifier:9090",
+			"FIREBREAK_SCORER_ADDR":             "fb-firebreak-scorer:9090",
 			"FIREBREAK_TOKEN_FILE":              "/etc/firebreak/console/token",
 			"FIREBREAK_SESSION_KEY_FILE":        "/etc/firebreak/console/session-key",
 			"FIREBREAK_TRACE_URL_TEMPLATE":      "https://grafana.example.com/explore?trace={trace_id}",

@@ -141,6 +141,12 @@ else its in-cluster one. */}}
 {{ end -}}
 {{- end -}}
 
+{{/* The platform files each service reads, by the key of platformSecrets:
+key k is passed as FIREBREAK_<K>_FILE, the service's --k-file flag. */}}
+{{- define "firebreak.platformFiles" -}}
+{{- dict "ingest" (list "x-consumer-secret" "mastodon-token" "bluesky-chat-app-password") "reach" (list "x-bearer-token" "mastodon-token") | toJson -}}
+{{- end -}}
+
 {{/* Checks across values that the schema cannot express. */}}
 {{- define "firebreak.validate" -}}
 {{- if and .Values.nats.tls.enabled (not (or .Values.nats.tls.ca .Values.nats.tls.existingSecret)) -}}
@@ -154,6 +160,12 @@ else its in-cluster one. */}}
 {{- end -}}
 {{- if and .Values.redis.masterName (not .Values.redis.addrs) -}}
 {{- fail "redis.masterName is for Sentinel: list the Sentinels in redis.addrs" -}}
+{{- end -}}
+{{- $files := include "firebreak.platformFiles" . | fromJson -}}
+{{- range (include "firebreak.platformKeys" . | splitList "\n") -}}
+{{- if and . (not (or (has . $files.ingest) (has . $files.reach))) -}}
+{{- fail (printf "platformSecrets key %q is a file no service reads; use x-consumer-secret, mastodon-token or bluesky-chat-app-password (ingest), x-bearer-token or mastodon-token (reach)" .) -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.platformSecrets.existingSecret (not .Values.platformSecrets.keys) -}}
 {{- fail "platformSecrets.existingSecret: list the Secret's keys in platformSecrets.keys so the services are told where each file is" -}}

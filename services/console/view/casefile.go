@@ -3,7 +3,9 @@ package view
 import (
 	"cmp"
 	"slices"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -96,6 +98,22 @@ type Event struct {
 	Anchor  string
 	Level   int32
 	Reasons []string
+	// TraceID is the trace of the work behind the event; Trace, its link
+	// in the tracing UI when one is configured.
+	TraceID, Trace string
+}
+
+// traceID is a W3C trace id: only such ids are put into a trace link.
+var traceID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// LinkTraces links each timeline event to its trace through template, in
+// which {trace_id} stands for the id; an empty template links nothing.
+func (f *File) LinkTraces(template string) {
+	for i, e := range f.Timeline {
+		if template != "" && traceID.MatchString(e.TraceID) {
+			f.Timeline[i].Trace = strings.ReplaceAll(template, "{trace_id}", e.TraceID)
+		}
+	}
 }
 
 // Build assembles a case's file from the case, its timeline, the decisions
@@ -277,7 +295,7 @@ func chainLevels(timeline []*fbv1.CaseEvent, deliveries []*fbv1.Delivery) []Leve
 func events(timeline []*fbv1.CaseEvent) []Event {
 	out := make([]Event, 0, len(timeline))
 	for _, e := range timeline {
-		ev := Event{What: EventName(e.Type), Actor: e.Actor, Via: e.AuthMethod, Note: e.Note, Mention: e.MentionId, Level: e.Level}
+		ev := Event{What: EventName(e.Type), Actor: e.Actor, Via: e.AuthMethod, Note: e.Note, Mention: e.MentionId, Level: e.Level, TraceID: e.TraceId}
 		if e.Via != "" {
 			ev.Via += " as " + e.Via // e.g. "slack as slack:U0CA5"
 		}
