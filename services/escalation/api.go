@@ -45,6 +45,9 @@ func (s *Service) ListCases(ctx context.Context, req *fbv1.ListCasesRequest) (*f
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if err := s.fillIncidents(ctx, list...); err != nil {
+		return nil, toStatus(err)
+	}
 	return &fbv1.ListCasesResponse{Cases: list, NextPageToken: next}, nil
 }
 
@@ -56,6 +59,9 @@ func (s *Service) GetCase(ctx context.Context, req *fbv1.GetCaseRequest) (*fbv1.
 	}
 	timeline, err := s.store.Timeline(ctx, req.Id)
 	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.fillIncidents(ctx, l.Case); err != nil {
 		return nil, toStatus(err)
 	}
 	return &fbv1.GetCaseResponse{Case: l.Case, Timeline: timeline}, nil

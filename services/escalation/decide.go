@@ -100,8 +100,8 @@ func checkMention(m *fbv1.Mention) error {
 
 // evaluate runs the policy on a joined mention and records the decision,
 // with the shadow policy's beside it.
-func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined, now time.Time) *fbv1.Decision {
-	in := policy.Input{Mention: j.Mention, Score: j.Score, Reach: j.Reach, History: j.History}
+func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined, sf *policy.SurgeFacts, now time.Time) *fbv1.Decision {
+	in := policy.Input{Mention: j.Mention, Score: j.Score, Reach: j.Reach, History: j.History, Surge: sf}
 	d := pol.Decide(in, now)
 	d.AuthorKey = a.Key
 	s.shadowDecision(context.Background(), in, d)
@@ -111,11 +111,16 @@ func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined,
 // decide applies a fresh decision to the author's case, stores both, and
 // publishes the case's events.
 func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined) error {
+	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score)
+	if err != nil {
+		return err
+	}
 	now := s.clock.Now()
-	d := s.evaluate(pol, a, j, now)
+	d := s.evaluate(pol, a, j, sf, now)
 	c, events := cases.Decide(j.Current, a.Tag, d, j.Mention, s.caseSettings(pol), now)
 	if c != nil {
 		d.CaseId = c.Id
+		joined(c, d, events)
 	}
 	if err := s.mute(ctx, j.Watched, d, j.Mention, nil, events); err != nil {
 		return err
@@ -126,8 +131,12 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Autho
 // revise looks again at a mention decided without one part, now that the
 // part has come: if the full picture escalates further, the case follows.
 func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined) error {
+	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score)
+	if err != nil {
+		return err
+	}
 	now := s.clock.Now()
-	d := s.evaluate(pol, a, j, now)
+	d := s.evaluate(pol, a, j, sf, now)
 	d.Reasons = append(d.Reasons, &fbv1.Reason{Code: "late_input",
 		Text: fmt.Sprintf("revised when the %s that was missing arrived", missingWord(j.Prior.Missing))})
 	d.CaseId = j.Prior.CaseId
@@ -141,11 +150,25 @@ func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Autho
 	}
 	if c != nil {
 		d.CaseId = c.Id
+		joined(c, d, events)
 	}
 	if err := s.mute(ctx, j.Watched, d, j.Mention, nil, events); err != nil {
 		return err
 	}
 	return s.commit(ctx, pol, a, j, d, c, events)
+}
+
+// joined marks a case that joined an open incident with it, and a quiet
+// decision's events as paging nobody.
+func joined(c *fbv1.Case, d *fbv1.Decision, events []*fbv1.CaseEvent) {
+	if d.GetSurge().GetActive() {
+		c.IncidentId = d.Surge.IncidentId
+	}
+	if d.Quiet {
+		for _, e := range events {
+			e.Quiet = true
+		}
+	}
 }
 
 func missingWord(missing []string) string {
@@ -165,6 +188,7 @@ func (s *Service) commit(ctx context.Context, pol *policy.Policy, a ledger.Autho
 		return err
 	}
 	s.count(ctx, d)
+	s.joinIncident(ctx, d, j.Mention)
 	s.d.Tel.Logger.DebugContext(ctx, "decided", "mention", d.MentionId, "escalate", d.Escalate, "route", d.Route, "case", d.CaseId, "missing", d.Missing)
 	return s.publish(ctx, events...)
 }

@@ -6,6 +6,7 @@
 package escalation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -46,6 +47,9 @@ type Config struct {
 	TimerTick time.Duration
 	// JoinTimeout is how long a mention waits for its score or reach.
 	JoinTimeout time.Duration
+	// SurgeLook is how often brands with an open incident are looked at,
+	// so an incident resolves when complaints stop.
+	SurgeLook time.Duration
 }
 
 // Register declares the flags.
@@ -59,6 +63,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")
 	fs.DurationVar(&c.TimerTick, "timer-tick", 200*time.Millisecond, "how often due escalation levels are looked for")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", 10*time.Second, "how long a mention waits for its score or reach before it is decided without it")
+	fs.DurationVar(&c.SurgeLook, "surge-look-interval", defaultSurgeLook, "how often brands with an open incident are looked at, so incidents resolve when complaints stop")
 }
 
 // Validate reports every invalid setting.
@@ -80,6 +85,7 @@ func (c *Config) Validate() error {
 	p.Check(c.DecisionTTL >= bus.DuplicateWindow, "decision-ttl", "must be at least 2m, and longer than the longest redelivery")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	p.Check(c.JoinTimeout >= time.Second, "join-timeout", "must be at least 1s")
+	p.Check(c.SurgeLook == 0 || c.SurgeLook >= 10*time.Millisecond, "surge-look-interval", "must be at least 10ms")
 	p.Check(c.TimerTick > 0 && c.TimerTick <= 5*time.Second, "timer-tick", "must be between 1ms and 5s; levels fire up to one tick late")
 	return p.Err()
 }
@@ -101,6 +107,7 @@ type Service struct {
 	d               *deps.Deps
 	store           *ledger.Store
 	silences        *ledger.Silences
+	surges          *ledger.Surges
 	silenceCache    silenceCache
 	policy          atomic.Pointer[policy.Policy]
 	shadow          atomic.Pointer[policy.Policy]
@@ -133,6 +140,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		tally: insights.New(d.Keys)}
 	s.silences = ledger.NewSilences(d.Redis, d.Keys, silenceKeep)
 	s.store.Watch = s.silences.VersionKey()
+	s.surges = ledger.NewSurges(d.Redis, d.Keys)
 	s.policy.Store(pol)
 	s.liveState.loaded(cfg.PolicyFile, s.clock.Now())
 	if moved, err := s.store.MigrateIndexes(context.Background()); err != nil {
@@ -169,7 +177,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	fbv1.RegisterEscalationServiceServer(unit.GRPC, s)
 	// Timers start after the consumer and stop before it.
-	unit.Workers = append(workers, consumer, commands, s.timers(cfg.TimerTick))
+	unit.Workers = append(workers, consumer, commands, s.timers(cfg.TimerTick), s.incidentLooks(cmp.Or(cfg.SurgeLook, defaultSurgeLook)))
 	unit.HTTP.AddCheck(consumer.Ready)
 	unit.HTTP.AddCheck(commands.Ready)
 	s.Unit = unit

@@ -75,6 +75,9 @@ func (s *Service) fire(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		if l.Case.Chain == "" {
+			return s.store.Unschedule(ctx, id) // a quiet case: it has no clocks
+		}
 		tag, _, _ := cases.ParseID(id)
 		replied, err := s.store.LastReply(ctx, tag)
 		if err != nil {

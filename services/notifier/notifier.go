@@ -184,6 +184,12 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		s.d.Tel.Logger.DebugContext(ctx, "silenced; nobody paged", "case", ev.Case.GetId(), "event", ev.Id, "silence", ev.Silenced.Id)
 		return nil
 	}
+	if ev.Quiet {
+		// The case joined an open incident through a quiet route: the
+		// incident paged once for all of them.
+		s.d.Tel.Logger.DebugContext(ctx, "quiet; nobody paged", "case", ev.Case.GetId(), "event", ev.Id, "incident", ev.Case.GetIncidentId())
+		return nil
+	}
 	if held, err := s.hold(ctx, &ev); err != nil || held {
 		return err // a held event goes out with its team's group
 	}

@@ -78,6 +78,57 @@ func (Priority) EnumDescriptor() ([]byte, []int) {
 	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{0}
 }
 
+// CaseKind says what a case gathers.
+type CaseKind int32
+
+const (
+	// CASE_KIND_UNSPECIFIED is an author case: one author's mentions about
+	// a brand.
+	CaseKind_CASE_KIND_UNSPECIFIED CaseKind = 0
+	// CASE_KIND_INCIDENT is a surge of complaints from many authors: an
+	// outage, or a pile-on on one post.
+	CaseKind_CASE_KIND_INCIDENT CaseKind = 1
+)
+
+// Enum value maps for CaseKind.
+var (
+	CaseKind_name = map[int32]string{
+		0: "CASE_KIND_UNSPECIFIED",
+		1: "CASE_KIND_INCIDENT",
+	}
+	CaseKind_value = map[string]int32{
+		"CASE_KIND_UNSPECIFIED": 0,
+		"CASE_KIND_INCIDENT":    1,
+	}
+)
+
+func (x CaseKind) Enum() *CaseKind {
+	p := new(CaseKind)
+	*p = x
+	return p
+}
+
+func (x CaseKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_firebreak_v1_case_proto_enumTypes[1].Descriptor()
+}
+
+func (CaseKind) Type() protoreflect.EnumType {
+	return &file_firebreak_v1_case_proto_enumTypes[1]
+}
+
+func (x CaseKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseKind.Descriptor instead.
+func (CaseKind) EnumDescriptor() ([]byte, []int) {
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{1}
+}
+
 // CaseState is where a case is in its life.
 type CaseState int32
 
@@ -115,11 +166,11 @@ func (x CaseState) String() string {
 }
 
 func (CaseState) Descriptor() protoreflect.EnumDescriptor {
-	return file_firebreak_v1_case_proto_enumTypes[1].Descriptor()
+	return file_firebreak_v1_case_proto_enumTypes[2].Descriptor()
 }
 
 func (CaseState) Type() protoreflect.EnumType {
-	return &file_firebreak_v1_case_proto_enumTypes[1]
+	return &file_firebreak_v1_case_proto_enumTypes[2]
 }
 
 func (x CaseState) Number() protoreflect.EnumNumber {
@@ -128,7 +179,7 @@ func (x CaseState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CaseState.Descriptor instead.
 func (CaseState) EnumDescriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{1}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{2}
 }
 
 // CaseEventType is what happened to a case; it is the last token of the
@@ -211,11 +262,11 @@ func (x CaseEventType) String() string {
 }
 
 func (CaseEventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_firebreak_v1_case_proto_enumTypes[2].Descriptor()
+	return file_firebreak_v1_case_proto_enumTypes[3].Descriptor()
 }
 
 func (CaseEventType) Type() protoreflect.EnumType {
-	return &file_firebreak_v1_case_proto_enumTypes[2]
+	return &file_firebreak_v1_case_proto_enumTypes[3]
 }
 
 func (x CaseEventType) Number() protoreflect.EnumNumber {
@@ -224,7 +275,7 @@ func (x CaseEventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CaseEventType.Descriptor instead.
 func (CaseEventType) EnumDescriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{2}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{3}
 }
 
 // DeliveryOutcome is the result of one delivery attempt.
@@ -269,11 +320,11 @@ func (x DeliveryOutcome) String() string {
 }
 
 func (DeliveryOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_firebreak_v1_case_proto_enumTypes[3].Descriptor()
+	return file_firebreak_v1_case_proto_enumTypes[4].Descriptor()
 }
 
 func (DeliveryOutcome) Type() protoreflect.EnumType {
-	return &file_firebreak_v1_case_proto_enumTypes[3]
+	return &file_firebreak_v1_case_proto_enumTypes[4]
 }
 
 func (x DeliveryOutcome) Number() protoreflect.EnumNumber {
@@ -282,7 +333,7 @@ func (x DeliveryOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryOutcome.Descriptor instead.
 func (DeliveryOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{3}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{4}
 }
 
 // CaseCommandAction is what a person asks of a case from a receiver.
@@ -331,11 +382,11 @@ func (x CaseCommandAction) String() string {
 }
 
 func (CaseCommandAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_firebreak_v1_case_proto_enumTypes[4].Descriptor()
+	return file_firebreak_v1_case_proto_enumTypes[5].Descriptor()
 }
 
 func (CaseCommandAction) Type() protoreflect.EnumType {
-	return &file_firebreak_v1_case_proto_enumTypes[4]
+	return &file_firebreak_v1_case_proto_enumTypes[5]
 }
 
 func (x CaseCommandAction) Number() protoreflect.EnumNumber {
@@ -344,7 +395,7 @@ func (x CaseCommandAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CaseCommandAction.Descriptor instead.
 func (CaseCommandAction) EnumDescriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{4}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{5}
 }
 
 // Reason is one plain-words cause of a decision.
@@ -524,7 +575,13 @@ type Decision struct {
 	// address, so a case can show every mention it holds.
 	Mention *Mention `protobuf:"bytes,19,opt,name=mention,proto3" json:"mention,omitempty"`
 	// silenced is the silence that muted this decision's pages, if one did.
-	Silenced      *Silence `protobuf:"bytes,20,opt,name=silenced,proto3" json:"silenced,omitempty"`
+	Silenced *Silence `protobuf:"bytes,20,opt,name=silenced,proto3" json:"silenced,omitempty"`
+	// surge is the open incident the mention belongs to, if one is open for
+	// its brand, topic or the post it replies to (policy field surge.*).
+	Surge *Surge `protobuf:"bytes,21,opt,name=surge,proto3" json:"surge,omitempty"`
+	// quiet is set when the matching route is quiet: the case records the
+	// mention, but its events page nobody.
+	Quiet         bool `protobuf:"varint,22,opt,name=quiet,proto3" json:"quiet,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -699,6 +756,287 @@ func (x *Decision) GetSilenced() *Silence {
 	return nil
 }
 
+func (x *Decision) GetSurge() *Surge {
+	if x != nil {
+		return x.Surge
+	}
+	return nil
+}
+
+func (x *Decision) GetQuiet() bool {
+	if x != nil {
+		return x.Quiet
+	}
+	return false
+}
+
+// Surge is what a decision knew of an open incident (policy fields
+// surge.active, surge.authors, surge.topic).
+type Surge struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Active bool                   `protobuf:"varint,1,opt,name=active,proto3" json:"active,omitempty"`
+	// incident_id is the incident's case id.
+	IncidentId string `protobuf:"bytes,2,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// authors is how many distinct authors complained in the incident's
+	// scope in the last window.
+	Authors int64  `protobuf:"varint,3,opt,name=authors,proto3" json:"authors,omitempty"`
+	Topic   string `protobuf:"bytes,4,opt,name=topic,proto3" json:"topic,omitempty"`
+	// post_id is the post a pile-on gathers on; empty for an outage.
+	PostId string `protobuf:"bytes,5,opt,name=post_id,json=postId,proto3" json:"post_id,omitempty"`
+	// reason says why the incident opened, in plain words.
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Surge) Reset() {
+	*x = Surge{}
+	mi := &file_firebreak_v1_case_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Surge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Surge) ProtoMessage() {}
+
+func (x *Surge) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_case_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Surge.ProtoReflect.Descriptor instead.
+func (*Surge) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Surge) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Surge) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *Surge) GetAuthors() int64 {
+	if x != nil {
+		return x.Authors
+	}
+	return 0
+}
+
+func (x *Surge) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *Surge) GetPostId() string {
+	if x != nil {
+		return x.PostId
+	}
+	return ""
+}
+
+func (x *Surge) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Incident is what an incident case knows of its surge.
+type Incident struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// scope is "brand", "topic:<topic>" or "post:<mention id>".
+	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	Topic string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	// post_id is the post a pile-on gathers on (a reply or quote target).
+	PostId string `protobuf:"bytes,3,opt,name=post_id,json=postId,proto3" json:"post_id,omitempty"`
+	// member_case_ids are the author cases that joined, oldest first (the
+	// latest few hundred; members_total counts them all).
+	MemberCaseIds   []string               `protobuf:"bytes,4,rep,name=member_case_ids,json=memberCaseIds,proto3" json:"member_case_ids,omitempty"`
+	MembersTotal    int64                  `protobuf:"varint,5,opt,name=members_total,json=membersTotal,proto3" json:"members_total,omitempty"`
+	FirstMentionId  string                 `protobuf:"bytes,6,opt,name=first_mention_id,json=firstMentionId,proto3" json:"first_mention_id,omitempty"`
+	LatestMentionId string                 `protobuf:"bytes,7,opt,name=latest_mention_id,json=latestMentionId,proto3" json:"latest_mention_id,omitempty"`
+	FirstMentionAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=first_mention_at,json=firstMentionAt,proto3" json:"first_mention_at,omitempty"`
+	LatestMentionAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=latest_mention_at,json=latestMentionAt,proto3" json:"latest_mention_at,omitempty"`
+	// authors counts the distinct authors who complained while it was open,
+	// and reach is the sum of their followers.
+	Authors int64 `protobuf:"varint,10,opt,name=authors,proto3" json:"authors,omitempty"`
+	Reach   int64 `protobuf:"varint,11,opt,name=reach,proto3" json:"reach,omitempty"`
+	// peak is the most distinct authors in one window; baseline_mean and
+	// baseline_sd the usual count it was compared with.
+	Peak         int64   `protobuf:"varint,12,opt,name=peak,proto3" json:"peak,omitempty"`
+	BaselineMean float64 `protobuf:"fixed64,13,opt,name=baseline_mean,json=baselineMean,proto3" json:"baseline_mean,omitempty"`
+	BaselineSd   float64 `protobuf:"fixed64,14,opt,name=baseline_sd,json=baselineSd,proto3" json:"baseline_sd,omitempty"`
+	// severity grows with how far the count is above the baseline.
+	Severity Priority `protobuf:"varint,15,opt,name=severity,proto3,enum=firebreak.v1.Priority" json:"severity,omitempty"`
+	// reason says why, in plain words: "41 people complained about broadband
+	// in 15 minutes; usually 3 ± 2".
+	Reason        string `protobuf:"bytes,16,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Incident) Reset() {
+	*x = Incident{}
+	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Incident) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Incident) ProtoMessage() {}
+
+func (x *Incident) ProtoReflect() protoreflect.Message {
+	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Incident.ProtoReflect.Descriptor instead.
+func (*Incident) Descriptor() ([]byte, []int) {
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Incident) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *Incident) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *Incident) GetPostId() string {
+	if x != nil {
+		return x.PostId
+	}
+	return ""
+}
+
+func (x *Incident) GetMemberCaseIds() []string {
+	if x != nil {
+		return x.MemberCaseIds
+	}
+	return nil
+}
+
+func (x *Incident) GetMembersTotal() int64 {
+	if x != nil {
+		return x.MembersTotal
+	}
+	return 0
+}
+
+func (x *Incident) GetFirstMentionId() string {
+	if x != nil {
+		return x.FirstMentionId
+	}
+	return ""
+}
+
+func (x *Incident) GetLatestMentionId() string {
+	if x != nil {
+		return x.LatestMentionId
+	}
+	return ""
+}
+
+func (x *Incident) GetFirstMentionAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstMentionAt
+	}
+	return nil
+}
+
+func (x *Incident) GetLatestMentionAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LatestMentionAt
+	}
+	return nil
+}
+
+func (x *Incident) GetAuthors() int64 {
+	if x != nil {
+		return x.Authors
+	}
+	return 0
+}
+
+func (x *Incident) GetReach() int64 {
+	if x != nil {
+		return x.Reach
+	}
+	return 0
+}
+
+func (x *Incident) GetPeak() int64 {
+	if x != nil {
+		return x.Peak
+	}
+	return 0
+}
+
+func (x *Incident) GetBaselineMean() float64 {
+	if x != nil {
+		return x.BaselineMean
+	}
+	return 0
+}
+
+func (x *Incident) GetBaselineSd() float64 {
+	if x != nil {
+		return x.BaselineSd
+	}
+	return 0
+}
+
+func (x *Incident) GetSeverity() Priority {
+	if x != nil {
+		return x.Severity
+	}
+	return Priority_PRIORITY_UNSPECIFIED
+}
+
+func (x *Incident) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Case gathers an author's escalated mentions about one brand. There is at
 // most one open case per author and brand.
 type Case struct {
@@ -777,15 +1115,21 @@ type Case struct {
 	SnoozedBy    string                 `protobuf:"bytes,43,opt,name=snoozed_by,json=snoozedBy,proto3" json:"snoozed_by,omitempty"`
 	// route and topics are those of the latest decision that changed the
 	// case: silences match them when the chain fires later.
-	Route         string   `protobuf:"bytes,44,opt,name=route,proto3" json:"route,omitempty"`
-	Topics        []string `protobuf:"bytes,45,rep,name=topics,proto3" json:"topics,omitempty"`
+	Route  string   `protobuf:"bytes,44,opt,name=route,proto3" json:"route,omitempty"`
+	Topics []string `protobuf:"bytes,45,rep,name=topics,proto3" json:"topics,omitempty"`
+	// kind is what the case gathers: one author's mentions, or an incident.
+	Kind CaseKind `protobuf:"varint,46,opt,name=kind,proto3,enum=firebreak.v1.CaseKind" json:"kind,omitempty"`
+	// incident is set on incident cases.
+	Incident *Incident `protobuf:"bytes,47,opt,name=incident,proto3" json:"incident,omitempty"`
+	// incident_id is the incident a member case joined while it was open.
+	IncidentId    string `protobuf:"bytes,48,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
 	*x = Case{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[3]
+	mi := &file_firebreak_v1_case_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +1141,7 @@ func (x *Case) String() string {
 func (*Case) ProtoMessage() {}
 
 func (x *Case) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[3]
+	mi := &file_firebreak_v1_case_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +1154,7 @@ func (x *Case) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Case.ProtoReflect.Descriptor instead.
 func (*Case) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{3}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Case) GetId() string {
@@ -1128,6 +1472,27 @@ func (x *Case) GetTopics() []string {
 	return nil
 }
 
+func (x *Case) GetKind() CaseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CaseKind_CASE_KIND_UNSPECIFIED
+}
+
+func (x *Case) GetIncident() *Incident {
+	if x != nil {
+		return x.Incident
+	}
+	return nil
+}
+
+func (x *Case) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
 // BrandReply is one reply of the brand to a case's author, with what the
 // reply check found in it.
 type BrandReply struct {
@@ -1150,7 +1515,7 @@ type BrandReply struct {
 
 func (x *BrandReply) Reset() {
 	*x = BrandReply{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	mi := &file_firebreak_v1_case_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1527,7 @@ func (x *BrandReply) String() string {
 func (*BrandReply) ProtoMessage() {}
 
 func (x *BrandReply) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[4]
+	mi := &file_firebreak_v1_case_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1540,7 @@ func (x *BrandReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BrandReply.ProtoReflect.Descriptor instead.
 func (*BrandReply) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{4}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BrandReply) GetMentionId() string {
@@ -1273,14 +1638,17 @@ type CaseEvent struct {
 	Silenced *Silence `protobuf:"bytes,15,opt,name=silenced,proto3" json:"silenced,omitempty"`
 	// trace_id is the W3C trace id (hex) of the work that caused the event,
 	// from the post at ingest onwards; the console links to it.
-	TraceId       string `protobuf:"bytes,16,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	TraceId string `protobuf:"bytes,16,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	// quiet is set on events of a case that joined an open incident through a
+	// quiet route: recorded and shown, paging nobody.
+	Quiet         bool `protobuf:"varint,17,opt,name=quiet,proto3" json:"quiet,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseEvent) Reset() {
 	*x = CaseEvent{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[5]
+	mi := &file_firebreak_v1_case_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1660,7 @@ func (x *CaseEvent) String() string {
 func (*CaseEvent) ProtoMessage() {}
 
 func (x *CaseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[5]
+	mi := &file_firebreak_v1_case_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1673,7 @@ func (x *CaseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseEvent.ProtoReflect.Descriptor instead.
 func (*CaseEvent) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{5}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CaseEvent) GetId() string {
@@ -1420,6 +1788,13 @@ func (x *CaseEvent) GetTraceId() string {
 	return ""
 }
 
+func (x *CaseEvent) GetQuiet() bool {
+	if x != nil {
+		return x.Quiet
+	}
+	return false
+}
+
 // Delivery records one attempt to tell a receiver about a case event.
 type Delivery struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1442,7 +1817,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[6]
+	mi := &file_firebreak_v1_case_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1829,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[6]
+	mi := &file_firebreak_v1_case_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1842,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{6}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Delivery) GetId() string {
@@ -1595,7 +1970,7 @@ type CaseCommand struct {
 
 func (x *CaseCommand) Reset() {
 	*x = CaseCommand{}
-	mi := &file_firebreak_v1_case_proto_msgTypes[7]
+	mi := &file_firebreak_v1_case_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1982,7 @@ func (x *CaseCommand) String() string {
 func (*CaseCommand) ProtoMessage() {}
 
 func (x *CaseCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_firebreak_v1_case_proto_msgTypes[7]
+	mi := &file_firebreak_v1_case_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1995,7 @@ func (x *CaseCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCommand.ProtoReflect.Descriptor instead.
 func (*CaseCommand) Descriptor() ([]byte, []int) {
-	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{7}
+	return file_firebreak_v1_case_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CaseCommand) GetId() string {
@@ -1714,7 +2089,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x13last_brand_reply_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastBrandReplyAt\x12%\n" +
 	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\x12H\n" +
 	"\x12private_handoff_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x10privateHandoffAt\x12J\n" +
-	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\xec\x05\n" +
+	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\xad\x06\n" +
 	"\bDecision\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x14\n" +
@@ -1739,7 +2114,36 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05reach\x18\x11 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\x12.\n" +
 	"\x06shadow\x18\x12 \x01(\v2\x16.firebreak.v1.DecisionR\x06shadow\x12/\n" +
 	"\amention\x18\x13 \x01(\v2\x15.firebreak.v1.MentionR\amention\x121\n" +
-	"\bsilenced\x18\x14 \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\"\xf8\x10\n" +
+	"\bsilenced\x18\x14 \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\x12)\n" +
+	"\x05surge\x18\x15 \x01(\v2\x13.firebreak.v1.SurgeR\x05surge\x12\x14\n" +
+	"\x05quiet\x18\x16 \x01(\bR\x05quiet\"\xa1\x01\n" +
+	"\x05Surge\x12\x16\n" +
+	"\x06active\x18\x01 \x01(\bR\x06active\x12\x1f\n" +
+	"\vincident_id\x18\x02 \x01(\tR\n" +
+	"incidentId\x12\x18\n" +
+	"\aauthors\x18\x03 \x01(\x03R\aauthors\x12\x14\n" +
+	"\x05topic\x18\x04 \x01(\tR\x05topic\x12\x17\n" +
+	"\apost_id\x18\x05 \x01(\tR\x06postId\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xd6\x04\n" +
+	"\bIncident\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x17\n" +
+	"\apost_id\x18\x03 \x01(\tR\x06postId\x12&\n" +
+	"\x0fmember_case_ids\x18\x04 \x03(\tR\rmemberCaseIds\x12#\n" +
+	"\rmembers_total\x18\x05 \x01(\x03R\fmembersTotal\x12(\n" +
+	"\x10first_mention_id\x18\x06 \x01(\tR\x0efirstMentionId\x12*\n" +
+	"\x11latest_mention_id\x18\a \x01(\tR\x0flatestMentionId\x12D\n" +
+	"\x10first_mention_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x0efirstMentionAt\x12F\n" +
+	"\x11latest_mention_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0flatestMentionAt\x12\x18\n" +
+	"\aauthors\x18\n" +
+	" \x01(\x03R\aauthors\x12\x14\n" +
+	"\x05reach\x18\v \x01(\x03R\x05reach\x12\x12\n" +
+	"\x04peak\x18\f \x01(\x03R\x04peak\x12#\n" +
+	"\rbaseline_mean\x18\r \x01(\x01R\fbaselineMean\x12\x1f\n" +
+	"\vbaseline_sd\x18\x0e \x01(\x01R\n" +
+	"baselineSd\x122\n" +
+	"\bseverity\x18\x0f \x01(\x0e2\x16.firebreak.v1.PriorityR\bseverity\x12\x16\n" +
+	"\x06reason\x18\x10 \x01(\tR\x06reason\"\xf9\x11\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -1796,7 +2200,11 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\n" +
 	"snoozed_by\x18+ \x01(\tR\tsnoozedBy\x12\x14\n" +
 	"\x05route\x18, \x01(\tR\x05route\x12\x16\n" +
-	"\x06topics\x18- \x03(\tR\x06topics\x1a>\n" +
+	"\x06topics\x18- \x03(\tR\x06topics\x12*\n" +
+	"\x04kind\x18. \x01(\x0e2\x16.firebreak.v1.CaseKindR\x04kind\x122\n" +
+	"\bincident\x18/ \x01(\v2\x16.firebreak.v1.IncidentR\bincident\x12\x1f\n" +
+	"\vincident_id\x180 \x01(\tR\n" +
+	"incidentId\x1a>\n" +
 	"\x10MentionUrlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
@@ -1816,7 +2224,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x05check\x18\x06 \x01(\v2\x18.firebreak.v1.ReplyCheckR\x05check\x12\x1a\n" +
 	"\banswered\x18\a \x01(\bR\banswered\x12\x10\n" +
 	"\x03why\x18\b \x01(\tR\x03why\x12\x16\n" +
-	"\x06handle\x18\t \x01(\tR\x06handle\"\x94\x04\n" +
+	"\x06handle\x18\t \x01(\tR\x06handle\"\xaa\x04\n" +
 	"\tCaseEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1b.firebreak.v1.CaseEventTypeR\x04type\x12&\n" +
@@ -1836,7 +2244,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"authMethod\x12\x10\n" +
 	"\x03via\x18\x0e \x01(\tR\x03via\x121\n" +
 	"\bsilenced\x18\x0f \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\x12\x19\n" +
-	"\btrace_id\x18\x10 \x01(\tR\atraceId\"\x97\x03\n" +
+	"\btrace_id\x18\x10 \x01(\tR\atraceId\x12\x14\n" +
+	"\x05quiet\x18\x11 \x01(\bR\x05quiet\"\x97\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -1874,7 +2283,10 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\fPRIORITY_LOW\x10\x01\x12\x13\n" +
 	"\x0fPRIORITY_NORMAL\x10\x02\x12\x11\n" +
 	"\rPRIORITY_HIGH\x10\x03\x12\x15\n" +
-	"\x11PRIORITY_CRITICAL\x10\x04*r\n" +
+	"\x11PRIORITY_CRITICAL\x10\x04*=\n" +
+	"\bCaseKind\x12\x19\n" +
+	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12CASE_KIND_INCIDENT\x10\x01*r\n" +
 	"\tCaseState\x12\x1a\n" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCASE_STATE_OPEN\x10\x01\x12\x1b\n" +
@@ -1923,88 +2335,97 @@ func file_firebreak_v1_case_proto_rawDescGZIP() []byte {
 	return file_firebreak_v1_case_proto_rawDescData
 }
 
-var file_firebreak_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_firebreak_v1_case_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_firebreak_v1_case_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_firebreak_v1_case_proto_goTypes = []any{
 	(Priority)(0),                 // 0: firebreak.v1.Priority
-	(CaseState)(0),                // 1: firebreak.v1.CaseState
-	(CaseEventType)(0),            // 2: firebreak.v1.CaseEventType
-	(DeliveryOutcome)(0),          // 3: firebreak.v1.DeliveryOutcome
-	(CaseCommandAction)(0),        // 4: firebreak.v1.CaseCommandAction
-	(*Reason)(nil),                // 5: firebreak.v1.Reason
-	(*History)(nil),               // 6: firebreak.v1.History
-	(*Decision)(nil),              // 7: firebreak.v1.Decision
-	(*Case)(nil),                  // 8: firebreak.v1.Case
-	(*BrandReply)(nil),            // 9: firebreak.v1.BrandReply
-	(*CaseEvent)(nil),             // 10: firebreak.v1.CaseEvent
-	(*Delivery)(nil),              // 11: firebreak.v1.Delivery
-	(*CaseCommand)(nil),           // 12: firebreak.v1.CaseCommand
-	nil,                           // 13: firebreak.v1.Case.MentionUrlsEntry
-	nil,                           // 14: firebreak.v1.Case.PrivateTextsEntry
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*Score)(nil),                 // 16: firebreak.v1.Score
-	(*Reach)(nil),                 // 17: firebreak.v1.Reach
-	(*Mention)(nil),               // 18: firebreak.v1.Mention
-	(*Silence)(nil),               // 19: firebreak.v1.Silence
-	(Platform)(0),                 // 20: firebreak.v1.Platform
-	(*Author)(nil),                // 21: firebreak.v1.Author
-	(Visibility)(0),               // 22: firebreak.v1.Visibility
-	(*ReplyCheck)(nil),            // 23: firebreak.v1.ReplyCheck
+	(CaseKind)(0),                 // 1: firebreak.v1.CaseKind
+	(CaseState)(0),                // 2: firebreak.v1.CaseState
+	(CaseEventType)(0),            // 3: firebreak.v1.CaseEventType
+	(DeliveryOutcome)(0),          // 4: firebreak.v1.DeliveryOutcome
+	(CaseCommandAction)(0),        // 5: firebreak.v1.CaseCommandAction
+	(*Reason)(nil),                // 6: firebreak.v1.Reason
+	(*History)(nil),               // 7: firebreak.v1.History
+	(*Decision)(nil),              // 8: firebreak.v1.Decision
+	(*Surge)(nil),                 // 9: firebreak.v1.Surge
+	(*Incident)(nil),              // 10: firebreak.v1.Incident
+	(*Case)(nil),                  // 11: firebreak.v1.Case
+	(*BrandReply)(nil),            // 12: firebreak.v1.BrandReply
+	(*CaseEvent)(nil),             // 13: firebreak.v1.CaseEvent
+	(*Delivery)(nil),              // 14: firebreak.v1.Delivery
+	(*CaseCommand)(nil),           // 15: firebreak.v1.CaseCommand
+	nil,                           // 16: firebreak.v1.Case.MentionUrlsEntry
+	nil,                           // 17: firebreak.v1.Case.PrivateTextsEntry
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*Score)(nil),                 // 19: firebreak.v1.Score
+	(*Reach)(nil),                 // 20: firebreak.v1.Reach
+	(*Mention)(nil),               // 21: firebreak.v1.Mention
+	(*Silence)(nil),               // 22: firebreak.v1.Silence
+	(Platform)(0),                 // 23: firebreak.v1.Platform
+	(*Author)(nil),                // 24: firebreak.v1.Author
+	(Visibility)(0),               // 25: firebreak.v1.Visibility
+	(*ReplyCheck)(nil),            // 26: firebreak.v1.ReplyCheck
 }
 var file_firebreak_v1_case_proto_depIdxs = []int32{
-	15, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
-	15, // 1: firebreak.v1.History.private_handoff_at:type_name -> google.protobuf.Timestamp
-	15, // 2: firebreak.v1.History.first_unanswered_at:type_name -> google.protobuf.Timestamp
+	18, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
+	18, // 1: firebreak.v1.History.private_handoff_at:type_name -> google.protobuf.Timestamp
+	18, // 2: firebreak.v1.History.first_unanswered_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: firebreak.v1.Decision.priority:type_name -> firebreak.v1.Priority
-	5,  // 4: firebreak.v1.Decision.reasons:type_name -> firebreak.v1.Reason
-	6,  // 5: firebreak.v1.Decision.history:type_name -> firebreak.v1.History
-	15, // 6: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
-	16, // 7: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
-	17, // 8: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
-	7,  // 9: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
-	18, // 10: firebreak.v1.Decision.mention:type_name -> firebreak.v1.Mention
-	19, // 11: firebreak.v1.Decision.silenced:type_name -> firebreak.v1.Silence
-	20, // 12: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	21, // 13: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
-	1,  // 14: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
-	0,  // 15: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
-	5,  // 16: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	15, // 17: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	15, // 18: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	15, // 19: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	15, // 20: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	17, // 21: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	15, // 22: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	15, // 23: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	15, // 24: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
-	9,  // 25: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
-	15, // 26: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
-	15, // 27: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
-	15, // 28: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
-	15, // 29: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
-	13, // 30: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
-	15, // 31: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
-	14, // 32: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
-	15, // 33: firebreak.v1.Case.assigned_at:type_name -> google.protobuf.Timestamp
-	15, // 34: firebreak.v1.Case.snoozed_until:type_name -> google.protobuf.Timestamp
-	22, // 35: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
-	15, // 36: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
-	23, // 37: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
-	2,  // 38: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	8,  // 39: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	5,  // 40: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	15, // 41: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	9,  // 42: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
-	19, // 43: firebreak.v1.CaseEvent.silenced:type_name -> firebreak.v1.Silence
-	3,  // 44: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	15, // 45: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	4,  // 46: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
-	15, // 47: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
-	48, // [48:48] is the sub-list for method output_type
-	48, // [48:48] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	6,  // 4: firebreak.v1.Decision.reasons:type_name -> firebreak.v1.Reason
+	7,  // 5: firebreak.v1.Decision.history:type_name -> firebreak.v1.History
+	18, // 6: firebreak.v1.Decision.decided_at:type_name -> google.protobuf.Timestamp
+	19, // 7: firebreak.v1.Decision.score:type_name -> firebreak.v1.Score
+	20, // 8: firebreak.v1.Decision.reach:type_name -> firebreak.v1.Reach
+	8,  // 9: firebreak.v1.Decision.shadow:type_name -> firebreak.v1.Decision
+	21, // 10: firebreak.v1.Decision.mention:type_name -> firebreak.v1.Mention
+	22, // 11: firebreak.v1.Decision.silenced:type_name -> firebreak.v1.Silence
+	9,  // 12: firebreak.v1.Decision.surge:type_name -> firebreak.v1.Surge
+	18, // 13: firebreak.v1.Incident.first_mention_at:type_name -> google.protobuf.Timestamp
+	18, // 14: firebreak.v1.Incident.latest_mention_at:type_name -> google.protobuf.Timestamp
+	0,  // 15: firebreak.v1.Incident.severity:type_name -> firebreak.v1.Priority
+	23, // 16: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	24, // 17: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	2,  // 18: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
+	0,  // 19: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
+	6,  // 20: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
+	18, // 21: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	18, // 22: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 23: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	18, // 24: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	20, // 25: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	18, // 26: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	18, // 27: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	18, // 28: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	12, // 29: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
+	18, // 30: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
+	18, // 31: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
+	18, // 32: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
+	18, // 33: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
+	16, // 34: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
+	18, // 35: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
+	17, // 36: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
+	18, // 37: firebreak.v1.Case.assigned_at:type_name -> google.protobuf.Timestamp
+	18, // 38: firebreak.v1.Case.snoozed_until:type_name -> google.protobuf.Timestamp
+	1,  // 39: firebreak.v1.Case.kind:type_name -> firebreak.v1.CaseKind
+	10, // 40: firebreak.v1.Case.incident:type_name -> firebreak.v1.Incident
+	25, // 41: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
+	18, // 42: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
+	26, // 43: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
+	3,  // 44: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	11, // 45: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	6,  // 46: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	18, // 47: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	12, // 48: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
+	22, // 49: firebreak.v1.CaseEvent.silenced:type_name -> firebreak.v1.Silence
+	4,  // 50: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	18, // 51: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	5,  // 52: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	18, // 53: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	54, // [54:54] is the sub-list for method output_type
+	54, // [54:54] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }
@@ -2016,14 +2437,14 @@ func file_firebreak_v1_case_proto_init() {
 	file_firebreak_v1_reach_proto_init()
 	file_firebreak_v1_score_proto_init()
 	file_firebreak_v1_silence_proto_init()
-	file_firebreak_v1_case_proto_msgTypes[7].OneofWrappers = []any{}
+	file_firebreak_v1_case_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_firebreak_v1_case_proto_rawDesc), len(file_firebreak_v1_case_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   10,
+			NumEnums:      6,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -310,8 +310,12 @@ type Mention struct {
 	// reply_to_author_id names the author a brand reply answers.
 	ReplyToAuthorId string                 `protobuf:"bytes,15,opt,name=reply_to_author_id,json=replyToAuthorId,proto3" json:"reply_to_author_id,omitempty"`
 	IngestedAt      *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=ingested_at,json=ingestedAt,proto3" json:"ingested_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// quote_of_id is the Firebreak id of the post this one quotes, when the
+	// platform says (X quoted tweets, Bluesky record embeds, Mastodon quotes).
+	// With reply_to_id it names the post a pile-on gathers on.
+	QuoteOfId     string `protobuf:"bytes,17,opt,name=quote_of_id,json=quoteOfId,proto3" json:"quote_of_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Mention) Reset() {
@@ -456,6 +460,13 @@ func (x *Mention) GetIngestedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Mention) GetQuoteOfId() string {
+	if x != nil {
+		return x.QuoteOfId
+	}
+	return ""
+}
+
 var File_firebreak_v1_mention_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_mention_proto_rawDesc = "" +
@@ -472,7 +483,7 @@ const file_firebreak_v1_mention_proto_rawDesc = "" +
 	"\areposts\x18\x01 \x01(\x03R\areposts\x12\x14\n" +
 	"\x05likes\x18\x02 \x01(\x03R\x05likes\x12\x18\n" +
 	"\areplies\x18\x03 \x01(\x03R\areplies\x12\x16\n" +
-	"\x06quotes\x18\x04 \x01(\x03R\x06quotes\"\xf4\x04\n" +
+	"\x06quotes\x18\x04 \x01(\x03R\x06quotes\"\x94\x05\n" +
 	"\aMention\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\bplatform\x18\x02 \x01(\x0e2\x16.firebreak.v1.PlatformR\bplatform\x12\x1f\n" +
@@ -496,7 +507,8 @@ const file_firebreak_v1_mention_proto_rawDesc = "" +
 	"\ametrics\x18\x0e \x01(\v2\x1b.firebreak.v1.PublicMetricsR\ametrics\x12+\n" +
 	"\x12reply_to_author_id\x18\x0f \x01(\tR\x0freplyToAuthorId\x12;\n" +
 	"\vingested_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"ingestedAt*w\n" +
+	"ingestedAt\x12\x1e\n" +
+	"\vquote_of_id\x18\x11 \x01(\tR\tquoteOfId*w\n" +
 	"\bPlatform\x12\x18\n" +
 	"\x14PLATFORM_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

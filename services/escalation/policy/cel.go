@@ -29,6 +29,7 @@ const (
 	varComplaint = "complaint" // the policy's complaint expression, already evaluated
 	varEscalated = "escalated" // an earlier route matched and continued
 	varAuthor    = "author"    // AuthorFacts: the policy's lists on the author
+	varSurge     = "surge"     // SurgeFacts: the open incident the mention belongs to
 )
 
 // newEnv declares the typed variables, so a misspelt field is refused at
@@ -52,6 +53,8 @@ func newEnv() (*cel.Env, error) {
 		// After the protobuf provider, as ext.NativeTypes requires.
 		ext.NativeTypes(reflect.TypeFor[AuthorFacts](), ext.ParseStructTags(true)),
 		cel.Variable(varAuthor, cel.ObjectType("policy.AuthorFacts")),
+		ext.NativeTypes(reflect.TypeFor[SurgeFacts](), ext.ParseStructTags(true)),
+		cel.Variable(varSurge, cel.ObjectType("policy.SurgeFacts")),
 		// Policies are short; these bounds refuse a pathological document
 		// at Parse instead of letting it slow down every decision.
 		cel.ParserExpressionSizeLimit(4096),
@@ -249,6 +252,11 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.complaint, true
 	case varEscalated:
 		return a.escalated, true
+	case varSurge:
+		if a.facts.in != nil && a.facts.in.Surge != nil {
+			return a.facts.in.Surge, true
+		}
+		return noSurge, true
 	case varAuthor:
 		if a.author == nil {
 			a.author = noFacts

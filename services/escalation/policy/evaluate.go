@@ -26,7 +26,29 @@ type Input struct {
 	// To is the customer a brand reply answers (Mention is the reply);
 	// nil for the customer's own mentions.
 	To *fbv1.Author
+	// Surge is the open incident the mention belongs to; nil when none is.
+	Surge *SurgeFacts
 }
+
+// SurgeFacts is `surge` in CEL: the open incident a mention's brand, topic
+// or the post it replies to or quotes belongs to (see package surge).
+type SurgeFacts struct {
+	Active bool `cel:"active"`
+	// Authors is how many distinct authors complained in the incident's
+	// scope in the last window.
+	Authors int64 `cel:"authors"`
+	// Topic is the incident's topic ("" for a brand-wide or pile-on one).
+	Topic string `cel:"topic"`
+	// Incident is the incident's case id.
+	Incident string `cel:"incident"`
+	// Reason says why the incident opened, in plain words.
+	Reason string `cel:"reason"`
+	// Post is the post a pile-on gathers on.
+	Post string `cel:"post"`
+}
+
+// noSurge is no incident open; shared, never changed.
+var noSurge = &SurgeFacts{}
 
 // Outcome is the policy's verdict on one mention. Team, Chain and Route come
 // from the highest-priority route that matched (the first, on a tie);
@@ -39,6 +61,9 @@ type Outcome struct {
 	Chain    string
 	Route    string
 	Reasons  []*fbv1.Reason
+	// Quiet is set when the route that picked the team is quiet: the case
+	// records the mention and pages nobody.
+	Quiet bool
 }
 
 // Reason codes the policy adds on its own.
@@ -128,7 +153,7 @@ func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error)
 			break
 		}
 		if !out.Escalate || r.priority > out.Priority {
-			out.Escalate, out.Team, out.Priority, out.Chain, out.Route = true, r.team, r.priority, r.chain, r.name
+			out.Escalate, out.Team, out.Priority, out.Chain, out.Route, out.Quiet = true, r.team, r.priority, r.chain, r.name, r.quiet
 		}
 		if out.Reasons == nil {
 			out.Reasons = make([]*fbv1.Reason, 0, 4) // room for a few matches and a missing input
@@ -199,7 +224,15 @@ func (p *Policy) DecideContext(ctx context.Context, in Input, now time.Time) (*f
 		Escalate: out.Escalate, Team: out.Team, Priority: out.Priority, Chain: out.Chain, Route: out.Route,
 		Reasons: out.Reasons, Complaint: p.complaintContext(ctx, in.Score), History: in.History,
 		PolicyVersion: p.Version(), DecidedAt: timestamppb.New(now), Score: in.Score, Reach: in.Reach,
-		Mention: in.Mention,
+		Mention: in.Mention, Quiet: out.Quiet,
+	}
+	if out.Quiet {
+		// A quiet case has no chain: nothing of it ever pages.
+		d.Chain = ""
+	}
+	if in.Surge != nil && in.Surge.Active {
+		d.Surge = &fbv1.Surge{Active: true, IncidentId: in.Surge.Incident, Authors: in.Surge.Authors,
+			Topic: in.Surge.Topic, PostId: in.Surge.Post, Reason: in.Surge.Reason}
 	}
 	if in.Mention.GetBrandReply() {
 		// The brand's own words never count as the author's complaint.
@@ -212,4 +245,20 @@ func (p *Policy) DecideContext(ctx context.Context, in Input, now time.Time) (*f
 		d.Missing = append(d.Missing, "reach")
 	}
 	return d, stopped
+}
+
+// GetReason is nil-safe, for reasons rendered with no incident open.
+func (s *SurgeFacts) GetReason() string {
+	if s == nil {
+		return ""
+	}
+	return s.Reason
+}
+
+// GetIncident is nil-safe, as GetReason.
+func (s *SurgeFacts) GetIncident() string {
+	if s == nil {
+		return ""
+	}
+	return s.Incident
 }

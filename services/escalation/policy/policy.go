@@ -64,6 +64,8 @@ type Policy struct {
 	lists    []List
 	members  map[listKey]*AuthorFacts
 	listData [][]byte // the lists' contents, while parsing, for the version
+	// surges is the surges section, nil when there is none.
+	surges *Surges
 	// empty stands in for a missing score, reach, history or mention, so
 	// expressions read zero values instead of failing on null.
 	empty inputs
@@ -89,6 +91,8 @@ type route struct {
 	cont     bool
 	code     string
 	reason   template
+	// quiet: the case records the mention and pages nobody.
+	quiet bool
 	// line and matchLine place the route in the policy file, for Lint.
 	line, matchLine int
 }
@@ -130,6 +134,7 @@ type document struct {
 	Routes             []routeDocument          `yaml:"routes"`
 	Chains             map[string]chainDocument `yaml:"chains"`
 	Lists              map[string]string        `yaml:"lists"`
+	Surges             *surgesDocument          `yaml:"surges"`
 }
 
 type routeDocument struct {
@@ -142,6 +147,7 @@ type routeDocument struct {
 	Continue bool   `yaml:"continue"`
 	Code     string `yaml:"code"`
 	Reason   string `yaml:"reason"`
+	Quiet    bool   `yaml:"quiet"`
 }
 
 type chainDocument struct {
@@ -208,6 +214,7 @@ func parse(doc []byte, read ListReader) (*Policy, error) {
 	p.version = versionOf(doc, p.listData)
 	p.listData = nil
 	problems = append(problems, p.parseRoutes(env, d.Routes, d.Chains)...)
+	problems = append(problems, p.parseSurges(d.Surges)...)
 	if len(problems) > 0 {
 		return nil, refused(problems...)
 	}
@@ -343,7 +350,7 @@ type fieldError struct {
 }
 
 func parseRoute(env *cel.Env, d routeDocument, chains map[string]chainDocument) (route, []fieldError) {
-	r := route{name: d.Name, ignore: d.Ignore, team: d.Team, chain: d.Chain, cont: d.Continue, code: d.Code}
+	r := route{name: d.Name, ignore: d.Ignore, team: d.Team, chain: d.Chain, cont: d.Continue, code: d.Code, quiet: d.Quiet}
 	var errs []fieldError
 	bad := func(field string, format string, args ...any) {
 		errs = append(errs, fieldError{field, fmt.Errorf(format, args...)})
@@ -359,8 +366,8 @@ func parseRoute(env *cel.Env, d routeDocument, chains map[string]chainDocument) 
 		r.match = m
 	}
 	if d.Ignore {
-		if d.Team != "" || d.Priority != "" || d.Chain != "" || d.Continue || d.Reason != "" {
-			bad("ignore", "an ignore route opens nothing: drop team, priority, chain, continue and reason")
+		if d.Team != "" || d.Priority != "" || d.Chain != "" || d.Continue || d.Reason != "" || d.Quiet {
+			bad("ignore", "an ignore route opens nothing: drop team, priority, chain, continue, quiet and reason")
 		}
 		return r, errs
 	}

@@ -109,6 +109,11 @@ var placeholders = map[string]fill{
 		}
 		return append(b, f.in.Mention.GetAuthor().GetHandle()...)
 	},
+	// surge: why the open incident the mention belongs to opened, "41
+	// people complained about broadband in 15 minutes; usually 3 ± 2".
+	"surge": func(b []byte, f *facts) []byte { return append(b, f.in.Surge.GetReason()...) },
+	// incident: the open incident's case id.
+	"incident": func(b []byte, f *facts) []byte { return append(b, f.in.Surge.GetIncident()...) },
 	// visibility: "public" or "private".
 	"visibility": func(b []byte, f *facts) []byte {
 		if f.in.Mention.GetVisibility() == fbv1.Visibility_VISIBILITY_PRIVATE {

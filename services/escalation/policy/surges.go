@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/surge"
+)
+
+// surgesDocument is the surges section; default.yaml documents it.
+type surgesDocument struct {
+	Team       string `yaml:"team"`
+	Chain      string `yaml:"chain"`
+	Priority   string `yaml:"priority"`
+	Window     string `yaml:"window"`
+	MinAuthors int    `yaml:"min_authors"`
+	Deviations string `yaml:"deviations"`
+	Persist    string `yaml:"persist"`
+	Quiet      string `yaml:"quiet"`
+	Cooldown   string `yaml:"cooldown"`
+}
+
+// Surges is how the policy detects surges and whom an incident pages.
+type Surges struct {
+	Detect surge.Config
+	// Team, Chain and Priority are the incident case's; its severity can
+	// raise the priority.
+	Team     string
+	Chain    string
+	Priority fbv1.Priority
+}
+
+// Surges returns the surges section; ok is false when the policy has none,
+// and then no incident ever opens.
+func (p *Policy) Surges() (Surges, bool) {
+	if p.surges == nil {
+		return Surges{}, false
+	}
+	return *p.surges, true
+}
+
+func (p *Policy) parseSurges(d *surgesDocument) []Problem {
+	if d == nil {
+		return nil
+	}
+	var errs []Problem
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, Problem{Where: "surges", Line: p.lines.line("surges", field), Message: fmt.Sprintf(format, args...)})
+	}
+	s := Surges{Detect: surge.Defaults, Team: d.Team, Chain: d.Chain, Priority: fbv1.Priority_PRIORITY_HIGH}
+	if d.Team == "" {
+		bad("team", "team is missing: the team an incident pages")
+	}
+	if s.Chain == "" {
+		s.Chain = d.Team
+	}
+	if _, ok := p.chains[s.Chain]; !ok && s.Chain != "" {
+		bad("chain", "chain %q is not defined under chains", s.Chain)
+	}
+	if d.Priority != "" {
+		pr, err := parsePriority(d.Priority)
+		if err != nil {
+			bad("priority", "%v", err)
+		}
+		s.Priority = pr
+	}
+	duration := func(field, v string, into *time.Duration) {
+		if v == "" {
+			return
+		}
+		got, err := time.ParseDuration(v)
+		if err != nil {
+			bad(field, "%s %q: want a duration such as 15m", field, v)
+			return
+		}
+		*into = got
+	}
+	duration("window", d.Window, &s.Detect.Window)
+	duration("persist", d.Persist, &s.Detect.Persist)
+	duration("quiet", d.Quiet, &s.Detect.Quiet)
+	duration("cooldown", d.Cooldown, &s.Detect.Cooldown)
+	if d.MinAuthors != 0 {
+		s.Detect.MinAuthors = d.MinAuthors
+	}
+	if d.Deviations != "" {
+		v, err := strconv.ParseFloat(strings.TrimSpace(d.Deviations), 64)
+		if err != nil {
+			bad("deviations", "deviations %q: want a number such as 4", d.Deviations)
+		}
+		s.Detect.Deviations = v
+	}
+	if len(errs) == 0 {
+		if err := s.Detect.Validate(); err != nil {
+			bad(strings.Fields(err.Error())[0], "%v", err)
+		}
+	}
+	if len(errs) == 0 {
+		p.surges = &s
+	}
+	return errs
+}

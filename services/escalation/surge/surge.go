@@ -1,0 +1,510 @@
+// Package surge tells a surge of complaints from an ordinary day: per
+// brand, per topic within a brand, and per post that complaints reply to or
+// quote (a pile-on), it compares how many distinct authors complained in
+// the last window with a baseline learned from earlier windows, and opens
+// and resolves incidents. It is pure: a store keeps the counts and the
+// State, and calls Step.
+package surge
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/wording"
+)
+
+// Config shapes detection; the policy's surges section fills it.
+type Config struct {
+	// Window is the sliding window distinct authors are counted in, and the
+	// length of the windows the baseline learns from.
+	Window time.Duration
+	// MinAuthors is the fewest distinct authors in a window that can be a
+	// surge, whatever the baseline.
+	MinAuthors int
+	// Deviations is how many standard deviations above the baseline mean
+	// a window's count must be.
+	Deviations float64
+	// Persist is how long the count must stay above the threshold, with
+	// complaints still coming, before an incident opens: one burst minute
+	// is not an incident.
+	Persist time.Duration
+	// Quiet is how long the count must be back at the baseline before an
+	// incident resolves itself.
+	Quiet time.Duration
+	// Cooldown is how long after an incident resolves before the same
+	// scope can open another: no flapping.
+	Cooldown time.Duration
+	// Alpha is the weight of the newest window in the baseline's moving
+	// average (0 < Alpha <= 1).
+	Alpha float64
+}
+
+// Defaults are used for settings a policy leaves out.
+var Defaults = Config{Window: 15 * time.Minute, MinAuthors: 10, Deviations: 4, Persist: 2 * time.Minute,
+	Quiet: 30 * time.Minute, Cooldown: 30 * time.Minute, Alpha: 0.1}
+
+// Validate names the first bad setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Window < time.Minute:
+		return fmt.Errorf("window %s: want at least 1m", c.Window)
+	case c.MinAuthors < 2:
+		return fmt.Errorf("min_authors %d: want at least 2 (one author is not a surge)", c.MinAuthors)
+	case c.Deviations <= 0:
+		return fmt.Errorf("deviations %g: want a positive number such as 4", c.Deviations)
+	case c.Persist < 0 || c.Persist >= c.Window:
+		return fmt.Errorf("persist %s: want at least 0 and shorter than the window %s", c.Persist, c.Window)
+	case c.Quiet <= 0:
+		return fmt.Errorf("quiet %s: want a positive duration such as 30m", c.Quiet)
+	case c.Cooldown < 0:
+		return fmt.Errorf("cooldown %s: must not be negative", c.Cooldown)
+	case c.Alpha <= 0 || c.Alpha > 1:
+		return fmt.Errorf("alpha %g: want more than 0 and at most 1", c.Alpha)
+	}
+	return nil
+}
+
+// Scope names what is counted: Brand (every complaint about the brand),
+// Topic("broadband"), or Post(mentionID) for complaints that reply to or
+// quote one post.
+type Scope = string
+
+// Brand is the scope of all of a brand's complaints.
+const Brand Scope = "brand"
+
+// Topic is the scope of a brand's complaints about one topic.
+func Topic(t string) Scope { return "topic:" + t }
+
+// Post is the scope of complaints replying to or quoting one post.
+func Post(mentionID string) Scope { return "post:" + mentionID }
+
+// group is the incident a scope opens: the brand and its topics share one
+// (an outage is one incident, whatever topics it is filed under); each
+// pile-on has its own.
+func group(s Scope) string {
+	if strings.HasPrefix(s, "post:") {
+		return s
+	}
+	return "outage"
+}
+
+// ScopesOf lists the scopes a complaint counts in.
+func ScopesOf(topics []string, target string) []Scope {
+	out := []Scope{Brand}
+	for _, t := range topics {
+		if t != "" && !slices.Contains(out, Topic(t)) {
+			out = append(out, Topic(t))
+		}
+	}
+	if target != "" {
+		out = append(out, Post(target))
+	}
+	return out
+}
+
+// Target is the post a mention piles on: the post it quotes, or else the
+// one it replies to.
+func Target(m *fbv1.Mention) string {
+	if m.GetQuoteOfId() != "" {
+		return m.GetQuoteOfId()
+	}
+	return m.GetReplyToId()
+}
+
+// Baseline is a scope's learned rate: the exponentially weighted mean and
+// variance of distinct authors per window.
+type Baseline struct {
+	Mean    float64 `json:"mean"`
+	Var     float64 `json:"var"`
+	Windows int     `json:"windows"`
+}
+
+// SD is the standard deviation, at least 1 so that a quiet brand's first
+// few complaints are not a surge.
+func (b Baseline) SD() float64 { return max(1, math.Sqrt(b.Var)) }
+
+// fold learns one window's count.
+func (b *Baseline) fold(count float64, alpha float64) {
+	if b.Windows == 0 {
+		b.Mean, b.Var, b.Windows = count, 0, 1
+		return
+	}
+	diff := count - b.Mean
+	incr := alpha * diff
+	b.Mean += incr
+	b.Var = (1 - alpha) * (b.Var + diff*incr)
+	b.Windows++
+}
+
+// ScopeState is what a scope remembers.
+type ScopeState struct {
+	Baseline Baseline `json:"baseline"`
+	// AboveSince is when the count last rose above the threshold (ms; 0
+	// while below).
+	AboveSince int64 `json:"above_since,omitempty"`
+	// Seen is the latest complaint counted (ms).
+	Seen int64 `json:"seen,omitempty"`
+}
+
+// Incident is an open incident of a group.
+type Incident struct {
+	// Seq numbers the group's incidents, from 1: the store derives the
+	// incident's case id from it.
+	Seq      int64   `json:"seq"`
+	Scope    Scope   `json:"scope"`
+	OpenedAt int64   `json:"opened_at"`
+	Peak     int     `json:"peak"`
+	Mean     float64 `json:"mean"`
+	SD       float64 `json:"sd"`
+	// QuietSince is when the count fell back to the baseline (ms; 0 while
+	// above it).
+	QuietSince int64 `json:"quiet_since,omitempty"`
+	// Created is set once the incident's case is stored.
+	Created bool `json:"created,omitempty"`
+}
+
+// GroupState is a group's incidents.
+type GroupState struct {
+	Open *Incident `json:"open,omitempty"`
+	// Seq is the number of the group's latest incident.
+	Seq int64 `json:"seq"`
+	// CooldownUntil is when the group may open again (ms).
+	CooldownUntil int64 `json:"cooldown_until,omitempty"`
+}
+
+// State is a brand's surge state.
+type State struct {
+	Scopes map[Scope]*ScopeState  `json:"scopes,omitempty"`
+	Groups map[string]*GroupState `json:"groups,omitempty"`
+}
+
+// Closed is the distinct-author count of one finished window of a scope.
+type Closed struct {
+	Start int64 // ms
+	Count int
+}
+
+// Observation is what the store counted: the distinct authors in the
+// window ending now, per scope, and the windows that finished since the
+// state last learned from them (oldest first).
+type Observation struct {
+	At     time.Time
+	Counts map[Scope]int
+	Closed map[Scope][]Closed
+	// Complaint is true when a complaint was just counted (false for a
+	// look by the timer): only complaints still coming make a surge last.
+	Complaint bool
+}
+
+// Change is an incident opened or resolved by a Step.
+type Change struct {
+	Group    string
+	Opened   bool // false: resolved
+	Incident Incident
+	// Count is the scope's count when it happened.
+	Count int
+}
+
+// Step learns from an observation and returns the state after it and
+// what opened or resolved. It never changes st.
+func Step(st State, obs Observation, cfg Config) (State, []Change) {
+	next := st.clone()
+	now := obs.At.UnixMilli()
+	scopes := slices.SortedFunc(mapsKeys(obs.Counts, obs.Closed), specificFirst)
+	for _, scope := range scopes {
+		ss := next.scope(scope)
+		if next.group(group(scope)).Open == nil {
+			// An open incident's windows are not learned from: the
+			// baseline is the ordinary day, not the outage.
+			ss.learn(obs.Closed[scope], cfg)
+		}
+		count, counted := obs.Counts[scope]
+		if !counted {
+			continue
+		}
+		if obs.Complaint {
+			ss.Seen = max(ss.Seen, now)
+		}
+		above := float64(count) >= Threshold(ss.Baseline, cfg)
+		switch {
+		case above && ss.AboveSince == 0:
+			ss.AboveSince = now
+		case !above:
+			ss.AboveSince = 0
+		}
+	}
+	var out []Change
+	for _, scope := range scopes {
+		count, counted := obs.Counts[scope]
+		if !counted {
+			continue
+		}
+		ss := next.Scopes[scope]
+		name := group(scope)
+		g := next.group(name)
+		if g.Open != nil {
+			if g.Open.Scope == scope {
+				if c, ok := g.Open.look(count, now, ss.Seen, cfg); ok {
+					out = append(out, Change{Group: name, Incident: c, Count: count})
+					g.Open = nil
+					g.CooldownUntil = now + cfg.Cooldown.Milliseconds()
+					ss.AboveSince = 0
+				}
+			}
+			continue
+		}
+		if name == "outage" && next.pileOn() {
+			// The pile-on's own complaints raise the brand's count: while
+			// one is open, it is what the brand's surge is.
+			continue
+		}
+		if ss.AboveSince != 0 && obs.Complaint && now-ss.AboveSince >= cfg.Persist.Milliseconds() && now >= g.CooldownUntil {
+			if scope == Brand {
+				// A brand-wide surge that one topic is surging in too is
+				// that topic's: it says what is wrong.
+				scope, count, ss = next.topicOf(obs.Counts, scope, count, ss)
+			}
+			g.Seq++
+			g.Open = &Incident{Seq: g.Seq, Scope: scope, OpenedAt: now, Peak: count, Mean: ss.Baseline.Mean, SD: ss.Baseline.SD()}
+			out = append(out, Change{Group: name, Opened: true, Incident: *g.Open, Count: count})
+		}
+	}
+	next.prune(now, cfg)
+	return next, out
+}
+
+// pileOn reports whether a pile-on incident is open.
+func (st *State) pileOn() bool {
+	for name, g := range st.Groups {
+		if name != "outage" && g.Open != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// topicOf picks the topic surging most among counts, or keeps the brand.
+func (st *State) topicOf(counts map[Scope]int, scope Scope, count int, ss *ScopeState) (Scope, int, *ScopeState) {
+	best := 0
+	for s, n := range counts {
+		if t := st.Scopes[s]; strings.HasPrefix(s, "topic:") && t != nil && t.AboveSince != 0 && (n > best || n == best && s < scope) {
+			scope, count, ss, best = s, n, t, n
+		}
+	}
+	return scope, count, ss
+}
+
+// specificFirst orders scopes so that an outage opens on the topic that
+// surges rather than on the whole brand when both do: posts, then topics,
+// then the brand.
+func specificFirst(a, b Scope) int {
+	rank := func(s Scope) int {
+		switch {
+		case strings.HasPrefix(s, "post:"):
+			return 0
+		case strings.HasPrefix(s, "topic:"):
+			return 1
+		}
+		return 2
+	}
+	if r := rank(a) - rank(b); r != 0 {
+		return r
+	}
+	return strings.Compare(a, b)
+}
+
+// learn folds finished windows into the baseline; windows between two of
+// them that saw no complaint count as zero. A window at or above the
+// threshold is a surge, even one too short to open an incident: it is not
+// the usual, and is not learned.
+func (ss *ScopeState) learn(closed []Closed, cfg Config) {
+	for i, c := range closed {
+		if i > 0 {
+			gaps := int((c.Start - closed[i-1].Start) / cfg.Window.Milliseconds())
+			for range min(max(gaps-1, 0), 200) {
+				ss.Baseline.fold(0, cfg.Alpha)
+			}
+		}
+		if float64(c.Count) < Threshold(ss.Baseline, cfg) {
+			ss.Baseline.fold(float64(c.Count), cfg.Alpha)
+		}
+	}
+}
+
+// look updates an open incident with its scope's count, and reports it
+// resolved when the count has been back at the baseline (its mean plus one
+// deviation) for the quiet period.
+func (inc *Incident) look(count int, now, seen int64, cfg Config) (Incident, bool) {
+	inc.Peak = max(inc.Peak, count)
+	switch {
+	case float64(count) > inc.Mean+inc.SD:
+		inc.QuietSince = 0
+	case inc.QuietSince == 0 && count == 0 && seen > 0:
+		// Nobody complained since seen: the window has been empty
+		// since it passed.
+		inc.QuietSince = min(now, seen+cfg.Window.Milliseconds())
+	case inc.QuietSince == 0:
+		inc.QuietSince = now
+	}
+	return *inc, inc.QuietSince != 0 && now-inc.QuietSince >= cfg.Quiet.Milliseconds()
+}
+
+// Threshold is the count at and above which a scope surges.
+func Threshold(b Baseline, cfg Config) float64 {
+	return max(float64(cfg.MinAuthors), b.Mean+cfg.Deviations*b.SD())
+}
+
+// Severity grades an incident by how far its count is above the baseline:
+// HIGH at the threshold, CRITICAL at twice the deviation the threshold
+// asks for (or four times the minimum on a quiet brand).
+func Severity(count int, mean, sd float64, cfg Config) fbv1.Priority {
+	z := (float64(count) - mean) / max(sd, 1)
+	if z >= 2*cfg.Deviations && count >= 4*cfg.MinAuthors {
+		return fbv1.Priority_PRIORITY_CRITICAL
+	}
+	return fbv1.Priority_PRIORITY_HIGH
+}
+
+// Reason says why an incident opened, in plain words: "41 people
+// complained about broadband in 15 minutes; usually 3 ± 2".
+func Reason(scope Scope, count int, mean, sd float64, cfg Config) string {
+	what := "complained"
+	switch {
+	case strings.HasPrefix(scope, "topic:"):
+		what = "complained about " + strings.TrimPrefix(scope, "topic:")
+	case strings.HasPrefix(scope, "post:"):
+		what = "piled on one post"
+	}
+	usual := fmt.Sprintf("usually %s ± %s", wording.Thousands(int64(math.Round(mean))), wording.Thousands(int64(math.Round(sd))))
+	if mean == 0 && sd <= 1 {
+		usual = "usually next to none"
+	}
+	return fmt.Sprintf("%s %s %s in %s; %s", wording.Thousands(int64(count)), people(count), what, span(cfg.Window), usual)
+}
+
+func people(n int) string {
+	if n == 1 {
+		return "person"
+	}
+	return "people"
+}
+
+func span(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0 && d > time.Hour:
+		return fmt.Sprintf("%d hours", int(d/time.Hour))
+	case d == time.Hour:
+		return "an hour"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	}
+	return d.String()
+}
+
+// Active is the open incident a complaint in scopes belongs to: a pile-on
+// on its post first, else the brand's outage. ok is false when none is.
+func (st State) Active(scopes []Scope) (string, Incident, bool) {
+	for _, s := range slices.Backward(scopes) {
+		if g := st.Groups[group(s)]; g != nil && g.Open != nil {
+			return group(s), *g.Open, true
+		}
+	}
+	return "", Incident{}, false
+}
+
+// OpenGroups lists the groups with an open incident.
+func (st State) OpenGroups() []string {
+	var out []string
+	for name, g := range st.Groups {
+		if g.Open != nil {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ScopesOfGroup lists the known scopes of a group.
+func (st State) ScopesOfGroup(name string) []Scope {
+	var out []Scope
+	for s := range st.Scopes {
+		if group(s) == name {
+			out = append(out, s)
+		}
+	}
+	if name == "outage" && !slices.Contains(out, Brand) {
+		out = append(out, Brand)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// prune forgets scopes nobody complained in for a long time (a pile-on's
+// post, a topic no longer used) and with no open incident.
+func (st *State) prune(now int64, cfg Config) {
+	idle := 96 * cfg.Window.Milliseconds()
+	for s, ss := range st.Scopes {
+		g := st.Groups[group(s)]
+		if s != Brand && now-ss.Seen > idle && (g == nil || g.Open == nil) {
+			delete(st.Scopes, s)
+		}
+	}
+	for name, g := range st.Groups {
+		if name != "outage" && g.Open == nil && now > g.CooldownUntil+idle {
+			delete(st.Groups, name)
+		}
+	}
+}
+
+func (st State) clone() State {
+	out := State{Scopes: make(map[Scope]*ScopeState, len(st.Scopes)), Groups: make(map[string]*GroupState, len(st.Groups))}
+	for k, v := range st.Scopes {
+		c := *v
+		out.Scopes[k] = &c
+	}
+	for k, v := range st.Groups {
+		c := *v
+		if v.Open != nil {
+			o := *v.Open
+			c.Open = &o
+		}
+		out.Groups[k] = &c
+	}
+	return out
+}
+
+func (st *State) scope(s Scope) *ScopeState {
+	if st.Scopes[s] == nil {
+		st.Scopes[s] = &ScopeState{}
+	}
+	return st.Scopes[s]
+}
+
+func (st *State) group(name string) *GroupState {
+	if st.Groups[name] == nil {
+		st.Groups[name] = &GroupState{}
+	}
+	return st.Groups[name]
+}
+
+func mapsKeys[V1, V2 any](a map[Scope]V1, b map[Scope]V2) func(func(Scope) bool) {
+	return func(yield func(Scope) bool) {
+		for k := range a {
+			if !yield(k) {
+				return
+			}
+		}
+		for k := range b {
+			if _, dup := a[k]; dup {
+				continue
+			}
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
