@@ -226,8 +226,14 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 		if !counted {
 			continue
 		}
+		if now < ss.Seen {
+			// A complaint older than one counted before (replicas decide
+			// out of order): its count is of a past moment, and says
+			// nothing of whether the surge lasts.
+			continue
+		}
 		if obs.Complaint {
-			ss.Seen = max(ss.Seen, now)
+			ss.Seen = now
 		}
 		above := float64(count) >= Threshold(ss.Baseline, cfg)
 		switch {

@@ -194,3 +194,17 @@ func TestAnIncidentNobodyComplainedInSinceIsQuietFromWhenItsWindowEmptied(t *tes
 		t.Fatalf("changes %+v, want the incident resolved at the first look after the quiet period", c)
 	}
 }
+
+func TestAComplaintDecidedLateDoesNotResetPersistence(t *testing.T) {
+	st := State{}
+	var c []Change
+	for i := range 12 {
+		st, _ = complaint(st, t0.Add(time.Duration(i)*10*time.Second), map[Scope]int{Brand: i + 1})
+	}
+	// An early complaint decided only now counts what was before it.
+	st, _ = complaint(st, t0.Add(5*time.Second), map[Scope]int{Brand: 1})
+	st, c = complaint(st, t0.Add(Defaults.Persist+110*time.Second), map[Scope]int{Brand: 30})
+	if len(c) != 1 || !c[0].Opened {
+		t.Fatalf("changes %+v, want the incident opened: the surge lasted %s", c, Defaults.Persist)
+	}
+}
