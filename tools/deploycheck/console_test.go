@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,7 +50,18 @@ func TestChartExposesTheConsoleAndLinksNotificationsToIt(t *testing.T) {
 	if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "firebreak.example.com" || ing.Spec.Rules[0].HTTP == nil {
 		t.Fatalf("Ingress rules %+v, want one for firebreak.example.com", ing.Spec.Rules)
 	}
-	backend := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
+	paths := ing.Spec.Rules[0].HTTP.Paths
+	for _, p := range []string{"/", "/cases/x:1", "/cases/x:1/acknowledge", "/events", "/insights", "/policy", "/policy/try", "/static/console.css", "/signout", "/auth/callback"} {
+		if !routed(paths, p) {
+			t.Errorf("the console's page %s is not routed by the Ingress", p)
+		}
+	}
+	for _, p := range []string{"/metrics", "/healthz", "/readyz", "/metricsx"} {
+		if routed(paths, p) {
+			t.Errorf("the Ingress routes %s to the console: it is for the cluster only", p)
+		}
+	}
+	backend := paths[0].Backend.Service
 	console := findDeployment(objs, "fb-firebreak-console")
 	if console == nil {
 		t.Fatal("no console Deployment")
@@ -143,6 +155,25 @@ func ingressAllowed(netpols []*networkingv1.NetworkPolicy, component, ns string)
 						return true
 					}
 				}
+			}
+		}
+	}
+	return false
+}
+
+// routed says whether an Ingress path matches p, as Kubernetes matches
+// them: Exact as a whole, Prefix element by element.
+func routed(paths []networkingv1.HTTPIngressPath, p string) bool {
+	for _, ip := range paths {
+		switch *ip.PathType {
+		case networkingv1.PathTypeExact:
+			if p == ip.Path {
+				return true
+			}
+		case networkingv1.PathTypePrefix:
+			prefix := strings.TrimSuffix(ip.Path, "/")
+			if p == prefix || strings.HasPrefix(p, prefix+"/") || prefix == "" {
+				return true
 			}
 		}
 	}
