@@ -95,29 +95,47 @@ func startWith(t *testing.T, extra map[string][]string) *world {
 // that works for all of them.
 func startReplicas(t *testing.T, n int, extra map[string][]string) *world {
 	t.Helper()
-	return startTelemetry(t, n, extra, telemetry.Options{})
+	return startSetup(t, setup{replicas: n, extra: extra})
 }
 
-// startTelemetry is startReplicas with each service's telemetry made from tel.
-func startTelemetry(t *testing.T, n int, extra map[string][]string, tel telemetry.Options) *world {
+// setup is how a test runs Firebreak.
+type setup struct {
+	replicas int
+	// extra are flags per service.
+	extra map[string][]string
+	// tel makes each service's telemetry.
+	tel telemetry.Options
+	// cluster, when set, holds the state instead of the machine's Redis.
+	cluster *storetest.Cluster
+}
+
+// startSetup starts Firebreak as s says.
+func startSetup(t *testing.T, s setup) *world {
 	t.Helper()
+	n, extra, tel := max(s.replicas, 1), s.extra, s.tel
 	srv := bustest.Server(t)
 	hook := &recorder{}
 	sink := httptest.NewServer(hook)
 	t.Cleanup(sink.Close)
-	prefix := storetest.Prefix(t)
 	token, keysFile, err := stack.LocalKeys(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	var redisFlags []string
+	if s.cluster != nil {
+		redisFlags = []string{"--redis-addrs=" + strings.Join(s.cluster.Addrs, ",")}
+	} else {
+		prefix := storetest.Prefix(t)
+		redisFlags = []string{"--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix}
+		client, _ := storetest.New(t) // cleans up the keys under our prefix too
+		// Cleanups run last first: the keys go after every replica drained.
+		t.Cleanup(func() { storetest.Clean(t, client, prefix) })
+	}
 	local := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}
-	client, _ := storetest.New(t) // cleans up the keys under our prefix too
-	// Cleanups run last first: the keys go after every replica drained.
-	t.Cleanup(func() { storetest.Clean(t, client, prefix) })
 	w := &world{t: t, nc: bustest.Conn(t, srv), hook: hook}
 	for range n {
 		st, err := stack.Start(context.Background(), stack.Options{
-			Common: append([]string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix}, local...),
+			Common: append(append([]string{"--nats-url=" + srv.ClientURL()}, redisFlags...), local...),
 			Flags: map[string][]string{
 				"reach":      append([]string{"--brand-followers=acme=203000"}, extra["reach"]...),
 				"notifier":   append([]string{"--webhook-url=" + sink.URL}, extra["notifier"]...),
@@ -229,8 +247,35 @@ func (w *world) pagesAbout(handle string, n int) []page {
 
 const complaint = "@acme third time asking: my flight was cancelled, I'm stranded and nobody answers. Terrible service!"
 
-func TestFlow(t *testing.T) {
-	w := start(t)
+func TestFlow(t *testing.T) { flow(t, start(t)) }
+
+// TestFlowOnRedisCluster is the flow with its state in a real Redis
+// Cluster of three primaries and three replicas.
+func TestFlowOnRedisCluster(t *testing.T) {
+	cluster := storetest.StartCluster(t)
+	flow(t, startSetup(t, setup{cluster: cluster}))
+	// The state is spread over the shards, not piled on one.
+	spread := map[string]int64{}
+	for addr, primary := range cluster.Primaries(t) {
+		n, err := primary.DBSize(context.Background()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		spread[addr] = n
+	}
+	t.Logf("keys per primary: %v", spread)
+	if len(spread) != 3 {
+		t.Fatalf("%d primaries answered, want 3", len(spread))
+	}
+	for addr, n := range spread {
+		if n == 0 {
+			t.Errorf("primary %s holds no key: the state is not spread over the cluster (%v)", addr, spread)
+		}
+	}
+}
+
+// flow is the README's story through a running Firebreak.
+func flow(t *testing.T, w *world) {
 
 	t.Run("HighReachComplainerGoesToSeniorOnFirstComplaint", func(t *testing.T) {
 		w.t = t

@@ -18,7 +18,7 @@ import (
 // as OpenTelemetry's messaging conventions name them.
 func TestOneTraceFromThePostToThePage(t *testing.T) {
 	spans := tracetest.NewInMemoryExporter()
-	w := startTelemetry(t, 1, nil, telemetry.Options{Spans: spans})
+	w := startSetup(t, setup{tel: telemetry.Options{Spans: spans}})
 	w.post(post{id: "traced-1", author: "tracy", followers: 332_000, text: complaint})
 	w.pagesAbout("tracy", 1)
 
