@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "escalation", Purpose: "join",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.Scored(), d.Names.Reached(), d.Names.Spread()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("escalation"), Handler: s.handle,
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Handler: s.handle,
 	})
 	if err != nil {
 		return nil, err
@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	commands, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "escalation", Purpose: "commands",
 		Stream: d.Names.Stream(bus.NounCommands), Subjects: []string{d.Names.CaseCommands()},
-		MaxInFlight: 8, DeadLetter: d.Names.DeadLetter("escalation"), Handler: s.handleCommand,
+		MaxInFlight: 8, DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Handler: s.handleCommand,
 	})
 	if err != nil {
 		return nil, err

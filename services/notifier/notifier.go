@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		Service: "notifier", Purpose: "cases",
 		Stream: d.Names.Stream(bus.NounCases), Subjects: []string{d.Names.All(bus.NounCases)},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cfg.AckWait, MaxDeliver: maxDeliver,
-		DeadLetter: d.Names.DeadLetter("notifier"), Handler: s.handle,
+		DeadLetter: d.Names.DeadLetter("notifier"), Ready: d.Ready, Handler: s.handle,
 	})
 	if err != nil {
 		return nil, err

@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "scorer", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("scorer"), Handler: s.handle,
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("scorer"), Ready: d.Ready, Handler: s.handle,
 	})
 	if err != nil {
 		return nil, err

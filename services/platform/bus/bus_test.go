@@ -45,12 +45,20 @@ func newRig(t *testing.T) rig {
 
 func (r rig) consume(t *testing.T, h bus.Handler) *bus.Consumer {
 	t.Helper()
-	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, telemetrytest.New(t, "bus"), bus.ConsumerConfig{
+	return r.consumeWith(t, h, func(*bus.ConsumerConfig) {})
+}
+
+// consumeWith is consume with the configuration changed by configure.
+func (r rig) consumeWith(t *testing.T, h bus.Handler, configure func(*bus.ConsumerConfig)) *bus.Consumer {
+	t.Helper()
+	cfg := bus.ConsumerConfig{
 		Service: "test", Purpose: "mentions", Stream: r.names.Stream(bus.NounMentions),
 		Subjects: []string{r.names.Scored()}, MaxDeliver: 3, MaxInFlight: 4,
 		AckWait: 5 * time.Second, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
 		DeadLetter: r.names.DeadLetter("test"), Handler: h,
-	})
+	}
+	configure(&cfg)
+	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, telemetrytest.New(t, "bus"), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +177,65 @@ func TestPanicIsRetriedThenDeadLetteredAfterMaxDeliver(t *testing.T) {
 	if calls.Load() != 3 {
 		t.Errorf("handler called %d times, want MaxDeliver=3", calls.Load())
 	}
+}
+
+// deadLettered is how many messages the dead-letter stream holds.
+func (r rig) deadLettered(t *testing.T) uint64 {
+	t.Helper()
+	st, err := r.js.Stream(context.Background(), r.names.Stream(bus.NounDeadLetter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.CachedInfo().State.Msgs
+}
+
+func TestOutageIsWaitedOutNotDeadLettered(t *testing.T) {
+	r := newRig(t)
+	var down atomic.Bool
+	down.Store(true)
+	var calls atomic.Int32
+	r.consumeWith(t, func(ctx context.Context, msg jetstream.Msg) error {
+		calls.Add(1)
+		if down.Load() {
+			return errors.New("redis: connection refused")
+		}
+		return nil
+	}, func(c *bus.ConsumerConfig) {
+		c.Ready = func(context.Context) error {
+			if down.Load() {
+				return errors.New("Redis is down")
+			}
+			return nil
+		}
+	})
+	r.publish(t, "during-outage", "x")
+	// Twice MaxDeliver tries fail while Redis is down...
+	testkit.Eventually(t, "tries past MaxDeliver", func() bool { return calls.Load() >= 6 })
+	if n := r.deadLettered(t); n != 0 {
+		t.Fatalf("%d dead letters during the outage, want none", n)
+	}
+	// ...and the message is handled once it is back.
+	down.Store(false)
+	handled := calls.Load()
+	testkit.Eventually(t, "the try after the outage", func() bool { return calls.Load() > handled })
+	if n := r.deadLettered(t); n != 0 {
+		t.Fatalf("%d dead letters after the outage, want none", n)
+	}
+}
+
+func TestMessageWhoseDeadLetterCannotBePublishedIsKept(t *testing.T) {
+	r := newRig(t)
+	var calls atomic.Int32
+	r.consumeWith(t, func(ctx context.Context, msg jetstream.Msg) error {
+		calls.Add(1)
+		return bus.Permanent(errors.New("mention has no author"))
+	}, func(c *bus.ConsumerConfig) {
+		c.DeadLetter = "nowhere.deadletter" // no stream takes it: the publish fails
+	})
+	r.publish(t, "undeliverable", "x")
+	// Each failed dead letter sends the message back; the broker keeps
+	// delivering it past MaxDeliver instead of dropping it.
+	testkit.Eventually(t, "deliveries past MaxDeliver", func() bool { return calls.Load() > 4 })
 }
 
 func TestStopWaitsForInFlightWork(t *testing.T) {

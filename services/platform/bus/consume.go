@@ -72,8 +72,15 @@ type ConsumerConfig struct {
 	Subjects []string
 	// MaxInFlight bounds messages being handled at once (back-pressure).
 	MaxInFlight int
-	// MaxDeliver is how many times a message is tried before dead-lettering.
+	// MaxDeliver is how many times a message is tried before dead-lettering,
+	// counting only tries while Ready says the dependencies are up.
 	MaxDeliver int
+	// Ready, when set, says whether the service's dependencies (Redis,
+	// NATS) are usable. While it fails, a failing message is an outage's
+	// casualty, not a bad message: it is retried, backing off up to
+	// RetryMax, for as long as the outage lasts, and never dead-lettered
+	// for it.
+	Ready func(ctx context.Context) error
 	// AckWait is how long JetStream waits for an ack before redelivering.
 	// A handler still running tells JetStream so every third of it
 	// (InProgress), so a slow handler is not redelivered; a dead one is,
@@ -103,7 +110,7 @@ func (c *ConsumerConfig) defaults() {
 		c.RetryBase = 500 * time.Millisecond
 	}
 	if c.RetryMax <= 0 {
-		c.RetryMax = 30 * time.Second
+		c.RetryMax = time.Minute
 	}
 	if c.MaxHandle <= 0 {
 		c.MaxHandle = 10 * c.AckWait
@@ -139,7 +146,7 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, te
 		return nil, fmt.Errorf("consumer %s-%s: Handler, DeadLetter and Stream are required", cfg.Service, cfg.Purpose)
 	}
 	meter := tel.Meter.Meter("firebreak/bus")
-	handled, err := meter.Int64Counter("firebreak.messages.processed", metric.WithDescription("messages handled, by consumer and outcome (ack, retry, deadletter)"))
+	handled, err := meter.Int64Counter("firebreak.messages.processed", metric.WithDescription("messages handled, by consumer and outcome (ack, retry, wait: retried during an outage, deadletter)"))
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +176,10 @@ func (c *Consumer) create(ctx context.Context) error {
 		FilterSubjects: c.cfg.Subjects,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        c.cfg.AckWait,
-		MaxDeliver:     c.cfg.MaxDeliver,
+		// Unlimited: the consumer decides when to give up (see settle), so
+		// a message is never dropped by the broker after its last try,
+		// for instance when its dead letter could not be published.
+		MaxDeliver: -1,
 		MaxAckPending:  c.cfg.MaxInFlight * 4,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	}); err != nil {
@@ -375,6 +385,13 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 	if meta, mErr := msg.Metadata(); mErr == nil {
 		delivered = meta.NumDelivered
 	}
+	if !IsPermanent(err) && delivered >= uint64(c.cfg.MaxDeliver) {
+		if down := c.outage(ctx); down != nil {
+			c.log.WarnContext(ctx, "handling failed during an outage; waiting it out", "subject", msg.Subject(), "deliveries", delivered, "err", err, "outage", down)
+			_ = msg.NakWithDelay(c.backoff(delivered))
+			return "wait"
+		}
+	}
 	if IsPermanent(err) || delivered >= uint64(c.cfg.MaxDeliver) {
 		if dlErr := c.deadLetter(ctx, msg, err, delivered); dlErr != nil {
 			c.log.ErrorContext(ctx, "dead-letter failed; will retry", "subject", msg.Subject(), "err", dlErr, "cause", err)
@@ -393,6 +410,17 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 	}
 	_ = msg.NakWithDelay(delay)
 	return "retry"
+}
+
+// outage is why the service's dependencies are down, nil when they are up
+// (or nobody said how to tell).
+func (c *Consumer) outage(ctx context.Context) error {
+	if c.cfg.Ready == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ackTimeout)
+	defer cancel()
+	return c.cfg.Ready(ctx)
 }
 
 func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, delivered uint64) error {
