@@ -179,9 +179,9 @@ func (c *Consumer) create(ctx context.Context) error {
 		// Unlimited: the consumer decides when to give up (see settle), so
 		// a message is never dropped by the broker after its last try,
 		// for instance when its dead letter could not be published.
-		MaxDeliver: -1,
-		MaxAckPending:  c.cfg.MaxInFlight * 4,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		MaxDeliver:    -1,
+		MaxAckPending: c.cfg.MaxInFlight * 4,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}); err != nil {
 		return fmt.Errorf("create consumer %s on %s: %w", durable, c.cfg.Stream, err)
 	}
