@@ -15,6 +15,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // openCase opens a critical case and returns its id.
@@ -193,7 +194,7 @@ func TestSnoozeFromTheBusIsAppliedOnceAndPausesTheChainUntilUnsnoozed(t *testing
 	}
 	// Level 2 falls due 5s after the case opened; the timer looks, finds the
 	// case asleep, and puts its next look at the snooze's end.
-	waitUntil(t, 20*time.Second, "the chain to wait for the snooze's end", func() bool {
+	testkit.EventuallyWithin(t, 20*time.Second, "the chain to wait for the snooze's end", func() bool {
 		next, err := r.svc[0].store.NextLook(context.Background(), id)
 		return err == nil && next.Equal(until.Truncate(time.Millisecond))
 	})
@@ -223,18 +224,6 @@ func TestSnoozeFromTheBusIsAppliedOnceAndPausesTheChainUntilUnsnoozed(t *testing
 		}
 		return false
 	})
-}
-
-// waitUntil polls ok until it holds or the time runs out.
-func waitUntil(t *testing.T, limit time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestResolutionOfAnEarlierEpisodeChangesNothing(t *testing.T) {

@@ -18,9 +18,11 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
 	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // fastPolicy pages quickly so chains can be watched in a test.
@@ -64,6 +66,10 @@ type rig struct {
 	env        *depstest.Env
 	bus        *deps.Deps
 	svc        []*Service
+	// clock, when set, is every replica's clock and their chain timers
+	// fire only when elapse says so: a test of what a timer does, or does
+	// not do, then waits for nothing.
+	clock *clocktest.Clock
 }
 
 func newRig(t *testing.T, replicas int) *rig {
@@ -73,28 +79,85 @@ func newRig(t *testing.T, replicas int) *rig {
 
 func newRigWith(t testing.TB, replicas int, tune func(*Config)) *rig {
 	t.Helper()
+	return newRigOn(t, nil, replicas, tune)
+}
+
+// newTimedRig is a rig of one replica on a fake clock whose chain timers
+// run only in elapse.
+func newTimedRig(t *testing.T) *rig {
+	t.Helper()
+	return newRigOn(t, clocktest.New(time.Now()), 1, func(*Config) {})
+}
+
+func newRigOn(t testing.TB, fake *clocktest.Clock, replicas int, tune func(*Config)) *rig {
+	t.Helper()
 	env := depstest.New(t)
 	path := t.TempDir() + "/policy.yaml"
 	if err := writeFile(path, fastPolicy); err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, env: env, bus: env.Deps(t, "test"), policyPath: path}
+	r := &rig{t: t, env: env, bus: env.Deps(t, "test"), policyPath: path, clock: fake}
 	for i := range replicas {
-		d := env.Deps(t, fmt.Sprintf("escalation-%d", i))
-		cfg := Config{Common: env.Common, PolicyFile: path, Reopen: time.Hour, DecisionTTL: time.Hour,
-			MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond, PolicyCheck: 20 * time.Millisecond}
-		tune(&cfg)
-		svc, err := New(t.Context(), cfg, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := svc.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = svc.Stop(context.Background()) })
-		r.svc = append(r.svc, svc)
+		r.svc = append(r.svc, r.start(fmt.Sprintf("escalation-%d", i), tune))
 	}
 	return r
+}
+
+// start runs a replica on the rig's infrastructure (and clock).
+func (r *rig) start(name string, tune func(*Config)) *Service {
+	r.t.Helper()
+	d := r.env.Deps(r.t, name)
+	cfg := Config{Common: r.env.Common, PolicyFile: r.policyPath, Reopen: time.Hour, DecisionTTL: time.Hour,
+		MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond, PolicyCheck: 20 * time.Millisecond}
+	if r.clock != nil {
+		cfg.TimerTick = time.Hour // elapse runs the timers
+	}
+	tune(&cfg)
+	svc, err := New(r.t.Context(), cfg, d)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if r.clock != nil {
+		svc.clock = r.clock
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+	return svc
+}
+
+// elapse moves a timed rig's clock on by d and runs every running
+// replica's timers once: when it returns, all that was due has fired and
+// its events are on the bus.
+func (r *rig) elapse(d time.Duration, running ...*Service) {
+	r.t.Helper()
+	r.clock.Advance(d)
+	if running == nil {
+		running = r.svc
+	}
+	for _, s := range running {
+		s.fireDue(r.t.Context())
+	}
+}
+
+// settled waits until the escalation replicas have handled every mention
+// part on the bus, so a test can check that a duplicate changed nothing.
+func (r *rig) settled() { r.drained(bus.NounMentions, "join") }
+
+// settledCommands waits until every case command on the bus is handled.
+func (r *rig) settledCommands() { r.drained(bus.NounCommands, "commands") }
+
+func (r *rig) drained(noun, purpose string) {
+	r.t.Helper()
+	testkit.Eventually(r.t, "the escalation "+purpose+" consumer to handle everything on the bus", func() bool {
+		c, err := r.bus.JS.Consumer(context.Background(), r.bus.Names.Stream(noun), bus.Durable("escalation", purpose))
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
 }
 
 func mention(id, author string, followers int64, at time.Time) *fbv1.Mention {
@@ -165,17 +228,15 @@ func (r *rig) waitEvents(what string, cond func([]*fbv1.CaseEvent) bool) []*fbv1
 
 func (r *rig) decision(id string) *fbv1.Decision {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var d *fbv1.Decision
+	testkit.Eventually(r.t, "a decision on "+id, func() bool {
 		resp, err := r.svc[0].ExplainDecision(context.Background(), &fbv1.ExplainDecisionRequest{MentionId: id})
 		if err == nil {
-			return resp.Decision
+			d = resp.Decision
 		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("no decision on %s: %v", id, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return d
 }
 
 func types(evs []*fbv1.CaseEvent) []string {
@@ -272,10 +333,12 @@ func TestTwoReplicasCountEveryComplaintExactlyOnce(t *testing.T) {
 }
 
 func TestChainPagesNextLevelUntilAcknowledged(t *testing.T) {
-	r := newRig(t, 1)
+	r := newTimedRig(t)
 	m := mention("x:chain", "loud", 500_000, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	r.decision("x:chain")
+	r.elapse(150 * time.Millisecond) // level 1's ack timeout
 	evs := r.waitEvents("level 2 to fire", func(evs []*fbv1.CaseEvent) bool {
 		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
 	})
@@ -284,7 +347,7 @@ func TestChainPagesNextLevelUntilAcknowledged(t *testing.T) {
 		t.Fatalf("escalated event: level %d receivers %v reasons %v", esc.Level, esc.Receivers, esc.Reasons)
 	}
 	// The chain has no more levels and no repeat: nothing else fires.
-	time.Sleep(400 * time.Millisecond)
+	r.elapse(time.Hour)
 	if got := types(r.events()); len(got) != 2 {
 		t.Fatalf("events %v, want opened and one escalation", got)
 	}
@@ -292,6 +355,7 @@ func TestChainPagesNextLevelUntilAcknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Acknowledged is not answered: with no brand reply the chain resumes.
+	r.elapse(300 * time.Millisecond) // the chain's ack expiry
 	evs = r.waitEvents("the acknowledgement to expire", func(evs []*fbv1.CaseEvent) bool {
 		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 2
 	})
@@ -302,7 +366,7 @@ func TestChainPagesNextLevelUntilAcknowledged(t *testing.T) {
 }
 
 func TestResolvedCaseStopsItsChain(t *testing.T) {
-	r := newRig(t, 1)
+	r := newTimedRig(t)
 	m := mention("x:done", "calm", 500_000, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
@@ -310,14 +374,9 @@ func TestResolvedCaseStopsItsChain(t *testing.T) {
 	if _, err := r.svc[0].ResolveCase(asAna(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Note: "called him"}); err != nil {
 		t.Fatal(err)
 	}
-	resolvedAt := time.Now()
-	time.Sleep(400 * time.Millisecond) // two ack timeouts: level 2 would have fired
-	evs := r.events()
-	for _, e := range evs {
-		// Under load level 2 may fire before the resolution; never after.
-		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED && e.At.AsTime().After(resolvedAt) {
-			t.Fatalf("resolved case kept paging: %v", types(evs))
-		}
+	r.elapse(400 * time.Millisecond) // two ack timeouts: level 2 would have fired
+	if evs := r.events(); count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) != 0 {
+		t.Fatalf("resolved case kept paging: %v", types(evs))
 	}
 	if _, err := r.svc[0].ResolveCase(asAna(), &fbv1.ResolveCaseRequest{Id: d.CaseId}); err == nil ||
 		!strings.Contains(err.Error(), "FailedPrecondition") {
@@ -326,7 +385,7 @@ func TestResolvedCaseStopsItsChain(t *testing.T) {
 }
 
 func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
-	r := newRig(t, 1)
+	r := newTimedRig(t)
 	ctx := context.Background()
 	cases := r.bus.Names.Stream(bus.NounCases)
 	stream, err := r.bus.JS.Stream(ctx, cases)
@@ -345,6 +404,7 @@ func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
 	r.decision("x:lost")
+	r.elapse(150 * time.Millisecond) // level 2 fires while publishing fails
 	if _, err := r.bus.JS.UpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -358,10 +418,11 @@ func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
 	}
 	// The chain's level 2 fired while publishing failed; it comes out of the
 	// outbox once the bus is back, once.
-	evs = r.waitEvents("the escalation from the outbox", func(evs []*fbv1.CaseEvent) bool {
+	r.elapse(time.Second) // the outbox's retry
+	r.waitEvents("the escalation from the outbox", func(evs []*fbv1.CaseEvent) bool {
 		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
 	})
-	time.Sleep(300 * time.Millisecond)
+	r.elapse(time.Hour)
 	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED); n != 1 {
 		t.Fatalf("%d escalated events, want 1", n)
 	}
@@ -402,7 +463,7 @@ func TestLateReachIsDecidedWithoutThenRaisesTheCase(t *testing.T) {
 	if len(revised.Missing) != 0 || revised.Priority != fbv1.Priority_PRIORITY_CRITICAL {
 		t.Fatalf("revised decision: missing %v priority %v", revised.Missing, revised.Priority)
 	}
-	time.Sleep(100 * time.Millisecond)
+	r.settled()
 	var lateRaises int
 	for _, e := range r.events() {
 		if strings.HasSuffix(e.Id, ":late") {
@@ -421,7 +482,12 @@ func TestPolicyReloadsWithoutRestartAndRefusesABadOne(t *testing.T) {
 	if err := writeFile(r.policyPath, bad); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // several checks
+	testkit.Eventually(t, "the bad policy refused", func() bool {
+		st := &r.svc[0].liveState
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.refused != ""
+	})
 	if got := r.svc[0].policy.Load().Version(); got != before {
 		t.Fatalf("a bad policy replaced the running one: %s -> %s", before, got)
 	}
@@ -429,13 +495,7 @@ func TestPolicyReloadsWithoutRestartAndRefusesABadOne(t *testing.T) {
 	if err := writeFile(r.policyPath, quiet); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for r.svc[0].policy.Load().Version() == before {
-		if time.Now().After(deadline) {
-			t.Fatal("a good policy was not picked up")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the good policy picked up", func() bool { return r.svc[0].policy.Load().Version() != before })
 	m := mention("x:reloaded", "small", 10, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
@@ -503,7 +563,7 @@ func TestWatchStreamsCaseEventsOfTheTeam(t *testing.T) {
 }
 
 func TestAcknowledgementFromAReceiverStopsTheChain(t *testing.T) {
-	r := newRig(t, 1)
+	r := newTimedRig(t)
 	m := mention("x:paged", "paged", 500_000, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
@@ -522,26 +582,21 @@ func TestAcknowledgementFromAReceiverStopsTheChain(t *testing.T) {
 			t.Fatalf("acknowledged by %q through %q", e.Actor, e.AuthMethod)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // past level 1's ack timeout
+	r.settledCommands()
+	r.elapse(200 * time.Millisecond) // past level 1's ack timeout
 	evs = r.events()
 	if n := count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED); n != 1 {
 		t.Fatalf("%d acknowledgements, want 1: %v", n, types(evs))
 	}
-	var ackedAt time.Time
 	for _, e := range evs {
-		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED {
-			ackedAt = e.At.AsTime()
-		}
-	}
-	for _, e := range evs {
-		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED && e.Reasons[0].Code == "not_acknowledged" && e.At.AsTime().After(ackedAt) {
+		if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED && e.Reasons[0].Code == "not_acknowledged" {
 			t.Fatalf("the chain went on after the acknowledgement: %v", types(evs))
 		}
 	}
 }
 
 func TestChainTimersSurviveARestart(t *testing.T) {
-	r := newRig(t, 1)
+	r := newTimedRig(t)
 	m := mention("x:restart", "restart", 500_000, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
@@ -550,16 +605,17 @@ func TestChainTimersSurviveARestart(t *testing.T) {
 	if err := r.svc[0].Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // past level 1's 150ms ack timeout, with nobody running
+	r.clock.Advance(200 * time.Millisecond) // past level 1's 150ms ack timeout, with nobody running
 	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED); n != 0 {
 		t.Fatalf("%d escalations with no replica running", n)
 	}
 	// ...and a new one, sharing nothing but Redis and NATS, fires it once.
-	newReplica(t, r)
+	again := newReplica(t, r)
+	r.elapse(0, again)
 	evs := r.waitEvents("level 2 after the restart", func(evs []*fbv1.CaseEvent) bool {
 		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
 	})
-	time.Sleep(100 * time.Millisecond)
+	r.elapse(time.Hour, again)
 	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED); n != 1 || evs[len(evs)-1].Level != 2 {
 		t.Fatalf("after restart: %v", types(r.events()))
 	}
@@ -591,16 +647,10 @@ func TestThirdUnansweredComplaintEscalatesAndABrandReplyIsCounted(t *testing.T) 
 		Author: &fbv1.Author{Id: "acme"}, Text: "So sorry, Sam, DMing you now", CreatedAt: timestamppb.New(start.Add(3*time.Hour + time.Minute))}
 	r.send(scored(reply, 0.1), 1)
 	tag := r.svc[0].store.Author(ledger.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "sam")).Tag
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if at, err := r.svc[0].store.LastReply(context.Background(), tag); err == nil && !at.IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the brand reply was never recorded")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the brand reply recorded", func() bool {
+		at, err := r.svc[0].store.LastReply(context.Background(), tag)
+		return err == nil && !at.IsZero()
+	})
 	m4 := mention("x:story-4", "sam", 40, start.Add(4*time.Hour))
 	r.send(scored(m4, 0.9), 1)
 	r.send(reached(m4, fbv1.Tier_TIER_LOW), 1)
@@ -613,17 +663,7 @@ func TestThirdUnansweredComplaintEscalatesAndABrandReplyIsCounted(t *testing.T) 
 // newReplica starts another escalation replica on the rig's infrastructure.
 func newReplica(t *testing.T, r *rig) *Service {
 	t.Helper()
-	d := r.env.Deps(t, "escalation-new")
-	svc, err := New(t.Context(), Config{Common: r.env.Common, PolicyFile: r.policyPath, Reopen: time.Hour, DecisionTTL: time.Hour,
-		MaxInFlight: 16, TimerTick: 10 * time.Millisecond, JoinTimeout: 200 * time.Millisecond, PolicyCheck: 20 * time.Millisecond}, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
-	return svc
+	return r.start("escalation-new", func(*Config) {})
 }
 
 func TestAReplyHandledAfterALaterComplaintDoesNotAnswerIt(t *testing.T) {
@@ -642,16 +682,10 @@ func TestAReplyHandledAfterALaterComplaintDoesNotAnswerIt(t *testing.T) {
 		Author: &fbv1.Author{Id: "acme"}, Text: "Sorry, Ola", CreatedAt: timestamppb.New(start.Add(10 * time.Minute))}
 	r.send(scored(reply, 0.1), 1)
 	tag := r.svc[0].store.Author(ledger.AuthorKey("acme", fbv1.Platform_PLATFORM_X, "ola")).Tag
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if at, _ := r.svc[0].store.LastReply(context.Background(), tag); !at.IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the brand reply was never recorded")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the brand reply recorded", func() bool {
+		at, _ := r.svc[0].store.LastReply(context.Background(), tag)
+		return !at.IsZero()
+	})
 	next := mention("x:order-3", "ola", 40, start.Add(40*time.Minute))
 	r.send(scored(next, 0.9), 1)
 	r.send(reached(next, fbv1.Tier_TIER_LOW), 1)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // TestVIPListChangeReloadsThePolicy: editing a list file the policy names
@@ -72,14 +73,10 @@ func TestVIPListChangeReloadsThePolicy(t *testing.T) {
 
 func (r *rig) waitVersionChange(from string) string {
 	r.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if v := r.svc[0].policy.Load().Version(); v != from {
-			return v
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("the policy was not reloaded from version %s", from)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var v string
+	testkit.Eventually(r.t, "the policy reloaded from version "+from, func() bool {
+		v = r.svc[0].policy.Load().Version()
+		return v != from
+	})
+	return v
 }

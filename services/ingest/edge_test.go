@@ -18,6 +18,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // The keys every ingest test's service accepts: a partner's key for acme,
@@ -279,13 +280,7 @@ func TestEdgeBoundsTheBodyBytesReadAtOnce(t *testing.T) {
 	// is spent while their bodies trickle in.
 	hold(4096)
 	hold(4096)
-	deadline := time.Now().Add(5 * time.Second)
-	for svc.bodies.inUse() < 8192 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the slow bodies were not admitted: %d bytes reserved", svc.bodies.inUse())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the slow bodies admitted (8 KiB reserved)", func() bool { return svc.bodies.inUse() >= 8192 })
 	req, _ := http.NewRequest(http.MethodPost, url, stalledBody(t))
 	req.Header.Set("Authorization", "Bearer "+testKey)
 	req.ContentLength = 100

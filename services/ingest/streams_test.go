@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreak/firebreak/services/ingest/bluesky"
 	"github.com/firebreak/firebreak/services/ingest/bluesky/chattest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // TestBlueskyStreamPublishesMentionsOnce runs the service with Jetstream
@@ -40,13 +41,7 @@ func TestBlueskyStreamPublishesMentionsOnce(t *testing.T) {
 			Retention: 1 << 62, CursorEvery: time.Second}
 	})
 	_ = svc
-	deadline := time.Now().Add(5 * time.Second)
-	for len(conns) < 3 || published(t, d) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %d connections, %d published", len(conns), published(t, d))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, "three connections and the post published", func() bool { return len(conns) >= 3 && published(t, d) >= 1 })
 	if got := published(t, d); got != 1 {
 		t.Fatalf("%d published, want 1", got)
 	}
@@ -71,24 +66,15 @@ func TestBlueskyChatPublishesPrivateMessagesUnderALease(t *testing.T) {
 		c.BlueskyChat = bluesky.ChatConfig{PDSURL: pds.URL, Identifier: "acme.bsky.social", PasswordFile: pw, Brand: "acme",
 			Poll: 10 * time.Millisecond, Service: chattest.Service}
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for len(pds.AskedCursors()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the chat log was never polled")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the chat log polled", func() bool { return len(pds.AskedCursors()) > 0 })
 	pds.Message("c1", "m1", "did:plc:dan", "still no engineer")
 	pds.Message("c1", "m2", "did:plc:acmebrand", "Sorry Dan, booked for 9am")
 	ctx := context.Background()
 	cursorKey := d.Keys.Global("cursor", "bluesky-chat", "acme")
 	// The cursor moves past a page once its messages are durable.
-	for published(t, d) < 2 || d.Redis.Get(ctx, cursorKey).Val() == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %d published, cursor %q", published(t, d), d.Redis.Get(ctx, cursorKey).Val())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, "both messages published and the cursor stored", func() bool {
+		return published(t, d) >= 2 && d.Redis.Get(ctx, cursorKey).Val() != ""
+	})
 	if n, err := d.Redis.Exists(ctx, d.Keys.Global("lease", "bluesky-chat", "acme")).Result(); err != nil || n != 1 {
 		t.Fatalf("lease held: %d %v", n, err)
 	}

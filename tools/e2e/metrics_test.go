@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // repoRoot is the repository, two levels above this package.
@@ -61,8 +62,7 @@ func TestEveryDashboardMetricIsExported(t *testing.T) {
 	// Counters appear with their first event: wait for the traffic to
 	// reach them, then name every metric still missing.
 	var missing []string
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testkit.Within(15*time.Second, func() bool {
 		exported := w.exportedMetrics()
 		missing = missing[:0]
 		for name := range wanted {
@@ -70,11 +70,8 @@ func TestEveryDashboardMetricIsExported(t *testing.T) {
 				missing = append(missing, name)
 			}
 		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(missing) == 0
+	})
 	slices.Sort(missing)
 	for _, name := range missing {
 		t.Errorf("%s is queried by %v but no service exports it", name, wanted[name])

@@ -300,6 +300,8 @@ func runFresh(ctx context.Context, bin string, args ...string) ([]byte, error) {
 		if !errors.Is(err, syscall.ETXTBSY) || ctx.Err() != nil {
 			return out, err
 		}
+		// A pause between retries, not a wait for a condition: nothing
+		// observable says when the other process's child has exec'd.
 		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/ingest/stream"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 const token = "brand-token"
@@ -198,18 +199,14 @@ func TestStreamCatchesUpFromTheCursorAndReconnects(t *testing.T) {
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	// The reconnect's catch-up follows its streaming request; wait for it
 	// rather than race it.
 	caughtUpAgain := func() bool {
 		return slices.ContainsFunc(inst.asked("/api/v1/notifications"), func(p string) bool { return strings.Contains(p, "min_id=104") })
 	}
-	for len(inst.asked("/api/v1/streaming")) < 2 || len(sink.ids()) < 4 || !caughtUpAgain() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: ingested %v, requests %v", sink.ids(), inst.asked("/"))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "a reconnect, four mentions and the catch-up from 104", func() bool {
+		return len(inst.asked("/api/v1/streaming")) >= 2 && len(sink.ids()) >= 4 && caughtUpAgain()
+	})
 	if err := r.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -272,13 +269,7 @@ func TestStreamTakesDirectMessagesBothWays(t *testing.T) {
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sink.ids()) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: ingested %v, subscribed %v", sink.ids(), inst.subscribed)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "both direct messages ingested", func() bool { return len(sink.ids()) >= 2 })
 	if err := r.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}

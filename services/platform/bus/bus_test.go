@@ -77,6 +77,20 @@ func (r rig) publish(t *testing.T, id, text string) {
 	}
 }
 
+// acked waits until the server holds an ack for everything delivered to
+// the test's consumer for purpose.
+func (r rig) acked(t *testing.T, purpose string) {
+	t.Helper()
+	testkit.Eventually(t, "the consumer to have acked everything", func() bool {
+		c, err := r.js.Consumer(context.Background(), r.names.Stream(bus.NounMentions), bus.Durable("test", purpose))
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream == info.Delivered.Stream
+	})
+}
+
 func (r rig) deadLetters(t *testing.T, want int) []jetstream.Msg {
 	t.Helper()
 	cons, err := r.js.OrderedConsumer(context.Background(), r.names.Stream(bus.NounDeadLetter), jetstream.OrderedConsumerConfig{})
@@ -105,7 +119,8 @@ func TestRetryableErrorIsRedeliveredUntilSuccess(t *testing.T) {
 	})
 	r.publish(t, "m1", "hello")
 	testkit.Eventually(t, "third delivery", func() bool { return calls.Load() == 3 })
-	time.Sleep(100 * time.Millisecond) // nothing further may arrive once acked
+	// Once the server holds the ack nothing further can arrive.
+	r.acked(t, "mentions")
 	if got := calls.Load(); got != 3 {
 		t.Fatalf("handler called %d times, want 3", got)
 	}
@@ -322,7 +337,10 @@ func TestSlowHandlerIsNotRedeliveredWhileItWorks(t *testing.T) {
 		DeadLetter: r.names.DeadLetter("test"),
 		Handler: func(ctx context.Context, msg jetstream.Msg) error {
 			calls.Add(1)
-			time.Sleep(time.Second) // three AckWaits
+			// Working for three AckWaits is the behaviour under test, and
+			// AckWait runs on the NATS server's clock, which no injected
+			// clock reaches.
+			time.Sleep(time.Second)
 			return nil
 		},
 	})

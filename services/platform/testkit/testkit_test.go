@@ -44,3 +44,13 @@ func TestEventuallyFailsNamingWhatItAwaited(t *testing.T) {
 		t.Fatalf("failure %q does not name what was awaited", r.failed)
 	}
 }
+
+func TestWithinReportsAConditionThatNeverHolds(t *testing.T) {
+	if testkit.Within(20*time.Millisecond, func() bool { return false }) {
+		t.Fatal("Within reported a condition that never held as holding")
+	}
+	var polls atomic.Int32
+	if !testkit.Within(time.Second, func() bool { return polls.Add(1) >= 2 }) {
+		t.Fatal("Within gave up on a condition that held on the second poll")
+	}
+}

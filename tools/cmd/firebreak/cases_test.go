@@ -8,12 +8,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 	"github.com/firebreak/firebreak/tools/stack"
 )
 
@@ -54,13 +54,8 @@ func TestCaseCommandsAgainstARunningFirebreak(t *testing.T) {
 	t.Setenv("FIREBREAK_TOKEN", st.Token)
 
 	var list string
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(list, "@dan") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no case listed: %s", list)
-		}
-		time.Sleep(10 * time.Millisecond)
-		list, _ = cli("cases", "list")
+	if !testkit.Within(testkit.Deadline, func() bool { list, _ = cli("cases", "list"); return strings.Contains(list, "@dan") }) {
+		t.Fatalf("no case listed: %s", list)
 	}
 	id := regexp.MustCompile(`[0-9a-f]{16}-\d+`).FindString(list)
 	if !strings.Contains(list, "senior") || id == "" {
