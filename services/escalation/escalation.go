@@ -148,6 +148,11 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	} else if moved > 0 {
 		d.Tel.Logger.Info("moved an older release's index entries into their shards", "entries", moved)
 	}
+	if indexed, err := s.store.IndexCaseFields(context.Background()); err != nil {
+		return nil, err
+	} else if indexed > 0 {
+		d.Tel.Logger.Info("indexed the fields of cases an older release or an interrupted save left unindexed", "cases", indexed)
+	}
 	if err := s.metrics(); err != nil {
 		return nil, err
 	}

@@ -95,6 +95,7 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 		},
 		func(pipe redis.Pipeliner) {
 			pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+			s.indexNewValues(ctx, pipe, c)
 			s.scheduleEarlier(ctx, pipe, c.Id, due)
 		})
 	if err != nil {
@@ -108,6 +109,11 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 	case "already":
 		return fmt.Errorf("save case %s: command %s: %w", c.Id, commandID, ErrAlready)
 	}
+	// The save stands; a failed reindex leaves only entries List drops,
+	// repaired at the next start (IndexCaseFields), so it is not the
+	// save's failure.
+	ver, _ := strconv.ParseInt(l.version, 10, 64)
+	_ = s.reindex(ctx, c, ver+1)
 	return nil
 }
 
@@ -160,21 +166,37 @@ func (f Filter) match(c *fbv1.Case) bool {
 // update in ms) that holds case id.
 func (s *Store) casesKey(id string) string { return s.keys.ShardOf("cases", id) }
 
+// maxExamined bounds the cases one List call reads. The most selective
+// index of a filter usually holds only matches, but a filter on two common
+// values (a big team and a busy assignee) can match few of the cases its
+// index holds; past this many, List returns the page so far with a cursor,
+// and the caller pages on, so no call reads without bound.
+const maxExamined = 2000
+
 // List returns up to size cases matching f, most recently updated first,
 // from cursor on (empty: the start), and the cursor to continue from (empty
-// when there is no more). The index is sharded, so a page merges the
-// shards' next entries in (updated, id) order; a cursor names the last case
-// returned ("<updated ms>:<case id>"), so pages hold whatever was added
-// since.
+// when there is no more). It reads the index of f's most selective field
+// (caseindex.go) and matches the other fields on the cases read; a page may
+// hold fewer than size cases, with a cursor, when maxExamined cases were
+// read. The indexes are sharded, so a page merges the shards' next entries
+// in (updated, id) order; a cursor names the last case examined
+// ("<updated ms>:<case id>"), so pages hold whatever was added since.
 func (s *Store) List(ctx context.Context, f Filter, cursor string, size int) ([]*fbv1.Case, string, error) {
 	after, err := parseCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
+	keys, err := s.listKeys(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
 	const batch = 200
 	var out []*fbv1.Case
-	for {
-		entries, err := s.nextEntries(ctx, after, batch)
+	for examined := 0; ; {
+		if examined >= maxExamined {
+			return out, after.String(), nil
+		}
+		entries, err := s.nextEntries(ctx, keys, after, min(batch, maxExamined-examined))
 		if err != nil {
 			return nil, "", err
 		}
@@ -189,6 +211,7 @@ func (s *Store) List(ctx context.Context, f Filter, cursor string, size int) ([]
 		if err != nil {
 			return nil, "", err
 		}
+		examined += len(entries)
 		for i, c := range got {
 			e := entries[i]
 			after = &e
@@ -231,12 +254,13 @@ func parseCursor(cursor string) (*indexEntry, error) {
 	return &indexEntry{ms: n, id: id}, nil
 }
 
-// nextEntries returns the n entries after cursor (all shards merged).
+// nextEntries returns the n entries after cursor of the index whose shards
+// are keys (all shards merged).
 // Each shard gives its first n after the cursor, which holds the merged
 // first n; entries tied with the cursor's score are read past in pages.
-func (s *Store) nextEntries(ctx context.Context, after *indexEntry, n int) ([]indexEntry, error) {
+func (s *Store) nextEntries(ctx context.Context, keys []string, after *indexEntry, n int) ([]indexEntry, error) {
 	var all []indexEntry
-	for _, key := range s.keys.Sharded("cases") {
+	for _, key := range keys {
 		got, err := s.shardEntries(ctx, key, after, n)
 		if err != nil {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
@@ -24,12 +25,16 @@ func putCase(t *testing.T, s *Store, id, team string, updatedMs int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := proto.Marshal(&fbv1.Case{Id: id, Team: team})
+	c := &fbv1.Case{Id: id, Team: team, UpdatedAt: timestamppb.New(time.UnixMilli(updatedMs))}
+	b, _ := proto.Marshal(c)
 	ctx := context.Background()
 	if err := s.r.Set(ctx, Author{Tag: tag, s: s}.key("cases", strconv.FormatInt(n, 10)), b, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.r.ZAdd(ctx, s.casesKey(id), redis.Z{Score: float64(updatedMs), Member: id}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reindex(ctx, c, 1); err != nil {
 		t.Fatal(err)
 	}
 }

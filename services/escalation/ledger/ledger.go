@@ -323,6 +323,7 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 			pipe.ZRem(ctx, s.joinsKey(a.Tag), a.Tag+"|"+d.MentionId)
 			if c != nil {
 				pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+				s.indexNewValues(ctx, pipe, c)
 				s.scheduleEarlier(ctx, pipe, c.Id, due)
 			}
 			for _, f := range also {
@@ -334,6 +335,11 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	}
 	switch answer {
 	case "ok":
+		if c != nil {
+			// As in SaveCommand: the commit stands whatever the reindex does.
+			ver, _ := strconv.ParseInt(j.version, 10, 64)
+			_ = s.reindex(ctx, c, ver+1)
+		}
 		return false, nil
 	case "already":
 		return true, nil

@@ -1,0 +1,238 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/platform/store"
+)
+
+// The case index has secondary indexes, one sorted set per filterable
+// field and value ("<prefix>{cases.07}:cases:by:team:senior"), sharded like
+// the index itself: a case's entries live in its own shard of each, with
+// the same (updated ms, id) score, so List pages through any of them in
+// the same order with the same cursors. Each shard also keeps the values a
+// case was last indexed under ("...:cases:fields", case id to JSON), so a
+// case whose team changes leaves its old team's index.
+//
+// The shards live in other hash slots than the author's keys, so on Redis
+// Cluster they cannot change in the save's own script. A save therefore
+// adds the case to its new values' indexes in the save's pipeline (so the
+// case is never missing from an index it belongs in), and once the save
+// has succeeded reindexScript moves it out of the old values' indexes,
+// guarded by the case's version so a late reindex never undoes a newer
+// one. An entry left behind (a crash between the two, a save refused) is
+// only a candidate List reads and drops; IndexCaseFields repairs such
+// cases at start-up.
+
+// caseField is one field List can filter on through an index.
+type caseField struct {
+	name   string
+	ofCase func(*fbv1.Case) string
+	ofList func(Filter) string
+}
+
+// enumValue is an enum's index value; the unspecified zero is not indexed
+// (a filter of zero matches everything).
+func enumValue(n int32) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(n))
+}
+
+var caseFields = []caseField{
+	{"state", func(c *fbv1.Case) string { return enumValue(int32(c.State)) }, func(f Filter) string { return enumValue(int32(f.State)) }},
+	{"team", func(c *fbv1.Case) string { return c.Team }, func(f Filter) string { return f.Team }},
+	{"brand", func(c *fbv1.Case) string { return c.Brand }, func(f Filter) string { return f.Brand }},
+	{"priority", func(c *fbv1.Case) string { return enumValue(int32(c.Priority)) }, func(f Filter) string { return enumValue(int32(f.Priority)) }},
+	{"assignee", func(c *fbv1.Case) string { return c.Assignee }, func(f Filter) string { return f.Assignee }},
+}
+
+// shardTag is the hash tag of the index shard that holds case id.
+func shardTag(id string) string { return store.ShardTag("cases", store.ShardIndex(id)) }
+
+// fieldIndexKey names shard tag's index of cases whose field has value.
+func (s *Store) fieldIndexKey(tag, field, value string) string {
+	return s.keys.Of(tag, "cases", "by", field, value)
+}
+
+// fieldIndexKeys are every shard of the index of field's value.
+func (s *Store) fieldIndexKeys(field, value string) []string {
+	out := make([]string, store.Shards)
+	for i := range out {
+		out[i] = s.fieldIndexKey(store.ShardTag("cases", i), field, value)
+	}
+	return out
+}
+
+func (s *Store) fieldsKey(tag string) string { return s.keys.Of(tag, "cases", "fields") }
+
+// indexNewValues adds c to the indexes of its values, in the save's
+// pipeline.
+func (s *Store) indexNewValues(ctx context.Context, pipe redis.Pipeliner, c *fbv1.Case) {
+	tag, z := shardTag(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id}
+	for _, f := range caseFields {
+		if v := f.ofCase(c); v != "" {
+			pipe.ZAdd(ctx, s.fieldIndexKey(tag, f.name, v), z)
+		}
+	}
+}
+
+// reindex records c's values as of version ver, leaving the indexes of
+// values it no longer has. It does nothing when a newer version is
+// recorded already.
+func (s *Store) reindex(ctx context.Context, c *fbv1.Case, ver int64) error {
+	tag := shardTag(c.Id)
+	args := []any{s.fieldIndexKey(tag, "", "") /* "...:cases:by::" */, c.Id, ver, c.UpdatedAt.AsTime().UnixMilli()}
+	for _, f := range caseFields {
+		args = append(args, f.name, f.ofCase(c))
+	}
+	if err := reindexScript.Run(ctx, s.r, []string{s.fieldsKey(tag)}, args...).Err(); err != nil {
+		return fmt.Errorf("index case %s: %w", c.Id, err)
+	}
+	return nil
+}
+
+// reindexScript records a case's indexed values in its shard and moves it
+// between the shard's field indexes; every key is in the shard's slot.
+//
+// KEYS: the shard's fields hash
+// ARGV: index key base ("...:cases:by::", a field's key is base with the
+// field name and value in place of the two empty parts), case id, version,
+// updated ms, then field name and value pairs (an empty value for none)
+var reindexScript = redis.NewScript(`
+local fields = KEYS[1]
+local base, id, ver, ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local prefix = string.sub(base, 1, #base - 1)
+local old = redis.call('HGET', fields, id)
+local prev = {}
+if old then
+  prev = cjson.decode(old)
+  if tonumber(prev.ver or -1) >= ver then return 0 end
+end
+local now = {ver = ver, ms = tonumber(ms)}
+for i = 5, #ARGV, 2 do
+  local name, value = ARGV[i], ARGV[i + 1]
+  local was = prev[name]
+  if was and was ~= '' and was ~= value then redis.call('ZREM', prefix .. name .. ':' .. was, id) end
+  if value ~= '' then redis.call('ZADD', prefix .. name .. ':' .. value, ms, id) end
+  now[name] = value
+end
+redis.call('HSET', fields, id, cjson.encode(now))
+return 1
+`)
+
+// listKeys picks the index List reads for f: of the indexes of f's fields,
+// the one holding the fewest cases (a ZCARD per shard, in one round trip);
+// the whole case index when f filters nothing.
+func (s *Store) listKeys(ctx context.Context, f Filter) ([]string, error) {
+	var candidates [][]string
+	for _, field := range caseFields {
+		if v := field.ofList(f); v != "" {
+			candidates = append(candidates, s.fieldIndexKeys(field.name, v))
+		}
+	}
+	switch len(candidates) {
+	case 0:
+		return s.keys.Sharded("cases"), nil
+	case 1:
+		return candidates[0], nil
+	}
+	pipe := s.r.Pipeline()
+	counts := make([][]*redis.IntCmd, len(candidates))
+	for i, keys := range candidates {
+		for _, k := range keys {
+			counts[i] = append(counts[i], pipe.ZCard(ctx, k))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("size the case indexes: %w", err)
+	}
+	best, bestN := 0, int64(-1)
+	for i, cmds := range counts {
+		var n int64
+		for _, c := range cmds {
+			n += c.Val()
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = i, n
+		}
+	}
+	return candidates[best], nil
+}
+
+// IndexCaseFields indexes the fields of every case whose field indexes are
+// missing or older than its place in the case index: every case of a
+// release from before the field indexes, a case saved by such a release
+// during a rolling upgrade, and a case whose save was not followed by its
+// reindex. It reads only those cases, so a start-up after the first costs a
+// pass over the index, not over the cases. Safe on several replicas at
+// once: a reindex never replaces a newer one.
+func (s *Store) IndexCaseFields(ctx context.Context) (indexed int, err error) {
+	const batch = 500
+	for i, key := range s.keys.Sharded("cases") {
+		fields := s.fieldsKey(store.ShardTag("cases", i))
+		for start := int64(0); ; start += batch {
+			zs, err := s.r.ZRangeWithScores(ctx, key, start, start+batch-1).Result()
+			if err != nil {
+				return indexed, fmt.Errorf("read case index %s: %w", key, err)
+			}
+			if len(zs) == 0 {
+				break
+			}
+			ids := make([]string, len(zs))
+			for j, z := range zs {
+				ids[j] = fmt.Sprint(z.Member)
+			}
+			recorded, err := s.r.HMGet(ctx, fields, ids...).Result()
+			if err != nil {
+				return indexed, fmt.Errorf("read indexed fields %s: %w", fields, err)
+			}
+			for j, z := range zs {
+				if !staleFields(recorded[j], int64(z.Score)) {
+					continue
+				}
+				l, err := s.Case(ctx, ids[j])
+				if errors.Is(err, cases.ErrNotFound) || errors.Is(err, cases.ErrBadID) {
+					continue
+				}
+				if err != nil {
+					return indexed, err
+				}
+				ver, _ := strconv.ParseInt(l.version, 10, 64)
+				if err := s.reindex(ctx, l.Case, ver); err != nil {
+					return indexed, err
+				}
+				indexed++
+			}
+			if len(zs) < batch {
+				break
+			}
+		}
+	}
+	return indexed, nil
+}
+
+// staleFields says whether a case's recorded index values (nil: none) are
+// older than its update at ms.
+func staleFields(recorded any, ms int64) bool {
+	raw, ok := recorded.(string)
+	if !ok {
+		return true
+	}
+	var at struct {
+		MS int64 `json:"ms"`
+	}
+	if err := json.Unmarshal([]byte(raw), &at); err != nil {
+		return true
+	}
+	return at.MS < ms
+}
