@@ -57,7 +57,7 @@ func (s *Service) surgeOf(ctx context.Context, pol *policy.Policy, authorKey str
 // mention that made the step.
 func (s *Service) stepSurges(ctx context.Context, cfg policy.Surges, brand, author string, at time.Time, scopes []surge.Scope, trigger *fbv1.Mention) (surge.State, surge.Observation, error) {
 	for range maxConflicts * 4 {
-		o, err := s.surges.Observe(ctx, brand, author, at, scopes, cfg.Detect.Window)
+		o, err := s.surges.Observe(ctx, brand, author, at, scopes, cfg.Detect)
 		if err != nil {
 			return surge.State{}, surge.Observation{}, err
 		}
@@ -121,7 +121,9 @@ func (s *Service) openIncident(ctx context.Context, cfg policy.Surges, brand, gr
 	reasons := []*fbv1.Reason{{Code: "surge", Text: reason}}
 	c := &fbv1.Case{
 		Id: id, Brand: brand, Kind: fbv1.CaseKind_CASE_KIND_INCIDENT, AuthorKey: brand + "/incident/" + group,
-		Author: &fbv1.Author{}, State: fbv1.CaseState_CASE_STATE_OPEN, Priority: max(cfg.Priority, severity),
+		// Pages and queues name a case by its author: an incident's is
+		// "incident".
+		Author: &fbv1.Author{Id: "incident"}, State: fbv1.CaseState_CASE_STATE_OPEN, Priority: max(cfg.Priority, severity),
 		Team: cfg.Team, Chain: cfg.Chain, Level: 1, Reasons: reasons, Route: "surge",
 		OpenedAt: timestamppb.New(now), UpdatedAt: timestamppb.New(now), LevelFiredAt: timestamppb.New(now),
 		Incident: &fbv1.Incident{Scope: inc.Scope, Topic: topic, PostId: post, Peak: int64(inc.Peak),
@@ -229,7 +231,7 @@ func (s *Service) lookIncidents(ctx context.Context) error {
 }
 
 func (s *Service) lookBrand(ctx context.Context, cfg policy.Surges, brand string) error {
-	o, err := s.surges.Observe(ctx, brand, "", s.clock.Now(), nil, cfg.Detect.Window)
+	o, err := s.surges.Observe(ctx, brand, "", s.clock.Now(), nil, cfg.Detect)
 	if err != nil {
 		return err
 	}
@@ -242,7 +244,7 @@ func (s *Service) lookBrand(ctx context.Context, cfg policy.Surges, brand string
 			return err
 		}
 		// An incident may have opened meanwhile: look again.
-		again, err := s.surges.Observe(ctx, brand, "", s.clock.Now(), nil, cfg.Detect.Window)
+		again, err := s.surges.Observe(ctx, brand, "", s.clock.Now(), nil, cfg.Detect)
 		if err != nil || len(again.State.OpenGroups()) == 0 {
 			return err
 		}

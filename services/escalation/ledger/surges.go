@@ -32,15 +32,18 @@ import (
 // windows' counts.
 //
 // KEYS: state hash, window-start hash
-// ARGV: key prefix, event ms, window ms, author (” to look), scopes...
-// Answer: {state, version, count1, closed1, count2, closed2, ...} where a
-// closed list is "start:count,start:count".
+// ARGV: key prefix, event ms, window ms, author (” to look), persist ms,
+// scopes...
+// Answer: {state, version, then per scope count, closed, latest, past,
+// recent} where a closed list is "start:count,start:count", latest is the
+// newest complaint's ms, past the count of the window ending persist ago
+// and recent the authors of the last half of persist (surge.Observation).
 var observeScript = redis.NewScript(`
 local state, starts = KEYS[1], KEYS[2]
-local prefix, at, span, author = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local prefix, at, span, author, persist = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local bucket = at - at % span
 local out = {redis.call('HGET', state, 'state') or '', redis.call('HGET', state, 'ver') or '0'}
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local scope = ARGV[i]
   local authors, closed = prefix .. 'authors:' .. scope, prefix .. 'closed:' .. scope
   local cur = tonumber(redis.call('HGET', starts, scope) or '-1')
@@ -62,6 +65,10 @@ for i = 5, #ARGV do
   end
   out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - span), at))
   out[#out + 1] = table.concat(redis.call('LRANGE', closed, 0, -1), ',')
+  local latest = redis.call('ZRANGE', authors, -1, -1, 'WITHSCORES')
+  out[#out + 1] = latest[2] or '0'
+  out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - persist - span), at - persist))
+  out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - math.floor(persist / 2)), at))
 end
 redis.call('PEXPIRE', starts, 200 * span)
 return out
@@ -107,8 +114,8 @@ type Observed struct {
 
 // Observe counts author's complaint at at in scopes (author "" only looks)
 // and returns the state and the observation to Step it with.
-func (s *Surges) Observe(ctx context.Context, brand, author string, at time.Time, scopes []surge.Scope, window time.Duration) (Observed, error) {
-	args := []any{s.brandKey(brand) + ":", at.UnixMilli(), window.Milliseconds(), author}
+func (s *Surges) Observe(ctx context.Context, brand, author string, at time.Time, scopes []surge.Scope, cfg surge.Config) (Observed, error) {
+	args := []any{s.brandKey(brand) + ":", at.UnixMilli(), cfg.Window.Milliseconds(), author, cfg.Persist.Milliseconds()}
 	for _, sc := range scopes {
 		args = append(args, sc)
 	}
@@ -117,19 +124,25 @@ func (s *Surges) Observe(ctx context.Context, brand, author string, at time.Time
 		return Observed{}, fmt.Errorf("count complaint of brand %s for surges: %w", brand, err)
 	}
 	out := Observed{version: res[1], learned: map[surge.Scope]int{},
-		Obs: surge.Observation{At: at, Counts: map[surge.Scope]int{}, Closed: map[surge.Scope][]surge.Closed{}, Complaint: author != ""}}
+		Obs: surge.Observation{At: at, Counts: map[surge.Scope]int{}, Closed: map[surge.Scope][]surge.Closed{},
+			Latest: map[surge.Scope]int64{}, Past: map[surge.Scope]int{}, Recent: map[surge.Scope]int{}, Complaint: author != ""}}
 	if res[0] != "" {
 		if err := json.Unmarshal([]byte(res[0]), &out.State); err != nil {
 			return Observed{}, fmt.Errorf("decode surge state of brand %s: %w", brand, err)
 		}
 	}
 	for i, sc := range scopes {
-		n, _ := strconv.Atoi(res[2+2*i])
-		out.Obs.Counts[sc] = n
-		if res[3+2*i] == "" {
+		count, closed, latest := res[2+5*i], res[3+5*i], res[4+5*i]
+		out.Obs.Counts[sc], _ = strconv.Atoi(count)
+		out.Obs.Past[sc], _ = strconv.Atoi(res[5+5*i])
+		out.Obs.Recent[sc], _ = strconv.Atoi(res[6+5*i])
+		if ms, err := strconv.ParseFloat(latest, 64); err == nil && ms > 0 {
+			out.Obs.Latest[sc] = int64(ms)
+		}
+		if closed == "" {
 			continue
 		}
-		entries := strings.Split(res[3+2*i], ",")
+		entries := strings.Split(closed, ",")
 		for _, e := range entries {
 			start, count, _ := strings.Cut(e, ":")
 			st, err1 := strconv.ParseInt(start, 10, 64)

@@ -143,9 +143,6 @@ func (b *Baseline) fold(count float64, alpha float64) {
 // ScopeState is what a scope remembers.
 type ScopeState struct {
 	Baseline Baseline `json:"baseline"`
-	// AboveSince is when the count last rose above the threshold (ms; 0
-	// while below).
-	AboveSince int64 `json:"above_since,omitempty"`
 	// Seen is the latest complaint counted (ms).
 	Seen int64 `json:"seen,omitempty"`
 }
@@ -195,6 +192,12 @@ type Observation struct {
 	At     time.Time
 	Counts map[Scope]int
 	Closed map[Scope][]Closed
+	// Past is, per scope, the distinct authors in the window that ended
+	// Persist before At; Recent those who complained in the last half of
+	// Persist.
+	Past, Recent map[Scope]int
+	// Latest is, per scope, when the newest complaint counted was made (ms).
+	Latest map[Scope]int64
 	// Complaint is true when a complaint was just counted (false for a
 	// look by the timer): only complaints still coming make a surge last.
 	Complaint bool
@@ -222,25 +225,10 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 			// baseline is the ordinary day, not the outage.
 			ss.learn(obs.Closed[scope], cfg)
 		}
-		count, counted := obs.Counts[scope]
-		if !counted {
-			continue
-		}
-		if now < ss.Seen {
-			// A complaint older than one counted before (replicas decide
-			// out of order): its count is of a past moment, and says
-			// nothing of whether the surge lasts.
-			continue
-		}
-		if obs.Complaint {
+		if _, counted := obs.Counts[scope]; counted && obs.Complaint && now-ss.Seen >= cfg.Window.Milliseconds()/15 {
+			// Coarse, so that most complaints leave the state as it is
+			// and replicas seldom race to store it.
 			ss.Seen = now
-		}
-		above := float64(count) >= Threshold(ss.Baseline, cfg)
-		switch {
-		case above && ss.AboveSince == 0:
-			ss.AboveSince = now
-		case !above:
-			ss.AboveSince = 0
 		}
 	}
 	var out []Change
@@ -254,11 +242,10 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 		g := next.group(name)
 		if g.Open != nil {
 			if g.Open.Scope == scope {
-				if c, ok := g.Open.look(count, now, ss.Seen, cfg); ok {
+				if c, ok := g.Open.look(count, now, max(ss.Seen, obs.Latest[scope]), cfg); ok {
 					out = append(out, Change{Group: name, Incident: c, Count: count})
 					g.Open = nil
 					g.CooldownUntil = now + cfg.Cooldown.Milliseconds()
-					ss.AboveSince = 0
 				}
 			}
 			continue
@@ -268,11 +255,11 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 			// one is open, it is what the brand's surge is.
 			continue
 		}
-		if ss.AboveSince != 0 && obs.Complaint && now-ss.AboveSince >= cfg.Persist.Milliseconds() && now >= g.CooldownUntil {
+		if obs.Complaint && next.surging(obs, scope, cfg) && now >= g.CooldownUntil {
 			if scope == Brand {
 				// A brand-wide surge that one topic is surging in too is
 				// that topic's: it says what is wrong.
-				scope, count, ss = next.topicOf(obs.Counts, scope, count, ss)
+				scope, count, ss = next.topicOf(obs, scope, count, ss, cfg)
 			}
 			g.Seq++
 			g.Open = &Incident{Seq: g.Seq, Scope: scope, OpenedAt: now, Peak: count, Mean: ss.Baseline.Mean, SD: ss.Baseline.SD()}
@@ -281,6 +268,18 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 	}
 	next.prune(now, cfg)
 	return next, out
+}
+
+// surging reports whether a scope's count is above its threshold now and
+// was already Persist ago, with complaints still coming in the last half
+// of that: a burst that stopped is not an incident. The counts come from
+// the store as it is, so replicas deciding complaints out of order agree.
+func (st *State) surging(obs Observation, scope Scope, cfg Config) bool {
+	t := Threshold(st.Scopes[scope].Baseline, cfg)
+	if float64(obs.Counts[scope]) < t || float64(obs.Past[scope]) < t {
+		return false
+	}
+	return cfg.Persist == 0 || obs.Recent[scope] >= 2
 }
 
 // pileOn reports whether a pile-on incident is open.
@@ -293,11 +292,12 @@ func (st *State) pileOn() bool {
 	return false
 }
 
-// topicOf picks the topic surging most among counts, or keeps the brand.
-func (st *State) topicOf(counts map[Scope]int, scope Scope, count int, ss *ScopeState) (Scope, int, *ScopeState) {
+// topicOf picks the topic above its threshold with the most authors, or
+// keeps the brand: the brand's surge lasted, and this is what it is about.
+func (st *State) topicOf(obs Observation, scope Scope, count int, ss *ScopeState, cfg Config) (Scope, int, *ScopeState) {
 	best := 0
-	for s, n := range counts {
-		if t := st.Scopes[s]; strings.HasPrefix(s, "topic:") && t != nil && t.AboveSince != 0 && (n > best || n == best && s < scope) {
+	for s, n := range obs.Counts {
+		if t := st.Scopes[s]; strings.HasPrefix(s, "topic:") && t != nil && float64(n) >= Threshold(t.Baseline, cfg) && (n > best || n == best && s < scope) {
 			scope, count, ss, best = s, n, t, n
 		}
 	}

@@ -1,6 +1,7 @@
 package surge
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,135 +10,183 @@ import (
 
 var t0 = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 
-// learn gives a brand n ordinary windows of count authors each.
-func learn(st State, scope Scope, n, count int, cfg Config) State {
-	closed := make([]Closed, n)
-	for i := range closed {
-		closed[i] = Closed{Start: t0.Add(time.Duration(i-n) * cfg.Window).UnixMilli(), Count: count}
-	}
-	st, _ = Step(st, Observation{At: t0, Closed: map[Scope][]Closed{scope: closed}}, cfg)
-	return st
+// brand is a brand's counter and state, stepped as the service does.
+type brand struct {
+	t       *testing.T
+	counter Counter
+	st      State
+	cfg     Config
+	changes []Change
 }
 
-func complaint(st State, at time.Time, counts map[Scope]int) (State, []Change) {
-	return Step(st, Observation{At: at, Counts: counts, Complaint: true}, Defaults)
+func newBrand(t *testing.T) *brand { return &brand{t: t, cfg: Defaults} }
+
+// complain counts one complaint and returns what it opened or resolved.
+func (b *brand) complain(author string, at time.Time, topics []string, target string) []Change {
+	return b.step(b.counter.Observe(author, at, ScopesOf(topics, target), b.cfg))
+}
+
+// look is the timer looking at the brand's scopes with no complaint.
+func (b *brand) look(at time.Time) []Change {
+	var scopes []Scope
+	for s := range b.st.Scopes {
+		scopes = append(scopes, s)
+	}
+	return b.step(b.counter.Observe("", at, scopes, b.cfg))
+}
+
+func (b *brand) step(obs Observation) []Change {
+	var c []Change
+	b.st, c = Step(b.st, obs, b.cfg)
+	b.changes = append(b.changes, c...)
+	return c
+}
+
+// usual gives the brand days of n complaints per window, at one a minute.
+func (b *brand) usual(until time.Time, n int, topics []string) {
+	from := until.Add(-24 * time.Hour)
+	for w := from; w.Before(until); w = w.Add(b.cfg.Window) {
+		for i := range n {
+			b.complain(fmt.Sprintf("usual-%d", i), w.Add(time.Duration(i)*time.Minute), topics, "")
+		}
+	}
+	if len(b.changes) != 0 {
+		b.t.Fatalf("an ordinary day opened %+v", b.changes)
+	}
+}
+
+// surge has n distinct authors complain, one every gap, from start.
+func (b *brand) surge(prefix string, start time.Time, n int, gap time.Duration, topics []string, target string) time.Time {
+	at := start
+	for i := range n {
+		at = start.Add(time.Duration(i) * gap)
+		b.complain(fmt.Sprintf("%s-%d", prefix, i), at, topics, target)
+	}
+	return at
+}
+
+func (b *brand) opened() []Change {
+	var out []Change
+	for _, c := range b.changes {
+		if c.Opened {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func TestBaselineLearnsTheUsualCount(t *testing.T) {
-	st := learn(State{}, Brand, 50, 3, Defaults)
-	b := st.Scopes[Brand].Baseline
-	if b.Mean < 2.9 || b.Mean > 3.1 || b.SD() != 1 {
-		t.Fatalf("baseline %+v after 50 windows of 3, want mean 3 and the floor sd 1", b)
+	b := newBrand(t)
+	b.usual(t0, 3, nil)
+	bl := b.st.Scopes[Brand].Baseline
+	if bl.Mean < 2.5 || bl.Mean > 3.5 || bl.Windows < 90 {
+		t.Fatalf("baseline %+v after a day of 3 a window, want mean 3", bl)
 	}
-	// Windows with no complaint at all count as zero.
-	st, _ = Step(st, Observation{At: t0, Closed: map[Scope][]Closed{Brand: {
-		{Start: t0.UnixMilli(), Count: 3}, {Start: t0.Add(11 * Defaults.Window).UnixMilli(), Count: 3}}}}, Defaults)
-	if m := st.Scopes[Brand].Baseline.Mean; m > 2 {
-		t.Fatalf("mean %g after ten empty windows, want it to fall", m)
+}
+
+func TestASurgeWindowIsNotLearnedAsTheUsual(t *testing.T) {
+	b := newBrand(t)
+	b.usual(t0, 3, nil)
+	b.surge("burst", t0, 60, time.Second, nil, "")
+	b.look(t0.Add(b.cfg.Window + time.Minute))
+	if m := b.st.Scopes[Brand].Baseline.Mean; m > 3.5 {
+		t.Fatalf("mean %g after a window of 60, want the usual 3 kept", m)
 	}
 }
 
 func TestOneBurstMinuteIsNotAnIncident(t *testing.T) {
-	st := learn(State{}, Brand, 20, 2, Defaults)
-	var changes []Change
-	for i := range 50 {
-		var c []Change
-		st, c = complaint(st, t0.Add(time.Duration(i)*time.Second), map[Scope]int{Brand: i + 1})
-		changes = append(changes, c...)
+	b := newBrand(t)
+	b.usual(t0, 2, nil)
+	b.surge("burst", t0, 50, time.Second, nil, "")
+	b.look(t0.Add(5 * time.Minute))
+	// One more complaint later: a burst that stopped is still no incident.
+	b.complain("later", t0.Add(6*time.Minute), nil, "")
+	if len(b.changes) != 0 {
+		t.Fatalf("a burst of 50 in under a minute opened %+v", b.changes)
 	}
-	if len(changes) != 0 {
-		t.Fatalf("a burst of 50 in under a minute opened %+v; it must persist %s", changes, Defaults.Persist)
-	}
-	// The timer looking at the high count later opens nothing either:
-	// complaints must still be coming.
-	st, c := Step(st, Observation{At: t0.Add(5 * time.Minute), Counts: map[Scope]int{Brand: 50}}, Defaults)
-	if len(c) != 0 {
-		t.Fatalf("the timer opened %+v with no complaint coming", c)
-	}
-	_ = st
 }
 
 func TestSustainedSurgeOpensOneIncidentOnTheTopic(t *testing.T) {
-	st := learn(State{}, Brand, 20, 3, Defaults)
-	st = learn(st, Topic("broadband"), 20, 1, Defaults)
-	var opened []Change
-	for i := range 200 {
-		at := t0.Add(time.Duration(i) * 3 * time.Second)
-		var c []Change
-		st, c = complaint(st, at, map[Scope]int{Brand: i + 4, Topic("broadband"): i + 1})
-		opened = append(opened, c...)
-	}
-	if len(opened) != 1 || !opened[0].Opened {
-		t.Fatalf("changes %+v, want one incident opened", opened)
+	b := newBrand(t)
+	b.usual(t0, 3, []string{"billing"})
+	b.surge("out", t0, 200, 3*time.Second, []string{"broadband"}, "")
+	opened := b.opened()
+	if len(opened) != 1 {
+		t.Fatalf("changes %+v, want one incident opened", b.changes)
 	}
 	inc := opened[0].Incident
 	if inc.Scope != Topic("broadband") || inc.Seq != 1 {
 		t.Fatalf("incident %+v, want the topic's first", inc)
 	}
-	if at := time.UnixMilli(inc.OpenedAt); at.Sub(t0) < Defaults.Persist {
-		t.Fatalf("opened %s after the surge began, before the persistence %s", at.Sub(t0), Defaults.Persist)
+	if at := time.UnixMilli(inc.OpenedAt); at.Sub(t0) < b.cfg.Persist {
+		t.Fatalf("opened %s after the surge began, before the persistence %s", at.Sub(t0), b.cfg.Persist)
 	}
-	if _, got, ok := st.Active(ScopesOf([]string{"broadband"}, "")); !ok || got.Seq != 1 {
+	if at := time.UnixMilli(inc.OpenedAt); at.Sub(t0) > 3*b.cfg.Persist {
+		t.Fatalf("opened %s after the surge began; it was clear after %s", at.Sub(t0), b.cfg.Persist)
+	}
+	if _, got, ok := b.st.Active(ScopesOf([]string{"broadband"}, "")); !ok || got.Seq != 1 {
 		t.Fatalf("a broadband complaint finds no open incident")
 	}
-	if _, _, ok := st.Active(ScopesOf([]string{"billing"}, "")); !ok {
+	if _, _, ok := b.st.Active(ScopesOf([]string{"billing"}, "")); !ok {
 		t.Fatalf("a complaint on another topic is not part of the brand's outage")
 	}
 }
 
-func TestIncidentResolvesAfterTheQuietPeriodAndCoolsDown(t *testing.T) {
-	st := learn(State{}, Brand, 20, 3, Defaults)
-	for i := range 40 {
-		st, _ = complaint(st, t0.Add(time.Duration(i)*10*time.Second), map[Scope]int{Brand: 5 + i})
+func TestComplaintsDecidedOutOfOrderStillOpenIt(t *testing.T) {
+	b := newBrand(t)
+	// Every second complaint is decided a minute late.
+	for i := range 120 {
+		at := t0.Add(time.Duration(i) * 5 * time.Second)
+		if i%2 == 1 {
+			at = at.Add(-time.Minute)
+		}
+		b.complain(fmt.Sprintf("c-%d", i), at, nil, "")
 	}
-	if st.Groups["outage"].Open == nil {
+	if len(b.opened()) != 1 {
+		t.Fatalf("changes %+v, want one incident", b.changes)
+	}
+}
+
+func TestIncidentResolvesAfterTheQuietPeriodAndCoolsDown(t *testing.T) {
+	b := newBrand(t)
+	b.usual(t0, 3, nil)
+	end := b.surge("out", t0, 60, 10*time.Second, nil, "")
+	if len(b.opened()) != 1 {
 		t.Fatal("no incident opened")
 	}
-	// Back to the usual count: not resolved until the quiet period passed.
-	quiet := t0.Add(time.Hour)
-	st, c := Step(st, Observation{At: quiet, Counts: map[Scope]int{Brand: 3}}, Defaults)
-	if len(c) != 0 {
-		t.Fatalf("resolved at once: %+v", c)
-	}
-	st, c = Step(st, Observation{At: quiet.Add(Defaults.Quiet - time.Second), Counts: map[Scope]int{Brand: 3}}, Defaults)
-	if len(c) != 0 {
+	// The count is back to the usual once the window passed the last
+	// complaint; the quiet period counts from there.
+	quietFrom := end.Add(b.cfg.Window)
+	if c := b.look(quietFrom.Add(b.cfg.Quiet - time.Minute)); len(c) != 0 {
 		t.Fatalf("resolved before the quiet period: %+v", c)
 	}
-	st, c = Step(st, Observation{At: quiet.Add(Defaults.Quiet), Counts: map[Scope]int{Brand: 2}}, Defaults)
-	if len(c) != 1 || c[0].Opened {
+	if c := b.look(quietFrom.Add(b.cfg.Quiet)); len(c) != 1 || c[0].Opened {
 		t.Fatalf("changes %+v, want the incident resolved", c)
 	}
 	// A new surge during the cooldown opens nothing; after it, a second
 	// incident.
-	again := quiet.Add(Defaults.Quiet + time.Minute)
-	for i := range 40 {
-		st, c = complaint(st, again.Add(time.Duration(i)*10*time.Second), map[Scope]int{Brand: 50})
-		if len(c) != 0 {
-			t.Fatalf("opened during the cooldown: %+v", c)
-		}
+	again := quietFrom.Add(b.cfg.Quiet + time.Minute)
+	b.surge("again", again, 30, 10*time.Second, nil, "")
+	if n := len(b.opened()); n != 1 {
+		t.Fatalf("%d incidents, want no second one during the cooldown", n)
 	}
-	// It persisted through the cooldown, so the first complaint after it
-	// opens the second incident.
-	_, c = complaint(st, again.Add(Defaults.Cooldown), map[Scope]int{Brand: 50})
-	if len(c) != 1 || !c[0].Opened || c[0].Incident.Seq != 2 {
-		t.Fatalf("changes %+v, want the second incident", c)
+	later := again.Add(b.cfg.Cooldown)
+	b.surge("later", later, 60, 10*time.Second, nil, "")
+	opened := b.opened()
+	if len(opened) != 2 || opened[1].Incident.Seq != 2 {
+		t.Fatalf("changes %+v, want the second incident after the cooldown", b.changes)
 	}
 }
 
 func TestPileOnIsItsOwnIncident(t *testing.T) {
-	st := State{}
-	post := Post("x:brand-reply")
-	var opened []Change
-	for i := range 30 {
-		var c []Change
-		st, c = complaint(st, t0.Add(time.Duration(i)*10*time.Second), map[Scope]int{Brand: i + 1, post: i + 1})
-		opened = append(opened, c...)
+	b := newBrand(t)
+	b.surge("angry", t0, 30, 10*time.Second, nil, "x:brand-reply")
+	opened := b.opened()
+	if len(opened) != 1 || opened[0].Incident.Scope != Post("x:brand-reply") {
+		t.Fatalf("changes %+v, want the pile-on alone (the brand's count is its complaints)", b.changes)
 	}
-	if len(opened) != 1 || opened[0].Incident.Scope != post {
-		t.Fatalf("changes %+v, want the pile-on alone (the brand's count is its complaints)", opened)
-	}
-	g, inc, ok := st.Active(ScopesOf(nil, "x:brand-reply"))
-	if !ok || g != post || inc.Scope != post {
+	g, inc, ok := b.st.Active(ScopesOf(nil, "x:brand-reply"))
+	if !ok || g != Post("x:brand-reply") || inc.Scope != g {
 		t.Fatalf("a reply to the post belongs to %q %+v, want the pile-on", g, inc)
 	}
 }
@@ -172,39 +221,5 @@ func TestTargetPrefersTheQuotedPost(t *testing.T) {
 	}
 	if Target(&fbv1.Mention{ReplyToId: "x:1"}) != "x:1" {
 		t.Fatal("a reply piles on the post it replies to")
-	}
-}
-
-func TestASurgeWindowIsNotLearnedAsTheUsual(t *testing.T) {
-	st := learn(State{}, Brand, 20, 3, Defaults)
-	st, _ = Step(st, Observation{At: t0, Closed: map[Scope][]Closed{Brand: {{Start: t0.UnixMilli(), Count: 60}}}}, Defaults)
-	if m := st.Scopes[Brand].Baseline.Mean; m > 3.1 {
-		t.Fatalf("mean %g after a window of 60, want the usual 3 kept", m)
-	}
-}
-
-func TestAnIncidentNobodyComplainedInSinceIsQuietFromWhenItsWindowEmptied(t *testing.T) {
-	st := State{}
-	for i := range 40 {
-		st, _ = complaint(st, t0.Add(time.Duration(i)*10*time.Second), map[Scope]int{Brand: i + 1})
-	}
-	last := t0.Add(390 * time.Second)
-	_, c := Step(st, Observation{At: last.Add(Defaults.Window + Defaults.Quiet), Counts: map[Scope]int{Brand: 0}}, Defaults)
-	if len(c) != 1 || c[0].Opened {
-		t.Fatalf("changes %+v, want the incident resolved at the first look after the quiet period", c)
-	}
-}
-
-func TestAComplaintDecidedLateDoesNotResetPersistence(t *testing.T) {
-	st := State{}
-	var c []Change
-	for i := range 12 {
-		st, _ = complaint(st, t0.Add(time.Duration(i)*10*time.Second), map[Scope]int{Brand: i + 1})
-	}
-	// An early complaint decided only now counts what was before it.
-	st, _ = complaint(st, t0.Add(5*time.Second), map[Scope]int{Brand: 1})
-	st, c = complaint(st, t0.Add(Defaults.Persist+110*time.Second), map[Scope]int{Brand: 30})
-	if len(c) != 1 || !c[0].Opened {
-		t.Fatalf("changes %+v, want the incident opened: the surge lasted %s", c, Defaults.Persist)
 	}
 }

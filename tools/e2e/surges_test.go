@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/testkit"
+)
+
+// outageTexts are what customers write during a broadband outage.
+var outageTexts = []string{
+	"@acme broadband down again, no internet since this morning",
+	"@acme internet is down, nothing works. Awful service",
+	"@acme still no internet, the network has been down for hours",
+	"@acme my broadband keeps dropping, useless",
+	"@acme no connection at all today, when will it be fixed?",
+}
+
+// complaintAt posts one complaint made at a time, to replica i.
+func (w *world) complaintAt(i int, id, author, text string, followers int64, at time.Time, extra string) {
+	w.t.Helper()
+	w.acceptAt(i, id, fmt.Sprintf(`{"platform":"x","platform_id":%q,"brand":"acme","author":{"id":%q,"handle":%q,"followers":%d},"text":%q,"created_at":%q%s}`,
+		id, author, author, followers, text, at.UTC().Format(time.RFC3339Nano), extra))
+}
+
+// incidentCases lists the incident cases.
+func (w *world) incidentCases() []*fbv1.Case {
+	w.t.Helper()
+	resp, err := w.escalation.ListCases(context.Background(), &fbv1.ListCasesRequest{PageSize: 500})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []*fbv1.Case
+	for _, c := range resp.Cases {
+		if c.Kind == fbv1.CaseKind_CASE_KIND_INCIDENT {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// incidentPages are the pages about incidents (their author is "incident").
+func (r *recorder) incidentPages() []page {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []page
+	for _, p := range r.pages {
+		if strings.Contains(p.Title, "] incident on ") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
+	w := startReplicas(t, 2, nil)
+	start := time.Now().Add(-10 * time.Minute)
+	var ids []string
+	for i := range 200 {
+		id := fmt.Sprintf("71%03d", i)
+		w.complaintAt(i%2, id, fmt.Sprintf("north-%d", i), outageTexts[i%len(outageTexts)], 150+int64(i), start.Add(time.Duration(i)*3*time.Second), "")
+		ids = append(ids, "x:"+id)
+	}
+	// A customer complaining for the third time during the outage is
+	// paged on their own, as ever.
+	for i := range 3 {
+		w.complaintAt(i%2, fmt.Sprintf("72%03d", i), "loyal", outageTexts[i], 400, start.Add(9*time.Minute+time.Duration(i)*10*time.Second), "")
+	}
+	w.pagesAbout("loyal", 1)
+	quiet := 0
+	var incidentID string
+	for _, id := range ids {
+		d := w.decision(id)
+		if d.Quiet {
+			quiet++
+			incidentID = d.Surge.GetIncidentId()
+			if d.Route != "joins-incident" || incidentID == "" {
+				t.Fatalf("quiet decision %v: want the joins-incident route, linked to the incident", d)
+			}
+		}
+	}
+	w.settle()
+	incidents := w.incidentCases()
+	if len(incidents) != 1 || incidents[0].Id != incidentID {
+		t.Fatalf("incident cases %v, want one, the one the quiet complaints joined (%s)", incidents, incidentID)
+	}
+	inc := incidents[0]
+	if quiet < 150 {
+		t.Fatalf("%d of 200 complaints joined the incident quietly, want all but the first minutes' before it opened", quiet)
+	}
+	if inc.Team != "senior" || inc.Incident.Authors < int64(quiet) || inc.Incident.MembersTotal < int64(quiet) || inc.Incident.Reach <= 150*int64(quiet) ||
+		!strings.Contains(inc.Incident.Reason, "people complained") || !strings.Contains(inc.Incident.Reason, "in 15 minutes; usually") {
+		t.Fatalf("incident %v %v: want senior's, with its members, authors, reach and why", inc, inc.Incident)
+	}
+	testkit.Eventually(t, "the incident's page", func() bool { return len(w.hook.incidentPages()) >= 1 })
+	w.settle()
+	if pages := w.hook.incidentPages(); len(pages) != 1 {
+		t.Fatalf("the incident paged %d times, want once: %v", len(pages), pages)
+	}
+	loyal := w.decision("x:72002")
+	if loyal.Quiet || loyal.Route != "repeat" || loyal.Surge.GetIncidentId() != inc.Id {
+		t.Fatalf("the third complaint: route %q quiet %v surge %v; want the repeat route to page, knowing the incident", loyal.Route, loyal.Quiet, loyal.Surge)
+	}
+	for _, id := range ids[len(ids)-10:] {
+		d := w.decision(id)
+		c, timeline := w.caseOf(d.CaseId)
+		if c.IncidentId != inc.Id || len(timeline) == 0 || !timeline[0].Quiet {
+			t.Fatalf("member case %s: incident %q, timeline %v; want it linked and its opening quiet", c.Id, c.IncidentId, timeline)
+		}
+		if pages := w.hook.about(d.Mention.Author.Handle); len(pages) != 0 {
+			t.Fatalf("a complaint that joined the incident paged: %v", pages)
+		}
+	}
+}
+
+func TestAPileOnUnderABrandReplyOpensAnIncidentLinkedToTheReply(t *testing.T) {
+	w := startReplicas(t, 2, nil)
+	start := time.Now().Add(-5 * time.Minute)
+	w.acceptAt(0, "73000", fmt.Sprintf(`{"platform":"x","platform_id":"73000","brand":"acme","author":{"id":"acme-id","handle":"acme","followers":203000},"brand_reply":true,"reply_to_author_id":"first","text":"That's a bit harsh. Calm down.","created_at":%q}`,
+		start.Add(-time.Minute).UTC().Format(time.RFC3339Nano)))
+	for i := range 30 {
+		id := fmt.Sprintf("73%03d", i+1)
+		w.complaintAt(i%2, id, fmt.Sprintf("crowd-%d", i), "@acme how dare you talk to a customer like that, awful service", 300, start.Add(time.Duration(i)*10*time.Second),
+			`,"reply_to_id":"x:73000"`)
+	}
+	for i := range 30 {
+		w.decision(fmt.Sprintf("x:73%03d", i+1))
+	}
+	w.settle()
+	incidents := w.incidentCases()
+	if len(incidents) != 1 || incidents[0].Incident.GetPostId() != "x:73000" {
+		t.Fatalf("incidents %v, want one, on the brand's reply x:73000", incidents)
+	}
+	if !strings.Contains(incidents[0].Incident.Reason, "people piled on one post in 15 minutes") {
+		t.Fatalf("incident reason %q", incidents[0].Incident.Reason)
+	}
+	testkit.Eventually(t, "the pile-on's page", func() bool { return len(w.hook.incidentPages()) >= 1 })
+	w.settle()
+	if pages := w.hook.incidentPages(); len(pages) != 1 {
+		t.Fatalf("the pile-on paged %d times, want once: %v", len(pages), pages)
+	}
+}
