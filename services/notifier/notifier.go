@@ -146,7 +146,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		unit.Close()
 		return nil, err
 	}
-	unit.Workers = []lifecycle.Part{consumer, &lifecycle.Every{Interval: groupTick(cfg.GroupTick), Do: s.flushDue}}
+	unit.Workers = []lifecycle.Part{consumer, &lifecycle.Every{Interval: groupTick(cfg.GroupTick), Do: s.flushDue},
+		&lifecycle.Every{Interval: refreshTick, Do: s.refreshDue}}
 	unit.HTTP.AddCheck(consumer.Ready)
 	s.Unit = unit
 	return s, nil
@@ -176,6 +177,9 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	if ev.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_DELIVERY_FAILED {
 		return nil // our own report; nobody to tell
+	}
+	if err := s.forgetResolved(ctx, &ev); err != nil {
+		return err
 	}
 	if ev.Silenced != nil {
 		// Escalation decided, once and for every replica, that a silence
@@ -222,6 +226,9 @@ func (s *Service) deliver(ctx context.Context, ev *fbv1.CaseEvent) ([]notify.Res
 // delivery_failed case event for each receiver that could not be told.
 func (s *Service) report(ctx context.Context, ev *fbv1.CaseEvent, results []notify.Result) error {
 	s.pages.count(ctx, ev, results)
+	if err := s.trackAlerts(ctx, results); err != nil {
+		return err
+	}
 	var events []bus.Event
 	for _, r := range results {
 		s.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("receiver", r.Receiver), attribute.String("type", r.ReceiverType),

@@ -53,6 +53,11 @@ func New(cfg Config, client *http.Client, clock clock.Clock) *Notifier {
 	return &Notifier{cfg: cfg, client: client, clock: clock}
 }
 
+// RefreshEvery is how often an open case's alert is posted again: half its
+// lifetime, so it never ends while the case is open, and an Alertmanager
+// restarted without its state hears of it again.
+func (n *Notifier) RefreshEvery() time.Duration { return n.cfg.AlertTTL / 2 }
+
 // Alert is API v2's postableAlert.
 type Alert struct {
 	Labels       map[string]string `json:"labels"`
