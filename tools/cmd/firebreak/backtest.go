@@ -95,6 +95,8 @@ type policyReport struct {
 	// because the post spread (a reason of code spread).
 	Silenced []silencedRecord `json:"silenced"`
 	Viral    []decisionRecord `json:"viral"`
+	// Incidents are the surges that opened an incident.
+	Incidents []*incidentRecord `json:"incidents"`
 }
 
 func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) error {

@@ -53,6 +53,10 @@ type summary struct {
 	// the post spread.
 	Silenced int `json:"silenced"`
 	Viral    int `json:"viral"`
+	// Incidents counts incidents opened; each paged once, and counts in
+	// Pages. JoinedQuietly counts complaints that joined one paging nobody.
+	Incidents     int `json:"incidents"`
+	JoinedQuietly int `json:"joined_incidents_quietly"`
 }
 
 func newPolicyReport(file string, p *policy.Policy, s *simulation) policyReport {
@@ -67,6 +71,16 @@ func newPolicyReport(file string, p *policy.Policy, s *simulation) policyReport 
 		}
 	}
 	r.Summary.Silenced, r.Summary.Viral = len(r.Silenced), len(r.Viral)
+	r.Incidents = s.surges.incidents
+	if r.Incidents == nil {
+		r.Incidents = []*incidentRecord{}
+	}
+	r.Summary.Incidents = len(r.Incidents)
+	for _, inc := range r.Incidents {
+		r.Summary.JoinedQuietly += inc.Quiet
+		r.Summary.Pages++
+		r.Summary.PagesByLevel[1]++
+	}
 	return r
 }
 
@@ -218,6 +232,10 @@ func writeText(w io.Writer, r backtestReport, limit int) error {
 	for _, p := range reports {
 		fmt.Fprintf(w, "\nCases under %s (%s), highest priority first:\n", p.File, p.Version)
 		writeCases(w, p.Cases, limit)
+		if len(p.Incidents) > 0 {
+			fmt.Fprintf(w, "\nIncidents under %s:\n", p.File)
+			writeIncidents(w, p.Incidents)
+		}
 	}
 	fmt.Fprintln(w)
 	writeSummary(w, reports)
@@ -309,6 +327,8 @@ func writeSummary(w io.Writer, reports []*policyReport) {
 	row("    with no private reply in time", count(func(s summary) int { return s.HandoffsUnanswered }))
 	row("escalated as the post spread", count(func(s summary) int { return s.Viral }))
 	row("silenced (decided, paged nobody)", count(func(s summary) int { return s.Silenced }))
+	row("incidents (a surge, paging once)", count(func(s summary) int { return s.Incidents }))
+	row("  complaints that joined one quietly", count(func(s summary) int { return s.JoinedQuietly }))
 	row("pages", count(func(s summary) int { return s.Pages }))
 	levels := map[int]bool{}
 	for _, p := range reports {

@@ -140,13 +140,14 @@ type simulation struct {
 	cases     []*caseRecord
 	decisions []decisionRecord
 	replies   []replyRecord
+	surges    *surges
 }
 
 // simulate replays in through p. progress, if not nil, is called with the
 // number of mentions done.
 func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simulation {
 	s := &simulation{policy: p, silences: in.silences, book: history.NewBook(p.Window()), authors: map[string]*author{}, byCase: map[string]*caseRecord{},
-		settings: cases.Settings{Reopen: defaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}}
+		settings: cases.Settings{Reopen: defaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}, surges: newSurges(p)}
 	for i, m := range in.mentions {
 		at := m.GetCreatedAt().AsTime()
 		s.advance(at)
@@ -191,9 +192,19 @@ func (s *simulation) decide(m *fbv1.Mention, sc *fbv1.Score, reach *fbv1.Reach, 
 	if reach != nil {
 		a.reach = reach
 	}
-	d := s.policy.Decide(policy.Input{Mention: m, Score: sc, Reach: reach, History: hist}, at)
+	var sf *policy.SurgeFacts
+	if complaint {
+		sf = s.surges.complaint(m, sc, a.key, at)
+	}
+	d := s.policy.Decide(policy.Input{Mention: m, Score: sc, Reach: reach, History: hist, Surge: sf}, at)
 	d.AuthorKey = a.key
 	c, events := cases.Decide(a.current, a.tag, d, m, s.settings, at)
+	if d.Quiet {
+		for _, e := range events {
+			e.Quiet = true
+		}
+	}
+	s.surges.joined(d, m, reach)
 	s.mute(d, m, nil, c, events, at)
 	s.apply(a, c, events)
 	rec := decisionRecord{
@@ -271,7 +282,7 @@ func (s *simulation) apply(a *author, c *fbv1.Case, events []*fbv1.CaseEvent) {
 		rec.AnsweredAt = &at
 	}
 	for _, e := range events {
-		if len(e.Receivers) == 0 || e.Silenced != nil {
+		if len(e.Receivers) == 0 || e.Silenced != nil || e.Quiet {
 			continue
 		}
 		cause := "opened"
@@ -301,6 +312,7 @@ func (s *simulation) mute(d *fbv1.Decision, m *fbv1.Mention, to *fbv1.Author, c 
 // advance runs every case's clocks up to now, each firing at the moment it
 // falls due, as the service's timers would.
 func (s *simulation) advance(now time.Time) {
+	s.surges.look(now)
 	for _, a := range s.authors {
 		c := a.current.Case
 		if c == nil {

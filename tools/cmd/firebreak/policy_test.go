@@ -42,7 +42,7 @@ func TestDefaultPolicyCasesHold(t *testing.T) {
 func TestPolicyCheckDefaultIsClean(t *testing.T) {
 	t.Parallel()
 	out, _, code := policyCLI(t, "policy", "check", "../../../services/escalation/policy/default.yaml", "--strict")
-	if code != 0 || !strings.Contains(out, "9 routes, 2 chains: 0 errors, 0 warnings") || !strings.Contains(out, "receivers not checked") {
+	if code != 0 || !strings.Contains(out, "10 routes, 2 chains: 0 errors, 0 warnings") || !strings.Contains(out, "receivers not checked") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
@@ -205,7 +205,7 @@ func TestPolicyCommandsReadListsBesideThePolicy(t *testing.T) {
 `, 1)
 	path := writeIn(t, dir, "policy.yaml", doc)
 	out, _, code := policyCLI(t, "policy", "check", path)
-	if code != 0 || !strings.Contains(out, `list "vip" (lists/vip.txt): 2 authors`) || !strings.Contains(out, "10 routes, 2 chains: 0 errors, 0 warnings") {
+	if code != 0 || !strings.Contains(out, `list "vip" (lists/vip.txt): 2 authors`) || !strings.Contains(out, "11 routes, 2 chains: 0 errors, 0 warnings") {
 		t.Fatalf("check exit %d:\n%s", code, out)
 	}
 	mention := `{"platform":"x","author":{"id":"12345","handle":"mayor","followers":90},"text":"@acme my bin was not collected","score":{"complaint":0.8,"sentiment":"negative"}}`
