@@ -2,16 +2,8 @@ package rpc_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,86 +15,9 @@ import (
 
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/rpc"
+	"github.com/firebreak/firebreak/services/platform/rpc/rpctest"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
 )
-
-// authority is a CA made for one test.
-type authority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newAuthority(t *testing.T) *authority {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "firebreak test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &authority{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-// issue signs a leaf for 127.0.0.1 with the serial given, usable by a
-// server and a client both (as one cert-manager Certificate can be), and
-// returns its certificate and key in PEM.
-func (a *authority) issue(t *testing.T, serial int64) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "escalation"},
-		DNSNames:     []string{"escalation"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-}
-
-// writeFile writes data and stamps the file with mod, as a renewal would.
-func writeFile(t *testing.T, path string, data []byte, mod time.Time) {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(path, mod, mod); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // tlsServer serves health over TLS from files in a fresh directory.
 type tlsServer struct {
@@ -111,15 +26,15 @@ type tlsServer struct {
 	caPath            string
 }
 
-func startTLSServer(t *testing.T, ca *authority, mutual bool) *tlsServer {
+func startTLSServer(t *testing.T, ca *rpctest.Authority, mutual bool) *tlsServer {
 	t.Helper()
 	dir := t.TempDir()
 	s := &tlsServer{certPath: filepath.Join(dir, "tls.crt"), keyPath: filepath.Join(dir, "tls.key"), caPath: filepath.Join(dir, "ca.crt")}
-	certPEM, keyPEM := ca.issue(t, 100)
+	certPEM, keyPEM := ca.Issue(t, 100)
 	now := time.Now()
-	writeFile(t, s.certPath, certPEM, now)
-	writeFile(t, s.keyPath, keyPEM, now)
-	writeFile(t, s.caPath, ca.pem, now)
+	rpctest.WriteFile(t, s.certPath, certPEM, now)
+	rpctest.WriteFile(t, s.keyPath, keyPEM, now)
+	rpctest.WriteFile(t, s.caPath, ca.PEM, now)
 	files := rpc.TLSFiles{Cert: s.certPath, Key: s.keyPath}
 	if mutual {
 		files.ClientCA = s.caPath
@@ -161,7 +76,7 @@ func checkHealth(t *testing.T, addr string, client rpc.ClientTLS) error {
 }
 
 func TestMutualTLSRefusesAClientWithoutACertificate(t *testing.T) {
-	ca := newAuthority(t)
+	ca := rpctest.NewAuthority(t)
 	srv := startTLSServer(t, ca, true)
 
 	err := checkHealth(t, srv.addr, rpc.ClientTLS{CA: srv.caPath})
@@ -169,11 +84,11 @@ func TestMutualTLSRefusesAClientWithoutACertificate(t *testing.T) {
 		t.Fatalf("a client without a certificate got %v, want Unavailable: the handshake must fail", err)
 	}
 
-	stranger := newAuthority(t)
-	certPEM, keyPEM := stranger.issue(t, 7)
+	stranger := rpctest.NewAuthority(t)
+	certPEM, keyPEM := stranger.Issue(t, 7)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "c.crt"), certPEM, time.Now())
-	writeFile(t, filepath.Join(dir, "c.key"), keyPEM, time.Now())
+	rpctest.WriteFile(t, filepath.Join(dir, "c.crt"), certPEM, time.Now())
+	rpctest.WriteFile(t, filepath.Join(dir, "c.key"), keyPEM, time.Now())
 	err = checkHealth(t, srv.addr, rpc.ClientTLS{CA: srv.caPath, Cert: filepath.Join(dir, "c.crt"), Key: filepath.Join(dir, "c.key")})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("a client whose certificate another CA signed got %v, want Unavailable", err)
@@ -186,7 +101,7 @@ func TestMutualTLSRefusesAClientWithoutACertificate(t *testing.T) {
 }
 
 func TestPlainTextClientIsRefusedByATLSServer(t *testing.T) {
-	srv := startTLSServer(t, newAuthority(t), false)
+	srv := startTLSServer(t, rpctest.NewAuthority(t), false)
 	conn, err := rpc.Dial(srv.addr, "")
 	if err != nil {
 		t.Fatal(err)
@@ -203,10 +118,10 @@ func TestPlainTextClientIsRefusedByATLSServer(t *testing.T) {
 }
 
 // servedSerial handshakes with the server and returns its leaf's serial.
-func servedSerial(t *testing.T, srv *tlsServer, ca *authority) int64 {
+func servedSerial(t *testing.T, srv *tlsServer, ca *rpctest.Authority) int64 {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
+	pool.AddCert(ca.Cert)
 	conn, err := tls.Dial("tcp", srv.addr, &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatalf("handshake: %v", err)
@@ -216,7 +131,7 @@ func servedSerial(t *testing.T, srv *tlsServer, ca *authority) int64 {
 }
 
 func TestRenewedServerCertificateIsServedWithoutARestart(t *testing.T) {
-	ca := newAuthority(t)
+	ca := rpctest.NewAuthority(t)
 	srv := startTLSServer(t, ca, false)
 	if got := servedSerial(t, srv, ca); got != 100 {
 		t.Fatalf("served serial %d, want the first certificate's 100", got)
@@ -224,10 +139,10 @@ func TestRenewedServerCertificateIsServedWithoutARestart(t *testing.T) {
 
 	// cert-manager renews: both files rewritten. A later mtime marks the
 	// change even on file systems with coarse timestamps.
-	certPEM, keyPEM := ca.issue(t, 200)
+	certPEM, keyPEM := ca.Issue(t, 200)
 	renewed := time.Now().Add(time.Hour)
-	writeFile(t, srv.certPath, certPEM, renewed)
-	writeFile(t, srv.keyPath, keyPEM, renewed)
+	rpctest.WriteFile(t, srv.certPath, certPEM, renewed)
+	rpctest.WriteFile(t, srv.keyPath, keyPEM, renewed)
 
 	if got := servedSerial(t, srv, ca); got != 200 {
 		t.Fatalf("served serial %d after renewal, want the renewed certificate's 200", got)
@@ -238,8 +153,8 @@ func TestRenewedServerCertificateIsServedWithoutARestart(t *testing.T) {
 
 	// A half-written renewal (a key that does not match) keeps the last
 	// good pair in service rather than failing handshakes.
-	_, strayKey := ca.issue(t, 300)
-	writeFile(t, srv.keyPath, strayKey, renewed.Add(time.Hour))
+	_, strayKey := ca.Issue(t, 300)
+	rpctest.WriteFile(t, srv.keyPath, strayKey, renewed.Add(time.Hour))
 	if got := servedSerial(t, srv, ca); got != 200 {
 		t.Fatalf("served serial %d with a mismatched key on disk, want the last good 200", got)
 	}
@@ -248,8 +163,8 @@ func TestRenewedServerCertificateIsServedWithoutARestart(t *testing.T) {
 func TestTLSErrorsNameFilesNotTheirContents(t *testing.T) {
 	dir := t.TempDir()
 	secret := "-----BEGIN EC PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END EC PRIVATE KEY-----\n"
-	writeFile(t, filepath.Join(dir, "tls.crt"), []byte(secret), time.Now())
-	writeFile(t, filepath.Join(dir, "tls.key"), []byte(secret), time.Now())
+	rpctest.WriteFile(t, filepath.Join(dir, "tls.crt"), []byte(secret), time.Now())
+	rpctest.WriteFile(t, filepath.Join(dir, "tls.key"), []byte(secret), time.Now())
 	_, err := rpc.TLSFiles{Cert: filepath.Join(dir, "tls.crt"), Key: filepath.Join(dir, "tls.key")}.ServerConfig()
 	if err == nil {
 		t.Fatal("a key given as the certificate was accepted")
