@@ -216,7 +216,8 @@ func (s *Surges) OpenBrands(ctx context.Context) ([]string, error) {
 func IncidentTag(brand, group string) string { return store.Tag(brand + "/incident/" + group) }
 
 // createScript stores a new incident case numbered n unless the group has
-// case n already, and puts its event in the outbox.
+// case n already, and puts its event in the outbox. It answers the case's
+// new version, or 0 when it was there.
 //
 // KEYS: case pointer, outbox
 // ARGV: case number, case bytes, event bytes, key prefix, timeline cap, event id
@@ -227,7 +228,7 @@ redis.call('HSET', KEYS[1], 'n', ARGV[1], 'ver', ver + 1)
 redis.call('SET', ARGV[4] .. 'cases:' .. ARGV[1], ARGV[2])
 redis.call('RPUSH', ARGV[4] .. 'timeline:' .. ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[6], ARGV[3])
-return 1
+return ver + 1
 `)
 
 // CreateIncident stores a new incident case with its opening event,
@@ -243,26 +244,33 @@ func (s *Store) CreateIncident(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEv
 	if err != nil {
 		return false, fmt.Errorf("encode incident %s: %w", c.Id, err)
 	}
+	stampTrace(ctx, e)
 	eb, err := proto.Marshal(e)
 	if err != nil {
 		return false, fmt.Errorf("encode event %s: %w", e.Id, err)
 	}
-	var ok int64
+	var ver int64
 	err = runPipelined(ctx, s.r, createScript, []string{a.key("case"), a.key("outbox")},
 		[]any{n, cb, eb, a.prefix(), timelineCap, e.Id},
 		func(cmd *redis.Cmd) error {
 			var err error
-			ok, err = cmd.Int64()
+			ver, err = cmd.Int64()
 			return err
 		},
 		func(pipe redis.Pipeliner) {
 			pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
+			s.indexNewValues(ctx, pipe, c)
 			s.scheduleEarlier(ctx, pipe, c.Id, due)
 		})
 	if err != nil {
 		return false, fmt.Errorf("create incident %s: %w", c.Id, err)
 	}
-	return ok == 1, nil
+	if ver == 0 {
+		return false, nil
+	}
+	// As Save: a failed reindex leaves only entries List drops.
+	_ = s.reindex(ctx, c, ver)
+	return true, nil
 }
 
 // memberScript records a complaint that joined an incident: its author
