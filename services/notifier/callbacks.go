@@ -3,6 +3,7 @@ package notifier
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -10,13 +11,14 @@ import (
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/pagerduty"
 	"github.com/firebreak/firebreak/services/notifier/notify/slack"
+	"github.com/firebreak/firebreak/services/notifier/receivers"
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 )
 
-// mountCallbacks serves the endpoints through which people acknowledge and
-// resolve cases from their tools: Slack's Acknowledge button and
+// mountCallbacks serves the endpoints through which people acknowledge,
+// snooze and resolve cases from their tools: Slack's buttons and
 // PagerDuty's incident webhooks. Each verifies the tool's signature; what
 // it asks for goes to escalation as a command on the bus.
 func (s *Service) mountCallbacks(srv *admin.Server) error {
@@ -25,8 +27,16 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 		if err != nil {
 			return err
 		}
-		events := &callbackEvents{s: s, source: "slack"}
-		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(notify.Secret(secret), commander{s, "slack"}, s.clock, events))
+		users := slack.Users{}
+		if s.cfg.SlackUsersFile != "" {
+			if users, err = receivers.LoadSlackUsers(s.cfg.SlackUsersFile); err != nil {
+				return err
+			}
+		}
+		srv.Handle("POST /v1/slack/interactions", slack.InteractionHandler(slack.Options{
+			SigningSecret: notify.Secret(secret), Users: users, Commander: commander{s, "slack"}, Clock: s.clock,
+			Events: &callbackEvents{s: s, source: "slack"}, Client: s.slackClient, ResponseHosts: s.slackHosts(),
+		}))
 	}
 	if path := s.cfg.PagerDutyWebhookSecretFile; path != "" {
 		secret, err := config.ReadSecret(path)
@@ -70,13 +80,37 @@ func (c commander) Resolve(ctx context.Context, ref notify.CaseRef, actor string
 	return c.send(ctx, ref, actor, fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE)
 }
 
+// Click passes on a Slack button pressed by a mapped Firebreak user: the
+// command is theirs, with their Slack identity as how they authenticated.
+// The click's response_url is kept first, so the notifier can replace the
+// clicked message once escalation has applied the command.
+func (c commander) Click(ctx context.Context, k slack.Click) error {
+	action, snooze := fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE, int64(0)
+	switch k.Action {
+	case slack.SnoozeActionID:
+		action, snooze = fbv1.CaseCommandAction_CASE_COMMAND_ACTION_SNOOZE, int64(slack.SnoozeFor/time.Second)
+	case slack.ResolveActionID:
+		action = fbv1.CaseCommandAction_CASE_COMMAND_ACTION_RESOLVE
+	}
+	if k.ResponseURL != "" {
+		if err := c.s.rememberClick(ctx, k); err != nil {
+			return err
+		}
+	}
+	return c.command(ctx, k.Ref, k.User.Name, "slack:"+k.SlackUser, action, snooze)
+}
+
 func (c commander) send(ctx context.Context, ref notify.CaseRef, actor string, action fbv1.CaseCommandAction) error {
+	return c.command(ctx, ref, actor, "", action, 0)
+}
+
+func (c commander) command(ctx context.Context, ref notify.CaseRef, actor, via string, action fbv1.CaseCommandAction, snoozeSeconds int64) error {
 	now := c.s.clock.Now()
 	caseID := ref.ID
 	// One id per press, second by second: a tool retrying its callback
 	// within the broker's dedup window is published once.
 	id := fmt.Sprintf("%s:%s:%s:%s:%d", c.source, caseID, action, actor, now.Unix())
-	cmd := &fbv1.CaseCommand{Id: id, CaseId: caseID, Action: action, Actor: actor, Source: c.source, At: timestamppb.New(now)}
+	cmd := &fbv1.CaseCommand{Id: id, CaseId: caseID, Action: action, Actor: actor, Via: via, Source: c.source, At: timestamppb.New(now), SnoozeSeconds: snoozeSeconds}
 	if ref.HasEpisode {
 		// Escalation applies it only to that episode of the case.
 		cmd.Id = fmt.Sprintf("%s:%s:e%d:%s:%s:%d", c.source, caseID, ref.Episode, action, actor, now.Unix())

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/deliverylog"
 	"github.com/firebreak/firebreak/services/notifier/notify"
+	"github.com/firebreak/firebreak/services/notifier/notify/slack"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
@@ -43,10 +45,13 @@ type Config struct {
 	// acknowledges or resolves a case.
 	SlackSigningSecretFile     string
 	PagerDutyWebhookSecretFile string
-	LinkBase                   string
-	DedupTTL                   time.Duration
-	MaxInFlight                int
-	AckWait                    time.Duration
+	// SlackUsersFile maps Slack user ids to Firebreak users and roles; a
+	// click by anyone else is refused.
+	SlackUsersFile string
+	LinkBase       string
+	DedupTTL       time.Duration
+	MaxInFlight    int
+	AckWait        time.Duration
 	// GroupTick is how often held groups are looked at.
 	GroupTick time.Duration
 }
@@ -56,7 +61,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "notifier", ":8084", ":9094")
 	fs.StringVar(&c.ReceiversFile, "receivers-file", "", "YAML file of receivers (PagerDuty, Slack, Alertmanager, webhook, email), routing by team and level, and fallbacks")
 	fs.StringVar(&c.WebhookURL, "webhook-url", "", "URL of a generic webhook told about every case event (when there is no receivers file)")
-	fs.StringVar(&c.SlackSigningSecretFile, "slack-signing-secret-file", "", "file with Slack's signing secret; enables POST /v1/slack/interactions (the Acknowledge button)")
+	fs.StringVar(&c.SlackSigningSecretFile, "slack-signing-secret-file", "", "file with Slack's signing secret; enables POST /v1/slack/interactions (the Acknowledge, Snooze 1h and Resolve buttons)")
+	fs.StringVar(&c.SlackUsersFile, "slack-users-file", "", "YAML file mapping Slack user ids to Firebreak users and roles (U0CA5: {user: amy@example.com, role: responder}); clicks by anyone else are refused")
 	fs.StringVar(&c.PagerDutyWebhookSecretFile, "pagerduty-webhook-secret-file", "", "file with the PagerDuty v3 webhook secret; enables POST /v1/pagerduty/webhook (acknowledge and resolve from PagerDuty)")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", "", "file with the HMAC secret that signs webhook requests")
 	fs.StringVar(&c.LinkBase, "link-base", "", "base URL of case links in notifications, e.g. https://firebreak.example.com")
@@ -96,17 +102,21 @@ func groupTick(d time.Duration) time.Duration {
 
 // Service is a running notifier.
 type Service struct {
-	cfg             Config
-	d               *deps.Deps
-	log             *deliverylog.Log
-	pipeline        *notify.Pipeline
-	receivers       map[string]notify.Receiver
-	linkBase        string
-	router          notify.Router
-	clock           clock.Clock
-	deliveries      metric.Int64Counter
-	pages           pages
-	silenced        metric.Int64Counter
+	cfg        Config
+	d          *deps.Deps
+	log        *deliverylog.Log
+	pipeline   *notify.Pipeline
+	receivers  map[string]notify.Receiver
+	linkBase   string
+	router     notify.Router
+	clock      clock.Clock
+	deliveries metric.Int64Counter
+	pages      pages
+	silenced   metric.Int64Counter
+	// slackBots are the Slack receivers whose messages can be updated;
+	// slackClient posts to clicks' response_urls.
+	slackBots       map[string]*slack.Notifier
+	slackClient     *http.Client
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	fbv1.UnimplementedNotifierServiceServer
 }
@@ -118,9 +128,14 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase, router: rt.router, clock: clock.System{}}
+	slackReceivers := map[string]*slack.Notifier{}
 	for _, r := range rt.receivers {
 		s.receivers[r.Name] = r
+		if n, ok := r.Notifier.(*slack.Notifier); ok {
+			slackReceivers[r.Name] = n
+		}
 	}
+	s.slackBots, s.slackClient = slackBots(slackReceivers), newSlackClient(tracedTransport(d.Tel))
 	s.pipeline = notify.NewPipeline(rt.receivers, rt.router, s.log, s.clock, rt.linkBase)
 	if err := s.migrateGroups(context.Background()); err != nil {
 		return nil, err
@@ -188,6 +203,8 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		s.d.Tel.Logger.DebugContext(ctx, "silenced; nobody paged", "case", ev.Case.GetId(), "event", ev.Id, "silence", ev.Silenced.Id)
 		return nil
 	}
+	// Whoever took the case, the channel sees it (best effort).
+	s.updateSlack(ctx, &ev)
 	if ev.Quiet {
 		// The case joined an open incident through a quiet route: the
 		// incident paged once for all of them.

@@ -50,6 +50,7 @@ func startCallbacks(t *testing.T) *callbacks {
 	w := startWith(t, map[string][]string{"notifier": {
 		"--pagerduty-webhook-secret-file=" + secret("pd", pdSecret),
 		"--slack-signing-secret-file=" + secret("slack", slackSecret),
+		"--slack-users-file=" + secret("slack-users", "U0CA5: {user: amy@example.com, role: responder}"),
 	}})
 	w.post(post{id: "callbacks-1", author: "cora", followers: 332_000, text: complaint})
 	d := w.decision("x:callbacks-1")

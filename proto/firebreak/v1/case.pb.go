@@ -1797,20 +1797,25 @@ func (x *CaseEvent) GetQuiet() bool {
 
 // Delivery records one attempt to tell a receiver about a case event.
 type Delivery struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	CaseId        string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	EventId       string                 `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	Level         int32                  `protobuf:"varint,4,opt,name=level,proto3" json:"level,omitempty"`
-	Receiver      string                 `protobuf:"bytes,5,opt,name=receiver,proto3" json:"receiver,omitempty"`
-	ReceiverType  string                 `protobuf:"bytes,6,opt,name=receiver_type,json=receiverType,proto3" json:"receiver_type,omitempty"`
-	Outcome       DeliveryOutcome        `protobuf:"varint,7,opt,name=outcome,proto3,enum=firebreak.v1.DeliveryOutcome" json:"outcome,omitempty"`
-	Attempt       int32                  `protobuf:"varint,8,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	StatusCode    int32                  `protobuf:"varint,9,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
-	Error         string                 `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
-	DedupKey      string                 `protobuf:"bytes,11,opt,name=dedup_key,json=dedupKey,proto3" json:"dedup_key,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=at,proto3" json:"at,omitempty"`
-	LatencyMs     int64                  `protobuf:"varint,13,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	CaseId       string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	EventId      string                 `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Level        int32                  `protobuf:"varint,4,opt,name=level,proto3" json:"level,omitempty"`
+	Receiver     string                 `protobuf:"bytes,5,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	ReceiverType string                 `protobuf:"bytes,6,opt,name=receiver_type,json=receiverType,proto3" json:"receiver_type,omitempty"`
+	Outcome      DeliveryOutcome        `protobuf:"varint,7,opt,name=outcome,proto3,enum=firebreak.v1.DeliveryOutcome" json:"outcome,omitempty"`
+	Attempt      int32                  `protobuf:"varint,8,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	StatusCode   int32                  `protobuf:"varint,9,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Error        string                 `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
+	DedupKey     string                 `protobuf:"bytes,11,opt,name=dedup_key,json=dedupKey,proto3" json:"dedup_key,omitempty"`
+	At           *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=at,proto3" json:"at,omitempty"`
+	LatencyMs    int64                  `protobuf:"varint,13,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	// message_ref is the receiver's own reference to the message it posted,
+	// when it can be changed later: "<channel>/<ts>" for a Slack message
+	// posted with a bot token, which chat.update rewrites once someone
+	// acknowledges, snoozes or resolves the case.
+	MessageRef    string `protobuf:"bytes,14,opt,name=message_ref,json=messageRef,proto3" json:"message_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1934,6 +1939,13 @@ func (x *Delivery) GetLatencyMs() int64 {
 		return x.LatencyMs
 	}
 	return 0
+}
+
+func (x *Delivery) GetMessageRef() string {
+	if x != nil {
+		return x.MessageRef
+	}
+	return ""
 }
 
 // CaseCommand is a person's action on a case. Those that arrive through a
@@ -2245,7 +2257,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x03via\x18\x0e \x01(\tR\x03via\x121\n" +
 	"\bsilenced\x18\x0f \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\x12\x19\n" +
 	"\btrace_id\x18\x10 \x01(\tR\atraceId\x12\x14\n" +
-	"\x05quiet\x18\x11 \x01(\bR\x05quiet\"\x97\x03\n" +
+	"\x05quiet\x18\x11 \x01(\bR\x05quiet\"\xb8\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x19\n" +
@@ -2262,7 +2274,9 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\tdedup_key\x18\v \x01(\tR\bdedupKey\x12*\n" +
 	"\x02at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1d\n" +
 	"\n" +
-	"latency_ms\x18\r \x01(\x03R\tlatencyMs\"\xdd\x02\n" +
+	"latency_ms\x18\r \x01(\x03R\tlatencyMs\x12\x1f\n" +
+	"\vmessage_ref\x18\x0e \x01(\tR\n" +
+	"messageRef\"\xdd\x02\n" +
 	"\vCaseCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x127\n" +

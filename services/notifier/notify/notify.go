@@ -21,6 +21,14 @@ type Notifier interface {
 	Notify(ctx context.Context, n *Notification) (retry bool, err error)
 }
 
+// Poster is a Notifier whose sends leave a message that can be changed
+// later (Slack's chat.postMessage with a bot token): it says which. The
+// reference is kept in the delivery log (Delivery.message_ref); "" when
+// the message cannot be changed (an incoming webhook, a grouped message).
+type Poster interface {
+	Post(ctx context.Context, n *Notification) (ref string, retry bool, err error)
+}
+
 // Action is what a notification asks the receiver to do.
 type Action string
 
@@ -164,4 +172,6 @@ type Attempt struct {
 	StatusCode int
 	Reason     Reason
 	Err        error
+	// MessageRef is the message a Poster posted (see Poster).
+	MessageRef string
 }

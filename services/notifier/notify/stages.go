@@ -201,7 +201,16 @@ func (s RetryStage) try(ctx context.Context, n *Notification, attempt int) (Atte
 		defer cancel()
 	}
 	start := s.Clock.Now()
-	retry, err := s.Notifier.Notify(ctx, n)
+	var (
+		ref   string
+		retry bool
+		err   error
+	)
+	if p, ok := s.Notifier.(Poster); ok {
+		ref, retry, err = p.Post(ctx, n)
+	} else {
+		retry, err = s.Notifier.Notify(ctx, n)
+	}
 	return Attempt{
 		Number:     attempt,
 		At:         start,
@@ -209,6 +218,7 @@ func (s RetryStage) try(ctx context.Context, n *Notification, attempt int) (Atte
 		StatusCode: statusOf(err),
 		Reason:     ReasonOf(err),
 		Err:        err,
+		MessageRef: ref,
 	}, retry
 }
 
@@ -270,6 +280,7 @@ func Deliveries(r Result) []*fbv1.Delivery {
 				DedupKey:     key,
 				At:           timestamppb.New(a.At),
 				LatencyMs:    a.Latency.Milliseconds(),
+				MessageRef:   a.MessageRef,
 			}
 			if a.Err != nil {
 				d.Error = a.Err.Error()

@@ -44,7 +44,8 @@ func (r Receiver) notifier(client *http.Client, clock clock.Clock) notify.Notifi
 	case TypePagerDuty:
 		return pagerduty.New(pagerduty.Config{RoutingKey: r.PagerDuty.RoutingKey, URL: r.PagerDuty.URL, Source: r.PagerDuty.Source}, client, clock)
 	case TypeSlack:
-		return slack.New(slack.Config{WebhookURL: r.Slack.WebhookURL}, client, clock)
+		s := r.Slack
+		return slack.New(slack.Config{WebhookURL: s.WebhookURL, BotToken: s.BotToken, Channel: s.Channel, APIURL: s.APIURL}, client, clock)
 	case TypeAlertmanager:
 		a := r.Alertmanager
 		return alertmanager.New(alertmanager.Config{URL: a.URL, BearerToken: a.BearerToken, AlertTTL: a.AlertTTL}, client, clock)

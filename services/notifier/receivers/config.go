@@ -78,11 +78,22 @@ type PagerDuty struct {
 	RoutingKey     notify.Secret `yaml:"-" json:"routing_key"`
 }
 
-// Slack is an incoming webhook; its URL is a secret.
+// Slack is an incoming webhook (its URL is a secret), or a bot token and
+// a channel: a bot posts with chat.postMessage, so the message can be
+// updated (chat.update) to show who took the case from anywhere; a
+// webhook's message can be updated only through a Slack click's
+// response_url.
 type Slack struct {
 	WebhookURLFile string        `yaml:"webhook_url_file" json:"webhook_url_file,omitempty"`
 	WebhookURLEnv  string        `yaml:"webhook_url_env" json:"webhook_url_env,omitempty"`
 	WebhookURL     notify.Secret `yaml:"-" json:"webhook_url"`
+	BotTokenFile   string        `yaml:"bot_token_file" json:"bot_token_file,omitempty"`
+	BotTokenEnv    string        `yaml:"bot_token_env" json:"bot_token_env,omitempty"`
+	BotToken       notify.Secret `yaml:"-" json:"bot_token"`
+	// Channel is the channel id (C0123ABCD) a bot posts to.
+	Channel string `yaml:"channel" json:"channel,omitempty"`
+	// APIURL overrides https://slack.com/api (a test server).
+	APIURL string `yaml:"api_url" json:"api_url,omitempty"`
 }
 
 // Alertmanager is an Alertmanager's base URL.

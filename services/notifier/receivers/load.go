@@ -179,6 +179,23 @@ func (v *validator) settings(field string, r *Receiver) {
 		}
 	case TypeSlack:
 		s := r.Slack
+		bot := s.BotTokenFile != "" || s.BotTokenEnv != ""
+		if bot {
+			if s.WebhookURLFile != "" || s.WebhookURLEnv != "" {
+				v.add(field+".bot_token_file", "set with webhook_url; keep one: a bot token (updatable messages) or an incoming webhook")
+			}
+			s.BotToken = v.secret(field+".bot_token", s.BotTokenFile, s.BotTokenEnv)
+			if s.Channel == "" {
+				v.add(field+".channel", "missing; a bot posts to a channel: set its id (C0123ABCD), and invite the app to it")
+			}
+			if s.APIURL != "" {
+				v.url(field+".api_url", s.APIURL)
+			}
+			return
+		}
+		if s.Channel != "" {
+			v.add(field+".channel", "set without bot_token_file; an incoming webhook posts to its own channel, so remove channel or use a bot token")
+		}
 		s.WebhookURL = v.secret(field+".webhook_url", s.WebhookURLFile, s.WebhookURLEnv)
 		if s.WebhookURL != "" {
 			// Not v.url: its message would quote the secret URL.

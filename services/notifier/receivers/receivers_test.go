@@ -209,3 +209,56 @@ func TestLoadMissingFileSaysWhatToDo(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestSlackBotNeedsAChannelAndOneWayToPost(t *testing.T) {
+	bad := `
+receivers:
+  - {name: a, type: slack, slack: {bot_token_env: BOT}}
+  - {name: b, type: slack, slack: {bot_token_env: BOT, webhook_url_env: HOOK, channel: C1}}
+  - {name: c, type: slack, slack: {webhook_url_env: HOOK, channel: C1}}
+  - {name: ok, type: slack, slack: {bot_token_env: BOT, channel: C0CHAN, api_url: "http://127.0.0.1:1/api"}}
+teams:
+  senior: {levels: [{level: 1, receivers: [ok]}]}
+`
+	_, err := receivers.Parse("slack.yaml", []byte(bad), env(map[string]string{"BOT": "xoxb-1", "HOOK": "https://hooks.slack.com/services/T/B/x"}))
+	var ve *receivers.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v, want a ValidationError", err)
+	}
+	want := []string{
+		"receivers[0].slack.channel: missing; a bot posts to a channel",
+		"receivers[1].slack.bot_token_file: set with webhook_url; keep one",
+		"receivers[2].slack.channel: set without bot_token_file",
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q\n%s", w, err)
+		}
+	}
+	if len(ve.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%s", len(ve.Problems), len(want), err)
+	}
+}
+
+func TestSlackUsersFileIsCheckedWhole(t *testing.T) {
+	dir := t.TempDir()
+	good := write(t, dir, "users.yaml", "U0CA5: {user: amy@example.com, role: responder}\nW0ADM: {user: root@example.com, role: admin}\n")
+	users, err := receivers.LoadSlackUsers(good)
+	if err != nil || users["U0CA5"].Name != "amy@example.com" || users["W0ADM"].Role != "admin" || len(users) != 2 {
+		t.Fatalf("users %v, %v", users, err)
+	}
+	bad := write(t, dir, "bad.yaml", "amy: {user: amy@example.com, role: responder}\nU0VW1: {user: val@example.com, role: owner}\nU0NON: {role: viewer}\n")
+	_, err = receivers.LoadSlackUsers(bad)
+	for _, w := range []string{
+		"amy: is not a Slack user id",
+		`U0VW1.role: "owner" is not a role; use viewer, responder or admin`,
+		"U0NON.user: missing",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q: %v", w, err)
+		}
+	}
+	if _, err := receivers.LoadSlackUsers(write(t, dir, "typo.yaml", "U0CA5: {usr: amy}\n")); err == nil || !strings.Contains(err.Error(), "field usr not found") {
+		t.Errorf("typo: %v", err)
+	}
+}

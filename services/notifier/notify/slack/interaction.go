@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,7 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
+	neturl "net/url"
 	"strconv"
 	"time"
 
@@ -17,13 +18,58 @@ import (
 	"github.com/firebreak/firebreak/services/platform/clock"
 )
 
-// Acker acknowledges the episode of a case a message was about. The
-// notifier's commander implements it by publishing a case command on the
-// bus (commands.cases), which escalation applies (and ignores for an
-// episode that is not the case's current one). It must be idempotent, as
-// people click twice.
-type Acker interface {
-	Acknowledge(ctx context.Context, ref notify.CaseRef, actor string) error
+// User is the Firebreak user a Slack user acts as, and their role.
+type User struct {
+	Name string
+	Role string
+}
+
+// Users maps Slack user ids (U0CA5) to Firebreak users.
+type Users map[string]User
+
+// CanAct reports whether a role may acknowledge, snooze and resolve.
+func CanAct(role string) bool { return role == "responder" || role == "admin" }
+
+// Click is a verified press of one of the message's buttons by a Slack
+// user mapped to a Firebreak user allowed to act.
+type Click struct {
+	// Ref is the case and the episode the message was about.
+	Ref notify.CaseRef
+	// Action is the button's action id (AckActionID, SnoozeActionID,
+	// ResolveActionID).
+	Action string
+	User   User
+	// SlackUser is the clicker's Slack user id.
+	SlackUser string
+	// ResponseURL is where the clicked message can be replaced, for 30
+	// minutes; Channel and MessageTS name it.
+	ResponseURL        string
+	Channel, MessageTS string
+}
+
+// Commander turns a click into a case command. The notifier's commander
+// publishes it on the bus (commands.cases), which escalation applies (and
+// ignores for an episode that is not the case's current one). It must be
+// idempotent, as people click twice.
+type Commander interface {
+	Click(ctx context.Context, c Click) error
+}
+
+// Options configure InteractionHandler.
+type Options struct {
+	// SigningSecret is the app's signing secret.
+	SigningSecret notify.Secret
+	// Users are who may press the buttons; anyone else is refused.
+	Users     Users
+	Commander Commander
+	Clock     clock.Clock
+	Events    Events
+	// Client posts refusals to the click's response_url.
+	Client *http.Client
+	// ResponseHosts are the hosts a response_url may name; Slack's
+	// (hooks.slack.com) when empty. A signed request comes from Slack, but
+	// a URL it carries is still not followed anywhere else.
+	ResponseHosts []string
 }
 
 // MaxSkew is how old a request may be before it is refused as a replay, as
@@ -41,11 +87,14 @@ type Events interface {
 }
 
 // InteractionHandler serves the Slack app's interactivity request URL. It
-// checks the v0 signature and the timestamp, then acknowledges the case of
-// every Acknowledge button in the payload on behalf of the clicking user.
-// A request is identified by its signature (one per timestamp and body): a
-// replay of it is answered 200 and changes nothing.
-func InteractionHandler(signingSecret notify.Secret, acker Acker, clock clock.Clock, events Events) http.Handler {
+// checks the v0 signature and the timestamp, then for each button pressed
+// maps the Slack user to a Firebreak user, checks their role, and passes
+// the click on to the commander in that user's name. An unmapped user or a
+// viewer is told why, privately (an ephemeral message through the click's
+// response_url), and nothing changes. A request is identified by its
+// signature (one per timestamp and body): a replay of it is answered 200
+// and changes nothing.
+func InteractionHandler(o Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "use POST", http.StatusMethodNotAllowed)
@@ -56,7 +105,7 @@ func InteractionHandler(signingSecret notify.Secret, acker Acker, clock clock.Cl
 			http.Error(w, "body unreadable or over 1 MiB", http.StatusBadRequest)
 			return
 		}
-		if err := Verify(signingSecret, r.Header, body, clock.Now()); err != nil {
+		if err := Verify(o.SigningSecret, r.Header, body, o.Clock.Now()); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
@@ -66,7 +115,7 @@ func InteractionHandler(signingSecret notify.Secret, acker Acker, clock clock.Cl
 			return
 		}
 		id := r.Header.Get("X-Slack-Signature")
-		first, err := events.Claim(r.Context(), id)
+		first, err := o.Events.Claim(r.Context(), id)
 		if err != nil {
 			http.Error(w, "cannot check the request now; click again", http.StatusServiceUnavailable)
 			return
@@ -75,14 +124,108 @@ func InteractionHandler(signingSecret notify.Secret, acker Acker, clock clock.Cl
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if err := acknowledge(r.Context(), acker, in); err != nil {
-			events.Release(context.WithoutCancel(r.Context()), id)
+		refusal, err := o.act(r.Context(), in)
+		if err != nil {
+			o.Events.Release(context.WithoutCancel(r.Context()), id)
 			// Slack shows the user that the click failed; they can click again.
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		if refusal != "" {
+			o.tell(r.Context(), in.ResponseURL, refusal)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, refusal)
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// act passes each Firebreak button pressed to the commander, or says why
+// the user may not press it.
+func (o Options) act(ctx context.Context, in interaction) (refusal string, err error) {
+	for _, a := range in.Actions {
+		if (a.ActionID != AckActionID && a.ActionID != SnoozeActionID && a.ActionID != ResolveActionID) || a.Value == "" {
+			continue
+		}
+		u, ok := o.Users[in.User.ID]
+		if !ok {
+			return fmt.Sprintf("Firebreak did not act: your Slack account (%s) is not linked to a Firebreak user. "+
+				"Ask a Firebreak admin to add %s to the Slack users file (--slack-users-file), or act from the console.", in.User.ID, in.User.ID), nil
+		}
+		if !CanAct(u.Role) {
+			return fmt.Sprintf("Firebreak did not act: you are signed in as %s with the %s role; acknowledging, snoozing and resolving need the responder or admin role.",
+				u.Name, orNone(u.Role)), nil
+		}
+		// Buttons rendered before episodes travelled carry the bare case
+		// id, and act on the current episode.
+		c := Click{Ref: notify.ParseEpisodeKey(a.Value, false), Action: a.ActionID, User: u, SlackUser: in.User.ID,
+			ResponseURL: o.responseURL(in.ResponseURL), Channel: in.Container.ChannelID, MessageTS: in.Container.MessageTS}
+		if err := o.Commander.Click(ctx, c); err != nil {
+			return "", fmt.Errorf("%s on case %s for %s: %w", a.ActionID, a.Value, u.Name, err)
+		}
+	}
+	return "", nil
+}
+
+func orNone(role string) string {
+	if role == "" {
+		return "no"
+	}
+	return role
+}
+
+// responseURL is raw when it is an https URL on Slack's hooks host (or one
+// of ResponseHosts), "" otherwise.
+func (o Options) responseURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return ""
+	}
+	hosts := o.ResponseHosts
+	if len(hosts) == 0 {
+		hosts = []string{"hooks.slack.com"}
+	}
+	for _, h := range hosts {
+		if u.Host == h && (u.Scheme == "https" || (u.Scheme == "http" && h != "hooks.slack.com")) {
+			return raw
+		}
+	}
+	return ""
+}
+
+// tell posts an ephemeral message, seen only by the clicker, to the
+// click's response_url; a failure is the user's to notice, as nothing
+// changed either way.
+func (o Options) tell(ctx context.Context, responseURL, text string) {
+	if u := o.responseURL(responseURL); u != "" && o.Client != nil {
+		_ = Respond(ctx, o.Client, u, Message{ResponseType: "ephemeral", Text: text})
+	}
+}
+
+// Respond posts msg to a response_url: ephemeral to the clicker, or
+// replacing the clicked message (ReplaceOriginal).
+func Respond(ctx context.Context, client *http.Client, responseURL string, msg Message) error {
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode Slack response: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build Slack response: %w", bare(err))
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("post to the click's response_url: %w", bare(err))
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAPIResponse))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the click's response_url answered %d; it lasts 30 minutes and 5 uses", resp.StatusCode)
+	}
+	return nil
 }
 
 // Verify checks X-Slack-Signature, "v0=" and the hex HMAC-SHA256 of
@@ -116,11 +259,16 @@ type interaction struct {
 		ActionID string `json:"action_id"`
 		Value    string `json:"value"`
 	} `json:"actions"`
+	ResponseURL string `json:"response_url"`
+	Container   struct {
+		ChannelID string `json:"channel_id"`
+		MessageTS string `json:"message_ts"`
+	} `json:"container"`
 }
 
 func parse(body []byte) (interaction, error) {
 	var in interaction
-	form, err := url.ParseQuery(string(body))
+	form, err := neturl.ParseQuery(string(body))
 	if err != nil {
 		return in, fmt.Errorf("decode form body: %w", err)
 	}
@@ -128,22 +276,4 @@ func parse(body []byte) (interaction, error) {
 		return in, fmt.Errorf("decode payload field: %w", err)
 	}
 	return in, nil
-}
-
-func acknowledge(ctx context.Context, acker Acker, in interaction) error {
-	actor := "slack:" + in.User.ID
-	if in.User.Username != "" {
-		actor = "slack:" + in.User.Username
-	}
-	for _, a := range in.Actions {
-		if a.ActionID != AckActionID || a.Value == "" {
-			continue
-		}
-		// Buttons rendered before episodes travelled carry the bare case
-		// id, and act on the current episode.
-		if err := acker.Acknowledge(ctx, notify.ParseEpisodeKey(a.Value, false), actor); err != nil {
-			return fmt.Errorf("acknowledge case %s for %s: %w", a.Value, actor, err)
-		}
-	}
-	return nil
 }

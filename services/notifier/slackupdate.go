@@ -1,0 +1,125 @@
+package notifier
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/notify/slack"
+)
+
+// clickTTL is how long a click's response_url is kept: Slack honours it
+// for 30 minutes.
+const clickTTL = 30 * time.Minute
+
+// pendingClick is a Slack click waiting for escalation to apply it: the
+// message it came from is replaced through the response_url.
+type pendingClick struct {
+	ResponseURL string `json:"response_url"`
+	Channel     string `json:"channel"`
+	TS          string `json:"ts"`
+}
+
+func (s *Service) clickKey(caseID string) string { return s.d.Keys.Global("slack", "click", caseID) }
+
+// rememberClick keeps the click's response_url until the case event it
+// causes arrives.
+func (s *Service) rememberClick(ctx context.Context, k slack.Click) error {
+	b, err := json.Marshal(pendingClick{ResponseURL: k.ResponseURL, Channel: k.Channel, TS: k.MessageTS})
+	if err != nil {
+		return err
+	}
+	if err := s.d.Redis.Set(ctx, s.clickKey(k.Ref.ID), b, clickTTL).Err(); err != nil {
+		return fmt.Errorf("keep the click's response_url: %w", err)
+	}
+	return nil
+}
+
+// slackBots are the Slack receivers with a bot token, whose messages
+// chat.update can rewrite.
+func slackBots(receivers map[string]*slack.Notifier) map[string]*slack.Notifier {
+	out := map[string]*slack.Notifier{}
+	for name, n := range receivers {
+		if n.CanUpdate() {
+			out[name] = n
+		}
+	}
+	return out
+}
+
+// slackHosts are the hosts a click's response_url may name: Slack's, and
+// those of the configured Web APIs (a test's fake Slack).
+func (s *Service) slackHosts() []string {
+	hosts := []string{"hooks.slack.com"}
+	for _, n := range s.slackBots {
+		if u, err := url.Parse(n.APIURL()); err == nil && u.Host != "" && u.Host != "slack.com" {
+			hosts = append(hosts, u.Host)
+		}
+	}
+	return hosts
+}
+
+// updateSlack rewrites the case's Slack messages once someone acknowledged,
+// snoozed or resolved it, from wherever (console, CLI, PagerDuty, Slack),
+// so the channel sees who took it: the clicked message through its
+// response_url when the action came from a Slack click, and every message a
+// bot posted about the case through chat.update. Messages posted through
+// an incoming webhook, or grouped, stay as they are. It is best effort: a
+// failure is logged, and the pages themselves are not held up.
+func (s *Service) updateSlack(ctx context.Context, ev *fbv1.CaseEvent) {
+	switch ev.Type {
+	case fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED, fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED,
+		fbv1.CaseEventType_CASE_EVENT_TYPE_SNOOZED, fbv1.CaseEventType_CASE_EVENT_TYPE_UNSNOOZED:
+	default:
+		return
+	}
+	caseID := ev.Case.GetId()
+	msg := slack.Taken(ev, s.linkBase)
+	log := s.d.Tel.Logger
+	var clicked string
+	raw, err := s.d.Redis.GetDel(ctx, s.clickKey(caseID)).Bytes()
+	switch {
+	case err == nil:
+		var p pendingClick
+		if json.Unmarshal(raw, &p) == nil && p.ResponseURL != "" {
+			clicked = p.Channel + "/" + p.TS
+			replace := msg
+			replace.ReplaceOriginal = true
+			if err := slack.Respond(ctx, s.slackClient, p.ResponseURL, replace); err != nil {
+				log.WarnContext(ctx, "Slack message not updated after a click", "case", caseID, "err", err)
+			}
+		}
+	case err != redis.Nil:
+		log.WarnContext(ctx, "Slack click not looked up", "case", caseID, "err", err)
+	}
+	if len(s.slackBots) == 0 {
+		return
+	}
+	deliveries, err := s.log.Case(ctx, caseID)
+	if err != nil {
+		log.WarnContext(ctx, "Slack messages not updated", "case", caseID, "err", err)
+		return
+	}
+	done := map[string]bool{clicked: true}
+	for _, d := range deliveries {
+		bot, ok := s.slackBots[d.Receiver]
+		if !ok || d.MessageRef == "" || done[d.MessageRef] || d.Outcome != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED {
+			continue
+		}
+		done[d.MessageRef] = true
+		if err := bot.Update(ctx, d.MessageRef, msg); err != nil {
+			log.WarnContext(ctx, "Slack message not updated", "case", caseID, "receiver", d.Receiver, "err", err)
+		}
+	}
+}
+
+// newSlackClient is the client of response_url posts.
+func newSlackClient(transport http.RoundTripper) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: transport}
+}
