@@ -354,7 +354,7 @@ func (s *Service) TestReceiver(ctx context.Context, req *fbv1.TestReceiverReques
 	}
 	// A pipeline of this receiver alone, with a log that remembers nothing,
 	// so the test neither is deduplicated nor blocks a real page later.
-	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{}, s.clock, s.linkBase)
+	test := notify.NewPipeline([]notify.Receiver{r}, onlyRouter(req.Receiver), forgetfulLog{pace: s.log}, s.clock, s.linkBase)
 	results, err := test.Deliver(ctx, ev)
 	if err != nil || len(results) == 0 {
 		return nil, status.Errorf(codes.Unavailable, "test delivery to %s: %v", req.Receiver, err)

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
+	"golang.org/x/time/rate"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
@@ -71,12 +72,18 @@ func (o onlyRouter) Route(string, int32) []string {
 func (onlyRouter) Fallback(string) string { return "" }
 
 // forgetfulLog remembers nothing, for test deliveries.
-type forgetfulLog struct{}
+type forgetfulLog struct {
+	// pace keeps the receiver's rate: a test send counts against it too.
+	pace notify.Log
+}
 
 func (forgetfulLog) Seen(context.Context, string) (bool, error)      { return false, nil }
 func (forgetfulLog) Record(context.Context, ...*fbv1.Delivery) error { return nil }
 func (forgetfulLog) Claim(context.Context, string, time.Duration) (bool, error) {
 	return true, nil
+}
+func (l forgetfulLog) Reserve(ctx context.Context, receiver string, limit rate.Limit, burst int, now time.Time) (time.Duration, error) {
+	return l.pace.Reserve(ctx, receiver, limit, burst, now)
 }
 
 // tracedTransport gives each delivery a client span in the page's trace.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -113,6 +114,30 @@ var Outcomes = map[fbv1.DeliveryOutcome]string{
 
 // statsKey names one receiver's count of one outcome on one day; its days
 // share a hash tag, so one PFCOUNT counts a period in Redis Cluster too.
+// paceScript takes a receiver's next send slot by the generic cell rate
+// algorithm. KEYS[1] holds the theoretical arrival time of the next send
+// (ms); ARGV are now (ms), the interval between sends (ms) and the burst.
+// It returns how long to wait (ms) for the slot it took.
+var paceScript = redis.NewScript(`
+local now, interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
+local wait = math.max(tat + interval - interval * burst - now, 0)
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now) + 1000)
+return math.ceil(wait)
+`)
+
+// Reserve takes receiver's next send slot, shared by every replica, and
+// says how long to wait for it.
+func (l *Log) Reserve(ctx context.Context, receiver string, limit rate.Limit, burst int, now time.Time) (time.Duration, error) {
+	interval := 1000 / float64(limit)
+	ms, err := paceScript.Run(ctx, l.r, []string{l.keys.Global("notify", "pace", receiver)}, now.UnixMilli(), interval, burst).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("rate slot of receiver %s: %w", receiver, err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
 func (l *Log) statsKey(receiver, outcome, day string) string {
 	return l.keys.Of(store.Tag("insights/pages/"+receiver+"/"+outcome), day)
 }

@@ -31,13 +31,9 @@ type Receiver struct {
 // Chain builds the receiver's stages, read top to bottom: skip what was
 // delivered, wait for the rate limit, try until done, record every attempt.
 func (r Receiver) Chain(log Log, clk clock.Clock) Stage {
-	var limiter *rate.Limiter
-	if r.Limit > 0 {
-		limiter = rate.NewLimiter(r.Limit, max(r.Burst, 1))
-	}
 	return MultiStage{
 		DedupStage{Log: log},
-		RateLimitStage{Limiter: limiter, Clock: clk},
+		RateLimitStage{Log: log, Limit: r.Limit, Burst: r.Burst, Clock: clk},
 		RetryStage{Notifier: r.Notifier, Backoff: r.Backoff, Clock: clk},
 		RecordStage{Log: log},
 	}

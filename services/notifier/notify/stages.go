@@ -34,6 +34,10 @@ type Log interface {
 	// such as Slack or email. A log serving one process may grant every
 	// claim.
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Reserve takes the receiver's next send slot at limit sends a second
+	// with burst, shared by every replica using the log, and says how long
+	// to wait until the slot. A log serving one process may pace only it.
+	Reserve(ctx context.Context, receiver string, limit rate.Limit, burst int, now time.Time) (time.Duration, error)
 }
 
 // DedupStage drops events the receiver has already been told about, so the
@@ -108,26 +112,27 @@ func GroupKey(events []*fbv1.CaseEvent, receiver string) string {
 	return "group:" + hex.EncodeToString(sum[:12]) + ":" + receiver
 }
 
-// RateLimitStage holds a notification until the receiver's limiter allows
-// it. Each receiver has its own limiter, so one busy receiver slows only
+// RateLimitStage holds a notification until the receiver's next send slot
+// at its rate. The slots are kept in the log, so the rate holds across
+// replicas, and each receiver has its own, so one busy receiver slows only
 // itself.
 type RateLimitStage struct {
-	Limiter *rate.Limiter
-	Clock   clock.Clock
+	Log   Log
+	Limit rate.Limit
+	Burst int
+	Clock clock.Clock
 }
 
-// Exec waits for a token on the injected clock.
+// Exec waits for the slot on the injected clock.
 func (s RateLimitStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
-	if s.Limiter == nil {
+	if s.Limit <= 0 {
 		return n, nil
 	}
-	now := s.Clock.Now()
-	r := s.Limiter.ReserveN(now, 1)
-	if !r.OK() {
-		return nil, fmt.Errorf("rate limit of receiver %s allows no sends; raise its burst above 0", n.Receiver)
+	wait, err := s.Log.Reserve(ctx, n.Receiver, s.Limit, max(s.Burst, 1), s.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("take a send slot of receiver %s: %w", n.Receiver, err)
 	}
-	if err := s.Clock.Sleep(ctx, r.DelayFrom(now)); err != nil {
-		r.CancelAt(s.Clock.Now())
+	if err := s.Clock.Sleep(ctx, wait); err != nil {
 		return nil, fmt.Errorf("wait for rate limit of receiver %s: %w", n.Receiver, err)
 	}
 	return n, nil

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
 
@@ -15,6 +17,7 @@ import (
 type Log struct {
 	mu         sync.Mutex
 	seen       map[string]bool
+	limiters   map[string]*rate.Limiter
 	deliveries []*fbv1.Delivery
 	// Err, when set, is returned by every call, to test an unreachable log.
 	Err error
@@ -36,6 +39,25 @@ func (l *Log) Claim(context.Context, string, time.Duration) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.Err == nil, l.Err
+}
+
+// Reserve paces each receiver with its own in-process limiter: the
+// in-memory log serves one process.
+func (l *Log) Reserve(_ context.Context, receiver string, limit rate.Limit, burst int, now time.Time) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Err != nil {
+		return 0, l.Err
+	}
+	if l.limiters == nil {
+		l.limiters = map[string]*rate.Limiter{}
+	}
+	lim, ok := l.limiters[receiver]
+	if !ok {
+		lim = rate.NewLimiter(limit, burst)
+		l.limiters[receiver] = lim
+	}
+	return lim.ReserveN(now, 1).DelayFrom(now), nil
 }
 
 // Record stores deliveries and marks delivered keys seen.
