@@ -107,8 +107,15 @@ func runCasesList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if len(c.Reasons) > 0 {
 			reason = c.Reasons[0].Text
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t@%s\t%d\t%s\t%s\n", c.Id, word(c.State.String(), "CASE_STATE_"),
-			word(c.Priority.String(), "PRIORITY_"), c.Team, c.Brand, c.Author.GetHandle(), len(c.MentionIds),
+		who, mentions := "@"+c.Author.GetHandle(), int64(len(c.MentionIds))
+		if c.Kind == fbv1.CaseKind_CASE_KIND_INCIDENT {
+			// An incident's author is the crowd: its members count.
+			who, mentions = "incident", c.Incident.GetMembersTotal()
+		} else if c.IncidentId != "" {
+			who += " (in " + c.IncidentId + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", c.Id, word(c.State.String(), "CASE_STATE_"),
+			word(c.Priority.String(), "PRIORITY_"), c.Team, c.Brand, who, mentions,
 			c.UpdatedAt.AsTime().Local().Format(time.DateTime), reason)
 	}
 	return tw.Flush()
@@ -143,8 +150,15 @@ func runCasesGet(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 	fmt.Fprintf(w, "Case %s  %s, %s priority, team %s, level %d\n", c.Id, caseStatus(c),
 		word(c.Priority.String(), "PRIORITY_"), c.Team, c.Level)
-	fmt.Fprintf(w, "Brand %s on %s, author @%s (%s followers)\n", c.Brand, word(c.Platform.String(), "PLATFORM_"),
-		c.Author.GetHandle(), wording.Thousands(c.Author.GetFollowers()))
+	if c.Kind == fbv1.CaseKind_CASE_KIND_INCIDENT {
+		printIncident(w, c)
+	} else {
+		fmt.Fprintf(w, "Brand %s on %s, author @%s (%s followers)\n", c.Brand, word(c.Platform.String(), "PLATFORM_"),
+			c.Author.GetHandle(), wording.Thousands(c.Author.GetFollowers()))
+	}
+	if c.IncidentId != "" {
+		fmt.Fprintf(w, "Joined incident %s (firebreak cases get %s)\n", c.IncidentId, c.IncidentId)
+	}
 	fmt.Fprintln(w, "Why:")
 	for _, r := range c.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r.Text)
@@ -175,6 +189,9 @@ func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 		if e.Silenced != nil && len(e.Reasons) > 0 {
 			// The silence's reason comes last; nobody was paged.
 			line += "  [" + e.Reasons[len(e.Reasons)-1].Text + "; nobody paged]"
+		}
+		if e.Quiet {
+			line += "  [joined incident " + e.Case.GetIncidentId() + " quietly; nobody paged]"
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -428,4 +445,32 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			d.Shadow.Escalate, d.Shadow.Team, word(d.Shadow.Priority.String(), "PRIORITY_"))
 	}
 	return nil
+}
+
+// printIncident shows what an incident gathers.
+func printIncident(w io.Writer, c *fbv1.Case) {
+	in := c.Incident
+	what := "Incident of brand " + c.Brand
+	switch {
+	case in.GetTopic() != "":
+		what += ", topic " + in.Topic
+	case in.GetPostId() != "":
+		what += ", a pile-on on post " + in.PostId
+	}
+	fmt.Fprintf(w, "%s: %s distinct authors (%s followers together), %s member cases, peak %s in a window, severity %s\n", what,
+		wording.Thousands(in.GetAuthors()), wording.Thousands(in.GetReach()), wording.Thousands(in.GetMembersTotal()),
+		wording.Thousands(in.GetPeak()), word(in.GetSeverity().String(), "PRIORITY_"))
+	if in.GetFirstMentionId() != "" {
+		fmt.Fprintf(w, "First mention %s at %s, latest %s at %s\n", in.FirstMentionId, in.FirstMentionAt.AsTime().Local().Format(time.DateTime),
+			in.LatestMentionId, in.LatestMentionAt.AsTime().Local().Format(time.DateTime))
+	}
+	if len(in.GetMemberCaseIds()) > 0 {
+		const shown = 20
+		ids := in.MemberCaseIds[:min(shown, len(in.MemberCaseIds))]
+		more := ""
+		if n := in.MembersTotal - int64(len(ids)); n > 0 {
+			more = fmt.Sprintf(" and %s more (-o json lists up to 500)", wording.Thousands(n))
+		}
+		fmt.Fprintf(w, "Members: %s%s\n", strings.Join(ids, ", "), more)
+	}
 }
