@@ -100,6 +100,10 @@ type program struct {
 	// non-complaint mention halves the cost of a decision. CEL's && is false
 	// when any term is false, even if another errs, so skipping is exact.
 	needsComplaint bool
+	// loops is true when the expression has a comprehension (all, exists,
+	// map, filter...): only those run long enough to need the deadline, so
+	// a decision made only of expressions without any skips its cost.
+	loops bool
 	// expr and info are the checked expression, kept for Lint.
 	expr celast.Expr
 	info *celast.SourceInfo
@@ -138,23 +142,31 @@ type boundedFrame struct {
 	cancel context.CancelFunc
 }
 
-func newBoundedFrame(caller context.Context, a interpreter.Activation) (*boundedFrame, error) {
+// newBoundedFrame makes the frame for expressions of which some have loops
+// (comprehensions); when none has, nothing can look at a deadline, so none
+// is set and the frame costs what a plain one does.
+func newBoundedFrame(caller context.Context, a interpreter.Activation, loops bool) (boundedFrame, error) {
 	frame, err := interpreter.NewExecutionFrame(a)
 	if err != nil {
-		return nil, err
+		return boundedFrame{}, err
+	}
+	if !loops {
+		return boundedFrame{ExecutionFrame: frame, caller: caller, ctx: caller}, nil
 	}
 	ctx, cancel := context.WithTimeout(caller, MaxEvalTime)
 	if err := frame.SetContext(ctx, interruptEvery); err != nil {
 		cancel()
 		frame.Close()
-		return nil, err
+		return boundedFrame{}, err
 	}
-	return &boundedFrame{ExecutionFrame: frame, caller: caller, ctx: ctx, cancel: cancel}, nil
+	return boundedFrame{ExecutionFrame: frame, caller: caller, ctx: ctx, cancel: cancel}, nil
 }
 
 func (f *boundedFrame) done() {
 	f.ExecutionFrame.Close()
-	f.cancel()
+	if f.cancel != nil {
+		f.cancel()
+	}
 }
 
 // stopped says why an evaluation was stopped: the caller's context ended
@@ -185,7 +197,17 @@ func compile(env *cel.Env, src string) (*program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	return &program{source: src, prg: prg, needsComplaint: conjoins(ast.NativeRep().Expr(), varComplaint), expr: ast.NativeRep().Expr(), info: ast.NativeRep().SourceInfo()}, nil
+	return &program{source: src, prg: prg, needsComplaint: conjoins(ast.NativeRep().Expr(), varComplaint), loops: loops(ast.NativeRep().Expr()),
+		expr: ast.NativeRep().Expr(), info: ast.NativeRep().SourceInfo()}, nil
+}
+
+// loops reports whether e has a comprehension anywhere in it.
+func loops(e celast.Expr) bool {
+	found := false
+	celast.PreOrderVisit(e, celast.NewExprVisitor(func(e celast.Expr) {
+		found = found || e.Kind() == celast.ComprehensionKind
+	}))
+	return found
 }
 
 // conjoins reports whether e is ident, or an && chain with ident as a term.

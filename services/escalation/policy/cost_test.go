@@ -76,7 +76,7 @@ func TestOwnDeadlineIsReportedAsErrDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := activation{in: p.empty, complaint: true}
-	frame, err := newBoundedFrame(context.Background(), &a)
+	frame, err := newBoundedFrame(context.Background(), &a, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,31 @@ func TestOwnDeadlineIsReportedAsErrDeadline(t *testing.T) {
 		t.Fatal("a fresh frame reports itself stopped")
 	}
 	frame.cancel() // as the MaxEvalTime timer would
-	if _, err := p.routes[0].match.eval(frame); !errors.Is(err, ErrDeadline) {
+	if _, err := p.routes[0].match.eval(&frame); !errors.Is(err, ErrDeadline) {
 		t.Fatalf("eval after the frame's own deadline: %v, want ErrDeadline", err)
+	}
+}
+
+// Only expressions with a comprehension can run past the deadline, so only
+// decisions with one pay for it (a timer and a cancellable frame).
+func TestOnlyExpressionsWithComprehensionsAreMarkedAsLoops(t *testing.T) {
+	env, err := newEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]bool{
+		"complaint":                                                 false,
+		"complaint && reach.tier == TIER_HIGH":                      false,
+		"mention.text.contains('refund') || escalated":              false,
+		"[1, 2].exists(x, x > 1)":                                   true,
+		"complaint && mention.text.size() > 3 && [1].all(x, x > 0)": true,
+	} {
+		p, err := compile(env, src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if p.loops != want {
+			t.Errorf("%s: loops %v, want %v", src, p.loops, want)
+		}
 	}
 }

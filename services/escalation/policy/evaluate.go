@@ -84,12 +84,12 @@ func (p *Policy) complaintContext(ctx context.Context, s *fbv1.Score) bool {
 	}
 	a := activation{in: p.empty}
 	a.in.score = s
-	frame, err := newBoundedFrame(ctx, &a)
+	frame, err := newBoundedFrame(ctx, &a, p.complaint.loops)
 	if err != nil {
 		return false
 	}
 	defer frame.done()
-	ok, err := p.complaint.eval(frame)
+	ok, err := p.complaint.eval(&frame)
 	return err == nil && ok
 }
 
@@ -116,14 +116,14 @@ func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error)
 	// would otherwise take one from its pool for each, and the frame only
 	// reads through to a, whose escalated flag changes between routes. Its
 	// deadline is therefore the whole decision's.
-	frame, err := newBoundedFrame(ctx, &a)
+	frame, err := newBoundedFrame(ctx, &a, p.loops())
 	if err != nil {
 		return Outcome{Reasons: []*fbv1.Reason{{Code: CodeRouteError, Text: "policy could not be evaluated: " + err.Error()}}}, nil
 	}
 	defer frame.done()
 	var stopped error
 	a.facts = facts{in: &in, score: a.in.score, reach: a.in.reach, hist: a.in.history, policy: p}
-	complaint, err := p.complaint.eval(frame)
+	complaint, err := p.complaint.eval(&frame)
 	a.complaint = types.Bool(err == nil && complaint)
 	if err != nil {
 		if stop := frame.stopped(); stop != nil {
@@ -137,7 +137,7 @@ func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error)
 			continue
 		}
 		a.escalated = types.Bool(out.Escalate)
-		ok, err := r.match.eval(frame)
+		ok, err := r.match.eval(&frame)
 		if err != nil {
 			if stop := frame.stopped(); stop != nil && stopped == nil {
 				stopped = fmt.Errorf("route %s: %w", r.name, stop)
@@ -167,6 +167,19 @@ func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error)
 		out.Reasons = append(out.Reasons, &fbv1.Reason{Code: CodeMissing, Text: m + " unknown: decided without it"})
 	}
 	return out, stopped
+}
+
+// loops reports whether any expression of a decision has a comprehension.
+func (p *Policy) loops() bool {
+	if p.complaint.loops {
+		return true
+	}
+	for i := range p.routes {
+		if p.routes[i].match.loops {
+			return true
+		}
+	}
+	return false
 }
 
 // with substitutes empty messages for missing ones, so expressions see zero

@@ -111,12 +111,12 @@ func (p *Policy) Answers(m *fbv1.Mention, check *fbv1.ReplyCheck) (bool, string)
 		a.in.mention = m
 	}
 	a.in.reply = check
-	frame, err := newBoundedFrame(context.Background(), &a)
+	frame, err := newBoundedFrame(context.Background(), &a, p.replies.answer.loops)
 	if err != nil {
 		return true, "counted as an answer (the answer rule could not run: " + err.Error() + ")"
 	}
 	defer frame.done()
-	ok, err := p.replies.answer.eval(frame)
+	ok, err := p.replies.answer.eval(&frame)
 	switch {
 	case err != nil:
 		// Failing open would hide a bad reply; failing closed keeps the
