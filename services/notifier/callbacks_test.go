@@ -271,6 +271,7 @@ func taken(typ fbv1.CaseEventType, state fbv1.CaseState, actor, auth, via string
 	ev := caseEvent(typ, 0, state)
 	ev.Id += ":" + actor
 	ev.Actor, ev.AuthMethod, ev.Via, ev.At = actor, auth, via, timestamppb.Now()
+	ev.Case.UpdatedAt = ev.At
 	if typ == fbv1.CaseEventType_CASE_EVENT_TYPE_SNOOZED {
 		ev.Case.SnoozedUntil = timestamppb.New(time.Now().Add(time.Hour))
 	}
@@ -340,5 +341,23 @@ func TestSlackClicksActAsTheMappedUserAndViewersAreRefused(t *testing.T) {
 	}
 	if last := texts[3]; !strings.Contains(last, "*Snoozed* by amy@example.com (slack:U0CA5) until") || strings.Contains(last, "Snooze 1h") {
 		t.Fatalf("replaced message does not say who snoozed it, or still offers Snooze:\n%s", last)
+	}
+}
+
+func TestSlackMessageIsNotRolledBackByAnOlderEventHandledLate(t *testing.T) {
+	r, api, _ := slackRig(t)
+	r.publish(caseEvent(fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED, 0, fbv1.CaseState_CASE_STATE_OPEN), 0)
+	testkit.Eventually(t, "the message posted", func() bool { calls, _ := api.got(); return len(calls) == 1 })
+	ack := taken(fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED, fbv1.CaseState_CASE_STATE_ACKNOWLEDGED, "ana", "oidc", "")
+	resolved := taken(fbv1.CaseEventType_CASE_EVENT_TYPE_RESOLVED, fbv1.CaseState_CASE_STATE_RESOLVED, "ben", "api-key", "")
+	resolved.Case.UpdatedAt = timestamppb.New(ack.Case.UpdatedAt.AsTime().Add(time.Minute))
+	// The resolution is handled first, the acknowledgement before it late.
+	r.publish(resolved, 0)
+	testkit.Eventually(t, "the message updated", func() bool { calls, _ := api.got(); return len(calls) == 2 })
+	r.publish(ack, 0)
+	settle(t, r.bus)
+	calls, texts := api.got()
+	if len(calls) != 2 || !strings.Contains(texts[1], "*Resolved* by ben (api-key)") {
+		t.Fatalf("Slack calls %v; want the message left showing the resolution:\n%s", calls, texts[len(texts)-1])
 	}
 }

@@ -80,8 +80,14 @@ func (s *Service) updateSlack(ctx context.Context, ev *fbv1.CaseEvent) {
 		return
 	}
 	caseID := ev.Case.GetId()
-	msg := slack.Taken(ev, s.linkBase)
 	log := s.d.Tel.Logger
+	if latest, err := s.latestShown(ctx, ev); err != nil || !latest {
+		if err != nil {
+			log.WarnContext(ctx, "Slack messages not updated", "case", caseID, "err", err)
+		}
+		return
+	}
+	msg := slack.Taken(ev, s.linkBase)
 	var clicked string
 	raw, err := s.d.Redis.GetDel(ctx, s.clickKey(caseID)).Bytes()
 	switch {
@@ -117,6 +123,30 @@ func (s *Service) updateSlack(ctx context.Context, ev *fbv1.CaseEvent) {
 			log.WarnContext(ctx, "Slack message not updated", "case", caseID, "receiver", d.Receiver, "err", err)
 		}
 	}
+}
+
+// newerOnly sets KEYS[1] to ARGV[1] (a case's updated_at in ms) unless it
+// holds a later one, and says whether it did.
+var newerOnly = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) < cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`)
+
+// latestShown reports whether ev is the latest state of its case the
+// messages were updated to, and marks it so: events handled side by side
+// (an acknowledgement and the resolution a minute later) must not leave the
+// channel showing the older one. The same event again is still the latest.
+func (s *Service) latestShown(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
+	at := ev.Case.GetUpdatedAt().AsTime().UnixMilli()
+	if ev.Case.GetUpdatedAt() == nil {
+		at = ev.GetAt().AsTime().UnixMilli()
+	}
+	n, err := newerOnly.Run(ctx, s.d.Redis, []string{s.d.Keys.Global("slack", "shown", ev.Case.GetId())}, at, s.cfg.DedupTTL.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("order Slack updates of case %s: %w", ev.Case.GetId(), err)
+	}
+	return n == 1, nil
 }
 
 // newSlackClient is the client of response_url posts.

@@ -50,7 +50,7 @@ func startCallbacks(t *testing.T) *callbacks {
 	w := startWith(t, map[string][]string{"notifier": {
 		"--pagerduty-webhook-secret-file=" + secret("pd", pdSecret),
 		"--slack-signing-secret-file=" + secret("slack", slackSecret),
-		"--slack-users-file=" + secret("slack-users", "U0CA5: {user: amy@example.com, role: responder}"),
+		"--slack-users-file=" + secret("slack-users", "U0CA5: {user: amy@example.com, role: responder}\nU0VW1: {user: val@example.com, role: viewer}"),
 	}})
 	w.post(post{id: "callbacks-1", author: "cora", followers: 332_000, text: complaint})
 	d := w.decision("x:callbacks-1")
@@ -162,10 +162,15 @@ func pdSigned(secret, body string) http.Header {
 }
 
 // slackClick is a block_actions request for the Acknowledge button on the
-// case's first episode, and its headers signed with secret at ts.
+// case's first episode by amy (a responder), and its headers signed with
+// secret at ts.
 func slackClick(secret, caseID string, ts time.Time) (http.Header, string) {
-	payload := fmt.Sprintf(`{"type":"block_actions","user":{"id":"U0CA5","username":"amy","team_id":"T3MDE"},`+
-		`"actions":[{"action_id":"firebreak_acknowledge","block_id":"b1","value":%q,"type":"button","action_ts":"1"}]}`, caseID+":e0")
+	return slackClickBy(secret, "U0CA5", "firebreak_acknowledge", caseID, ts)
+}
+
+func slackClickBy(secret, user, action, caseID string, ts time.Time) (http.Header, string) {
+	payload := fmt.Sprintf(`{"type":"block_actions","user":{"id":%q,"team_id":"T3MDE"},`+
+		`"actions":[{"action_id":%q,"block_id":"b1","value":%q,"type":"button","action_ts":"1"}]}`, user, action, caseID+":e0")
 	body := url.Values{"payload": {payload}}.Encode()
 	stamp := fmt.Sprint(ts.Unix())
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -181,7 +186,10 @@ func slackClick(secret, caseID string, ts time.Time) (http.Header, string) {
 // Slack interactions as an attacker holding an old signed request, or no
 // secret at all, would: each is refused (or, for an exact replay of a
 // handled event, answered without effect) quickly, with nothing published
-// on commands.cases and the case unchanged. The genuine ones act once.
+// on commands.cases and the case unchanged; so is a signed click by someone
+// the Slack users file does not name, or by a viewer. The genuine ones act
+// once, and a late resolution of an earlier episode of the case is recorded
+// as ignored and resolves nothing.
 func TestReplayedOrForgedCallbacksChangeNothing(t *testing.T) {
 	c := startCallbacks(t)
 	const slackPath, pdPath = "/v1/slack/interactions", "/v1/pagerduty/webhook"
@@ -213,6 +221,12 @@ func TestReplayedOrForgedCallbacksChangeNothing(t *testing.T) {
 		unsigned, unsignedBody := slackClick(slackSecret, c.caseID, time.Now())
 		unsigned.Del("X-Slack-Signature")
 		c.unchanged(t, "an unsigned click", c.post(t, slackPath, unsigned, unsignedBody), http.StatusUnauthorized, n, before)
+		// Signed clicks by people who may not act: someone the users file
+		// does not name, and a viewer.
+		stranger, strangerBody := slackClickBy(slackSecret, "U0STRANGER", "firebreak_resolve", c.caseID, time.Now())
+		c.unchanged(t, "a click by a Slack user not in the users file", c.post(t, slackPath, stranger, strangerBody), http.StatusOK, n, before)
+		viewer, viewerBody := slackClickBy(slackSecret, "U0VW1", "firebreak_resolve", c.caseID, time.Now())
+		c.unchanged(t, "a viewer's click", c.post(t, slackPath, viewer, viewerBody), http.StatusOK, n, before)
 		// The signature of the genuine click over another body.
 		_, other := slackClick(slackSecret, "other-1", time.Now())
 		c.unchanged(t, "a signature moved to another body", c.post(t, slackPath, header, other), http.StatusUnauthorized, n, before)
@@ -245,4 +259,22 @@ func TestReplayedOrForgedCallbacksChangeNothing(t *testing.T) {
 		c.unchanged(t, "an unsigned event", c.post(t, pdPath, http.Header{"Content-Type": {"application/json"}}, fresh), http.StatusUnauthorized, n, before)
 		c.unchanged(t, "a signature moved to another body", c.post(t, pdPath, pdSigned(pdSecret, resolved), fresh), http.StatusUnauthorized, n, before)
 	})
+
+	// The case is reopened (a new episode); PagerDuty's incident of the
+	// first episode is then resolved again late, a genuine and fresh
+	// delivery: it is recorded as ignored and the reopened case stays open.
+	if _, err := c.w.escalation.ReopenCase(context.Background(), &fbv1.ReopenCaseRequest{Id: c.caseID, Note: "she wrote again"}); err != nil {
+		t.Fatal(err)
+	}
+	late := pdEvent("01PDEVENTLATE", "incident.resolved", c.caseID, time.Now())
+	if code := c.post(t, pdPath, pdSigned(pdSecret, late), late); code != http.StatusNoContent {
+		t.Fatalf("late PagerDuty resolution: %d", code)
+	}
+	testkit.Eventually(t, "the late resolution recorded as ignored", func() bool {
+		tl := c.snapshot(t).Timeline
+		return len(tl) > 0 && tl[len(tl)-1].Type == fbv1.CaseEventType_CASE_EVENT_TYPE_COMMAND_IGNORED
+	})
+	if now := c.snapshot(t).Case; now.State != fbv1.CaseState_CASE_STATE_OPEN || now.Episode != 1 {
+		t.Fatalf("after a late resolution of episode 0 the case is %s in episode %d, want open in episode 1", now.State, now.Episode)
+	}
 }
