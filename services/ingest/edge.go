@@ -1,9 +1,9 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -103,11 +103,17 @@ func (s *Service) reserveBody(w http.ResponseWriter, r *http.Request, limit int6
 	return func() { s.bodies.give(n) }, true
 }
 
-// readBody reads at most limit bytes, answering 413 or 400 itself.
+// readBody reads at most limit bytes, answering 413 or 400 itself. A body
+// of announced length is read into one buffer of that size, so reading it
+// costs its size and no more (the body budget counts it so).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // MinRead spare: EOF is seen without growing
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	if err == nil {
-		return body, true
+		return buf.Bytes(), true
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
