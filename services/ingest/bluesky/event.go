@@ -47,6 +47,31 @@ type post struct {
 		} `json:"features"`
 	} `json:"facets"`
 	Reply *replyRef `json:"reply"`
+	// Embed is a quoted post (app.bsky.embed.record) or one with media
+	// (app.bsky.embed.recordWithMedia, the record one level down).
+	Embed *struct {
+		Type   string `json:"$type"`
+		Record *struct {
+			URI    string     `json:"uri"`
+			Record *strongRef `json:"record"`
+		} `json:"record"`
+	} `json:"embed"`
+}
+
+// quoted is the Firebreak id of the post p quotes, if it quotes one.
+func (p *post) quoted() string {
+	if p.Embed == nil || p.Embed.Record == nil {
+		return ""
+	}
+	switch p.Embed.Type {
+	case "app.bsky.embed.record":
+		return atURIToID(p.Embed.Record.URI)
+	case "app.bsky.embed.recordWithMedia":
+		if p.Embed.Record.Record != nil {
+			return atURIToID(p.Embed.Record.Record.URI)
+		}
+	}
+	return ""
 }
 
 type replyRef struct {
@@ -100,6 +125,7 @@ func (e Event) Mention(brands Brands) (*fbv1.Mention, bool, error) {
 		m.ReplyToId = atURIToID(p.Reply.Parent.URI)
 		m.ConversationId = atURIToID(p.Reply.Root.URI)
 	}
+	m.QuoteOfId = p.quoted()
 	if brand, ok := brands[e.DID]; ok {
 		parentAuthor := atURIAuthor(p.Reply)
 		if parentAuthor == "" || parentAuthor == e.DID {

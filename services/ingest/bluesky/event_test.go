@@ -2,6 +2,7 @@ package bluesky
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,4 +87,25 @@ func FuzzParseMention(f *testing.F) {
 			t.Fatalf("bad mention %v from %s", m, data)
 		}
 	})
+}
+
+func TestAQuotePostNamesTheQuotedPost(t *testing.T) {
+	b, err := os.ReadFile("testdata/jetstream_mention.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, embed := range map[string]string{
+		"record":            `"embed":{"$type":"app.bsky.embed.record","record":{"uri":"at://did:plc:acmebrand/app.bsky.feed.post/3l3qbrandrep","cid":"bafy"}},`,
+		"record with media": `"embed":{"$type":"app.bsky.embed.recordWithMedia","record":{"record":{"uri":"at://did:plc:acmebrand/app.bsky.feed.post/3l3qbrandrep","cid":"bafy"}},"media":{}},`,
+	} {
+		quoted := strings.Replace(string(b), `"text":`, embed+`"text":`, 1)
+		ev, err := Parse([]byte(quoted))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok, err := ev.Mention(brands)
+		if err != nil || !ok || m.QuoteOfId != "bluesky:did:plc:acmebrand/3l3qbrandrep" {
+			t.Fatalf("%s: %v %v %v", name, m, ok, err)
+		}
+	}
 }

@@ -51,6 +51,14 @@ type Status struct {
 	RepliesCount       int64   `json:"replies_count"`
 	Account            Account `json:"account"`
 	Reblog             *Status `json:"reblog"`
+	// Quote is the post this one quotes (Mastodon 4.5's quote posts): the
+	// quoted status in full, or only its id.
+	Quote *struct {
+		QuotedStatus *struct {
+			ID string `json:"id"`
+		} `json:"quoted_status"`
+		QuotedStatusID string `json:"quoted_status_id"`
+	} `json:"quote"`
 }
 
 // Account is an account entity.
@@ -189,6 +197,15 @@ func (s Status) mention(brand string) (*fbv1.Mention, error) {
 	}
 	if s.InReplyToID != "" {
 		m.ReplyToId = "mastodon:" + s.InReplyToID
+	}
+	if q := s.Quote; q != nil {
+		id := q.QuotedStatusID
+		if q.QuotedStatus != nil && q.QuotedStatus.ID != "" {
+			id = q.QuotedStatus.ID
+		}
+		if id != "" {
+			m.QuoteOfId = "mastodon:" + id
+		}
 	}
 	return m, nil
 }

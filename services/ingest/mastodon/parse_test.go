@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -138,6 +139,30 @@ func TestConversationIsABrandReplyOnlyWhenTheBrandWritesToOnePerson(t *testing.T
 			t.Errorf("%s: taken: %v", tc.name, m)
 		case tc.want != "" && (!ok || m.ReplyToAuthorId != tc.want || !m.BrandReply || m.Visibility != fbv1.Visibility_VISIBILITY_PRIVATE):
 			t.Errorf("%s: got %v %v, want a private brand reply to %s", tc.name, m, ok, tc.want)
+		}
+	}
+}
+
+func TestAQuotePostNamesTheQuotedStatus(t *testing.T) {
+	b, err := os.ReadFile("testdata/notification_message.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, quote := range map[string]string{
+		"quoted status":    `\"quote\":{\"state\":\"accepted\",\"quoted_status\":{\"id\":\"113000000000000099\"}},`,
+		"quoted status id": `\"quote\":{\"state\":\"accepted\",\"quoted_status_id\":\"113000000000000099\"},`,
+	} {
+		msg, err := ParseMessage([]byte(strings.Replace(string(b), `\"reblog\":null`, quote+`\"reblog\":null`, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := msg.Notification()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok, err := n.Mention("acme")
+		if err != nil || !ok || m.QuoteOfId != "mastodon:113000000000000099" {
+			t.Fatalf("%s: %v %v %v", name, m, ok, err)
 		}
 	}
 }

@@ -41,6 +41,7 @@ type JSON struct {
 	CreatedAt       *time.Time   `json:"created_at,omitempty"`
 	URL             string       `json:"url,omitempty"`
 	ReplyToID       string       `json:"reply_to_id,omitempty"`
+	QuoteOfID       string       `json:"quote_of_id,omitempty"`
 	ReplyToAuthorID string       `json:"reply_to_author_id,omitempty"`
 	ConversationID  string       `json:"conversation_id,omitempty"`
 	Visibility      string       `json:"visibility,omitempty"`
@@ -179,6 +180,7 @@ func (j *JSON) Mention(now time.Time) (*fbv1.Mention, error) {
 		Language:        j.Language,
 		Url:             j.URL,
 		ReplyToId:       j.ReplyToID,
+		QuoteOfId:       j.QuoteOfID,
 		ReplyToAuthorId: j.ReplyToAuthorID,
 		ConversationId:  j.ConversationID,
 		BrandReply:      j.BrandReply,
@@ -226,6 +228,14 @@ func Normalize(m *fbv1.Mention, now time.Time) error {
 		m.Author = &fbv1.Author{}
 	}
 	checkID(bad, "author.id", m.Author.Id)
+	// The posts a mention replies to or quotes name the pile-ons surge
+	// detection counts, in keys: bounded like every other id.
+	for _, ref := range [][2]string{{"reply_to_id", m.ReplyToId}, {"quote_of_id", m.QuoteOfId}} {
+		if ref[1] != "" {
+			checkID(bad, ref[0], ref[1])
+		}
+	}
+	m.ReplyToId, m.QuoteOfId = qualify(m.Platform, m.ReplyToId), qualify(m.Platform, m.QuoteOfId)
 	if len(m.Author.Handle) > MaxHandleLength || len(m.Author.Name) > MaxHandleLength {
 		bad("author handle and name must be at most %d bytes", MaxHandleLength)
 	}
@@ -263,6 +273,21 @@ func Normalize(m *fbv1.Mention, now time.Time) error {
 	m.Id = ID(m.Platform, m.PlatformId)
 	m.IngestedAt = timestamppb.New(now)
 	return nil
+}
+
+// qualify makes a post id given bare ("1003") the Firebreak id of that
+// post on the mention's platform ("x:1003"), as the platform adapters
+// write them, so replies and quotes name the post's mention.
+func qualify(p fbv1.Platform, id string) string {
+	if id == "" {
+		return ""
+	}
+	for _, name := range fbv1.Platform_name {
+		if prefix := PlatformName(fbv1.Platform(fbv1.Platform_value[name])) + ":"; name != "PLATFORM_UNSPECIFIED" && strings.HasPrefix(id, prefix) {
+			return id
+		}
+	}
+	return ID(p, id)
 }
 
 func checkID(bad func(string, ...any), field, id string) {

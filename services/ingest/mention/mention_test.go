@@ -51,6 +51,8 @@ func TestDecodeRefusesBadInputNamingTheMentionAndReason(t *testing.T) {
 		{"empty text", strings.Replace(good, `"hello @acme"`, `"  "`, 1), "text is empty", 0},
 		{"future", strings.Replace(good, `"text"`, `"created_at":"2030-01-01T00:00:00Z","text"`, 1), "in the future", 0},
 		{"brand reply without target", strings.Replace(good, `"text"`, `"brand_reply":true,"text"`, 1), "reply_to_author_id", 0},
+		{"huge quoted id", strings.Replace(good, `"text"`, `"quote_of_id":"x:`+strings.Repeat("9", 300)+`","text"`, 1), "quote_of_id is longer than", 0},
+		{"reply to id with spaces", strings.Replace(good, `"text"`, `"reply_to_id":"x:1 2","text"`, 1), "reply_to_id \"x:1 2\" contains whitespace", 0},
 		{"second line bad", good + "\n" + `{"platform":"x"}`, "platform_id is missing", 1},
 		{"not an object", good + "\n[1]", "must be a JSON object", 1},
 	}
@@ -91,4 +93,14 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRepliesAndQuotesNameTheirPostsMention(t *testing.T) {
+	for given, want := range map[string]string{"1003": "x:1003", "x:1003": "x:1003", "bluesky:did:plc:a/3l": "bluesky:did:plc:a/3l"} {
+		body := strings.Replace(good, `"text"`, `"reply_to_id":"`+given+`","quote_of_id":"`+given+`","text"`, 1)
+		ms, err := Decode([]byte(body), now)
+		if err != nil || ms[0].ReplyToId != want || ms[0].QuoteOfId != want {
+			t.Fatalf("%q: %v %v, want %q", given, ms, err, want)
+		}
+	}
 }

@@ -183,8 +183,11 @@ func (p *v2Post) mention(brand string, users []v2User) (*fbv1.Mention, error) {
 			Replies: p.PublicMetrics.ReplyCount, Quotes: p.PublicMetrics.QuoteCount},
 	}
 	for _, ref := range p.ReferencedTweets {
-		if ref.Type == "replied_to" {
+		switch ref.Type {
+		case "replied_to":
 			m.ReplyToId = "x:" + ref.ID
+		case "quoted":
+			m.QuoteOfId = "x:" + ref.ID
 		}
 	}
 	for _, u := range users {
@@ -247,6 +250,7 @@ type v1Status struct {
 	Lang                 string `json:"lang"`
 	InReplyToStatusIDStr string `json:"in_reply_to_status_id_str"`
 	InReplyToUserIDStr   string `json:"in_reply_to_user_id_str"`
+	QuotedStatusIDStr    string `json:"quoted_status_id_str"`
 	RetweetCount         int64  `json:"retweet_count"`
 	FavoriteCount        int64  `json:"favorite_count"`
 	ReplyCount           int64  `json:"reply_count"`
@@ -325,6 +329,9 @@ func (st *v1Status) mention(brand string) (*fbv1.Mention, error) {
 	}
 	if st.InReplyToStatusIDStr != "" {
 		m.ReplyToId = "x:" + st.InReplyToStatusIDStr
+	}
+	if st.QuotedStatusIDStr != "" {
+		m.QuoteOfId = "x:" + st.QuotedStatusIDStr
 	}
 	if st.CreatedAt != "" {
 		at, err := time.Parse(v1Time, st.CreatedAt)

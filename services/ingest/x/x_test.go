@@ -95,11 +95,11 @@ func TestActivityAPICustomerPostsAreMentionsOfTheFilteredBrand(t *testing.T) {
 	tests := []struct {
 		file, event, id, author string
 		followers               int64
-		replyTo                 string
+		replyTo, quoteOf        string
 	}{
-		{"activity_post_mention_create.json", "2080765813578191303", "2080765813578191303", "dan", 332000, ""},
-		{"activity_post_reply_create.json", "-2781149976877970611", "2080765813578191400", "eve", 120, "x:2080765813578191350"},
-		{"activity_post_quote_create.json", "7953119945885597316", "2080765813578191500", "techwriter", 1200000, ""},
+		{"activity_post_mention_create.json", "2080765813578191303", "2080765813578191303", "dan", 332000, "", ""},
+		{"activity_post_reply_create.json", "-2781149976877970611", "2080765813578191400", "eve", 120, "x:2080765813578191350", ""},
+		{"activity_post_quote_create.json", "7953119945885597316", "2080765813578191500", "techwriter", 1200000, "", "x:2080765813578191350"},
 	}
 	for _, tc := range tests {
 		d := parse(t, tc.file)
@@ -108,7 +108,7 @@ func TestActivityAPICustomerPostsAreMentionsOfTheFilteredBrand(t *testing.T) {
 		}
 		m := d.Mentions[0]
 		if m.BrandReply || m.Brand != "acme" || m.Platform != fbv1.Platform_PLATFORM_X || m.PlatformId != tc.id ||
-			m.Author.Handle != tc.author || m.Author.Followers != tc.followers || m.ReplyToId != tc.replyTo ||
+			m.Author.Handle != tc.author || m.Author.Followers != tc.followers || m.ReplyToId != tc.replyTo || m.QuoteOfId != tc.quoteOf ||
 			m.Visibility != fbv1.Visibility_VISIBILITY_PUBLIC || m.CreatedAt == nil {
 			t.Errorf("%s: %v", tc.file, m)
 		}
