@@ -79,6 +79,9 @@ func (s *Service) updateSlack(ctx context.Context, ev *fbv1.CaseEvent) {
 	default:
 		return
 	}
+	if len(s.slackBots) == 0 && s.cfg.SlackSigningSecretFile == "" {
+		return // no Slack message can be updated: no bot, no clicks
+	}
 	caseID := ev.Case.GetId()
 	log := s.d.Tel.Logger
 	if latest, err := s.latestShown(ctx, ev); err != nil || !latest {
