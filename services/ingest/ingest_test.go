@@ -16,6 +16,8 @@ import (
 	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
+// startIngest runs an ingest connected as its own NATS user, and returns
+// it and the test's own dependencies on the same NATS and Redis.
 func startIngest(t *testing.T, options ...func(*Config)) (*Service, *deps.Deps) {
 	t.Helper()
 	env := depstest.New(t)
@@ -33,7 +35,9 @@ func startIngest(t *testing.T, options ...func(*Config)) (*Service, *deps.Deps) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
-	return svc, d
+	// The test reads what ingest published with its own connections:
+	// ingest's NATS user may publish mentions, not read them back.
+	return svc, env.Deps(t, "test")
 }
 
 func published(t *testing.T, d *deps.Deps) uint64 {

@@ -23,9 +23,9 @@ import (
 	"github.com/firebreak/firebreak/services/platform/rpc"
 )
 
-// startScorer runs a scorer on the test's own NATS and Redis prefix.
-// startScorer runs a scorer and returns it, its dependencies and a token
-// its API accepts.
+// startScorer runs a scorer on the test's own NATS and Redis prefix, and
+// returns it, the test's own connections (which publish what ingest would
+// and read what the scorer published) and a token its API accepts.
 func startScorer(t *testing.T) (*Service, *deps.Deps, string) {
 	t.Helper()
 	env := depstest.New(t)
@@ -38,7 +38,7 @@ func startScorer(t *testing.T) (*Service, *deps.Deps, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
-	return svc, d, env.Token
+	return svc, env.Deps(t, "test"), env.Token
 }
 
 func TestBrandRepliesCarryTheReplyCheckOnTheirScore(t *testing.T) {

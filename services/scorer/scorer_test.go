@@ -28,6 +28,9 @@ func TestScoresEveryIngestedMentionAndAnswersOverGRPC(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
 
+	// The test publishes as ingest would, and reads what the scorer,
+	// connected as its own NATS user, published.
+	d = env.Deps(t, "test")
 	m := &fbv1.Mention{Id: "x:1", Brand: "acme", Text: "@acme my flight was cancelled and nobody answers. Worst airline ever!",
 		Author: &fbv1.Author{Id: "u"}, CreatedAt: timestamppb.Now()}
 	if _, err := d.Publisher.Publish(context.Background(), bus.Event{Subject: d.Names.Ingested("x"), MsgID: "x:1:ingested", Message: m}); err != nil {

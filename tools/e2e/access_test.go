@@ -63,8 +63,9 @@ func startGuarded(t *testing.T) *guarded {
 			"--oidc-issuer=" + g.issuer.URL, "--oidc-audience=" + oidcAudience, "--oidc-roles-claim=groups"},
 		Flags: map[string][]string{"reach": {"--brand-followers=acme=203000"},
 			"console": {"--token-file=" + tokenFile(t, g.keys[auth.Responder].Key)}},
-		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
-		KeysFile:  keysFile,
+		Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+		KeysFile:        keysFile,
+		NATSPasswordDir: bustest.PasswordDir(t, srv),
 	})
 	if err != nil {
 		t.Fatalf("start Firebreak: %v", err)

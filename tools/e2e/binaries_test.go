@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -56,7 +57,9 @@ func TestEachServiceRunsAsItsOwnBinary(t *testing.T) {
 	extra := map[string][]string{"reach": {"--brand-followers=acme=203000"}}
 	procs := map[string]*process{}
 	for _, s := range services {
-		procs[s] = launch(t, filepath.Join(bin, s), append(common, extra[s]...))
+		// Each binary logs in to NATS as its own service.
+		own := []string{"--nats-user=" + s, "--nats-password-file=" + bustest.PasswordFile(t, srv, s)}
+		procs[s] = launch(t, filepath.Join(bin, s), slices.Concat(common, own, extra[s]))
 	}
 	for _, p := range procs {
 		resp, err := http.Get("http://" + p.http + "/readyz")

@@ -145,8 +145,9 @@ func startSetup(t *testing.T, s setup) *world {
 				"scorer":  extra["scorer"],
 				"console": {"--token-file=" + filepath.Join(filepath.Dir(keysFile), "token")},
 			},
-			KeysFile:  keysFile,
-			Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.NewWith(t, name, tel), nil },
+			KeysFile:        keysFile,
+			Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.NewWith(t, name, tel), nil },
+			NATSPasswordDir: bustest.PasswordDir(t, srv),
 		})
 		if err != nil {
 			t.Fatalf("start Firebreak: %v", err)

@@ -70,8 +70,9 @@ func startEdge(t *testing.T) *edge {
 			"ingest":  {"--x-consumer-secret-file=" + secret, "--x-brands=acme=" + xBrandID},
 			"reach":   {"--brand-followers=acme=203000"},
 		},
-		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
-		KeysFile:  keys,
+		Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+		KeysFile:        keys,
+		NATSPasswordDir: bustest.PasswordDir(t, srv),
 	})
 	if err != nil {
 		t.Fatalf("start Firebreak: %v", err)

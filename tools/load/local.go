@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/firebreak/firebreak/services/platform/broker"
+	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 	"github.com/firebreak/firebreak/tools/stack"
@@ -55,10 +57,22 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 	if l.dir, err = os.MkdirTemp("", "firebreak-load-"); err != nil {
 		return nil, fmt.Errorf("temporary directory for JetStream: %w", err)
 	}
-	if l.Broker, err = broker.Start(broker.Options{Port: -1, StoreDir: l.dir, SyncAlways: opts.SyncAlways}); err != nil {
+	// Each service logs in as its own NATS user; the load generator, which
+	// watches every consumer, as one that may do anything.
+	passwords := filepath.Join(l.dir, "nats-passwords")
+	users, err := broker.ServiceUsers(passwords, bus.Names{Prefix: "firebreak"})
+	if err != nil {
 		return nil, err
 	}
-	if l.NC, err = nats.Connect(l.Broker.ClientURL(), nats.Name("firebreak-loadgen")); err != nil {
+	loadgenPass, err := broker.Password(filepath.Join(passwords, "loadgen"))
+	if err != nil {
+		return nil, err
+	}
+	users = append(users, broker.User{Name: "loadgen", Password: loadgenPass})
+	if l.Broker, err = broker.Start(broker.Options{Port: -1, StoreDir: l.dir, SyncAlways: opts.SyncAlways, Users: users}); err != nil {
+		return nil, err
+	}
+	if l.NC, err = nats.Connect(l.Broker.ClientURL(), nats.Name("firebreak-loadgen"), nats.UserInfo("loadgen", loadgenPass)); err != nil {
 		return nil, fmt.Errorf("connect to embedded NATS %s: %w", l.Broker.ClientURL(), err)
 	}
 	if l.Sink, err = StartSink("127.0.0.1:0"); err != nil {
@@ -79,6 +93,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 		Telemetry: func(name string) (*telemetry.Telemetry, error) {
 			return telemetry.Setup(ctx, name, telemetry.Options{Level: level, Output: io.Discard})
 		},
+		NATSPasswordDir: passwords,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the services: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak/firebreak/services/ingest"
 	"github.com/firebreak/firebreak/services/notifier"
 	"github.com/firebreak/firebreak/services/platform/auth"
+	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -39,6 +40,12 @@ type Options struct {
 	// throwaway one holding a single key with every role and brand, which
 	// the Stack's Token presents.
 	KeysFile string
+	// NATSPasswordDir holds a NATS password file per service, named as
+	// the service (broker.ServiceUsers writes them): each service then
+	// connects as its own NATS user, with --nats-user and
+	// --nats-password-file. Empty connects every service with the Common
+	// flags alone.
+	NATSPasswordDir string
 }
 
 // Stack is the six running services.
@@ -65,8 +72,9 @@ type part struct {
 	deps *deps.Deps
 }
 
-// Start builds and starts the services, downstream first, so that nothing
-// is published before its consumer exists.
+// Start builds and starts the services, escalation first (it creates the
+// streams, bus.StreamOwner), then the others downstream first, so that
+// nothing is published before its consumer exists.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s := &Stack{}
 	if opts.KeysFile == "" {
@@ -87,11 +95,16 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for name, f := range opts.Flags {
 		flags[name] = f
 	}
+	if opts.NATSPasswordDir != "" {
+		for _, name := range bus.Services {
+			flags[name] = append([]string{"--nats-user=" + name, "--nats-password-file=" + filepath.Join(opts.NATSPasswordDir, name)}, flags[name]...)
+		}
+	}
 	consoleFlags := []string{"--local-user=" + LocalAdmin}
 	if s.tempDir != "" {
 		consoleFlags = append(consoleFlags, "--token-file="+filepath.Join(s.tempDir, "token"))
 	}
-	flags["console"] = append(consoleFlags, opts.Flags["console"]...)
+	flags["console"] = append(consoleFlags, flags["console"]...)
 	opts.Flags = flags
 	s.opts = opts
 	steps := []struct {
@@ -99,14 +112,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		cfg   lifecycle.Config
 		build func(lifecycle.Config, *deps.Deps) (lifecycle.Server, error)
 	}{
-		{"notifier", &notifier.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := notifier.New(ctx, *c.(*notifier.Config), d)
-			s.Notifier = svc
-			return svc, err
-		}},
 		{"escalation", &escalation.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
 			svc, err := escalation.New(ctx, *c.(*escalation.Config), d)
 			s.Escalation = svc
+			return svc, err
+		}},
+		{"notifier", &notifier.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
+			svc, err := notifier.New(ctx, *c.(*notifier.Config), d)
+			s.Notifier = svc
 			return svc, err
 		}},
 		{"reach", &reach.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {

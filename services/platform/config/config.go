@@ -30,6 +30,8 @@ type Common struct {
 	Service         string
 	NATSURL         string
 	NATSCredsFile   string
+	NATSUser        string
+	NATSPassFile    string
 	NATSTLSCAFile   string
 	RedisURL        string
 	RedisAddrs      string
@@ -78,6 +80,8 @@ func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) 
 	c.Service = service
 	fs.StringVar(&c.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server URL(s), comma separated")
 	fs.StringVar(&c.NATSCredsFile, "nats-creds-file", "", "NATS credentials file (optional)")
+	fs.StringVar(&c.NATSUser, "nats-user", "", "NATS user of this service (with --nats-password-file); its permissions are the service's own subjects")
+	fs.StringVar(&c.NATSPassFile, "nats-password-file", "", "file holding the password of --nats-user")
 	fs.StringVar(&c.NATSTLSCAFile, "nats-tls-ca-file", "", "CA bundle to verify the NATS server's TLS certificate (optional)")
 	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis URL (redis:// or rediss:// for TLS); with --redis-addrs only its scheme, ACL user and password are used")
 	fs.StringVar(&c.RedisAddrs, "redis-addrs", "", "comma-separated Redis addresses for Sentinel or Cluster")
@@ -113,6 +117,10 @@ func (c *Common) Validate() error {
 			p.Add("redis-url", "must be a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379/0")
 		}
 	}
+	p.Check((c.NATSUser == "") == (c.NATSPassFile == ""), "nats-password-file",
+		"and --nats-user go together; set both (the service's NATS user and the file holding its password) or neither")
+	p.Check(c.NATSUser == "" || c.NATSCredsFile == "", "nats-creds-file",
+		"and --nats-user are two ways to log in to NATS; set one")
 	p.Check(validSubjectToken(c.SubjectPrefix), "subject-prefix", "must be one NATS subject token of letters, digits, '-' or '_'")
 	p.Check(c.StreamReplicas >= 1 && c.StreamReplicas <= 5, "stream-replicas", "must be between 1 and 5")
 	p.Check(c.HTTPAddr != "", "http-addr", "is empty; set a listen address such as :8080")

@@ -81,3 +81,18 @@ func TestTLSFilesComeInPairs(t *testing.T) {
 		t.Fatalf("TLS = %+v, want the files from the environment", c.TLS)
 	}
 }
+
+func TestNATSUserNeedsItsPasswordFile(t *testing.T) {
+	t.Run("environment", func(t *testing.T) {
+		c, err := parse(t, nil, map[string]string{"FIREBREAK_NATS_USER": "scorer", "FIREBREAK_NATS_PASSWORD_FILE": "/run/secrets/nats"})
+		if err != nil || c.NATSUser != "scorer" || c.NATSPassFile != "/run/secrets/nats" {
+			t.Fatalf("user and password file from the environment: %+v, %v", c, err)
+		}
+	})
+	if _, err := parse(t, []string{"--nats-user=scorer"}, nil); err == nil || !strings.Contains(err.Error(), "--nats-password-file (FIREBREAK_NATS_PASSWORD_FILE) and --nats-user go together") {
+		t.Fatalf("a user without a password file: err = %v", err)
+	}
+	if _, err := parse(t, []string{"--nats-user=scorer", "--nats-password-file=p", "--nats-creds-file=c"}, nil); err == nil || !strings.Contains(err.Error(), "--nats-creds-file") {
+		t.Fatalf("a user and a creds file: err = %v", err)
+	}
+}

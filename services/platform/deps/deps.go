@@ -96,9 +96,25 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { d.Tel.Logger.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				d.Tel.Logger.Error("NATS refused a publish or subscription: this service's NATS user may not use the subject (see bus.Names.Permissions)", "user", c.NATSUser, "err", err)
+				return
+			}
+			d.Tel.Logger.Warn("NATS error", "err", err)
+		}),
 	}
 	if c.NATSCredsFile != "" {
 		opts = append(opts, nats.UserCredentials(c.NATSCredsFile))
+	}
+	if c.NATSUser != "" {
+		pass, err := config.ReadSecret(c.NATSPassFile)
+		if err != nil {
+			return fmt.Errorf("--nats-password-file: %w", err)
+		}
+		// Replies come to the service's own inbox, the only one its user
+		// may subscribe to (bus.Names.Permissions).
+		opts = append(opts, nats.UserInfo(c.NATSUser, pass), nats.CustomInboxPrefix(d.Names.Inbox(c.NATSUser)))
 	}
 	if c.NATSTLSCAFile != "" {
 		opts = append(opts, nats.RootCAs(c.NATSTLSCAFile))
@@ -112,9 +128,9 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 		nc.Close()
 		return fmt.Errorf("JetStream on %s: %w", config.Redacted(c.NATSURL), err)
 	}
-	if err := bus.EnsureStreams(ctx, js, d.Names, bus.StreamOptions{Replicas: c.StreamReplicas}); err != nil {
+	if err := d.streams(ctx, c, js); err != nil {
 		nc.Close()
-		return fmt.Errorf("%w; is JetStream enabled on the server (nats-server -js)?", err)
+		return err
 	}
 	reg, err := bus.ObserveStreams(d.Tel.Meter.Meter("firebreak/bus"), js, d.Names)
 	if err != nil {
@@ -123,6 +139,19 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 	}
 	d.NC, d.JS, d.streamMetrics = nc, js, reg
 	d.Publisher = bus.NewPublisher(js, d.Tel.Propagator, d.Tel.Tracer)
+	return nil
+}
+
+// streams makes sure the streams exist. The stream owner creates or updates
+// them; with a NATS user of its own any other service may not, and waits
+// for them. Without one (a shared credential) every service creates them.
+func (d *Deps) streams(ctx context.Context, c config.Common, js jetstream.JetStream) error {
+	if c.NATSUser != "" && c.NATSUser != bus.StreamOwner {
+		return bus.AwaitStreams(ctx, js, d.Names, d.Tel.Logger)
+	}
+	if err := bus.EnsureStreams(ctx, js, d.Names, bus.StreamOptions{Replicas: c.StreamReplicas}); err != nil {
+		return fmt.Errorf("%w; is JetStream enabled on the server (nats-server -js), and may this NATS user create streams (only %s's may)?", err, bus.StreamOwner)
+	}
 	return nil
 }
 

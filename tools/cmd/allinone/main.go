@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/platform/broker"
+	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
@@ -52,7 +53,16 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "firebreak: --nats-listen: %v\n", err)
 		return 2
 	}
-	srv, err := broker.Start(broker.Options{Host: host, Port: port, StoreDir: filepath.Join(*dataDir, "nats"), SyncAlways: true})
+	// Each service logs in as its own NATS user, with only its own
+	// subjects; the passwords are made once and kept beside JetStream's
+	// files.
+	natsPasswords := filepath.Join(*dataDir, "nats-passwords")
+	users, err := broker.ServiceUsers(natsPasswords, bus.Names{Prefix: "firebreak"})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "firebreak: %v\n", err)
+		return 1
+	}
+	srv, err := broker.Start(broker.Options{Host: host, Port: port, StoreDir: filepath.Join(*dataDir, "nats"), SyncAlways: true, Users: users})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "firebreak: %v\n", err)
 		return 1
@@ -97,6 +107,8 @@ func run() int {
 		KeysFile: keysFile,
 		Common:   []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + redisURL, "--log-level=" + *logLevel},
 		Flags:    flags,
+		// The subject prefix stays the default, which the users are for.
+		NATSPasswordDir: natsPasswords,
 		Telemetry: func(name string) (*telemetry.Telemetry, error) {
 			return telemetry.Setup(ctx, name, telemetry.Options{Level: *logLevel, Version: config.Version})
 		},

@@ -1,16 +1,18 @@
 // Package depstest gives a service test its own dependencies: an embedded
-// NATS server, a Redis key prefix in the real Redis (cleaned up after), and
-// quiet telemetry.
+// NATS server with a user per service (bustest), a Redis key prefix in the
+// real Redis (cleaned up after), and quiet telemetry.
 package depstest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/firebreak/firebreak/services/platform/auth/authtest"
+	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
@@ -53,15 +55,34 @@ func NewOnCluster(t testing.TB) *Env {
 	return e
 }
 
-// Deps opens a service's dependencies on the test's infrastructure.
+// Deps opens a service's dependencies on the test's infrastructure. A
+// service, or a replica of one ("notifier-2"), connects to NATS as that
+// service's user, with its permissions and no more; any other name (the
+// test's own "test") connects as bustest.Harness, which may do anything.
 func (e *Env) Deps(t testing.TB, service string) *deps.Deps {
 	t.Helper()
 	c := e.Common
 	c.Service = service
+	c.NATSUser = ServiceOf(service)
+	if c.NATSUser == "" {
+		c.NATSUser = bustest.Harness
+	}
+	c.NATSPassFile = bustest.PasswordFile(t, e.NATS, c.NATSUser)
 	d, err := deps.Open(context.Background(), c, telemetrytest.New(t, service))
 	if err != nil {
 		t.Fatalf("open dependencies of %s: %v", service, err)
 	}
 	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	return d
+}
+
+// ServiceOf is the service a name stands for: "notifier" for "notifier" or
+// a replica's "notifier-2", "" for anything else.
+func ServiceOf(name string) string {
+	for _, s := range bus.Services {
+		if name == s || strings.HasPrefix(name, s+"-") {
+			return s
+		}
+	}
+	return ""
 }

@@ -1,0 +1,124 @@
+package bus
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Services are the programs with a NATS user of their own, named as their
+// user. The firebreak CLI does not use the bus and has none.
+var Services = []string{"ingest", "scorer", "reach", "escalation", "notifier", "console"}
+
+// StreamOwner is the one service that creates and updates the streams
+// (EnsureStreams). Escalation is internal-only and owns the cases; the
+// others wait at start-up until the streams exist.
+const StreamOwner = "escalation"
+
+// Permission is what one NATS user may publish and subscribe to: allow
+// lists, everything else is denied.
+type Permission struct {
+	Publish   []string `json:"publish"`
+	Subscribe []string `json:"subscribe"`
+}
+
+// consumerUse is a durable consumer a service pulls from.
+type consumerUse struct{ service, purpose, noun string }
+
+// consumers are every durable consumer, as the services create them.
+var consumers = []consumerUse{
+	{"scorer", "mentions", NounMentions},
+	{"reach", "mentions", NounMentions},
+	{"escalation", "join", NounMentions},
+	{"escalation", "commands", NounCommands},
+	{"notifier", "cases", NounCases},
+}
+
+// publishes are the event subjects each service publishes, besides its
+// dead letters.
+func (n Names) publishes(service string) []string {
+	switch service {
+	case "ingest":
+		return []string{n.IngestedAll(), n.UpdatedAll()}
+	case "scorer":
+		return []string{n.Scored()}
+	case "reach":
+		return []string{n.Reached(), n.Spread()}
+	case "escalation":
+		return []string{n.All(NounCases)}
+	case "notifier":
+		// Delivery outcomes, the one case event the notifier raises, and
+		// the acks and resolutions its receivers' callbacks carry.
+		return []string{n.All(NounNotifications), n.Case("delivery_failed"), n.CaseCommands()}
+	}
+	return nil
+}
+
+// subscribes are the core (non-JetStream) subscriptions of each service.
+func (n Names) subscribes(service string) []string {
+	if service == "escalation" {
+		return []string{n.All(NounCases)} // WatchCases
+	}
+	return nil
+}
+
+// Inbox is the prefix of a service's reply subjects. Each service has its
+// own, so no service can subscribe to the replies (and pulled messages)
+// meant for another.
+func (n Names) Inbox(service string) string { return "_INBOX." + n.Prefix + "." + service }
+
+// Permissions is the table of what each service's NATS user may do, derived
+// from the subjects, consumers and JetStream calls the service makes:
+//   - every service: JetStream account info and stream info (the stream
+//     metrics), and replies on its own inbox;
+//   - a consumer's service: create, look up and pull its own durable on its
+//     own stream, ack its messages, and publish its dead letters;
+//   - the stream owner alone: create and update the streams.
+//
+// The chart's NATS authorization config is rendered from it
+// (tools/cmd/natsperms) and a test keeps the two equal.
+func (n Names) Permissions(service string) (Permission, error) {
+	if !slices.Contains(Services, service) {
+		return Permission{}, fmt.Errorf("no NATS permissions for %q; services are %v", service, Services)
+	}
+	var p Permission
+	p.Publish = append(p.Publish, n.publishes(service)...)
+	p.Publish = append(p.Publish, "$JS.API.INFO")
+	for _, noun := range Nouns {
+		p.Publish = append(p.Publish, "$JS.API.STREAM.INFO."+n.Stream(noun))
+	}
+	if service == StreamOwner {
+		for _, noun := range Nouns {
+			p.Publish = append(p.Publish, "$JS.API.STREAM.CREATE."+n.Stream(noun), "$JS.API.STREAM.UPDATE."+n.Stream(noun))
+		}
+	}
+	deadLetters := false
+	for _, c := range consumers {
+		if c.service != service {
+			continue
+		}
+		deadLetters = true
+		stream, durable := n.Stream(c.noun), Durable(c.service, c.purpose)
+		p.Publish = append(p.Publish,
+			"$JS.API.CONSUMER.CREATE."+stream+"."+durable,
+			"$JS.API.CONSUMER.CREATE."+stream+"."+durable+".>",
+			"$JS.API.CONSUMER.INFO."+stream+"."+durable,
+			"$JS.API.CONSUMER.MSG.NEXT."+stream+"."+durable,
+			"$JS.ACK."+stream+"."+durable+".>",
+		)
+	}
+	if deadLetters {
+		p.Publish = append(p.Publish, n.DeadLetter(service))
+	}
+	p.Subscribe = append(p.Subscribe, n.subscribes(service)...)
+	p.Subscribe = append(p.Subscribe, n.Inbox(service)+".>")
+	return p, nil
+}
+
+// PermissionTable is every service's permissions, by service.
+func (n Names) PermissionTable() map[string]Permission {
+	out := make(map[string]Permission, len(Services))
+	for _, s := range Services {
+		out[s], _ = n.Permissions(s)
+	}
+	return out
+}
