@@ -24,7 +24,7 @@ func TestCaseCommandsAgainstARunningFirebreak(t *testing.T) {
 	st, err := stack.Start(context.Background(), stack.Options{
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
-		Flags:     map[string][]string{"reach": {"--brand-followers=acme=203000"}},
+		Flags:           map[string][]string{"reach": {"--brand-followers=acme=203000"}},
 		Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
 		NATSPasswordDir: bustest.PasswordDir(t, srv),
 	})
