@@ -5,16 +5,22 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/firebreak/firebreak/services/platform/admin"
 	"github.com/firebreak/firebreak/services/platform/auth"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/deps/depstest"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 // probe is a worker that, when stopped, looks at what load balancers see.
@@ -156,4 +162,70 @@ func TestStopAfterACleanRunReportsNoFailure(t *testing.T) {
 		t.Fatalf("stopping the servers was reported as a failure: %v", err)
 	default:
 	}
+}
+
+// TestReadyzFailsWhileAConsumerCannotBeRecreated deletes the stream under a
+// running service's consumer: its iterator closes, it cannot be re-created
+// while the stream is gone, and /readyz says not ready until the stream is
+// back and the consumer pulls again.
+func TestReadyzFailsWhileAConsumerCannotBeRecreated(t *testing.T) {
+	env := depstest.New(t)
+	d := env.Deps(t, "probe")
+	u, err := lifecycle.Listen("127.0.0.1:0", "127.0.0.1:0", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handled atomic.Int32
+	consumer, err := bus.NewConsumer(context.Background(), d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
+		Service: "probe", Purpose: "mentions", Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.Scored()},
+		MaxInFlight: 1, RetryBase: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond, DeadLetter: d.Names.DeadLetter("probe"),
+		Handler: func(context.Context, jetstream.Msg) error { handled.Add(1); return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Workers = append(u.Workers, consumer)
+	u.HTTP.AddCheck(consumer.Ready)
+	if err := u.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = u.Stop(context.Background()) })
+	readyz := func() int {
+		resp, err := http.Get("http://" + u.HTTPAddr() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := readyz(); code != http.StatusOK {
+		t.Fatalf("/readyz %d with the consumer pulling", code)
+	}
+	publish := func(id string) {
+		t.Helper()
+		_, err := d.Publisher.Publish(context.Background(), bus.Event{Subject: d.Names.Scored(), MsgID: id, Message: wrapperspb.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A handled message shows the pull requests are out, so the server
+	// tells the iterator of the deletion at once.
+	publish("before")
+	testkit.Eventually(t, "the first message handled", func() bool { return handled.Load() == 1 })
+
+	ctx := context.Background()
+	if err := d.JS.DeleteStream(ctx, d.Names.Stream(bus.NounMentions)); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "/readyz to fail while the consumer cannot pull", func() bool { return readyz() == http.StatusServiceUnavailable })
+	if err := consumer.Ready(ctx); err == nil || !strings.Contains(err.Error(), "not pulling") {
+		t.Fatalf("consumer.Ready while its stream is gone: %v", err)
+	}
+
+	if err := bus.EnsureStreams(ctx, d.JS, d.Names, bus.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, "/readyz to pass once the consumer is re-created", func() bool { return readyz() == http.StatusOK })
+	publish("after")
+	testkit.Eventually(t, "a message published after the re-creation handled", func() bool { return handled.Load() == 2 })
 }

@@ -57,7 +57,7 @@ func Setup(ctx context.Context, service string, opts Options) (*Telemetry, error
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(orDefault(opts.Level, "info"))); err != nil {
-		return nil, fmt.Errorf("log level %q: %w", opts.Level, err)
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", opts.Level)
 	}
 	res := resource.NewSchemaless(
 		attribute.String("service.name", "firebreak-"+service),
