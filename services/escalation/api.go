@@ -37,7 +37,7 @@ func (s *Service) ListCases(ctx context.Context, req *fbv1.ListCasesRequest) (*f
 	case size > maxPageSize:
 		size = maxPageSize
 	}
-	f := ledger.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand, Assignee: req.Assignee}
+	f := ledger.Filter{State: req.State, Team: req.Team, Priority: req.Priority, Brand: req.Brand, Assignee: req.Assignee, Kind: req.Kind}
 	list, next, err := s.store.List(ctx, f, req.PageToken, size)
 	if errors.Is(err, ledger.ErrBadCursor) {
 		return nil, status.Error(codes.InvalidArgument, "page_token is not one this server returned; start without it")

@@ -513,7 +513,10 @@ type ListCasesRequest struct {
 	PageSize  int32                  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken string                 `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// assignee keeps only cases assigned to this person.
-	Assignee      string `protobuf:"bytes,7,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	Assignee string `protobuf:"bytes,7,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// kind keeps only cases of this kind (CASE_KIND_INCIDENT: incidents);
+	// unspecified lists cases of every kind.
+	Kind          CaseKind `protobuf:"varint,8,opt,name=kind,proto3,enum=firebreak.v1.CaseKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -595,6 +598,13 @@ func (x *ListCasesRequest) GetAssignee() string {
 		return x.Assignee
 	}
 	return ""
+}
+
+func (x *ListCasesRequest) GetKind() CaseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CaseKind_CASE_KIND_UNSPECIFIED
 }
 
 type ListCasesResponse struct {
@@ -2162,7 +2172,7 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\x06handle\x18\x04 \x01(\tR\x06handle\x12%\n" +
 	"\x0efollowers_hint\x18\x05 \x01(\x03R\rfollowersHint\"=\n" +
 	"\x10GetReachResponse\x12)\n" +
-	"\x05reach\x18\x01 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\"\xf7\x01\n" +
+	"\x05reach\x18\x01 \x01(\v2\x13.firebreak.v1.ReachR\x05reach\"\xa3\x02\n" +
 	"\x10ListCasesRequest\x12-\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x17.firebreak.v1.CaseStateR\x05state\x12\x12\n" +
 	"\x04team\x18\x02 \x01(\tR\x04team\x122\n" +
@@ -2171,7 +2181,8 @@ const file_firebreak_v1_services_proto_rawDesc = "" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x06 \x01(\tR\tpageToken\x12\x1a\n" +
-	"\bassignee\x18\a \x01(\tR\bassignee\"e\n" +
+	"\bassignee\x18\a \x01(\tR\bassignee\x12*\n" +
+	"\x04kind\x18\b \x01(\x0e2\x16.firebreak.v1.CaseKindR\x04kind\"e\n" +
 	"\x11ListCasesResponse\x12(\n" +
 	"\x05cases\x18\x01 \x03(\v2\x12.firebreak.v1.CaseR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\" \n" +
@@ -2356,19 +2367,20 @@ var file_firebreak_v1_services_proto_goTypes = []any{
 	(*Reach)(nil),                    // 46: firebreak.v1.Reach
 	(CaseState)(0),                   // 47: firebreak.v1.CaseState
 	(Priority)(0),                    // 48: firebreak.v1.Priority
-	(*Case)(nil),                     // 49: firebreak.v1.Case
-	(*CaseEvent)(nil),                // 50: firebreak.v1.CaseEvent
-	(*Decision)(nil),                 // 51: firebreak.v1.Decision
-	(*History)(nil),                  // 52: firebreak.v1.History
-	(*Silence)(nil),                  // 53: firebreak.v1.Silence
-	(*SilenceAudit)(nil),             // 54: firebreak.v1.SilenceAudit
-	(*Delivery)(nil),                 // 55: firebreak.v1.Delivery
-	(*GetInsightsRequest)(nil),       // 56: firebreak.v1.GetInsightsRequest
-	(*GetPolicyStatusRequest)(nil),   // 57: firebreak.v1.GetPolicyStatusRequest
-	(*GetDeliveryStatsRequest)(nil),  // 58: firebreak.v1.GetDeliveryStatsRequest
-	(*GetInsightsResponse)(nil),      // 59: firebreak.v1.GetInsightsResponse
-	(*GetPolicyStatusResponse)(nil),  // 60: firebreak.v1.GetPolicyStatusResponse
-	(*GetDeliveryStatsResponse)(nil), // 61: firebreak.v1.GetDeliveryStatsResponse
+	(CaseKind)(0),                    // 49: firebreak.v1.CaseKind
+	(*Case)(nil),                     // 50: firebreak.v1.Case
+	(*CaseEvent)(nil),                // 51: firebreak.v1.CaseEvent
+	(*Decision)(nil),                 // 52: firebreak.v1.Decision
+	(*History)(nil),                  // 53: firebreak.v1.History
+	(*Silence)(nil),                  // 54: firebreak.v1.Silence
+	(*SilenceAudit)(nil),             // 55: firebreak.v1.SilenceAudit
+	(*Delivery)(nil),                 // 56: firebreak.v1.Delivery
+	(*GetInsightsRequest)(nil),       // 57: firebreak.v1.GetInsightsRequest
+	(*GetPolicyStatusRequest)(nil),   // 58: firebreak.v1.GetPolicyStatusRequest
+	(*GetDeliveryStatsRequest)(nil),  // 59: firebreak.v1.GetDeliveryStatsRequest
+	(*GetInsightsResponse)(nil),      // 60: firebreak.v1.GetInsightsResponse
+	(*GetPolicyStatusResponse)(nil),  // 61: firebreak.v1.GetPolicyStatusResponse
+	(*GetDeliveryStatsResponse)(nil), // 62: firebreak.v1.GetDeliveryStatsResponse
 }
 var file_firebreak_v1_services_proto_depIdxs = []int32{
 	41, // 0: firebreak.v1.SubmitRequest.mentions:type_name -> firebreak.v1.Mention
@@ -2381,80 +2393,81 @@ var file_firebreak_v1_services_proto_depIdxs = []int32{
 	46, // 7: firebreak.v1.GetReachResponse.reach:type_name -> firebreak.v1.Reach
 	47, // 8: firebreak.v1.ListCasesRequest.state:type_name -> firebreak.v1.CaseState
 	48, // 9: firebreak.v1.ListCasesRequest.priority:type_name -> firebreak.v1.Priority
-	49, // 10: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
-	49, // 11: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
-	50, // 12: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
-	50, // 13: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
-	49, // 14: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
-	49, // 15: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
-	49, // 16: firebreak.v1.AssignCaseResponse.case:type_name -> firebreak.v1.Case
-	49, // 17: firebreak.v1.ReopenCaseResponse.case:type_name -> firebreak.v1.Case
-	49, // 18: firebreak.v1.SnoozeCaseResponse.case:type_name -> firebreak.v1.Case
-	49, // 19: firebreak.v1.UnsnoozeCaseResponse.case:type_name -> firebreak.v1.Case
-	51, // 20: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
-	41, // 21: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
-	42, // 22: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
-	46, // 23: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
-	52, // 24: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
-	51, // 25: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
-	53, // 26: firebreak.v1.AddSilenceRequest.silence:type_name -> firebreak.v1.Silence
-	53, // 27: firebreak.v1.AddSilenceResponse.silence:type_name -> firebreak.v1.Silence
-	53, // 28: firebreak.v1.ListSilencesResponse.silences:type_name -> firebreak.v1.Silence
-	54, // 29: firebreak.v1.ListSilencesResponse.audit:type_name -> firebreak.v1.SilenceAudit
-	53, // 30: firebreak.v1.ExpireSilenceResponse.silence:type_name -> firebreak.v1.Silence
-	55, // 31: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
-	55, // 32: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
-	0,  // 33: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
-	3,  // 34: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
-	5,  // 35: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
-	7,  // 36: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
-	9,  // 37: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
-	11, // 38: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
-	13, // 39: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
-	15, // 40: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
-	17, // 41: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
-	19, // 42: firebreak.v1.EscalationService.AssignCase:input_type -> firebreak.v1.AssignCaseRequest
-	21, // 43: firebreak.v1.EscalationService.ReopenCase:input_type -> firebreak.v1.ReopenCaseRequest
-	23, // 44: firebreak.v1.EscalationService.SnoozeCase:input_type -> firebreak.v1.SnoozeCaseRequest
-	25, // 45: firebreak.v1.EscalationService.UnsnoozeCase:input_type -> firebreak.v1.UnsnoozeCaseRequest
-	27, // 46: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
-	29, // 47: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
-	56, // 48: firebreak.v1.EscalationService.GetInsights:input_type -> firebreak.v1.GetInsightsRequest
-	57, // 49: firebreak.v1.EscalationService.GetPolicyStatus:input_type -> firebreak.v1.GetPolicyStatusRequest
-	31, // 50: firebreak.v1.EscalationService.AddSilence:input_type -> firebreak.v1.AddSilenceRequest
-	33, // 51: firebreak.v1.EscalationService.ListSilences:input_type -> firebreak.v1.ListSilencesRequest
-	35, // 52: firebreak.v1.EscalationService.ExpireSilence:input_type -> firebreak.v1.ExpireSilenceRequest
-	37, // 53: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
-	39, // 54: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
-	58, // 55: firebreak.v1.NotifierService.GetDeliveryStats:input_type -> firebreak.v1.GetDeliveryStatsRequest
-	1,  // 56: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
-	4,  // 57: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
-	6,  // 58: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
-	8,  // 59: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
-	10, // 60: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
-	12, // 61: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
-	14, // 62: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
-	16, // 63: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
-	18, // 64: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
-	20, // 65: firebreak.v1.EscalationService.AssignCase:output_type -> firebreak.v1.AssignCaseResponse
-	22, // 66: firebreak.v1.EscalationService.ReopenCase:output_type -> firebreak.v1.ReopenCaseResponse
-	24, // 67: firebreak.v1.EscalationService.SnoozeCase:output_type -> firebreak.v1.SnoozeCaseResponse
-	26, // 68: firebreak.v1.EscalationService.UnsnoozeCase:output_type -> firebreak.v1.UnsnoozeCaseResponse
-	28, // 69: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
-	30, // 70: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
-	59, // 71: firebreak.v1.EscalationService.GetInsights:output_type -> firebreak.v1.GetInsightsResponse
-	60, // 72: firebreak.v1.EscalationService.GetPolicyStatus:output_type -> firebreak.v1.GetPolicyStatusResponse
-	32, // 73: firebreak.v1.EscalationService.AddSilence:output_type -> firebreak.v1.AddSilenceResponse
-	34, // 74: firebreak.v1.EscalationService.ListSilences:output_type -> firebreak.v1.ListSilencesResponse
-	36, // 75: firebreak.v1.EscalationService.ExpireSilence:output_type -> firebreak.v1.ExpireSilenceResponse
-	38, // 76: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
-	40, // 77: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
-	61, // 78: firebreak.v1.NotifierService.GetDeliveryStats:output_type -> firebreak.v1.GetDeliveryStatsResponse
-	56, // [56:79] is the sub-list for method output_type
-	33, // [33:56] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	49, // 10: firebreak.v1.ListCasesRequest.kind:type_name -> firebreak.v1.CaseKind
+	50, // 11: firebreak.v1.ListCasesResponse.cases:type_name -> firebreak.v1.Case
+	50, // 12: firebreak.v1.GetCaseResponse.case:type_name -> firebreak.v1.Case
+	51, // 13: firebreak.v1.GetCaseResponse.timeline:type_name -> firebreak.v1.CaseEvent
+	51, // 14: firebreak.v1.WatchCasesResponse.event:type_name -> firebreak.v1.CaseEvent
+	50, // 15: firebreak.v1.AcknowledgeCaseResponse.case:type_name -> firebreak.v1.Case
+	50, // 16: firebreak.v1.ResolveCaseResponse.case:type_name -> firebreak.v1.Case
+	50, // 17: firebreak.v1.AssignCaseResponse.case:type_name -> firebreak.v1.Case
+	50, // 18: firebreak.v1.ReopenCaseResponse.case:type_name -> firebreak.v1.Case
+	50, // 19: firebreak.v1.SnoozeCaseResponse.case:type_name -> firebreak.v1.Case
+	50, // 20: firebreak.v1.UnsnoozeCaseResponse.case:type_name -> firebreak.v1.Case
+	52, // 21: firebreak.v1.ExplainDecisionResponse.decision:type_name -> firebreak.v1.Decision
+	41, // 22: firebreak.v1.EvaluatePolicyRequest.mention:type_name -> firebreak.v1.Mention
+	42, // 23: firebreak.v1.EvaluatePolicyRequest.score:type_name -> firebreak.v1.Score
+	46, // 24: firebreak.v1.EvaluatePolicyRequest.reach:type_name -> firebreak.v1.Reach
+	53, // 25: firebreak.v1.EvaluatePolicyRequest.history:type_name -> firebreak.v1.History
+	52, // 26: firebreak.v1.EvaluatePolicyResponse.decision:type_name -> firebreak.v1.Decision
+	54, // 27: firebreak.v1.AddSilenceRequest.silence:type_name -> firebreak.v1.Silence
+	54, // 28: firebreak.v1.AddSilenceResponse.silence:type_name -> firebreak.v1.Silence
+	54, // 29: firebreak.v1.ListSilencesResponse.silences:type_name -> firebreak.v1.Silence
+	55, // 30: firebreak.v1.ListSilencesResponse.audit:type_name -> firebreak.v1.SilenceAudit
+	54, // 31: firebreak.v1.ExpireSilenceResponse.silence:type_name -> firebreak.v1.Silence
+	56, // 32: firebreak.v1.TestReceiverResponse.delivery:type_name -> firebreak.v1.Delivery
+	56, // 33: firebreak.v1.ListDeliveriesResponse.deliveries:type_name -> firebreak.v1.Delivery
+	0,  // 34: firebreak.v1.IngestService.Submit:input_type -> firebreak.v1.SubmitRequest
+	3,  // 35: firebreak.v1.ScorerService.Score:input_type -> firebreak.v1.ScoreRequest
+	5,  // 36: firebreak.v1.ScorerService.CheckReply:input_type -> firebreak.v1.CheckReplyRequest
+	7,  // 37: firebreak.v1.ReachService.GetReach:input_type -> firebreak.v1.GetReachRequest
+	9,  // 38: firebreak.v1.EscalationService.ListCases:input_type -> firebreak.v1.ListCasesRequest
+	11, // 39: firebreak.v1.EscalationService.GetCase:input_type -> firebreak.v1.GetCaseRequest
+	13, // 40: firebreak.v1.EscalationService.WatchCases:input_type -> firebreak.v1.WatchCasesRequest
+	15, // 41: firebreak.v1.EscalationService.AcknowledgeCase:input_type -> firebreak.v1.AcknowledgeCaseRequest
+	17, // 42: firebreak.v1.EscalationService.ResolveCase:input_type -> firebreak.v1.ResolveCaseRequest
+	19, // 43: firebreak.v1.EscalationService.AssignCase:input_type -> firebreak.v1.AssignCaseRequest
+	21, // 44: firebreak.v1.EscalationService.ReopenCase:input_type -> firebreak.v1.ReopenCaseRequest
+	23, // 45: firebreak.v1.EscalationService.SnoozeCase:input_type -> firebreak.v1.SnoozeCaseRequest
+	25, // 46: firebreak.v1.EscalationService.UnsnoozeCase:input_type -> firebreak.v1.UnsnoozeCaseRequest
+	27, // 47: firebreak.v1.EscalationService.ExplainDecision:input_type -> firebreak.v1.ExplainDecisionRequest
+	29, // 48: firebreak.v1.EscalationService.EvaluatePolicy:input_type -> firebreak.v1.EvaluatePolicyRequest
+	57, // 49: firebreak.v1.EscalationService.GetInsights:input_type -> firebreak.v1.GetInsightsRequest
+	58, // 50: firebreak.v1.EscalationService.GetPolicyStatus:input_type -> firebreak.v1.GetPolicyStatusRequest
+	31, // 51: firebreak.v1.EscalationService.AddSilence:input_type -> firebreak.v1.AddSilenceRequest
+	33, // 52: firebreak.v1.EscalationService.ListSilences:input_type -> firebreak.v1.ListSilencesRequest
+	35, // 53: firebreak.v1.EscalationService.ExpireSilence:input_type -> firebreak.v1.ExpireSilenceRequest
+	37, // 54: firebreak.v1.NotifierService.TestReceiver:input_type -> firebreak.v1.TestReceiverRequest
+	39, // 55: firebreak.v1.NotifierService.ListDeliveries:input_type -> firebreak.v1.ListDeliveriesRequest
+	59, // 56: firebreak.v1.NotifierService.GetDeliveryStats:input_type -> firebreak.v1.GetDeliveryStatsRequest
+	1,  // 57: firebreak.v1.IngestService.Submit:output_type -> firebreak.v1.SubmitResponse
+	4,  // 58: firebreak.v1.ScorerService.Score:output_type -> firebreak.v1.ScoreResponse
+	6,  // 59: firebreak.v1.ScorerService.CheckReply:output_type -> firebreak.v1.CheckReplyResponse
+	8,  // 60: firebreak.v1.ReachService.GetReach:output_type -> firebreak.v1.GetReachResponse
+	10, // 61: firebreak.v1.EscalationService.ListCases:output_type -> firebreak.v1.ListCasesResponse
+	12, // 62: firebreak.v1.EscalationService.GetCase:output_type -> firebreak.v1.GetCaseResponse
+	14, // 63: firebreak.v1.EscalationService.WatchCases:output_type -> firebreak.v1.WatchCasesResponse
+	16, // 64: firebreak.v1.EscalationService.AcknowledgeCase:output_type -> firebreak.v1.AcknowledgeCaseResponse
+	18, // 65: firebreak.v1.EscalationService.ResolveCase:output_type -> firebreak.v1.ResolveCaseResponse
+	20, // 66: firebreak.v1.EscalationService.AssignCase:output_type -> firebreak.v1.AssignCaseResponse
+	22, // 67: firebreak.v1.EscalationService.ReopenCase:output_type -> firebreak.v1.ReopenCaseResponse
+	24, // 68: firebreak.v1.EscalationService.SnoozeCase:output_type -> firebreak.v1.SnoozeCaseResponse
+	26, // 69: firebreak.v1.EscalationService.UnsnoozeCase:output_type -> firebreak.v1.UnsnoozeCaseResponse
+	28, // 70: firebreak.v1.EscalationService.ExplainDecision:output_type -> firebreak.v1.ExplainDecisionResponse
+	30, // 71: firebreak.v1.EscalationService.EvaluatePolicy:output_type -> firebreak.v1.EvaluatePolicyResponse
+	60, // 72: firebreak.v1.EscalationService.GetInsights:output_type -> firebreak.v1.GetInsightsResponse
+	61, // 73: firebreak.v1.EscalationService.GetPolicyStatus:output_type -> firebreak.v1.GetPolicyStatusResponse
+	32, // 74: firebreak.v1.EscalationService.AddSilence:output_type -> firebreak.v1.AddSilenceResponse
+	34, // 75: firebreak.v1.EscalationService.ListSilences:output_type -> firebreak.v1.ListSilencesResponse
+	36, // 76: firebreak.v1.EscalationService.ExpireSilence:output_type -> firebreak.v1.ExpireSilenceResponse
+	38, // 77: firebreak.v1.NotifierService.TestReceiver:output_type -> firebreak.v1.TestReceiverResponse
+	40, // 78: firebreak.v1.NotifierService.ListDeliveries:output_type -> firebreak.v1.ListDeliveriesResponse
+	62, // 79: firebreak.v1.NotifierService.GetDeliveryStats:output_type -> firebreak.v1.GetDeliveryStatsResponse
+	57, // [57:80] is the sub-list for method output_type
+	34, // [34:57] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_services_proto_init() }

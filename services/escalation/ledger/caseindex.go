@@ -54,6 +54,7 @@ var caseFields = []caseField{
 	{"brand", func(c *fbv1.Case) string { return c.Brand }, func(f Filter) string { return f.Brand }},
 	{"priority", func(c *fbv1.Case) string { return enumValue(int32(c.Priority)) }, func(f Filter) string { return enumValue(int32(f.Priority)) }},
 	{"assignee", func(c *fbv1.Case) string { return c.Assignee }, func(f Filter) string { return f.Assignee }},
+	{"kind", func(c *fbv1.Case) string { return enumValue(int32(c.Kind)) }, func(f Filter) string { return enumValue(int32(f.Kind)) }},
 }
 
 // shardTag is the hash tag of the index shard that holds case id.

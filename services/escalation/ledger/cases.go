@@ -154,12 +154,14 @@ type Filter struct {
 	Priority fbv1.Priority
 	Brand    string
 	Assignee string
+	// Kind, when CASE_KIND_INCIDENT, keeps only incidents.
+	Kind fbv1.CaseKind
 }
 
 func (f Filter) match(c *fbv1.Case) bool {
 	return (f.State == 0 || c.State == f.State) && (f.Team == "" || c.Team == f.Team) &&
 		(f.Priority == 0 || c.Priority == f.Priority) && (f.Brand == "" || c.Brand == f.Brand) &&
-		(f.Assignee == "" || c.Assignee == f.Assignee)
+		(f.Assignee == "" || c.Assignee == f.Assignee) && (f.Kind == 0 || c.Kind == f.Kind)
 }
 
 // casesKey is the shard of the case index (member case id, score its last

@@ -70,6 +70,7 @@ func runCasesList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	priority := fs.String("priority", "", "only cases of this priority: low, normal, high or critical")
 	brand := fs.String("brand", "", "only cases about this brand")
 	assignee := fs.String("assignee", "", "only cases assigned to this person")
+	kind := fs.String("kind", "", "only cases of this kind: incident")
 	limit := fs.Int("limit", 50, "most cases to show")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,6 +82,13 @@ func runCasesList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("%w: --state %q: use open, acknowledged or resolved", errUsage, *state)
 		}
 		req.State = fbv1.CaseState(v)
+	}
+	switch *kind {
+	case "":
+	case "incident":
+		req.Kind = fbv1.CaseKind_CASE_KIND_INCIDENT
+	default:
+		return fmt.Errorf("%w: --kind %q: use incident (or leave it out for every case)", errUsage, *kind)
 	}
 	if *priority != "" {
 		v, ok := fbv1.Priority_value["PRIORITY_"+strings.ToUpper(*priority)]
