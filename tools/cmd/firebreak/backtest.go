@@ -50,7 +50,7 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var o backtestOptions
 	fs.StringVar(&o.policyPath, "policy", "", `policy YAML to replay, or "default" for the shipped one (required)`)
 	fs.StringVar(&o.againstPath, "against", "", `second policy to compare with (a file or "default")`)
-	fs.StringVar(&o.inPath, "in", "", "mentions to replay: NDJSON of firebreak.v1.Mention, or the twcs CSV layout (required)")
+	fs.StringVar(&o.inPath, "in", "", "mentions to replay: NDJSON as POST /v1/mentions takes it (or protobuf JSON of firebreak.v1.Mention), or the twcs CSV layout (required)")
 	fs.StringVar(&o.format, "format", "", "input format, csv or ndjson (default: from the file extension)")
 	fs.StringVar(&o.brandFollowers, "brand-followers", "", "brands' own follower counts for reach tiers, e.g. acme=203000,globex=5000")
 	fs.StringVar(&o.silencesPath, "silences", "", "silences to replay, as `firebreak silences list -o json` prints them: their decisions page nobody")
@@ -183,7 +183,8 @@ func readMentions(path, format string) ([]*fbv1.Mention, inputSummary, error) {
 		ms, st, err = replay.ReadTwitterCSV(f)
 		sum.Rows, sum.Mentions, sum.BrandReplies, sum.Skipped = st.Rows, st.Mentions, st.BrandReplies, st.Skipped
 	case "ndjson":
-		ms, err = replay.ReadNDJSON(f)
+		ms, err = readMentionLines(f)
+		replay.SortByTime(ms) // event time, as the service would have seen them
 		sum.Rows = len(ms)
 		for _, m := range ms {
 			if m.GetBrandReply() {

@@ -14,6 +14,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/ingest/mention"
 )
 
 // story is the operator's customer (332,000 followers against the brand's
@@ -171,6 +172,8 @@ func TestBacktestRefusesBadInput(t *testing.T) {
 		{"bad policy", []string{"--policy", bad, "--in", in}, 1, `route "loud"`},
 		{"missing file", []string{"--policy", "default", "--in", "/nonexistent.ndjson"}, 1, "open input"},
 		{"bad brand followers", []string{"--policy", "default", "--in", in, "--brand-followers", "acme"}, 2, "brand=followers"},
+		{"unknown platform", []string{"--policy", "default", "--in", writeFile(t, "odd.ndjson", `{"platform":"myspace","platform_id":"1","brand":"acme","author":{"id":"a"},"text":"hi"}`+"\n")},
+			1, `platform "myspace" is unknown; use x, mastodon, bluesky or generic`},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -241,5 +244,57 @@ func TestReplayFollowsTheLiveRules(t *testing.T) {
 	}
 	if d := s.decisions[3]; d.Streak != 1 || d.Complaints != 4 || d.Team != "senior" {
 		t.Errorf("complaint after the reply = %+v, want streak 1, 4 in window, senior", d)
+	}
+}
+
+// readmeMentions returns the NDJSON the README posts to /v1/mentions, each
+// heredoc of a curl to it, in order.
+func readmeMentions(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	lines := strings.Split(string(readme), "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "curl") || !strings.Contains(lines[i], "/v1/mentions") {
+			continue
+		}
+		for i < len(lines) && !strings.HasSuffix(lines[i], "<<'EOF'") {
+			i++
+		}
+		for i++; i < len(lines) && lines[i] != "EOF"; i++ {
+			out.WriteString(lines[i] + "\n")
+		}
+	}
+	if out.Len() == 0 {
+		t.Fatal("the README posts no mentions to /v1/mentions")
+	}
+	return out.String()
+}
+
+// TestBacktestTakesWhatTheREADMEPostsToIngest backtests the very lines the
+// README posts to ingest: ingest's parser takes them, and so does the
+// backtest, with the ids ingest derives and the story's outcome.
+func TestBacktestTakesWhatTheREADMEPostsToIngest(t *testing.T) {
+	t.Parallel()
+	body := readmeMentions(t)
+	posted, err := mention.Decode([]byte(body), time.Now())
+	if err != nil {
+		t.Fatalf("ingest refuses the README's mentions: %v", err)
+	}
+	r := runJSON(t, "--policy", "default", "--in", writeFile(t, "readme.ndjson", body), "--brand-followers", "acme=203000")
+	if r.Input.Rows != len(posted) || r.Input.BrandReplies != 1 {
+		t.Fatalf("backtest read %d rows (%d brand replies) of the %d ingest takes", r.Input.Rows, r.Input.BrandReplies, len(posted))
+	}
+	var dan *caseRecord
+	for _, c := range r.Policy.Cases {
+		if c.Author == "u42" {
+			dan = c
+		}
+	}
+	if dan == nil || dan.Team != "senior" || dan.Priority != "CRITICAL" || len(dan.MentionIDs) == 0 || dan.MentionIDs[0] != "x:1001" {
+		t.Fatalf("the README's customer: %+v, want a critical senior case opened by x:1001", dan)
 	}
 }

@@ -151,17 +151,25 @@ func guessFormat(f *os.File, name string) string {
 	return "airline"
 }
 
-// readMentionLines takes either ingest's generic JSON or protojson Mentions (as
-// the backtest writes), line by line.
+// readMentionLines reads the mentions of an NDJSON file for replay and
+// backtest alike: the JSON ingest's POST /v1/mentions takes ("platform":"x",
+// the id derived), judged by ingest's own parser, or protobuf JSON of
+// firebreak.v1.Mention ("platform":"PLATFORM_X", an "id"), as older files
+// and the backtest's fixtures have it.
 func readMentionLines(r io.Reader) ([]*fbv1.Mention, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	if ms, err := mention.Decode(data, time.Now()); err == nil {
+	ms, ingestErr := mention.Decode(data, time.Now())
+	if ingestErr == nil {
 		return ms, nil
 	}
-	return replay.ReadNDJSON(bytes.NewReader(data))
+	ms, protoErr := replay.ReadNDJSON(bytes.NewReader(data))
+	if protoErr == nil {
+		return ms, nil
+	}
+	return nil, fmt.Errorf("not the mentions ingest takes at /v1/mentions (%v), nor protobuf JSON of firebreak.v1.Mention (%v)", ingestErr, protoErr)
 }
 
 func toJSON(m *fbv1.Mention, brand string) mention.JSON {
@@ -172,6 +180,7 @@ func toJSON(m *fbv1.Mention, brand string) mention.JSON {
 	j := mention.JSON{
 		Platform: mention.PlatformName(m.Platform), PlatformID: m.PlatformId, Brand: brand, Text: m.Text,
 		Language: m.Language, URL: m.Url, ReplyToID: strings.TrimPrefix(m.ReplyToId, mention.PlatformName(m.Platform)+":"),
+		QuoteOfID:       strings.TrimPrefix(m.QuoteOfId, mention.PlatformName(m.Platform)+":"),
 		ReplyToAuthorID: m.ReplyToAuthorId, ConversationID: m.ConversationId, BrandReply: m.BrandReply,
 		Author: mention.AuthorJSON{ID: a.GetId(), Handle: a.GetHandle(), Name: a.GetName(), Followers: a.GetFollowers(), Following: a.GetFollowing(), Verified: a.GetVerified()},
 	}
