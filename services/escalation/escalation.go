@@ -121,6 +121,7 @@ type Service struct {
 	firstAnswer metric.Float64Histogram
 	breaches    metric.Int64Counter
 	cases       caseCounters
+	incidents   metric.Int64Counter
 	watchers    watchers // open WatchCases streams per caller
 	// tally keeps the insights' counts; liveState and shadowState what
 	// this replica knows of the policy files' reloads.
@@ -218,7 +219,7 @@ func (s *Service) reloaders(cfg Config) ([]lifecycle.Part, error) {
 
 func (s *Service) metrics() error {
 	meter := s.d.Tel.Meter.Meter("firebreak/escalation")
-	var err1, err2, err3, err4, err5, err6, err7 error
+	var err1, err2, err3, err4, err5, err6, err7, err8 error
 	s.decisions, err1 = meter.Int64Counter("firebreak.decisions", metric.WithDescription("mentions decided, by route and whether they escalated"))
 	s.escalations, err2 = meter.Int64Counter("firebreak.escalations",
 		metric.WithDescription("escalating decisions by the author's reach tier, to show whom the policy favours"))
@@ -231,7 +232,9 @@ func (s *Service) metrics() error {
 	s.breaches, err6 = meter.Int64Counter("firebreak.first_response.breaches",
 		metric.WithDescription("cases whose first-response target passed with no answer, by brand and priority"))
 	s.cases, err7 = newCaseCounters(meter)
-	return errors.Join(err1, err2, err3, err4, err5, err6, err7)
+	s.incidents, err8 = meter.Int64Counter("firebreak.incidents",
+		metric.WithDescription("incidents opened and resolved, by brand and kind (outage or pile-on): a surge of complaints from many authors"))
+	return errors.Join(err1, err2, err3, err4, err5, err6, err7, err8)
 }
 
 // publish sends case events; their ids are deterministic, so publishing

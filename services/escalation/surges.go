@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -150,6 +152,7 @@ func (s *Service) openIncident(ctx context.Context, cfg policy.Surges, brand, gr
 		return err
 	}
 	s.d.Tel.Logger.InfoContext(ctx, "incident opened", "incident", id, "brand", brand, "reason", reason)
+	s.countIncident(ctx, "opened", brand, group)
 	return s.publishSaved(ctx, id, e)
 }
 
@@ -183,9 +186,18 @@ func (s *Service) resolveIncident(ctx context.Context, brand, group string, inc 
 			return err
 		}
 		s.d.Tel.Logger.InfoContext(ctx, "incident resolved", "incident", id, "brand", brand)
+		s.countIncident(ctx, "resolved", brand, group)
 		return s.publishSaved(ctx, id, e)
 	}
 	return fmt.Errorf("resolve incident %s: it kept changing; will retry", id)
+}
+
+func (s *Service) countIncident(ctx context.Context, event, brand, group string) {
+	kind := "outage"
+	if group != "outage" {
+		kind = "pile-on"
+	}
+	s.incidents.Add(ctx, 1, metric.WithAttributes(attribute.String("event", event), attribute.String("brand", brand), attribute.String("kind", kind)))
 }
 
 // joinIncident records a decided complaint in the incident it belongs to.

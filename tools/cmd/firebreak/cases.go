@@ -448,6 +448,13 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(d.Missing) > 0 {
 		fmt.Fprintf(stdout, "Decided without: %s\n", strings.Join(d.Missing, ", "))
 	}
+	if s := d.Surge; s.GetActive() {
+		paged := "its case pages as the route says"
+		if d.Quiet {
+			paged = "it joined quietly: nobody paged"
+		}
+		fmt.Fprintf(stdout, "During incident %s (%d authors in the window): %s\n", s.IncidentId, s.Authors, paged)
+	}
 	if d.Shadow != nil {
 		fmt.Fprintf(stdout, "Shadow policy %s would have: escalate=%v team=%q priority=%s\n", d.Shadow.PolicyVersion,
 			d.Shadow.Escalate, d.Shadow.Team, word(d.Shadow.Priority.String(), "PRIORITY_"))
