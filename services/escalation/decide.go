@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -143,7 +142,7 @@ func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Autho
 	var c *fbv1.Case
 	var events []*fbv1.CaseEvent
 	cur := j.Current.Case
-	if cur != nil && cur.Id == j.Prior.CaseId && slices.Contains(cur.MentionIds, j.Mention.Id) {
+	if cur != nil && cur.Id == j.Prior.CaseId && cases.MayHold(cur, j.Mention.Id) {
 		c, events = cases.Revise(cur, d, j.Mention, s.caseSettings(pol), now)
 	} else {
 		c, events = cases.Decide(j.Current, a.Tag, d, j.Mention, s.caseSettings(pol), now)

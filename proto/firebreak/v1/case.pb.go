@@ -1050,8 +1050,12 @@ type Case struct {
 	Team     string                 `protobuf:"bytes,7,opt,name=team,proto3" json:"team,omitempty"`
 	Chain    string                 `protobuf:"bytes,8,opt,name=chain,proto3" json:"chain,omitempty"`
 	// level is the escalation chain level last fired, from 1.
-	Level          int32                  `protobuf:"varint,9,opt,name=level,proto3" json:"level,omitempty"`
-	Reasons        []*Reason              `protobuf:"bytes,10,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	Level   int32     `protobuf:"varint,9,opt,name=level,proto3" json:"level,omitempty"`
+	Reasons []*Reason `protobuf:"bytes,10,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	// mention_ids are the latest mentions attached to the case, oldest first
+	// (at most cases.MaxMentionIDs; mentions_total counts them all), so a
+	// case, and every event that carries it, stays far below NATS's payload
+	// limit however long the author keeps posting.
 	MentionIds     []string               `protobuf:"bytes,11,rep,name=mention_ids,json=mentionIds,proto3" json:"mention_ids,omitempty"`
 	OpenedAt       *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
 	UpdatedAt      *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -1122,7 +1126,11 @@ type Case struct {
 	// incident is set on incident cases.
 	Incident *Incident `protobuf:"bytes,47,opt,name=incident,proto3" json:"incident,omitempty"`
 	// incident_id is the incident a member case joined while it was open.
-	IncidentId    string `protobuf:"bytes,48,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	IncidentId string `protobuf:"bytes,48,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// mentions_total counts every mention attached to the case, including
+	// those whose ids fell off mention_ids. Cases stored before it existed
+	// have 0 here: len(mention_ids) is their count.
+	MentionsTotal int64 `protobuf:"varint,49,opt,name=mentions_total,json=mentionsTotal,proto3" json:"mentions_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1491,6 +1499,13 @@ func (x *Case) GetIncidentId() string {
 		return x.IncidentId
 	}
 	return ""
+}
+
+func (x *Case) GetMentionsTotal() int64 {
+	if x != nil {
+		return x.MentionsTotal
+	}
+	return 0
 }
 
 // BrandReply is one reply of the brand to a case's author, with what the
@@ -2155,7 +2170,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\vbaseline_sd\x18\x0e \x01(\x01R\n" +
 	"baselineSd\x122\n" +
 	"\bseverity\x18\x0f \x01(\x0e2\x16.firebreak.v1.PriorityR\bseverity\x12\x16\n" +
-	"\x06reason\x18\x10 \x01(\tR\x06reason\"\xf9\x11\n" +
+	"\x06reason\x18\x10 \x01(\tR\x06reason\"\xa0\x12\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -2216,7 +2231,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x04kind\x18. \x01(\x0e2\x16.firebreak.v1.CaseKindR\x04kind\x122\n" +
 	"\bincident\x18/ \x01(\v2\x16.firebreak.v1.IncidentR\bincident\x12\x1f\n" +
 	"\vincident_id\x180 \x01(\tR\n" +
-	"incidentId\x1a>\n" +
+	"incidentId\x12%\n" +
+	"\x0ementions_total\x181 \x01(\x03R\rmentionsTotal\x1a>\n" +
 	"\x10MentionUrlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +

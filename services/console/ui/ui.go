@@ -108,6 +108,7 @@ var funcs = template.FuncMap{
 	"eventname": view.EventName,
 	"join":      strings.Join,
 	"duration":  Duration,
+	"mentions":  view.MentionCount,
 	"pct":       func(n, of int64) string { return view.Percent(float64(n) / float64(max(of, 1))) },
 }
 

@@ -2,8 +2,8 @@ package view
 
 import (
 	"cmp"
-	"slices"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +21,11 @@ type File struct {
 	Replies  []Reply
 	// RepliesHidden counts brand replies the case no longer lists.
 	RepliesHidden int
-	Chain         []Level
-	Timeline      []Event
+	// MentionsHidden counts mentions whose ids the case no longer keeps
+	// (it keeps the latest few hundred).
+	MentionsHidden int64
+	Chain          []Level
+	Timeline       []Event
 	// NextLevel is when the chain fires its next level, zero if never.
 	NextLevel time.Time
 	// SnoozedUntil is when the chain's snooze ends, zero when it is not
@@ -130,6 +133,7 @@ func Build(c *fbv1.Case, timeline []*fbv1.CaseEvent, decisions map[string]*fbv1.
 		Timeline: events(timeline),
 	}
 	f.RepliesHidden = max(int(c.RepliesTotal)-len(c.Replies), 0)
+	f.MentionsHidden = max(MentionCount(c)-int64(len(c.MentionIds)), 0)
 	if c.NextLevelAt != nil && c.State == fbv1.CaseState_CASE_STATE_OPEN {
 		f.NextLevel = c.NextLevelAt.AsTime()
 	}
@@ -146,6 +150,13 @@ func author(c *fbv1.Case) Author {
 		ProfileURL: ProfileURL(c.Platform, a.GetHandle()),
 		Reach:      Reach(a.GetFollowers(), c.Reach), Tier: Tier(c.GetReach().GetTier()),
 	}
+}
+
+// MentionCount is how many mentions a case holds, counting those whose ids
+// it no longer keeps; cases stored before mentions_total have only their
+// ids.
+func MentionCount(c *fbv1.Case) int64 {
+	return max(c.GetMentionsTotal(), int64(len(c.GetMentionIds())))
 }
 
 // mentions lists the case's mentions in the order they were made. A

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -106,7 +107,7 @@ func Decide(cur Current, tag string, d *fbv1.Decision, m *fbv1.Mention, s Settin
 	switch {
 	case c == nil || c.State == fbv1.CaseState_CASE_STATE_RESOLVED && now.Sub(c.ResolvedAt.AsTime()) > s.Reopen:
 		c, events = open(tag, cur.N+1, d, m, now)
-	case slices.Contains(c.MentionIds, m.Id):
+	case Holds(c, m.Id):
 		return nil, nil
 	case c.State == fbv1.CaseState_CASE_STATE_RESOLVED:
 		c, events = reopen(c, d, m, now)
@@ -233,7 +234,7 @@ func Revise(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now tim
 // Revise does: only a higher priority changes the case. Each update has
 // its own event id, so a post raised twice as it spreads pages twice.
 func Spread(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, now time.Time, update string) (*fbv1.Case, []*fbv1.CaseEvent) {
-	if !slices.Contains(c.MentionIds, m.Id) {
+	if !MayHold(c, m.Id) {
 		return nil, nil
 	}
 	return raiseHolding(c, d, m, s, now, ":spread:"+update)
@@ -251,34 +252,115 @@ func raiseHolding(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, n
 	return c, events
 }
 
-// MaxLinks bounds the post addresses and private texts kept on a case.
-const MaxLinks = 200
+// A case is embedded whole in every event about it, and NATS refuses a
+// message over its payload limit (1 MiB by default): a case that grew with
+// every complaint would, past some thousands, make every publish for its
+// author fail. So a case keeps only the latest of everything it gathers,
+// with counts of the whole. Worst case, with every field at the limit
+// ingest accepts, the bounds below keep a case near 400 KiB
+// (TestCaseOfTenThousandMentionsStaysBounded measures it).
+const (
+	// MaxMentionIDs bounds the mention ids a case keeps, the latest ones;
+	// MentionsTotal counts them all. 500 ids of at most 256 bytes are at
+	// most 130 KiB, and more than a person reads on a case page.
+	MaxMentionIDs = 500
+	// MaxLinks bounds the post addresses a case keeps, the latest ones.
+	MaxLinks = 200
+	// MaxURLBytes is the longest post address a case keeps; no real post
+	// address is longer, and a longer one is left out, not cut.
+	MaxURLBytes = 512
+	// MaxPrivateTexts bounds the private messages a case keeps, the latest
+	// ones.
+	MaxPrivateTexts = 20
+	// MaxKeptTextBytes is the most of one text (a complaint, a private
+	// message, a brand reply) the case keeps; the full text stays with
+	// the mention's decision. Ingest accepts texts of 16 KiB.
+	MaxKeptTextBytes = 2 << 10
+)
+
+// MentionCount is how many mentions the case holds, counting those whose
+// ids it no longer keeps.
+func MentionCount(c *fbv1.Case) int64 {
+	return max(c.GetMentionsTotal(), int64(len(c.GetMentionIds())))
+}
+
+// Holds reports whether m is among the mentions whose ids the case keeps.
+// A mention older than those is not: the join ledger, which records every
+// decided mention for the decision TTL, is what stops it being attached
+// twice.
+func Holds(c *fbv1.Case, mentionID string) bool {
+	return slices.Contains(c.GetMentionIds(), mentionID)
+}
+
+// MayHold reports whether the case may hold mention m: it lists m, or it
+// no longer lists all its mentions. Callers that know from m's decision
+// which case took m use it to check that case.
+func MayHold(c *fbv1.Case, mentionID string) bool {
+	return Holds(c, mentionID) || MentionCount(c) > int64(len(c.GetMentionIds()))
+}
 
 func attach(c *fbv1.Case, m *fbv1.Mention) {
 	if m.CreatedAt != nil && m.CreatedAt.AsTime().After(c.LastComplaintAt.AsTime()) {
 		c.LastComplaintAt = m.CreatedAt
 	}
+	c.MentionsTotal = MentionCount(c) + 1
 	c.MentionIds = append(c.MentionIds, m.Id)
-	if m.Url != "" && len(c.MentionUrls) < MaxLinks {
+	if len(c.MentionIds) > MaxMentionIDs {
+		c.MentionIds = slices.Clone(c.MentionIds[len(c.MentionIds)-MaxMentionIDs:])
+	}
+	if m.Url != "" && len(m.Url) <= MaxURLBytes {
 		if c.MentionUrls == nil {
 			c.MentionUrls = map[string]string{}
 		}
 		c.MentionUrls[m.Id] = m.Url
+		keepLatest(c.MentionUrls, c.MentionIds, MaxLinks)
 	}
 	// A private message is kept apart, so receivers can leave it out.
 	if m.Visibility == fbv1.Visibility_VISIBILITY_PRIVATE {
-		if len(c.PrivateTexts) < MaxLinks {
-			if c.PrivateTexts == nil {
-				c.PrivateTexts = map[string]string{}
-			}
-			c.PrivateTexts[m.Id] = m.Text
+		if c.PrivateTexts == nil {
+			c.PrivateTexts = map[string]string{}
 		}
+		c.PrivateTexts[m.Id] = Cut(m.Text, MaxKeptTextBytes)
+		keepLatest(c.PrivateTexts, c.MentionIds, MaxPrivateTexts)
 		return
 	}
-	c.Texts = append(c.Texts, m.Text)
+	c.Texts = append(c.Texts, Cut(m.Text, MaxKeptTextBytes))
 	if len(c.Texts) > MaxTexts {
 		c.Texts = c.Texts[len(c.Texts)-MaxTexts:]
 	}
+}
+
+// keepLatest trims a map keyed by mention id to its n latest entries:
+// first those of mentions the case no longer lists, then the oldest listed.
+func keepLatest(byID map[string]string, ids []string, n int) {
+	if len(byID) <= n {
+		return
+	}
+	for id := range byID {
+		if len(byID) > n && !slices.Contains(ids, id) {
+			delete(byID, id)
+		}
+	}
+	for _, id := range ids {
+		if len(byID) <= n {
+			return
+		}
+		delete(byID, id)
+	}
+}
+
+// Cut shortens s to at most n bytes, on a character boundary, marking the
+// cut with an ellipsis.
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	i := n - len(mark)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + mark
 }
 
 // ErrState is returned for a change the case's state does not allow.

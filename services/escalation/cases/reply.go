@@ -32,7 +32,7 @@ type Reply struct {
 func (r Reply) record() *fbv1.BrandReply {
 	m := r.Mention
 	return &fbv1.BrandReply{
-		MentionId: m.Id, Text: m.Text, Url: m.Url, Visibility: m.Visibility, At: m.CreatedAt,
+		MentionId: m.Id, Text: Cut(m.Text, MaxKeptTextBytes), Url: keptURL(m.Url), Visibility: m.Visibility, At: m.CreatedAt,
 		Check: r.Check, Answered: r.Answered, Why: r.Why, Handle: m.GetAuthor().GetHandle(),
 	}
 }
@@ -159,4 +159,13 @@ func visibilityWord(v fbv1.Visibility) string {
 		return "private"
 	}
 	return "public"
+}
+
+// keptURL is the address a case keeps of a post: none if it is longer than
+// MaxURLBytes.
+func keptURL(u string) string {
+	if len(u) > MaxURLBytes {
+		return ""
+	}
+	return u
 }

@@ -115,7 +115,7 @@ func runCasesList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if len(c.Reasons) > 0 {
 			reason = c.Reasons[0].Text
 		}
-		who, mentions := "@"+c.Author.GetHandle(), int64(len(c.MentionIds))
+		who, mentions := "@"+c.Author.GetHandle(), max(c.MentionsTotal, int64(len(c.MentionIds)))
 		if c.Kind == fbv1.CaseKind_CASE_KIND_INCIDENT {
 			// An incident's author is the crowd: its members count.
 			who, mentions = "incident", c.Incident.GetMembersTotal()
@@ -170,6 +170,11 @@ func printCase(w io.Writer, c *fbv1.Case, timeline []*fbv1.CaseEvent) {
 	fmt.Fprintln(w, "Why:")
 	for _, r := range c.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r.Text)
+	}
+	if n, kept := max(c.MentionsTotal, int64(len(c.MentionIds))), len(c.MentionIds); int64(kept) < n {
+		fmt.Fprintf(w, "Mentions: %s (the case keeps the latest %d ids)\n", wording.Thousands(n), kept)
+	} else if kept > 0 {
+		fmt.Fprintf(w, "Mentions: %d\n", kept)
 	}
 	fmt.Fprintln(w, "Complaints (latest last):")
 	for _, t := range c.Texts {

@@ -1,0 +1,128 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/escalation/cases"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/testkit"
+)
+
+// A case keeps its latest mention ids only, yet a redelivered mention
+// older than those still changes nothing: the join ledger remembers every
+// decided mention for the decision TTL. And the case's events, which embed
+// it, keep publishing however long the author goes on.
+func TestLongCaseKeepsPublishingAndARedeliveredOldMentionChangesNothing(t *testing.T) {
+	r := newRigWith(t, 1, func(c *Config) { c.JoinTimeout = 30 * time.Second })
+	const n = cases.MaxMentionIDs + 10
+	start := time.Now().Add(-time.Hour)
+	ms := make([]*fbv1.Mention, n)
+	for i := range ms {
+		// The size bound with every field at its limit is
+		// cases.TestCaseOfTenThousandMentionsStaysBounded's; here the
+		// mentions go through the bus and the ledger.
+		m := mention(fmt.Sprintf("x:long-%04d", i), "long", 10, start.Add(time.Duration(i)*time.Millisecond))
+		m.Url = "https://x.com/long/status/" + m.Id
+		if i%3 == 0 {
+			m.Visibility = fbv1.Visibility_VISIBILITY_PRIVATE
+		}
+		ms[i] = m
+	}
+	var wg sync.WaitGroup
+	for part := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, m := range ms {
+				if part == 0 {
+					r.send(scored(m, 0.9), 1)
+				} else {
+					r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Hundreds of decisions on one author's case take a loaded machine
+	// longer than settled waits.
+	testkit.EventuallyWithin(t, 2*time.Minute, "every mention decided", func() bool {
+		_, err := r.svc[0].ExplainDecision(context.Background(), &fbv1.ExplainDecisionRequest{MentionId: ms[n-1].Id})
+		c, cerr := r.bus.JS.Consumer(context.Background(), r.bus.Names.Stream(bus.NounMentions), bus.Durable("escalation", "join"))
+		if err != nil || cerr != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	})
+	caseID := r.decision(ms[n-1].Id).CaseId
+	got := r.caseOf(caseID)
+	var old *fbv1.Mention
+	for _, m := range ms {
+		if !cases.Holds(got, m.Id) {
+			old = m
+			break
+		}
+	}
+	if got.MentionsTotal != n || len(got.MentionIds) != cases.MaxMentionIDs || old == nil {
+		t.Fatalf("case counts %d mentions and keeps %d ids; want %d, the latest %d", got.MentionsTotal, len(got.MentionIds), n, cases.MaxMentionIDs)
+	}
+	last := r.lastCaseEvent()
+	size := proto.Size(last)
+	t.Logf("case of %d mentions: event of %d bytes on the stream, case %d bytes", n, size, proto.Size(got))
+	if last.GetCase().GetMentionsTotal() != n || size > 512<<10 {
+		t.Fatalf("latest event on the stream carries a case of %d mentions, %d bytes; want %d, at most 512 KiB", last.GetCase().GetMentionsTotal(), size, n)
+	}
+
+	// A mention its case no longer lists, delivered again past the
+	// broker's dedup window.
+	before := r.streamMsgs(bus.NounCases)
+	r.send(scored(old, 0.9), 2)
+	r.send(reached(old, fbv1.Tier_TIER_LOW), 2)
+	r.settled()
+	again := r.caseOf(caseID)
+	if again.MentionsTotal != n || !proto.Equal(again, got) {
+		t.Fatalf("a redelivered old mention changed the case: %d mentions, was %d", again.MentionsTotal, n)
+	}
+	if after := r.streamMsgs(bus.NounCases); after != before {
+		t.Fatalf("a redelivered old mention published %d case events", after-before)
+	}
+}
+
+func (r *rig) streamMsgs(noun string) uint64 {
+	r.t.Helper()
+	st, err := r.bus.JS.Stream(context.Background(), r.bus.Names.Stream(noun))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// lastCaseEvent is the latest event on the cases stream.
+func (r *rig) lastCaseEvent() *fbv1.CaseEvent {
+	r.t.Helper()
+	var e fbv1.CaseEvent
+	testkit.Eventually(r.t, "the latest case event", func() bool {
+		st, err := r.bus.JS.Stream(context.Background(), r.bus.Names.Stream(bus.NounCases))
+		if err != nil {
+			return false
+		}
+		info, err := st.Info(context.Background())
+		if err != nil || info.State.LastSeq == 0 {
+			return false
+		}
+		msg, err := st.GetMsg(context.Background(), info.State.LastSeq)
+		return err == nil && proto.Unmarshal(msg.Data, &e) == nil
+	})
+	return &e
+}
