@@ -20,9 +20,10 @@ import (
 
 // A brand's surge keys share one hash tag, so each script runs on one
 // Cluster node: the state (a hash: the JSON surge.State and its version),
-// per scope the authors' latest complaint times (a sorted set), the start
-// of the window being counted (a hash by scope) and the counts of finished
-// windows not yet learned from (a list per scope). The counting is one
+// per scope the authors' latest complaint times (a sorted set), and for the
+// brand and its topics the start of the window being counted and the
+// counts of finished windows not yet learned from (a list). Every key of a
+// scope expires when the scope is idle. The counting is one
 // script, so replicas never lose a count; the state changes by version
 // (compare and set), so a transition (an incident opening) happens once.
 
@@ -31,7 +32,8 @@ import (
 // distinct authors in the window ending at the event and the finished
 // windows' counts.
 //
-// KEYS: state hash, window-start hash
+// KEYS: state hash (the scopes' keys are named from the prefix, under the
+// same tag)
 // ARGV: key prefix, event ms, window ms, author (” to look), persist ms,
 // scopes...
 // Answer: {state, version, then per scope count, closed, latest, past,
@@ -39,24 +41,28 @@ import (
 // newest complaint's ms, past the count of the window ending persist ago
 // and recent the authors of the last half of persist (surge.Observation).
 var observeScript = redis.NewScript(`
-local state, starts = KEYS[1], KEYS[2]
+local state = KEYS[1]
 local prefix, at, span, author, persist = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local bucket = at - at % span
 local out = {redis.call('HGET', state, 'state') or '', redis.call('HGET', state, 'ver') or '0'}
 for i = 6, #ARGV do
   local scope = ARGV[i]
-  local authors, closed = prefix .. 'authors:' .. scope, prefix .. 'closed:' .. scope
-  local cur = tonumber(redis.call('HGET', starts, scope) or '-1')
-  if cur < 0 then
-    redis.call('HSET', starts, scope, bucket)
-  elseif cur < bucket then
-    -- The window being counted finished: its count, before anything newer
-    -- is added, waits in the list until the state learns it.
-    local n = redis.call('ZCOUNT', authors, cur, '(' .. (cur + span))
-    redis.call('RPUSH', closed, cur .. ':' .. n)
-    redis.call('LTRIM', closed, -200, -1)
-    redis.call('PEXPIRE', closed, 200 * span)
-    redis.call('HSET', starts, scope, bucket)
+  local authors, closed, start = prefix .. 'authors:' .. scope, prefix .. 'closed:' .. scope, prefix .. 'start:' .. scope
+  -- A post's pile-on has no usual to learn: only the brand and its topics
+  -- keep their finished windows.
+  if string.sub(scope, 1, 5) ~= 'post:' then
+    local cur = tonumber(redis.call('GET', start) or '-1')
+    if cur < 0 then
+      redis.call('SET', start, bucket, 'PX', 200 * span)
+    elseif cur < bucket then
+      -- The window being counted finished: its count, before anything
+      -- newer is added, waits in the list until the state learns it.
+      local n = redis.call('ZCOUNT', authors, cur, '(' .. (cur + span))
+      redis.call('RPUSH', closed, cur .. ':' .. n)
+      redis.call('LTRIM', closed, -200, -1)
+      redis.call('PEXPIRE', closed, 200 * span)
+      redis.call('SET', start, bucket, 'PX', 200 * span)
+    end
   end
   redis.call('ZREMRANGEBYSCORE', authors, '-inf', '(' .. (at - 2 * span))
   if author ~= '' then
@@ -70,7 +76,6 @@ for i = 6, #ARGV do
   out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - persist - span), at - persist))
   out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - math.floor(persist / 2)), at))
 end
-redis.call('PEXPIRE', starts, 200 * span)
 return out
 `)
 
@@ -119,7 +124,7 @@ func (s *Surges) Observe(ctx context.Context, brand, author string, at time.Time
 	for _, sc := range scopes {
 		args = append(args, sc)
 	}
-	res, err := observeScript.Run(ctx, s.r, []string{s.brandKey(brand, "state"), s.brandKey(brand, "starts")}, args...).StringSlice()
+	res, err := observeScript.Run(ctx, s.r, []string{s.brandKey(brand, "state")}, args...).StringSlice()
 	if err != nil {
 		return Observed{}, fmt.Errorf("count complaint of brand %s for surges: %w", brand, err)
 	}

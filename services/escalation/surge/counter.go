@@ -27,7 +27,9 @@ func (c *Counter) Observe(author string, at time.Time, scopes []Scope, cfg Confi
 			seen = map[string]int64{}
 			c.authors[scope] = seen
 		}
-		if cur, ok := c.starts[scope]; !ok {
+		if cur, ok := c.starts[scope]; isPost(scope) {
+			// A post has no usual to learn (as in the store).
+		} else if !ok {
 			c.starts[scope] = bucket
 		} else if cur < bucket {
 			obs.Closed[scope] = []Closed{{Start: cur, Count: between(seen, cur-1, cur+span-1)}}

@@ -92,6 +92,8 @@ func group(s Scope) string {
 	return "outage"
 }
 
+func isPost(s Scope) bool { return strings.HasPrefix(s, "post:") }
+
 // ScopesOf lists the scopes a complaint counts in.
 func ScopesOf(topics []string, target string) []Scope {
 	out := []Scope{Brand}
@@ -219,6 +221,11 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 	now := obs.At.UnixMilli()
 	scopes := slices.SortedFunc(mapsKeys(obs.Counts, obs.Closed), specificFirst)
 	for _, scope := range scopes {
+		if isPost(scope) {
+			// A post keeps no state of its own (there are as many as
+			// posts replied to): its threshold is the minimum.
+			continue
+		}
 		ss := next.scope(scope)
 		if next.group(group(scope)).Open == nil {
 			// An open incident's windows are not learned from: the
@@ -238,7 +245,13 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 			continue
 		}
 		ss := next.Scopes[scope]
+		if ss == nil {
+			ss = &ScopeState{}
+		}
 		name := group(scope)
+		if next.Groups[name] == nil && (isPost(scope) && float64(count) < Threshold(Baseline{}, cfg)) {
+			continue // a post below the minimum: nothing to keep
+		}
 		g := next.group(name)
 		if g.Open != nil {
 			if g.Open.Scope == scope {
@@ -275,7 +288,11 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 // of that: a burst that stopped is not an incident. The counts come from
 // the store as it is, so replicas deciding complaints out of order agree.
 func (st *State) surging(obs Observation, scope Scope, cfg Config) bool {
-	t := Threshold(st.Scopes[scope].Baseline, cfg)
+	var b Baseline
+	if ss := st.Scopes[scope]; ss != nil {
+		b = ss.Baseline
+	}
+	t := Threshold(b, cfg)
 	if float64(obs.Counts[scope]) < t || float64(obs.Past[scope]) < t {
 		return false
 	}
@@ -436,6 +453,9 @@ func (st State) OpenGroups() []string {
 
 // ScopesOfGroup lists the known scopes of a group.
 func (st State) ScopesOfGroup(name string) []Scope {
+	if isPost(name) {
+		return []Scope{name} // a pile-on's group is its post's scope
+	}
 	var out []Scope
 	for s := range st.Scopes {
 		if group(s) == name {

@@ -26,11 +26,17 @@ func (b *brand) complain(author string, at time.Time, topics []string, target st
 	return b.step(b.counter.Observe(author, at, ScopesOf(topics, target), b.cfg))
 }
 
-// look is the timer looking at the brand's scopes with no complaint.
+// look is the timer looking at the brand's open incidents, as the service
+// does.
 func (b *brand) look(at time.Time) []Change {
 	var scopes []Scope
-	for s := range b.st.Scopes {
-		scopes = append(scopes, s)
+	for _, g := range b.st.OpenGroups() {
+		scopes = append(scopes, b.st.ScopesOfGroup(g)...)
+	}
+	if len(scopes) == 0 {
+		for s := range b.st.Scopes {
+			scopes = append(scopes, s)
+		}
 	}
 	return b.step(b.counter.Observe("", at, scopes, b.cfg))
 }
@@ -221,5 +227,28 @@ func TestTargetPrefersTheQuotedPost(t *testing.T) {
 	}
 	if Target(&fbv1.Mention{ReplyToId: "x:1"}) != "x:1" {
 		t.Fatal("a reply piles on the post it replies to")
+	}
+}
+
+func TestAPileOnResolvesWhenRepliesStopAndPostsKeepNoState(t *testing.T) {
+	b := newBrand(t)
+	for i := range 500 {
+		// Replies to many posts, a few each: no post keeps anything.
+		b.complain(fmt.Sprintf("r-%d", i), t0.Add(time.Duration(i)*time.Minute), nil, fmt.Sprintf("x:post-%d", i/3))
+	}
+	for s := range b.st.Scopes {
+		if isPost(s) {
+			t.Fatalf("post scope %s kept in the state", s)
+		}
+	}
+	start := t0.Add(600 * time.Minute)
+	end := b.surge("angry", start, 30, 10*time.Second, nil, "x:brand-reply")
+	if len(b.opened()) != 1 {
+		t.Fatalf("changes %+v, want the pile-on", b.changes)
+	}
+	// The service looks every few seconds; two looks stand for them here.
+	b.look(end.Add(b.cfg.Window))
+	if c := b.look(end.Add(b.cfg.Window + b.cfg.Quiet)); len(c) != 1 || c[0].Opened || c[0].Group != Post("x:brand-reply") {
+		t.Fatalf("changes %+v, want the pile-on resolved by the timer's look", c)
 	}
 }
