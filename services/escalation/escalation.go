@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deadletter"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 )
@@ -182,6 +184,12 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterEscalationServiceServer(unit.GRPC, s)
+	fbv1.RegisterDeadLetterServiceServer(unit.GRPC, deadletter.New(d.JS, d.Names, "escalation", func(ctx context.Context, msg jetstream.Msg) error {
+		if msg.Subject() == d.Names.CaseCommands() {
+			return s.handleCommand(ctx, msg)
+		}
+		return s.handle(ctx, msg)
+	}))
 	// Timers start after the consumer and stop before it.
 	unit.Workers = append(workers, consumer, commands, s.timers(cfg.TimerTick), s.incidentLooks(cmp.Or(cfg.SurgeLook, defaultSurgeLook)))
 	unit.HTTP.AddCheck(consumer.Ready)

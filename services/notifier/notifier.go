@@ -27,6 +27,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deadletter"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 )
@@ -157,6 +158,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterNotifierServiceServer(unit.GRPC, s)
+	fbv1.RegisterDeadLetterServiceServer(unit.GRPC, deadletter.New(d.JS, d.Names, "notifier", s.handle))
 	if err := s.mountCallbacks(unit.HTTP); err != nil {
 		unit.Close()
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/config"
+	"github.com/firebreak/firebreak/services/platform/deadletter"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 	"github.com/firebreak/firebreak/services/scorer/score"
@@ -88,6 +89,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterScorerServiceServer(unit.GRPC, s)
+	fbv1.RegisterDeadLetterServiceServer(unit.GRPC, deadletter.New(d.JS, d.Names, "scorer", s.handle))
 	unit.HTTP.Handle(ReplyCheckPath, d.Auth.Require(ReplyCheckPath, auth.CheckReplies, s.ReplyCheckHandler()))
 	unit.Workers = []lifecycle.Part{consumer}
 	unit.HTTP.AddCheck(consumer.Ready)

@@ -57,6 +57,12 @@ var Methods = map[string]Rule{
 	fbv1.NotifierService_ListDeliveries_FullMethodName:   needs(Viewer, Service),
 	fbv1.NotifierService_GetDeliveryStats_FullMethodName: needs(Viewer, Service),
 
+	// Dead letters hold customers' texts, private ones too, and a replay
+	// acts on the cases: operators only.
+	fbv1.DeadLetterService_ListDeadLetters_FullMethodName:  needs(Admin),
+	fbv1.DeadLetterService_GetDeadLetter_FullMethodName:    needs(Admin),
+	fbv1.DeadLetterService_ReplayDeadLetter_FullMethodName: needs(Admin),
+
 	// Load balancers and kubelets probe health without credentials.
 	healthpb.Health_Check_FullMethodName: {Open: true},
 	healthpb.Health_Watch_FullMethodName: {Open: true},

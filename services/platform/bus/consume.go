@@ -442,7 +442,9 @@ func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause erro
 	}
 	_, err := c.pub.Publish(ctx, Event{
 		Subject: c.cfg.DeadLetter,
-		MsgID:   MsgID(id, "dead"),
+		// Per consumer: two services giving up on one message are two dead
+		// letters, not one deduplicated away.
+		MsgID:   MsgID(Durable(c.cfg.Service, c.cfg.Purpose)+":"+id, "dead"),
 		Headers: headers,
 		Data:    msg.Data(),
 	})
