@@ -107,7 +107,10 @@ func (n Names) Permissions(service string) (Permission, error) {
 		)
 	}
 	if deadLetters {
-		p.Publish = append(p.Publish, n.DeadLetter(service))
+		// Its dead letters, and reading and deleting them for
+		// DeadLetterService (list, show, replay).
+		dl := n.Stream(NounDeadLetter)
+		p.Publish = append(p.Publish, n.DeadLetter(service), "$JS.API.STREAM.MSG.GET."+dl, "$JS.API.STREAM.MSG.DELETE."+dl)
 	}
 	p.Subscribe = append(p.Subscribe, n.subscribes(service)...)
 	p.Subscribe = append(p.Subscribe, n.Inbox(service)+".>")

@@ -28,7 +28,8 @@ func TestDeadLettersAgainstARunningFirebreak(t *testing.T) {
 	st, err := stack.Start(context.Background(), stack.Options{
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
-		Telemetry: func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+		Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
+		NATSPasswordDir: bustest.PasswordDir(t, srv),
 	})
 	if err != nil {
 		t.Fatal(err)
