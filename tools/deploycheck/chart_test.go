@@ -106,6 +106,7 @@ redis:
 nats:
   url: nats://nats-0.nats:4222,nats://nats-1.nats:4222,nats://nats-2.nats:4222
   credentials: "-----BEGIN NATS USER JWT-----\n..."
+  users: {enabled: false}
 auth:
   keys: "ana:sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 roles=responder\n"
   oidc:
@@ -163,6 +164,7 @@ redis:
   existingSecret: ops-redis
 nats:
   existingSecret: ops-nats
+  users: {enabled: false}
   tls:
     enabled: true
     existingSecret: ops-nats-ca

@@ -90,14 +90,19 @@ func kustomize(t *testing.T, dir string) []byte {
 
 // opsSecrets are the Secrets the production overlay expects the operator to
 // create (for example with External Secrets or Sealed Secrets).
-var opsSecrets = []string{"firebreak-redis", "firebreak-nats", "firebreak-nats-ca", "firebreak-receiver-secrets", "firebreak-auth-keys"}
+var opsSecrets = append([]string{"firebreak-redis", "firebreak-nats-ca", "firebreak-receiver-secrets", "firebreak-auth-keys"}, natsUserSecrets...)
+
+// natsUserSecrets hold each service's NATS password (key password), which
+// the NATS server needs too.
+var natsUserSecrets = []string{"firebreak-nats-ingest", "firebreak-nats-scorer", "firebreak-nats-reach",
+	"firebreak-nats-escalation", "firebreak-nats-notifier", "firebreak-nats-console"}
 
 func TestKustomizeOverlaysBuildValidObjects(t *testing.T) {
 	for _, tc := range []struct {
 		dir  string
 		want expect
 	}{
-		{"base", expect{pdb: true, networkPolicy: true, externalSecrets: []string{"firebreak-redis", "firebreak-receiver-secrets", "firebreak-auth-keys"}}},
+		{"base", expect{pdb: true, networkPolicy: true, externalSecrets: append([]string{"firebreak-redis", "firebreak-receiver-secrets", "firebreak-auth-keys"}, natsUserSecrets...)}},
 		{filepath.Join("overlays", "dev"), expect{pdb: true, networkPolicy: true, extraWorkloads: []string{"nats", "redis"}}},
 		{filepath.Join("overlays", "production"), expect{pdb: true, networkPolicy: true, serviceMonitors: true,
 			externalSecrets: opsSecrets,

@@ -90,6 +90,11 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "firebreak.hasRedisPassword" -}}
 {{- if or .Values.redis.password .Values.redis.existingSecret }}true{{ end -}}
 {{- end -}}
+{{/* The Secret holding a service's NATS password (key password); ctx is
+dict "root" . "name" <service>. */}}
+{{- define "firebreak.natsUserSecret" -}}
+{{- printf "%s-nats-%s" (include "firebreak.fullname" .root) .name -}}
+{{- end -}}
 {{- define "firebreak.hasNatsCreds" -}}
 {{- if or .Values.nats.credentials .Values.nats.existingSecret }}true{{ end -}}
 {{- end -}}
@@ -149,6 +154,9 @@ key k is passed as FIREBREAK_<K>_FILE, the service's --k-file flag. */}}
 
 {{/* Checks across values that the schema cannot express. */}}
 {{- define "firebreak.validate" -}}
+{{- if and .Values.nats.users.enabled (include "firebreak.hasNatsCreds" .) -}}
+{{- fail "nats.users.enabled and nats.credentials/nats.existingSecret are two ways to log in to NATS: set nats.users.enabled=false to use the credentials file, or drop it" -}}
+{{- end -}}
 {{- if and .Values.nats.tls.enabled (not (or .Values.nats.tls.ca .Values.nats.tls.existingSecret)) -}}
 {{- fail "nats.tls.enabled needs the CA: set nats.tls.ca or nats.tls.existingSecret" -}}
 {{- end -}}
