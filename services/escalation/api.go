@@ -191,6 +191,9 @@ func (s *Service) apply(ctx context.Context, id string, by actor, note, commandI
 			// The change and its event are stored; the timer loop publishes it.
 			s.d.Tel.Logger.WarnContext(ctx, "case changed; its event will be published shortly", "case", id, "err", err)
 		}
+		if c.Kind == fbv1.CaseKind_CASE_KIND_INCIDENT && c.State == fbv1.CaseState_CASE_STATE_RESOLVED {
+			s.endIncident(ctx, c)
+		}
 		return c, nil
 	}
 	return nil, ledger.ErrConflict

@@ -200,6 +200,35 @@ func (s *Service) countIncident(ctx context.Context, event, brand, group string)
 	s.incidents.Add(ctx, 1, metric.WithAttributes(attribute.String("event", event), attribute.String("brand", brand), attribute.String("kind", kind)))
 }
 
+// endIncident ends the surge of an incident resolved by hand: complaints
+// stop joining it (and page as the policy says without it), and its scope
+// cools down before it can open another.
+func (s *Service) endIncident(ctx context.Context, c *fbv1.Case) {
+	cfg, ok := s.policy.Load().Surges()
+	_, group, found := strings.Cut(c.AuthorKey, "/incident/")
+	_, seq, err := cases.ParseID(c.Id)
+	if !ok || !found || err != nil {
+		return
+	}
+	for range maxConflicts {
+		o, err := s.surges.Observe(ctx, c.Brand, "", s.clock.Now(), nil, cfg.Detect)
+		if err != nil {
+			s.d.Tel.Logger.WarnContext(ctx, "incident resolved, but its surge could not be ended; it ends when the rate is back to the usual", "incident", c.Id, "err", err)
+			return
+		}
+		next, open := o.State.Close(group, seq, s.clock.Now(), cfg.Detect)
+		if !open {
+			return
+		}
+		if err := s.surges.Store(ctx, c.Brand, o, next); !errors.Is(err, ledger.ErrConflict) {
+			if err == nil {
+				s.countIncident(ctx, "resolved", c.Brand, group)
+			}
+			return
+		}
+	}
+}
+
 // joinIncident records a decided complaint in the incident it belongs to.
 func (s *Service) joinIncident(ctx context.Context, d *fbv1.Decision, m *fbv1.Mention) {
 	if !d.GetSurge().GetActive() {

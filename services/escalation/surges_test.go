@@ -174,3 +174,29 @@ func TestIncidentResolvesWhenComplaintsStop(t *testing.T) {
 		t.Fatalf("%d incidents opened, want one", n)
 	}
 }
+
+func TestAnIncidentResolvedByHandStopsComplaintsJoiningIt(t *testing.T) {
+	r := newSurgeRig(t)
+	start := time.Now().Add(-5 * time.Minute)
+	send := func(i int, at time.Time) *fbv1.Decision {
+		m := mention(fmt.Sprintf("x:hand-%d", i), fmt.Sprintf("hand-%d", i), 300, at)
+		m.ReplyToId = "x:brand-reply"
+		r.send(scored(m, 0.9), 1)
+		r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+		return r.decision(m.Id)
+	}
+	var last *fbv1.Decision
+	for i := range 30 {
+		last = send(i, start.Add(time.Duration(i)*10*time.Second))
+	}
+	if !last.Quiet || last.Surge.GetIncidentId() == "" {
+		t.Fatalf("the last reply of the pile-on: %v, want it to join the incident quietly", last)
+	}
+	if _, err := r.svc[1].ResolveCase(asAna(), &fbv1.ResolveCaseRequest{Id: last.Surge.IncidentId, Note: "handled"}); err != nil {
+		t.Fatal(err)
+	}
+	after := send(30, time.Now())
+	if after.Quiet || after.Surge != nil || after.Route != "standard" {
+		t.Fatalf("a reply after the incident was resolved: route %q quiet %v surge %v; want it paged as ever", after.Route, after.Quiet, after.Surge)
+	}
+}

@@ -263,9 +263,10 @@ func Step(st State, obs Observation, cfg Config) (State, []Change) {
 			}
 			continue
 		}
-		if name == "outage" && next.pileOn() {
+		if name == "outage" && next.pileOn(now) {
 			// The pile-on's own complaints raise the brand's count: while
-			// one is open, it is what the brand's surge is.
+			// one is open, and while it cools down (its authors leaving
+			// the brand's window), it is what the brand's surge is.
 			continue
 		}
 		if obs.Complaint && next.surging(obs, scope, cfg) && now >= g.CooldownUntil {
@@ -299,10 +300,23 @@ func (st *State) surging(obs Observation, scope Scope, cfg Config) bool {
 	return cfg.Persist == 0 || obs.Recent[scope] >= 2
 }
 
-// pileOn reports whether a pile-on incident is open.
-func (st *State) pileOn() bool {
+// Close ends a group's open incident numbered seq (resolved by hand),
+// starting its cooldown; ok is false when that incident is not open.
+func (st State) Close(group string, seq int64, at time.Time, cfg Config) (State, bool) {
+	g := st.Groups[group]
+	if g == nil || g.Open == nil || g.Open.Seq != seq {
+		return st, false
+	}
+	next := st.clone()
+	next.Groups[group].Open = nil
+	next.Groups[group].CooldownUntil = at.UnixMilli() + cfg.Cooldown.Milliseconds()
+	return next, true
+}
+
+// pileOn reports whether a pile-on incident is open or cooling down.
+func (st *State) pileOn(now int64) bool {
 	for name, g := range st.Groups {
-		if name != "outage" && g.Open != nil {
+		if name != "outage" && (g.Open != nil || now < g.CooldownUntil) {
 			return true
 		}
 	}
