@@ -35,7 +35,8 @@ import (
 // Config is the escalation service's configuration.
 type Config struct {
 	config.Common
-	// PolicyFile is the YAML policy; empty runs the default policy.
+	// PolicyFile is the YAML policy; policyfile.Default (or empty) runs
+	// the shipped one.
 	PolicyFile string
 	// ShadowPolicyFile is a candidate policy evaluated beside the live one
 	// and recorded, never acted on.
@@ -57,7 +58,7 @@ type Config struct {
 // Register declares the flags.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "escalation", ":8083", ":9093")
-	fs.StringVar(&c.PolicyFile, "policy-file", "", "YAML escalation policy (default: the built-in policy); reloaded when it changes")
+	fs.StringVar(&c.PolicyFile, "policy-file", policyfile.Default, `YAML escalation policy, or "default" for the shipped one; a file is reloaded when it changes`)
 	fs.StringVar(&c.ShadowPolicyFile, "shadow-policy-file", "", "candidate policy run beside the live one: its decisions are recorded and compared, never acted on")
 	fs.DurationVar(&c.PolicyCheck, "policy-check-interval", 5*time.Second, "how often the policy files are checked for changes")
 	fs.DurationVar(&c.Reopen, "reopen-within", 72*time.Hour, "a complaint this soon after a case is resolved reopens it")
@@ -72,10 +73,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 func (c *Config) Validate() error {
 	var p config.Problems
 	p.Merge(c.Common.Validate())
-	if c.PolicyFile != "" {
-		if _, err := loadPolicy(c.PolicyFile); err != nil {
-			p.Add("policy-file", err.Error())
-		}
+	if _, err := loadPolicy(c.PolicyFile); err != nil {
+		p.Add("policy-file", err.Error())
 	}
 	if c.ShadowPolicyFile != "" {
 		if _, err := loadPolicy(c.ShadowPolicyFile); err != nil {
@@ -93,10 +92,7 @@ func (c *Config) Validate() error {
 }
 
 func loadPolicy(path string) (*policy.Policy, error) {
-	if path == "" {
-		return policy.Default(), nil
-	}
-	p, err := policyfile.Load(path)
+	p, err := policyfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy %s refused: %w", path, err)
 	}
@@ -215,7 +211,7 @@ func (s *Service) reloaders(cfg Config) ([]lifecycle.Part, error) {
 		}
 		parts = append(parts, r)
 	}
-	if cfg.PolicyFile != "" {
+	if !policyfile.IsDefault(cfg.PolicyFile) {
 		r, err := s.newReloader("live", cfg.PolicyFile, &s.policy, &s.liveState)
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -38,11 +39,31 @@ func Default() *Policy {
 // from.
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
-// Defaults applied when a policy leaves them out.
-const (
-	DefaultComplaint = "score.complaint >= 0.5 || score.sentiment == SENTIMENT_NEGATIVE"
-	DefaultWindow    = 24 * time.Hour
-)
+// shipped is default.yaml's settings. A policy that leaves one out
+// (complaint, window, answer, private_reply_within, warn_at) gets the
+// shipped policy's: default.yaml is their one source, not Go constants
+// that repeat it.
+var shipped = sync.OnceValue(func() document {
+	var d document
+	if err := yaml.Unmarshal(defaultYAML, &d); err != nil {
+		panic(fmt.Sprintf("policy: the embedded default policy is invalid: %v", err))
+	}
+	return d
+})
+
+// withShippedSettings fills the settings d leaves out from default.yaml.
+func withShippedSettings(d document) document {
+	s := shipped()
+	for _, f := range []struct{ own, def *string }{
+		{&d.Complaint, &s.Complaint}, {&d.Window, &s.Window}, {&d.Answer, &s.Answer},
+		{&d.PrivateReplyWithin, &s.PrivateReplyWithin}, {&d.WarnAt, &s.WarnAt},
+	} {
+		if strings.TrimSpace(*f.own) == "" {
+			*f.own = *f.def
+		}
+	}
+	return d
+}
 
 // Policy is a parsed, compiled policy. It is immutable and safe for concurrent
 // use.
@@ -191,6 +212,7 @@ func parse(doc []byte, read ListReader) (*Policy, error) {
 		}
 		problems = t.decodeProblems(err)
 	}
+	d = withShippedSettings(d)
 	env, err := newEnv()
 	if err != nil {
 		return nil, fmt.Errorf("policy: build CEL environment: %w", err)
@@ -243,19 +265,13 @@ func refused(problems ...Problem) error {
 func (p *Policy) parseHead(env *cel.Env, d document) []Problem {
 	var errs []Problem
 	src := strings.TrimSpace(d.Complaint)
-	if src == "" {
-		src = DefaultComplaint
-	}
 	var err error
 	if p.complaint, err = compile(env, src); err != nil {
 		errs = append(errs, p.top("complaint", "complaint %q: %v", src, err))
 	}
-	p.window = DefaultWindow
-	if d.Window != "" {
-		p.window, err = time.ParseDuration(d.Window)
-		if err != nil || p.window <= 0 {
-			errs = append(errs, p.top("window", "window %q: want a positive duration such as 24h", d.Window))
-		}
+	p.window, err = time.ParseDuration(d.Window)
+	if err != nil || p.window <= 0 {
+		errs = append(errs, p.top("window", "window %q: want a positive duration such as 24h", d.Window))
 	}
 	p.windowText = Span(p.window)
 	return errs

@@ -403,3 +403,37 @@ chains:
 		t.Errorf("brand reply praise = %+v, want route either at LOW", o)
 	}
 }
+
+// TestSettingsLeftOutAreTheShippedPolicys: default.yaml is the one source
+// of the settings a policy may leave out.
+func TestSettingsLeftOutAreTheShippedPolicys(t *testing.T) {
+	p, err := Parse([]byte(`
+routes:
+  - {name: all, match: complaint, team: standard, priority: NORMAL, reason: "complaint"}
+chains:
+  standard:
+    levels:
+      - {receivers: [queue], ack_timeout: 1h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	if p.Window() != def.Window() || p.PrivateReplyWithin() != def.PrivateReplyWithin() || p.replies.warnAt != def.replies.warnAt {
+		t.Fatalf("window %s, private reply within %s, warn at %v; want default.yaml's %s, %s, %v",
+			p.Window(), p.PrivateReplyWithin(), p.replies.warnAt, def.Window(), def.PrivateReplyWithin(), def.replies.warnAt)
+	}
+	for _, sc := range []*fbv1.Score{
+		{Complaint: 0.9},
+		{Complaint: 0.1, Sentiment: fbv1.Sentiment_SENTIMENT_NEGATIVE},
+		{Complaint: 0.1, Sentiment: fbv1.Sentiment_SENTIMENT_POSITIVE},
+	} {
+		if p.Complaint(sc) != def.Complaint(sc) {
+			t.Errorf("complaint(%v) = %v, default.yaml's rule says %v", sc, p.Complaint(sc), def.Complaint(sc))
+		}
+	}
+	shipped := shipped()
+	if shipped.Complaint == "" || shipped.Answer == "" || shipped.Window == "" || shipped.PrivateReplyWithin == "" || shipped.WarnAt == "" {
+		t.Fatalf("default.yaml leaves out a setting other policies take from it: %+v", shipped)
+	}
+}

@@ -17,18 +17,6 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/hours"
 )
 
-// Defaults for how brand replies and first responses are judged; default.yaml
-// documents each.
-const (
-	// DefaultAnswer: a reply answers unless it is hostile or dismissive,
-	// powerless (sorry, and nothing to offer), or posts private details in
-	// public. A move to private messages is judged apart: it is followed
-	// until the brand answers there.
-	DefaultAnswer             = "!reply.hostile && !reply.no_next_step && !(reply.public && reply.exposes_private)"
-	DefaultPrivateReplyWithin = 2 * time.Hour
-	DefaultWarnAt             = 0.8
-)
-
 // replyRules are the parsed reply and first-response settings.
 type replyRules struct {
 	answer             *program
@@ -40,20 +28,17 @@ type replyRules struct {
 
 func (p *Policy) parseReplies(env *cel.Env, d document) []Problem {
 	var errs []Problem
-	r := replyRules{privateReplyWithin: DefaultPrivateReplyWithin, warnAt: DefaultWarnAt, respondWithin: map[fbv1.Priority]time.Duration{}}
+	// Answer, private_reply_within and warn_at left out are default.yaml's
+	// (withShippedSettings).
+	r := replyRules{respondWithin: map[fbv1.Priority]time.Duration{}}
 	src := strings.TrimSpace(d.Answer)
-	if src == "" {
-		src = DefaultAnswer
-	}
 	var err error
 	if r.answer, err = compile(env, src); err != nil {
 		errs = append(errs, p.top("answer", "answer %q: %v", src, err))
 	}
-	if d.PrivateReplyWithin != "" {
-		r.privateReplyWithin, err = time.ParseDuration(d.PrivateReplyWithin)
-		if err != nil || r.privateReplyWithin <= 0 {
-			errs = append(errs, p.top("private_reply_within", "private_reply_within %q: want a positive duration such as 2h", d.PrivateReplyWithin))
-		}
+	r.privateReplyWithin, err = time.ParseDuration(d.PrivateReplyWithin)
+	if err != nil || r.privateReplyWithin <= 0 {
+		errs = append(errs, p.top("private_reply_within", "private_reply_within %q: want a positive duration such as 2h", d.PrivateReplyWithin))
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.RespondWithin)) {
 		prio, err := parsePriority(name)
@@ -69,10 +54,8 @@ func (p *Policy) parseReplies(env *cel.Env, d document) []Problem {
 		}
 		r.respondWithin[prio] = within
 	}
-	if d.WarnAt != "" {
-		if r.warnAt, err = parseShare(d.WarnAt); err != nil {
-			errs = append(errs, p.top("warn_at", "warn_at %q: %v", d.WarnAt, err))
-		}
+	if r.warnAt, err = parseShare(d.WarnAt); err != nil {
+		errs = append(errs, p.top("warn_at", "warn_at %q: %v", d.WarnAt, err))
 	}
 	if d.BusinessHours != nil {
 		if r.hours, err = hours.Parse(*d.BusinessHours); err != nil {

@@ -101,3 +101,22 @@ func Load(path string) (*policy.Policy, error) {
 	}
 	return s.Parse()
 }
+
+// Default names the shipped policy (default.yaml) wherever a policy file
+// is asked for: the escalation service's --policy-file, whose default it
+// is, and the CLI's backtest --policy and --against, policy check and
+// policy test. It is the one spelling of "use the default".
+const Default = "default"
+
+// IsDefault reports whether name asks for the shipped policy: Default, or
+// no name at all, as a zero-valued configuration has. No file backs it, so
+// nothing watches it for changes.
+func IsDefault(name string) bool { return name == Default || name == "" }
+
+// Open is Load, except that a name IsDefault accepts is the shipped policy.
+func Open(name string) (*policy.Policy, error) {
+	if IsDefault(name) {
+		return policy.Default(), nil
+	}
+	return Load(name)
+}

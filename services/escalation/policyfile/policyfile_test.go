@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/services/escalation/policy"
 )
 
 const doc = `lists:
@@ -73,5 +75,17 @@ func TestAMissingListIsRefusedWithItsLine(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "nope.yaml")); err == nil || !strings.Contains(err.Error(), "read policy") {
 		t.Fatalf("Load of a missing policy = %v", err)
+	}
+}
+
+func TestDefaultIsTheOneNameOfTheShippedPolicy(t *testing.T) {
+	for _, name := range []string{Default, ""} {
+		p, err := Open(name)
+		if err != nil || p.Version() != policy.Default().Version() {
+			t.Fatalf("Open(%q): %v, version %v; want the shipped policy", name, err, p)
+		}
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("a missing policy file was taken for the default")
 	}
 }

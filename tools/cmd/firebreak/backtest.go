@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,8 +49,8 @@ func runBacktest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("backtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o backtestOptions
-	fs.StringVar(&o.policyPath, "policy", "", `policy YAML to replay, or "default" for the shipped one (required)`)
-	fs.StringVar(&o.againstPath, "against", "", `second policy to compare with (a file or "default")`)
+	fs.StringVar(&o.policyPath, "policy", "", `policy YAML to replay, or `+strconv.Quote(policyfile.Default)+` for the shipped one (required)`)
+	fs.StringVar(&o.againstPath, "against", "", `second policy to compare with (a file or `+strconv.Quote(policyfile.Default)+`)`)
 	fs.StringVar(&o.inPath, "in", "", "mentions to replay: NDJSON as POST /v1/mentions takes it (or protobuf JSON of firebreak.v1.Mention), or the twcs CSV layout (required)")
 	fs.StringVar(&o.format, "format", "", "input format, csv or ndjson (default: from the file extension)")
 	fs.StringVar(&o.brandFollowers, "brand-followers", "", "brands' own follower counts for reach tiers, e.g. acme=203000,globex=5000")
@@ -152,11 +153,8 @@ func backtest(ctx context.Context, o backtestOptions, stdout, stderr io.Writer) 
 }
 
 func loadPolicy(path string) (*policy.Policy, error) {
-	if path == "default" {
-		return policy.Default(), nil
-	}
 	// The same reader as the service: the policy with the lists it names.
-	p, err := policyfile.Load(path)
+	p, err := policyfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -44,7 +44,7 @@ func runPolicyCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 	}
-	p, err := readPolicy(path)
+	p, err := policyfile.Open(path)
 	var refused *policy.ParseError
 	if errors.As(err, &refused) {
 		writeProblems(stdout, refused.Problems)
@@ -116,13 +116,4 @@ func receiverNames(path string) ([]string, error) {
 		}
 	}
 	return names, nil
-}
-
-// readPolicy reads a policy file and the lists it names, relative to it
-// ("default" is the shipped policy).
-func readPolicy(path string) (*policy.Policy, error) {
-	if path == "default" {
-		return policy.Default(), nil
-	}
-	return policyfile.Load(path)
 }

@@ -16,6 +16,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/policy"
+	"github.com/firebreak/firebreak/services/escalation/policyfile"
 	"github.com/firebreak/firebreak/services/ingest/mention"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
@@ -43,7 +44,7 @@ func runPolicyTest(_ context.Context, args []string, stdout, stderr io.Writer) e
 	if len(files) != 1 || (*mentionArg == "") == (*casesPath == "") {
 		return fmt.Errorf("%w: policy test FILE (--mention JSON | --cases CASES.yaml) (FILE may be \"default\")", errUsage)
 	}
-	if mk.policy, err = readPolicy(files[0]); err != nil {
+	if mk.policy, err = policyfile.Open(files[0]); err != nil {
 		return fmt.Errorf("%s: %w", files[0], err)
 	}
 	mk.now = time.Now()
