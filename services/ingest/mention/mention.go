@@ -28,6 +28,10 @@ const (
 	MaxFutureSkew   = time.Hour
 	MaxBrandLength  = 64
 	MaxHandleLength = 256
+	// MaxURLBytes bounds a post's address. No real one is near it; with
+	// the others it keeps a mention far below the mentions stream's
+	// message size limit (bus.DefaultLimits).
+	MaxURLBytes = 2 << 10
 )
 
 // JSON is the generic wire form of a mention, as posted to /v1/mentions.
@@ -241,6 +245,9 @@ func Normalize(m *fbv1.Mention, now time.Time) error {
 	}
 	if m.Author.Followers < 0 || m.Author.Followers > MaxFollowers || m.Author.Following < 0 || m.Author.Following > MaxFollowers {
 		bad("author followers and following must be between 0 and %d", int64(MaxFollowers))
+	}
+	if len(m.Url) > MaxURLBytes {
+		bad("url is %d bytes; at most %d are accepted", len(m.Url), MaxURLBytes)
 	}
 	switch {
 	case strings.TrimSpace(m.Text) == "":

@@ -53,6 +53,7 @@ func TestDecodeRefusesBadInputNamingTheMentionAndReason(t *testing.T) {
 		{"brand reply without target", strings.Replace(good, `"text"`, `"brand_reply":true,"text"`, 1), "reply_to_author_id", 0},
 		{"huge quoted id", strings.Replace(good, `"text"`, `"quote_of_id":"x:`+strings.Repeat("9", 300)+`","text"`, 1), "quote_of_id is longer than", 0},
 		{"reply to id with spaces", strings.Replace(good, `"text"`, `"reply_to_id":"x:1 2","text"`, 1), "reply_to_id \"x:1 2\" contains whitespace", 0},
+		{"huge url", strings.Replace(good, `"text"`, `"url":"https://x.com/`+strings.Repeat("9", 3000)+`","text"`, 1), "url is 3014 bytes; at most 2048", 0},
 		{"second line bad", good + "\n" + `{"platform":"x"}`, "platform_id is missing", 1},
 		{"not an object", good + "\n[1]", "must be a JSON object", 1},
 	}

@@ -10,11 +10,69 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/firebreak/firebreak/services/platform/auth"
+	"github.com/firebreak/firebreak/services/platform/bus"
 )
+
+// ByteBudgets are stream byte budgets by noun, as a flag:
+// "mentions=20GiB,cases=2GiB". A size is bytes, or a number with KiB, MiB,
+// GiB or TiB.
+type ByteBudgets map[string]int64
+
+func (b ByteBudgets) String() string {
+	parts := make([]string, 0, len(b))
+	for _, noun := range bus.Nouns {
+		if n, ok := b[noun]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%d", noun, n))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set parses a list of noun=size.
+func (b ByteBudgets) Set(v string) error {
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		noun, size, ok := strings.Cut(item, "=")
+		if !ok || !slices.Contains(bus.Nouns, noun) {
+			return fmt.Errorf("%q is not noun=size with a noun of %s, e.g. mentions=20GiB", item, strings.Join(bus.Nouns, ", "))
+		}
+		n, err := ParseBytes(size)
+		if err != nil {
+			return fmt.Errorf("%s: %w", noun, err)
+		}
+		b[noun] = n
+	}
+	return nil
+}
+
+// ParseBytes reads a size: "1048576", "512MiB", "20GiB".
+func ParseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}, {"", 0}}
+	for _, u := range units {
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n < 1 || n > (1<<62)>>u.shift {
+			break
+		}
+		return n << u.shift, nil
+	}
+	return 0, fmt.Errorf("size %q is not a positive number of bytes, KiB, MiB, GiB or TiB, e.g. 512MiB", s)
+}
 
 // Version is the build's version, set with -ldflags "-X ...config.Version=v1.2.3".
 var Version = "dev"
@@ -27,19 +85,24 @@ func EnvName(flagName string) string {
 
 // Common holds the settings every service has.
 type Common struct {
-	Service         string
-	NATSURL         string
-	NATSCredsFile   string
-	NATSUser        string
-	NATSPassFile    string
-	NATSTLSCAFile   string
-	RedisURL        string
-	RedisAddrs      string
-	RedisMaster     string
-	RedisPassFile   string
-	RedisPrefix     string
-	SubjectPrefix   string
-	StreamReplicas  int
+	Service        string
+	NATSURL        string
+	NATSCredsFile  string
+	NATSUser       string
+	NATSPassFile   string
+	NATSTLSCAFile  string
+	RedisURL       string
+	RedisAddrs     string
+	RedisMaster    string
+	RedisPassFile  string
+	RedisPrefix    string
+	SubjectPrefix  string
+	StreamReplicas int
+	// StreamMaxBytes overrides streams' byte budgets by noun
+	// (bus.DefaultLimits otherwise).
+	StreamMaxBytes ByteBudgets
+	// StreamScaleDown lets replicas and budgets lower an existing stream's.
+	StreamScaleDown bool
 	HTTPAddr        string
 	GRPCAddr        string
 	LogLevel        string
@@ -89,7 +152,10 @@ func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) 
 	fs.StringVar(&c.RedisPassFile, "redis-password-file", "", "file holding the Redis password (overrides one in --redis-url)")
 	fs.StringVar(&c.RedisPrefix, "redis-key-prefix", "firebreak:", "prefix of every Redis key")
 	fs.StringVar(&c.SubjectPrefix, "subject-prefix", "firebreak", "prefix of every NATS subject and stream")
-	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas for the streams this service creates (3 in production)")
+	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas for the streams this service creates (3 in production); an existing stream with more keeps them unless --stream-scale-down")
+	c.StreamMaxBytes = ByteBudgets{}
+	fs.Var(c.StreamMaxBytes, "stream-max-bytes", "disk budgets of streams, e.g. 'mentions=20GiB,cases=2GiB' (nouns: "+strings.Join(bus.Nouns, ", ")+"); unset ones keep their defaults")
+	fs.BoolVar(&c.StreamScaleDown, "stream-scale-down", false, "let --stream-replicas and --stream-max-bytes lower an existing stream's (off: the larger is kept)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", httpAddr, "address of the HTTP server (health, readiness, metrics)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "address of the gRPC server")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")

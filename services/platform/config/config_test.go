@@ -96,3 +96,19 @@ func TestNATSUserNeedsItsPasswordFile(t *testing.T) {
 		t.Fatalf("a user and a creds file: err = %v", err)
 	}
 }
+
+func TestStreamBudgetsAreNounsWithSizes(t *testing.T) {
+	c, err := parse(t, []string{"--stream-max-bytes", "mentions=20GiB, deadletter=512MiB"}, map[string]string{"FIREBREAK_STREAM_SCALE_DOWN": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StreamMaxBytes["mentions"] != 20<<30 || c.StreamMaxBytes["deadletter"] != 512<<20 || len(c.StreamMaxBytes) != 2 || !c.StreamScaleDown {
+		t.Fatalf("budgets %v, scale down %v", c.StreamMaxBytes, c.StreamScaleDown)
+	}
+	for _, bad := range []string{"tweets=1GiB", "mentions=lots", "mentions=0", "mentions"} {
+		_, err := parse(t, []string{"--stream-max-bytes", bad}, nil)
+		if err == nil || !strings.Contains(err.Error(), "stream-max-bytes") {
+			t.Errorf("--stream-max-bytes %s: %v, want a refusal naming the flag", bad, err)
+		}
+	}
+}

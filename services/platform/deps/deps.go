@@ -123,7 +123,7 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w; start nats-server -js or set FIREBREAK_NATS_URL", config.Redacted(c.NATSURL), err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := bus.NewJetStream(nc, bus.PublishAckTimeout)
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("JetStream on %s: %w", config.Redacted(c.NATSURL), err)
@@ -149,7 +149,8 @@ func (d *Deps) streams(ctx context.Context, c config.Common, js jetstream.JetStr
 	if c.NATSUser != "" && c.NATSUser != bus.StreamOwner {
 		return bus.AwaitStreams(ctx, js, d.Names, d.Tel.Logger)
 	}
-	if err := bus.EnsureStreams(ctx, js, d.Names, bus.StreamOptions{Replicas: c.StreamReplicas}); err != nil {
+	opts := bus.StreamOptions{Replicas: c.StreamReplicas, MaxBytes: c.StreamMaxBytes, ScaleDown: c.StreamScaleDown, Logger: d.Tel.Logger}
+	if err := bus.EnsureStreams(ctx, js, d.Names, opts); err != nil {
 		return fmt.Errorf("%w; is JetStream enabled on the server (nats-server -js), and may this NATS user create streams (only %s's may)?", err, bus.StreamOwner)
 	}
 	return nil
