@@ -64,6 +64,9 @@ func (p *Policy) lintRoutes() []Problem {
 			}
 			warn("is never reached: route %q (line %d) matches whenever this one does and stops evaluation (%s)", e.name, e.line, how)
 		}
+		if p.surges == nil && mentions(r.match.expr, varSurge) {
+			warn("reads surge, but the policy has no surges section, so no incident ever opens and surge.active is never true")
+		}
 		for _, name := range p.unknownLists(r.match.expr) {
 			warn("reads the list %q, but the policy names no such list under lists, so it is never there", name)
 		}
@@ -97,6 +100,9 @@ func (p *Policy) lintChains(receivers []string) []Problem {
 	used := map[string]bool{}
 	for _, r := range p.routes {
 		used[r.chain] = true
+	}
+	if p.surges != nil {
+		used[p.surges.Chain] = true // incidents page through it
 	}
 	known := map[string]bool{}
 	for _, r := range receivers {

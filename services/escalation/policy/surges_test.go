@@ -87,3 +87,25 @@ func TestBadSurgesSectionsAreRefusedNamingTheSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestLintWarnsOfSurgeRoutesWithoutASurgesSection(t *testing.T) {
+	t.Parallel()
+	doc := strings.Replace(string(DefaultYAML()), "\nsurges:\n", "\nunused_surges:\n", 1)
+	doc = doc[:strings.Index(doc, "\nunused_surges:")] + doc[strings.Index(doc, "\n# chains page people"):]
+	p, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, pr := range Lint(p, LintOptions{}) {
+		if strings.Contains(pr.Where, "joins-incident") && strings.Contains(pr.Message, "no surges section") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no warning that joins-incident reads surge without a surges section: %v", Lint(p, LintOptions{}))
+	}
+	if problems := Lint(Default(), LintOptions{}); len(problems) != 0 {
+		t.Fatalf("the default policy: %v", problems)
+	}
+}
