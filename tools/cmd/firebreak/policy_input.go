@@ -39,6 +39,17 @@ type testInput struct {
 	// To is the customer a brand reply answers; its id defaults to
 	// reply_to_author_id.
 	To *mention.AuthorJSON `json:"to,omitempty"`
+	// Surge is an open incident the mention belongs to (surge.* in CEL);
+	// left out, none is open.
+	Surge *testSurge `json:"surge,omitempty"`
+}
+
+type testSurge struct {
+	Authors  int64  `json:"authors"`
+	Topic    string `json:"topic"`
+	Incident string `json:"incident"`
+	Reason   string `json:"reason"`
+	Post     string `json:"post"`
 }
 
 type testScore struct {
@@ -161,6 +172,9 @@ func (mk *inputMaker) make(t *testInput) (decided, error) {
 		return d, err
 	}
 	d.in.History = mk.history(t, &d)
+	if s := t.Surge; s != nil {
+		d.in.Surge = &policy.SurgeFacts{Active: true, Authors: s.Authors, Topic: s.Topic, Incident: s.Incident, Reason: s.Reason, Post: s.Post}
+	}
 	return d, nil
 }
 
