@@ -45,7 +45,10 @@ type Config struct {
 	PolicyCheck time.Duration
 	Reopen      time.Duration
 	DecisionTTL time.Duration
-	MaxInFlight int
+	// CaseRetention is how long a resolved case, its timeline and its
+	// index entries are kept after its last change; 0 keeps them for ever.
+	CaseRetention time.Duration
+	MaxInFlight   int
 	// TimerTick is how often due chain levels are looked for.
 	TimerTick time.Duration
 	// JoinTimeout is how long a mention waits for its score or reach.
@@ -63,6 +66,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PolicyCheck, "policy-check-interval", 5*time.Second, "how often the policy files are checked for changes")
 	fs.DurationVar(&c.Reopen, "reopen-within", 72*time.Hour, "a complaint this soon after a case is resolved reopens it")
 	fs.DurationVar(&c.DecisionTTL, "decision-ttl", 72*time.Hour, "how long decisions are kept for redeliveries and explain calls")
+	fs.DurationVar(&c.CaseRetention, "case-retention", 90*24*time.Hour, "how long a resolved case and its timeline are kept after its last change (0: for ever)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")
 	fs.DurationVar(&c.TimerTick, "timer-tick", 200*time.Millisecond, "how often due escalation levels are looked for")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", 10*time.Second, "how long a mention waits for its score or reach before it is decided without it")
@@ -84,6 +88,7 @@ func (c *Config) Validate() error {
 	p.Check(c.PolicyCheck >= 100*time.Millisecond, "policy-check-interval", "must be at least 100ms")
 	p.Check(c.Reopen >= 0, "reopen-within", "must not be negative")
 	p.Check(c.DecisionTTL >= bus.DuplicateWindow, "decision-ttl", "must be at least 2m, and longer than the longest redelivery")
+	p.Check(c.CaseRetention == 0 || c.CaseRetention > c.Reopen, "case-retention", "must be longer than --reopen-within (a resolved case must be there to reopen), or 0 to keep cases for ever")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	p.Check(c.JoinTimeout >= time.Second, "join-timeout", "must be at least 1s")
 	p.Check(c.SurgeLook == 0 || c.SurgeLook >= 10*time.Millisecond, "surge-look-interval", "must be at least 10ms")
@@ -137,6 +142,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{},
 		tally: insights.New(d.Keys)}
+	s.store.Retention = cfg.CaseRetention
 	s.silences = ledger.NewSilences(d.Redis, d.Keys, silenceKeep)
 	s.store.Watch = s.silences.VersionKey()
 	s.surges = ledger.NewSurges(d.Redis, d.Keys)
@@ -187,7 +193,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return s.handle(ctx, msg)
 	}))
 	// Timers start after the consumer and stop before it.
-	unit.Workers = append(workers, consumer, commands, s.timers(cfg.TimerTick), s.incidentLooks(cmp.Or(cfg.SurgeLook, defaultSurgeLook)))
+	unit.Workers = append(workers, consumer, commands, s.timers(cfg.TimerTick), s.trimmer(), s.incidentLooks(cmp.Or(cfg.SurgeLook, defaultSurgeLook)))
 	unit.HTTP.AddCheck(consumer.Ready)
 	unit.HTTP.AddCheck(commands.Ready)
 	s.Unit = unit

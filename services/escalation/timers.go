@@ -27,6 +27,23 @@ func (s *Service) timers(tick time.Duration) *lifecycle.Every {
 	return &lifecycle.Every{Interval: tick, Do: s.fireDue}
 }
 
+// trimEvery is how often the case indexes are rid of expired cases.
+const trimEvery = time.Hour
+
+// trimmer drops resolved cases past their retention from the case indexes
+// (their keys expire by themselves). Every replica runs it; a pass finds
+// little to do after another's.
+func (s *Service) trimmer() *lifecycle.Every {
+	return &lifecycle.Every{Interval: trimEvery, Do: func(ctx context.Context) {
+		n, err := s.store.TrimCaseIndexes(ctx, s.clock.Now(), 500)
+		if err != nil {
+			s.d.Tel.Logger.Warn("trimming expired cases from the case indexes failed; retrying in an hour", "err", err)
+		} else if n > 0 {
+			s.d.Tel.Logger.Info("dropped expired cases from the case indexes", "cases", n)
+		}
+	}}
+}
+
 // fireDue handles everything due, batch after batch, so a burst of cases
 // does not fall a tick behind per hundred.
 func (s *Service) fireDue(ctx context.Context) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -236,4 +237,77 @@ func staleFields(recorded any, ms int64) bool {
 		return true
 	}
 	return at.MS < ms
+}
+
+// trimIndexScript drops a case whose keys expired from its shard's case
+// index and field indexes, and its recorded fields; a case that exists
+// again (it was reopened meanwhile) is left alone. KEYS: the shard's case
+// index, fields hash. ARGV: index key base (as reindexScript's), case id,
+// the case's key.
+var trimIndexScript = redis.NewScript(`
+local index, fields = KEYS[1], KEYS[2]
+local base, id = ARGV[1], ARGV[2]
+local prefix = string.sub(base, 1, #base - 1)
+local old = redis.call('HGET', fields, id)
+if old then
+  for name, value in pairs(cjson.decode(old)) do
+    if name ~= 'ver' and name ~= 'ms' and value ~= '' then redis.call('ZREM', prefix .. name .. ':' .. tostring(value), id) end
+  end
+  redis.call('HDEL', fields, id)
+end
+redis.call('ZREM', index, id)
+return 1
+`)
+
+// TrimCaseIndexes drops from the case indexes the cases whose keys have
+// expired: those resolved more than the retention ago. It reads only index
+// entries older than the retention, batch entries at a time, so a pass
+// costs little; run it now and then. It returns how many it dropped.
+func (s *Store) TrimCaseIndexes(ctx context.Context, now time.Time, batch int) (int, error) {
+	if s.Retention <= 0 {
+		return 0, nil
+	}
+	before := strconv.FormatInt(now.Add(-s.Retention).UnixMilli(), 10)
+	dropped := 0
+	for i, key := range s.keys.Sharded("cases") {
+		tag := store.ShardTag("cases", i)
+		for kept := 0; ; {
+			ids, err := s.r.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: "-inf", Max: before, Offset: int64(kept), Count: int64(batch)}).Result()
+			if err != nil {
+				return dropped, fmt.Errorf("read case index %s: %w", key, err)
+			}
+			for _, id := range ids {
+				gone, err := s.caseGone(ctx, id)
+				if err != nil {
+					return dropped, err
+				}
+				if !gone {
+					kept++ // open for longer than the retention, or reopened
+					continue
+				}
+				if err := trimIndexScript.Run(ctx, s.r, []string{key, s.fieldsKey(tag)}, s.fieldIndexKey(tag, "", ""), id).Err(); err != nil {
+					return dropped, fmt.Errorf("drop expired case %s from the indexes: %w", id, err)
+				}
+				dropped++
+			}
+			if len(ids) < batch {
+				break
+			}
+		}
+	}
+	return dropped, nil
+}
+
+// caseGone says whether a case's key no longer exists (an entry that names
+// no case is gone too).
+func (s *Store) caseGone(ctx context.Context, id string) (bool, error) {
+	tag, n, err := cases.ParseID(id)
+	if err != nil {
+		return true, nil
+	}
+	exists, err := s.r.Exists(ctx, Author{Tag: tag, s: s}.key("cases", strconv.FormatInt(n, 10))).Result()
+	if err != nil {
+		return false, fmt.Errorf("look up case %s: %w", id, err)
+	}
+	return exists == 0, nil
 }

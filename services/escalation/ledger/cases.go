@@ -87,7 +87,7 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 	}
 	var answer string
 	err = runPipelined(ctx, s.r, saveScript, []string{a.key("case"), a.key("outbox")},
-		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id, commandID, commandTTL.Milliseconds()},
+		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id, commandID, commandTTL.Milliseconds(), s.retained(c).Milliseconds()},
 		func(cmd *redis.Cmd) error {
 			var err error
 			answer, err = cmd.Text()
@@ -115,6 +115,15 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 	ver, _ := strconv.ParseInt(l.version, 10, 64)
 	_ = s.reindex(ctx, c, ver+1)
 	return nil
+}
+
+// retained is how long a case is kept after this save: the retention for
+// a resolved case, 0 (for ever) for any other.
+func (s *Store) retained(c *fbv1.Case) time.Duration {
+	if c.State != fbv1.CaseState_CASE_STATE_RESOLVED {
+		return 0
+	}
+	return s.Retention
 }
 
 // stampTrace gives e the trace of the work that caused it, once, so the

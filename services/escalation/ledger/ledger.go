@@ -36,6 +36,9 @@ type Store struct {
 	// JoinTimeout is how long a mention waits for its other part before it
 	// is decided without it.
 	JoinTimeout time.Duration
+	// Retention is how long a resolved case, its timeline and its index
+	// entries are kept after its last change; 0 keeps them for ever.
+	Retention time.Duration
 	// Watch, when set, is a key read in the same round trip as every join
 	// (the silences' version), returned as Joined.Watched.
 	Watch string

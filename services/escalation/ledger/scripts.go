@@ -83,6 +83,11 @@ local function count()
   if redis.call('HGET', join, 'complaint') == '1' then
     redis.call('ZADD', window, when, mid)
     redis.call('ZADD', streak, when, mid)
+    -- An author never answered keeps complaining: the streak keeps its
+    -- oldest complaint (when the first-response clock started) and the
+    -- latest 999, so its count saturates at 1,000 instead of growing
+    -- for as long as the author posts.
+    redis.call('ZREMRANGEBYRANK', streak, 1, -1000)
   end
   return history(when, span, window, streak, reply, handoff)
 end
@@ -179,10 +184,13 @@ if opens ~= '' and tonumber(opens) > tonumber(redis.call('GET', reply) or '0') t
 end
 if n ~= '' then
   redis.call('HSET', pointer, 'n', n, 'ver', tonumber(ver) + 1)
+  -- A decision never resolves a case: SET ends the retention of a
+  -- resolved case it reopens, and PERSIST that of its timeline.
   redis.call('SET', prefix .. 'cases:' .. n, case)
   local timeline = prefix .. 'timeline:' .. n
   for i = first, #ARGV do redis.call('RPUSH', timeline, ARGV[i]) end
   redis.call('LTRIM', timeline, -cap, -1)
+  redis.call('PERSIST', timeline)
 end
 local evn = tonumber(redis.call('HGET', join, 'evn') or '0')
 redis.call('HSET', join, 'decided', decision, 'evn', evn + #ARGV - first + 1)
@@ -200,9 +208,13 @@ return 'ok'
 // command again changes nothing ('already'). A case that is no longer the
 // author's latest cannot change ('superseded').
 //
+// A resolved case and its timeline expire after the retention (ARGV[10],
+// 0: kept); any other save keeps them (SET clears the case's expiry).
+//
 // KEYS: case pointer, outbox
 // ARGV: expected version, case number, case bytes, event bytes, author key
-// prefix, timeline cap, event id, command id (” for none), command ttl ms
+// prefix, timeline cap, event id, command id (” for none), command ttl ms,
+// retention ms of a resolved case (0 when the case is not resolved)
 var saveScript = redis.NewScript(`
 local pointer = KEYS[1]
 local ver = redis.call('HGET', pointer, 'ver') or '0'
@@ -212,10 +224,18 @@ if ARGV[8] ~= '' and not redis.call('SET', ARGV[5] .. 'command:' .. ARGV[8], '1'
   return 'already'
 end
 redis.call('HSET', pointer, 'ver', tonumber(ver) + 1)
-redis.call('SET', ARGV[5] .. 'cases:' .. ARGV[2], ARGV[3])
+local casekey = ARGV[5] .. 'cases:' .. ARGV[2]
+redis.call('SET', casekey, ARGV[3])
 local timeline = ARGV[5] .. 'timeline:' .. ARGV[2]
 redis.call('RPUSH', timeline, ARGV[4])
 redis.call('LTRIM', timeline, -tonumber(ARGV[6]), -1)
+local keep = tonumber(ARGV[10] or '0')
+if keep > 0 then
+  redis.call('PEXPIRE', casekey, keep)
+  redis.call('PEXPIRE', timeline, keep)
+else
+  redis.call('PERSIST', timeline)
+end
 redis.call('HSET', KEYS[2], ARGV[7], ARGV[4])
 return 'ok'
 `)
