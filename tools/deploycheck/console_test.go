@@ -179,3 +179,49 @@ func routed(paths []networkingv1.HTTPIngressPath, p string) bool {
 	}
 	return false
 }
+
+// TestChartRoutesTheReceiversCallbacksToTheNotifier: with the callbacks on,
+// the notifier reads their secrets, and the console's host routes Slack's
+// and PagerDuty's callback paths to the notifier, which admits the ingress
+// controller; with them off, neither path is routed.
+func TestChartRoutesTheReceiversCallbacksToTheNotifier(t *testing.T) {
+	t.Parallel()
+	values := consoleBehindIngress + `receivers:
+  secrets: {slack-signing-secret: s, slack-users.yaml: "U1: {user: amy, role: responder}", pagerduty-webhook-secret: p}
+  callbacks: {slackSigningSecretKey: slack-signing-secret, slackUsersKey: slack-users.yaml, pagerdutyWebhookSecretKey: pagerduty-webhook-secret}
+`
+	objs := decode(t, []byte(mustRender(t, values).Manifest))
+	env := envs(objs)["notifier"]
+	for k, v := range map[string]string{
+		"FIREBREAK_SLACK_SIGNING_SECRET_FILE":     "/etc/firebreak/receiver-secrets/slack-signing-secret",
+		"FIREBREAK_SLACK_USERS_FILE":              "/etc/firebreak/receiver-secrets/slack-users.yaml",
+		"FIREBREAK_PAGERDUTY_WEBHOOK_SECRET_FILE": "/etc/firebreak/receiver-secrets/pagerduty-webhook-secret",
+	} {
+		if env[k] != v {
+			t.Errorf("notifier: %s=%q, want %q", k, env[k], v)
+		}
+	}
+	paths := objs.ingresses[0].Spec.Rules[0].HTTP.Paths
+	for _, p := range []string{"/v1/slack/interactions", "/v1/pagerduty/webhook"} {
+		found := false
+		for _, ip := range paths {
+			if ip.Path == p && ip.Backend.Service.Name == "fb-firebreak-notifier" && ip.Backend.Service.Port.Name == "http" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the Ingress does not route %s to the notifier's http port", p)
+		}
+	}
+	if !ingressAllowed(objs.netpols, "notifier", "ingress-nginx") {
+		t.Error("the notifier's NetworkPolicy does not let the ingress controller in for the callbacks")
+	}
+
+	off := decode(t, []byte(mustRender(t, consoleBehindIngress).Manifest))
+	if routed(off.ingresses[0].Spec.Rules[0].HTTP.Paths, "/v1/slack/interactions") || ingressAllowed(off.netpols, "notifier", "ingress-nginx") {
+		t.Error("with the callbacks off, the notifier is reachable through the Ingress")
+	}
+	if _, err := render(t, "receivers:\n  secrets: {s: x}\n  callbacks: {slackSigningSecretKey: s}\n"); err == nil || !strings.Contains(err.Error(), "slackUsersKey") {
+		t.Errorf("Slack's signing secret without the users file: %v, want a refusal naming slackUsersKey", err)
+	}
+}

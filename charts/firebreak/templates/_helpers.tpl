@@ -152,6 +152,17 @@ key k is passed as FIREBREAK_<K>_FILE, the service's --k-file flag. */}}
 {{- dict "ingest" (list "x-consumer-secret" "mastodon-token" "bluesky-chat-app-password") "reach" (list "x-bearer-token" "mastodon-token") | toJson -}}
 {{- end -}}
 
+{{/* The callback paths the notifier serves, one a line, for those that are
+on. */}}
+{{- define "firebreak.callbackPaths" -}}
+{{- with .Values.receivers.callbacks -}}
+{{- if .slackSigningSecretKey }}/v1/slack/interactions
+{{ end -}}
+{{- if .pagerdutyWebhookSecretKey }}/v1/pagerduty/webhook
+{{ end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Checks across values that the schema cannot express. */}}
 {{- define "firebreak.validate" -}}
 {{- if and .Values.nats.users.enabled (include "firebreak.hasNatsCreds" .) -}}
@@ -173,6 +184,14 @@ key k is passed as FIREBREAK_<K>_FILE, the service's --k-file flag. */}}
 {{- range (include "firebreak.platformKeys" . | splitList "\n") -}}
 {{- if and . (not (or (has . $files.ingest) (has . $files.reach))) -}}
 {{- fail (printf "platformSecrets key %q is a file no service reads; use x-consumer-secret, mastodon-token or bluesky-chat-app-password (ingest), x-bearer-token or mastodon-token (reach)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.receivers.callbacks -}}
+{{- if and (or .slackSigningSecretKey .slackUsersKey .pagerdutyWebhookSecretKey) (not (include "firebreak.hasReceiverSecrets" $)) -}}
+{{- fail "receivers.callbacks name keys of the receiver secrets: set receivers.secrets or receivers.existingSecret" -}}
+{{- end -}}
+{{- if and .slackSigningSecretKey (not .slackUsersKey) -}}
+{{- fail "receivers.callbacks.slackSigningSecretKey needs slackUsersKey: the notifier refuses every click by a Slack user it cannot map to a Firebreak user" -}}
 {{- end -}}
 {{- end -}}
 {{- if and .Values.platformSecrets.existingSecret (not .Values.platformSecrets.keys) -}}
