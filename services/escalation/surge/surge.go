@@ -153,17 +153,16 @@ type ScopeState struct {
 type Incident struct {
 	// Seq numbers the group's incidents, from 1: the store derives the
 	// incident's case id from it.
-	Seq      int64   `json:"seq"`
-	Scope    Scope   `json:"scope"`
-	OpenedAt int64   `json:"opened_at"`
-	Peak     int     `json:"peak"`
-	Mean     float64 `json:"mean"`
-	SD       float64 `json:"sd"`
+	Seq      int64 `json:"seq"`
+	Scope    Scope `json:"scope"`
+	OpenedAt int64 `json:"opened_at"`
+	// Peak is the most distinct authors in a window, to a tenth.
+	Peak int     `json:"peak"`
+	Mean float64 `json:"mean"`
+	SD   float64 `json:"sd"`
 	// QuietSince is when the count fell back to the baseline (ms; 0 while
 	// above it).
 	QuietSince int64 `json:"quiet_since,omitempty"`
-	// Created is set once the incident's case is stored.
-	Created bool `json:"created,omitempty"`
 }
 
 // GroupState is a group's incidents.
@@ -376,7 +375,11 @@ func (ss *ScopeState) learn(closed []Closed, cfg Config) {
 // resolved when the count has been back at the baseline (its mean plus one
 // deviation) for the quiet period.
 func (inc *Incident) look(count int, now, seen int64, cfg Config) (Incident, bool) {
-	inc.Peak = max(inc.Peak, count)
+	if count > inc.Peak+max(1, inc.Peak/10) {
+		// In steps of a tenth, so that a growing incident does not
+		// change the state with every complaint.
+		inc.Peak = count
+	}
 	switch {
 	case float64(count) > inc.Mean+inc.SD:
 		inc.QuietSince = 0
