@@ -61,17 +61,24 @@ func TestOutageOpensOneIncidentOnTwoReplicasAndRepeatComplainersStillPage(t *tes
 	r := newSurgeRig(t)
 	start := time.Now().Add(-10 * time.Minute)
 	var sent []string
-	for i := range 80 {
-		m := mention(fmt.Sprintf("x:out-%d", i), fmt.Sprintf("cust-%d", i), 120, start.Add(time.Duration(i)*6*time.Second))
-		s := scored(m, 0.9)
-		s.Score.Topics = []string{"broadband"}
-		r.send(s, 1)
-		r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
-		sent = append(sent, m.Id)
+	complain := func(from, to int) {
+		for i := from; i < to; i++ {
+			m := mention(fmt.Sprintf("x:out-%d", i), fmt.Sprintf("cust-%d", i), 120, start.Add(time.Duration(i)*6*time.Second))
+			s := scored(m, 0.9)
+			s.Score.Topics = []string{"broadband"}
+			r.send(s, 1)
+			r.send(reached(m, fbv1.Tier_TIER_LOW), 1)
+			sent = append(sent, m.Id)
+		}
+		for _, id := range sent[from:to] {
+			r.decision(id)
+		}
 	}
-	for _, id := range sent {
-		r.decision(id)
-	}
+	// The outage's first half opens the incident; every complaint of the
+	// second half, decided after it opened, joins it quietly.
+	complain(0, 40)
+	r.waitEvents("the incident to open", func(evs []*fbv1.CaseEvent) bool { return len(incidents(evs)) >= 1 })
+	complain(40, 80)
 	// The same customer a third time, late in the outage: the repeat route
 	// pages them on their own.
 	for i := range 3 {
