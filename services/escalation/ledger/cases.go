@@ -85,9 +85,13 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", e.Id, err)
 	}
+	entry, err := timelineEntry(e)
+	if err != nil {
+		return err
+	}
 	var answer string
 	err = runPipelined(ctx, s.r, saveScript, []string{a.key("case"), a.key("outbox")},
-		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id, commandID, commandTTL.Milliseconds(), s.retained(c).Milliseconds()},
+		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id, commandID, commandTTL.Milliseconds(), s.retained(c).Milliseconds(), entry},
 		func(cmd *redis.Cmd) error {
 			var err error
 			answer, err = cmd.Text()
@@ -126,6 +130,20 @@ func (s *Store) retained(c *fbv1.Case) time.Duration {
 	return s.Retention
 }
 
+// timelineEntry is an event as its case's timeline keeps it: without the
+// case it carries, which is stored once beside the timeline. A timeline of
+// a thousand events then costs a thousand events, not a thousand cases.
+func timelineEntry(e *fbv1.CaseEvent) ([]byte, error) {
+	c := e.Case
+	e.Case = nil
+	b, err := proto.Marshal(e)
+	e.Case = c
+	if err != nil {
+		return nil, fmt.Errorf("encode timeline entry %s: %w", e.Id, err)
+	}
+	return b, nil
+}
+
 // stampTrace gives e the trace of the work that caused it, once, so the
 // console can link a timeline entry to its trace.
 func stampTrace(ctx context.Context, e *fbv1.CaseEvent) {
@@ -151,6 +169,7 @@ func (s *Store) Timeline(ctx context.Context, id string) ([]*fbv1.CaseEvent, err
 		if err := proto.Unmarshal([]byte(r), e); err != nil {
 			return nil, fmt.Errorf("decode timeline of case %s: %w", id, err)
 		}
+		e.Case = nil // entries stored before timelineEntry carry their case
 		out = append(out, e)
 	}
 	return out, nil

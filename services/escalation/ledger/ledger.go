@@ -305,14 +305,21 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 		}
 		args[1], args[2] = strconv.FormatInt(n, 10), caseBytes
 	}
+	args = append(args, len(events))
+	entries := make([]any, 0, len(events))
 	for _, e := range events {
 		stampTrace(ctx, e)
 		b, err := proto.Marshal(e)
 		if err != nil {
 			return false, fmt.Errorf("encode event %s: %w", e.Id, err)
 		}
-		args = append(args, b)
+		entry, err := timelineEntry(e)
+		if err != nil {
+			return false, err
+		}
+		args, entries = append(args, b), append(entries, entry)
 	}
+	args = append(args, entries...)
 	var answer string
 	keys := []string{a.key("join", d.MentionId), a.key("case"), a.key("unanswered"), a.key("reply"), a.key("handoff")}
 	err = runPipelined(ctx, s.r, commitScript, keys, args,

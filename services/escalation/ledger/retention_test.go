@@ -129,3 +129,32 @@ func TestUnansweredStreakKeepsItsOldestAndAThousandAtMost(t *testing.T) {
 		t.Fatalf("the streak expires in %v, want a TTL", ttl)
 	}
 }
+
+func TestTimelineKeepsEventsWithoutTheirCaseAndRedeliveriesGetItWhole(t *testing.T) {
+	client, keys := storetest.New(t)
+	s := New(client, keys, time.Hour, time.Hour)
+	ctx := context.Background()
+	l := openCase(t, s, "acme/x/ana", "standard", time.Now())
+	big := proto.Clone(l.Case).(*fbv1.Case)
+	for i := range cases.MaxMentionIDs {
+		big.MentionIds = append(big.MentionIds, fmt.Sprintf("x:%0200d", i)) // a case of ~100 KB
+	}
+	if err := s.Save(ctx, l, big, &fbv1.CaseEvent{Id: "e:big", Case: big}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	_, timeline := caseKeys(s, l.Case.Id)
+	for _, raw := range client.LRange(ctx, timeline, 0, -1).Val() {
+		if len(raw) > 1<<10 {
+			t.Fatalf("a timeline entry is %d bytes, want the event without its case", len(raw))
+		}
+	}
+	evs, err := s.Timeline(ctx, l.Case.Id)
+	if err != nil || len(evs) != 2 || evs[1].Id != "e:big" {
+		t.Fatalf("timeline %v, %v; want the opening and the save", evs, err)
+	}
+	// The outbox, which publishes, keeps the event whole.
+	out, err := s.Outbox(ctx, l.Case.Id)
+	if err != nil || len(out) != 1 || len(out[0].GetCase().GetMentionIds()) != cases.MaxMentionIDs {
+		t.Fatalf("outbox %d events, %v; want the event with its case", len(out), err)
+	}
+}

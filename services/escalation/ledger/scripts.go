@@ -152,12 +152,16 @@ return {'ready', score or '', reach or '', hist, n, ver, current}
 // ARGV: expected version, case number (empty for no case change), case
 // bytes, decision bytes, ttl ms, author key prefix, timeline cap, late flag
 // ("1" when a late part revises a decision), answer ms (” for none),
-// hand-off ms to open (” for none), history ttl ms, events...
+// hand-off ms to open (” for none), history ttl ms, number of events k,
+// k events, their k timeline entries
 var commitScript = redis.NewScript(`
 local join, pointer, streak, reply, handoff = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expected, n, case, decision, ttl, prefix, cap, late = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
 local answer, opens, httl = ARGV[9], ARGV[10], ARGV[11]
-local first = 12
+-- ARGV[12] is the number of events k: the events follow, then their
+-- timeline entries (the same events without the case they carry).
+local k = tonumber(ARGV[12])
+local first, last = 13, 12 + k
 if late == '1' then
   -- A late part revises a decision once; the join script let only one in.
   if redis.call('HGET', join, 'late') ~= '1' then return 'already' end
@@ -188,13 +192,13 @@ if n ~= '' then
   -- resolved case it reopens, and PERSIST that of its timeline.
   redis.call('SET', prefix .. 'cases:' .. n, case)
   local timeline = prefix .. 'timeline:' .. n
-  for i = first, #ARGV do redis.call('RPUSH', timeline, ARGV[i]) end
+  for i = last + 1, last + k do redis.call('RPUSH', timeline, ARGV[i]) end
   redis.call('LTRIM', timeline, -cap, -1)
   redis.call('PERSIST', timeline)
 end
 local evn = tonumber(redis.call('HGET', join, 'evn') or '0')
-redis.call('HSET', join, 'decided', decision, 'evn', evn + #ARGV - first + 1)
-for i = first, #ARGV do redis.call('HSET', join, 'ev' .. (evn + i - first + 1), ARGV[i]) end
+redis.call('HSET', join, 'decided', decision, 'evn', evn + k)
+for i = first, last do redis.call('HSET', join, 'ev' .. (evn + i - first + 1), ARGV[i]) end
 -- The parts are in the decision now; the rest of the hash only answers
 -- redeliveries, late parts and explain calls until it expires.
 redis.call('HDEL', join, 'score', 'reach')
@@ -214,7 +218,8 @@ return 'ok'
 // KEYS: case pointer, outbox
 // ARGV: expected version, case number, case bytes, event bytes, author key
 // prefix, timeline cap, event id, command id (” for none), command ttl ms,
-// retention ms of a resolved case (0 when the case is not resolved)
+// retention ms of a resolved case (0 when the case is not resolved),
+// timeline entry (the event without its case)
 var saveScript = redis.NewScript(`
 local pointer = KEYS[1]
 local ver = redis.call('HGET', pointer, 'ver') or '0'
@@ -227,7 +232,7 @@ redis.call('HSET', pointer, 'ver', tonumber(ver) + 1)
 local casekey = ARGV[5] .. 'cases:' .. ARGV[2]
 redis.call('SET', casekey, ARGV[3])
 local timeline = ARGV[5] .. 'timeline:' .. ARGV[2]
-redis.call('RPUSH', timeline, ARGV[4])
+redis.call('RPUSH', timeline, ARGV[11])
 redis.call('LTRIM', timeline, -tonumber(ARGV[6]), -1)
 local keep = tonumber(ARGV[10] or '0')
 if keep > 0 then

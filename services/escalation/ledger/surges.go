@@ -225,13 +225,14 @@ func IncidentTag(brand, group string) string { return store.Tag(brand + "/incide
 // new version, or 0 when it was there.
 //
 // KEYS: case pointer, outbox
-// ARGV: case number, case bytes, event bytes, key prefix, timeline cap, event id
+// ARGV: case number, case bytes, event bytes, key prefix, timeline cap, event
+// id, timeline entry
 var createScript = redis.NewScript(`
 if tonumber(redis.call('HGET', KEYS[1], 'n') or '0') >= tonumber(ARGV[1]) then return 0 end
 local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
 redis.call('HSET', KEYS[1], 'n', ARGV[1], 'ver', ver + 1)
 redis.call('SET', ARGV[4] .. 'cases:' .. ARGV[1], ARGV[2])
-redis.call('RPUSH', ARGV[4] .. 'timeline:' .. ARGV[1], ARGV[3])
+redis.call('RPUSH', ARGV[4] .. 'timeline:' .. ARGV[1], ARGV[7])
 redis.call('HSET', KEYS[2], ARGV[6], ARGV[3])
 return ver + 1
 `)
@@ -254,9 +255,13 @@ func (s *Store) CreateIncident(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEv
 	if err != nil {
 		return false, fmt.Errorf("encode event %s: %w", e.Id, err)
 	}
+	entry, err := timelineEntry(e)
+	if err != nil {
+		return false, err
+	}
 	var ver int64
 	err = runPipelined(ctx, s.r, createScript, []string{a.key("case"), a.key("outbox")},
-		[]any{n, cb, eb, a.prefix(), timelineCap, e.Id},
+		[]any{n, cb, eb, a.prefix(), timelineCap, e.Id, entry},
 		func(cmd *redis.Cmd) error {
 			var err error
 			ver, err = cmd.Int64()
