@@ -7,26 +7,39 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firebreak/firebreak/tools/imagebuild"
 )
 
-// TestDockerfilesBuildFromWhatTheyCopy checks each service's Dockerfile
-// without a container engine: the final stage is a shell-less base run as a
-// numeric non-root user with the service as entrypoint, and the files its
-// COPY instructions take from the context are enough to build the service
-// (a go build in a directory holding only those files).
-func TestDockerfilesBuildFromWhatTheyCopy(t *testing.T) {
+// TestDockerfileBuildsEachServiceFromWhatItCopies checks the one
+// Dockerfile, for each service named by its SERVICE build argument, without
+// a container engine: the final stage is a shell-less base run as a numeric
+// non-root user whose entrypoint links to the service's binary, and the
+// files its COPY instructions take from the context are enough to build the
+// service (a go build in a directory holding only those files).
+func TestDockerfileBuildsEachServiceFromWhatItCopies(t *testing.T) {
 	t.Parallel()
 	root := repoRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := string(b)
+	for _, svc := range services {
+		if !strings.Contains(dockerfile, "|"+svc+"|") && !strings.Contains(dockerfile, "in "+svc+"|") && !strings.Contains(dockerfile, "|"+svc+")") {
+			t.Errorf("the Dockerfile's SERVICE check does not take %s", svc)
+		}
+	}
+	if matches, _ := filepath.Glob(filepath.Join(root, "services", "*", "Dockerfile")); len(matches) > 0 {
+		t.Errorf("per-service Dockerfiles %v beside the one at the root: build with --build-arg SERVICE instead", matches)
+	}
 	for _, svc := range services {
 		t.Run(svc, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join(root, "services", svc, "Dockerfile"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			instrs := instructions(string(b))
+			instrs := instructions(strings.ReplaceAll(dockerfile, "${SERVICE}", svc))
 			final := 0
 			for i, in := range instrs {
 				if in[0] == "FROM" {
@@ -37,7 +50,7 @@ func TestDockerfilesBuildFromWhatTheyCopy(t *testing.T) {
 			if !strings.HasPrefix(base, "gcr.io/distroless/static") || !strings.Contains(base, "nonroot") && base != "scratch" {
 				t.Errorf("final base %s, want distroless/static nonroot or scratch", base)
 			}
-			var user, entrypoint string
+			var user, entrypoint, build string
 			var sources []string
 			for i, in := range instrs {
 				switch {
@@ -47,6 +60,8 @@ func TestDockerfilesBuildFromWhatTheyCopy(t *testing.T) {
 					user = in[1]
 				case i > final && in[0] == "ENTRYPOINT":
 					entrypoint = strings.Join(in[1:], " ")
+				case i < final && in[0] == "RUN" && slices.Contains(in, "build"):
+					build = strings.Join(in, " ")
 				case in[0] == "COPY" && !strings.HasPrefix(in[1], "--from"):
 					for _, arg := range in[1 : len(in)-1] {
 						if !strings.HasPrefix(arg, "--") {
@@ -58,8 +73,20 @@ func TestDockerfilesBuildFromWhatTheyCopy(t *testing.T) {
 			if user != "65532:65532" {
 				t.Errorf("final USER %q, want 65532:65532", user)
 			}
-			if want := `["/usr/local/bin/` + svc + `"]`; entrypoint != want {
+			// The entrypoint is a link to the binary, which keeps the
+			// service's name and imagebuild's place (BinDir/Name).
+			if want := `["/usr/local/bin/service"]`; entrypoint != want {
 				t.Errorf("ENTRYPOINT %s, want %s", entrypoint, want)
+			}
+			for _, want := range []string{"-o /out/" + svc + " ./services/" + svc + "/cmd/" + svc, "ln -s " + svc + " /out/service"} {
+				if !strings.Contains(build, want) {
+					t.Errorf("the build step %q does not contain %q", build, want)
+				}
+			}
+			if !slices.ContainsFunc(instrs[final:], func(in []string) bool {
+				return in[0] == "COPY" && in[1] == "--from=build" && in[2] == "/out/" && in[3] == imagebuild.BinDir+"/"
+			}) {
+				t.Errorf("the final stage does not copy the binary and its link into %s", imagebuild.BinDir)
 			}
 
 			ctxDir := t.TempDir()

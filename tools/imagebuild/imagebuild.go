@@ -2,7 +2,8 @@
 // binary without a container engine: an empty base, one layer holding the
 // binary, CA certificates and a passwd entry for the non-root user, and a
 // config that runs the binary as 65532:65532. The result has the same layout
-// as the services' Dockerfiles produce on distroless/static:nonroot.
+// as the repository's Dockerfile produces on distroless/static:nonroot (which
+// adds only a link, service, to the binary as its entrypoint).
 package imagebuild
 
 import (
@@ -25,7 +26,7 @@ import (
 )
 
 const (
-	// BinDir is where the binary lives in the image, as in the Dockerfiles.
+	// BinDir is where the binary lives in the image, as in the Dockerfile.
 	BinDir = "/usr/local/bin"
 	// User is distroless's nonroot user and group; the Helm chart's
 	// securityContext runs as the same numeric ids.

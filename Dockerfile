@@ -1,20 +1,25 @@
 # syntax=docker/dockerfile:1
-# Image for the scorer service. Build from the repository root, since the modules
-# share go.work and scorer needs services/platform and proto beside it:
+# The image of any one Firebreak service, named by the SERVICE build argument
+# (ingest, scorer, reach, escalation, notifier or console). Build from the
+# repository root, since the modules share go.work and every service needs
+# services/platform and proto beside it:
 #
-#   docker build -f services/scorer/Dockerfile --build-arg VERSION=$(git describe --always) -t firebreak/scorer .
+#   docker build --build-arg SERVICE=escalation --build-arg VERSION=$(git describe --always) -t firebreak/escalation .
 #
-# Without a container engine, `make images` builds the same image layout with
+# Without a container engine, `make images` builds the same images with
 # tools/cmd/imagebuild.
 ARG GO_VERSION=1.26
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+ARG SERVICE
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 ARG VERSION=dev
 WORKDIR /src
+RUN case "${SERVICE}" in ingest|scorer|reach|escalation|notifier|console) ;; \
+      *) echo "--build-arg SERVICE=\"${SERVICE}\": want ingest, scorer, reach, escalation, notifier or console" >&2; exit 1 ;; esac
 # Build in workspace mode, exactly as `make build` does: go.work needs every
-# module's go.mod, but only scorer's own sources and the modules it imports.
+# module's go.mod, but only the service's own sources and the modules it imports.
 ENV CGO_ENABLED=0
 COPY go.work go.work.su[m] ./
 COPY proto/go.mod proto/go.su[m] proto/
@@ -28,23 +33,27 @@ COPY services/console/go.mod services/console/go.su[m] services/console/
 COPY tools/go.mod tools/go.su[m] tools/
 COPY proto/ proto/
 COPY services/platform/ services/platform/
-COPY services/scorer/ services/scorer/
+COPY services/${SERVICE}/ services/${SERVICE}/
+# The binary keeps the service's name; "service" links to it because an
+# exec-form ENTRYPOINT cannot name a build argument.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
       -ldflags "-s -w -X github.com/firebreak/firebreak/services/platform/config.Version=${VERSION}" \
-      -o /out/scorer ./services/scorer/cmd/scorer
+      -o /out/${SERVICE} ./services/${SERVICE}/cmd/${SERVICE} && \
+    ln -s ${SERVICE} /out/service
 
 # distroless/static: CA certificates, tzdata and /etc/passwd, no shell, no
 # package manager; the nonroot variant runs as 65532:65532.
 FROM gcr.io/distroless/static-debian12:nonroot
+ARG SERVICE
 ARG VERSION=dev
-LABEL org.opencontainers.image.title="firebreak-scorer" \
-      org.opencontainers.image.description="Firebreak scorer service" \
+LABEL org.opencontainers.image.title="firebreak-${SERVICE}" \
+      org.opencontainers.image.description="Firebreak ${SERVICE} service" \
       org.opencontainers.image.source="https://github.com/firebreak/firebreak" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
-COPY --from=build /out/scorer /usr/local/bin/scorer
+COPY --from=build /out/ /usr/local/bin/
 USER 65532:65532
 WORKDIR /
 EXPOSE 8080 9090
-ENTRYPOINT ["/usr/local/bin/scorer"]
+ENTRYPOINT ["/usr/local/bin/service"]
