@@ -60,11 +60,19 @@ func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
 	w := startReplicas(t, 2, nil)
 	start := time.Now().Add(-10 * time.Minute)
 	var ids []string
-	for i := range 200 {
-		id := fmt.Sprintf("71%03d", i)
-		w.complaintAt(i%2, id, fmt.Sprintf("north-%d", i), outageTexts[i%len(outageTexts)], 150+int64(i), start.Add(time.Duration(i)*3*time.Second), "")
-		ids = append(ids, "x:"+id)
+	complain := func(from, to int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("71%03d", i)
+			w.complaintAt(i%2, id, fmt.Sprintf("north-%d", i), outageTexts[i%len(outageTexts)], 150+int64(i), start.Add(time.Duration(i)*3*time.Second), "")
+			ids = append(ids, "x:"+id)
+		}
 	}
+	// The first 80 open the incident (after the persistence, about the
+	// 50th); the other 120, decided once it is open, all join it quietly,
+	// however the two replicas interleave.
+	complain(0, 80)
+	testkit.Eventually(t, "the incident to open", func() bool { return len(w.incidentCases()) >= 1 })
+	complain(80, 200)
 	// A customer complaining for the third time during the outage is
 	// paged on their own, as ever.
 	for i := range 3 {
@@ -89,8 +97,13 @@ func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
 		t.Fatalf("incident cases %v, want one, the one the quiet complaints joined (%s)", incidents, incidentID)
 	}
 	inc := incidents[0]
-	if quiet < 150 {
-		t.Fatalf("%d of 200 complaints joined the incident quietly, want all but the first minutes' before it opened", quiet)
+	for _, id := range ids[80:] {
+		if d := w.decision(id); !d.Quiet {
+			t.Fatalf("%s, decided after the incident opened: route %q; want it to join quietly", id, d.Route)
+		}
+	}
+	if quiet < 120 {
+		t.Fatalf("%d of 200 complaints joined the incident quietly, want at least the 120 after it opened", quiet)
 	}
 	if inc.Team != "senior" || inc.Incident.Authors < int64(quiet) || inc.Incident.MembersTotal < int64(quiet) || inc.Incident.Reach <= 150*int64(quiet) ||
 		!strings.Contains(inc.Incident.Reason, "people complained") || !strings.Contains(inc.Incident.Reason, "in 15 minutes; usually") {
@@ -126,9 +139,8 @@ func TestAPileOnUnderABrandReplyOpensAnIncidentLinkedToTheReply(t *testing.T) {
 		id := fmt.Sprintf("73%03d", i+1)
 		w.complaintAt(i%2, id, fmt.Sprintf("crowd-%d", i), "@acme how dare you talk to a customer like that, awful service", 300, start.Add(time.Duration(i)*10*time.Second),
 			`,"reply_to_id":"x:73000"`)
-	}
-	for i := range 30 {
-		w.decision(fmt.Sprintf("x:73%03d", i+1))
+		// Decided in the order they were posted, as a pile-on arrives.
+		w.decision("x:" + id)
 	}
 	w.settle()
 	incidents := w.incidentCases()
