@@ -4,6 +4,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -42,6 +42,11 @@ type Config struct {
 	// SeenTTL is how long an ingested platform id is remembered, so a
 	// mention re-sent days later is still published once.
 	SeenTTL time.Duration
+	// SeenExact is how long an ingested id is remembered exactly (one key
+	// each); from then to SeenTTL, in a daily Bloom filter sized for
+	// SeenPerDay mentions a day (see seen).
+	SeenExact  time.Duration
+	SeenPerDay int64
 	// UpdateEvery is the least time between two engagement updates of one
 	// post; UpdateWindow how long after it is first seen a post's growth
 	// is still published.
@@ -75,6 +80,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytesInFlight, "max-body-bytes-in-flight", 32<<20, "request-body bytes read at once over all requests before the edge answers 503")
 	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most mentions accepted in one request")
 	fs.DurationVar(&c.SeenTTL, "seen-ttl", 30*24*time.Hour, "how long an ingested mention id is remembered for dedup")
+	fs.DurationVar(&c.SeenExact, "seen-exact", 48*time.Hour, "how long an ingested mention id is remembered exactly; after that, until --seen-ttl, in a daily Bloom filter")
+	fs.Int64Var(&c.SeenPerDay, "seen-per-day", 2_000_000, "mentions a day the dedup filters are sized for (24 bits each, a 1e-5 error rate per day checked)")
 	fs.DurationVar(&c.UpdateEvery, "update-every", 30*time.Second, "least time between two engagement updates of one post (a repeat with more reposts, likes or replies)")
 	fs.DurationVar(&c.UpdateWindow, "update-window", 48*time.Hour, "how long after a post is first seen its engagement updates are published")
 	fs.Float64Var(&c.RatePerKey, "rate-per-key", 0, "mentions per second each API key may send, per replica (0: unlimited)")
@@ -95,6 +102,8 @@ func (c *Config) Validate() error {
 	p.Check(c.MaxBatch >= 1, "max-batch", "must be at least 1")
 	p.Check(c.MaxBodyBytesInFlight == 0 || c.MaxBodyBytesInFlight >= c.MaxBodyBytes, "max-body-bytes-in-flight", "must be at least --max-body-bytes, or the largest body could never be read")
 	p.Check(c.SeenTTL >= bus.DuplicateWindow, "seen-ttl", "must be at least 2m, JetStream's dedup window")
+	p.Check(c.SeenExact >= c.UpdateWindow, "seen-exact", "must be at least --update-window: an engagement update needs its post's exact record")
+	p.Check(c.SeenPerDay >= 1000, "seen-per-day", "must be at least 1000")
 	p.Check(c.UpdateEvery >= 0, "update-every", "must not be negative (0 publishes every growth)")
 	p.Check(c.UpdateWindow >= time.Minute && c.UpdateWindow <= c.SeenTTL, "update-window", "must be between 1m and --seen-ttl")
 	p.Check(c.RatePerKey >= 0, "rate-per-key", "must not be negative (0 is unlimited)")
@@ -138,6 +147,7 @@ type Service struct {
 	guard           *guard
 	bodies          *bodyBudget
 	accounts        accounts.Accounts
+	seen            *seen
 	// dropped counts platform mentions that failed validation.
 	dropped metric.Int64Counter
 	fbv1.UnimplementedIngestServiceServer
@@ -151,7 +161,11 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	if cfg.MaxBodyBytesInFlight == 0 {
 		cfg.MaxBodyBytesInFlight = 8 * cfg.MaxBodyBytes
 	}
+	if cfg.SeenExact == 0 { // a Config built in code rather than from flags
+		cfg.SeenExact = max(cfg.UpdateWindow, 48*time.Hour)
+	}
 	s := &Service{cfg: cfg, d: d, clock: clock.System{}, bodies: &bodyBudget{max: cfg.MaxBodyBytesInFlight}}
+	s.seen = newSeen(d.Redis, d.Keys, cmp.Or(cfg.SeenPerDay, 2_000_000), cfg.SeenExact, cfg.SeenTTL)
 	var err error
 	s.guard = newGuard(cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
 	if s.accounts, err = cfg.accounts(); err != nil {
@@ -235,13 +249,12 @@ type Accepted struct {
 // and every update is stored by JetStream.
 func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accepted, error) {
 	out := make([]Accepted, len(mentions))
-	seenKeys := make([]string, len(mentions))
+	now := s.clock.Now()
 	pipe := s.d.Redis.Pipeline()
-	exists := make([]*redis.IntCmd, len(mentions))
+	before := make([]func() bool, len(mentions))
 	for i, m := range mentions {
 		out[i].ID = m.Id
-		seenKeys[i] = s.d.Keys.Global("seen", m.Id)
-		exists[i] = pipe.Exists(ctx, seenKeys[i])
+		before[i] = s.seen.check(ctx, pipe, m, now)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("check ingested ids in Redis: %w", err)
@@ -249,7 +262,7 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 	var events []bus.Event
 	var fresh, dups []int
 	for i, m := range mentions {
-		if exists[i].Val() > 0 {
+		if before[i]() {
 			out[i].Duplicate = true
 			dups = append(dups, i)
 			continue
@@ -286,7 +299,7 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 	pipe = s.d.Redis.Pipeline()
 	for n, i := range fresh {
 		out[i].Duplicate = results[n].Duplicate
-		pipe.Set(ctx, seenKeys[i], 1, s.cfg.SeenTTL)
+		s.seen.record(ctx, pipe, mentions[i], now)
 		s.trackEngagement(ctx, pipe, mentions[i])
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
