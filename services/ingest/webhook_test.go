@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/firebreak/firebreak/services/ingest/x"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
 func withX(t *testing.T, secret string) func(*Config) {
@@ -228,7 +228,7 @@ func TestXDirectMessagesArePublishedPrivatelyAndNeverLogged(t *testing.T) {
 	const secret = "consumer-secret"
 	env := depstest.New(t)
 	d := env.Deps(t, "ingest")
-	var logs syncBuffer
+	var logs testkit.Buffer
 	d.Tel.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := Config{Common: env.Common, MaxBodyBytes: 4096, MaxBatch: 3, SeenTTL: time.Hour}
 	withX(t, secret)(&cfg)
@@ -273,20 +273,3 @@ func TestXDirectMessagesArePublishedPrivatelyAndNeverLogged(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the handlers' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

@@ -9,6 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/firebreak/firebreak/services/platform/admin"
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
+	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
@@ -20,43 +22,43 @@ const closed = "127.0.0.1:1"
 
 const password = "hunter2-s3cret"
 
-func TestOpenWithRedisUnreachableNamesRedisNotItsPassword(t *testing.T) {
+// TestOpenWithADependencyUnreachableNamesItNotItsPassword: an
+// unreachable Redis or NATS fails Open with an error that says which, where,
+// and how to point at another, and never shows the password in its URL.
+func TestOpenWithADependencyUnreachableNamesItNotItsPassword(t *testing.T) {
 	t.Parallel()
-	c := depstest.New(t).Common
-	c.Service = "probe"
-	c.RedisURL = "redis://firebreak:" + password + "@" + closed + "/0"
-	_, err := deps.Open(context.Background(), c, telemetrytest.New(t, "probe"))
-	if err == nil {
-		t.Fatal("Open succeeded with Redis unreachable")
+	tests := []struct {
+		dependency string
+		point      func(c *config.Common, url string)
+		scheme     string
+		want       []string
+	}{
+		{"Redis", func(c *config.Common, url string) { c.RedisURL = url }, "redis", []string{"redis", closed, "REDIS_URL"}},
+		{"NATS", func(c *config.Common, url string) { c.NATSURL = url }, "nats", []string{"NATS", closed, "FIREBREAK_NATS_URL"}},
 	}
-	msg := err.Error()
-	if strings.Contains(msg, password) {
-		t.Fatalf("the error shows the Redis password: %s", msg)
-	}
-	for _, want := range []string{"redis", closed, "REDIS_URL"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error %q does not contain %q (which dependency, where, and how to point at another)", msg, want)
-		}
-	}
-}
-
-func TestOpenWithNATSUnreachableNamesNATSNotItsPassword(t *testing.T) {
-	t.Parallel()
-	c := depstest.New(t).Common
-	c.Service = "probe"
-	c.NATSURL = "nats://firebreak:" + password + "@" + closed
-	_, err := deps.Open(context.Background(), c, telemetrytest.New(t, "probe"))
-	if err == nil {
-		t.Fatal("Open succeeded with NATS unreachable")
-	}
-	msg := err.Error()
-	if strings.Contains(msg, password) {
-		t.Fatalf("the error shows the NATS password: %s", msg)
-	}
-	for _, want := range []string{"NATS", closed, "FIREBREAK_NATS_URL"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error %q does not contain %q", msg, want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.dependency, func(t *testing.T) {
+			t.Parallel()
+			env := depstest.New(t)
+			c := env.Common
+			// Logged in to NATS as the test harness, as env.Deps does.
+			c.Service, c.NATSUser = "probe", bustest.Harness
+			c.NATSPassFile = bustest.PasswordFile(t, env.NATS, bustest.Harness)
+			tt.point(&c, tt.scheme+"://firebreak:"+password+"@"+closed)
+			_, err := deps.Open(context.Background(), c, telemetrytest.New(t, "probe"))
+			if err == nil {
+				t.Fatalf("Open succeeded with %s unreachable", tt.dependency)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, password) {
+				t.Fatalf("the error shows the %s password: %s", tt.dependency, msg)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not contain %q (which dependency, where, and how to point at another)", msg, want)
+				}
+			}
+		})
 	}
 }
 

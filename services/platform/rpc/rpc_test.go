@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -21,29 +20,11 @@ import (
 	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
-// syncBuffer is a log output several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serve runs a plain-text server that accepts the caller's key, and
 // returns its address, its logs and the key.
-func serve(t *testing.T) (*rpc.Server, *syncBuffer, string) {
+func serve(t *testing.T) (*rpc.Server, *testkit.Buffer, string) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	tel, err := telemetry.Setup(context.Background(), "test", telemetry.Options{Output: logs, Level: "info"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
-// Package testkit holds what every module's tests share for waiting:
-// Eventually polls a condition until a deadline instead of sleeping a fixed
-// time, so a test is as fast as the code allows and still passes on a
-// loaded machine.
+// Package testkit holds what every module's tests share for waiting and
+// watching: Eventually polls a condition until a deadline instead of
+// sleeping a fixed time, so a test is as fast as the code allows and still
+// passes on a loaded machine; Buffer collects logs written from many
+// goroutines.
 package testkit
 
 import (
