@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
@@ -36,8 +37,10 @@ type world struct {
 	stack *stack.Stack
 	// replicas are every running copy of the services, stack first; calls
 	// and posts go to the first unless a test picks another.
-	replicas   []*stack.Stack
-	nc         *nats.Conn
+	replicas []*stack.Stack
+	nc       *nats.Conn
+	// srv is the NATS server; each service logs in as its own user.
+	srv        *server.Server
 	escalation fbv1.EscalationServiceClient
 	hook       *recorder
 }
@@ -132,7 +135,7 @@ func startSetup(t *testing.T, s setup) *world {
 		t.Cleanup(func() { storetest.Clean(t, client, prefix) })
 	}
 	local := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}
-	w := &world{t: t, nc: bustest.Conn(t, srv), hook: hook}
+	w := &world{t: t, nc: bustest.Conn(t, srv), srv: srv, hook: hook}
 	for range n {
 		st, err := stack.Start(context.Background(), stack.Options{
 			Common: append(append([]string{"--nats-url=" + srv.ClientURL()}, redisFlags...), local...),

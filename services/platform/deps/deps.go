@@ -120,6 +120,9 @@ func (d *Deps) openNATS(ctx context.Context, c config.Common) error {
 		opts = append(opts, nats.RootCAs(c.NATSTLSCAFile))
 	}
 	nc, err := nats.Connect(c.NATSURL, opts...)
+	if errors.Is(err, nats.ErrAuthorization) {
+		return fmt.Errorf("log in to NATS at %s as %q: %w; check --nats-user and the password in --nats-password-file (or --nats-creds-file) against the server's users", config.Redacted(c.NATSURL), c.NATSUser, err)
+	}
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w; start nats-server -js or set FIREBREAK_NATS_URL", config.Redacted(c.NATSURL), err)
 	}

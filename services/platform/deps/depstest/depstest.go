@@ -55,11 +55,9 @@ func NewOnCluster(t testing.TB) *Env {
 	return e
 }
 
-// Deps opens a service's dependencies on the test's infrastructure. A
-// service, or a replica of one ("notifier-2"), connects to NATS as that
-// service's user, with its permissions and no more; any other name (the
-// test's own "test") connects as bustest.Harness, which may do anything.
-func (e *Env) Deps(t testing.TB, service string) *deps.Deps {
+// Config is the common settings of a service on the test's
+// infrastructure, logging in to NATS as Deps says.
+func (e *Env) Config(t testing.TB, service string) config.Common {
 	t.Helper()
 	c := e.Common
 	c.Service = service
@@ -68,6 +66,16 @@ func (e *Env) Deps(t testing.TB, service string) *deps.Deps {
 		c.NATSUser = bustest.Harness
 	}
 	c.NATSPassFile = bustest.PasswordFile(t, e.NATS, c.NATSUser)
+	return c
+}
+
+// Deps opens a service's dependencies on the test's infrastructure. A
+// service, or a replica of one ("notifier-2"), connects to NATS as that
+// service's user, with its permissions and no more; any other name (the
+// test's own "test") connects as bustest.Harness, which may do anything.
+func (e *Env) Deps(t testing.TB, service string) *deps.Deps {
+	t.Helper()
+	c := e.Config(t, service)
 	d, err := deps.Open(context.Background(), c, telemetrytest.New(t, service))
 	if err != nil {
 		t.Fatalf("open dependencies of %s: %v", service, err)
