@@ -176,6 +176,11 @@ func (s *Service) apply(ctx context.Context, id string, by actor, note, commandI
 			return nil, err
 		}
 		e.AuthMethod, e.Via = by.method, by.via
+		if commandID != "" {
+			// Named by its command: a redelivered command makes the same
+			// event, and two commands in one instant make two.
+			e.Id = c.Id + ":" + cases.EventName(e.Type) + ":" + commandID
+		}
 		err = s.store.SaveCommand(ctx, l, c, e, s.nextLook(s.policy.Load(), c), commandID)
 		switch {
 		case errors.Is(err, ledger.ErrConflict):

@@ -452,10 +452,18 @@ func TestLateReachIsDecidedWithoutThenRaisesTheCase(t *testing.T) {
 	}
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 2) // a duplicate of the late part
-	evs := r.waitEvents("the case to be raised", func(evs []*fbv1.CaseEvent) bool {
-		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
+	// The raise is the late part's event; under load the standard chain's
+	// own timer may fire first, so it is found by its id, not its place.
+	var raised *fbv1.CaseEvent
+	r.waitEvents("the case to be raised", func(evs []*fbv1.CaseEvent) bool {
+		for _, e := range evs {
+			if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED && strings.HasSuffix(e.Id, ":late") {
+				raised = e
+				return true
+			}
+		}
+		return false
 	})
-	raised := evs[1]
 	if raised.Case.Team != "senior" || raised.Case.Priority != fbv1.Priority_PRIORITY_CRITICAL || raised.Level != 1 {
 		t.Fatalf("raised case: team %s priority %v level %d", raised.Case.Team, raised.Case.Priority, raised.Level)
 	}
