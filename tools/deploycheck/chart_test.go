@@ -309,6 +309,16 @@ func TestChartGivesEveryServiceTheKeysAndTheIdentityProvider(t *testing.T) {
 	}
 }
 
+func TestChartGivesEveryServiceTheStreamBudgets(t *testing.T) {
+	t.Parallel()
+	objs := decode(t, []byte(mustRender(t, chartCases[0].values+"nats:\n  streamMaxBytes: mentions=50GiB,cases=4GiB\n").Manifest))
+	for _, d := range objs.deployments {
+		if got := envMap(d.Spec.Template.Spec.Containers[0].Env)["FIREBREAK_STREAM_MAX_BYTES"]; got != "mentions=50GiB,cases=4GiB" {
+			t.Errorf("%s: FIREBREAK_STREAM_MAX_BYTES=%q", d.Name, got)
+		}
+	}
+}
+
 func TestChartServesGRPCOverMutualTLSFromTheCertificateSecret(t *testing.T) {
 	t.Parallel()
 	values := chartCases[0].values + "grpcTLS:\n  enabled: true\n  existingSecret: firebreak-grpc-tls\n  mutual: true\n"
@@ -388,6 +398,7 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"existing platform secret without keys", "platformSecrets:\n  existingSecret: ops\n", "platformSecrets.keys"},
 		{"gRPC TLS without a Secret", "grpcTLS: {enabled: true}\n", "grpcTLS.existingSecret"},
 		{"mutual TLS without TLS", "grpcTLS: {mutual: true, existingSecret: grpc-tls}\n", "grpcTLS.mutual needs grpcTLS.enabled"},
+		{"stream budget of no stream", "nats:\n  streamMaxBytes: tweets=1GiB\n", "streamMaxBytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
