@@ -11,13 +11,8 @@ import (
 	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/rpc"
-	"github.com/firebreak/firebreak/services/platform/store/storetest"
-	"github.com/firebreak/firebreak/services/platform/telemetry"
-	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
-	"github.com/firebreak/firebreak/tools/stack"
 )
 
 // caseOutcome is what a case comes to, in the words both sides share.
@@ -57,22 +52,10 @@ func TestBacktestDecidesAsTheLiveServiceDoes(t *testing.T) {
 		fmt.Sprintf(`{"platform":"x","platform_id":"lv-5","brand":"acme","author":{"id":"u7","handle":"sam","followers":40},"text":"@acme third complaint: the refund never arrived. Worst service ever.","created_at":%q}`, at(4)),
 	}
 
-	srv := bustest.Server(t)
-	_, keys := storetest.New(t)
-	st, err := stack.Start(context.Background(), stack.Options{
-		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
-			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
-		Flags: map[string][]string{
-			"reach":  {"--brand-followers=acme=203000"},
-			"ingest": {"--brand-accounts=acme=x:acme-id"},
-		},
-		Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
-		NATSPasswordDir: bustest.PasswordDir(t, srv),
+	st, _ := startFirebreak(t, map[string][]string{
+		"reach":  {"--brand-followers=acme=203000"},
+		"ingest": {"--brand-accounts=acme=x:acme-id"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Stop(context.Background()) })
 	conn, err := rpc.Dial(st.Escalation.GRPCAddr(), st.Token)
 	if err != nil {
 		t.Fatal(err)

@@ -9,29 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/firebreak/firebreak/services/platform/bus/bustest"
-	"github.com/firebreak/firebreak/services/platform/store/storetest"
-	"github.com/firebreak/firebreak/services/platform/telemetry"
-	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
-	"github.com/firebreak/firebreak/tools/stack"
 )
 
 func TestCaseCommandsAgainstARunningFirebreak(t *testing.T) {
-	srv := bustest.Server(t)
-	client, keys := storetest.New(t)
-	_ = client
-	st, err := stack.Start(context.Background(), stack.Options{
-		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
-			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
-		Flags:           map[string][]string{"reach": {"--brand-followers=acme=203000"}},
-		Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
-		NATSPasswordDir: bustest.PasswordDir(t, srv),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Stop(context.Background()) })
+	st, _ := startFirebreak(t, map[string][]string{"reach": {"--brand-followers=acme=203000"}})
 	body := `{"platform":"x","platform_id":"cli-1","brand":"acme","author":{"id":"u9","handle":"dan","followers":332000},"text":"@acme my flight was cancelled and nobody answers. Awful."}`
 	req, _ := http.NewRequest(http.MethodPost, "http://"+st.Ingest.HTTPAddr()+"/v1/mentions", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+st.Token)

@@ -12,29 +12,14 @@ import (
 
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
-	"github.com/firebreak/firebreak/services/platform/store/storetest"
-	"github.com/firebreak/firebreak/services/platform/telemetry"
-	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
-	"github.com/firebreak/firebreak/tools/stack"
 )
 
 // TestDeadLettersAgainstARunningFirebreak: a message the scorer cannot
 // read is listed with its reason, shown whole, and a replay that fails
 // again leaves it where it is, with a non-zero exit.
 func TestDeadLettersAgainstARunningFirebreak(t *testing.T) {
-	srv := bustest.Server(t)
-	_, keys := storetest.New(t)
-	st, err := stack.Start(context.Background(), stack.Options{
-		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
-			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
-		Telemetry:       func(name string) (*telemetry.Telemetry, error) { return telemetrytest.New(t, name), nil },
-		NATSPasswordDir: bustest.PasswordDir(t, srv),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Stop(context.Background()) })
+	st, srv := startFirebreak(t, nil)
 	js, err := jetstream.New(bustest.Conn(t, srv))
 	if err != nil {
 		t.Fatal(err)
