@@ -64,7 +64,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.PolicyFile, "policy-file", policyfile.Default, `YAML escalation policy, or "default" for the shipped one; a file is reloaded when it changes`)
 	fs.StringVar(&c.ShadowPolicyFile, "shadow-policy-file", "", "candidate policy run beside the live one: its decisions are recorded and compared, never acted on")
 	fs.DurationVar(&c.PolicyCheck, "policy-check-interval", 5*time.Second, "how often the policy files are checked for changes")
-	fs.DurationVar(&c.Reopen, "reopen-within", 72*time.Hour, "a complaint this soon after a case is resolved reopens it")
+	fs.DurationVar(&c.Reopen, "reopen-within", cases.DefaultReopen, "a complaint this soon after a case is resolved reopens it")
 	fs.DurationVar(&c.DecisionTTL, "decision-ttl", 72*time.Hour, "how long decisions are kept for redeliveries and explain calls")
 	fs.DurationVar(&c.CaseRetention, "case-retention", 90*24*time.Hour, "how long a resolved case and its timeline are kept after its last change (0: for ever)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")

@@ -46,6 +46,11 @@ func ParseID(id string) (tag string, n int64, err error) {
 	return tag, n, nil
 }
 
+// DefaultReopen is Settings.Reopen unless the operator says otherwise: the
+// escalation service's --reopen-within default, and what the backtest
+// replays with.
+const DefaultReopen = 72 * time.Hour
+
 // Settings shape case handling.
 type Settings struct {
 	// Reopen is how long after resolution a new complaint reopens the case

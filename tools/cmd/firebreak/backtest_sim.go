@@ -147,7 +147,7 @@ type simulation struct {
 // number of mentions done.
 func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simulation {
 	s := &simulation{policy: p, silences: in.silences, book: history.NewBook(p.Window()), authors: map[string]*author{}, byCase: map[string]*caseRecord{},
-		settings: cases.Settings{Reopen: defaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}, surges: newSurges(p)}
+		settings: cases.Settings{Reopen: cases.DefaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}, surges: newSurges(p)}
 	for i, m := range in.mentions {
 		at := m.GetCreatedAt().AsTime()
 		s.advance(at)
@@ -165,9 +165,6 @@ func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simul
 	}
 	return s
 }
-
-// defaultReopen is the escalation service's default --reopen.
-const defaultReopen = 72 * time.Hour
 
 func (s *simulation) author(brand string, p fbv1.Platform, id string) *author {
 	key := ledger.AuthorKey(brand, p, id)
