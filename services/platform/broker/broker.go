@@ -72,13 +72,42 @@ func Start(opts Options) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configure embedded NATS: %w", err)
 	}
+	// The server reports what stops it starting (a taken port) only to its
+	// logger, as fatal: hear it, rather than wait out the deadline.
+	fatal := make(chan string, 1)
+	srv.SetLoggerV2(fatalLogger(fatal), false, false, false)
 	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return nil, fmt.Errorf("embedded NATS on %s:%d not ready after 10s (is the port taken?)", sopts.Host, sopts.Port)
+	deadline := time.Now().Add(10 * time.Second)
+	for !srv.ReadyForConnections(50 * time.Millisecond) {
+		select {
+		case why := <-fatal:
+			srv.Shutdown()
+			return nil, fmt.Errorf("embedded NATS on %s:%d: %s; stop what holds the port or choose another", sopts.Host, sopts.Port, why)
+		default:
+		}
+		if time.Now().After(deadline) {
+			srv.Shutdown()
+			return nil, fmt.Errorf("embedded NATS on %s:%d not ready after 10s (is the port taken?)", sopts.Host, sopts.Port)
+		}
 	}
 	return srv, nil
 }
+
+// fatalLogger passes on the server's first fatal message and drops the
+// rest of its log.
+type fatalLogger chan string
+
+func (l fatalLogger) Fatalf(format string, v ...any) {
+	select {
+	case l <- fmt.Sprintf(format, v...):
+	default:
+	}
+}
+func (fatalLogger) Noticef(string, ...any) {}
+func (fatalLogger) Warnf(string, ...any)   {}
+func (fatalLogger) Errorf(string, ...any)  {}
+func (fatalLogger) Debugf(string, ...any)  {}
+func (fatalLogger) Tracef(string, ...any)  {}
 
 // ServiceUsers gives every service (bus.Services) a user with the
 // permissions of the table in package bus, and its password from

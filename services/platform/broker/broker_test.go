@@ -84,7 +84,7 @@ func TestStartOnATakenPortSaysSo(t *testing.T) {
 		srv.Shutdown()
 		t.Fatalf("a server started on port %d, which another listener holds", port)
 	}
-	for _, want := range []string{strconv.Itoa(port), "port taken"} {
+	for _, want := range []string{strconv.Itoa(port), "address already in use", "stop what holds the port"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
