@@ -30,7 +30,8 @@ func TestSurgesOpenOneIncidentOnRedisCluster(t *testing.T) {
 	t.Cleanup(func() { storetest.Clean(t, client, keys.Prefix); _ = client.Close() })
 	ctx := context.Background()
 	surges, s := NewSurges(client, keys), New(client, keys, time.Hour, time.Hour)
-	cfg := surge.Defaults
+	cfg := surge.Config{Window: 15 * time.Minute, MinAuthors: 10, Deviations: 4, Persist: 2 * time.Minute,
+		Quiet: 30 * time.Minute, Cooldown: 30 * time.Minute, Alpha: surge.Alpha}
 	start := time.Unix(1_800_000_000, 0)
 
 	var mu sync.Mutex

@@ -33,6 +33,28 @@ type Surges struct {
 	Priority fbv1.Priority
 }
 
+// withShippedSurges fills the settings a surges section leaves out from
+// default.yaml's, their one source (the team is the policy's own).
+func withShippedSurges(d *surgesDocument) *surgesDocument {
+	out := *d
+	sh := shipped().Surges
+	if sh == nil {
+		return &out
+	}
+	for _, f := range []struct{ own, def *string }{
+		{&out.Priority, &sh.Priority}, {&out.Window, &sh.Window}, {&out.Deviations, &sh.Deviations},
+		{&out.Persist, &sh.Persist}, {&out.Quiet, &sh.Quiet}, {&out.Cooldown, &sh.Cooldown},
+	} {
+		if *f.own == "" {
+			*f.own = *f.def
+		}
+	}
+	if out.MinAuthors == 0 {
+		out.MinAuthors = sh.MinAuthors
+	}
+	return &out
+}
+
 // Surges returns the surges section; ok is false when the policy has none,
 // and then no incident ever opens.
 func (p *Policy) Surges() (Surges, bool) {
@@ -50,7 +72,8 @@ func (p *Policy) parseSurges(d *surgesDocument) []Problem {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, Problem{Where: "surges", Line: p.lines.line("surges", field), Message: fmt.Sprintf(format, args...)})
 	}
-	s := Surges{Detect: surge.Defaults, Team: d.Team, Chain: d.Chain, Priority: fbv1.Priority_PRIORITY_HIGH}
+	d = withShippedSurges(d)
+	s := Surges{Detect: surge.Config{Alpha: surge.Alpha}, Team: d.Team, Chain: d.Chain}
 	if d.Team == "" {
 		bad("team", "team is missing: the team an incident pages")
 	}
@@ -60,13 +83,11 @@ func (p *Policy) parseSurges(d *surgesDocument) []Problem {
 	if _, ok := p.chains[s.Chain]; !ok && s.Chain != "" {
 		bad("chain", "chain %q is not defined under chains", s.Chain)
 	}
-	if d.Priority != "" {
-		pr, err := parsePriority(d.Priority)
-		if err != nil {
-			bad("priority", "%v", err)
-		}
-		s.Priority = pr
+	pr, err := parsePriority(d.Priority)
+	if err != nil {
+		bad("priority", "%v", err)
 	}
+	s.Priority = pr
 	duration := func(field, v string, into *time.Duration) {
 		if v == "" {
 			return
@@ -82,10 +103,8 @@ func (p *Policy) parseSurges(d *surgesDocument) []Problem {
 	duration("persist", d.Persist, &s.Detect.Persist)
 	duration("quiet", d.Quiet, &s.Detect.Quiet)
 	duration("cooldown", d.Cooldown, &s.Detect.Cooldown)
-	if d.MinAuthors != 0 {
-		s.Detect.MinAuthors = d.MinAuthors
-	}
-	if d.Deviations != "" {
+	s.Detect.MinAuthors = d.MinAuthors
+	{
 		v, err := strconv.ParseFloat(strings.TrimSpace(d.Deviations), 64)
 		if err != nil {
 			bad("deviations", "deviations %q: want a number such as 4", d.Deviations)

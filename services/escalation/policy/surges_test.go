@@ -109,3 +109,26 @@ func TestLintWarnsOfSurgeRoutesWithoutASurgesSection(t *testing.T) {
 		t.Fatalf("the default policy: %v", problems)
 	}
 }
+
+func TestASurgesSectionTakesTheSettingsItLeavesOutFromTheShippedPolicy(t *testing.T) {
+	shipped, ok := Default().Surges()
+	if !ok {
+		t.Fatal("the default policy has no surges section")
+	}
+	doc := string(DefaultYAML())
+	start := strings.Index(doc, "\nsurges:\n")
+	end := strings.Index(doc[start+1:], "\n\n") + start + 1
+	p, err := Parse([]byte(doc[:start] + "\nsurges:\n  team: senior\n  window: 20m\n" + doc[end:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := p.Surges()
+	if !ok {
+		t.Fatal("the policy's surges section was dropped")
+	}
+	want := shipped.Detect
+	want.Window = 20 * time.Minute
+	if got.Detect != want || got.Priority != shipped.Priority {
+		t.Fatalf("surges %+v priority %v; want the shipped %+v with its own window, priority %v", got.Detect, got.Priority, want, shipped.Priority)
+	}
+}

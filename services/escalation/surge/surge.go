@@ -43,9 +43,10 @@ type Config struct {
 	Alpha float64
 }
 
-// Defaults are used for settings a policy leaves out.
-var Defaults = Config{Window: 15 * time.Minute, MinAuthors: 10, Deviations: 4, Persist: 2 * time.Minute,
-	Quiet: 30 * time.Minute, Cooldown: 30 * time.Minute, Alpha: 0.1}
+// Alpha is the baseline's weight of the newest window: about the last
+// ten windows count. It is not a policy setting; the others come from the
+// policy's surges section (default.yaml's when the policy leaves one out).
+const Alpha = 0.1
 
 // Validate names the first bad setting.
 func (c Config) Validate() error {

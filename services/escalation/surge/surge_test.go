@@ -19,7 +19,11 @@ type brand struct {
 	changes []Change
 }
 
-func newBrand(t *testing.T) *brand { return &brand{t: t, cfg: Defaults} }
+// testConfig is the shipped policy's surges section (default.yaml).
+var testConfig = Config{Window: 15 * time.Minute, MinAuthors: 10, Deviations: 4, Persist: 2 * time.Minute,
+	Quiet: 30 * time.Minute, Cooldown: 30 * time.Minute, Alpha: Alpha}
+
+func newBrand(t *testing.T) *brand { return &brand{t: t, cfg: testConfig} }
 
 // complain counts one complaint and returns what it opened or resolved.
 func (b *brand) complain(author string, at time.Time, topics []string, target string) []Change {
@@ -208,14 +212,14 @@ func TestSeverityAndReason(t *testing.T) {
 		{count: 200, mean: 0, sd: 1, want: fbv1.Priority_PRIORITY_CRITICAL},
 		{count: 30, mean: 0, sd: 1, want: fbv1.Priority_PRIORITY_HIGH},
 	} {
-		if got := Severity(tc.count, tc.mean, tc.sd, Defaults); got != tc.want {
+		if got := Severity(tc.count, tc.mean, tc.sd, testConfig); got != tc.want {
 			t.Errorf("Severity(%d, %g ± %g) = %s, want %s", tc.count, tc.mean, tc.sd, got, tc.want)
 		}
 	}
-	if got, want := Reason(Topic("broadband"), 41, 3.2, 1.6, Defaults), "41 people complained about broadband in 15 minutes; usually 3 ± 2"; got != want {
+	if got, want := Reason(Topic("broadband"), 41, 3.2, 1.6, testConfig), "41 people complained about broadband in 15 minutes; usually 3 ± 2"; got != want {
 		t.Errorf("reason %q, want %q", got, want)
 	}
-	if got, want := Reason(Post("x:1"), 30, 0, 1, Defaults), "30 people piled on one post in 15 minutes; usually next to none"; got != want {
+	if got, want := Reason(Post("x:1"), 30, 0, 1, testConfig), "30 people piled on one post in 15 minutes; usually next to none"; got != want {
 		t.Errorf("reason %q, want %q", got, want)
 	}
 }
