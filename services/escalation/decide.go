@@ -181,14 +181,29 @@ func (s *Service) caseSettings(pol *policy.Policy) cases.Settings {
 	return cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain, RespondBy: pol.RespondBy}
 }
 
+// commit stores a decision and publishes its events. A decision brought by
+// a message has its events published again when the message is redelivered
+// (see republish). One brought by a join timeout has no message: its events
+// go through the case's outbox, and the case's timer is set to look at it
+// within a lease, so the timer loop publishes them even if this replica
+// dies before it does.
 func (s *Service) commit(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) error {
-	already, err := s.store.Commit(ctx, a, j, d, c, events, s.nextLook(pol, c), s.tallyDecision(d))
+	due := s.nextLook(pol, c)
+	if j.Outbox && c != nil && len(events) > 0 {
+		if soon := s.clock.Now().Add(timerLease); due.IsZero() || soon.Before(due) {
+			due = soon
+		}
+	}
+	already, err := s.store.Commit(ctx, a, j, d, c, events, due, s.tallyDecision(d))
 	if err != nil || already {
 		return err
 	}
 	s.count(ctx, d)
 	s.joinIncident(ctx, d, j.Mention)
 	s.d.Tel.Logger.DebugContext(ctx, "decided", "mention", d.MentionId, "escalate", d.Escalate, "route", d.Route, "case", d.CaseId, "missing", d.Missing)
+	if j.Outbox && c != nil {
+		return s.publishSaved(ctx, c.Id, events...)
+	}
 	return s.publish(ctx, events...)
 }
 

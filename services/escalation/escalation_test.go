@@ -428,6 +428,54 @@ func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
 	}
 }
 
+func TestTimeoutDecisionIsPublishedFromTheOutboxWhenThePublishFails(t *testing.T) {
+	r := newTimedRig(t)
+	ctx := context.Background()
+	stream, err := r.bus.JS.Stream(ctx, r.bus.Names.Stream(bus.NounCases))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	m := mention("x:alone", "alone", 332_000, time.Now())
+	r.send(scored(m, 0.9), 1) // its reach never comes
+	r.settled()
+	// The case events cannot be published when the join times out.
+	broken := cfg
+	broken.Subjects = []string{"nowhere.>"}
+	if _, err := r.bus.JS.UpdateStream(ctx, broken); err != nil {
+		t.Fatal(err)
+	}
+	r.elapse(time.Minute) // past the 200ms join timeout, armed on the real clock
+	d := r.decision("x:alone")
+	if !slices.Equal(d.Missing, []string{"reach"}) || d.CaseId == "" {
+		t.Fatalf("timeout decision: missing %v case %q", d.Missing, d.CaseId)
+	}
+	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED); n != 0 {
+		t.Fatalf("%d opened events while the stream took none", n)
+	}
+	if out, err := r.svc[0].store.Outbox(ctx, d.CaseId); err != nil || len(out) != 1 {
+		t.Fatalf("outbox after the failed publish: %d events, %v; want the opened event", len(out), err)
+	}
+	if _, err := r.bus.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	r.elapse(time.Second) // the outbox's retry
+	evs := r.waitEvents("the opened event from the outbox", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED) >= 1
+	})
+	if e := evs[0]; e.MentionId != "x:alone" || e.Case.GetId() != d.CaseId {
+		t.Fatalf("published %v", e)
+	}
+	r.elapse(time.Minute)
+	r.elapse(time.Minute)
+	if n := count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED); n != 1 {
+		t.Fatalf("%d opened events, want 1", n)
+	}
+	if out, err := r.svc[0].store.Outbox(ctx, d.CaseId); err != nil || len(out) != 0 {
+		t.Fatalf("outbox after the publish: %d events, %v; want none", len(out), err)
+	}
+}
+
 // writeFile replaces a file in one step, as an editor's save or a
 // Kubernetes ConfigMap update does, so a reloader polling it never reads it
 // half-written (truncated, then filled).

@@ -184,12 +184,16 @@ func (s *Service) flush(ctx context.Context, caseID string) error {
 	return s.store.Sent(ctx, caseID, pending...)
 }
 
-// publishSaved publishes an event Save put in the outbox. If that fails the
-// case's timer is brought forward, so the timer loop publishes it soon.
-func (s *Service) publishSaved(ctx context.Context, caseID string, e *fbv1.CaseEvent) error {
-	err := s.publish(ctx, e)
+// publishSaved publishes events Save or Commit put in the outbox. If that
+// fails the case's timer is brought forward, so the timer loop publishes
+// them soon.
+func (s *Service) publishSaved(ctx context.Context, caseID string, events ...*fbv1.CaseEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	err := s.publish(ctx, events...)
 	if err == nil {
-		err = s.store.Sent(ctx, caseID, e)
+		err = s.store.Sent(ctx, caseID, events...)
 	}
 	if err != nil {
 		if schedErr := s.store.Schedule(ctx, caseID, s.clock.Now().Add(time.Second)); schedErr != nil {

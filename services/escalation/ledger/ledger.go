@@ -104,6 +104,10 @@ type Joined struct {
 	Current cases.Current
 	// Watched is the value of Store.Watch when the join was read.
 	Watched string
+	// Outbox is set when a timeout brings the join: no message will be
+	// redelivered to publish the decision's events again, so Commit puts
+	// them in the case's outbox (see Store.Outbox and Store.Sent).
+	Outbox  bool
 	version string
 }
 
@@ -134,6 +138,7 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 		return Joined{}, fmt.Errorf("join %s of mention %s: %w", p.Name, mentionID, err)
 	}
 	j, err := parseJoin(res, p.Name, window)
+	j.Outbox = p.Name == Timeout
 	if watched != nil {
 		j.Watched = watched.Val()
 	}
@@ -322,6 +327,12 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	args = append(args, entries...)
 	var answer string
 	keys := []string{a.key("join", d.MentionId), a.key("case"), a.key("unanswered"), a.key("reply"), a.key("handoff")}
+	if j.Outbox {
+		keys = append(keys, a.key("outbox"))
+		for _, e := range events {
+			args = append(args, e.Id)
+		}
+	}
 	err = runPipelined(ctx, s.r, commitScript, keys, args,
 		func(cmd *redis.Cmd) error {
 			var err error

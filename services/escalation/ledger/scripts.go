@@ -148,12 +148,17 @@ return {'ready', score or '', reach or '', hist, n, ver, current}
 // begun before it; a move to private messages opens a hand-off unless one
 // is open.
 //
-// KEYS: join hash, case pointer, unanswered zset, last-answer key, hand-off key
+// A decision no message will be redelivered for (a join timeout) also puts
+// its events in the author's outbox (KEYS[6], given only then), in the same
+// step, so a publish that fails is retried from there.
+//
+// KEYS: join hash, case pointer, unanswered zset, last-answer key, hand-off
+// key, and the outbox when the events go through it
 // ARGV: expected version, case number (empty for no case change), case
 // bytes, decision bytes, ttl ms, author key prefix, timeline cap, late flag
 // ("1" when a late part revises a decision), answer ms (” for none),
 // hand-off ms to open (” for none), history ttl ms, number of events k,
-// k events, their k timeline entries
+// k events, their k timeline entries, and with an outbox their k ids
 var commitScript = redis.NewScript(`
 local join, pointer, streak, reply, handoff = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expected, n, case, decision, ttl, prefix, cap, late = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
@@ -199,6 +204,9 @@ end
 local evn = tonumber(redis.call('HGET', join, 'evn') or '0')
 redis.call('HSET', join, 'decided', decision, 'evn', evn + k)
 for i = first, last do redis.call('HSET', join, 'ev' .. (evn + i - first + 1), ARGV[i]) end
+if KEYS[6] then
+  for i = 1, k do redis.call('HSET', KEYS[6], ARGV[last + k + i], ARGV[first + i - 1]) end
+end
 -- The parts are in the decision now; the rest of the hash only answers
 -- redeliveries, late parts and explain calls until it expires.
 redis.call('HDEL', join, 'score', 'reach')
