@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/testkit"
 	"github.com/firebreak/firebreak/tools/stack"
 )
 
@@ -95,13 +96,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	// 5. Acknowledge: the timeline names the signed-in person.
 	b.do("acknowledge", chromedp.SetValue(chromedp.CSS(`form[action$="/acknowledge"] input[name=note]`), "calling him now"),
 		chromedp.Click(chromedp.CSS(`button[value=acknowledge]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
-	b.contains("#state", "acknowledged")
+	b.shows("#state", "acknowledged")
 	b.contains("#timeline", "acknowledged by "+stack.LocalAdmin, "calling him now")
 
 	// 6. Resolve with a note.
 	b.do("resolve", chromedp.SetValue(chromedp.CSS(`form[action$="/resolve"] textarea[name=note]`), "engineer booked for tomorrow morning"),
-		chromedp.Click(chromedp.CSS(`button[value=resolve]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
-	b.contains("#state", "resolved")
+		chromedp.Click(chromedp.CSS(`button[value=resolve]`)))
+	// The acknowledgement's flash is still up until the page reloads.
+	b.shows("#state", "resolved")
 	b.contains("#timeline", "resolved by "+stack.LocalAdmin, "engineer booked for tomorrow morning")
 	if c, _ := w.caseOf(dan.CaseId); c.State != fbv1.CaseState_CASE_STATE_RESOLVED || c.ResolvedBy != stack.LocalAdmin {
 		t.Errorf("escalation has case %s %v by %q, want resolved by %s", c.Id, c.State, c.ResolvedBy, stack.LocalAdmin)
@@ -207,6 +209,13 @@ func (b *browser) text(sel string) string {
 		return "(unreadable: " + err.Error() + ")"
 	}
 	return s
+}
+
+// shows waits until the text of sel holds want: a page reloading after a
+// form was sent shows the new state only once it has loaded.
+func (b *browser) shows(sel, want string) {
+	b.t.Helper()
+	testkit.Eventually(b.t, sel+" to show "+want, func() bool { return strings.Contains(b.text(sel), want) })
 }
 
 // contains fails the test unless the text of sel holds every want.
