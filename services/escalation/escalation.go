@@ -30,6 +30,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/deadletter"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/store"
 )
 
 // Config is the escalation service's configuration.
@@ -61,6 +62,7 @@ type Config struct {
 // Register declares the flags.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "escalation", ":8083", ":9093")
+	c.Common.RegisterRedisDurability(fs)
 	fs.StringVar(&c.PolicyFile, "policy-file", policyfile.Default, `YAML escalation policy, or "default" for the shipped one; a file is reloaded when it changes`)
 	fs.StringVar(&c.ShadowPolicyFile, "shadow-policy-file", "", "candidate policy run beside the live one: its decisions are recorded and compared, never acted on")
 	fs.DurationVar(&c.PolicyCheck, "policy-check-interval", 5*time.Second, "how often the policy files are checked for changes")
@@ -136,6 +138,11 @@ type Service struct {
 
 // New builds the service and binds its ports.
 func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
+	// The first half of a join and the chain timers are acked once Redis
+	// has them, so Redis must persist.
+	if err := store.CheckDurability(ctx, d.Redis, cfg.RedisDurability, d.Tel.Logger); err != nil {
+		return nil, err
+	}
 	pol, err := loadPolicy(cfg.PolicyFile)
 	if err != nil {
 		return nil, err

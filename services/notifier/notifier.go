@@ -30,6 +30,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/deadletter"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/store"
 )
 
 // Config is the notifier's configuration.
@@ -60,6 +61,7 @@ type Config struct {
 // Register declares the flags.
 func (c *Config) Register(fs *flag.FlagSet) {
 	c.Common.Register(fs, "notifier", ":8084", ":9094")
+	c.Common.RegisterRedisDurability(fs)
 	fs.StringVar(&c.ReceiversFile, "receivers-file", "", "YAML file of receivers (PagerDuty, Slack, Alertmanager, webhook, email), routing by team and level, and fallbacks")
 	fs.StringVar(&c.WebhookURL, "webhook-url", "", "URL of a generic webhook told about every case event (when there is no receivers file)")
 	fs.StringVar(&c.SlackSigningSecretFile, "slack-signing-secret-file", "", "file with Slack's signing secret; enables POST /v1/slack/interactions (the Acknowledge, Snooze 1h and Resolve buttons)")
@@ -124,6 +126,11 @@ type Service struct {
 
 // New builds the service and binds its ports.
 func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
+	// Held storm events and the delivery log are acked once Redis has
+	// them, so Redis must persist.
+	if err := store.CheckDurability(ctx, d.Redis, cfg.RedisDurability, d.Tel.Logger); err != nil {
+		return nil, err
+	}
 	rt, err := buildRouting(cfg, d.Tel)
 	if err != nil {
 		return nil, err

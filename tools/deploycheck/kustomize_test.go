@@ -137,6 +137,12 @@ func TestDevOverlayWiresServicesToItsNATSAndRedis(t *testing.T) {
 		if url := env["FIREBREAK_REDIS_URL"]; url != "" && url != "redis://redis:6379/0" {
 			t.Errorf("%s: FIREBREAK_REDIS_URL=%s, want the dev Redis", d.Name, url)
 		}
+		// The dev Redis runs without appendonly, which escalation and the
+		// notifier refuse unless told the loss is accepted.
+		acks := d.Name == "firebreak-escalation" || d.Name == "firebreak-notifier"
+		if got := env["FIREBREAK_REDIS_DURABILITY"]; (got == "accept-loss") != acks {
+			t.Errorf("%s: FIREBREAK_REDIS_DURABILITY=%q", d.Name, got)
+		}
 	}
 	if !names["nats"] || !names["redis"] {
 		t.Errorf("dev overlay Services %v, want nats and redis", names)

@@ -58,6 +58,7 @@ func startGuarded(t *testing.T) *guarded {
 	client, keys := storetest.New(t)
 	g.redis, g.prefix = client, keys.Prefix
 	st, err := stack.Start(context.Background(), stack.Options{
+		AcceptRedisLoss: true, // the machine's Redis need not persist
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0",
 			"--oidc-issuer=" + g.issuer.URL, "--oidc-audience=" + oidcAudience, "--oidc-roles-claim=groups"},

@@ -138,7 +138,8 @@ func startSetup(t *testing.T, s setup) *world {
 	w := &world{t: t, nc: bustest.Conn(t, srv), srv: srv, hook: hook}
 	for range n {
 		st, err := stack.Start(context.Background(), stack.Options{
-			Common: append(append([]string{"--nats-url=" + srv.ClientURL()}, redisFlags...), local...),
+			AcceptRedisLoss: true, // the machine's Redis need not persist
+			Common:          append(append([]string{"--nats-url=" + srv.ClientURL()}, redisFlags...), local...),
 			Flags: map[string][]string{
 				"reach":      append([]string{"--brand-followers=acme=203000"}, extra["reach"]...),
 				"notifier":   append([]string{"--webhook-url=" + sink.URL}, extra["notifier"]...),

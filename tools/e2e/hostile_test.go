@@ -63,6 +63,7 @@ func startEdge(t *testing.T) *edge {
 	srv := bustest.Server(t)
 	_, prefix := storetest.New(t)
 	st, err := stack.Start(context.Background(), stack.Options{
+		AcceptRedisLoss: true, // the machine's Redis need not persist
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + prefix.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
 		Flags: map[string][]string{

@@ -83,6 +83,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 		level = "error"
 	}
 	l.Stack, err = stack.Start(ctx, stack.Options{
+		AcceptRedisLoss: true, // the machine's Redis need not persist
 		Common: []string{"--nats-url=" + l.Broker.ClientURL(), "--redis-url=" + opts.RedisURL, "--redis-key-prefix=" + l.prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--log-level=" + level},
 		Flags: map[string][]string{

@@ -46,6 +46,10 @@ type Options struct {
 	// --nats-password-file. Empty connects every service with the Common
 	// flags alone.
 	NATSPasswordDir string
+	// AcceptRedisLoss starts escalation and the notifier on a Redis
+	// without appendonly (--redis-durability=accept-loss), with a warning
+	// in their logs: for tests and `make run`, never production.
+	AcceptRedisLoss bool
 }
 
 // Stack is the six running services.
@@ -98,6 +102,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.NATSPasswordDir != "" {
 		for _, name := range bus.Services {
 			flags[name] = append([]string{"--nats-user=" + name, "--nats-password-file=" + filepath.Join(opts.NATSPasswordDir, name)}, flags[name]...)
+		}
+	}
+	if opts.AcceptRedisLoss {
+		for _, name := range []string{"escalation", "notifier"} {
+			flags[name] = append([]string{"--redis-durability=accept-loss"}, flags[name]...)
 		}
 	}
 	consoleFlags := []string{"--local-user=" + LocalAdmin}

@@ -85,19 +85,23 @@ func EnvName(flagName string) string {
 
 // Common holds the settings every service has.
 type Common struct {
-	Service        string
-	NATSURL        string
-	NATSCredsFile  string
-	NATSUser       string
-	NATSPassFile   string
-	NATSTLSCAFile  string
-	RedisURL       string
-	RedisAddrs     string
-	RedisMaster    string
-	RedisPassFile  string
-	RedisPrefix    string
-	SubjectPrefix  string
-	StreamReplicas int
+	Service       string
+	NATSURL       string
+	NATSCredsFile string
+	NATSUser      string
+	NATSPassFile  string
+	NATSTLSCAFile string
+	RedisURL      string
+	RedisAddrs    string
+	RedisMaster   string
+	RedisPassFile string
+	RedisPrefix   string
+	// RedisDurability is store.DurabilityRequire (also when empty) or
+	// store.DurabilityAcceptLoss; only the services that ack what Redis
+	// holds (escalation, notifier) register and check it.
+	RedisDurability string
+	SubjectPrefix   string
+	StreamReplicas  int
 	// StreamMaxBytes overrides streams' byte budgets by noun
 	// (bus.DefaultLimits otherwise).
 	StreamMaxBytes ByteBudgets
@@ -174,6 +178,12 @@ func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) 
 	fs.StringVar(&c.TLS.ServerName, "tls-server-name", "", "name to verify in the certificates of the servers this service calls (default: the host dialled)")
 }
 
+// RegisterRedisDurability declares --redis-durability, for the services
+// that acknowledge messages once Redis holds what they caused.
+func (c *Common) RegisterRedisDurability(fs *flag.FlagSet) {
+	fs.StringVar(&c.RedisDurability, "redis-durability", "require", "'require': refuse to start when Redis runs without appendonly (a Redis restart would lose joins, chain timers and held pages); 'accept-loss': start anyway, with a warning")
+}
+
 // Validate reports every problem with the common settings.
 func (c *Common) Validate() error {
 	var p Problems
@@ -188,6 +198,7 @@ func (c *Common) Validate() error {
 	p.Check(c.NATSUser == "" || c.NATSCredsFile == "", "nats-creds-file",
 		"and --nats-user are two ways to log in to NATS; set one")
 	p.Check(validSubjectToken(c.SubjectPrefix), "subject-prefix", "must be one NATS subject token of letters, digits, '-' or '_'")
+	p.Check(c.RedisDurability == "" || c.RedisDurability == "require" || c.RedisDurability == "accept-loss", "redis-durability", "must be require or accept-loss")
 	p.Check(c.StreamReplicas >= 1 && c.StreamReplicas <= 5, "stream-replicas", "must be between 1 and 5")
 	p.Check(c.HTTPAddr != "", "http-addr", "is empty; set a listen address such as :8080")
 	p.Check(c.GRPCAddr != "", "grpc-addr", "is empty; set a listen address such as :9090")

@@ -103,10 +103,15 @@ func run() int {
 		return 1
 	}
 	flags["console"] = append(flags["console"], "--token-file="+filepath.Join(*dataDir, "token"))
+	// A development Redis often runs without appendonly: escalation and
+	// the notifier then start with a warning rather than refusing, unless
+	// FIREBREAK_REDIS_DURABILITY says otherwise.
+	acceptLoss := os.Getenv("FIREBREAK_REDIS_DURABILITY") == ""
 	st, err := stack.Start(ctx, stack.Options{
-		KeysFile: keysFile,
-		Common:   []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + redisURL, "--log-level=" + *logLevel},
-		Flags:    flags,
+		AcceptRedisLoss: acceptLoss,
+		KeysFile:        keysFile,
+		Common:          []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + redisURL, "--log-level=" + *logLevel},
+		Flags:           flags,
 		// The subject prefix stays the default, which the users are for.
 		NATSPasswordDir: natsPasswords,
 		Telemetry: func(name string) (*telemetry.Telemetry, error) {
@@ -121,6 +126,9 @@ func run() int {
 	fmt.Printf("%-11s %-22s %s\n", "SERVICE", "HTTP", "gRPC")
 	for _, a := range st.Addrs() {
 		fmt.Printf("%-11s %-22s %s\n", a[0], a[1], a[2])
+	}
+	if acceptLoss {
+		fmt.Printf("warning: running with --redis-durability=accept-loss: if Redis at %s runs without appendonly, restarting it loses joins, chain timers and open cases (set FIREBREAK_REDIS_DURABILITY=require to refuse that)\n", config.Redacted(redisURL))
 	}
 	fmt.Printf("every API takes the local admin key (in %s); in another terminal:\n", filepath.Join(*dataDir, "token"))
 	fmt.Printf("export FIREBREAK_TOKEN=%s\n", token)

@@ -21,6 +21,7 @@ func startFirebreak(t *testing.T, flags map[string][]string) (*stack.Stack, *ser
 	srv := bustest.Server(t)
 	_, keys := storetest.New(t)
 	st, err := stack.Start(context.Background(), stack.Options{
+		AcceptRedisLoss: true, // the machine's Redis need not persist
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"},
 		Flags:           flags,

@@ -38,7 +38,9 @@ func New(t testing.TB) *Env {
 	keysFile := authtest.KeysFile(t, everyone)
 	return &Env{NATS: srv, Token: everyone.Key, Common: config.Common{
 		NATSURL: srv.ClientURL(), RedisURL: storetest.URL(), RedisPrefix: keys.Prefix,
-		SubjectPrefix: "firebreak", StreamReplicas: 1, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+		// Tests' Redis need not persist: nothing outlives a test.
+		RedisDurability: "accept-loss",
+		SubjectPrefix:   "firebreak", StreamReplicas: 1, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
 		LogLevel: "debug", ShutdownTimeout: 10 * time.Second,
 		Auth: config.Auth{KeysFile: keysFile},
 	}}
