@@ -172,6 +172,14 @@ func startSetup(t *testing.T, s setup) *world {
 	return w
 }
 
+// on is w reporting to t: each subtest gets its own, so independent
+// subtests run in parallel on one running Firebreak.
+func (w *world) on(t *testing.T) *world {
+	c := *w
+	c.t = t
+	return &c
+}
+
 // escalationOf is a client of replica i's escalation.
 func (w *world) escalationOf(i int) fbv1.EscalationServiceClient {
 	w.t.Helper()
@@ -279,11 +287,17 @@ func TestFlowOnRedisCluster(t *testing.T) {
 	}
 }
 
-// flow is the README's story through a running Firebreak.
+// flow is the README's story through a running Firebreak; its parts, about
+// different authors, run in parallel and are all done when it returns.
 func flow(t *testing.T, w *world) {
+	t.Run("Story", func(t *testing.T) { story(t, w) })
+}
+
+func story(t *testing.T, w *world) {
 
 	t.Run("HighReachComplainerGoesToSeniorOnFirstComplaint", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		w.post(post{id: "rival-1", author: "dan", followers: 332_000, text: complaint})
 		d := w.decision("x:rival-1")
 		if !d.Escalate || d.Team != "senior" {
@@ -303,7 +317,8 @@ func flow(t *testing.T, w *world) {
 	})
 
 	t.Run("LowReachAuthorGoesToSeniorOnThirdComplaintInWindow", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		var last *fbv1.Decision
 		for i := 1; i <= 3; i++ {
 			id := fmt.Sprintf("quiet-%d", i)
@@ -326,7 +341,8 @@ func flow(t *testing.T, w *world) {
 	})
 
 	t.Run("PositiveMentionOpensNothing", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		w.post(post{id: "happy-1", author: "happy", followers: 500_000, text: "@acme thank you, the crew was wonderful and the flight was great!"})
 		d := w.decision("x:happy-1")
 		if d.Escalate || d.CaseId != "" {
@@ -343,8 +359,10 @@ func flow(t *testing.T, w *world) {
 		}
 	})
 
+	// Not parallel: it resends the stream's last mention, which must be its
+	// own; it runs before the parallel parts start.
 	t.Run("RedeliveredMessageChangesNothing", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
 		w.post(post{id: "again-1", author: "again", followers: 400_000, text: complaint})
 		d := w.decision("x:again-1")
 		w.pagesAbout("again", 1)

@@ -90,7 +90,8 @@ func TestBrandReplies(t *testing.T) {
 	w := startWith(t, map[string][]string{"escalation": {"--policy-file=" + fastReplyPolicy(t)}})
 
 	t.Run("HostilePublicReplyToAHighReachCustomerPagesCritical", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		var last *fbv1.Decision
 		for i, text := range []string{"my broadband has been down for 5 days. Nobody has fixed it.", "still no engineer, still no answer. Second time asking.", "third complaint, still nothing. Worst service I have ever paid for."} {
 			id := fmt.Sprintf("story-%d", i+1)
@@ -109,7 +110,8 @@ func TestBrandReplies(t *testing.T) {
 	})
 
 	t.Run("PowerlessReplyIsNoAnswerAndTheNextComplaintEscalatesAsUnanswered", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		for i := 1; i <= 2; i++ {
 			w.post(post{id: fmt.Sprintf("powerless-%d", i), author: "pat", followers: 60, text: complaint})
 			w.decision(fmt.Sprintf("x:powerless-%d", i))
@@ -128,7 +130,8 @@ func TestBrandReplies(t *testing.T) {
 	})
 
 	t.Run("GoodReplyAnswers", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		w.post(post{id: "good-1", author: "gia", followers: 60, text: complaint})
 		d := w.decision("x:good-1")
 		w.reply(brandPost{id: "good-reply", to: "gia", text: "@gia So sorry about this, Gia. We've rebooked you on the 18:05 tonight and emailed the details; reply here if anything is wrong."})
@@ -139,7 +142,8 @@ func TestBrandReplies(t *testing.T) {
 	})
 
 	t.Run("DMUsWithNoPrivateReplyEscalates", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		w.post(post{id: "dm-1", author: "dee", followers: 60, text: complaint})
 		d := w.decision("x:dm-1")
 		w.reply(brandPost{id: "dm-reply", to: "dee", text: "@dee Sorry to hear this. Please DM us your booking reference and we'll take a look."})
@@ -150,7 +154,8 @@ func TestBrandReplies(t *testing.T) {
 	})
 
 	t.Run("DMUsThenAPrivateReplyAnswers", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		w.post(post{id: "dmok-1", author: "eli", followers: 60, text: complaint})
 		d := w.decision("x:dmok-1")
 		w.reply(brandPost{id: "dmok-reply", to: "eli", text: "@eli Sorry about this. Please send us a DM so we can help."})
@@ -163,7 +168,8 @@ func TestBrandReplies(t *testing.T) {
 	})
 
 	t.Run("FirstResponseBreachFiresTheChain", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		w.post(post{id: "slow-1", author: "sol", followers: 60, text: complaint})
 		d := w.decision("x:slow-1")
 		p := w.pageWith("sol", "no answer for 3s")
@@ -176,7 +182,8 @@ func TestBrandReplies(t *testing.T) {
 	})
 
 	t.Run("LateComplaintIsCountedInEventTime", func(t *testing.T) {
-		w.t = t
+		w := w.on(t)
+		t.Parallel()
 		now := time.Now().UTC()
 		for i, ago := range []time.Duration{20 * time.Minute, 10 * time.Minute} {
 			w.postAt(post{id: fmt.Sprintf("late-%d", i+2), author: "lou", followers: 60, text: complaint}, now.Add(-ago))
