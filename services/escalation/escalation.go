@@ -57,6 +57,10 @@ type Config struct {
 	// SurgeLook is how often brands with an open incident are looked at,
 	// so an incident resolves when complaints stop.
 	SurgeLook time.Duration
+
+	// leaseWork, when set, replaces the bound on the work under a timer's
+	// lease (tests).
+	leaseWork time.Duration
 }
 
 // Register declares the flags.
@@ -118,6 +122,8 @@ type Service struct {
 	shadow          atomic.Pointer[policy.Policy]
 	*lifecycle.Unit // servers and workers: Start, Stop, HTTPAddr, GRPCAddr
 	clock           clock.Clock
+	// leaseWork bounds the work on a batch of claimed timers (leaseWork).
+	leaseWork time.Duration
 
 	decisions   metric.Int64Counter
 	escalations metric.Int64Counter
@@ -148,7 +154,10 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{},
-		tally: insights.New(d.Keys)}
+		tally: insights.New(d.Keys), leaseWork: leaseWork}
+	if cfg.leaseWork > 0 {
+		s.leaseWork = cfg.leaseWork
+	}
 	s.store.Retention = cfg.CaseRetention
 	s.silences = ledger.NewSilences(d.Redis, d.Keys, silenceKeep)
 	s.store.Watch = s.silences.VersionKey()

@@ -20,6 +20,13 @@ import (
 // dies holding one delays that case's next level by at most this.
 const timerLease = 30 * time.Second
 
+// leaseWork bounds the work on one claimed batch, well inside timerLease:
+// work that overran the lease could go on while another replica, taking the
+// expired claim, does the same. What is not done in time is left to be
+// claimed again when the lease runs out (its events, if saved, wait in the
+// outbox).
+const leaseWork = 20 * time.Second
+
 // timers fires escalation chain levels when nobody acknowledges in time, and
 // decides mentions whose score or reach is overdue. Every replica runs it;
 // Redis hands each due case or mention to one of them.
@@ -45,7 +52,8 @@ func (s *Service) trimmer() *lifecycle.Every {
 }
 
 // fireDue handles everything due, batch after batch, so a burst of cases
-// does not fall a tick behind per hundred.
+// does not fall a tick behind per hundred. Each claimed batch is worked on
+// within leaseWork; what is left then waits for its lease to run out.
 func (s *Service) fireDue(ctx context.Context) {
 	for ctx.Err() == nil {
 		ids, err := s.store.ClaimDue(ctx, s.clock.Now(), timerLease, 100)
@@ -53,27 +61,43 @@ func (s *Service) fireDue(ctx context.Context) {
 			s.d.Tel.Logger.Warn("chain timers unavailable; retrying", "err", err)
 			return
 		}
-		for _, id := range ids {
-			// Firing finishes even if Stop comes meanwhile.
-			if err := s.fire(context.WithoutCancel(ctx), id); err != nil {
+		timersLeft := underLease(ctx, s, "chain timers", ids, func(work context.Context, id string) {
+			if err := s.fire(work, id); err != nil {
 				s.d.Tel.Logger.Warn("chain timer failed; retrying after its lease", "case", id, "err", err)
 			}
-		}
+		})
 		joins, err := s.store.ClaimDueJoins(ctx, s.clock.Now(), timerLease, 100)
 		if err != nil {
 			s.d.Tel.Logger.Warn("join timers unavailable; retrying", "err", err)
 			return
 		}
-		for _, j := range joins {
+		joinsLeft := underLease(ctx, s, "overdue mentions", joins, func(work context.Context, j [2]string) {
 			part := ledger.Part{Name: ledger.Timeout, At: s.clock.Now()}
-			if err := s.join(context.WithoutCancel(ctx), nil, s.store.AuthorByTag(j[0]), j[1], part); err != nil {
+			if err := s.join(work, nil, s.store.AuthorByTag(j[0]), j[1], part); err != nil {
 				s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
 			}
-		}
-		if len(ids) < 100 && len(joins) < 100 {
+		})
+		if timersLeft || joinsLeft || (len(ids) < 100 && len(joins) < 100) {
 			return
 		}
 	}
+}
+
+// underLease works on a batch just claimed, item after item, within
+// s.leaseWork, and reports whether time ran out before the batch did. The
+// work does not end with ctx: an item under way finishes even if Stop
+// comes meanwhile.
+func underLease[T any](ctx context.Context, s *Service, what string, batch []T, do func(context.Context, T)) bool {
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseWork)
+	defer cancel()
+	for i, item := range batch {
+		if work.Err() != nil {
+			s.d.Tel.Logger.Warn(what+" claimed but not handled within the bound on their lease; retrying after the lease", "left", len(batch)-i, "bound", s.leaseWork)
+			return true
+		}
+		do(work, item)
+	}
+	return false
 }
 
 // fire looks at a claimed case: fires whatever of its clocks ran out (chain
