@@ -31,9 +31,11 @@ type grouper interface {
 }
 
 // groupLease bounds how long a replica may hold a team's due group; if it
-// dies while flushing, another takes over after this. A flush is cut off
-// at flushBound, well inside the lease, so no two replicas ever flush one
-// group at once.
+// dies while flushing, another takes over after this. The flushes of one
+// claimed batch of teams are cut off at flushBound, well inside the lease,
+// so no two replicas ever flush one group at once: a flush that overran the
+// lease could deliver while another replica, taking the expired claim,
+// delivers the same group.
 const (
 	groupLease = 30 * time.Second
 	flushBound = 20 * time.Second
@@ -209,20 +211,17 @@ func (s *Service) flushDue(ctx context.Context) {
 		s.d.Tel.Logger.Warn("held groups unavailable; retrying", "err", err)
 		return
 	}
-	for _, team := range teams {
-		if err := s.flushBounded(ctx, team); err != nil {
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushBound)
+	defer cancel()
+	for i, team := range teams {
+		if work.Err() != nil {
+			s.d.Tel.Logger.Warn("held groups claimed but not flushed within the bound on their lease; retrying after the lease", "left", len(teams)-i, "bound", flushBound)
+			return
+		}
+		if err := s.flush(work, team); err != nil {
 			s.d.Tel.Logger.Warn("flushing a held group failed; retrying after its lease", "team", team, "err", err)
 		}
 	}
-}
-
-// flushBounded flushes one team's group within flushBound, so the claim's
-// lease outlives the flush: a flush that overran it could deliver while
-// another replica, taking the expired claim, delivers the same group.
-func (s *Service) flushBounded(ctx context.Context, team string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushBound)
-	defer cancel()
-	return s.flush(ctx, team)
 }
 
 // migrateGroups moves the group windows an older release kept under each

@@ -56,6 +56,10 @@ type Config struct {
 	AckWait        time.Duration
 	// GroupTick is how often held groups are looked at.
 	GroupTick time.Duration
+
+	// refreshBound, when set, replaces the bound on posting alerts again
+	// under a claim (tests).
+	refreshBound time.Duration
 }
 
 // Register declares the flags.
@@ -105,17 +109,19 @@ func groupTick(d time.Duration) time.Duration {
 
 // Service is a running notifier.
 type Service struct {
-	cfg        Config
-	d          *deps.Deps
-	log        *deliverylog.Log
-	pipeline   *notify.Pipeline
-	receivers  map[string]notify.Receiver
-	linkBase   string
-	router     notify.Router
-	clock      clock.Clock
-	deliveries metric.Int64Counter
-	pages      pages
-	silenced   metric.Int64Counter
+	cfg       Config
+	d         *deps.Deps
+	log       *deliverylog.Log
+	pipeline  *notify.Pipeline
+	receivers map[string]notify.Receiver
+	linkBase  string
+	router    notify.Router
+	clock     clock.Clock
+	// refreshBound bounds the posts of one claimed batch of alerts.
+	refreshBound time.Duration
+	deliveries   metric.Int64Counter
+	pages        pages
+	silenced     metric.Int64Counter
 	// slackBots are the Slack receivers whose messages can be updated;
 	// slackClient posts to clicks' response_urls.
 	slackBots       map[string]*slack.Notifier
@@ -135,7 +141,11 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase, router: rt.router, clock: clock.System{}}
+	s := &Service{cfg: cfg, d: d, log: deliverylog.New(d.Redis, d.Keys, cfg.DedupTTL), receivers: map[string]notify.Receiver{}, linkBase: rt.linkBase, router: rt.router, clock: clock.System{},
+		refreshBound: refreshBound}
+	if cfg.refreshBound > 0 {
+		s.refreshBound = cfg.refreshBound
+	}
 	slackReceivers := map[string]*slack.Notifier{}
 	for _, r := range rt.receivers {
 		s.receivers[r.Name] = r

@@ -33,9 +33,13 @@ const alertsIndex = "alerts"
 const refreshTick = time.Minute
 
 // refreshLease is how long a replica holds a claimed case while posting
-// its alerts again, longer than the posts take (each is bounded by the
-// HTTP client's timeout).
-const refreshLease = 2 * time.Minute
+// its alerts again. The posts of one claimed batch are cut off at
+// refreshBound, well inside the lease, so no two replicas post one case's
+// alerts at once; what is left is posted after the lease runs out.
+const (
+	refreshLease = 2 * time.Minute
+	refreshBound = 90 * time.Second
+)
 
 func (s *Service) alertsKey(caseID string) string {
 	return s.d.Keys.Of(store.ShardTag(alertsIndex, store.ShardIndex(caseID)), alertsIndex, caseID)
@@ -113,8 +117,14 @@ func (s *Service) refreshDue(ctx context.Context) {
 		s.d.Tel.Logger.Warn("alerts to post again unavailable; retrying", "err", err)
 		return
 	}
-	for _, id := range ids {
-		if err := s.refresh(ctx, id); err != nil {
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refreshBound)
+	defer cancel()
+	for i, id := range ids {
+		if work.Err() != nil {
+			s.d.Tel.Logger.Warn("alerts claimed but not posted again within the bound on their lease; retrying after the lease", "left", len(ids)-i, "bound", s.refreshBound)
+			return
+		}
+		if err := s.refresh(work, id); err != nil {
 			s.d.Tel.Logger.Warn("posting alerts again failed; retrying after the lease", "case", id, "err", err)
 		}
 	}

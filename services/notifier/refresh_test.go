@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/alertmanager"
 	"github.com/firebreak/firebreak/services/platform/testkit"
 )
@@ -87,5 +88,76 @@ teams:
 	})
 	if n, err := svc.d.Redis.Exists(context.Background(), svc.alertsKey("c1")).Result(); err != nil || n != 0 {
 		t.Errorf("the resolved case's alerts are still kept (%d, %v)", n, err)
+	}
+}
+
+// stuckAlerts is an Alertmanager that never answers: a post to it runs
+// until its context ends. It says when that would have been.
+type stuckAlerts struct {
+	every     time.Duration
+	deadlines chan time.Time
+}
+
+func (s stuckAlerts) RefreshEvery() time.Duration { return s.every }
+
+func (s stuckAlerts) Notify(ctx context.Context, _ *notify.Notification) (bool, error) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = time.Time{}
+	}
+	s.deadlines <- d
+	<-ctx.Done()
+	return true, ctx.Err()
+}
+
+// TestPostingAlertsAgainStopsWellInsideTheLease: a receiver that never
+// answers cannot hold a refresh past its claim's lease, where another
+// replica could take the claim and post the same alerts at once. The
+// refresh is cut off at its bound and the case waits for the lease.
+func TestPostingAlertsAgainStopsWellInsideTheLease(t *testing.T) {
+	am := &alertmanagerAPI{posts: map[string][]alertmanager.Alert{}}
+	srv := httptest.NewServer(am)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "receivers.yaml")
+	doc := fmt.Sprintf(`receivers:
+  - {name: am, type: alertmanager, alertmanager: {url: %q, alert_ttl: 2s}}
+teams:
+  senior:
+    levels: [{level: 1, receivers: [am]}]
+`, srv.URL)
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, 1, Config{ReceiversFile: file, refreshBound: 200 * time.Millisecond})
+	svc := r.svc[0]
+	r.publish(event("c1", "c1:opened:m", 1), 0)
+	testkit.Eventually(t, "the first alert, kept for posting again", func() bool {
+		n, err := svc.d.Redis.Exists(context.Background(), svc.alertsKey("c1")).Result()
+		return len(am.of("c1")) == 1 && err == nil && n == 1
+	})
+	stuck := stuckAlerts{every: time.Second, deadlines: make(chan time.Time, 4)}
+	rec := svc.receivers["am"]
+	rec.Notifier = stuck
+	svc.receivers["am"] = rec
+
+	var deadline time.Time
+	testkit.Eventually(t, "the alert posted again to the receiver that never answers", func() bool {
+		svc.refreshDue(context.Background()) // returns only because the post is cut off
+		select {
+		case deadline = <-stuck.deadlines:
+			return true
+		default:
+			return false
+		}
+	})
+	if deadline.IsZero() || !deadline.Before(time.Now().Add(refreshLease)) {
+		t.Fatalf("the post ran with deadline %v, want one inside the %s lease", deadline, refreshLease)
+	}
+	// The claim still holds: nobody posts the case again until it ends.
+	svc.refreshDue(context.Background())
+	select {
+	case <-stuck.deadlines:
+		t.Fatal("the case was posted again while its claim held")
+	default:
 	}
 }
