@@ -70,7 +70,10 @@ func (l *Lease) release(ctx context.Context) {
 }
 
 // guard runs session while the lease is held, renewing it every third of
-// its TTL and cancelling the session if it is lost.
+// its TTL and cancelling the session if it is lost. Each renewal is bounded
+// by a third of the TTL too, so a renewal that hangs (a stalled Redis)
+// cancels the session about two thirds of a TTL after the last renewal,
+// before the lease can run out and a standby start a second session.
 func (l *Lease) guard(ctx context.Context, session Session) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -83,7 +86,10 @@ func (l *Lease) guard(ctx context.Context, session Session) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if ok, err := l.hold(ctx); err != nil || !ok {
+				renew, cancelRenew := context.WithTimeout(ctx, l.ttl()/3)
+				ok, err := l.hold(renew)
+				cancelRenew()
+				if err != nil || !ok {
 					lost <- fmt.Errorf("lost the stream lease %s (renewal: %v)", l.Key, err)
 					cancel()
 					return

@@ -4,9 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
@@ -55,4 +58,46 @@ func TestOnlyOneReplicaRunsTheStreamAndAStandbyTakesOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, "the standby to take over", func() bool { return running.Load() == 1 })
+}
+
+// stall makes every Redis command wait for its context while on.
+type stall struct{ on *atomic.Bool }
+
+func (stall) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (s stall) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if s.on.Load() {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+func (stall) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestSessionEndsWhenRenewingTheLeaseHangs: a renewal that never answers
+// must not keep the session running past the lease, where a standby would
+// take it and run a second session.
+func TestSessionEndsWhenRenewingTheLeaseHangs(t *testing.T) {
+	client, keys := storetest.New(t)
+	hung := &atomic.Bool{}
+	client.AddHook(stall{on: hung})
+	t.Cleanup(func() { hung.Store(false) }) // before the keys are cleaned up
+	l := &Lease{Redis: client, Key: keys.Global("lease"), TTL: 150 * time.Millisecond}
+	if ok, err := l.hold(context.Background()); err != nil || !ok {
+		t.Fatalf("take the lease: %v %v", ok, err)
+	}
+	started := make(chan struct{})
+	err := l.guard(context.Background(), func(ctx context.Context) error {
+		close(started)
+		hung.Store(true) // Redis stalls once the session runs
+		<-ctx.Done()
+		return nil
+	})
+	<-started
+	if err == nil || !strings.Contains(err.Error(), "lost the stream lease") {
+		t.Fatalf("session ended with %v, want the lease lost", err)
+	}
 }
