@@ -82,6 +82,9 @@ func (forgetfulLog) Record(context.Context, ...*fbv1.Delivery) error { return ni
 func (forgetfulLog) Claim(context.Context, string, time.Duration) (bool, error) {
 	return true, nil
 }
+func (forgetfulLog) Renew(context.Context, time.Duration, ...string) (bool, error) {
+	return true, nil
+}
 func (l forgetfulLog) Reserve(ctx context.Context, receiver string, limit rate.Limit, burst int, now time.Time) (time.Duration, error) {
 	return l.pace.Reserve(ctx, receiver, limit, burst, now)
 }

@@ -100,6 +100,25 @@ func (l *Log) Claim(ctx context.Context, key string, ttl time.Duration) (bool, e
 	return ok, nil
 }
 
+// Renew extends claims to ttl from now, and reports whether every one of
+// them was still there to extend.
+func (l *Log) Renew(ctx context.Context, ttl time.Duration, keys ...string) (bool, error) {
+	pipe := l.r.Pipeline()
+	cmds := make([]*redis.BoolCmd, len(keys))
+	for i, key := range keys {
+		cmds[i] = pipe.PExpire(ctx, l.keys.Global("notify", "claim", key), ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, fmt.Errorf("renew delivery claims: %w", err)
+	}
+	for _, c := range cmds {
+		if !c.Val() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // StatsKeep is how long the daily counts of pages per receiver are kept:
 // the longest period the console asks for, and a day more.
 const StatsKeep = 15 * 24 * time.Hour

@@ -35,3 +35,25 @@ func TestReplicasShareAReceiversRate(t *testing.T) {
 		t.Fatalf("after the backlog passed, wait %v (%v), want 0", w, err)
 	}
 }
+
+// TestRenewExtendsOnlyClaimsStillHeld: a renewal extends a held claim and
+// reports one that is gone (it ran out, or was never taken).
+func TestRenewExtendsOnlyClaimsStillHeld(t *testing.T) {
+	client, keys := storetest.New(t)
+	l := New(client, keys, time.Hour)
+	if ok, err := l.Claim(t.Context(), "a", time.Second); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if ok, err := l.Renew(t.Context(), time.Minute, "a"); err != nil || !ok {
+		t.Fatalf("renew a held claim: %v %v", ok, err)
+	}
+	if ttl := client.PTTL(t.Context(), keys.Global("notify", "claim", "a")).Val(); ttl <= time.Second {
+		t.Fatalf("claim ttl %v after renewal, want about a minute", ttl)
+	}
+	if ok, err := l.Renew(t.Context(), time.Minute, "a", "never-claimed"); err != nil || ok {
+		t.Fatalf("renew with a claim gone: %v %v, want false", ok, err)
+	}
+	if n := client.Exists(t.Context(), keys.Global("notify", "claim", "never-claimed")).Val(); n != 0 {
+		t.Fatal("renewing a claim that was gone took it")
+	}
+}

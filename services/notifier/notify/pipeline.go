@@ -29,12 +29,15 @@ type Receiver struct {
 }
 
 // Chain builds the receiver's stages, read top to bottom: skip what was
-// delivered, wait for the rate limit, try until done, record every attempt.
+// delivered (claiming the rest), wait for the rate limit and try until done
+// while the claims are held, record every attempt.
 func (r Receiver) Chain(log Log, clk clock.Clock) Stage {
 	return MultiStage{
 		DedupStage{Log: log},
-		RateLimitStage{Log: log, Limit: r.Limit, Burst: r.Burst, Clock: clk},
-		RetryStage{Notifier: r.Notifier, Backoff: r.Backoff, Clock: clk},
+		HoldStage{Log: log, Then: MultiStage{
+			RateLimitStage{Log: log, Limit: r.Limit, Burst: r.Burst, Clock: clk},
+			RetryStage{Notifier: r.Notifier, Backoff: r.Backoff, Clock: clk},
+		}},
 		RecordStage{Log: log},
 	}
 }

@@ -34,6 +34,10 @@ type Log interface {
 	// such as Slack or email. A log serving one process may grant every
 	// claim.
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Renew extends claims this caller holds to ttl from now, and reports
+	// whether all of them were still held. A log serving one process may
+	// renew every claim.
+	Renew(ctx context.Context, ttl time.Duration, keys ...string) (bool, error)
 	// Reserve takes the receiver's next send slot at limit sends a second
 	// with burst, shared by every replica using the log, and says how long
 	// to wait until the slot. A log serving one process may pace only it.
@@ -77,10 +81,65 @@ func (s DedupStage) Exec(ctx context.Context, n *Notification) (*Notification, e
 }
 
 // ClaimTTL bounds how long a claim keeps other replicas off a delivery. A
-// replica that dies mid-delivery delays the page by at most this; a
-// delivery still retrying after it may race a redelivery, which only
-// receivers without dedup keys (Slack, email) would see twice.
+// replica that dies mid-delivery delays the page by at most this. A
+// delivery that takes longer (retries, a receiver's Retry-After) keeps its
+// claims by renewing them (HoldStage), and stops if it cannot.
 const ClaimTTL = 30 * time.Second
+
+// HoldStage runs the stages after DedupStage while keeping its claims: it
+// renews them every third of TTL, each renewal bounded by a third of TTL
+// too, and cancels the delivery when a renewal fails or finds a claim gone.
+// The delivery therefore stops at most two thirds of TTL after its last
+// renewal, before its claims can run out: no redelivery on another replica
+// can claim and send the same page while this one still works on it.
+type HoldStage struct {
+	Log  Log
+	TTL  time.Duration // default ClaimTTL
+	Then Stage
+}
+
+// Exec runs Then on n with its claims held.
+func (s HoldStage) Exec(ctx context.Context, n *Notification) (*Notification, error) {
+	ttl := s.TTL
+	if ttl <= 0 {
+		ttl = ClaimTTL
+	}
+	keys := make([]string, len(n.Events))
+	for i, ev := range n.Events {
+		keys[i] = Key(ev, n.Receiver)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		// The claims run out on the log's clock, which no injected clock
+		// reaches: the renewals keep real time.
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				renew, stop := context.WithTimeout(ctx, ttl/3)
+				held, err := s.Log.Renew(renew, ttl, keys...)
+				stop()
+				if err != nil || !held {
+					cancel(fmt.Errorf("deliver %s to %s: lost its claim (renewal: %v); stopped so that no other replica sends it at the same time", n.DedupKey, n.Receiver, err))
+					return
+				}
+			}
+		}
+	}()
+	out, err := s.Then.Exec(ctx, n)
+	if err != nil && context.Cause(ctx) != nil && ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return out, err
+}
 
 // ErrInFlight says another replica is delivering the same notification; the
 // caller retries later, when the delivery log will say it was delivered.

@@ -21,6 +21,9 @@ type Log struct {
 	deliveries []*fbv1.Delivery
 	// Err, when set, is returned by every call, to test an unreachable log.
 	Err error
+	// RenewErr, when set, is returned by Renew alone: a claim lost
+	// mid-delivery.
+	RenewErr error
 }
 
 // Seen reports whether key was delivered.
@@ -39,6 +42,17 @@ func (l *Log) Claim(context.Context, string, time.Duration) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.Err == nil, l.Err
+}
+
+// Renew keeps every claim, as Claim grants every one; RenewErr, when
+// set, fails renewals alone.
+func (l *Log) Renew(context.Context, time.Duration, ...string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Err != nil {
+		return false, l.Err
+	}
+	return l.RenewErr == nil, l.RenewErr
 }
 
 // Reserve paces each receiver with its own in-process limiter: the
