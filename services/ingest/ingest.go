@@ -176,7 +176,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	var xHook *x.Webhook
 	if cfg.X.Enabled() {
-		seen := &deliveries{redis: d.Redis, keys: d.Keys, ttl: cfg.SeenTTL, claim: time.Minute}
+		// The claim outlasts the bound on taking a delivery in.
+		seen := &deliveries{redis: d.Redis, keys: d.Keys, ttl: cfg.SeenTTL, claim: x.TakeBound + 20*time.Second}
 		if xHook, err = x.NewWebhook(cfg.X, heldSink{s}, seen, d.Tel.Logger); err != nil {
 			return nil, err
 		}

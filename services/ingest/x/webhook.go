@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/config"
@@ -105,7 +106,14 @@ type Webhook struct {
 	Deliveries   Deliveries
 	MaxBodyBytes int64
 	Log          *slog.Logger
+	// TakeWithin bounds taking one delivery in (default TakeBound).
+	TakeWithin time.Duration
 }
+
+// TakeBound bounds taking a delivery in, from its claim (Deliveries.Begin)
+// to its outcome: the claim must outlast it, or X's retry could be taken in
+// by another replica while this one still works on the first copy.
+const TakeBound = 40 * time.Second
 
 // NewWebhook reads the secret and brands of a validated Config.
 func NewWebhook(c Config, sink Sink, deliveries Deliveries, log *slog.Logger) (*Webhook, error) {
@@ -203,7 +211,13 @@ func (h *Webhook) once(w http.ResponseWriter, r *http.Request, d Delivery) {
 		reply(w, http.StatusConflict, map[string]string{"error": "this delivery is being taken in by another request; retry later"})
 		return
 	}
-	taken := h.take(w, r, d.Mentions)
+	within := h.TakeWithin
+	if within <= 0 {
+		within = TakeBound
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), within)
+	defer cancel()
+	taken := h.take(w, r.WithContext(ctx), d.Mentions)
 	if err := h.Deliveries.Finish(context.WithoutCancel(r.Context()), d.EventID, taken); err != nil {
 		h.Log.WarnContext(r.Context(), "X webhook: could not record the event id; a resent delivery is still published once per post", "err", err)
 	}

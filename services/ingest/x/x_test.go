@@ -1,11 +1,17 @@
 package x
 
 import (
+	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
@@ -295,4 +301,34 @@ func FuzzCRCTokenIsNeverABody(f *testing.F) {
 			t.Fatalf("an answered token %q parses as a delivery", token)
 		}
 	})
+}
+
+// stuckSink never stores anything: Ingest waits for its context.
+type stuckSink struct{}
+
+func (stuckSink) Ingest(ctx context.Context, _ []*fbv1.Mention) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// oneDelivery is Deliveries for one request, remembering its outcome.
+type oneDelivery struct{ finished, taken bool }
+
+func (*oneDelivery) Begin(context.Context, string) (DeliveryState, error) { return Fresh, nil }
+func (d *oneDelivery) Finish(_ context.Context, _ string, taken bool) error {
+	d.finished, d.taken = true, taken
+	return nil
+}
+
+// TestTakingADeliveryInStopsWithinItsClaim: a sink that never answers
+// cannot hold a delivery past the bound its claim outlasts; the claim is
+// released so that X's retry is taken in.
+func TestTakingADeliveryInStopsWithinItsClaim(t *testing.T) {
+	d := &oneDelivery{}
+	h := &Webhook{Sink: stuckSink{}, Deliveries: d, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TakeWithin: 20 * time.Millisecond}
+	w := httptest.NewRecorder()
+	h.once(w, httptest.NewRequest(http.MethodPost, "/v1/webhooks/x", nil), Delivery{EventID: "e1", Mentions: []*fbv1.Mention{{Id: "x:1"}}})
+	if w.Code != http.StatusServiceUnavailable || !d.finished || d.taken {
+		t.Fatalf("answered %d, finished %v taken %v; want 503 and the claim released", w.Code, d.finished, d.taken)
+	}
 }
