@@ -347,6 +347,9 @@ func checkService(t *testing.T, objs *objects, d *appsv1.Deployment, svc string,
 	checkHTTPProbe(t, where+" liveness", c.LivenessProbe, "/healthz")
 	checkHTTPProbe(t, where+" readiness", c.ReadinessProbe, "/readyz")
 	env := envMap(c.Env)
+	if len(env) != len(c.Env) {
+		t.Errorf("%s: an environment variable is set twice (the last would win): %v", where, c.Env)
+	}
 	for _, name := range []string{"FIREBREAK_NATS_URL", "FIREBREAK_SUBJECT_PREFIX", "FIREBREAK_HTTP_ADDR", "FIREBREAK_GRPC_ADDR"} {
 		if env[name] == "" {
 			t.Errorf("%s: %s not set", where, name)
