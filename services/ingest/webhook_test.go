@@ -272,4 +272,3 @@ func TestXDirectMessagesArePublishedPrivatelyAndNeverLogged(t *testing.T) {
 		}
 	}
 }
-
