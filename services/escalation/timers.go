@@ -13,6 +13,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/silence"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
@@ -83,21 +84,14 @@ func (s *Service) fireDue(ctx context.Context) {
 	}
 }
 
-// underLease works on a batch just claimed, item after item, within
-// s.leaseWork, and reports whether time ran out before the batch did. The
-// work does not end with ctx: an item under way finishes even if Stop
-// comes meanwhile.
+// underLease works on a batch just claimed within s.leaseWork (see
+// store.WithinBound) and reports whether time ran out before the batch did.
 func underLease[T any](ctx context.Context, s *Service, what string, batch []T, do func(context.Context, T)) bool {
-	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseWork)
-	defer cancel()
-	for i, item := range batch {
-		if work.Err() != nil {
-			s.d.Tel.Logger.Warn(what+" claimed but not handled within the bound on their lease; retrying after the lease", "left", len(batch)-i, "bound", s.leaseWork)
-			return true
-		}
-		do(work, item)
+	left := store.WithinBound(ctx, s.leaseWork, batch, do)
+	if left > 0 {
+		s.d.Tel.Logger.Warn(what+" claimed but not handled within the bound on their lease; retrying after the lease", "left", left, "bound", s.leaseWork)
 	}
-	return false
+	return left > 0
 }
 
 // fire looks at a claimed case: fires whatever of its clocks ran out (chain

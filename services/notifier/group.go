@@ -211,16 +211,13 @@ func (s *Service) flushDue(ctx context.Context) {
 		s.d.Tel.Logger.Warn("held groups unavailable; retrying", "err", err)
 		return
 	}
-	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushBound)
-	defer cancel()
-	for i, team := range teams {
-		if work.Err() != nil {
-			s.d.Tel.Logger.Warn("held groups claimed but not flushed within the bound on their lease; retrying after the lease", "left", len(teams)-i, "bound", flushBound)
-			return
-		}
+	left := store.WithinBound(ctx, flushBound, teams, func(work context.Context, team string) {
 		if err := s.flush(work, team); err != nil {
 			s.d.Tel.Logger.Warn("flushing a held group failed; retrying after its lease", "team", team, "err", err)
 		}
+	})
+	if left > 0 {
+		s.d.Tel.Logger.Warn("held groups claimed but not flushed within the bound on their lease; retrying after the lease", "left", left, "bound", flushBound)
 	}
 }
 

@@ -117,16 +117,13 @@ func (s *Service) refreshDue(ctx context.Context) {
 		s.d.Tel.Logger.Warn("alerts to post again unavailable; retrying", "err", err)
 		return
 	}
-	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refreshBound)
-	defer cancel()
-	for i, id := range ids {
-		if work.Err() != nil {
-			s.d.Tel.Logger.Warn("alerts claimed but not posted again within the bound on their lease; retrying after the lease", "left", len(ids)-i, "bound", s.refreshBound)
-			return
-		}
+	left := store.WithinBound(ctx, s.refreshBound, ids, func(work context.Context, id string) {
 		if err := s.refresh(work, id); err != nil {
 			s.d.Tel.Logger.Warn("posting alerts again failed; retrying after the lease", "case", id, "err", err)
 		}
+	})
+	if left > 0 {
+		s.d.Tel.Logger.Warn("alerts claimed but not posted again within the bound on their lease; retrying after the lease", "left", left, "bound", s.refreshBound)
 	}
 }
 

@@ -53,3 +53,21 @@ func ClaimDue(ctx context.Context, r redis.UniversalClient, shards []string, now
 		return out, nil
 	}
 }
+
+// WithinBound works on a batch just claimed, item after item, within bound
+// (kept well inside the claim's lease: work that overran the lease could
+// go on while another replica, taking the expired claim, does the same).
+// It returns how many items were left when the bound ran out; they are
+// claimed again once their lease ends. The work does not end with ctx: an
+// item under way finishes even while the service stops.
+func WithinBound[T any](ctx context.Context, bound time.Duration, batch []T, do func(context.Context, T)) (left int) {
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
+	defer cancel()
+	for i, item := range batch {
+		if work.Err() != nil {
+			return len(batch) - i
+		}
+		do(work, item)
+	}
+	return 0
+}
