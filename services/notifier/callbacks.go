@@ -17,6 +17,9 @@ import (
 	"github.com/firebreak/firebreak/services/platform/config"
 )
 
+// slackUsersCheck is how often the Slack users file is looked at again.
+const slackUsersCheck = 5 * time.Second
+
 // mountCallbacks serves the endpoints through which people acknowledge,
 // snooze and resolve cases from their tools: Slack's buttons and
 // PagerDuty's incident webhooks. Each verifies the tool's signature; what
@@ -27,9 +30,12 @@ func (s *Service) mountCallbacks(srv *admin.Server) error {
 		if err != nil {
 			return err
 		}
-		users := slack.Users{}
+		var users slack.Directory = slack.Users{}
 		if s.cfg.SlackUsersFile != "" {
-			if users, err = receivers.LoadSlackUsers(s.cfg.SlackUsersFile); err != nil {
+			// Re-read when it changes: adding a person needs no restart.
+			if users, err = receivers.OpenSlackUsers(s.cfg.SlackUsersFile, slackUsersCheck, func(err error) {
+				s.d.Tel.Logger.Error("the Slack users file changed but does not load; the last good mapping stays", "err", err)
+			}); err != nil {
 				return err
 			}
 		}

@@ -27,6 +27,18 @@ type User struct {
 // Users maps Slack user ids (U0CA5) to Firebreak users.
 type Users map[string]User
 
+// Lookup finds the Firebreak user of a Slack user.
+func (u Users) Lookup(slackID string) (User, bool) {
+	user, ok := u[slackID]
+	return user, ok
+}
+
+// Directory finds the Firebreak user a Slack user acts as: a fixed Users
+// map, or a file re-read when it changes.
+type Directory interface {
+	Lookup(slackID string) (User, bool)
+}
+
 // CanAct reports whether a role may acknowledge, snooze and resolve.
 func CanAct(role string) bool { return role == "responder" || role == "admin" }
 
@@ -60,7 +72,7 @@ type Options struct {
 	// SigningSecret is the app's signing secret.
 	SigningSecret notify.Secret
 	// Users are who may press the buttons; anyone else is refused.
-	Users     Users
+	Users     Directory
 	Commander Commander
 	Clock     clock.Clock
 	Events    Events
@@ -149,7 +161,7 @@ func (o Options) act(ctx context.Context, in interaction) (refusal string, err e
 		if (a.ActionID != AckActionID && a.ActionID != SnoozeActionID && a.ActionID != ResolveActionID) || a.Value == "" {
 			continue
 		}
-		u, ok := o.Users[in.User.ID]
+		u, ok := o.Users.Lookup(in.User.ID)
 		if !ok {
 			return fmt.Sprintf("Firebreak did not act: your Slack account (%s) is not linked to a Firebreak user. "+
 				"Ask a Firebreak admin to add %s to the Slack users file (--slack-users-file), or act from the console.", in.User.ID, in.User.ID), nil
