@@ -48,7 +48,7 @@ func (s *Service) surgeOf(ctx context.Context, pol *policy.Policy, authorKey str
 	if !ok {
 		count = inc.Peak
 	}
-	topic, post := scopeParts(inc.Scope)
+	topic, post := surge.Parts(inc.Scope)
 	return &policy.SurgeFacts{Active: true, Authors: int64(count), Topic: topic, Post: post,
 		Incident: incidentID(m.Brand, group, inc), Reason: surge.Reason(inc.Scope, inc.Peak, inc.Mean, inc.SD, cfg.Detect)}, nil
 }
@@ -100,17 +100,6 @@ func incidentID(brand, group string, inc surge.Incident) string {
 	return cases.ID(ledger.IncidentTag(brand, group), inc.Seq)
 }
 
-// scopeParts names a scope's topic or post.
-func scopeParts(scope surge.Scope) (topic, post string) {
-	if t, ok := strings.CutPrefix(scope, "topic:"); ok {
-		return t, ""
-	}
-	if p, ok := strings.CutPrefix(scope, "post:"); ok {
-		return "", p
-	}
-	return "", ""
-}
-
 // openIncident stores the incident's case and pages its team once. It is
 // safe to call again: a case stored before is left as it is.
 func (s *Service) openIncident(ctx context.Context, cfg policy.Surges, brand, group string, inc surge.Incident, trigger *fbv1.Mention) error {
@@ -119,7 +108,7 @@ func (s *Service) openIncident(ctx context.Context, cfg policy.Surges, brand, gr
 	id := incidentID(brand, group, inc)
 	reason := surge.Reason(inc.Scope, inc.Peak, inc.Mean, inc.SD, cfg.Detect)
 	severity := surge.Severity(inc.Peak, inc.Mean, inc.SD, cfg.Detect)
-	topic, post := scopeParts(inc.Scope)
+	topic, post := surge.Parts(inc.Scope)
 	reasons := []*fbv1.Reason{{Code: "surge", Text: reason}}
 	c := &fbv1.Case{
 		Id: id, Brand: brand, Kind: fbv1.CaseKind_CASE_KIND_INCIDENT, AuthorKey: brand + "/incident/" + group,

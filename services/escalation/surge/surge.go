@@ -95,6 +95,17 @@ func group(s Scope) string {
 
 func isPost(s Scope) bool { return strings.HasPrefix(s, "post:") }
 
+// Parts names a scope's topic or post; both are empty for the brand.
+func Parts(s Scope) (topic, post string) {
+	if t, ok := strings.CutPrefix(s, "topic:"); ok {
+		return t, ""
+	}
+	if p, ok := strings.CutPrefix(s, "post:"); ok {
+		return "", p
+	}
+	return "", ""
+}
+
 // ScopesOf lists the scopes a complaint counts in.
 func ScopesOf(topics []string, target string) []Scope {
 	out := []Scope{Brand}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -72,7 +71,7 @@ func (s *surges) complaint(m *fbv1.Mention, sc *fbv1.Score, authorKey string, at
 	if !counted {
 		count = inc.Peak
 	}
-	topic, post := splitScope(inc.Scope)
+	topic, post := surge.Parts(inc.Scope)
 	return &policy.SurgeFacts{Active: true, Authors: int64(count), Topic: topic, Post: post,
 		Incident: cases.ID(ledger.IncidentTag(m.GetBrand(), group), inc.Seq), Reason: surge.Reason(inc.Scope, inc.Peak, inc.Mean, inc.SD, s.cfg.Detect)}
 }
@@ -113,7 +112,7 @@ func (s *surges) step(brand, author string, at time.Time, scopes []surge.Scope) 
 			continue
 		}
 		inc := ch.Incident
-		topic, post := splitScope(inc.Scope)
+		topic, post := surge.Parts(inc.Scope)
 		r := &incidentRecord{ID: id, Brand: brand, Scope: inc.Scope, Topic: topic, PostID: post, OpenedAt: at, Team: s.cfg.Team,
 			Severity: priorityName(max(s.cfg.Priority, surge.Severity(inc.Peak, inc.Mean, inc.SD, s.cfg.Detect))),
 			Reason:   surge.Reason(inc.Scope, inc.Peak, inc.Mean, inc.SD, s.cfg.Detect), authors: map[string]bool{}}
@@ -145,16 +144,6 @@ func (s *surges) joined(d *fbv1.Decision, m *fbv1.Mention, reach *fbv1.Reach) {
 		}
 		r.Reach += followers
 	}
-}
-
-func splitScope(scope surge.Scope) (topic, post string) {
-	if t, ok := strings.CutPrefix(scope, "topic:"); ok {
-		return t, ""
-	}
-	if p, ok := strings.CutPrefix(scope, "post:"); ok {
-		return "", p
-	}
-	return "", ""
 }
 
 func mapsKeys[V any](m map[string]V) func(func(string) bool) {
