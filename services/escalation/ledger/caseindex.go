@@ -77,10 +77,11 @@ func (s *Store) fieldIndexKeys(field, value string) []string {
 
 func (s *Store) fieldsKey(tag string) string { return s.keys.Of(tag, "cases", "fields") }
 
-// indexNewValues adds c to the indexes of its values, in the save's
-// pipeline.
-func (s *Store) indexNewValues(ctx context.Context, pipe redis.Pipeliner, c *fbv1.Case) {
+// indexCase adds c, as of its last update, to the case index and to the
+// indexes of its values, in the save's pipeline.
+func (s *Store) indexCase(ctx context.Context, pipe redis.Pipeliner, c *fbv1.Case) {
 	tag, z := shardTag(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id}
+	pipe.ZAdd(ctx, s.casesKey(c.Id), z)
 	for _, f := range caseFields {
 		if v := f.ofCase(c); v != "" {
 			pipe.ZAdd(ctx, s.fieldIndexKey(tag, f.name, v), z)

@@ -64,8 +64,7 @@ func putCases(t testing.TB, s *Store, all []*fbv1.Case) {
 			}
 			b, _ := proto.Marshal(c)
 			pipe.Set(ctx, Author{Tag: tag, s: s}.key("cases", strconv.FormatInt(n, 10)), b, time.Hour)
-			pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
-			s.indexNewValues(ctx, pipe, c)
+			s.indexCase(ctx, pipe, c)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			t.Fatal(err)

@@ -98,8 +98,7 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 			return err
 		},
 		func(pipe redis.Pipeliner) {
-			pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
-			s.indexNewValues(ctx, pipe, c)
+			s.indexCase(ctx, pipe, c)
 			s.scheduleEarlier(ctx, pipe, c.Id, due)
 		})
 	if err != nil {
@@ -163,16 +162,11 @@ func (s *Store) Timeline(ctx context.Context, id string) ([]*fbv1.CaseEvent, err
 	if err != nil {
 		return nil, fmt.Errorf("read timeline of case %s: %w", id, err)
 	}
-	out := make([]*fbv1.CaseEvent, 0, len(raw))
-	for _, r := range raw {
-		e := &fbv1.CaseEvent{}
-		if err := proto.Unmarshal([]byte(r), e); err != nil {
-			return nil, fmt.Errorf("decode timeline of case %s: %w", id, err)
-		}
+	out, err := decodeEvents(raw, "timeline", id)
+	for _, e := range out {
 		e.Case = nil // entries stored before timelineEntry carry their case
-		out = append(out, e)
 	}
-	return out, nil
+	return out, err
 }
 
 // Filter selects cases in List; zero fields match everything.
@@ -401,11 +395,16 @@ func (s *Store) Outbox(ctx context.Context, caseID string) ([]*fbv1.CaseEvent, e
 	if err != nil {
 		return nil, fmt.Errorf("read outbox of case %s: %w", caseID, err)
 	}
+	return decodeEvents(raw, "outbox", caseID)
+}
+
+// decodeEvents decodes the stored events of a case's timeline or outbox.
+func decodeEvents(raw []string, where, caseID string) ([]*fbv1.CaseEvent, error) {
 	out := make([]*fbv1.CaseEvent, 0, len(raw))
 	for _, r := range raw {
 		e := &fbv1.CaseEvent{}
 		if err := proto.Unmarshal([]byte(r), e); err != nil {
-			return nil, fmt.Errorf("decode outbox of case %s: %w", caseID, err)
+			return nil, fmt.Errorf("decode %s of case %s: %w", where, caseID, err)
 		}
 		out = append(out, e)
 	}

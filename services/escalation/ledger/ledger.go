@@ -343,8 +343,7 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 			pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
 			pipe.ZRem(ctx, s.joinsKey(a.Tag), a.Tag+"|"+d.MentionId)
 			if c != nil {
-				pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
-				s.indexNewValues(ctx, pipe, c)
+				s.indexCase(ctx, pipe, c)
 				s.scheduleEarlier(ctx, pipe, c.Id, due)
 			}
 			for _, f := range also {

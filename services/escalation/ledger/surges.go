@@ -268,8 +268,7 @@ func (s *Store) CreateIncident(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEv
 			return err
 		},
 		func(pipe redis.Pipeliner) {
-			pipe.ZAdd(ctx, s.casesKey(c.Id), redis.Z{Score: float64(c.UpdatedAt.AsTime().UnixMilli()), Member: c.Id})
-			s.indexNewValues(ctx, pipe, c)
+			s.indexCase(ctx, pipe, c)
 			s.scheduleEarlier(ctx, pipe, c.Id, due)
 		})
 	if err != nil {
