@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/firebreak/firebreak/services/notifier/notify/slack"
+	"github.com/firebreak/firebreak/services/platform/reload"
 )
 
 // SlackUser is one entry of the Slack users file.
@@ -70,58 +70,20 @@ func LoadSlackUsers(path string) (slack.Users, error) {
 // SlackUsersFile is the Slack users file, re-read when it changes, so a
 // person added or removed takes effect without a restart. A change that
 // does not load keeps the last good mapping and is reported once.
-type SlackUsersFile struct {
-	path       string
-	checkEvery time.Duration
-	onError    func(error)
-
-	mu      sync.Mutex
-	users   slack.Users
-	checked time.Time
-	modTime time.Time
-	size    int64
-}
+type SlackUsersFile struct{ file *reload.File[slack.Users] }
 
 // OpenSlackUsers loads the file, failing as LoadSlackUsers does, and
 // checks it again at most every checkEvery; onError hears of a change that
 // does not load.
 func OpenSlackUsers(path string, checkEvery time.Duration, onError func(error)) (*SlackUsersFile, error) {
-	f := &SlackUsersFile{path: path, checkEvery: checkEvery, onError: onError}
-	if err := f.load(time.Now()); err != nil {
+	f, err := reload.Open(path, checkEvery, LoadSlackUsers, onError, time.Now())
+	if err != nil {
 		return nil, err
 	}
-	return f, nil
+	return &SlackUsersFile{f}, nil
 }
 
 // Lookup finds a Slack user's Firebreak user in the file as it is now.
 func (f *SlackUsersFile) Lookup(slackID string) (slack.User, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if now := time.Now(); now.Sub(f.checked) >= f.checkEvery {
-		if err := f.load(now); err != nil && f.onError != nil {
-			f.onError(err)
-		}
-	}
-	return f.users.Lookup(slackID)
-}
-
-// load reads the file when its size or modification time changed.
-func (f *SlackUsersFile) load(now time.Time) error {
-	f.checked = now
-	info, err := os.Stat(f.path)
-	if err != nil {
-		return fmt.Errorf("Slack users file: %w; the last good mapping stays", err)
-	}
-	if f.users != nil && info.ModTime().Equal(f.modTime) && info.Size() == f.size {
-		return nil
-	}
-	// Looked at once per change, loaded or not, so a bad change is
-	// reported once.
-	f.modTime, f.size = info.ModTime(), info.Size()
-	users, err := LoadSlackUsers(f.path)
-	if err != nil {
-		return err
-	}
-	f.users = users
-	return nil
+	return f.file.Current(time.Now()).Lookup(slackID)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/services/platform/clock"
+	"github.com/firebreak/firebreak/services/platform/reload"
 )
 
 // MaxTokenBytes bounds a presented token before any work is done on it;
@@ -44,7 +45,7 @@ type Options struct {
 
 // Authenticator turns a bearer token into an Identity.
 type Authenticator struct {
-	keys  *keyFile
+	keys  *reload.File[Keys]
 	oidc  *oidcVerifier
 	clock clock.Clock
 }
@@ -63,9 +64,9 @@ func New(opts Options) (*Authenticator, error) {
 		if log == nil {
 			log = slog.Default()
 		}
-		kf, err := openKeyFile(opts.KeysFile, every, func(err error) {
+		kf, err := reload.Open(opts.KeysFile, every, loadKeys, func(err error) {
 			log.Error("keys file changed but cannot be used; keeping the previous keys", "err", err)
-		})
+		}, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +99,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (Identity, err
 	}
 	now := a.clock.Now()
 	if a.keys != nil {
-		if id, ok := a.keys.current(now).Lookup(token); ok {
+		if id, ok := a.keys.Current(now).Lookup(token); ok {
 			return id, nil
 		}
 	}

@@ -10,8 +10,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 )
 
 // MinKeyLength refuses keys short enough to guess.
@@ -159,64 +157,17 @@ func Digest(key string) string {
 	return digestPrefix + hex.EncodeToString(sum[:])
 }
 
-// keyFile is a keys file that is read again when it changes, so keys can
-// be rotated by updating the Secret, without a restart. It is checked at
-// most every checkEvery, on the request path: one stat, no goroutine.
-type keyFile struct {
-	path       string
-	checkEvery time.Duration
-	onError    func(error)
-
-	mu      sync.Mutex
-	keys    Keys
-	checked time.Time
-	modTime time.Time
-	size    int64
-}
-
-func openKeyFile(path string, checkEvery time.Duration, onError func(error)) (*keyFile, error) {
-	f := &keyFile{path: path, checkEvery: checkEvery, onError: onError}
-	if err := f.load(time.Now()); err != nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-// current returns the keys, re-reading the file if it changed. A file that
-// no longer parses keeps the last good keys and is reported once per change.
-func (f *keyFile) current(now time.Time) Keys {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if now.Sub(f.checked) >= f.checkEvery {
-		if err := f.load(now); err != nil && f.onError != nil {
-			f.onError(err)
-		}
-	}
-	return f.keys
-}
-
-// load reads the file if its size or modification time changed; the
-// caller holds mu (or owns f).
-func (f *keyFile) load(now time.Time) error {
-	f.checked = now
-	info, err := os.Stat(f.path)
+// loadKeys reads a keys file.
+func loadKeys(path string) (Keys, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("keys file %s: %w", f.path, err)
-	}
-	if info.ModTime().Equal(f.modTime) && info.Size() == f.size && f.keys.byDigest != nil {
-		return nil
-	}
-	f.modTime, f.size = info.ModTime(), info.Size()
-	data, err := os.ReadFile(f.path)
-	if err != nil {
-		return fmt.Errorf("keys file %s: %w", f.path, err)
+		return Keys{}, fmt.Errorf("keys file %s: %w", path, err)
 	}
 	keys, err := ParseKeys(data)
 	if err != nil {
-		return fmt.Errorf("keys file %s: %w", f.path, err)
+		return Keys{}, fmt.Errorf("keys file %s: %w", path, err)
 	}
-	f.keys = keys
-	return nil
+	return keys, nil
 }
 
 // NewKey makes a random API key: "fbk_" and 48 hex digits (192 bits). The

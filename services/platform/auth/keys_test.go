@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firebreak/firebreak/services/platform/reload"
 )
 
 func TestKeysFileGivesEachKeyItsNameRolesAndBrands(t *testing.T) {
@@ -90,15 +92,15 @@ func TestKeysFileIsReloadedWhenItChangesAndABrokenOneKeepsTheOldKeys(t *testing.
 	start := time.Now()
 	write("old:0123456789abcdef0123 roles=viewer\n", start)
 	var reported []error
-	f, err := openKeyFile(path, time.Second, func(err error) { reported = append(reported, err) })
+	f, err := reload.Open(path, time.Second, loadKeys, func(err error) { reported = append(reported, err) }, start)
 	if err != nil {
 		t.Fatal(err)
 	}
 	write("new:fedcba9876543210fedc roles=viewer\n", start.Add(time.Minute))
-	if _, ok := f.current(start.Add(500 * time.Millisecond)).Lookup("fedcba9876543210fedc"); ok {
+	if _, ok := f.Current(start.Add(500 * time.Millisecond)).Lookup("fedcba9876543210fedc"); ok {
 		t.Fatal("file checked again before the check interval")
 	}
-	keys := f.current(start.Add(2 * time.Second))
+	keys := f.Current(start.Add(2 * time.Second))
 	if _, ok := keys.Lookup("fedcba9876543210fedc"); !ok {
 		t.Fatal("new key not accepted after the file changed")
 	}
@@ -106,7 +108,7 @@ func TestKeysFileIsReloadedWhenItChangesAndABrokenOneKeepsTheOldKeys(t *testing.
 		t.Fatal("removed key still accepted")
 	}
 	write("broken\n", start.Add(2*time.Minute))
-	if _, ok := f.current(start.Add(4 * time.Second)).Lookup("fedcba9876543210fedc"); !ok || len(reported) != 1 {
+	if _, ok := f.Current(start.Add(4 * time.Second)).Lookup("fedcba9876543210fedc"); !ok || len(reported) != 1 {
 		t.Fatalf("a broken file must keep the last good keys and be reported: %v", reported)
 	}
 }
