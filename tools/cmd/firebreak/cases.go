@@ -45,14 +45,9 @@ func (f *escalationFlags) dial() (fbv1.EscalationServiceClient, *grpc.ClientConn
 
 // call dials escalation and makes one call, bounded by --timeout.
 func (f *escalationFlags) call(ctx context.Context, do func(context.Context, fbv1.EscalationServiceClient) error) error {
-	client, conn, err := f.dial()
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	return do(ctx, client)
+	return f.conn.call(ctx, f.addr, f.timeout, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return do(ctx, fbv1.NewEscalationServiceClient(conn))
+	})
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -68,4 +70,16 @@ func (c *connFlags) dial(addr string) (*grpc.ClientConn, error) {
 		return nil, fmt.Errorf("--tls-ca, --tls-cert, --tls-key: %w", err)
 	}
 	return rpc.DialTLS(addr, token, tlsConfig)
+}
+
+// call dials addr and makes one call on the connection, bounded by timeout.
+func (c *connFlags) call(ctx context.Context, addr string, timeout time.Duration, do func(context.Context, *grpc.ClientConn) error) error {
+	conn, err := c.dial(addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return do(ctx, conn)
 }

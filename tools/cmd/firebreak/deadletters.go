@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -48,14 +49,10 @@ func (f *deadLetterFlags) call(ctx context.Context, service string, do func(cont
 	if !ok {
 		return fmt.Errorf("%w: %q keeps no dead letters; use scorer, reach, escalation or notifier", errUsage, service)
 	}
-	conn, err := f.conn.dial(*addr)
+	err := f.conn.call(ctx, *addr, f.timeout, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return do(ctx, fbv1.NewDeadLetterServiceClient(conn))
+	})
 	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	if err := do(ctx, fbv1.NewDeadLetterServiceClient(conn)); err != nil {
 		return fmt.Errorf("%s at %s: %w", service, *addr, err)
 	}
 	return nil
