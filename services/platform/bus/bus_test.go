@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -235,6 +236,38 @@ func TestOutageIsWaitedOutNotDeadLettered(t *testing.T) {
 	testkit.Eventually(t, "the try after the outage", func() bool { return calls.Load() > handled })
 	if n := r.deadLettered(t); n != 0 {
 		t.Fatalf("%d dead letters after the outage, want none", n)
+	}
+}
+
+// A publish the broker cannot take (no stream answers: a leader election,
+// a lost node, a full stream) is the bus's outage, not a bad message: it is
+// retried past MaxDeliver, never dead-lettered.
+func TestPublishTheBusRefusesIsWaitedOutNotDeadLettered(t *testing.T) {
+	r := newRig(t)
+	var down atomic.Bool
+	down.Store(true)
+	var calls atomic.Int32
+	r.consume(t, func(ctx context.Context, msg jetstream.Msg) error {
+		calls.Add(1)
+		subject := r.names.Reached()
+		if down.Load() {
+			subject = "nowhere.reached" // no stream takes it
+		}
+		_, err := r.pub.Publish(ctx, bus.Event{Subject: subject, MsgID: bus.MsgID(msg.Subject(), "reached"), Data: msg.Data()})
+		if err != nil {
+			return fmt.Errorf("publish the reach: %w", err)
+		}
+		return nil
+	})
+	r.publish(t, "bus-down", "x")
+	testkit.Eventually(t, "tries past MaxDeliver", func() bool { return calls.Load() >= 6 })
+	if n := r.deadLettered(t); n != 0 {
+		t.Fatalf("%d dead letters while the bus refused the publish, want none", n)
+	}
+	down.Store(false)
+	r.acked(t, "mentions")
+	if n := r.deadLettered(t); n != 0 {
+		t.Fatalf("%d dead letters after the bus took the publish, want none", n)
 	}
 }
 

@@ -386,7 +386,11 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 		delivered = meta.NumDelivered
 	}
 	if !IsPermanent(err) && delivered >= uint64(c.cfg.MaxDeliver) {
-		if down := c.outage(ctx); down != nil {
+		down := c.outage(ctx)
+		if down == nil && IsUnavailable(err) {
+			down = err
+		}
+		if down != nil {
 			c.log.WarnContext(ctx, "handling failed during an outage; waiting it out", "subject", msg.Subject(), "deliveries", delivered, "err", err, "outage", down)
 			_ = msg.NakWithDelay(c.backoff(delivered))
 			return "wait"

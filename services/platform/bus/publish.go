@@ -68,6 +68,9 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) ([]Result, err
 		}
 		futures[i], err = p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.MsgID))
 		if err != nil {
+			if !errors.Is(err, nats.ErrMaxPayload) {
+				err = Unavailable(err)
+			}
 			return nil, failed(span, fmt.Errorf("publish %s to %s: %w", e.MsgID, e.Subject, err))
 		}
 	}
@@ -78,13 +81,31 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) ([]Result, err
 		case ack := <-f.Ok():
 			results[i] = Result{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
 		case err := <-f.Err():
-			errs = append(errs, failed(spans[i], fmt.Errorf("publish %s to %s: %w", events[i].MsgID, events[i].Subject, err)))
+			errs = append(errs, failed(spans[i], fmt.Errorf("publish %s to %s: %w", events[i].MsgID, events[i].Subject, Unavailable(err))))
 		case <-ctx.Done():
-			return nil, failed(spans[i], fmt.Errorf("publish %s to %s: waiting for ack: %w", events[i].MsgID, events[i].Subject, ctx.Err()))
+			return nil, failed(spans[i], fmt.Errorf("publish %s to %s: waiting for ack: %w", events[i].MsgID, events[i].Subject, Unavailable(ctx.Err())))
 		}
 	}
 	return results, errors.Join(errs...)
 }
+
+// unavailableError is a publish the broker did not confirm: no stream
+// answered (a leader election, a lost node, a deleted stream), the stream
+// refused it (full, with discard new), or the ack did not come in time.
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return e.err.Error() }
+func (e unavailableError) Unwrap() error { return e.err }
+
+// Unavailable marks err as the bus being unable to store a message for now.
+// A consumer whose handler fails with it waits the outage out, however
+// many deliveries that takes, instead of dead-lettering: the message is
+// fine, the bus is not.
+func Unavailable(err error) error { return unavailableError{err} }
+
+// IsUnavailable reports whether err, or one of the errors joined in it,
+// was marked Unavailable.
+func IsUnavailable(err error) bool { return errors.As(err, new(unavailableError)) }
 
 // span starts the producer span of one event, named and described by
 // OpenTelemetry's messaging conventions ("send <subject>").
