@@ -13,8 +13,10 @@ import (
 	"github.com/firebreak/firebreak/tools/load"
 )
 
-// Faults is the suite's schedule: one phase per fault, with Redis last
-// because a Redis without persistence forgets every decision on restart.
+// Faults is the suite's schedule: one phase per fault. The Redis restart
+// comes back from its append-only file (appendfsync always, see NewRedis),
+// so it should forget nothing; the checker asks for every decision again
+// at the end of the run to prove it.
 func Faults() []Fault {
 	faults := []Fault{{Name: "none (baseline)"}}
 	for _, svc := range Services {

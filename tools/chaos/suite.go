@@ -60,7 +60,9 @@ type Suite struct {
 	conn     *grpc.ClientConn
 	esc      fbv1.EscalationServiceClient
 	names    bus.Names
-	mu       sync.Mutex
+	// routing is who the chaos receivers file pages, for the checker.
+	routing Routing
+	mu      sync.Mutex
 }
 
 // Start brings up the cluster, Redis, the sink and the five services.
@@ -109,14 +111,25 @@ func (s *Suite) startServices(ctx context.Context, ports []int) error {
 		return err
 	}
 	s.token = token
+	policyFile, err := writePolicy(s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	receiversFile, routing, err := writeReceivers(s.opts.Dir, s.sink.URL())
+	if err != nil {
+		return err
+	}
+	s.routing = routing
 	common := []string{"--nats-url=" + s.cluster.URLs(), "--stream-replicas=3", "--auth-keys-file=" + keysFile,
 		fmt.Sprintf("--redis-url=redis://127.0.0.1:%d/0", ports[0]), "--redis-key-prefix=chaos:", "--shutdown-timeout=10s"}
 	extra := map[string][]string{
 		"reach":  {"--brand-followers=acme=203000"},
 		"ingest": {"--brand-accounts=acme=x:" + load.BrandAccount("acme")},
+		// The shipped routes and chains with ack_timeouts of seconds.
+		"escalation": {"--policy-file=" + policyFile},
 		// The default three minutes would hold a killed notifier's pages
 		// back that long; 45 s still covers a slow receiver's retries.
-		"notifier": {"--webhook-url=" + s.sink.URL(), "--ack-wait=45s"},
+		"notifier": {"--receivers-file=" + receiversFile, "--ack-wait=45s"},
 	}
 	for i, name := range Services {
 		httpAddr, grpcAddr := fmt.Sprintf("127.0.0.1:%d", ports[1+2*i]), fmt.Sprintf("127.0.0.1:%d", ports[2+2*i])
@@ -183,7 +196,11 @@ type Window struct {
 
 // PhaseRun is what one phase sent and broke.
 type PhaseRun struct {
-	Name    string
+	Name string
+	// Start is when the phase began: events and dead letters with no
+	// mention belong to the phase running when they happened.
+	Start   time.Time
+	Expect  Expected
 	Sent    []load.Sent
 	Windows []Window
 	Err     error
@@ -192,14 +209,16 @@ type PhaseRun struct {
 // Fault injects one kind of fault during a phase of the given length and
 // returns the windows in which the system was not whole.
 type Fault struct {
-	Name   string
+	Name string
+	// Expect is what the fault causes on purpose.
+	Expect Expected
 	Inject func(ctx context.Context, s *Suite, length time.Duration) ([]Window, error)
 }
 
 // RunPhase pushes mentions at the configured rate while fault runs.
 func (s *Suite) RunPhase(ctx context.Context, gen *load.Generator, f Fault) PhaseRun {
 	s.logf("phase %q: %0.f mentions/s for %s", f.Name, s.opts.Rate, s.opts.PhaseLength)
-	run := PhaseRun{Name: f.Name}
+	run := PhaseRun{Name: f.Name, Start: time.Now(), Expect: f.Expect}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

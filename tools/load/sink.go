@@ -39,6 +39,9 @@ type Page struct {
 	IdempotencyKey string
 	DedupKey       string
 	Action         string
+	// Receiver is the receiver the notifier sent the page as: one sink can
+	// stand in for several receivers.
+	Receiver string
 	// Events are the case events the page carried.
 	Events []PageEvent
 }
@@ -49,8 +52,10 @@ type PageEvent struct {
 	Type      string `json:"type"`
 	MentionID string `json:"mention_id"`
 	Level     int32  `json:"level"`
+	Round     int32  `json:"round"`
 	Case      struct {
-		ID string `json:"id"`
+		ID      string `json:"id"`
+		Episode int32  `json:"episode"`
 	} `json:"case"`
 }
 
@@ -126,6 +131,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var note struct {
 		Action   string      `json:"action"`
+		Receiver string      `json:"receiver"`
 		DedupKey string      `json:"dedup_key"`
 		Events   []PageEvent `json:"events"`
 	}
@@ -134,7 +140,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.pages = append(s.pages, Page{At: at, IdempotencyKey: r.Header.Get("Idempotency-Key"), DedupKey: note.DedupKey, Action: note.Action, Events: note.Events})
+	s.pages = append(s.pages, Page{At: at, IdempotencyKey: r.Header.Get("Idempotency-Key"), DedupKey: note.DedupKey, Action: note.Action, Receiver: note.Receiver, Events: note.Events})
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,0 +1,110 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/tools/load"
+)
+
+// Decided asks escalation for the decisions on the runs' mentions, waiting
+// up to wait for those not decided yet.
+func (s *Suite) Decided(ctx context.Context, runs []PhaseRun, wait time.Duration) (map[string]load.Decided, error) {
+	var ids []string
+	for _, r := range runs {
+		for _, m := range r.Sent {
+			if !m.Accepted.IsZero() && !m.BrandReply {
+				ids = append(ids, m.ID())
+			}
+		}
+	}
+	return load.Decisions(ctx, s.esc, ids, wait)
+}
+
+// Observe reads the streams, the dead letters and the sink's pages into
+// what the checker needs beside the decisions.
+func (s *Suite) Observe(ctx context.Context) (Observed, error) {
+	ob := Observed{Scored: map[string]bool{}, Reached: map[string]bool{}, Pages: s.sink.Pages()}
+	scored, reached := s.names.Scored(), s.names.Reached()
+	err := s.each(ctx, bus.NounMentions, func(msg jetstream.Msg) {
+		switch msg.Subject() {
+		case scored:
+			ob.Scored[msg.Headers().Get(bus.HeaderMentionID)] = true
+		case reached:
+			ob.Reached[msg.Headers().Get(bus.HeaderMentionID)] = true
+		}
+	})
+	if err != nil {
+		return ob, err
+	}
+	seen := map[string]bool{}
+	err = s.each(ctx, bus.NounCases, func(msg jetstream.Msg) {
+		var e fbv1.CaseEvent
+		if proto.Unmarshal(msg.Data(), &e) != nil || seen[e.Id] {
+			return
+		}
+		seen[e.Id] = true
+		ob.Events = append(ob.Events, eventOf(&e))
+	})
+	if err != nil {
+		return ob, err
+	}
+	err = s.each(ctx, bus.NounDeadLetter, func(msg jetstream.Msg) {
+		h := msg.Headers()
+		d := DeadLetter{Reason: h.Get(bus.HeaderDeadReason), Subject: h.Get(bus.HeaderDeadSubject), MentionID: h.Get(bus.HeaderMentionID)}
+		if meta, err := msg.Metadata(); err == nil {
+			d.At = meta.Timestamp
+		}
+		if d.Reason == "" {
+			ob.Unexplained++
+		}
+		ob.DeadLetters = append(ob.DeadLetters, d)
+	})
+	return ob, err
+}
+
+func eventOf(e *fbv1.CaseEvent) Event {
+	return Event{
+		ID: e.Id, Type: e.Type.String(), CaseID: e.Case.GetId(), MentionID: e.MentionId, Team: e.Case.GetTeam(),
+		Episode: e.Case.GetEpisode(), Round: e.Round, Level: e.Level, Receivers: e.Receivers,
+		Muted: e.Silenced != nil || e.Quiet, At: e.At.AsTime(),
+	}
+}
+
+// each calls fn with every message of noun's stream.
+func (s *Suite) each(ctx context.Context, noun string, fn func(jetstream.Msg)) error {
+	stream, err := s.js.Stream(ctx, s.names.Stream(noun))
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", noun, err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", noun, err)
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return fmt.Errorf("read %s: %w", noun, err)
+	}
+	for seen := uint64(0); seen < info.State.Msgs; {
+		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", noun, err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			fn(msg)
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		seen += uint64(n)
+	}
+	return nil
+}
