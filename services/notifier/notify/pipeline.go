@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/clock"
@@ -105,30 +106,63 @@ func NewPipeline(receivers []Receiver, router Router, log Log, clk clock.Clock, 
 	return p
 }
 
-// Deliver tells the receivers routed for ev.Case's team and level about ev.
-// See DeliverGroup.
+// Deliver tells ev's receivers about it: its chain level's, or those routed
+// for its case's team and level. See DeliverGroup.
 func (p *Pipeline) Deliver(ctx context.Context, ev *fbv1.CaseEvent) ([]Result, error) {
 	return p.DeliverGroup(ctx, []*fbv1.CaseEvent{ev})
 }
 
-// DeliverGroup tells the receivers of the first event's team and level about
-// the events in one notification (grouping puts one team's cases together;
-// all must share an action). Receivers run side by side. When any fails
-// after its last attempt, the team's fallback receiver is tried too, and its
-// result comes last with Fallback set. Failed results are for the caller to
-// turn into failed-delivery events; an error means the outcome is unknown
-// and the caller should retry the whole delivery later, which dedup makes
-// safe.
+// DeliverGroup tells each event's receivers about it, the events that share
+// receivers in one notification (grouping holds one team's cases together
+// whatever level of their chain they are at; all must share an action). An
+// event's receivers are its chain level's when the pipeline knows them all,
+// and otherwise its team's at its level: a level-2 escalation held beside
+// level-1 openings still pages level 2. Receivers run side by side. When
+// any fails after its last attempt, the team's fallback receiver is tried
+// too, and its result comes after the others with Fallback set. Failed
+// results are for the caller to turn into failed-delivery events; an error
+// means the outcome is unknown and the caller should retry the whole
+// delivery later, which dedup makes safe.
 func (p *Pipeline) DeliverGroup(ctx context.Context, events []*fbv1.CaseEvent) ([]Result, error) {
 	if len(events) == 0 || ActionOf(events[0]) == ActionNone {
 		return nil, nil
 	}
-	team, level := events[0].GetCase().GetTeam(), Level(events[0])
-	names, err := p.pick(p.router.Route(team, level), ActionOf(events[0]))
-	if err != nil {
-		return nil, fmt.Errorf("route team %q level %d: %w", team, level, err)
+	var order []string
+	parts := map[string][]*fbv1.CaseEvent{}
+	targets := map[string][]string{}
+	for _, ev := range events {
+		names := p.targets(ev)
+		key := strings.Join(names, "\x00")
+		if _, ok := parts[key]; !ok {
+			order = append(order, key)
+			targets[key] = names
+		}
+		parts[key] = append(parts[key], ev)
 	}
-	return p.withFallback(ctx, events, names, team)
+	var all []Result
+	for _, key := range order {
+		evs := parts[key]
+		team := evs[0].GetCase().GetTeam()
+		names, err := p.pick(targets[key], ActionOf(evs[0]))
+		if err != nil {
+			return all, fmt.Errorf("route team %q level %d: %w", team, Level(evs[0]), err)
+		}
+		results, err := p.withFallback(ctx, evs, names, team)
+		all = append(all, results...)
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+// targets are the receivers an event pages: its chain level's when every
+// one is configured, otherwise its team's at its level.
+func (p *Pipeline) targets(ev *fbv1.CaseEvent) []string {
+	if len(ev.GetReceivers()) > 0 && p.Knows(ev.GetReceivers()) {
+		return ev.GetReceivers()
+	}
+	return p.router.Route(ev.GetCase().GetTeam(), Level(ev))
 }
 
 // withFallback delivers to names and, if any fails after its last attempt,

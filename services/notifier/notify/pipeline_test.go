@@ -46,8 +46,14 @@ type routes struct {
 	fallback string
 }
 
-func (r routes) Route(string, int32) []string { return r.levels[1] }
-func (r routes) Fallback(string) string       { return r.fallback }
+// Route is the level's receivers, or level 1's when the level has none.
+func (r routes) Route(_ string, level int32) []string {
+	if names, ok := r.levels[level]; ok {
+		return names
+	}
+	return r.levels[1]
+}
+func (r routes) Fallback(string) string { return r.fallback }
 
 func testBackoff() notify.Backoff {
 	b := notify.DefaultBackoff()
@@ -223,5 +229,40 @@ func TestGroupSuppressesMembersAlreadyPaged(t *testing.T) {
 	}
 	if again, _ := p.Deliver(t.Context(), b); again[0].Outcome != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED {
 		t.Fatalf("case b alone after its group: %v, want suppressed", again[0].Outcome)
+	}
+}
+
+func TestAHeldGroupPagesEachEventsOwnLevel(t *testing.T) {
+	queue, lead, oncall := &script{}, &script{}, &script{}
+	p := notify.NewPipeline([]notify.Receiver{receiver("queue", queue), receiver("lead", lead), receiver("oncall", oncall)},
+		routes{levels: map[int32][]string{1: {"queue"}, 2: {"lead"}}}, &notifytest.Log{}, clocktest.New(t0), "")
+	a, b := notifytest.Opened("a", "standard", t0), notifytest.Opened("b", "standard", t0)
+	raised := notifytest.Escalated(notifytest.Opened("c", "standard", t0), 2)
+	named := notifytest.Escalated(notifytest.Opened("d", "standard", t0), 2)
+	named.Receivers = []string{"oncall"} // the chain level names its receivers
+	results, err := p.DeliverGroup(t.Context(), []*fbv1.CaseEvent{a, raised, b, named})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := func(s *script) []string {
+		var ids []string
+		for _, n := range s.calls {
+			for _, ev := range n.Events {
+				ids = append(ids, ev.GetCase().GetId())
+			}
+		}
+		return ids
+	}
+	if got := cases(queue); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("level 1 receiver got %v, want the openings a and b in one page", got)
+	}
+	if got := cases(lead); !slices.Equal(got, []string{"c"}) {
+		t.Fatalf("level 2 receiver got %v, want c, held with level-1 openings", got)
+	}
+	if got := cases(oncall); !slices.Equal(got, []string{"d"}) {
+		t.Fatalf("the chain's named receiver got %v, want d", got)
+	}
+	if len(results) != 3 || queue.count() != 1 {
+		t.Fatalf("results %d, level 1 pages %d; want 3 results and one grouped page", len(results), queue.count())
 	}
 }
