@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -51,6 +52,16 @@ func (s *Suite) Observe(ctx context.Context) (Observed, error) {
 		}
 		seen[e.Id] = true
 		ob.Events = append(ob.Events, eventOf(&e))
+	})
+	if err != nil {
+		return ob, err
+	}
+	err = s.each(ctx, bus.NounNotifications, func(msg jetstream.Msg) {
+		var d fbv1.Delivery
+		if proto.Unmarshal(msg.Data(), &d) == nil {
+			ob.Deliveries = append(ob.Deliveries, Delivery{EventID: d.EventId, Receiver: d.Receiver,
+				Outcome: strings.TrimPrefix(d.Outcome.String(), "DELIVERY_OUTCOME_"), Attempt: d.Attempt, Error: d.Error})
+		}
 	})
 	if err != nil {
 		return ob, err

@@ -81,6 +81,16 @@ type DeadLetter struct {
 	Reason, Subject, MentionID string
 }
 
+// Delivery is the notifier's record of one attempt to page a receiver
+// about an event, from the notifications stream: it explains a missing
+// page.
+type Delivery struct {
+	EventID, Receiver string
+	Outcome           string // "DELIVERED", "FAILED", ...
+	Attempt           int32
+	Error             string
+}
+
 // Routing says who a paging event should reach and which receivers would
 // show a person a repeated page.
 type Routing struct {
@@ -120,6 +130,7 @@ type Observed struct {
 	// order.
 	Events      []Event
 	Pages       []load.Page
+	Deliveries  []Delivery
 	DeadLetters []DeadLetter
 	// Unexplained counts dead letters without a Firebreak-Dead-Reason.
 	Unexplained int
@@ -232,6 +243,20 @@ func Check(runs []PhaseRun, ob Observed, rt Routing) Verdict {
 	}
 
 	got, firstPage := pagesBySlot(ob.Pages)
+	recorded := map[[2]string][]string{} // event, receiver -> what the notifier recorded
+	for _, d := range ob.Deliveries {
+		what := fmt.Sprintf("%s attempt %d", strings.ToLower(d.Outcome), d.Attempt)
+		if d.Error != "" {
+			what += ": " + d.Error
+		}
+		recorded[[2]string{d.EventID, d.Receiver}] = append(recorded[[2]string{d.EventID, d.Receiver}], what)
+	}
+	notifierSaid := func(e Event, receiver string) string {
+		if said := recorded[[2]string{e.ID, receiver}]; len(said) > 0 {
+			return "the notifier recorded " + strings.Join(said[max(0, len(said)-3):], "; ")
+		}
+		return "the notifier recorded no attempt"
+	}
 	for _, slot := range slotOrder {
 		e := slots[slot]
 		row := &rows[owner(e.MentionID, e.At)]
@@ -243,7 +268,7 @@ func Check(runs []PhaseRun, ob Observed, rt Routing) Verdict {
 		for _, receiver := range want {
 			if len(got[slot][receiver]) == 0 {
 				row.Unpaged++
-				row.note("%s (%s, mention %q) fired but %s was never paged", slot, e.ID, e.MentionID, receiver)
+				row.note("%s (%s, mention %q) fired but %s was never paged; %s", slot, e.ID, e.MentionID, receiver, notifierSaid(e, receiver))
 			}
 		}
 		for _, receiver := range slices.Sorted(maps.Keys(got[slot])) {

@@ -190,9 +190,11 @@ func TestAFiredLevelWithoutItsPageIsUnpaged(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			runs, ob, rt := clean()
 			ob.Pages = slices.DeleteFunc(ob.Pages, func(p load.Page) bool { return p.Events[0].ID == drop })
+			ob.Deliveries = []Delivery{{EventID: drop, Receiver: "senior-oncall", Outcome: "FAILED", Attempt: 5, Error: "status 500"}}
 			v := Check(runs, ob, rt)
-			if r := rowWith(t, v, func(r Row) int { return r.Unpaged }); r.Unpaged != 1 {
-				t.Fatalf("row %+v, want one unpaged", r)
+			r := rowWith(t, v, func(r Row) int { return r.Unpaged })
+			if r.Unpaged != 1 || !strings.Contains(strings.Join(r.Notes, "\n"), "failed attempt 5: status 500") {
+				t.Fatalf("row %+v, want one unpaged with the notifier's record", r)
 			}
 		})
 	}
@@ -203,7 +205,7 @@ func TestAPageToTheWrongReceiverLeavesTheRightOneUnpaged(t *testing.T) {
 	ob.Pages[1] = page(level2.At, "senior-oncall", keyOf(level2, "senior-oncall"), level2)
 	v := Check(runs, ob, rt)
 	r := rowWith(t, v, func(r Row) int { return r.Unpaged })
-	if !strings.Contains(strings.Join(r.Notes, "\n"), "head-of-social was never paged") {
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "head-of-social was never paged; the notifier recorded no attempt") {
 		t.Fatalf("notes %v", r.Notes)
 	}
 }
