@@ -143,7 +143,8 @@ type Row struct {
 	// Lost: never accepted, never decided, or (unless the fault meant it)
 	// decided without a part.
 	Lost int
-	// Partial: decided on the join timeout without a score or a reach.
+	// Partial: decided on the join timeout without a score or a reach
+	// (counted lost too when the part never came, revised when it did).
 	Partial     int
 	DeadLetters int
 	// NoEvent: decisions to escalate with no case event on the stream.
@@ -169,11 +170,14 @@ type Row struct {
 }
 
 func (r Row) failed() bool {
-	dead := r.DeadLetters
+	dead, partial := r.DeadLetters, r.Partial
 	if r.Expect.DeadLetters {
 		dead = 0
 	}
-	return r.Lost+r.NoEvent+r.Unpaged+r.DupPages+r.DupDecisions+r.CasesTwice+r.Forgotten+dead > 0
+	if r.Expect.Partial {
+		partial = 0
+	}
+	return r.Lost+partial+r.NoEvent+r.Unpaged+r.DupPages+r.DupDecisions+r.CasesTwice+r.Forgotten+dead > 0
 }
 
 func (r *Row) note(format string, args ...any) {
@@ -337,12 +341,18 @@ func ledgerOf(m load.Sent, ob Observed, decisionEvents map[string][]string, row 
 		row.note("%s (author %s) accepted at %s, %s, never decided", id, m.Author.ID, m.Accepted.Format("15:04:05.000"), stages(id, ob))
 		return
 	}
-	if len(d.Missing) > 0 {
+	switch {
+	case len(d.Missing) > 0:
 		row.Partial++
 		if !row.Expect.Partial {
 			row.Lost++
 		}
 		row.note("%s decided at %s without %v (%s)", id, d.At.Format("15:04:05.000"), d.Missing, stages(id, ob))
+	case d.Revised:
+		// The part came late: nothing is lost, but the mention was first
+		// decided on the join timeout, without it.
+		row.Partial++
+		row.note("%s decided on the join timeout without a part, revised at %s when it came", id, d.At.Format("15:04:05.000"))
 	}
 	if ob.Later != nil {
 		if _, still := ob.Later[id]; !still {

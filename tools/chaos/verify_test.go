@@ -156,6 +156,20 @@ func TestADecisionWithoutAPartIsLostUnlessTheFaultMeantIt(t *testing.T) {
 	}
 }
 
+func TestADecisionRevisedWhenTheLatePartCameIsPartialButNotLost(t *testing.T) {
+	runs, ob, rt := clean()
+	ob.Decided["x:2"] = load.Decided{At: t0.Add(12 * time.Second), Revised: true}
+	v := Check(runs, ob, rt)
+	r := rowWith(t, v, func(r Row) int { return r.Partial })
+	if r.Lost != 0 || !slices.Contains(v.Failures, r.Fault) {
+		t.Fatalf("row %+v failures %v, want a partial failing the phase, not lost", r, v.Failures)
+	}
+	runs[0].Expect.Partial = true
+	if v = Check(runs, ob, rt); len(v.Failures) != 0 {
+		t.Fatalf("failures %v, want none when the fault meant it", v.Failures)
+	}
+}
+
 func TestDeadLettersOfAnyReasonAreCountedInTheirPhase(t *testing.T) {
 	runs, ob, rt := clean()
 	ob.DeadLetters = []DeadLetter{

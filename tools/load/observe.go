@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ type Decided struct {
 	CaseID   string
 	Team     string
 	Missing  []string
+	// Revised says the mention was first decided without a part, and
+	// decided again when the part came late.
+	Revised bool
 }
 
 // Decisions asks escalation for the decision on every mention in ids,
@@ -41,13 +45,18 @@ func Decisions(ctx context.Context, client fbv1.EscalationServiceClient, ids []s
 				return err
 			}
 			mu.Lock()
-			out[id] = Decided{At: d.DecidedAt.AsTime(), Escalate: d.Escalate, CaseID: d.CaseId, Team: d.Team, Missing: d.Missing}
+			revised := slices.ContainsFunc(d.Reasons, func(r *fbv1.Reason) bool { return r.Code == lateInput })
+			out[id] = Decided{At: d.DecidedAt.AsTime(), Escalate: d.Escalate, CaseID: d.CaseId, Team: d.Team, Missing: d.Missing, Revised: revised}
 			mu.Unlock()
 			return nil
 		})
 	}
 	return out, g.Wait()
 }
+
+// lateInput is the reason code escalation adds to a decision revised when
+// a missing part arrived.
+const lateInput = "late_input"
 
 // awaitDecision returns the decision, or nil if none came by deadline.
 func awaitDecision(ctx context.Context, client fbv1.EscalationServiceClient, id string, deadline time.Time) (*fbv1.Decision, error) {
