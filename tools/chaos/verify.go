@@ -517,7 +517,7 @@ func (v Verdict) Print(w io.Writer) {
 		total.Recovery = max(total.Recovery, r.Recovery)
 	}
 	fmt.Fprintf(w, line, total.Fault, total.Mentions, total.Lost, total.Partial, total.DeadLetters, total.NoEvent, total.Unpaged, total.DupPages, total.DupDecisions, total.CasesTwice, total.ChainLevels, recoveryText(total.Recovery))
-	fmt.Fprintf(w, "\nNO PART: decided on the join timeout without a score or reach (LOST unless the fault meant it); DEAD: dead letters of any reason;\n"+
+	fmt.Fprintf(w, "\nNO PART: decided on the join timeout without a score or reach (LOST too if the part never came); DEAD: dead letters of any reason;\n"+
 		"NO EVENT: escalations with no case event; UNPAGED: receivers of a fired level never paged; DUP PAGES: per case x episode x round x level x receiver;\n"+
 		"CHAIN: chain levels fired by timers; RECOVERY: longest from a fault's start to the decision (page) of a mention in flight or sent during it\n")
 	fmt.Fprintf(w, "decisions forgotten by the end of the run: %d\n", total.Forgotten)
