@@ -26,12 +26,35 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
 }
 
+// surgesPolicy is fastPolicy counting complaints towards surges, as the
+// default policy does.
+const surgesPolicy = fastPolicy + `
+surges:
+  team: senior
+  window: 15m
+  min_authors: 10
+  deviations: 4
+  persist: 2m
+  quiet: 30m
+  cooldown: 30m
+`
+
 // BenchmarkDecision measures one mention through escalation's decision path
 // with the real Redis and an embedded NATS: join the score, join the reach
 // (which decides), commit, publish the case event. Authors repeat, so cases
-// are opened and updated.
+// are opened and updated. With surges, each complaint is also counted
+// towards its brand's surges.
 func BenchmarkDecision(b *testing.B) {
-	r := newRigWith(b, 1, func(c *Config) { c.JoinTimeout, c.TimerTick = time.Hour, 5*time.Second })
+	b.Run("policy=routes", func(b *testing.B) { benchDecision(b, fastPolicy) })
+	b.Run("policy=surges", func(b *testing.B) { benchDecision(b, surgesPolicy) })
+}
+
+func benchDecision(b *testing.B, pol string) {
+	path := b.TempDir() + "/policy.yaml"
+	if err := writeFile(path, pol); err != nil {
+		b.Fatal(err)
+	}
+	r := newRigWith(b, 1, func(c *Config) { c.JoinTimeout, c.TimerTick, c.PolicyFile = time.Hour, 5*time.Second, path })
 	svc := r.svc[0]
 	hook := &roundTrips{}
 	svc.d.Redis.AddHook(hook)
@@ -54,12 +77,13 @@ func decideOne(b *testing.B, svc *Service, i int, now time.Time) {
 	{
 		m := mention(fmt.Sprintf("x:bench-%d", i), fmt.Sprintf("author-%d", i%500), int64(i%7)*60_000, now)
 		a := svc.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.Id))
-		sm, _ := proto.Marshal(scored(m, 0.9))
+		score := scored(m, 0.9)
+		sm, _ := proto.Marshal(score)
 		rm, _ := proto.Marshal(reached(m, fbv1.Tier(1+i%4)))
-		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "score", Data: sm, Complaint: true, At: now}); err != nil {
+		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "score", Data: sm, Complaint: true, At: now}, score); err != nil {
 			b.Fatal(err)
 		}
-		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "reach", Data: rm, At: now}); err != nil {
+		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "reach", Data: rm, At: now}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -26,7 +26,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	if msg.Subject() == s.d.Names.Spread() {
 		return s.spread(ctx, msg)
 	}
-	m, part, err := s.part(msg)
+	m, part, score, err := s.part(msg)
 	if err != nil {
 		return err
 	}
@@ -34,24 +34,27 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		return s.brandReply(ctx, msg, m, part)
 	}
 	a := s.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
-	return s.join(ctx, msg, a, m.Id, part)
+	return s.join(ctx, msg, a, m.Id, part, score)
 }
 
 // join stores a part and decides the mention if the join is complete. msg
-// is the part's message, nil when a timeout brings the join here.
-func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, mentionID string, part ledger.Part) error {
+// is the part's message, nil when a timeout brings the join here. score,
+// when the part is a score, lets a complaint's surge count ride in the
+// join's round trip.
+func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, mentionID string, part ledger.Part, score *fbv1.ScoredMention) error {
 	pol := s.policy.Load()
 	for range maxConflicts {
-		j, err := s.store.Join(ctx, a, mentionID, part, pol.Window())
+		side, early := s.countIn(pol, a.Key, score)
+		j, err := s.store.Join(ctx, a, mentionID, part, pol.Window(), side...)
 		switch {
 		case err != nil:
 			return err
 		case j.Decided != nil && msg != nil:
 			return s.republish(ctx, msg, j.Decided)
 		case j.Late:
-			err = s.revise(ctx, pol, a, j)
+			err = s.revise(ctx, pol, a, j, early)
 		case j.Ready:
-			err = s.decide(ctx, pol, a, j)
+			err = s.decide(ctx, pol, a, j, early)
 		case part.Name == ledger.Timeout:
 			// A timeout for a join already decided or expired.
 			return s.store.Forget(ctx, a.Tag, mentionID)
@@ -65,29 +68,30 @@ func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, 
 	return fmt.Errorf("decide mention %s: author %s's case kept changing; will retry", mentionID, a.Key)
 }
 
-// part decodes a scored or reached mention into its join half.
-func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, ledger.Part, error) {
+// part decodes a scored or reached mention into its join half; score is
+// the scored mention for a score, nil for a reach.
+func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, ledger.Part, *fbv1.ScoredMention, error) {
 	switch msg.Subject() {
 	case s.d.Names.Scored():
-		var sm fbv1.ScoredMention
-		if err := bus.Decode(msg, &sm); err != nil {
-			return nil, ledger.Part{}, err
+		sm := &fbv1.ScoredMention{}
+		if err := bus.Decode(msg, sm); err != nil {
+			return nil, ledger.Part{}, nil, err
 		}
 		if err := checkMention(sm.Mention); err != nil {
-			return nil, ledger.Part{}, err
+			return nil, ledger.Part{}, nil, err
 		}
-		return sm.Mention, ledger.Part{Name: "score", Data: msg.Data(), Complaint: s.policy.Load().Complaint(sm.Score), At: sm.Mention.CreatedAt.AsTime()}, nil
+		return sm.Mention, ledger.Part{Name: "score", Data: msg.Data(), Complaint: s.policy.Load().Complaint(sm.Score), At: sm.Mention.CreatedAt.AsTime()}, sm, nil
 	case s.d.Names.Reached():
 		var rm fbv1.ReachedMention
 		if err := bus.Decode(msg, &rm); err != nil {
-			return nil, ledger.Part{}, err
+			return nil, ledger.Part{}, nil, err
 		}
 		if err := checkMention(rm.Mention); err != nil {
-			return nil, ledger.Part{}, err
+			return nil, ledger.Part{}, nil, err
 		}
-		return rm.Mention, ledger.Part{Name: "reach", Data: msg.Data(), At: rm.Mention.CreatedAt.AsTime()}, nil
+		return rm.Mention, ledger.Part{Name: "reach", Data: msg.Data(), At: rm.Mention.CreatedAt.AsTime()}, nil, nil
 	}
-	return nil, ledger.Part{}, bus.Permanent(fmt.Errorf("unexpected subject %s", msg.Subject()))
+	return nil, ledger.Part{}, nil, bus.Permanent(fmt.Errorf("unexpected subject %s", msg.Subject()))
 }
 
 func checkMention(m *fbv1.Mention) error {
@@ -109,8 +113,8 @@ func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined,
 
 // decide applies a fresh decision to the author's case, stores both, and
 // publishes the case's events.
-func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined) error {
-	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score)
+func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) error {
+	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, early)
 	if err != nil {
 		return err
 	}
@@ -129,8 +133,8 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Autho
 
 // revise looks again at a mention decided without one part, now that the
 // part has come: if the full picture escalates further, the case follows.
-func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined) error {
-	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score)
+func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) error {
+	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, early)
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -30,13 +32,20 @@ const incidentActor = "firebreak"
 // surgeOf counts a complaint towards its brand's surges, opens the
 // incident a surge makes, and returns what the policy sees of the open
 // incident the complaint belongs to (nil: none, or no surges section).
-func (s *Service) surgeOf(ctx context.Context, pol *policy.Policy, authorKey string, m *fbv1.Mention, score *fbv1.Score) (*policy.SurgeFacts, error) {
+// early, when it counted the same complaint in the join's round trip, is
+// used instead of counting again.
+func (s *Service) surgeOf(ctx context.Context, pol *policy.Policy, authorKey string, m *fbv1.Mention, score *fbv1.Score, early *counted) (*policy.SurgeFacts, error) {
 	cfg, ok := pol.Surges()
 	if !ok || m.GetBrandReply() || !pol.Complaint(score) {
 		return nil, nil
 	}
 	scopes := surge.ScopesOf(score.GetTopics(), surge.Target(m))
-	st, obs, err := s.stepSurges(ctx, cfg, m.Brand, authorKey, m.CreatedAt.AsTime(), scopes, m)
+	at := m.CreatedAt.AsTime()
+	var first func() (ledger.Observed, error)
+	if early.counts(m.Brand, authorKey, at, scopes) {
+		first = early.read
+	}
+	st, obs, err := s.stepSurges(ctx, cfg, m.Brand, authorKey, at, scopes, m, first)
 	if err != nil {
 		return nil, err
 	}
@@ -53,13 +62,57 @@ func (s *Service) surgeOf(ctx context.Context, pol *policy.Policy, authorKey str
 		Incident: incidentID(m.Brand, group, inc), Reason: surge.Reason(inc.Scope, inc.Peak, inc.Mean, inc.SD, cfg.Detect)}, nil
 }
 
+// counted is a complaint's surge count made in its score's join round
+// trip (see countIn), so that deciding it costs no round trip of its own.
+type counted struct {
+	brand, author string
+	at            time.Time
+	scopes        []surge.Scope
+	read          func() (ledger.Observed, error)
+}
+
+// counts says whether c counted this complaint (and ran).
+func (c *counted) counts(brand, author string, at time.Time, scopes []surge.Scope) bool {
+	return c != nil && c.read != nil && c.brand == brand && c.author == author && c.at.Equal(at) && slices.Equal(c.scopes, scopes)
+}
+
+// countIn returns the join side that counts a scored complaint towards its
+// brand's surges in the join's round trip, and what it counted; none for a
+// score that is no complaint, or with no surges section. Counting is
+// idempotent (an author's latest complaint per scope), so a complaint
+// counted when its score comes first and again when it is decided counts
+// once.
+func (s *Service) countIn(pol *policy.Policy, authorKey string, sm *fbv1.ScoredMention) ([]ledger.Side, *counted) {
+	cfg, ok := pol.Surges()
+	if sm == nil || !ok || sm.GetMention().GetBrandReply() || !pol.Complaint(sm.Score) {
+		return nil, nil
+	}
+	m := sm.Mention
+	c := &counted{brand: m.Brand, author: authorKey, at: m.CreatedAt.AsTime(), scopes: surge.ScopesOf(sm.Score.GetTopics(), surge.Target(m))}
+	side := func(ctx context.Context, pipe redis.Pipeliner) []redis.Cmder {
+		cmd, read := s.surges.ObserveIn(ctx, pipe, c.brand, c.author, c.at, c.scopes, cfg.Detect)
+		c.read = read
+		return []redis.Cmder{cmd}
+	}
+	return []ledger.Side{side}, c
+}
+
 // stepSurges observes (author "" only looks), steps and stores a brand's
 // surge state, retrying when another replica stored it first, then opens
 // and resolves the incidents the step says. trigger, when not nil, is the
-// mention that made the step.
-func (s *Service) stepSurges(ctx context.Context, cfg policy.Surges, brand, author string, at time.Time, scopes []surge.Scope, trigger *fbv1.Mention) (surge.State, surge.Observation, error) {
+// mention that made the step. first, when not nil, is an observation made
+// already (countIn); if it failed, stepSurges observes on its own.
+func (s *Service) stepSurges(ctx context.Context, cfg policy.Surges, brand, author string, at time.Time, scopes []surge.Scope, trigger *fbv1.Mention, first func() (ledger.Observed, error)) (surge.State, surge.Observation, error) {
 	for range maxConflicts * 4 {
-		o, err := s.surges.Observe(ctx, brand, author, at, scopes, cfg.Detect)
+		var o ledger.Observed
+		var err error
+		if first != nil {
+			o, err = first()
+			first = nil
+		}
+		if o.Obs.Counts == nil {
+			o, err = s.surges.Observe(ctx, brand, author, at, scopes, cfg.Detect)
+		}
 		if err != nil {
 			return surge.State{}, surge.Observation{}, err
 		}
@@ -280,7 +333,7 @@ func (s *Service) lookBrand(ctx context.Context, cfg policy.Surges, brand string
 		}
 		return s.surges.MarkOpen(ctx, brand)
 	}
-	st, _, err := s.stepSurges(ctx, cfg, brand, "", s.clock.Now(), scopes, nil)
+	st, _, err := s.stepSurges(ctx, cfg, brand, "", s.clock.Now(), scopes, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func (s *Service) fireDue(ctx context.Context) {
 		}
 		joinsLeft := underLease(ctx, s, "overdue mentions", joins, func(work context.Context, j [2]string) {
 			part := ledger.Part{Name: ledger.Timeout, At: s.clock.Now()}
-			if err := s.join(work, nil, s.store.AuthorByTag(j[0]), j[1], part); err != nil {
+			if err := s.join(work, nil, s.store.AuthorByTag(j[0]), j[1], part, nil); err != nil {
 				s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
 			}
 		})

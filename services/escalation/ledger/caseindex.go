@@ -26,12 +26,16 @@ import (
 // The shards live in other hash slots than the author's keys, so on Redis
 // Cluster they cannot change in the save's own script. A save therefore
 // adds the case to its new values' indexes in the save's pipeline (so the
-// case is never missing from an index it belongs in), and once the save
-// has succeeded reindexScript moves it out of the old values' indexes,
-// guarded by the case's version so a late reindex never undoes a newer
-// one. An entry left behind (a crash between the two, a save refused) is
-// only a candidate List reads and drops; IndexCaseFields repairs such
-// cases at start-up.
+// case is never missing from an index it belongs in), and reindexScript,
+// in the same pipeline, moves it out of the old values' indexes, guarded by
+// the version the save writes so a late reindex never undoes a newer one:
+// no round trip of its own. The reindex runs whether or not the save
+// succeeds; a save that was refused (a conflict, a command applied before)
+// may thus have recorded values the case does not have at that version,
+// so it reads the case back and records what is stored (repairIndex). An
+// entry left behind (a crash between the two, a save refused) is only a
+// candidate List reads and drops; IndexCaseFields repairs such cases at
+// start-up.
 
 // caseField is one field List can filter on through an index.
 type caseField struct {
@@ -90,18 +94,62 @@ func (s *Store) indexCase(ctx context.Context, pipe redis.Pipeliner, c *fbv1.Cas
 }
 
 // reindex records c's values as of version ver, leaving the indexes of
-// values it no longer has. It does nothing when a newer version is
-// recorded already.
+// values it no longer has. It does nothing when the same or a newer
+// version is recorded already.
 func (s *Store) reindex(ctx context.Context, c *fbv1.Case, ver int64) error {
-	tag := shardTag(c.Id)
-	args := []any{s.fieldIndexKey(tag, "", "") /* "...:cases:by::" */, c.Id, ver, c.UpdatedAt.AsTime().UnixMilli()}
-	for _, f := range caseFields {
-		args = append(args, f.name, f.ofCase(c))
+	return s.runReindex(ctx, c, ver, "")
+}
+
+// repairIndex records the values of case id as stored now, even over a
+// record of the same version: a refused save's reindex may have recorded
+// its own values under the version another save wrote.
+func (s *Store) repairIndex(ctx context.Context, id string) error {
+	l, err := s.Case(ctx, id)
+	if errors.Is(err, cases.ErrNotFound) || errors.Is(err, cases.ErrBadID) {
+		return nil // an entry naming no case is dropped by List and trimmed
 	}
-	if err := reindexScript.Run(ctx, s.r, []string{s.fieldsKey(tag)}, args...).Err(); err != nil {
+	if err != nil {
+		return err
+	}
+	ver, _ := strconv.ParseInt(l.version, 10, 64)
+	return s.runReindex(ctx, l.Case, ver, "repair")
+}
+
+func (s *Store) runReindex(ctx context.Context, c *fbv1.Case, ver int64, mode string) error {
+	keys, args := s.reindexCall(c, ver, mode)
+	if err := reindexScript.Run(ctx, s.r, keys, args...).Err(); err != nil {
 		return fmt.Errorf("index case %s: %w", c.Id, err)
 	}
 	return nil
+}
+
+// reindexIn adds c's reindex as of version ver to a save's pipeline.
+func (s *Store) reindexIn(ctx context.Context, pipe redis.Pipeliner, c *fbv1.Case, ver int64) *redis.Cmd {
+	keys, args := s.reindexCall(c, ver, "")
+	return reindexScript.EvalSha(ctx, pipe, keys, args...)
+}
+
+// afterReindex makes up for a pipelined reindex (cmd) once the save's
+// answer is known: a save that stood but whose reindex failed (the script
+// cache was lost) reindexes on its own; a refused save records what is
+// stored. The save stands either way: a failure here leaves only entries
+// List drops, repaired at the next start (IndexCaseFields).
+func (s *Store) afterReindex(ctx context.Context, saved bool, cmd *redis.Cmd, c *fbv1.Case, ver int64) {
+	switch {
+	case !saved:
+		_ = s.repairIndex(ctx, c.Id)
+	case cmd == nil || cmd.Err() != nil:
+		_ = s.reindex(ctx, c, ver)
+	}
+}
+
+func (s *Store) reindexCall(c *fbv1.Case, ver int64, mode string) (keys []string, args []any) {
+	tag := shardTag(c.Id)
+	args = []any{s.fieldIndexKey(tag, "", "") /* "...:cases:by::" */, c.Id, ver, c.UpdatedAt.AsTime().UnixMilli(), mode}
+	for _, f := range caseFields {
+		args = append(args, f.name, f.ofCase(c))
+	}
+	return []string{s.fieldsKey(tag)}, args
 }
 
 // reindexScript records a case's indexed values in its shard and moves it
@@ -110,19 +158,21 @@ func (s *Store) reindex(ctx context.Context, c *fbv1.Case, ver int64) error {
 // KEYS: the shard's fields hash
 // ARGV: index key base ("...:cases:by::", a field's key is base with the
 // field name and value in place of the two empty parts), case id, version,
-// updated ms, then field name and value pairs (an empty value for none)
+// updated ms, mode ("repair" also replaces a record of the same version),
+// then field name and value pairs (an empty value for none)
 var reindexScript = redis.NewScript(`
 local fields = KEYS[1]
-local base, id, ver, ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local base, id, ver, ms, mode = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local prefix = string.sub(base, 1, #base - 1)
 local old = redis.call('HGET', fields, id)
 local prev = {}
 if old then
   prev = cjson.decode(old)
-  if tonumber(prev.ver or -1) >= ver then return 0 end
+  local was = tonumber(prev.ver or -1)
+  if was > ver or (was == ver and mode ~= 'repair') then return 0 end
 end
 local now = {ver = ver, ms = tonumber(ms)}
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   local name, value = ARGV[i], ARGV[i + 1]
   local was = prev[name]
   if was and was ~= '' and was ~= value then redis.call('ZREM', prefix .. name .. ':' .. was, id) end
@@ -211,7 +261,7 @@ func (s *Store) IndexCaseFields(ctx context.Context) (indexed int, err error) {
 					return indexed, err
 				}
 				ver, _ := strconv.ParseInt(l.version, 10, 64)
-				if err := s.reindex(ctx, l.Case, ver); err != nil {
+				if err := s.runReindex(ctx, l.Case, ver, "repair"); err != nil {
 					return indexed, err
 				}
 				indexed++

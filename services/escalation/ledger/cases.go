@@ -90,6 +90,8 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 		return err
 	}
 	var answer string
+	var reindexed *redis.Cmd
+	ver, _ := strconv.ParseInt(l.version, 10, 64)
 	err = runPipelined(ctx, s.r, saveScript, []string{a.key("case"), a.key("outbox")},
 		[]any{l.version, l.n, caseBytes, evBytes, a.prefix(), timelineCap, e.Id, commandID, commandTTL.Milliseconds(), s.retained(c).Milliseconds(), entry},
 		func(cmd *redis.Cmd) error {
@@ -97,13 +99,16 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 			answer, err = cmd.Text()
 			return err
 		},
-		func(pipe redis.Pipeliner) {
+		func(pipe redis.Pipeliner) []redis.Cmder {
 			s.indexCase(ctx, pipe, c)
 			s.scheduleEarlier(ctx, pipe, c.Id, due)
+			reindexed = s.reindexIn(ctx, pipe, c, ver+1)
+			return []redis.Cmder{reindexed}
 		})
 	if err != nil {
 		return fmt.Errorf("save case %s: %w", c.Id, err)
 	}
+	s.afterReindex(ctx, answer == "ok", reindexed, c, ver+1)
 	switch answer {
 	case "conflict":
 		return fmt.Errorf("save case %s: %w", c.Id, ErrConflict)
@@ -112,11 +117,6 @@ func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1
 	case "already":
 		return fmt.Errorf("save case %s: command %s: %w", c.Id, commandID, ErrAlready)
 	}
-	// The save stands; a failed reindex leaves only entries List drops,
-	// repaired at the next start (IndexCaseFields), so it is not the
-	// save's failure.
-	ver, _ := strconv.ParseInt(l.version, 10, 64)
-	_ = s.reindex(ctx, c, ver+1)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -120,5 +121,60 @@ func TestAnOlderReleasesIndexesMoveIntoTheirShards(t *testing.T) {
 	}
 	if list, _, err := s.List(ctx, Filter{}, "", 10); err != nil || len(list) != 1 || list[0].Id != caseID {
 		t.Errorf("listed %v (%v), want the old case", list, err)
+	}
+}
+
+// TestARefusedSaveLeavesTheIndexesAsTheCaseIs: a save's reindex runs in its
+// pipeline whether or not the save stands, so a refused save may record its
+// values under the version another save wrote before that save records its
+// own. The refused save then records what is stored, so the next change
+// moves the case out of the right index.
+func TestARefusedSaveLeavesTheIndexesAsTheCaseIs(t *testing.T) {
+	client, keys := storetest.New(t)
+	s := New(client, keys, time.Hour, time.Hour)
+	ctx := context.Background()
+	tag := store.Tag("racing-author")
+	id := cases.ID(tag, 1)
+	at := time.UnixMilli(1_700_000_000_000)
+	withTeam := func(team string, ms int) *fbv1.Case {
+		return &fbv1.Case{Id: id, Team: team, State: fbv1.CaseState_CASE_STATE_OPEN, UpdatedAt: timestamppb.New(at.Add(time.Duration(ms) * time.Millisecond))}
+	}
+	a := s.AuthorByTag(tag)
+	client.HSet(ctx, a.key("case"), "n", 1, "ver", 1)
+	b, _ := proto.Marshal(withTeam("first", 0))
+	client.Set(ctx, a.key("cases", "1"), b, time.Hour)
+	if err := s.reindex(ctx, withTeam("first", 0), 1); err != nil {
+		t.Fatal(err)
+	}
+	read, err := s.Case(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The loser's reindex lands first, under the version the winner writes.
+	if err := s.reindex(ctx, withTeam("loser", 2), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, read, withTeam("winner", 1), &fbv1.CaseEvent{Id: "won"}, time.Time{}); err != nil {
+		t.Fatalf("winner's save: %v", err)
+	}
+	if err := s.Save(ctx, read, withTeam("loser", 2), &fbv1.CaseEvent{Id: "lost"}, time.Time{}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("loser's save: %v, want a conflict", err)
+	}
+	read, err = s.Case(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, read, withTeam("next", 3), &fbv1.CaseEvent{Id: "next"}, time.Time{}); err != nil {
+		t.Fatalf("next save: %v", err)
+	}
+	shard := shardTag(id)
+	if err := client.ZScore(ctx, s.fieldIndexKey(shard, "team", "winner"), id).Err(); !errors.Is(err, redis.Nil) {
+		t.Errorf("the case stayed in the index of the team it left (%v)", err)
+	}
+	if err := client.ZScore(ctx, s.fieldIndexKey(shard, "team", "next"), id).Err(); err != nil {
+		t.Errorf("the case is missing from its team's index: %v", err)
+	}
+	if list, _, err := s.List(ctx, Filter{Team: "next"}, "", 10); err != nil || len(list) != 1 {
+		t.Errorf("listed %v (%v), want the case", list, err)
 	}
 }

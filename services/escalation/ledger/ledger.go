@@ -1,13 +1,15 @@
 // Package ledger keeps escalation's state in Redis: the join of each
 // mention's score and reach, each author's complaint window and unanswered
 // streak, decisions, and cases with their timelines. Each author's keys share
-// a hash tag, and each decision costs two round trips: join, then commit.
+// a hash tag, and each decision costs two round trips: join, then commit
+// (with the case indexes in the commit's pipeline).
 package ledger
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,7 +114,10 @@ type Joined struct {
 }
 
 // Join stores a part of mention mentionID and returns what is known.
-func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, window time.Duration) (Joined, error) {
+//
+// side adds commands to the join's round trip that may fail on their own
+// (see Side): a mention's surge count rides with its score's join.
+func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, window time.Duration, also ...Side) (Joined, error) {
 	complaint := "0"
 	if p.Complaint {
 		complaint = "1"
@@ -125,7 +130,7 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 		var err error
 		res, err = cmd.StringSlice()
 		return err
-	}, func(pipe redis.Pipeliner) {
+	}, func(pipe redis.Pipeliner) []redis.Cmder {
 		// Every part arms the join's timeout; the commit disarms it.
 		if p.Name != Timeout {
 			pipe.ZAddNX(ctx, s.joinsKey(a.Tag), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
@@ -133,6 +138,11 @@ func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, wi
 		if s.Watch != "" {
 			watched = pipe.Get(ctx, s.Watch)
 		}
+		var side []redis.Cmder
+		for _, f := range also {
+			side = append(side, f(ctx, pipe)...)
+		}
+		return side
 	})
 	if err != nil {
 		return Joined{}, fmt.Errorf("join %s of mention %s: %w", p.Name, mentionID, err)
@@ -271,6 +281,11 @@ func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 // Also adds idempotent writes to a commit's pipeline.
 type Also func(ctx context.Context, pipe redis.Pipeliner)
 
+// Side adds commands to a join's pipeline and returns those whose failure
+// must not fail the join (their reader handles it); the join's own
+// failure leaves them unread.
+type Side func(ctx context.Context, pipe redis.Pipeliner) []redis.Cmder
+
 // ReplyEffect is what a brand reply does to the author's history.
 type ReplyEffect struct {
 	// Answer, when set, ends the streak of complaints made before it and
@@ -326,6 +341,8 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	}
 	args = append(args, entries...)
 	var answer string
+	var reindexed *redis.Cmd
+	ver, _ := strconv.ParseInt(j.version, 10, 64)
 	keys := []string{a.key("join", d.MentionId), a.key("case"), a.key("unanswered"), a.key("reply"), a.key("handoff")}
 	if j.Outbox {
 		keys = append(keys, a.key("outbox"))
@@ -339,27 +356,27 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 			answer, err = cmd.Text()
 			return err
 		},
-		func(pipe redis.Pipeliner) {
+		func(pipe redis.Pipeliner) []redis.Cmder {
 			pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
 			pipe.ZRem(ctx, s.joinsKey(a.Tag), a.Tag+"|"+d.MentionId)
 			if c != nil {
 				s.indexCase(ctx, pipe, c)
 				s.scheduleEarlier(ctx, pipe, c.Id, due)
+				reindexed = s.reindexIn(ctx, pipe, c, ver+1)
 			}
 			for _, f := range also {
 				f(ctx, pipe)
 			}
+			return []redis.Cmder{reindexed}
 		})
 	if err != nil {
 		return false, fmt.Errorf("commit decision on mention %s: %w", d.MentionId, err)
 	}
+	if c != nil {
+		s.afterReindex(ctx, answer == "ok", reindexed, c, ver+1)
+	}
 	switch answer {
 	case "ok":
-		if c != nil {
-			// As in SaveCommand: the commit stands whatever the reindex does.
-			ver, _ := strconv.ParseInt(j.version, 10, 64)
-			_ = s.reindex(ctx, c, ver+1)
-		}
 		return false, nil
 	case "already":
 		return true, nil
@@ -400,13 +417,17 @@ func (s *Store) Reply(ctx context.Context, a Author, replyID string, at time.Tim
 // answers NOSCRIPT, which a pipelined EVALSHA cannot fall back from; then the
 // script is loaded and the pipeline sent again, which is safe because a
 // script that was not found did not run.
+//
+// extra adds the other commands and returns those whose failure is the
+// caller's to make up for (a side script that may answer NOSCRIPT too):
+// their errors do not fail the call, since the main script has run.
 func runPipelined(ctx context.Context, r redis.UniversalClient, script *redis.Script, keys []string, args []any,
-	read func(*redis.Cmd) error, extra func(redis.Pipeliner)) error {
+	read func(*redis.Cmd) error, extra func(redis.Pipeliner) []redis.Cmder) error {
 	for attempt := 0; ; attempt++ {
 		pipe := r.Pipeline()
 		cmd := script.EvalSha(ctx, pipe, keys, args...)
-		extra(pipe)
-		_, err := pipe.Exec(ctx)
+		tolerated := extra(pipe)
+		cmds, err := pipe.Exec(ctx)
 		if err != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") && attempt == 0 {
 			if err := script.Load(ctx, r).Err(); err != nil {
 				return fmt.Errorf("load script: %w", err)
@@ -416,8 +437,10 @@ func runPipelined(ctx context.Context, r redis.UniversalClient, script *redis.Sc
 		if cmd.Err() != nil {
 			return cmd.Err()
 		}
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
+		for _, c := range cmds {
+			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) && !slices.Contains(tolerated, c) {
+				return err
+			}
 		}
 		return read(cmd)
 	}

@@ -120,11 +120,37 @@ type Observed struct {
 // Observe counts author's complaint at at in scopes (author "" only looks)
 // and returns the state and the observation to Step it with.
 func (s *Surges) Observe(ctx context.Context, brand, author string, at time.Time, scopes []surge.Scope, cfg surge.Config) (Observed, error) {
-	args := []any{s.brandKey(brand) + ":", at.UnixMilli(), cfg.Window.Milliseconds(), author, cfg.Persist.Milliseconds()}
+	keys, args := s.observeCall(brand, author, at, scopes, cfg)
+	res, err := observeScript.Run(ctx, s.r, keys, args...).StringSlice()
+	return parseObserved(res, err, brand, author, at, scopes)
+}
+
+// ObserveIn is Observe in another store's pipeline (a join's), so the
+// count costs no round trip of its own. read, after the pipeline ran,
+// returns what Observe would; an error there (the script cache was lost)
+// is the caller's cue to Observe on its own.
+func (s *Surges) ObserveIn(ctx context.Context, pipe redis.Pipeliner, brand, author string, at time.Time, scopes []surge.Scope, cfg surge.Config) (cmd redis.Cmder, read func() (Observed, error)) {
+	keys, args := s.observeCall(brand, author, at, scopes, cfg)
+	c := observeScript.EvalSha(ctx, pipe, keys, args...)
+	return c, func() (Observed, error) {
+		res, err := c.StringSlice()
+		return parseObserved(res, err, brand, author, at, scopes)
+	}
+}
+
+func (s *Surges) observeCall(brand, author string, at time.Time, scopes []surge.Scope, cfg surge.Config) ([]string, []any) {
+	args := make([]any, 0, 5+len(scopes))
+	args = append(args, s.brandKey(brand)+":", at.UnixMilli(), cfg.Window.Milliseconds(), author, cfg.Persist.Milliseconds())
 	for _, sc := range scopes {
 		args = append(args, sc)
 	}
-	res, err := observeScript.Run(ctx, s.r, []string{s.brandKey(brand, "state")}, args...).StringSlice()
+	return []string{s.brandKey(brand, "state")}, args
+}
+
+func parseObserved(res []string, err error, brand, author string, at time.Time, scopes []surge.Scope) (Observed, error) {
+	if err == nil && len(res) != 2+5*len(scopes) {
+		err = fmt.Errorf("%d values for %d scopes", len(res), len(scopes))
+	}
 	if err != nil {
 		return Observed{}, fmt.Errorf("count complaint of brand %s for surges: %w", brand, err)
 	}
@@ -267,9 +293,10 @@ func (s *Store) CreateIncident(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEv
 			ver, err = cmd.Int64()
 			return err
 		},
-		func(pipe redis.Pipeliner) {
+		func(pipe redis.Pipeliner) []redis.Cmder {
 			s.indexCase(ctx, pipe, c)
 			s.scheduleEarlier(ctx, pipe, c.Id, due)
+			return nil
 		})
 	if err != nil {
 		return false, fmt.Errorf("create incident %s: %w", c.Id, err)
