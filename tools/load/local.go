@@ -28,6 +28,10 @@ type LocalOptions struct {
 	BrandFollowers int64
 	// LogLevel of the services (their logs go to stderr).
 	LogLevel string
+	// Replicas is how many copies of every service run side by side on
+	// the one broker and Redis prefix, as a deployment's replicas do (0
+	// and 1 both mean one).
+	Replicas int
 }
 
 // Local is a whole Firebreak in this process: an embedded broker with its
@@ -36,6 +40,8 @@ type LocalOptions struct {
 type Local struct {
 	Broker *server.Server
 	Stack  *stack.Stack
+	// Extra are the replicas beyond the first, Stack.
+	Extra  []*stack.Stack
 	Sink   *Sink
 	NC     *nats.Conn
 	redis  redis.UniversalClient
@@ -82,7 +88,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 	if level == "" {
 		level = "error"
 	}
-	l.Stack, err = stack.Start(ctx, stack.Options{
+	stackOpts := stack.Options{
 		AcceptRedisLoss: true, // the machine's Redis need not persist
 		Common: []string{"--nats-url=" + l.Broker.ClientURL(), "--redis-url=" + opts.RedisURL, "--redis-key-prefix=" + l.prefix,
 			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--log-level=" + level},
@@ -95,9 +101,16 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 			return telemetry.Setup(ctx, name, telemetry.Options{Level: level, Output: io.Discard})
 		},
 		NATSPasswordDir: passwords,
-	})
-	if err != nil {
+	}
+	if l.Stack, err = stack.Start(ctx, stackOpts); err != nil {
 		return nil, fmt.Errorf("start the services: %w", err)
+	}
+	for i := 1; i < opts.Replicas; i++ {
+		extra, err := stack.Start(ctx, stackOpts)
+		if err != nil {
+			return nil, fmt.Errorf("start replica %d of the services: %w", i+1, err)
+		}
+		l.Extra = append(l.Extra, extra)
 	}
 	return l, nil
 }
@@ -106,6 +119,9 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 // run's Redis keys and JetStream files.
 func (l *Local) Close(ctx context.Context) error {
 	var errs []error
+	for _, extra := range l.Extra {
+		errs = append(errs, extra.Stop(ctx))
+	}
 	if l.Stack != nil {
 		errs = append(errs, l.Stack.Stop(ctx))
 	}

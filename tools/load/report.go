@@ -81,7 +81,18 @@ type Summary struct {
 	CPUs        int       `json:"cpus"`
 	LoadAverage string    `json:"load_average_at_start"`
 	Runs        []Run     `json:"runs"`
-	Headline    Headline  `json:"headline"`
+	// Scale is the fast phase again with 1, 2, 4... replicas of every
+	// service, each on a fresh stack with the default sync.
+	Scale    []Scale  `json:"scale_out,omitempty"`
+	Headline Headline `json:"headline"`
+}
+
+// Scale is one fast phase with Replicas copies of every service, and what
+// the cases stream says about exactly-once decisions in it.
+type Scale struct {
+	Replicas int   `json:"replicas"`
+	Phase    Phase `json:"phase"`
+	Once     Once  `json:"once"`
 }
 
 // Compute fills the headline from the runs: the first run is the one the
@@ -145,6 +156,32 @@ func (s *Summary) Compute() {
 	}
 	if h.CeilingAlways > 0 && h.CeilingDefault > 0 {
 		h.CeilingCostPercent = 100 - percent(h.CeilingAlways, h.CeilingDefault)
+	}
+	h.Targets = append(h.Targets, scaleTargets(s.Scale)...)
+}
+
+// scaleTargets judges the scale-out runs: adding replicas must not lower
+// throughput (the bound leaves 5% for run-to-run noise, which is about
+// 15% between identical runs on a loaded 2-core box), and no mention may
+// be decided twice however many replicas compete for it.
+func scaleTargets(runs []Scale) []Goal {
+	if len(runs) < 2 || runs[0].Phase.Throughput == 0 {
+		return nil
+	}
+	base, worst, dup := runs[0], math.Inf(1), 0
+	for _, r := range runs {
+		dup += r.Once.Duplicated
+		if r.Replicas > base.Replicas {
+			worst = min(worst, percent(r.Phase.Throughput, base.Phase.Throughput))
+		}
+	}
+	if math.IsInf(worst, 1) {
+		worst = 100 // no run had more replicas than the first
+	}
+	sync := syncName(false)
+	return []Goal{
+		{Name: fmt.Sprintf("throughput with more replicas, as %% of %d", base.Replicas), Sync: sync, Measured: worst, Bound: 95, Unit: "%", Met: worst >= 95},
+		{Name: "mentions decided twice across replicas", Sync: sync, Measured: float64(dup), AtMost: true, Bound: 0, Unit: "events", Met: dup == 0},
 	}
 }
 
@@ -252,6 +289,14 @@ func (s *Summary) WriteText(w io.Writer) {
 	for _, r := range s.Runs {
 		for _, p := range r.Phases {
 			fmt.Fprintf(w, "  %-7s %-12s %s\n", syncName(r.SyncAlways), p.Name, byService(p.Usage.CPUByService))
+		}
+	}
+	if len(s.Scale) > 0 {
+		fmt.Fprintf(w, "\nSCALE-OUT (fast phase, sync default, every service replicated)\n")
+		fmt.Fprintf(w, "  %-8s %7s %7s %7s %8s %7s %11s\n", "replicas", "sent", "decided", "got/s", "p99 ms", "cpu s", "duplicated")
+		for _, r := range s.Scale {
+			p := r.Phase
+			fmt.Fprintf(w, "  %-8d %7d %7d %7.0f %8.2f %7.1f %11d\n", r.Replicas, p.Sent, p.Decided, p.Throughput, p.Decision.P99, p.CPU.Process, r.Once.Duplicated)
 		}
 	}
 	fmt.Fprintf(w, "\nTARGETS\n")

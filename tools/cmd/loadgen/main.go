@@ -14,9 +14,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
@@ -36,6 +39,7 @@ type options struct {
 	ceilingDuration, settle        time.Duration
 	count, batch, workers, backlog int
 	partitions                     int
+	scale                          string
 	jsonOut, htmlOut, cpuProfile   string
 	seed                           uint64
 }
@@ -64,6 +68,7 @@ func run() int {
 	flag.StringVar(&o.htmlOut, "html", "bin/load/report.html", "HTML report with latency plots ('' for none)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the fast phase (in-process: the whole stack) to this file")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated traffic")
+	flag.StringVar(&o.scale, "scale", "", "replica counts to run the fast phase again with, each on a fresh in-process stack with the default sync, e.g. 1,2,4 ('' skips it)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -101,6 +106,9 @@ func bench(ctx context.Context, o options) (*load.Summary, error) {
 			}
 			s.Runs = append(s.Runs, r)
 		}
+		if s.Scale, err = scaleOut(ctx, o, corpus); err != nil {
+			return nil, err
+		}
 	}
 	s.Compute()
 	return s, nil
@@ -118,11 +126,79 @@ func syncModes(s string) []bool {
 
 // local starts the stack in this process and runs the phases against it;
 // only the first run is profiled.
-func local(ctx context.Context, o options, corpus *load.Corpus, always, first bool) (load.Run, error) {
-	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak in process (sync always: %v)\n", always)
-	l, err := load.StartLocal(ctx, load.LocalOptions{RedisURL: o.redisURL, SyncAlways: always, BrandFollowers: 203_000})
+func local(ctx context.Context, o options, corpus *load.Corpus, always, first bool) (r load.Run, err error) {
+	r.SyncAlways = always
+	err = withLocal(ctx, o, load.LocalOptions{SyncAlways: always}, func(l *load.Local, t load.Target) error {
+		if o.ceilingDuration > 0 {
+			if r.CeilingSingle, r.Ceiling, err = ceilings(ctx, l, o); err != nil {
+				return err
+			}
+		}
+		r.Phases, err = phases(ctx, o, corpus, t, first)
+		return err
+	})
+	return r, err
+}
+
+// scaleOut runs the fast phase with each replica count in --scale, on a
+// fresh stack each time, and checks the cases stream for mentions decided
+// twice.
+func scaleOut(ctx context.Context, o options, corpus *load.Corpus) ([]load.Scale, error) {
+	counts, err := replicaCounts(o.scale)
+	if err != nil || len(counts) == 0 || o.fastDuration <= 0 {
+		return nil, err
+	}
+	var out []load.Scale
+	for _, n := range counts {
+		err := withLocal(ctx, o, load.LocalOptions{Replicas: n}, func(l *load.Local, t load.Target) error {
+			gen := load.NewGenerator(corpus, mix(o, fmt.Sprintf("scale%d-%d", n, time.Now().UnixNano())))
+			fmt.Fprintf(os.Stderr, "loadgen: fast phase with %d replica(s) of every service for %s\n", n, o.fastDuration)
+			p, err := load.RunPhase(ctx, t, gen, fastSpec(o, fmt.Sprintf("fast x%d", n)))
+			if err != nil {
+				return fmt.Errorf("fast phase with %d replicas: %w", n, err)
+			}
+			js, err := jetstream.New(l.NC)
+			if err != nil {
+				return fmt.Errorf("JetStream for the exactly-once check: %w", err)
+			}
+			once, err := load.CheckOnce(ctx, js, t.Names)
+			if err != nil {
+				return fmt.Errorf("exactly-once check with %d replicas: %w", n, err)
+			}
+			out = append(out, load.Scale{Replicas: n, Phase: p, Once: once})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// replicaCounts parses --scale ("1,2,4").
+func replicaCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 8 {
+			return nil, fmt.Errorf("--scale %q: each replica count must be a whole number from 1 to 8, as in 1,2,4", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// withLocal starts a Firebreak in this process, runs fn against it and
+// stops it.
+func withLocal(ctx context.Context, o options, lo load.LocalOptions, fn func(*load.Local, load.Target) error) error {
+	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak in process (sync always: %v, replicas: %d)\n", lo.SyncAlways, max(lo.Replicas, 1))
+	lo.RedisURL, lo.BrandFollowers = o.redisURL, 203_000
+	l, err := load.StartLocal(ctx, lo)
 	if err != nil {
-		return load.Run{}, err
+		return err
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -133,26 +209,18 @@ func local(ctx context.Context, o options, corpus *load.Corpus, always, first bo
 	}()
 	conn, err := rpc.Dial(l.Stack.Escalation.GRPCAddr(), l.Stack.Token)
 	if err != nil {
-		return load.Run{}, fmt.Errorf("dial escalation at %s: %w", l.Stack.Escalation.GRPCAddr(), err)
+		return fmt.Errorf("dial escalation at %s: %w", l.Stack.Escalation.GRPCAddr(), err)
 	}
 	defer conn.Close()
 	redis, err := store.Open(ctx, store.Options{URL: o.redisURL})
 	if err != nil {
-		return load.Run{}, err
+		return err
 	}
 	defer redis.Close()
-	t := load.Target{
+	return fn(l, load.Target{
 		IngestURL: "http://" + l.Stack.Ingest.HTTPAddr() + "/v1/mentions", Token: l.Stack.Token, Escalation: fbv1.NewEscalationServiceClient(conn),
 		NC: l.NC, Names: bus.Names{Prefix: "firebreak"}, Sink: l.Sink, Redis: redis,
-	}
-	r := load.Run{SyncAlways: always}
-	if o.ceilingDuration > 0 {
-		if r.CeilingSingle, r.Ceiling, err = ceilings(ctx, l, o); err != nil {
-			return load.Run{}, err
-		}
-	}
-	r.Phases, err = phases(ctx, o, corpus, t, first)
-	return r, err
+	})
 }
 
 // ceilings measures the broker with today's layout (one stream per hop)
@@ -202,13 +270,13 @@ func external(ctx context.Context, o options, corpus *load.Corpus) (load.Run, er
 
 func phases(ctx context.Context, o options, corpus *load.Corpus, t load.Target, first bool) ([]load.Phase, error) {
 	runID := fmt.Sprintf("load%d", time.Now().UnixNano())
-	gen := load.NewGenerator(corpus, load.Mix{Brand: "acme", Authors: 5000, HighReach: 0.03, BrandFollowers: 203_000, Replies: 0.05, RunID: runID, Seed: o.seed})
+	gen := load.NewGenerator(corpus, mix(o, runID))
 	var specs []load.Spec
 	if o.rate > 0 {
 		specs = append(specs, load.Spec{Name: fmt.Sprintf("rate %.0f/s", o.rate), Rate: o.rate, Duration: o.rateDuration, Count: o.count, Batch: 1, Workers: o.workers, Settle: o.settle})
 	}
 	if o.fastDuration > 0 {
-		spec := load.Spec{Name: "fast", Duration: o.fastDuration, Count: o.count, Batch: o.batch, Workers: o.workers, MaxBacklog: o.backlog, Settle: o.settle}
+		spec := fastSpec(o, "fast")
 		if o.cpuProfile != "" && first {
 			f, err := os.Create(o.cpuProfile)
 			if err != nil {
@@ -229,6 +297,17 @@ func phases(ctx context.Context, o options, corpus *load.Corpus, t load.Target, 
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// mix is the generated traffic: one brand, 5,000 authors, 3% of them
+// out-following the brand, 5% brand replies.
+func mix(o options, runID string) load.Mix {
+	return load.Mix{Brand: "acme", Authors: 5000, HighReach: 0.03, BrandFollowers: 203_000, Replies: 0.05, RunID: runID, Seed: o.seed}
+}
+
+// fastSpec is the as-fast-as-it-goes phase.
+func fastSpec(o options, name string) load.Spec {
+	return load.Spec{Name: name, Duration: o.fastDuration, Count: o.count, Batch: o.batch, Workers: o.workers, MaxBacklog: o.backlog, Settle: o.settle}
 }
 
 func write(o options, s *load.Summary) error {
