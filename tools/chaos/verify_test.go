@@ -295,6 +295,10 @@ func TestADecisionForgottenByTheEndIsReported(t *testing.T) {
 	if r := rowWith(t, v, func(r Row) int { return r.Forgotten }); r.Forgotten != 1 || r.Fault != "none" {
 		t.Fatalf("row %+v, want x:2 forgotten", r)
 	}
+	runs[0].Expect.Forgotten = true
+	if v = Check(runs, ob, rt); len(v.Failures) != 0 || v.Rows[0].Forgotten != 1 {
+		t.Fatalf("failures %v, row %+v; want the forgotten decision measured, not failing", v.Failures, v.Rows[0])
+	}
 }
 
 func TestRecoveryCountsEveryMentionInFlightWhenTheFaultStarted(t *testing.T) {
