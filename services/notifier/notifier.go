@@ -235,14 +235,52 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	results, err := s.deliver(ctx, &ev)
 	if errors.Is(err, notify.ErrInFlight) {
-		// Another replica is sending it: look again soon, when the log will
-		// most likely say it went out.
-		return bus.RetryAfter(err, inFlightRetry)
+		// Another replica is sending it, or a failed try's claim has not
+		// run out yet: look again soon, when the log will most likely say
+		// it went out. However many looks that takes, it is never a reason
+		// to dead-letter.
+		return bus.Unavailable(bus.RetryAfter(err, inFlightRetry))
 	}
 	if err != nil {
 		return err // outcome unknown; dedup makes the redelivery safe
 	}
-	return s.report(ctx, &ev, results)
+	if err := s.report(ctx, &ev, results); err != nil {
+		return err
+	}
+	return keepOwed(msg, results)
+}
+
+// owedFor is how long a page a receiver failed to take (down, throttling,
+// timing out) stays owed: the event is redelivered with backoff and the
+// receiver tried again, the receivers already told skipped by the delivery
+// log, until it takes the page or this much time has passed since the
+// event. The fallback and the delivery_failed event still come at the
+// first failure.
+const owedFor = 15 * time.Minute
+
+// keepOwed asks for a redelivery of msg while one of its pages failed for a
+// reason that passes (a receiver down, throttling or timing out), no
+// fallback took it, and the event is younger than owedFor.
+func keepOwed(msg jetstream.Msg, results []notify.Result) error {
+	var owed []string
+	for _, r := range results {
+		if r.Fallback && (r.Outcome == fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED || r.Outcome == fbv1.DeliveryOutcome_DELIVERY_OUTCOME_SUPPRESSED) {
+			return nil // someone on the team was told, now or before
+		}
+		switch r.Reason() {
+		case notify.ReasonTimeout, notify.ReasonRateLimited, notify.ReasonServerError, notify.ReasonNetwork:
+			if r.Failed() {
+				owed = append(owed, r.Receiver)
+			}
+		}
+	}
+	if len(owed) == 0 {
+		return nil
+	}
+	if meta, err := msg.Metadata(); err == nil && time.Since(meta.Timestamp) > owedFor {
+		return nil
+	}
+	return bus.Unavailable(fmt.Errorf("receivers %s did not take the page; it stays owed for up to %s", strings.Join(owed, ", "), owedFor))
 }
 
 // deliver sends ev to the receivers its chain level names, when the

@@ -197,6 +197,41 @@ teams:
 	}
 }
 
+// A receiver down longer than its retries (make chaos's 60 s of 500s) does
+// not lose the page: the event is redelivered until the receiver takes it.
+func TestPageOwedToAReceiverThatIsDownGoesOutWhenItIsBack(t *testing.T) {
+	h := &hook{status: http.StatusInternalServerError}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "receivers.yaml")
+	doc := fmt.Sprintf(`receivers:
+  - {name: oncall, type: webhook, webhook: {url: %q}, retry: {max_attempts: 1}}
+teams:
+  senior:
+    levels:
+      - {level: 1, receivers: [oncall]}
+`, srv.URL)
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, 1, Config{ReceiversFile: file})
+	r.publish(event("down-1", "down-1:opened:m", 1), 0)
+	testkit.Eventually(t, "three failed tries", func() bool { return len(h.got()) >= 3 })
+	h.mu.Lock()
+	h.status = http.StatusOK
+	tries := len(h.keys)
+	h.mu.Unlock()
+	testkit.Eventually(t, "the page once the receiver is back", func() bool { return len(h.got()) > tries })
+	settle(t, r.bus)
+	if n := len(caseEvents(t, r.bus, "delivery_failed")); n != 1 {
+		t.Errorf("%d delivery_failed events, want 1 (the first failure)", n)
+	}
+	resp, err := r.svc[0].ListDeliveries(context.Background(), &fbv1.ListDeliveriesRequest{CaseId: "down-1"})
+	if err != nil || len(resp.Deliveries) == 0 || resp.Deliveries[len(resp.Deliveries)-1].Outcome != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED {
+		t.Fatalf("delivery log of down-1 does not end delivered: %v %v", resp, err)
+	}
+}
+
 func TestPagerDutyAcknowledgementBecomesACommand(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "pd-secret")
 	if err := os.WriteFile(secretFile, []byte("s3cret\n"), 0o600); err != nil {

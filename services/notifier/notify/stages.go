@@ -138,6 +138,14 @@ func (s HoldStage) Exec(ctx context.Context, n *Notification) (*Notification, er
 	if err != nil && context.Cause(ctx) != nil && ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
+	if err == nil && out != nil && out.Result.Failed() {
+		// The receiver was not told and nothing is in flight any more: the
+		// claims run out now rather than after their TTL, so the redelivery
+		// that keeps the page owed tries again without waiting for them.
+		release, stop := context.WithTimeout(ctx, ttl/3)
+		_, _ = s.Log.Renew(release, time.Millisecond, keys...)
+		stop()
+	}
 	return out, err
 }
 

@@ -97,10 +97,11 @@ type unavailableError struct{ err error }
 func (e unavailableError) Error() string { return e.err.Error() }
 func (e unavailableError) Unwrap() error { return e.err }
 
-// Unavailable marks err as the bus being unable to store a message for now.
-// A consumer whose handler fails with it waits the outage out, however
-// many deliveries that takes, instead of dead-lettering: the message is
-// fine, the bus is not.
+// Unavailable marks err as something the message needs being unavailable
+// for now: the bus unable to store what it caused, a receiver down. A
+// consumer whose handler fails with it waits the outage out, however many
+// deliveries that takes, instead of dead-lettering: the message is fine,
+// what it needs is not.
 func Unavailable(err error) error { return unavailableError{err} }
 
 // IsUnavailable reports whether err, or one of the errors joined in it,
