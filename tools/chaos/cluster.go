@@ -1,89 +1,113 @@
 // Package chaos runs Firebreak as separate processes on a three-node
-// JetStream cluster and a Redis of its own, injects faults (SIGKILLed
-// services, a lost NATS node, a restarted Redis, a misbehaving receiver,
-// duplicated and redelivered messages) while the load generator pushes a
-// known set of mentions, and then checks that every mention was decided
-// once and every page delivered once.
+// JetStream cluster of nats-server processes and a Redis Cluster of its
+// own, injects the faults operators meet (SIGKILLed services and NATS
+// leaders, a NATS node or the whole Redis down, a Redis failover, failing
+// receivers, a dead-letter stream that refuses, a full stream) while the
+// load generator pushes a known set of mentions, and then checks that every
+// mention was decided once and every page delivered once.
 package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
-	"net/url"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Cluster is a JetStream cluster of embedded servers on loopback ports,
-// fsyncing every write (sync_interval: always).
+// Cluster is a JetStream cluster of nats-server processes on loopback
+// ports, fsyncing every write (sync_interval: always). A killed node is a
+// SIGKILLed process: no shutdown, no flush, its files as the crash left them.
 type Cluster struct {
-	mu    sync.Mutex
-	nodes []*node
+	nodes []*natsNode
 }
 
-type node struct {
+type natsNode struct {
+	*Proc
 	name      string
-	port, rt  int
-	dir       string
-	routes    []*url.URL
-	srv       *server.Server
 	clientURL string
+	monitor   string
 }
 
-// StartCluster starts n nodes with their files under dir.
-func StartCluster(dir string, n int) (*Cluster, error) {
-	ports, err := FreePorts(2 * n)
+// BuildNATS compiles nats-server, at the version tools/go.mod requires,
+// into dir.
+func BuildNATS(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "nats-server")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/nats-io/nats-server/v2")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build nats-server: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// StartCluster starts n nats-server processes of bin with their
+// configuration, files and logs under dir.
+func StartCluster(ctx context.Context, bin, dir string, n int) (*Cluster, error) {
+	ports, err := FreePorts(3 * n)
 	if err != nil {
 		return nil, err
 	}
-	var routes []*url.URL
+	var routes []string
 	for i := range n {
-		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", ports[n+i])})
+		routes = append(routes, fmt.Sprintf("%q", fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i])))
 	}
 	c := &Cluster{}
 	for i := range n {
-		nd := &node{name: fmt.Sprintf("n%d", i+1), port: ports[i], rt: ports[n+i], dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)), routes: routes}
-		nd.clientURL = fmt.Sprintf("nats://127.0.0.1:%d", nd.port)
-		c.nodes = append(c.nodes, nd)
+		name := fmt.Sprintf("n%d", i+1)
+		nodeDir := filepath.Join(dir, name)
+		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", nodeDir, err)
+		}
+		// sync_interval has no command-line flag: it needs the file.
+		conf := fmt.Sprintf(`server_name: %q
+listen: "127.0.0.1:%d"
+http: "127.0.0.1:%d"
+jetstream {
+  store_dir: %q
+  sync_interval: always
+}
+cluster {
+  name: "firebreak-chaos"
+  listen: "127.0.0.1:%d"
+  routes: [%s]
+}
+`, name, ports[i], ports[2*n+i], filepath.Join(nodeDir, "store"), ports[n+i], strings.Join(routes, ", "))
+		confPath := filepath.Join(nodeDir, "nats.conf")
+		if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+			return nil, fmt.Errorf("write %s: %w", confPath, err)
+		}
+		monitor := fmt.Sprintf("http://127.0.0.1:%d", ports[2*n+i])
+		c.nodes = append(c.nodes, &natsNode{
+			name: name, clientURL: fmt.Sprintf("nats://127.0.0.1:%d", ports[i]), monitor: monitor,
+			// /healthz answers 200 once the node is current with the
+			// meta leader and every stream and consumer it replicates.
+			Proc: &Proc{Name: "nats " + name, Path: bin, Args: []string{"-c", confPath}, Log: filepath.Join(dir, name+".log"),
+				Ready: httpReady(monitor + "/healthz")},
+		})
 	}
-	// Start all before waiting for any: a node is not ready until it has a
-	// quorum of routes.
+	// Start all before waiting for any: a node is not healthy until it has
+	// a quorum of routes.
 	for _, nd := range c.nodes {
-		if err := nd.start(); err != nil {
+		if err := nd.Spawn(); err != nil {
 			c.Stop()
 			return nil, err
 		}
 	}
 	for _, nd := range c.nodes {
-		if !nd.srv.ReadyForConnections(20 * time.Second) {
+		if err := nd.WaitReady(ctx, 60*time.Second); err != nil {
 			c.Stop()
-			return nil, fmt.Errorf("NATS node %s on port %d not ready after 20s", nd.name, nd.port)
+			return nil, err
 		}
 	}
-	return c, c.WaitJetStream(context.Background(), 60*time.Second)
-}
-
-func (nd *node) start() error {
-	opts := &server.Options{
-		ServerName: nd.name, Host: "127.0.0.1", Port: nd.port,
-		JetStream: true, StoreDir: nd.dir, SyncAlways: true,
-		Cluster: server.ClusterOpts{Name: "firebreak-chaos", Host: "127.0.0.1", Port: nd.rt},
-		Routes:  nd.routes, NoSigs: true, NoLog: true,
-	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return fmt.Errorf("configure NATS node %s: %w", nd.name, err)
-	}
-	go srv.Start()
-	nd.srv = srv
-	return nil
+	return c, c.WaitJetStream(ctx, 60*time.Second)
 }
 
 // URLs is every node's client URL, comma separated, as services take them.
@@ -95,41 +119,63 @@ func (c *Cluster) URLs() string {
 	return strings.Join(out, ",")
 }
 
-// Kill shuts node i down, as a crashed machine would leave it: its files
-// stay, its clients are cut off.
-func (c *Cluster) Kill(i int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	nd := c.nodes[i]
-	nd.srv.Shutdown()
-	nd.srv.WaitForShutdown()
+// Name is node i's server name.
+func (c *Cluster) Name(i int) string { return c.nodes[i].name }
+
+// Index is the node of a server name, -1 for none.
+func (c *Cluster) Index(name string) int {
+	for i, nd := range c.nodes {
+		if nd.name == name {
+			return i
+		}
+	}
+	return -1
 }
+
+// Kill SIGKILLs node i, as a crashed machine would leave it.
+func (c *Cluster) Kill(i int) { c.nodes[i].Kill() }
 
 // Restart starts node i again on its old ports and files and waits until
 // it has caught up with the cluster.
 func (c *Cluster) Restart(ctx context.Context, i int) error {
-	c.mu.Lock()
 	nd := c.nodes[i]
-	err := nd.start()
-	c.mu.Unlock()
-	if err != nil {
+	if err := nd.Spawn(); err != nil {
 		return err
 	}
-	if !nd.srv.ReadyForConnections(20 * time.Second) {
-		return fmt.Errorf("NATS node %s not ready 20s after restart", nd.name)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for !nd.srv.JetStreamIsCurrent() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("NATS node %s not caught up with the cluster 60s after restart", nd.name)
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := nd.WaitReady(ctx, 90*time.Second); err != nil {
+		return fmt.Errorf("NATS node %s not caught up with the cluster after a restart: %w", nd.name, err)
 	}
 	return nil
+}
+
+// MetaLeader is the server name of the JetStream meta leader, as a
+// running node sees it.
+func (c *Cluster) MetaLeader(ctx context.Context) (string, error) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last error
+	for _, nd := range c.nodes {
+		if !nd.Running() {
+			continue
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, nd.monitor+"/jsz", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err
+			continue
+		}
+		var jsz struct {
+			Meta struct {
+				Leader string `json:"leader"`
+			} `json:"meta_cluster"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&jsz)
+		resp.Body.Close()
+		if err == nil && jsz.Meta.Leader != "" {
+			return jsz.Meta.Leader, nil
+		}
+		last = fmt.Errorf("node %s names no meta leader (%v)", nd.name, err)
+	}
+	return "", fmt.Errorf("find the JetStream meta leader: %v", last)
 }
 
 // WaitJetStream waits until the cluster answers JetStream requests.
@@ -162,15 +208,10 @@ func (c *Cluster) WaitJetStream(ctx context.Context, within time.Duration) error
 	}
 }
 
-// Stop shuts every node down.
+// Stop ends every node.
 func (c *Cluster) Stop() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, nd := range c.nodes {
-		if nd.srv != nil && nd.srv.Running() {
-			nd.srv.Shutdown()
-			nd.srv.WaitForShutdown()
-		}
+		nd.Stop(5 * time.Second)
 	}
 }
 

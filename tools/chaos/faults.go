@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -13,20 +16,27 @@ import (
 	"github.com/firebreak/firebreak/tools/load"
 )
 
-// Faults is the suite's schedule: one phase per fault. The Redis restart
-// comes back from its append-only file (appendfsync always, see NewRedis),
-// so it should forget nothing; the checker asks for every decision again
-// at the end of the run to prove it.
+// Faults is the suite's schedule: one phase per fault. A phase's Length,
+// when set, is longer than the default because its outage is. Redis comes
+// back from its append-only files, so it should forget nothing; the
+// checker asks for every decision again at the end of the run to prove it.
 func Faults() []Fault {
 	faults := []Fault{{Name: "none (baseline)"}}
 	for _, svc := range Services {
 		faults = append(faults, Fault{Name: "SIGKILL " + svc, Inject: killService(svc)})
 	}
 	return append(faults,
-		Fault{Name: "NATS node lost", Inject: killNode},
+		Fault{Name: "SIGKILL every service", Inject: killEveryService},
+		Fault{Name: "SIGKILL NATS leaders x10", Inject: killLeaders, Length: 40 * time.Second},
+		Fault{Name: "NATS node down 30s", Inject: nodeDown, Length: 45 * time.Second},
 		Fault{Name: "receiver slow/500/429/flap", Inject: misbehave},
+		Fault{Name: "receiver 500 60s, Retry-After 10", Inject: receiverDown, Length: 80 * time.Second},
 		Fault{Name: "duplicates + redelivery", Inject: duplicate},
-		Fault{Name: redisFault, Inject: restartRedis},
+		Fault{Name: "dead-letter publish fails", Inject: deadLetterRefused, Length: 80 * time.Second},
+		Fault{Name: "streams full (discard new)", Inject: streamsFull},
+		Fault{Name: "Redis down 30s", Inject: redisDown, Length: 45 * time.Second},
+		Fault{Name: "Redis primary failover", Inject: redisFailover},
+		Fault{Name: redisFault, Inject: restartRedisEverysec},
 	)
 }
 
@@ -35,8 +45,12 @@ func (s *Suite) at(ctx context.Context, start time.Time, from, to time.Duration)
 	s.mu.Lock()
 	d := from + time.Duration(s.rng.Int64N(int64(to-from)))
 	s.mu.Unlock()
+	return sleep(ctx, time.Until(start.Add(d)))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
 	select {
-	case <-time.After(time.Until(start.Add(d))):
+	case <-time.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -49,8 +63,21 @@ func (s *Suite) pause(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(s.rng.Int64N(int64(hi-lo)))
 }
 
-// killService SIGKILLs the service twice at random moments, restarting it
-// after a random outage each time.
+func (s *Suite) intn(n int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.IntN(n)
+}
+
+// restored closes w and logs how long the outage lasted.
+func (s *Suite) restored(w Window) Window {
+	w.Restored = time.Now()
+	s.logf("%s: whole again after %s", w.Fault, w.Restored.Sub(w.At).Round(time.Millisecond))
+	return w
+}
+
+// killService SIGKILLs a replica of the service twice at random moments,
+// restarting it after a random outage each time.
 func killService(name string) func(context.Context, *Suite, time.Duration) ([]Window, error) {
 	return func(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
 		start := time.Now()
@@ -59,40 +86,136 @@ func killService(name string) func(context.Context, *Suite, time.Duration) ([]Wi
 			if err := s.at(ctx, start, span[0], span[1]); err != nil {
 				return ws, err
 			}
-			p := s.services[name]
-			w := Window{Fault: "SIGKILL " + name, At: time.Now()}
+			p := s.services[name][s.intn(Replicas)]
+			w := Window{Fault: "SIGKILL " + p.Name, At: time.Now()}
 			p.Kill()
-			s.logf("killed %s", name)
-			time.Sleep(s.pause(300*time.Millisecond, 3*time.Second))
-			if err := p.Start(ctx); err != nil {
-				return ws, fmt.Errorf("restart %s: %w", name, err)
+			if err := sleep(ctx, s.pause(300*time.Millisecond, 3*time.Second)); err != nil {
+				return ws, err
 			}
-			w.Restored = time.Now()
-			s.logf("%s back after %s", name, w.Restored.Sub(w.At).Round(time.Millisecond))
-			ws = append(ws, w)
+			if err := p.Start(ctx); err != nil {
+				return ws, fmt.Errorf("restart %s: %w", p.Name, err)
+			}
+			ws = append(ws, s.restored(w))
 		}
 		return ws, nil
 	}
 }
 
-// killNode shuts down one NATS node and restarts it on its files.
-func killNode(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
-	if err := s.at(ctx, time.Now(), length/10, length*3/10); err != nil {
+// killEveryService SIGKILLs every replica of every service at once, then
+// starts them all again.
+func killEveryService(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := s.at(ctx, time.Now(), length/5, length*2/5); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	i := s.rng.IntN(3)
-	s.mu.Unlock()
-	w := Window{Fault: fmt.Sprintf("NATS node n%d", i+1), At: time.Now()}
-	s.cluster.Kill(i)
-	s.logf("NATS node n%d down", i+1)
-	time.Sleep(s.pause(2*time.Second, 5*time.Second))
-	if err := s.cluster.Restart(ctx, i); err != nil {
+	w := Window{Fault: "SIGKILL every service", At: time.Now()}
+	var wg sync.WaitGroup
+	for _, ps := range s.services {
+		for _, p := range ps {
+			wg.Go(p.Kill)
+		}
+	}
+	wg.Wait()
+	if err := sleep(ctx, s.pause(time.Second, 3*time.Second)); err != nil {
+		return nil, err
+	}
+	for _, name := range Services {
+		errs := make([]error, Replicas)
+		for i, p := range s.services[name] {
+			wg.Go(func() { errs[i] = p.Start(ctx) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return []Window{w}, fmt.Errorf("restart %s: %w", name, err)
+		}
+	}
+	return []Window{s.restored(w)}, nil
+}
+
+// killLeaders SIGKILLs, ten times, the node leading the JetStream meta
+// group or a stream, and restarts it once another node has taken over;
+// each restart waits until the node is current again, so the cluster never
+// loses its quorum.
+func killLeaders(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	var ws []Window
+	if err := sleep(ctx, s.pause(length/20, length/10)); err != nil {
+		return ws, err
+	}
+	for i := range 10 {
+		what, leader, err := s.leader(ctx, i)
+		if err != nil {
+			return ws, err
+		}
+		n := s.cluster.Index(leader)
+		if n < 0 {
+			return ws, fmt.Errorf("the %s leader %q is not a node of the cluster", what, leader)
+		}
+		w := Window{Fault: fmt.Sprintf("SIGKILL %s leader %s", what, leader), At: time.Now()}
+		s.cluster.Kill(n)
+		if err := sleep(ctx, s.pause(200*time.Millisecond, 1500*time.Millisecond)); err != nil {
+			return ws, err
+		}
+		if err := s.cluster.Restart(ctx, n); err != nil {
+			return ws, err
+		}
+		ws = append(ws, s.restored(w))
+	}
+	return ws, nil
+}
+
+// leader names the i-th target of killLeaders: the meta leader on even
+// turns, the leader of the mentions or cases stream on odd ones.
+func (s *Suite) leader(ctx context.Context, i int) (what, name string, err error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if i%2 == 0 {
+			what = "meta"
+			name, err = s.cluster.MetaLeader(ctx)
+		} else {
+			noun := []string{bus.NounMentions, bus.NounCases}[i/2%2]
+			what = noun + " stream"
+			name, err = s.streamLeader(ctx, s.names.Stream(noun))
+		}
+		if err == nil {
+			return what, name, nil
+		}
+		if time.Now().After(deadline) {
+			return what, "", err
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return what, "", err
+		}
+	}
+}
+
+func (s *Suite) streamLeader(ctx context.Context, stream string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return "", fmt.Errorf("stream %s: %w", stream, err)
+	}
+	info := st.CachedInfo()
+	if info.Cluster == nil || info.Cluster.Leader == "" {
+		return "", fmt.Errorf("stream %s has no leader", stream)
+	}
+	return info.Cluster.Leader, nil
+}
+
+// nodeDown SIGKILLs a NATS node and keeps it down for 30 seconds.
+func nodeDown(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := s.at(ctx, time.Now(), 2*time.Second, 5*time.Second); err != nil {
+		return nil, err
+	}
+	n := s.intn(3)
+	w := Window{Fault: "NATS node " + s.cluster.Name(n) + " down 30s", At: time.Now()}
+	s.cluster.Kill(n)
+	if err := sleep(ctx, 30*time.Second); err != nil {
+		return nil, err
+	}
+	if err := s.cluster.Restart(ctx, n); err != nil {
 		return []Window{w}, err
 	}
-	w.Restored = time.Now()
-	s.logf("NATS node n%d back and current after %s", i+1, w.Restored.Sub(w.At).Round(time.Millisecond))
-	return []Window{w}, nil
+	return []Window{s.restored(w)}, nil
 }
 
 // misbehave makes the receiver slow, failing, throttling and flapping in
@@ -211,22 +334,275 @@ func (s *Suite) republish(msg jetstream.Msg, noun string) (jetstream.PubAckFutur
 	return f, nil
 }
 
-const redisFault = "Redis restart"
+// receiverDown makes the receiver answer 500 for 60 seconds, then 429
+// with Retry-After: 10 for a while, then heals it.
+func receiverDown(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := sleep(ctx, s.pause(time.Second, 3*time.Second)); err != nil {
+		return nil, err
+	}
+	defer s.sink.Set(load.Healthy)
+	var ws []Window
+	w := Window{Fault: "receiver 500 for 60s", At: time.Now()}
+	s.sink.Set(load.Failing)
+	if err := sleep(ctx, 60*time.Second); err != nil {
+		return ws, err
+	}
+	ws = append(ws, s.restored(w))
+	w = Window{Fault: "receiver 429 Retry-After: 10", At: time.Now()}
+	s.sink.SetRetryAfter(10 * time.Second)
+	defer s.sink.SetRetryAfter(time.Second)
+	s.sink.Set(load.Throttling)
+	if err := sleep(ctx, 12*time.Second); err != nil {
+		return ws, err
+	}
+	s.sink.Set(load.Healthy)
+	ws = append(ws, s.restored(w))
+	s.logf("receiver healthy again; it refused %d requests on purpose", s.sink.Refused())
+	return ws, nil
+}
 
-// restartRedis kills Redis and starts it again from its append-only file,
-// as a production Redis with persistence comes back.
-func restartRedis(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+// PoisonHeader marks the messages the dead-letter fault publishes: they
+// cannot be decoded, so every consumer must dead-letter them. Their dead
+// letters are meant, not a failure.
+const PoisonHeader = "Chaos-Poison"
+
+// deadLetterRefused deletes the dead-letter stream, so that publishing a
+// dead letter fails, and publishes messages every consumer must
+// dead-letter. While the stream is gone a consumer must keep the message
+// (redeliver it) rather than ack it; once the stream is back, each poison
+// message must reach it once per consumer that reads its subject.
+func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := s.at(ctx, time.Now(), time.Second, 3*time.Second); err != nil {
+		return nil, err
+	}
+	name := s.names.Stream(bus.NounDeadLetter)
+	st, err := s.js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	cfg := st.CachedInfo().Config
+	w := Window{Fault: "dead-letter stream deleted", At: time.Now()}
+	if err := s.js.DeleteStream(ctx, name); err != nil {
+		return nil, fmt.Errorf("delete %s: %w", name, err)
+	}
+	subject := s.names.Ingested("x")
+	var seqs []uint64
+	for i := range 10 {
+		msg := nats.NewMsg(subject)
+		msg.Data = []byte("\xff\xff chaos: not a protobuf message")
+		msg.Header.Set(PoisonHeader, "true")
+		msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("chaos-poison:%d:%d", time.Now().UnixNano(), i))
+		ack, err := s.js.PublishMsg(ctx, msg)
+		if err != nil {
+			return []Window{w}, fmt.Errorf("publish a poison message: %w", err)
+		}
+		seqs = append(seqs, ack.Sequence)
+	}
+	readers, err := s.readersOf(ctx, bus.NounMentions, subject)
+	if err != nil {
+		return []Window{w}, err
+	}
+	s.logf("dead-letter stream deleted; %d poison messages published on %s, read by %v", len(seqs), subject, readers)
+	if err := sleep(ctx, 10*time.Second); err != nil {
+		return []Window{w}, err
+	}
+	if _, err := s.js.CreateStream(ctx, cfg); err != nil {
+		return []Window{w}, fmt.Errorf("create %s again: %w", name, err)
+	}
+	ws := []Window{s.restored(w)}
+	// A consumer that failed to dead-letter naks for its longest backoff
+	// (a minute): wait that out.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		got, err := s.deadLettersOf(ctx, seqs)
+		if err == nil && got == len(seqs)*len(readers) {
+			s.logf("every poison message dead-lettered once per consumer (%d) once the stream was back", got)
+			return ws, nil
+		}
+		if time.Now().After(deadline) {
+			return ws, fmt.Errorf("dead letters of the poison messages: %d of %d, 90s after the dead-letter stream was back (%v): a consumer acked a message whose dead letter it could not publish", got, len(seqs)*len(readers), err)
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return ws, err
+		}
+	}
+}
+
+// readersOf names the durable consumers on noun's stream whose filter
+// takes subject.
+func (s *Suite) readersOf(ctx context.Context, noun, subject string) ([]string, error) {
+	st, err := s.js.Stream(ctx, s.names.Stream(noun))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	lister := st.ListConsumers(ctx)
+	for info := range lister.Info() {
+		filters := append([]string{info.Config.FilterSubject}, info.Config.FilterSubjects...)
+		for _, f := range filters {
+			if f != "" && subjectMatches(f, subject) {
+				out = append(out, info.Name)
+				break
+			}
+		}
+	}
+	return out, lister.Err()
+}
+
+// subjectMatches reports whether NATS subject filter (with * and >) takes
+// subject.
+func subjectMatches(filter, subject string) bool {
+	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range ft {
+		if f == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (f != "*" && f != st[i]) {
+			return false
+		}
+	}
+	return len(ft) == len(st)
+}
+
+// deadLettersOf counts the distinct dead letters of the mentions stream's
+// messages at seqs.
+func (s *Suite) deadLettersOf(ctx context.Context, seqs []uint64) (int, error) {
+	want := map[string]bool{}
+	for _, q := range seqs {
+		want[strconv.FormatUint(q, 10)] = true
+	}
+	ids := map[string]bool{}
+	err := s.each(ctx, bus.NounDeadLetter, func(msg jetstream.Msg) {
+		h := msg.Headers()
+		if h.Get(bus.HeaderDeadStream) == s.names.Stream(bus.NounMentions) && want[h.Get(bus.HeaderDeadSeq)] {
+			ids[h.Get(nats.MsgIdHdr)] = true
+		}
+	})
+	return len(ids), err
+}
+
+// streamsFull sets the mentions and cases streams to their current size
+// with discard new, as a full disk or an exhausted budget leaves them:
+// every publish fails until the budget is raised again. Publishers must
+// wait and retry, not drop.
+func streamsFull(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := s.at(ctx, time.Now(), length/10, length/5); err != nil {
+		return nil, err
+	}
+	w := Window{Fault: "mentions and cases streams full", At: time.Now()}
+	var saved []jetstream.StreamConfig
+	restore := func() error {
+		var errs []error
+		for _, cfg := range saved {
+			if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+				errs = append(errs, fmt.Errorf("restore %s: %w", cfg.Name, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for _, noun := range []string{bus.NounMentions, bus.NounCases} {
+		st, err := s.js.Stream(ctx, s.names.Stream(noun))
+		if err != nil {
+			return nil, errors.Join(err, restore())
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return nil, errors.Join(err, restore())
+		}
+		full := info.Config
+		full.MaxBytes, full.Discard = int64(info.State.Bytes), jetstream.DiscardNew
+		if _, err := s.js.UpdateStream(ctx, full); err != nil {
+			return nil, errors.Join(fmt.Errorf("fill %s: %w", full.Name, err), restore())
+		}
+		saved = append(saved, info.Config)
+		s.logf("stream %s full at %d bytes, discard new", full.Name, full.MaxBytes)
+	}
+	if err := sleep(ctx, 10*time.Second); err != nil {
+		return nil, errors.Join(err, restore())
+	}
+	if err := restore(); err != nil {
+		return []Window{w}, err
+	}
+	return []Window{s.restored(w)}, nil
+}
+
+// redisDown SIGKILLs every node of the Redis Cluster and keeps them down
+// for 30 seconds.
+func redisDown(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := s.at(ctx, time.Now(), 2*time.Second, 5*time.Second); err != nil {
+		return nil, err
+	}
+	w := Window{Fault: "Redis Cluster down 30s", At: time.Now()}
+	s.redis.KillAll()
+	if err := sleep(ctx, 30*time.Second); err != nil {
+		return nil, err
+	}
+	if err := s.redis.StartAll(ctx); err != nil {
+		return []Window{w}, err
+	}
+	return []Window{s.restored(w)}, nil
+}
+
+// redisFailover SIGKILLs a primary of the Redis Cluster; its replica takes
+// over after the node timeout. The old primary comes back as a replica.
+func redisFailover(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := s.at(ctx, time.Now(), length/10, length/4); err != nil {
+		return nil, err
+	}
+	n, err := s.redis.Primary(ctx, s.intn(3))
+	if err != nil {
+		return nil, err
+	}
+	w := Window{Fault: "Redis primary " + s.redis.Addrs[n] + " SIGKILLed", At: time.Now()}
+	s.redis.Nodes[n].Kill()
+	if err := s.redis.WaitOK(ctx, 60*time.Second); err != nil {
+		return []Window{w}, fmt.Errorf("no failover: %w", err)
+	}
+	w = s.restored(w)
+	if err := s.redis.Nodes[n].Start(ctx); err != nil {
+		return []Window{w}, err
+	}
+	return []Window{w}, s.redis.WaitOK(ctx, 60*time.Second)
+}
+
+const redisFault = "Redis restart (fsync everysec)"
+
+// restartRedisEverysec switches every Redis node to appendfsync everysec,
+// lets traffic run, then SIGKILLs the whole cluster and starts it again
+// from its append-only files. A killed process loses nothing its kernel
+// already has; with Options.RedisPowerLoss the machine's power goes too:
+// every node's append-only file loses its last second of writes, the
+// window everysec leaves unfsynced.
+func restartRedisEverysec(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
+	if err := s.redis.SetFsync(ctx, "everysec"); err != nil {
+		return nil, err
+	}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	tails := s.redis.aofTails(sampleCtx)
 	if err := s.at(ctx, time.Now(), length/5, length*2/5); err != nil {
 		return nil, err
 	}
-	w := Window{Fault: redisFault, At: time.Now()}
-	s.redis.Kill()
-	s.logf("redis killed")
-	time.Sleep(s.pause(500*time.Millisecond, 2*time.Second))
-	if err := s.redis.Start(ctx); err != nil {
+	what := "Redis Cluster SIGKILLed (everysec)"
+	if s.opts.RedisPowerLoss {
+		what = "Redis Cluster power loss (everysec, last 1s of writes lost)"
+	}
+	w := Window{Fault: what, At: time.Now()}
+	s.redis.KillAll()
+	stopSampling()
+	if s.opts.RedisPowerLoss {
+		cut, err := tails.truncateTo(w.At.Add(-time.Second))
+		if err != nil {
+			return []Window{w}, err
+		}
+		s.logf("power loss: cut %d bytes written in the last second from the append-only files", cut)
+	}
+	if err := sleep(ctx, s.pause(500*time.Millisecond, 2*time.Second)); err != nil {
+		return nil, err
+	}
+	// The nodes start with their command line's appendfsync always again.
+	if err := s.redis.StartAll(ctx); err != nil {
 		return []Window{w}, err
 	}
-	w.Restored = time.Now()
-	s.logf("redis back after %s", w.Restored.Sub(w.At).Round(time.Millisecond))
-	return []Window{w}, nil
+	return []Window{s.restored(w)}, nil
 }

@@ -6,12 +6,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Proc is one child process the suite starts, kills and restarts: a
@@ -31,6 +27,15 @@ type Proc struct {
 
 // Start runs the process and waits until it is ready.
 func (p *Proc) Start(ctx context.Context) error {
+	if err := p.Spawn(); err != nil {
+		return err
+	}
+	return p.WaitReady(ctx, 30*time.Second)
+}
+
+// Spawn runs the process without waiting for it to be ready, for processes
+// that are only ready together (a NATS cluster needs a quorum of routes).
+func (p *Proc) Spawn() error {
 	logf, err := os.OpenFile(p.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("open log of %s: %w", p.Name, err)
@@ -48,7 +53,12 @@ func (p *Proc) Start(ctx context.Context) error {
 	}
 	p.cmd, p.exited = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); close(p.exited) }()
-	deadline := time.Now().Add(30 * time.Second)
+	return nil
+}
+
+// WaitReady waits until the spawned process is ready, up to within.
+func (p *Proc) WaitReady(ctx context.Context, within time.Duration) error {
+	deadline := time.Now().Add(within)
 	for !p.Ready(ctx) {
 		select {
 		case <-p.exited:
@@ -58,7 +68,7 @@ func (p *Proc) Start(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after 30s; see %s", p.Name, p.Log)
+			return fmt.Errorf("%s not ready after %s; see %s", p.Name, within, p.Log)
 		}
 	}
 	return nil
@@ -110,19 +120,5 @@ func httpReady(url string) func(context.Context) bool {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}
-}
-
-// NewRedis describes a Redis server on a port of its own that persists
-// every write before answering (appendonly, appendfsync always; no RDB
-// snapshots): a restart comes back with all its data.
-func NewRedis(dir string, port int) *Proc {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1})
-	return &Proc{
-		Name: "redis", Path: "redis-server", Log: filepath.Join(dir, "redis.log"),
-		Args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir},
-		Ready: func(ctx context.Context) bool {
-			return client.Ping(ctx).Err() == nil
-		},
 	}
 }

@@ -77,6 +77,9 @@ func Run(ctx context.Context, opts Options) (Verdict, error) {
 	if err != nil {
 		return Verdict{}, err
 	}
+	if opts.Progress != nil {
+		s.PrintTimings(opts.Progress)
+	}
 	ob, err := s.Observe(ctx)
 	if err != nil {
 		return Verdict{}, err

@@ -1,15 +1,18 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -43,15 +46,24 @@ type Options struct {
 	Progress io.Writer
 	// Only, when set, picks the faults to run (to reproduce one).
 	Only func([]Fault) []Fault
+	// RedisPowerLoss makes the everysec restart a power loss: each node's
+	// append-only file loses its last second of writes. It measures
+	// everysec's loss window; it is not part of make chaos.
+	RedisPowerLoss bool
 }
+
+// Replicas is how many copies of each service run, sharing their durable
+// consumers, as a production install does.
+const Replicas = 2
 
 // Suite is a running Firebreak under fault injection.
 type Suite struct {
 	opts     Options
 	rng      *rand.Rand
 	cluster  *Cluster
-	redis    *Proc
-	services map[string]*Proc
+	redis    *RedisCluster
+	services map[string][]*Proc
+	balancer *http.Server
 	ingest   string
 	token    string // presented to ingest and escalation
 	sink     *load.Sink
@@ -62,38 +74,36 @@ type Suite struct {
 	names    bus.Names
 	// routing is who the chaos receivers file pages, for the checker.
 	routing Routing
+	timings []timing
 	mu      sync.Mutex
 }
 
-// Start brings up the cluster, Redis, the sink and the five services.
+// Start brings up the NATS cluster, the Redis Cluster, the sink and two
+// replicas of each of the five services.
 func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
-	s := &Suite{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed+1)), services: map[string]*Proc{}, names: bus.Names{Prefix: "firebreak"}}
+	s := &Suite{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed+1)), services: map[string][]*Proc{}, names: bus.Names{Prefix: "firebreak"}}
 	defer func() {
 		if err != nil {
 			s.Stop()
 		}
 	}()
-	s.logf("starting a 3-node JetStream cluster (sync always)")
-	if s.cluster, err = StartCluster(filepath.Join(opts.Dir, "nats"), 3); err != nil {
-		return nil, err
-	}
-	ports, err := FreePorts(1 + 2*len(Services))
+	s.logf("building nats-server into %s", opts.BinDir)
+	natsBin, err := BuildNATS(ctx, opts.BinDir)
 	if err != nil {
 		return nil, err
 	}
-	redisDir := filepath.Join(opts.Dir, "redis")
-	if err := os.MkdirAll(redisDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", redisDir, err)
+	s.logf("starting a 3-node JetStream cluster of nats-server processes (sync always)")
+	if s.cluster, err = StartCluster(ctx, natsBin, filepath.Join(opts.Dir, "nats"), 3); err != nil {
+		return nil, err
 	}
-	s.redis = NewRedis(redisDir, ports[0])
-	s.logf("starting redis-server on 127.0.0.1:%d", ports[0])
-	if err := s.redis.Start(ctx); err != nil {
+	s.logf("starting a Redis Cluster: 3 primaries, 3 replicas, appendfsync always")
+	if s.redis, err = StartRedisCluster(ctx, filepath.Join(opts.Dir, "redis")); err != nil {
 		return nil, err
 	}
 	if s.sink, err = load.StartSink("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
-	if err := s.startServices(ctx, ports); err != nil {
+	if err := s.startServices(ctx); err != nil {
 		return nil, err
 	}
 	if s.nc, err = nats.Connect(s.cluster.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(200*time.Millisecond)); err != nil {
@@ -105,7 +115,7 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	return s, nil
 }
 
-func (s *Suite) startServices(ctx context.Context, ports []int) error {
+func (s *Suite) startServices(ctx context.Context) error {
 	token, keysFile, err := stack.LocalKeys(filepath.Join(s.opts.Dir, "auth"))
 	if err != nil {
 		return err
@@ -120,8 +130,12 @@ func (s *Suite) startServices(ctx context.Context, ports []int) error {
 		return err
 	}
 	s.routing = routing
+	ports, err := FreePorts(2 * Replicas * len(Services))
+	if err != nil {
+		return err
+	}
 	common := []string{"--nats-url=" + s.cluster.URLs(), "--stream-replicas=3", "--auth-keys-file=" + keysFile,
-		fmt.Sprintf("--redis-url=redis://127.0.0.1:%d/0", ports[0]), "--redis-key-prefix=chaos:", "--shutdown-timeout=10s"}
+		"--redis-url=redis://", "--redis-addrs=" + strings.Join(s.redis.Addrs, ","), "--redis-key-prefix=chaos:", "--shutdown-timeout=10s"}
 	extra := map[string][]string{
 		"reach":  {"--brand-followers=acme=203000"},
 		"ingest": {"--brand-accounts=acme=x:" + load.BrandAccount("acme")},
@@ -131,38 +145,54 @@ func (s *Suite) startServices(ctx context.Context, ports []int) error {
 		// back that long; 45 s still covers a slow receiver's retries.
 		"notifier": {"--receivers-file=" + receiversFile, "--ack-wait=45s"},
 	}
+	var ingests []string
 	for i, name := range Services {
-		httpAddr, grpcAddr := fmt.Sprintf("127.0.0.1:%d", ports[1+2*i]), fmt.Sprintf("127.0.0.1:%d", ports[2+2*i])
-		p := &Proc{
-			Name: name, Path: filepath.Join(s.opts.BinDir, name), Log: filepath.Join(s.opts.Dir, name+".log"),
-			Args:  append(append([]string{"--http-addr=" + httpAddr, "--grpc-addr=" + grpcAddr}, common...), extra[name]...),
-			Ready: httpReady("http://" + httpAddr + "/readyz"),
-		}
-		s.logf("starting %s (http %s, grpc %s)", name, httpAddr, grpcAddr)
-		if err := p.Start(ctx); err != nil {
-			return err
-		}
-		s.services[name] = p
-		switch name {
-		case "ingest":
-			s.ingest = "http://" + httpAddr + "/v1/mentions"
-		case "escalation":
-			conn, err := rpc.Dial(grpcAddr, token)
-			if err != nil {
-				return fmt.Errorf("dial escalation at %s: %w", grpcAddr, err)
+		for r := range Replicas {
+			at := 2 * (i*Replicas + r)
+			httpAddr, grpcAddr := fmt.Sprintf("127.0.0.1:%d", ports[at]), fmt.Sprintf("127.0.0.1:%d", ports[at+1])
+			replica := fmt.Sprintf("%s-%d", name, r+1)
+			p := &Proc{
+				Name: replica, Path: filepath.Join(s.opts.BinDir, name), Log: filepath.Join(s.opts.Dir, replica+".log"),
+				Args:  append(append([]string{"--http-addr=" + httpAddr, "--grpc-addr=" + grpcAddr}, common...), extra[name]...),
+				Ready: httpReady("http://" + httpAddr + "/readyz"),
 			}
-			s.conn, s.esc = conn, fbv1.NewEscalationServiceClient(conn)
+			s.logf("starting %s (http %s, grpc %s)", replica, httpAddr, grpcAddr)
+			if err := p.Start(ctx); err != nil {
+				return err
+			}
+			s.services[name] = append(s.services[name], p)
+			switch {
+			case name == "ingest":
+				ingests = append(ingests, "http://"+httpAddr)
+			case name == "escalation" && r == 0:
+				conn, err := rpc.Dial(grpcAddr, token)
+				if err != nil {
+					return fmt.Errorf("dial escalation at %s: %w", grpcAddr, err)
+				}
+				s.conn, s.esc = conn, fbv1.NewEscalationServiceClient(conn)
+			}
 		}
 	}
+	lb, addr, err := startBalancer(ingests)
+	if err != nil {
+		return err
+	}
+	s.balancer, s.ingest = lb, "http://"+addr+"/v1/mentions"
+	s.logf("ingest's replicas behind a round-robin balancer at %s", addr)
 	return nil
 }
 
 // Stop ends everything the suite started.
 func (s *Suite) Stop() {
+	if s.balancer != nil {
+		_ = s.balancer.Close()
+	}
 	for i := len(Services) - 1; i >= 0; i-- {
-		if p := s.services[Services[i]]; p != nil {
-			p.Stop(10 * time.Second)
+		var wg sync.WaitGroup
+		for _, p := range s.services[Services[i]] {
+			wg.Go(func() { p.Stop(10 * time.Second) })
 		}
+		wg.Wait()
 	}
 	if s.conn != nil {
 		s.conn.Close()
@@ -174,11 +204,53 @@ func (s *Suite) Stop() {
 		_ = s.sink.Close()
 	}
 	if s.redis != nil {
-		s.redis.Stop(5 * time.Second)
+		s.redis.Stop()
 	}
 	if s.cluster != nil {
 		s.cluster.Stop()
 	}
+}
+
+// startBalancer serves on a loopback port and passes each request to the
+// next of targets, as a load balancer in front of ingest does; a replica
+// that refuses the connection (killed) is skipped. A retry on another
+// replica is safe: ingest dedups by mention id.
+func startBalancer(targets []string) (*http.Server, string, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("balancer listen: %w", err)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	var next atomic.Uint64
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<20))
+		if err != nil {
+			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		first := next.Add(1)
+		var last error
+		for i := range uint64(len(targets)) {
+			target := targets[(first+i)%uint64(len(targets))]
+			req, _ := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+			req.Header = r.Header.Clone()
+			resp, err := client.Do(req)
+			if err != nil {
+				last = err
+				continue
+			}
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			_, _ = io.Copy(w, resp.Body)
+			resp.Body.Close()
+			return
+		}
+		http.Error(w, fmt.Sprintf("no ingest replica answered: %v", last), http.StatusBadGateway)
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	return srv, lis.Addr().String(), nil
 }
 
 func (s *Suite) logf(format string, args ...any) {
@@ -213,22 +285,30 @@ type Fault struct {
 	// Expect is what the fault causes on purpose.
 	Expect Expected
 	Inject func(ctx context.Context, s *Suite, length time.Duration) ([]Window, error)
+	// Length is how long mentions flow during the phase; zero is the
+	// suite's PhaseLength. The phase lasts until Inject returns too.
+	Length time.Duration
 }
 
 // RunPhase pushes mentions at the configured rate while fault runs.
 func (s *Suite) RunPhase(ctx context.Context, gen *load.Generator, f Fault) PhaseRun {
-	s.logf("phase %q: %0.f mentions/s for %s", f.Name, s.opts.Rate, s.opts.PhaseLength)
-	run := PhaseRun{Name: f.Name, Start: time.Now(), Expect: f.Expect}
+	length := f.Length
+	if length == 0 {
+		length = s.opts.PhaseLength
+	}
+	s.logf("phase %q: %0.f mentions/s for %s", f.Name, s.opts.Rate, length)
+	start := time.Now()
+	run := PhaseRun{Name: f.Name, Start: start, Expect: f.Expect}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if f.Inject != nil {
-			run.Windows, run.Err = f.Inject(ctx, s, s.opts.PhaseLength)
+			run.Windows, run.Err = f.Inject(ctx, s, length)
 		}
 	}()
 	sent, err := load.Drive(ctx, gen, load.DriveOptions{
-		URL: s.ingest, Token: s.token, Rate: s.opts.Rate, Count: int(s.opts.Rate*s.opts.PhaseLength.Seconds()) + 1, Duration: s.opts.PhaseLength,
+		URL: s.ingest, Token: s.token, Rate: s.opts.Rate, Count: int(s.opts.Rate*length.Seconds()) + 1, Duration: length,
 		Workers: 16, Retry: true, RetryFor: 60 * time.Second,
 	})
 	wg.Wait()
@@ -240,8 +320,30 @@ func (s *Suite) RunPhase(ctx context.Context, gen *load.Generator, f Fault) Phas
 			refused++
 		}
 	}
-	s.logf("phase %q: sent %d (%d never accepted), %d fault windows, err %v", f.Name, len(sent), refused, len(run.Windows), run.Err)
+	took := time.Since(start)
+	s.mu.Lock()
+	s.timings = append(s.timings, timing{f.Name, took})
+	s.mu.Unlock()
+	s.logf("phase %q took %s: sent %d (%d never accepted), %d fault windows, err %v", f.Name, took.Round(100*time.Millisecond), len(sent), refused, len(run.Windows), run.Err)
 	return run
+}
+
+type timing struct {
+	fault string
+	took  time.Duration
+}
+
+// PrintTimings writes how long each phase took, its fault included.
+func (s *Suite) PrintTimings(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintf(w, "\n%-36s %8s\n", "PHASE", "TOOK")
+	var total time.Duration
+	for _, t := range s.timings {
+		fmt.Fprintf(w, "%-36s %8s\n", t.fault, t.took.Round(100*time.Millisecond))
+		total += t.took
+	}
+	fmt.Fprintf(w, "%-36s %8s\n", "all phases", total.Round(time.Second))
 }
 
 // Settle waits until no consumer has anything pending or unacknowledged,

@@ -21,7 +21,7 @@ const (
 	Healthy    Behaviour = iota
 	Slow                 // answers 204 after SlowDelay
 	Failing              // answers 500
-	Throttling           // answers 429 with Retry-After: 1
+	Throttling           // answers 429 with Retry-After: 1 (or SetRetryAfter)
 	Flapping             // alternates between 204 and 500
 )
 
@@ -66,6 +66,8 @@ type Sink struct {
 	behaviour atomic.Int32
 	flap      atomic.Uint64
 	refused   atomic.Int64
+	// retryAfter is a throttling sink's Retry-After, in seconds (1 unset).
+	retryAfter atomic.Int64
 
 	mu    sync.Mutex
 	pages []Page
@@ -88,6 +90,10 @@ func (s *Sink) URL() string { return "http://" + s.lis.Addr().String() + "/webho
 
 // Set changes how the sink answers from now on.
 func (s *Sink) Set(b Behaviour) { s.behaviour.Store(int32(b)) }
+
+// SetRetryAfter changes the Retry-After a throttling sink answers with
+// (whole seconds, at least 1).
+func (s *Sink) SetRetryAfter(d time.Duration) { s.retryAfter.Store(int64(max(d/time.Second, 1))) }
 
 // Close stops serving.
 func (s *Sink) Close() error { return s.srv.Close() }
@@ -120,7 +126,7 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, http.StatusInternalServerError)
 		return
 	case Throttling:
-		w.Header().Set("Retry-After", strconv.Itoa(1))
+		w.Header().Set("Retry-After", strconv.FormatInt(max(s.retryAfter.Load(), 1), 10))
 		s.refuse(w, http.StatusTooManyRequests)
 		return
 	case Flapping:

@@ -1,10 +1,14 @@
-// Command chaos runs Firebreak's fault-injection suite: the five services as
-// separate processes on a three-node JetStream cluster (streams replicated
-// three times, fsync always) and a Redis of their own, SIGKILLed and
-// restarted while mentions flow, with a lost NATS node, a restarted Redis, a
-// misbehaving receiver and duplicated messages. It prints a table of what
-// was lost, left unpaged, dead-lettered or doubled per fault, and exits 1
-// if anything was.
+// Command chaos runs Firebreak's fault-injection suite: two replicas of
+// each of the five services as separate processes, on a three-node
+// JetStream cluster of nats-server processes (streams replicated three
+// times, fsync always) and a Redis Cluster of three primaries and three
+// replicas, while mentions flow through the faults operators meet:
+// SIGKILLed services (one replica, then all at once), NATS leaders and a
+// node SIGKILLed, Redis down and failed over and restarted under everysec,
+// failing and throttling receivers, a dead-letter stream that refuses and
+// full streams. It prints how long each phase took and a table of what was
+// lost, left unpaged, dead-lettered or doubled per fault, and
+// exits 1 if anything was.
 package main
 
 import (
@@ -34,6 +38,7 @@ func run() int {
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and the traffic (printed, to reproduce a run)")
 	timeout := flag.Duration("timeout", 14*time.Minute, "bound on the whole run")
 	only := flag.String("faults", "", "run only the faults whose names contain one of these comma-separated words, e.g. escalation,Redis")
+	powerLoss := flag.Bool("redis-power-loss", false, "make the everysec Redis restart a power loss (each node's append-only file loses its last second of writes), to measure what everysec can lose; expect findings")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -58,7 +63,7 @@ func run() int {
 	}
 	fmt.Printf("chaos: seed %d (rerun with --seed %d), logs in %s\n", *seed, *seed, abs)
 	start := time.Now()
-	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout, Only: pick(*only)})
+	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout, Only: pick(*only), RedisPowerLoss: *powerLoss})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chaos: %v\n", err)
 		return 1
