@@ -33,7 +33,7 @@ func run() int {
 	airline := flag.String("airline-csv", "../shared/data/airline-sentiment/train.csv", "airline sentiment CSV (texts)")
 	twitter := flag.String("twitter-csv", "../shared/data/customer-support-on-twitter/twcs-5000.csv", "customer support on Twitter CSV")
 	rate := flag.Float64("rate", 50, "mentions a second during each phase")
-	phase := flag.Duration("phase", 20*time.Second, "length of each fault's phase")
+	phase := flag.Duration("phase", 15*time.Second, "length of each fault's phase (faults with longer outages run longer)")
 	settle := flag.Duration("settle", 3*time.Minute, "longest wait for the pipeline to catch up after the faults")
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and the traffic (printed, to reproduce a run)")
 	timeout := flag.Duration("timeout", 14*time.Minute, "bound on the whole run")
