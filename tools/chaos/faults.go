@@ -32,7 +32,8 @@ func Faults() []Fault {
 		Fault{Name: "receiver slow/500/429/flap", Inject: misbehave},
 		Fault{Name: "receiver 500 60s, Retry-After 10", Inject: receiverDown, Length: 80 * time.Second},
 		Fault{Name: "duplicates + redelivery", Inject: duplicate},
-		Fault{Name: "dead-letter publish fails", Inject: deadLetterRefused, Length: 80 * time.Second},
+		// Its poison messages are meant to be dead-lettered.
+		Fault{Name: "dead-letter publish fails", Inject: deadLetterRefused, Length: 80 * time.Second, Expect: Expected{DeadLetters: true}},
 		Fault{Name: "streams full (discard new)", Inject: streamsFull},
 		Fault{Name: "Redis down 30s", Inject: redisDown, Length: 45 * time.Second},
 		Fault{Name: "Redis primary failover", Inject: redisFailover},
