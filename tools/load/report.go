@@ -83,8 +83,10 @@ type Summary struct {
 	Runs        []Run     `json:"runs"`
 	// Scale is the fast phase again with 1, 2, 4... replicas of every
 	// service, each on a fresh stack with the default sync.
-	Scale    []Scale  `json:"scale_out,omitempty"`
-	Headline Headline `json:"headline"`
+	Scale []Scale `json:"scale_out,omitempty"`
+	// Capacity is the capacity model built from the runs.
+	Capacity *Capacity `json:"capacity,omitempty"`
+	Headline Headline  `json:"headline"`
 }
 
 // Scale is one fast phase with Replicas copies of every service, and what
@@ -158,6 +160,9 @@ func (s *Summary) Compute() {
 		h.CeilingCostPercent = 100 - percent(h.CeilingAlways, h.CeilingDefault)
 	}
 	h.Targets = append(h.Targets, scaleTargets(s.Scale)...)
+	if c, ok := Model(s.Runs, s.CPUs); ok {
+		s.Capacity = &c
+	}
 }
 
 // scaleTargets judges the scale-out runs: adding replicas must not lower
@@ -278,8 +283,8 @@ func (s *Summary) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "%-7s %-12s %7d %7d %7s %7.0f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %6.1f %6.1f %5.0f%s\n", syncName(r.SyncAlways), p.Name, p.Sent, p.Decided,
 				offered, got, p.Decision.P50, p.Decision.P90, p.Decision.P99, p.Decision.P999, p.Decision.Max, p.Delivery.P99, p.CPU.Process, p.CPU.Redis, p.Usage.PeakRSSMiB, mark)
 		}
-		for _, c := range []*CeilingResult{r.CeilingSingle, r.Ceiling} {
-			if c != nil {
+		for i, c := range []*CeilingResult{r.CeilingSingle, r.Ceiling} {
+			if c != nil && (i == 0 || c != r.CeilingSingle) { // the best may be the single stream
 				fmt.Fprintf(w, "%-7s %-12s %7d %7s %7s %7.0f   (JetStream alone: %d hops, %d stream(s) side by side, %d-byte messages)\n",
 					syncName(r.SyncAlways), "ceiling", c.Messages, "", "", c.PerSecond, c.Hops, c.Partitions, c.Size)
 			}
@@ -298,6 +303,9 @@ func (s *Summary) WriteText(w io.Writer) {
 			p := r.Phase
 			fmt.Fprintf(w, "  %-8d %7d %7d %7.0f %8.2f %7.1f %11d\n", r.Replicas, p.Sent, p.Decided, p.Throughput, p.Decision.P99, p.CPU.Process, r.Once.Duplicated)
 		}
+	}
+	if s.Capacity != nil {
+		s.Capacity.WriteText(w)
 	}
 	fmt.Fprintf(w, "\nTARGETS\n")
 	for _, t := range h.Targets {

@@ -51,10 +51,16 @@ type Spec struct {
 	Profile io.Writer
 }
 
-// CPU is CPU time spent during a phase, in seconds.
+// CPU is CPU time spent during a phase, in seconds, with the work Redis
+// and the broker did in it.
 type CPU struct {
 	Process float64 `json:"process_s"`
 	Redis   float64 `json:"redis_s"`
+	// RedisCommands are commands Redis processed (INFO stats; on a shared
+	// Redis, others' commands count too).
+	RedisCommands float64 `json:"redis_commands"`
+	// StoredBytes is what the broker's streams grew by (in process only).
+	StoredBytes float64 `json:"stored_bytes"`
 }
 
 // RunPhase drives one phase against t and returns its figures.
@@ -94,7 +100,8 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 		pages = t.Sink.Pages()[pagesBefore:]
 	}
 	p := Analyse(spec.Name, spec.Rate, sent, decided, pages)
-	p.CPU = CPU{Process: after.Process - before.Process, Redis: after.Redis - before.Redis}
+	p.CPU = CPU{Process: after.Process - before.Process, Redis: after.Redis - before.Redis,
+		RedisCommands: after.RedisCommands - before.RedisCommands, StoredBytes: after.StoredBytes - before.StoredBytes}
 	p.Usage = usage
 	return p, nil
 }
@@ -143,8 +150,16 @@ func (t Target) cpu(ctx context.Context) CPU {
 		c.Process = tv(ru.Utime) + tv(ru.Stime)
 	}
 	if t.Redis != nil {
-		if info, err := t.Redis.Info(ctx, "cpu").Result(); err == nil {
+		if info, err := t.Redis.Info(ctx, "cpu", "stats").Result(); err == nil {
 			c.Redis = infoField(info, "used_cpu_user") + infoField(info, "used_cpu_sys")
+			c.RedisCommands = infoField(info, "total_commands_processed")
+		}
+	}
+	if t.NC != nil {
+		if js, err := jetstream.New(t.NC); err == nil {
+			if info, err := js.AccountInfo(ctx); err == nil {
+				c.StoredBytes = float64(info.Store)
+			}
 		}
 	}
 	return c
