@@ -93,3 +93,48 @@ func TestJoinDecidesEachMentionOnceWhateverTheOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestALateRevisionNotCommittedIsOfferedAgain: a late part whose revision
+// did not commit (the author's case changed meanwhile, or the process died)
+// must be offered again on its retry; it was answered "decided" instead and
+// the revision was dropped for good (make chaos: a mention decided without
+// its score, the score on the stream, never revised).
+func TestALateRevisionNotCommittedIsOfferedAgain(t *testing.T) {
+	client, keys := storetest.New(t)
+	ctx := context.Background()
+	s := ledger.New(client, keys, time.Hour, time.Hour)
+	a := s.Author("acme/x/late")
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	m := &fbv1.Mention{Id: "x:1", Brand: "acme", Author: &fbv1.Author{Id: "a"}, CreatedAt: timestamppb.New(at)}
+	reach, _ := proto.Marshal(&fbv1.ReachedMention{Mention: m, Reach: &fbv1.Reach{Followers: 1}})
+	score, _ := proto.Marshal(&fbv1.ScoredMention{Mention: m, Score: &fbv1.Score{Complaint: 1}})
+	join := func(name string, data []byte) ledger.Joined {
+		t.Helper()
+		j, err := s.Join(ctx, a, "x:1", ledger.Part{Name: name, Data: data, Complaint: true, At: at}, 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	join("reach", reach)
+	j := join(ledger.Timeout, nil)
+	if !j.Ready {
+		t.Fatalf("timeout: %+v, want ready without the score", j)
+	}
+	if _, err := s.Commit(ctx, a, j, &fbv1.Decision{MentionId: "x:1", Missing: []string{"score"}}, nil, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if j = join("score", score); !j.Late {
+		t.Fatalf("late score: %+v, want late", j)
+	}
+	// Its revision does not commit; the score is redelivered.
+	if j = join("score", score); !j.Late {
+		t.Fatalf("late score again: %+v, want late again, its revision never committed", j)
+	}
+	if already, err := s.Commit(ctx, a, j, &fbv1.Decision{MentionId: "x:1"}, nil, nil, time.Time{}); err != nil || already {
+		t.Fatalf("revision: already %v, err %v; want it committed", already, err)
+	}
+	if j = join("score", score); j.Late || j.Decided == nil {
+		t.Fatalf("score after the revision: %+v, want decided", j)
+	}
+}

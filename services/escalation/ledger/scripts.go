@@ -101,7 +101,11 @@ local function case()
 end
 
 if redis.call('HEXISTS', join, 'decided') == 1 then
-  if part ~= 'timeout' and redis.call('HGET', join, 'missing') == part and redis.call('HSETNX', join, 'late', '1') == 1 then
+  -- The late part is offered until a revision commits ('done'): one whose
+  -- commit conflicted, or whose process died before committing, comes back
+  -- here on its retry. The commit lets only one revision in.
+  if part ~= 'timeout' and redis.call('HGET', join, 'missing') == part and redis.call('HGET', join, 'late') ~= 'done' then
+    redis.call('HSET', join, 'late', '1')
     if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
     local hist = count()
     local n, ver, current = case()
