@@ -35,6 +35,19 @@ var passwordDirs sync.Map
 // with the streams created.
 func Server(t testing.TB) *server.Server {
 	t.Helper()
+	return start(t, false)
+}
+
+// ServerSyncAlways is Server fsyncing every write before acknowledging it
+// (sync_interval: always), as the chart runs JetStream: for benchmarks of
+// what production pays.
+func ServerSyncAlways(t testing.TB) *server.Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, syncAlways bool) *server.Server {
+	t.Helper()
 	dir := t.TempDir()
 	users, err := broker.ServiceUsers(dir, bus.Names{Prefix: Prefix})
 	if err != nil {
@@ -45,7 +58,7 @@ func Server(t testing.TB) *server.Server {
 		t.Fatal(err)
 	}
 	users = append(users, broker.User{Name: Harness, Password: pass})
-	srv, err := broker.Start(broker.Options{Port: -1, StoreDir: t.TempDir(), Users: users})
+	srv, err := broker.Start(broker.Options{Port: -1, StoreDir: t.TempDir(), Users: users, SyncAlways: syncAlways})
 	if err != nil {
 		t.Fatalf("embedded NATS: %v", err)
 	}

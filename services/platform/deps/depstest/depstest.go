@@ -32,7 +32,18 @@ type Env struct {
 // New starts an embedded NATS server and picks a Redis prefix.
 func New(t testing.TB) *Env {
 	t.Helper()
-	srv := bustest.Server(t)
+	return newOn(t, bustest.Server(t))
+}
+
+// NewSyncAlways is New with JetStream fsyncing every write, as in
+// production: for benchmarks.
+func NewSyncAlways(t testing.TB) *Env {
+	t.Helper()
+	return newOn(t, bustest.ServerSyncAlways(t))
+}
+
+func newOn(t testing.TB, srv *server.Server) *Env {
+	t.Helper()
 	_, keys := storetest.New(t)
 	everyone := authtest.Everyone()
 	keysFile := authtest.KeysFile(t, everyone)
