@@ -426,3 +426,76 @@ func TestConsumerWhoseIteratorClosesIsRecreated(t *testing.T) {
 		t.Fatalf("the re-created consumer is not ready: %v", err)
 	}
 }
+
+// TestBatchSettlesEachMessageByItsOwnOutcome: messages that queue while a
+// batch is handled come in the next batch together, and each is acked,
+// retried or dead-lettered by its own answer.
+func TestBatchSettlesEachMessageByItsOwnOutcome(t *testing.T) {
+	r := newRig(t)
+	const n = 16
+	release := make(chan struct{})
+	var mu sync.Mutex
+	handled := map[string]int{}
+	largest, flaky := 0, 0
+	r.consumeWith(t, nil, func(c *bus.ConsumerConfig) {
+		c.MaxInFlight, c.BatchWorkers = n, 1
+		c.Batch = func(ctx context.Context, msgs []jetstream.Msg) []error {
+			<-release
+			mu.Lock()
+			defer mu.Unlock()
+			largest = max(largest, len(msgs))
+			errs := make([]error, len(msgs))
+			for i, msg := range msgs {
+				var text wrapperspb.StringValue
+				if err := bus.Decode(msg, &text); err != nil {
+					errs[i] = err
+					continue
+				}
+				switch text.Value {
+				case "bad":
+					errs[i] = bus.Permanent(errors.New("unreadable"))
+				case "flaky":
+					if flaky++; flaky == 1 {
+						errs[i] = errors.New("redis busy")
+						continue
+					}
+					handled[text.Value]++
+				default:
+					handled[text.Value]++
+				}
+			}
+			return errs
+		}
+	})
+	for i := range n - 2 {
+		r.publish(t, fmt.Sprint("m", i), fmt.Sprint("good-", i))
+	}
+	r.publish(t, "bad", "bad")
+	r.publish(t, "flaky", "flaky")
+	testkit.Eventually(t, "every message pulled while the first batch waits", func() bool {
+		c, err := r.js.Consumer(context.Background(), r.names.Stream(bus.NounMentions), bus.Durable("test", "mentions"))
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumAckPending == n
+	})
+	close(release)
+	r.acked(t, "mentions")
+	if dl := r.deadLetters(t, 1); len(dl) != 1 {
+		t.Fatalf("dead letters: %d, want the bad message's", len(dl))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if largest < 2 {
+		t.Errorf("largest batch %d: messages that queued were handled one by one", largest)
+	}
+	for i := range n - 2 {
+		if got := handled[fmt.Sprint("good-", i)]; got != 1 {
+			t.Errorf("good-%d handled %d times, want once", i, got)
+		}
+	}
+	if handled["flaky"] != 1 || flaky != 2 {
+		t.Errorf("flaky handled %d times in %d tries, want once after one retry", handled["flaky"], flaky)
+	}
+}

@@ -27,6 +27,11 @@ import (
 // redelivery with backoff, unless it is Permanent, which dead-letters it.
 type Handler func(ctx context.Context, msg jetstream.Msg) error
 
+// BatchHandler processes messages pulled together and returns one error per
+// message, in order (nil acks it; see Handler). It lets a handler share
+// round trips across messages: one Redis pipeline, one publish.
+type BatchHandler func(ctx context.Context, msgs []jetstream.Msg) []error
+
 // permanentError marks an error that no retry can fix.
 type permanentError struct{ err error }
 
@@ -94,6 +99,15 @@ type ConsumerConfig struct {
 	// DeadLetter is the subject of messages given up on.
 	DeadLetter string
 	Handler    Handler
+	// Batch, when set, handles messages instead of Handler, in batches of
+	// what has been pulled and not yet handled, up to MaxBatch: a batch
+	// never waits for more messages to come, so under light load a batch
+	// is one message and under heavy load batches grow. At most
+	// BatchWorkers batches are handled at once (default 4); while they
+	// are, pulled messages queue for the next batch.
+	Batch        BatchHandler
+	MaxBatch     int
+	BatchWorkers int
 }
 
 func (c *ConsumerConfig) defaults() {
@@ -114,6 +128,12 @@ func (c *ConsumerConfig) defaults() {
 	}
 	if c.MaxHandle <= 0 {
 		c.MaxHandle = 10 * c.AckWait
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 64
+	}
+	if c.BatchWorkers <= 0 {
+		c.BatchWorkers = 4
 	}
 }
 
@@ -142,8 +162,8 @@ type Consumer struct {
 // pulling until Start.
 func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, tel *telemetry.Telemetry, cfg ConsumerConfig) (*Consumer, error) {
 	cfg.defaults()
-	if cfg.Handler == nil || cfg.DeadLetter == "" || cfg.Stream == "" {
-		return nil, fmt.Errorf("consumer %s-%s: Handler, DeadLetter and Stream are required", cfg.Service, cfg.Purpose)
+	if (cfg.Handler == nil && cfg.Batch == nil) || cfg.DeadLetter == "" || cfg.Stream == "" {
+		return nil, fmt.Errorf("consumer %s-%s: Handler (or Batch), DeadLetter and Stream are required", cfg.Service, cfg.Purpose)
 	}
 	meter := tel.Meter.Meter("firebreak/bus")
 	handled, err := meter.Int64Counter("firebreak.messages.processed", metric.WithDescription("messages handled, by consumer and outcome (ack, retry, wait: retried during an outage, deadletter)"))
@@ -248,6 +268,13 @@ func (c *Consumer) loop(stopCtx context.Context, iter jetstream.MessagesContext)
 
 // pull hands messages to handlers until the iterator closes.
 func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
+	var queue chan jetstream.Msg
+	if c.cfg.Batch != nil {
+		queue = make(chan jetstream.Msg, c.cfg.MaxInFlight)
+		batching := make(chan struct{})
+		go func() { defer close(batching); c.batches(queue, slots) }()
+		defer func() { close(queue); <-batching }()
+	}
 	for {
 		msg, err := iter.Next()
 		if err != nil {
@@ -259,11 +286,103 @@ func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
 		}
 		slots <- struct{}{}
 		c.inFlight.Add(1)
+		if queue != nil {
+			queue <- msg
+			continue
+		}
 		go func() {
 			defer func() { <-slots; c.inFlight.Done() }()
 			c.handle(msg)
 		}()
 	}
+}
+
+// batches hands queued messages to the batch handler until the queue
+// closes. It waits for a free worker before it gathers a batch, so
+// messages that come meanwhile join it.
+func (c *Consumer) batches(queue <-chan jetstream.Msg, slots chan struct{}) {
+	workers := make(chan struct{}, c.cfg.BatchWorkers)
+	for msg := range queue {
+		workers <- struct{}{}
+		batch := []jetstream.Msg{msg}
+	gather:
+		for len(batch) < c.cfg.MaxBatch {
+			select {
+			case m, ok := <-queue:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, m)
+			default:
+				break gather
+			}
+		}
+		go func() {
+			defer func() {
+				for range batch {
+					<-slots
+					c.inFlight.Done()
+				}
+				<-workers
+			}()
+			c.handleBatch(batch)
+		}()
+	}
+}
+
+// handleBatch handles a batch as handle does one message, then settles
+// each message by its own outcome, the acks side by side.
+func (c *Consumer) handleBatch(batch []jetstream.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.MaxHandle)
+	defer cancel()
+	links := make([]trace.Link, 0, len(batch))
+	for _, msg := range batch {
+		stop := keepAlive(msg, c.cfg.AckWait/3)
+		defer stop()
+		mctx := c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
+		links = append(links, trace.LinkFromContext(mctx))
+	}
+	ctx, span := c.tracer.Start(ctx, "process batch", trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
+		trace.WithAttributes(semconv.MessagingBatchMessageCount(len(batch)), semconv.MessagingConsumerGroupName(Durable(c.cfg.Service, c.cfg.Purpose))))
+	defer span.End()
+
+	start := time.Now()
+	errs := c.safeBatch(ctx, batch)
+	var settled sync.WaitGroup
+	for i, msg := range batch {
+		settled.Add(1)
+		go func() {
+			defer settled.Done()
+			outcome := c.settle(ctx, msg, errs[i])
+			attrs := metric.WithAttributes(attribute.String("consumer", Durable(c.cfg.Service, c.cfg.Purpose)), attribute.String("outcome", outcome))
+			c.handled.Add(ctx, 1, attrs)
+			c.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+		}()
+	}
+	settled.Wait()
+}
+
+// safeBatch is safeHandle for a batch: a panic, or a handler that does not
+// answer for every message, fails every message of the batch (retryably).
+func (c *Consumer) safeBatch(ctx context.Context, batch []jetstream.Msg) (errs []error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.ErrorContext(ctx, "batch handler panicked", "messages", len(batch), "panic", r, "stack", string(debug.Stack()))
+			errs = make([]error, len(batch))
+			for i := range errs {
+				errs[i] = fmt.Errorf("handler panic: %v", r)
+			}
+		}
+	}()
+	errs = c.cfg.Batch(ctx, batch)
+	if len(errs) != len(batch) {
+		err := fmt.Errorf("batch handler answered %d of %d messages", len(errs), len(batch))
+		errs = make([]error, len(batch))
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
 }
 
 // reopen re-creates the consumer and its iterator, retrying with backoff
