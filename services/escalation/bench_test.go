@@ -44,12 +44,19 @@ surges:
 // (which decides), commit, publish the case event. Authors repeat, so cases
 // are opened and updated. With surges, each complaint is also counted
 // towards its brand's surges.
+//
+// batch=1 is a mention's parts handled one message at a time (a join each,
+// then the commit); batch=16 is the consumer's batch of 16 messages (eight
+// mentions' scores and reaches) handled together, as under load, where the
+// joins share a round trip, and so do the commits.
 func BenchmarkDecision(b *testing.B) {
-	b.Run("policy=routes", func(b *testing.B) { benchDecision(b, fastPolicy) })
-	b.Run("policy=surges", func(b *testing.B) { benchDecision(b, surgesPolicy) })
+	for _, batch := range []int{1, 16} {
+		b.Run(fmt.Sprintf("policy=routes/batch=%d", batch), func(b *testing.B) { benchDecision(b, fastPolicy, batch) })
+		b.Run(fmt.Sprintf("policy=surges/batch=%d", batch), func(b *testing.B) { benchDecision(b, surgesPolicy, batch) })
+	}
 }
 
-func benchDecision(b *testing.B, pol string) {
+func benchDecision(b *testing.B, pol string, batch int) {
 	path := b.TempDir() + "/policy.yaml"
 	if err := writeFile(path, pol); err != nil {
 		b.Fatal(err)
@@ -64,7 +71,15 @@ func benchDecision(b *testing.B, pol string) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			decideOne(b, svc, int(next.Add(1)), now)
+			if batch == 1 {
+				decideOne(b, svc, int(next.Add(1)), now)
+				continue
+			}
+			// A batch of mentions per batch/2 iterations, b.N mentions in all.
+			i := int(next.Add(1))
+			if i%(batch/2) == 0 {
+				decideBatch(b, svc, i-batch/2+1, batch/2, now)
+			}
 		}
 	})
 	b.StopTimer()
@@ -84,6 +99,32 @@ func decideOne(b *testing.B, svc *Service, i int, now time.Time) {
 			b.Fatal(err)
 		}
 		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "reach", Data: rm, At: now}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// decideBatch decides mentions first to first+n-1 as one consumer batch
+// of their 2n parts: scores first, then reaches.
+func decideBatch(b *testing.B, svc *Service, first, n int, now time.Time) {
+	parts := make([]batchPart, 0, 2*n)
+	for k := range 2 * n {
+		i := first + k%n
+		m := mention(fmt.Sprintf("x:bench-%d", i), fmt.Sprintf("author-%d", i%500), int64(i%7)*60_000, now)
+		a := svc.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.Id))
+		if k < n {
+			score := scored(m, 0.9)
+			sm, _ := proto.Marshal(score)
+			parts = append(parts, batchPart{at: k, author: a, mentionID: m.Id, part: ledger.Part{Name: "score", Data: sm, Complaint: true, At: now}, score: score})
+			continue
+		}
+		rm, _ := proto.Marshal(reached(m, fbv1.Tier(1+i%4)))
+		parts = append(parts, batchPart{at: k, author: a, mentionID: m.Id, part: ledger.Part{Name: "reach", Data: rm, At: now}})
+	}
+	errs := make([]error, len(parts))
+	svc.joinBatch(context.Background(), parts, errs)
+	for _, err := range errs {
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -51,9 +51,7 @@ func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, 
 			return err
 		case j.Decided != nil && msg != nil:
 			return s.republish(ctx, msg, j.Decided)
-		case j.Late:
-			err = s.revise(ctx, pol, a, j, early)
-		case j.Ready:
+		case j.Late, j.Ready:
 			err = s.decide(ctx, pol, a, j, early)
 		case part.Name == ledger.Timeout:
 			// A timeout for a join already decided or expired.
@@ -111,12 +109,39 @@ func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined,
 	return d
 }
 
-// decide applies a fresh decision to the author's case, stores both, and
-// publishes the case's events.
+// decided is a decision on a joined mention, with the author's case after
+// it and the case's events, not yet committed.
+type decided struct {
+	j      ledger.Joined
+	d      *fbv1.Decision
+	c      *fbv1.Case
+	events []*fbv1.CaseEvent
+}
+
+// decide decides a joined mention (a late part revises it), stores the
+// decision and the case, and publishes the case's events.
 func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) error {
-	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, early)
+	dc, err := s.plan(ctx, pol, a, j, early)
 	if err != nil {
 		return err
+	}
+	return s.commit(ctx, pol, a, dc)
+}
+
+// plan makes the decision on a joined mention: fresh, or revised when a
+// late part has come.
+func (s *Service) plan(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) (decided, error) {
+	if j.Late {
+		return s.revise(ctx, pol, a, j, early)
+	}
+	return s.fresh(ctx, pol, a, j, early)
+}
+
+// fresh applies a fresh decision to the author's case.
+func (s *Service) fresh(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) (decided, error) {
+	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, early)
+	if err != nil {
+		return decided{}, err
 	}
 	now := s.clock.Now()
 	d := s.evaluate(pol, a, j, sf, now)
@@ -126,17 +151,17 @@ func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Autho
 		joined(c, d, events)
 	}
 	if err := s.mute(ctx, j.Watched, d, j.Mention, nil, events); err != nil {
-		return err
+		return decided{}, err
 	}
-	return s.commit(ctx, pol, a, j, d, c, events)
+	return decided{j: j, d: d, c: c, events: events}, nil
 }
 
 // revise looks again at a mention decided without one part, now that the
 // part has come: if the full picture escalates further, the case follows.
-func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) error {
+func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) (decided, error) {
 	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, early)
 	if err != nil {
-		return err
+		return decided{}, err
 	}
 	now := s.clock.Now()
 	d := s.evaluate(pol, a, j, sf, now)
@@ -156,9 +181,9 @@ func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Autho
 		joined(c, d, events)
 	}
 	if err := s.mute(ctx, j.Watched, d, j.Mention, nil, events); err != nil {
-		return err
+		return decided{}, err
 	}
-	return s.commit(ctx, pol, a, j, d, c, events)
+	return decided{j: j, d: d, c: c, events: events}, nil
 }
 
 // joined marks a case that joined an open incident with it, and a quiet
@@ -191,24 +216,37 @@ func (s *Service) caseSettings(pol *policy.Policy) cases.Settings {
 // go through the case's outbox, and the case's timer is set to look at it
 // within a lease, so the timer loop publishes them even if this replica
 // dies before it does.
-func (s *Service) commit(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent) error {
-	due := s.nextLook(pol, c)
-	if j.Outbox && c != nil && len(events) > 0 {
+func (s *Service) commit(ctx context.Context, pol *policy.Policy, a ledger.Author, dc decided) error {
+	r := s.commitRequest(pol, a, dc)
+	already, err := s.store.Commit(ctx, a, dc.j, dc.d, dc.c, dc.events, r.Due, r.Also...)
+	if err != nil || already {
+		return err
+	}
+	s.committed(ctx, dc)
+	if dc.j.Outbox && dc.c != nil {
+		return s.publishSaved(ctx, dc.c.Id, dc.events...)
+	}
+	return s.publish(ctx, dc.events...)
+}
+
+// commitRequest is what the store commits for dc.
+func (s *Service) commitRequest(pol *policy.Policy, a ledger.Author, dc decided) ledger.CommitRequest {
+	due := s.nextLook(pol, dc.c)
+	if dc.j.Outbox && dc.c != nil && len(dc.events) > 0 {
 		if soon := s.clock.Now().Add(timerLease); due.IsZero() || soon.Before(due) {
 			due = soon
 		}
 	}
-	already, err := s.store.Commit(ctx, a, j, d, c, events, due, s.tallyDecision(d))
-	if err != nil || already {
-		return err
-	}
+	return ledger.CommitRequest{Author: a, Joined: dc.j, Decision: dc.d, Case: dc.c, Events: dc.events, Due: due,
+		Also: []ledger.Also{s.tallyDecision(dc.d)}}
+}
+
+// committed counts a decision just stored and records it in its incident.
+func (s *Service) committed(ctx context.Context, dc decided) {
+	d := dc.d
 	s.count(ctx, d)
-	s.joinIncident(ctx, d, j.Mention)
+	s.joinIncident(ctx, d, dc.j.Mention)
 	s.d.Tel.Logger.DebugContext(ctx, "decided", "mention", d.MentionId, "escalate", d.Escalate, "route", d.Route, "case", d.CaseId, "missing", d.Missing)
-	if j.Outbox && c != nil {
-		return s.publishSaved(ctx, c.Id, events...)
-	}
-	return s.publish(ctx, events...)
 }
 
 // republish sends a decided mention's events again when its message is a

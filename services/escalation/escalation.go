@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "escalation", Purpose: "join",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.Scored(), d.Names.Reached(), d.Names.Spread()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Handler: s.handle,
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Batch: s.handleBatch,
 	})
 	if err != nil {
 		return nil, err

@@ -118,41 +118,75 @@ type Joined struct {
 // side adds commands to the join's round trip that may fail on their own
 // (see Side): a mention's surge count rides with its score's join.
 func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, window time.Duration, also ...Side) (Joined, error) {
+	call := s.joinCall(ctx, JoinRequest{Author: a, MentionID: mentionID, Part: p, Side: also}, window)
+	var j Joined
+	err := runPipelined(ctx, s.r, call.script, call.keys, call.args, func(cmd *redis.Cmd) error {
+		var err error
+		j, err = call.read(cmd)
+		return err
+	}, call.extra)
+	if err != nil {
+		return Joined{}, fmt.Errorf("join %s of mention %s: %w", p.Name, mentionID, err)
+	}
+	return j, nil
+}
+
+// JoinRequest is one part to join (see Join).
+type JoinRequest struct {
+	Author    Author
+	MentionID string
+	Part      Part
+	Side      []Side
+}
+
+// call is one script call with the commands that ride with it in a
+// pipeline (see runPipelined), and how to read its answer.
+type call[T any] struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+	extra  func(redis.Pipeliner) []redis.Cmder
+	read   func(*redis.Cmd) (T, error)
+}
+
+func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duration) call[Joined] {
+	a, mentionID, p := r.Author, r.MentionID, r.Part
 	complaint := "0"
 	if p.Complaint {
 		complaint = "1"
 	}
-	keys := a.historyKeys(mentionID)
-	args := []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()}
-	var res []string
 	var watched *redis.StringCmd
-	err := runPipelined(ctx, s.r, joinScript, keys, args, func(cmd *redis.Cmd) error {
-		var err error
-		res, err = cmd.StringSlice()
-		return err
-	}, func(pipe redis.Pipeliner) []redis.Cmder {
-		// Every part arms the join's timeout; the commit disarms it.
-		if p.Name != Timeout {
-			pipe.ZAddNX(ctx, s.joinsKey(a.Tag), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
-		}
-		if s.Watch != "" {
-			watched = pipe.Get(ctx, s.Watch)
-		}
-		var side []redis.Cmder
-		for _, f := range also {
-			side = append(side, f(ctx, pipe)...)
-		}
-		return side
-	})
-	if err != nil {
-		return Joined{}, fmt.Errorf("join %s of mention %s: %w", p.Name, mentionID, err)
+	return call[Joined]{
+		script: joinScript,
+		keys:   a.historyKeys(mentionID),
+		args:   []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()},
+		extra: func(pipe redis.Pipeliner) []redis.Cmder {
+			// Every part arms the join's timeout; the commit disarms it.
+			if p.Name != Timeout {
+				pipe.ZAddNX(ctx, s.joinsKey(a.Tag), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
+			}
+			if s.Watch != "" {
+				watched = pipe.Get(ctx, s.Watch)
+			}
+			var side []redis.Cmder
+			for _, f := range r.Side {
+				side = append(side, f(ctx, pipe)...)
+			}
+			return side
+		},
+		read: func(cmd *redis.Cmd) (Joined, error) {
+			res, err := cmd.StringSlice()
+			if err != nil {
+				return Joined{}, err
+			}
+			j, err := parseJoin(res, p.Name, window)
+			j.Outbox = p.Name == Timeout
+			if watched != nil {
+				j.Watched = watched.Val()
+			}
+			return j, err
+		},
 	}
-	j, err := parseJoin(res, p.Name, window)
-	j.Outbox = p.Name == Timeout
-	if watched != nil {
-		j.Watched = watched.Val()
-	}
-	return j, err
 }
 
 // parseJoin reads the join script's answer.
@@ -305,9 +339,37 @@ func (s *Store) CommitReply(ctx context.Context, a Author, j Joined, d *fbv1.Dec
 }
 
 func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect, also []Also) (already bool, err error) {
+	call, err := s.commitCall(ctx, CommitRequest{Author: a, Joined: j, Decision: d, Case: c, Events: events, Due: due, Also: also}, eff)
+	if err != nil {
+		return false, err
+	}
+	err = runPipelined(ctx, s.r, call.script, call.keys, call.args, func(cmd *redis.Cmd) error {
+		var err error
+		already, err = call.read(cmd)
+		return err
+	}, call.extra)
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return false, fmt.Errorf("commit decision on mention %s: %w", d.MentionId, err)
+	}
+	return already, err
+}
+
+// CommitRequest is one decision to commit (see Commit).
+type CommitRequest struct {
+	Author   Author
+	Joined   Joined
+	Decision *fbv1.Decision
+	Case     *fbv1.Case
+	Events   []*fbv1.CaseEvent
+	Due      time.Time
+	Also     []Also
+}
+
+func (s *Store) commitCall(ctx context.Context, r CommitRequest, eff ReplyEffect) (call[bool], error) {
+	a, j, d, c, events, due, also := r.Author, r.Joined, r.Decision, r.Case, r.Events, r.Due, r.Also
 	dec, err := proto.Marshal(d)
 	if err != nil {
-		return false, fmt.Errorf("encode decision: %w", err)
+		return call[bool]{}, fmt.Errorf("encode decision: %w", err)
 	}
 	late := "0"
 	if j.Late {
@@ -317,11 +379,11 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 	if c != nil {
 		_, n, err := cases.ParseID(c.Id)
 		if err != nil {
-			return false, err
+			return call[bool]{}, err
 		}
 		caseBytes, err := proto.Marshal(c)
 		if err != nil {
-			return false, fmt.Errorf("encode case %s: %w", c.Id, err)
+			return call[bool]{}, fmt.Errorf("encode case %s: %w", c.Id, err)
 		}
 		args[1], args[2] = strconv.FormatInt(n, 10), caseBytes
 	}
@@ -331,16 +393,15 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 		stampTrace(ctx, e)
 		b, err := proto.Marshal(e)
 		if err != nil {
-			return false, fmt.Errorf("encode event %s: %w", e.Id, err)
+			return call[bool]{}, fmt.Errorf("encode event %s: %w", e.Id, err)
 		}
 		entry, err := timelineEntry(e)
 		if err != nil {
-			return false, err
+			return call[bool]{}, err
 		}
 		args, entries = append(args, b), append(entries, entry)
 	}
 	args = append(args, entries...)
-	var answer string
 	var reindexed *redis.Cmd
 	ver, _ := strconv.ParseInt(j.version, 10, 64)
 	keys := []string{a.key("join", d.MentionId), a.key("case"), a.key("unanswered"), a.key("reply"), a.key("handoff")}
@@ -350,13 +411,9 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 			args = append(args, e.Id)
 		}
 	}
-	err = runPipelined(ctx, s.r, commitScript, keys, args,
-		func(cmd *redis.Cmd) error {
-			var err error
-			answer, err = cmd.Text()
-			return err
-		},
-		func(pipe redis.Pipeliner) []redis.Cmder {
+	return call[bool]{
+		script: commitScript, keys: keys, args: args,
+		extra: func(pipe redis.Pipeliner) []redis.Cmder {
 			pipe.Set(ctx, s.keys.Global("mention", d.MentionId), a.Tag, s.TTL)
 			pipe.ZRem(ctx, s.joinsKey(a.Tag), a.Tag+"|"+d.MentionId)
 			if c != nil {
@@ -368,22 +425,26 @@ func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision
 				f(ctx, pipe)
 			}
 			return []redis.Cmder{reindexed}
-		})
-	if err != nil {
-		return false, fmt.Errorf("commit decision on mention %s: %w", d.MentionId, err)
-	}
-	if c != nil {
-		s.afterReindex(ctx, answer == "ok", reindexed, c, ver+1)
-	}
-	switch answer {
-	case "ok":
-		return false, nil
-	case "already":
-		return true, nil
-	case "conflict":
-		return false, ErrConflict
-	}
-	return false, fmt.Errorf("commit decision on mention %s: unexpected answer %q", d.MentionId, answer)
+		},
+		read: func(cmd *redis.Cmd) (already bool, err error) {
+			answer, err := cmd.Text()
+			if err != nil {
+				return false, err
+			}
+			if c != nil {
+				s.afterReindex(ctx, answer == "ok", reindexed, c, ver+1)
+			}
+			switch answer {
+			case "ok":
+				return false, nil
+			case "already":
+				return true, nil
+			case "conflict":
+				return false, ErrConflict
+			}
+			return false, fmt.Errorf("unexpected answer %q", answer)
+		},
+	}, nil
 }
 
 func msOrEmpty(t time.Time) string {

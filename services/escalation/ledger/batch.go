@@ -1,0 +1,111 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// JoinAll joins many parts in one round trip: what Join does for each, in
+// order, so two parts of one mention in the same batch join as if one came
+// after the other. A part whose join failed (errs[i]) did nothing that a
+// Join of it again would not do: joins are idempotent.
+func (s *Store) JoinAll(ctx context.Context, reqs []JoinRequest, window time.Duration) (out []Joined, errs []error) {
+	calls := make([]call[Joined], len(reqs))
+	for i, r := range reqs {
+		calls[i] = s.joinCall(ctx, r, window)
+	}
+	out = make([]Joined, len(reqs))
+	errs = runAll(ctx, s.r, calls, func(i int, j Joined) { out[i] = j })
+	for i, err := range errs {
+		if err != nil {
+			errs[i] = fmt.Errorf("join %s of mention %s: %w", reqs[i].Part.Name, reqs[i].MentionID, err)
+		}
+	}
+	return out, errs
+}
+
+// CommitAll commits many decisions in one round trip: what Commit does
+// for each. A decision whose commit failed (errs[i], ErrConflict when its
+// author's case changed, which a decision before it in the batch may have
+// done) is to be made again from a new Join; one whose script did not run
+// (the server lost its script cache) fails too, and commits the same way.
+func (s *Store) CommitAll(ctx context.Context, reqs []CommitRequest) (already []bool, errs []error) {
+	calls := make([]call[bool], len(reqs))
+	already, errs = make([]bool, len(reqs)), make([]error, len(reqs))
+	var ok []int
+	for i, r := range reqs {
+		c, err := s.commitCall(ctx, r, ReplyEffect{})
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		calls[i] = c
+		ok = append(ok, i)
+	}
+	run := make([]call[bool], len(ok))
+	for k, i := range ok {
+		run[k] = calls[i]
+	}
+	for k, err := range runAll(ctx, s.r, run, func(k int, a bool) { already[ok[k]] = a }) {
+		errs[ok[k]] = err
+	}
+	return already, errs
+}
+
+// runAll sends every call, and the commands riding with each, in one
+// pipeline, and reads each call's answer (set(i, answer)). A call fails on
+// its own: its script's error, or one of its own commands' that is not
+// tolerated. Unlike runPipelined it does not send again after NOSCRIPT (a
+// call's script may have run while another's did not); the caller retries
+// the failed calls one by one, which loads the scripts.
+func runAll[T any](ctx context.Context, r redis.UniversalClient, calls []call[T], set func(int, T)) []error {
+	errs := make([]error, len(calls))
+	if len(calls) == 0 {
+		return errs
+	}
+	pipe := r.Pipeline()
+	scripts := make([]*redis.Cmd, len(calls))
+	extras := make([][2]int, len(calls))
+	tolerated := make([][]redis.Cmder, len(calls))
+	for i, c := range calls {
+		scripts[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+		from := pipe.Len()
+		tolerated[i] = c.extra(pipe)
+		extras[i] = [2]int{from, pipe.Len()}
+	}
+	total := pipe.Len()
+	cmds, err := pipe.Exec(ctx)
+	if len(cmds) != total {
+		for i := range errs {
+			errs[i] = fmt.Errorf("pipeline of %d commands answered %d: %w", total, len(cmds), err)
+		}
+		return errs
+	}
+	for i, c := range calls {
+		if err := scripts[i].Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		for _, cmd := range cmds[extras[i][0]:extras[i][1]] {
+			if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) && !slices.Contains(tolerated[i], cmd) {
+				errs[i] = err
+				break
+			}
+		}
+		if errs[i] != nil {
+			continue
+		}
+		v, err := c.read(scripts[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		set(i, v)
+	}
+	return errs
+}
