@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -92,7 +93,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "reach", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll(), d.Names.UpdatedAll()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("reach"), Ready: d.Ready, Handler: s.handle,
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("reach"), Ready: d.Ready, Batch: s.handleBatch,
 	})
 	if err != nil {
 		return nil, err
@@ -112,18 +113,58 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 }
 
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
+	ev, err := s.reached(ctx, msg)
+	if err != nil || ev == nil {
+		return err
+	}
+	_, err = s.d.Publisher.Publish(ctx, *ev)
+	return err
+}
+
+// handleBatch assesses a batch of mentions side by side (each lookup is
+// its own Redis work) and publishes their reaches together, the broker's
+// acks awaited at once. A mention is acked only once its reach is stored.
+func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error {
+	errs := make([]error, len(msgs))
+	found := make([]*bus.Event, len(msgs))
+	var wg sync.WaitGroup
+	for i, msg := range msgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			found[i], errs[i] = s.reached(ctx, msg)
+		}()
+	}
+	wg.Wait()
+	events := make([]bus.Event, 0, len(msgs))
+	at := make([]int, 0, len(msgs))
+	for i, ev := range found {
+		if ev != nil && errs[i] == nil {
+			events, at = append(events, *ev), append(at, i)
+		}
+	}
+	if _, err := s.d.Publisher.Publish(ctx, events...); err != nil {
+		for _, i := range at {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// reached is the reach event of a mention; nil for a brand reply.
+func (s *Service) reached(ctx context.Context, msg jetstream.Msg) (*bus.Event, error) {
 	var m fbv1.Mention
 	if err := bus.Decode(msg, &m); err != nil {
-		return err
+		return nil, err
 	}
 	if m.BrandReply {
 		// The brand's own reach is not in question; escalation handles
 		// brand replies from the scored stream alone.
-		return nil
+		return nil, nil
 	}
 	known, err := s.resolver.resolve(ctx, &m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := s.assess(m.Platform, m.Author.GetId(), known)
 	r.MentionId = m.Id
@@ -142,8 +183,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 		ev.Subject, ev.Type = s.d.Names.Spread(), "mention.spread"
 		ev.MsgID = bus.MsgID(m.Id, fmt.Sprintf("spread:%d.%d.%d.%d", c.GetReposts(), c.GetLikes(), c.GetReplies(), c.GetQuotes()))
 	}
-	_, err = s.d.Publisher.Publish(ctx, ev)
-	return err
+	return &ev, nil
 }
 
 func (s *Service) assess(p fbv1.Platform, authorID string, k resolved) *fbv1.Reach {

@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "scorer", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("scorer"), Ready: d.Ready, Handler: s.handle,
+		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("scorer"), Ready: d.Ready, Batch: s.handleBatch,
 	})
 	if err != nil {
 		return nil, err
@@ -126,19 +126,50 @@ func newScorer(cfg Config) (*score.Scorer, error) {
 }
 
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
-	var m fbv1.Mention
-	if err := bus.Decode(msg, &m); err != nil {
+	ev, err := s.scored(msg)
+	if err != nil {
 		return err
 	}
-	sc := s.scoreMention(&m)
-	_, err := s.d.Publisher.Publish(ctx, bus.Event{
+	_, err = s.d.Publisher.Publish(ctx, ev)
+	return err
+}
+
+// handleBatch scores a batch of mentions and publishes their scores
+// together, the broker's acks awaited at once: one round trip for the
+// batch. A mention is acked only once its score is stored.
+func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error {
+	errs := make([]error, len(msgs))
+	events := make([]bus.Event, 0, len(msgs))
+	at := make([]int, 0, len(msgs))
+	for i, msg := range msgs {
+		ev, err := s.scored(msg)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		events, at = append(events, ev), append(at, i)
+	}
+	if _, err := s.d.Publisher.Publish(ctx, events...); err != nil {
+		for _, i := range at {
+			errs[i] = err
+		}
+	}
+	return errs
+}
+
+// scored is the score event of a mention.
+func (s *Service) scored(msg jetstream.Msg) (bus.Event, error) {
+	m := &fbv1.Mention{}
+	if err := bus.Decode(msg, m); err != nil {
+		return bus.Event{}, err
+	}
+	return bus.Event{
 		Subject: s.d.Names.Scored(),
 		MsgID:   bus.MsgID(m.Id, bus.EventScored),
 		Type:    bus.TypeMentionScored,
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},
-		Message: &fbv1.ScoredMention{Mention: &m, Score: sc},
-	})
-	return err
+		Message: &fbv1.ScoredMention{Mention: m, Score: s.scoreMention(m)},
+	}, nil
 }
 
 func (s *Service) score(id, text string) *fbv1.Score {
