@@ -335,15 +335,28 @@ func (c *Consumer) batches(queue <-chan jetstream.Msg, slots chan struct{}) {
 func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.MaxHandle)
 	defer cancel()
-	links := make([]trace.Link, 0, len(batch))
-	for _, msg := range batch {
+	// The batch's span continues the first message's trace, as handle's
+	// does for its message, and links the others' (a span has one parent).
+	parent := ctx
+	var links []trace.Link
+	for i, msg := range batch {
 		stop := keepAlive(msg, c.cfg.AckWait/3)
 		defer stop()
 		mctx := c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
-		links = append(links, trace.LinkFromContext(mctx))
+		if i == 0 {
+			parent = mctx
+		} else {
+			links = append(links, trace.LinkFromContext(mctx))
+		}
 	}
-	ctx, span := c.tracer.Start(ctx, "process batch", trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
-		trace.WithAttributes(semconv.MessagingBatchMessageCount(len(batch)), semconv.MessagingConsumerGroupName(Durable(c.cfg.Service, c.cfg.Purpose))))
+	first := batch[0].Subject()
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
+		trace.WithAttributes(messagingAttrs(first, "process", semconv.MessagingOperationTypeProcess)...),
+		trace.WithAttributes(semconv.MessagingConsumerGroupName(Durable(c.cfg.Service, c.cfg.Purpose)))}
+	if len(batch) > 1 {
+		opts = append(opts, trace.WithAttributes(semconv.MessagingBatchMessageCount(len(batch))))
+	}
+	ctx, span := c.tracer.Start(parent, "process "+first, opts...)
 	defer span.End()
 
 	start := time.Now()
