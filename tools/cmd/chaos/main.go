@@ -39,6 +39,7 @@ func run() int {
 	timeout := flag.Duration("timeout", 14*time.Minute, "bound on the whole run")
 	only := flag.String("faults", "", "run only the faults whose names contain one of these comma-separated words, e.g. escalation,Redis")
 	powerLoss := flag.Bool("redis-power-loss", false, "make the everysec Redis restart a power loss (each node's append-only file loses its last second of writes), to measure what everysec can lose; expect findings")
+	redrive := flag.Bool("redrive", false, "after the everysec Redis restart, publish the mentions stream's events of the last 3 seconds before it again under fresh ids, as an operator would after a power loss")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -63,7 +64,7 @@ func run() int {
 	}
 	fmt.Printf("chaos: seed %d (rerun with --seed %d), logs in %s\n", *seed, *seed, abs)
 	start := time.Now()
-	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout, Only: pick(*only), RedisPowerLoss: *powerLoss})
+	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout, Only: pick(*only), RedisPowerLoss: *powerLoss, Redrive: *redrive})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chaos: %v\n", err)
 		return 1
