@@ -302,13 +302,16 @@ func (s *Suite) resend(ctx context.Context, noun string, since time.Time) (int, 
 		}
 	}
 	var errs []error
+	// An ack lost with a killed node never comes: bound the wait.
+	acks, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	for _, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			errs = append(errs, err)
-		case <-ctx.Done():
-			return len(futures), ctx.Err()
+		case <-acks.Done():
+			return len(futures), fmt.Errorf("acks of the re-sent %s events: %w", noun, acks.Err())
 		}
 	}
 	return len(futures), errors.Join(errs...)
@@ -374,13 +377,15 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 		return nil, err
 	}
 	name := s.names.Stream(bus.NounDeadLetter)
-	st, err := s.js.Stream(ctx, name)
+	callCtx, cancel := context.WithTimeout(ctx, jsCall)
+	defer cancel()
+	st, err := s.js.Stream(callCtx, name)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
 	cfg := st.CachedInfo().Config
 	w := Window{Fault: "dead-letter stream deleted", At: time.Now()}
-	if err := s.js.DeleteStream(ctx, name); err != nil {
+	if err := s.js.DeleteStream(callCtx, name); err != nil {
 		return nil, fmt.Errorf("delete %s: %w", name, err)
 	}
 	subject := s.names.Ingested("x")
@@ -390,7 +395,9 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 		msg.Data = []byte("\xff\xff chaos: not a protobuf message")
 		msg.Header.Set(PoisonHeader, "true")
 		msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("chaos-poison:%d:%d", time.Now().UnixNano(), i))
-		ack, err := s.js.PublishMsg(ctx, msg)
+		pubCtx, cancel := context.WithTimeout(ctx, jsCall)
+		ack, err := s.js.PublishMsg(pubCtx, msg)
+		cancel()
 		if err != nil {
 			return []Window{w}, fmt.Errorf("publish a poison message: %w", err)
 		}
@@ -404,7 +411,9 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 	if err := sleep(ctx, 10*time.Second); err != nil {
 		return []Window{w}, err
 	}
-	if _, err := s.js.CreateStream(ctx, cfg); err != nil {
+	createCtx, cancel := context.WithTimeout(ctx, jsCall)
+	defer cancel()
+	if _, err := s.js.CreateStream(createCtx, cfg); err != nil {
 		return []Window{w}, fmt.Errorf("create %s again: %w", name, err)
 	}
 	ws := []Window{s.restored(w)}
@@ -429,6 +438,8 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 // readersOf names the durable consumers on noun's stream whose filter
 // takes subject.
 func (s *Suite) readersOf(ctx context.Context, noun, subject string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, jsCall)
+	defer cancel()
 	st, err := s.js.Stream(ctx, s.names.Stream(noun))
 	if err != nil {
 		return nil, err
@@ -489,6 +500,8 @@ func streamsFull(ctx context.Context, s *Suite, length time.Duration) ([]Window,
 	}
 	w := Window{Fault: "mentions and cases streams full", At: time.Now()}
 	var saved []jetstream.StreamConfig
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	restore := func() error {
 		var errs []error
 		for _, cfg := range saved {

@@ -383,19 +383,37 @@ func (s *Suite) pending(ctx context.Context) (int, error) {
 		s.names.Stream(bus.NounCases):    {"notifier-cases"},
 	} {
 		for _, d := range durables {
-			c, err := s.js.Consumer(ctx, stream, d)
+			info, err := s.consumerInfo(ctx, stream, d)
 			if err != nil {
-				return -1, fmt.Errorf("consumer %s: %w", d, err)
-			}
-			info, err := c.Info(ctx)
-			if err != nil {
-				return -1, fmt.Errorf("consumer %s: %w", d, err)
+				return -1, err
 			}
 			total += int(info.NumPending) + info.NumAckPending
 		}
 	}
 	return total, nil
 }
+
+// consumerInfo asks for a consumer's state, bounded by jsCall: a request
+// in flight when a NATS node dies is never answered.
+func (s *Suite) consumerInfo(ctx context.Context, stream, durable string) (*jetstream.ConsumerInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, jsCall)
+	defer cancel()
+	c, err := s.js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", durable, err)
+	}
+	return info, nil
+}
+
+// jsCall bounds one JetStream API request of the suite. JetStream's own
+// default timeout does not apply under the run's context, which has a
+// deadline, so without it a request lost with a killed node waits out the
+// whole run.
+const jsCall = 5 * time.Second
 
 // describe names a list of windows for the table.
 func describe(ws []Window) string {
