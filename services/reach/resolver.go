@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -112,6 +113,9 @@ type resolver struct {
 	log       *slog.Logger
 	clock     clock.Clock
 	sf        singleflight.Group
+	// waiting counts the mentions waiting on a platform lookup, their own
+	// or one they joined.
+	waiting atomic.Int64
 
 	refreshing chan struct{} // bounds background refreshes
 	wg         sync.WaitGroup
@@ -222,6 +226,8 @@ func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, erro
 func (r *resolver) lookup(ctx context.Context, p fbv1.Platform, id string) (profile.Profile, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.l.Timeout)
 	defer cancel()
+	r.waiting.Add(1)
+	defer r.waiting.Add(-1)
 	ch := r.sf.DoChan(p.String()+":"+id, func() (any, error) {
 		// Detached from the first caller: the others share its answer.
 		lctx, lcancel := context.WithTimeout(context.Background(), r.l.Timeout)

@@ -137,7 +137,9 @@ func TestResolverFallsBackToTheMentionAndCoalescesLookups(t *testing.T) {
 	}
 	// The first lookup is held at X while the other mentions arrive and
 	// join it.
-	testkit.Eventually(t, "the first lookup to reach X", func() bool { return x.arrived.Load() == 1 })
+	testkit.Eventually(t, "every mention to wait on the one lookup at X", func() bool {
+		return x.arrived.Load() == 1 && r.waiting.Load() == int64(len(results))
+	})
 	close(x.release)
 	wg.Wait()
 	for _, got := range results {
