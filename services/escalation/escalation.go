@@ -58,6 +58,11 @@ type Config struct {
 	// so an incident resolves when complaints stop.
 	SurgeLook time.Duration
 
+	// Clock is the time the service decides, holds and fires chain levels
+	// by; nil is the system clock. Not a flag: tests that run the whole
+	// stack set it to move time on without waiting.
+	Clock clock.Clock
+
 	// leaseWork, when set, replaces the bound on the work under a timer's
 	// lease (tests).
 	leaseWork time.Duration
@@ -153,7 +158,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.System{},
+	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.Or(cfg.Clock),
 		tally: insights.New(d.Keys), leaseWork: leaseWork}
 	if cfg.leaseWork > 0 {
 		s.leaseWork = cfg.leaseWork

@@ -124,6 +124,18 @@ func (s *Service) fire(ctx context.Context, id string) error {
 			return s.store.Unschedule(ctx, id)
 		}
 		c, e, next := cases.Tick(l.Case, k, s.clock.Now())
+		joins := false
+		if cases.HoldOver(l.Case, s.clock.Now()) {
+			// Before the level the hold kept back fires: the case may
+			// belong to an incident by now.
+			held, he, joined, err := s.endHold(ctx, pol, l.Case)
+			if err != nil {
+				return err
+			}
+			if he != nil {
+				c, e, joins = held, he, joined
+			}
+		}
 		if e == nil {
 			return s.settle(ctx, l, next)
 		}
@@ -140,6 +152,9 @@ func (s *Service) fire(ctx context.Context, id string) error {
 			return err
 		}
 		s.counted(ctx, c, e)
+		if joins {
+			s.joinedHeld(ctx, c)
+		}
 		if err := s.publishSaved(ctx, id, e); err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
@@ -43,6 +44,9 @@ type world struct {
 	srv        *server.Server
 	escalation fbv1.EscalationServiceClient
 	hook       *recorder
+	// clock is the escalation replicas' clock when the test skips time
+	// (setup.clock); nil: the system clock.
+	clock *shiftClock
 }
 
 type recorder struct {
@@ -110,6 +114,9 @@ type setup struct {
 	tel telemetry.Options
 	// cluster, when set, holds the state instead of the machine's Redis.
 	cluster *storetest.Cluster
+	// clock, when set, is every escalation replica's clock, for tests
+	// that skip time (world.skip).
+	clock *shiftClock
 }
 
 // startSetup starts Firebreak as s says.
@@ -135,10 +142,15 @@ func startSetup(t *testing.T, s setup) *world {
 		t.Cleanup(func() { storetest.Clean(t, client, prefix) })
 	}
 	local := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}
-	w := &world{t: t, nc: bustest.Conn(t, srv), srv: srv, hook: hook}
+	w := &world{t: t, nc: bustest.Conn(t, srv), srv: srv, hook: hook, clock: s.clock}
+	var escalationClock clock.Clock
+	if s.clock != nil {
+		escalationClock = s.clock
+	}
 	for range n {
 		st, err := stack.Start(context.Background(), stack.Options{
 			AcceptRedisLoss: true, // the machine's Redis need not persist
+			EscalationClock: escalationClock,
 			Common:          append(append([]string{"--nats-url=" + srv.ClientURL()}, redisFlags...), local...),
 			Flags: map[string][]string{
 				"reach":      append([]string{"--brand-followers=acme=203000"}, extra["reach"]...),

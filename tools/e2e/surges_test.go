@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func (r *recorder) incidentPages() []page {
 }
 
 func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
-	w := startReplicas(t, 2, nil)
+	w := startSetup(t, setup{replicas: 2, clock: &shiftClock{}})
 	start := time.Now().Add(-10 * time.Minute)
 	var ids []string
 	complain := func(from, to int) {
@@ -68,8 +69,9 @@ func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
 		}
 	}
 	// The first 80 open the incident (after the persistence, about the
-	// 50th); the other 120, decided once it is open, all join it quietly,
-	// however the two replicas interleave.
+	// 50th): those decided before it opens go by the standard route,
+	// whose first page waits 2m. The other 120, decided once it is open,
+	// all join it quietly, however the two replicas interleave.
 	complain(0, 80)
 	testkit.Eventually(t, "the incident to open", func() bool { return len(w.incidentCases()) >= 1 })
 	complain(80, 200)
@@ -91,6 +93,31 @@ func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
 			}
 		}
 	}
+	w.settle()
+	// The standard route's hold ends: every case it held joins the
+	// incident, quietly, instead of paging.
+	var held []*fbv1.Decision
+	for _, id := range ids {
+		if d := w.decision(id); d.Route == "standard" {
+			if !hasReason(d.Reasons, "held 2m: waiting to see whether this is part of a surge") {
+				t.Fatalf("%s went by the standard route without its hold: %v", id, d.Reasons)
+			}
+			held = append(held, d)
+		}
+	}
+	if len(held) == 0 {
+		t.Fatal("no complaint was decided before the incident opened; the test no longer shows the hold")
+	}
+	w.skip(holdOver)
+	testkit.Eventually(t, "every held case to end its hold", func() bool {
+		for _, d := range held {
+			resp, err := w.escalation.GetCase(context.Background(), &fbv1.GetCaseRequest{Id: d.CaseId})
+			if err != nil || resp.Case.HeldUntil != nil {
+				return false
+			}
+		}
+		return true
+	})
 	w.settle()
 	incidents := w.incidentCases()
 	if len(incidents) != 1 || incidents[0].Id != incidentID {
@@ -124,9 +151,30 @@ func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
 		if c.IncidentId != inc.Id || len(timeline) == 0 || !timeline[0].Quiet {
 			t.Fatalf("member case %s: incident %q, timeline %v; want it linked and its opening quiet", c.Id, c.IncidentId, timeline)
 		}
-		if pages := w.hook.about(d.Mention.Author.Handle); len(pages) != 0 {
-			t.Fatalf("a complaint that joined the incident paged: %v", pages)
+	}
+	for _, d := range held {
+		c, timeline := w.caseOf(d.CaseId)
+		if c.IncidentId != inc.Id || c.Level != 0 || c.Chain != "" || len(timeline) < 2 || !timeline[0].Quiet ||
+			!timeline[len(timeline)-1].Quiet || !hasReason(timeline[len(timeline)-1].Reasons, "joined incident "+inc.Id+" at the end of its hold") {
+			t.Fatalf("held case %s: incident %q level %d chain %q, timeline %v; want it to have joined the incident quietly, saying why",
+				c.Id, c.IncidentId, c.Level, c.Chain, timeline)
 		}
+	}
+	// The whole outage paged twice: the incident once, and the customer
+	// complaining for the third time. No outage complaint paged alone.
+	for _, id := range ids {
+		if pages := w.hook.about(w.decision(id).Mention.Author.Handle); len(pages) != 0 {
+			t.Fatalf("%s paged on its own: %v", id, pages)
+		}
+	}
+	if pages := w.hook.about("loyal"); len(pages) != 1 {
+		t.Fatalf("the repeat complainer paged %d times, want once: %v", len(pages), pages)
+	}
+	w.hook.mu.Lock()
+	all := slices.Clone(w.hook.pages)
+	w.hook.mu.Unlock()
+	if len(all) != 2 {
+		t.Fatalf("the outage paged %d times, want twice (the incident and the repeat complainer): %v", len(all), all)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/services/notifier"
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/clock"
 	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
@@ -50,6 +51,10 @@ type Options struct {
 	// without appendonly (--redis-durability=accept-loss), with a warning
 	// in their logs: for tests and `make run`, never production.
 	AcceptRedisLoss bool
+	// EscalationClock, when set, is the escalation service's clock: a test
+	// moves it on to make a chain level or a route's hold fall due
+	// without waiting for it. Nil: the system clock.
+	EscalationClock clock.Clock
 }
 
 // Stack is the six running services.
@@ -122,7 +127,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		build func(lifecycle.Config, *deps.Deps) (lifecycle.Server, error)
 	}{
 		{"escalation", &escalation.Config{}, func(c lifecycle.Config, d *deps.Deps) (lifecycle.Server, error) {
-			svc, err := escalation.New(ctx, *c.(*escalation.Config), d)
+			cfg := *c.(*escalation.Config)
+			cfg.Clock = opts.EscalationClock
+			svc, err := escalation.New(ctx, cfg, d)
 			s.Escalation = svc
 			return svc, err
 		}},

@@ -9,6 +9,7 @@ package firebreakv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -581,7 +582,11 @@ type Decision struct {
 	Surge *Surge `protobuf:"bytes,21,opt,name=surge,proto3" json:"surge,omitempty"`
 	// quiet is set when the matching route is quiet: the case records the
 	// mention, but its events page nobody.
-	Quiet         bool `protobuf:"varint,22,opt,name=quiet,proto3" json:"quiet,omitempty"`
+	Quiet bool `protobuf:"varint,22,opt,name=quiet,proto3" json:"quiet,omitempty"`
+	// hold is the matching route's hold: a case this decision opens (or
+	// reopens, or raises) waits this long before its first page, to see
+	// whether the complaint is part of a surge. Unset: it pages at once.
+	Hold          *durationpb.Duration `protobuf:"bytes,23,opt,name=hold,proto3" json:"hold,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -768,6 +773,13 @@ func (x *Decision) GetQuiet() bool {
 		return x.Quiet
 	}
 	return false
+}
+
+func (x *Decision) GetHold() *durationpb.Duration {
+	if x != nil {
+		return x.Hold
+	}
+	return nil
 }
 
 // Surge is what a decision knew of an open incident (policy fields
@@ -1131,6 +1143,17 @@ type Case struct {
 	// those whose ids fell off mention_ids. Cases stored before it existed
 	// have 0 here: len(mention_ids) is their count.
 	MentionsTotal int64 `protobuf:"varint,49,opt,name=mentions_total,json=mentionsTotal,proto3" json:"mentions_total,omitempty"`
+	// held_until is set while the case's first page is held by its route's
+	// hold: at level 0, paging nobody, until then. At that time it joins an
+	// incident open on its brand, topic or post quietly, or pages level 1.
+	HeldUntil *timestamppb.Timestamp `protobuf:"bytes,50,opt,name=held_until,json=heldUntil,proto3" json:"held_until,omitempty"`
+	// held_post_id is the post the held complaint replies to or quotes, so
+	// that a pile-on on it can take the case when the hold ends.
+	HeldPostId string `protobuf:"bytes,51,opt,name=held_post_id,json=heldPostId,proto3" json:"held_post_id,omitempty"`
+	// hold_waits counts the times the hold was made longer because a surge
+	// was rising in the case's scope when it ended (each by half the
+	// surges' persist, at most four times).
+	HoldWaits     int32 `protobuf:"varint,52,opt,name=hold_waits,json=holdWaits,proto3" json:"hold_waits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1504,6 +1527,27 @@ func (x *Case) GetIncidentId() string {
 func (x *Case) GetMentionsTotal() int64 {
 	if x != nil {
 		return x.MentionsTotal
+	}
+	return 0
+}
+
+func (x *Case) GetHeldUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.HeldUntil
+	}
+	return nil
+}
+
+func (x *Case) GetHeldPostId() string {
+	if x != nil {
+		return x.HeldPostId
+	}
+	return ""
+}
+
+func (x *Case) GetHoldWaits() int32 {
+	if x != nil {
+		return x.HoldWaits
 	}
 	return 0
 }
@@ -2106,7 +2150,7 @@ var File_firebreak_v1_case_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\n" +
-	"\x17firebreak/v1/case.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\x1a\x1afirebreak/v1/silence.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
+	"\x17firebreak/v1/case.proto\x12\ffirebreak.v1\x1a\x1afirebreak/v1/mention.proto\x1a\x18firebreak/v1/reach.proto\x1a\x18firebreak/v1/score.proto\x1a\x1afirebreak/v1/silence.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\xf0\x02\n" +
@@ -2116,7 +2160,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\x13last_brand_reply_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x10lastBrandReplyAt\x12%\n" +
 	"\x0ewindow_seconds\x18\x04 \x01(\x03R\rwindowSeconds\x12H\n" +
 	"\x12private_handoff_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x10privateHandoffAt\x12J\n" +
-	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\xad\x06\n" +
+	"\x13first_unanswered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstUnansweredAt\"\xdc\x06\n" +
 	"\bDecision\x12\x1d\n" +
 	"\n" +
 	"mention_id\x18\x01 \x01(\tR\tmentionId\x12\x14\n" +
@@ -2143,7 +2187,8 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\amention\x18\x13 \x01(\v2\x15.firebreak.v1.MentionR\amention\x121\n" +
 	"\bsilenced\x18\x14 \x01(\v2\x15.firebreak.v1.SilenceR\bsilenced\x12)\n" +
 	"\x05surge\x18\x15 \x01(\v2\x13.firebreak.v1.SurgeR\x05surge\x12\x14\n" +
-	"\x05quiet\x18\x16 \x01(\bR\x05quiet\"\xa1\x01\n" +
+	"\x05quiet\x18\x16 \x01(\bR\x05quiet\x12-\n" +
+	"\x04hold\x18\x17 \x01(\v2\x19.google.protobuf.DurationR\x04hold\"\xa1\x01\n" +
 	"\x05Surge\x12\x16\n" +
 	"\x06active\x18\x01 \x01(\bR\x06active\x12\x1f\n" +
 	"\vincident_id\x18\x02 \x01(\tR\n" +
@@ -2170,7 +2215,7 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\vbaseline_sd\x18\x0e \x01(\x01R\n" +
 	"baselineSd\x122\n" +
 	"\bseverity\x18\x0f \x01(\x0e2\x16.firebreak.v1.PriorityR\bseverity\x12\x16\n" +
-	"\x06reason\x18\x10 \x01(\tR\x06reason\"\xa0\x12\n" +
+	"\x06reason\x18\x10 \x01(\tR\x06reason\"\x9c\x13\n" +
 	"\x04Case\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05brand\x18\x02 \x01(\tR\x05brand\x122\n" +
@@ -2232,7 +2277,13 @@ const file_firebreak_v1_case_proto_rawDesc = "" +
 	"\bincident\x18/ \x01(\v2\x16.firebreak.v1.IncidentR\bincident\x12\x1f\n" +
 	"\vincident_id\x180 \x01(\tR\n" +
 	"incidentId\x12%\n" +
-	"\x0ementions_total\x181 \x01(\x03R\rmentionsTotal\x1a>\n" +
+	"\x0ementions_total\x181 \x01(\x03R\rmentionsTotal\x129\n" +
+	"\n" +
+	"held_until\x182 \x01(\v2\x1a.google.protobuf.TimestampR\theldUntil\x12 \n" +
+	"\fheld_post_id\x183 \x01(\tR\n" +
+	"heldPostId\x12\x1d\n" +
+	"\n" +
+	"hold_waits\x184 \x01(\x05R\tholdWaits\x1a>\n" +
 	"\x10MentionUrlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
@@ -2391,10 +2442,11 @@ var file_firebreak_v1_case_proto_goTypes = []any{
 	(*Reach)(nil),                 // 20: firebreak.v1.Reach
 	(*Mention)(nil),               // 21: firebreak.v1.Mention
 	(*Silence)(nil),               // 22: firebreak.v1.Silence
-	(Platform)(0),                 // 23: firebreak.v1.Platform
-	(*Author)(nil),                // 24: firebreak.v1.Author
-	(Visibility)(0),               // 25: firebreak.v1.Visibility
-	(*ReplyCheck)(nil),            // 26: firebreak.v1.ReplyCheck
+	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(Platform)(0),                 // 24: firebreak.v1.Platform
+	(*Author)(nil),                // 25: firebreak.v1.Author
+	(Visibility)(0),               // 26: firebreak.v1.Visibility
+	(*ReplyCheck)(nil),            // 27: firebreak.v1.ReplyCheck
 }
 var file_firebreak_v1_case_proto_depIdxs = []int32{
 	18, // 0: firebreak.v1.History.last_brand_reply_at:type_name -> google.protobuf.Timestamp
@@ -2410,52 +2462,54 @@ var file_firebreak_v1_case_proto_depIdxs = []int32{
 	21, // 10: firebreak.v1.Decision.mention:type_name -> firebreak.v1.Mention
 	22, // 11: firebreak.v1.Decision.silenced:type_name -> firebreak.v1.Silence
 	9,  // 12: firebreak.v1.Decision.surge:type_name -> firebreak.v1.Surge
-	18, // 13: firebreak.v1.Incident.first_mention_at:type_name -> google.protobuf.Timestamp
-	18, // 14: firebreak.v1.Incident.latest_mention_at:type_name -> google.protobuf.Timestamp
-	0,  // 15: firebreak.v1.Incident.severity:type_name -> firebreak.v1.Priority
-	23, // 16: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
-	24, // 17: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
-	2,  // 18: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
-	0,  // 19: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
-	6,  // 20: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
-	18, // 21: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	18, // 22: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	18, // 23: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	18, // 24: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	20, // 25: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
-	18, // 26: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
-	18, // 27: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
-	18, // 28: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
-	12, // 29: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
-	18, // 30: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
-	18, // 31: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
-	18, // 32: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
-	18, // 33: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
-	16, // 34: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
-	18, // 35: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
-	17, // 36: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
-	18, // 37: firebreak.v1.Case.assigned_at:type_name -> google.protobuf.Timestamp
-	18, // 38: firebreak.v1.Case.snoozed_until:type_name -> google.protobuf.Timestamp
-	1,  // 39: firebreak.v1.Case.kind:type_name -> firebreak.v1.CaseKind
-	10, // 40: firebreak.v1.Case.incident:type_name -> firebreak.v1.Incident
-	25, // 41: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
-	18, // 42: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
-	26, // 43: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
-	3,  // 44: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
-	11, // 45: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
-	6,  // 46: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
-	18, // 47: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	12, // 48: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
-	22, // 49: firebreak.v1.CaseEvent.silenced:type_name -> firebreak.v1.Silence
-	4,  // 50: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
-	18, // 51: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
-	5,  // 52: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
-	18, // 53: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	23, // 13: firebreak.v1.Decision.hold:type_name -> google.protobuf.Duration
+	18, // 14: firebreak.v1.Incident.first_mention_at:type_name -> google.protobuf.Timestamp
+	18, // 15: firebreak.v1.Incident.latest_mention_at:type_name -> google.protobuf.Timestamp
+	0,  // 16: firebreak.v1.Incident.severity:type_name -> firebreak.v1.Priority
+	24, // 17: firebreak.v1.Case.platform:type_name -> firebreak.v1.Platform
+	25, // 18: firebreak.v1.Case.author:type_name -> firebreak.v1.Author
+	2,  // 19: firebreak.v1.Case.state:type_name -> firebreak.v1.CaseState
+	0,  // 20: firebreak.v1.Case.priority:type_name -> firebreak.v1.Priority
+	6,  // 21: firebreak.v1.Case.reasons:type_name -> firebreak.v1.Reason
+	18, // 22: firebreak.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	18, // 23: firebreak.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 24: firebreak.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	18, // 25: firebreak.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	20, // 26: firebreak.v1.Case.reach:type_name -> firebreak.v1.Reach
+	18, // 27: firebreak.v1.Case.next_level_at:type_name -> google.protobuf.Timestamp
+	18, // 28: firebreak.v1.Case.level_fired_at:type_name -> google.protobuf.Timestamp
+	18, // 29: firebreak.v1.Case.last_complaint_at:type_name -> google.protobuf.Timestamp
+	12, // 30: firebreak.v1.Case.replies:type_name -> firebreak.v1.BrandReply
+	18, // 31: firebreak.v1.Case.first_response_at:type_name -> google.protobuf.Timestamp
+	18, // 32: firebreak.v1.Case.respond_by:type_name -> google.protobuf.Timestamp
+	18, // 33: firebreak.v1.Case.unanswered_since:type_name -> google.protobuf.Timestamp
+	18, // 34: firebreak.v1.Case.private_handoff_at:type_name -> google.protobuf.Timestamp
+	16, // 35: firebreak.v1.Case.mention_urls:type_name -> firebreak.v1.Case.MentionUrlsEntry
+	18, // 36: firebreak.v1.Case.respond_warn_at:type_name -> google.protobuf.Timestamp
+	17, // 37: firebreak.v1.Case.private_texts:type_name -> firebreak.v1.Case.PrivateTextsEntry
+	18, // 38: firebreak.v1.Case.assigned_at:type_name -> google.protobuf.Timestamp
+	18, // 39: firebreak.v1.Case.snoozed_until:type_name -> google.protobuf.Timestamp
+	1,  // 40: firebreak.v1.Case.kind:type_name -> firebreak.v1.CaseKind
+	10, // 41: firebreak.v1.Case.incident:type_name -> firebreak.v1.Incident
+	18, // 42: firebreak.v1.Case.held_until:type_name -> google.protobuf.Timestamp
+	26, // 43: firebreak.v1.BrandReply.visibility:type_name -> firebreak.v1.Visibility
+	18, // 44: firebreak.v1.BrandReply.at:type_name -> google.protobuf.Timestamp
+	27, // 45: firebreak.v1.BrandReply.check:type_name -> firebreak.v1.ReplyCheck
+	3,  // 46: firebreak.v1.CaseEvent.type:type_name -> firebreak.v1.CaseEventType
+	11, // 47: firebreak.v1.CaseEvent.case:type_name -> firebreak.v1.Case
+	6,  // 48: firebreak.v1.CaseEvent.reasons:type_name -> firebreak.v1.Reason
+	18, // 49: firebreak.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	12, // 50: firebreak.v1.CaseEvent.reply:type_name -> firebreak.v1.BrandReply
+	22, // 51: firebreak.v1.CaseEvent.silenced:type_name -> firebreak.v1.Silence
+	4,  // 52: firebreak.v1.Delivery.outcome:type_name -> firebreak.v1.DeliveryOutcome
+	18, // 53: firebreak.v1.Delivery.at:type_name -> google.protobuf.Timestamp
+	5,  // 54: firebreak.v1.CaseCommand.action:type_name -> firebreak.v1.CaseCommandAction
+	18, // 55: firebreak.v1.CaseCommand.at:type_name -> google.protobuf.Timestamp
+	56, // [56:56] is the sub-list for method output_type
+	56, // [56:56] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_firebreak_v1_case_proto_init() }

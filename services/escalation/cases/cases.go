@@ -131,6 +131,7 @@ func Decide(cur Current, tag string, d *fbv1.Decision, m *fbv1.Mention, s Settin
 			e.Receivers = s.firstLevel(c.Chain)
 		}
 	}
+	hold(c, d, m, events, now)
 	return c, events
 }
 
@@ -254,6 +255,7 @@ func raiseHolding(c *fbv1.Case, d *fbv1.Decision, m *fbv1.Mention, s Settings, n
 	s.startClock(c)
 	events[0].Id += suffix
 	events[0].Receivers = s.firstLevel(c.Chain)
+	hold(c, d, m, events, now)
 	return c, events
 }
 
@@ -454,6 +456,10 @@ func Fire(c *fbv1.Case, step chain.Step, now time.Time) (*fbv1.Case, *fbv1.CaseE
 	c.Level, c.Round, c.LevelFiredAt = int32(step.Level), int32(step.Round), timestamppb.New(now)
 	c.UpdatedAt = timestamppb.New(now)
 	reason := &fbv1.Reason{Code: "not_acknowledged", Text: fmt.Sprintf("level %d was not acknowledged in time", prevLevel)}
+	if step.Cause == chain.Opened && c.HeldUntil != nil {
+		reason = &fbv1.Reason{Code: "hold_ended", Text: "held until " + c.HeldUntil.AsTime().UTC().Format("15:04:05 MST") + "; no incident covers it, so it pages now"}
+	}
+	c.HeldUntil, c.HeldPostId = nil, ""
 	if step.Cause == chain.AckExpired {
 		reason = &fbv1.Reason{Code: "ack_expired", Text: fmt.Sprintf("acknowledged by %s but the author still has no reply", orSomeone(c.AcknowledgedBy))}
 		c.State = fbv1.CaseState_CASE_STATE_OPEN

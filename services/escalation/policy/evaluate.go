@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cel.dev/cel-go/common/types"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -64,12 +65,16 @@ type Outcome struct {
 	// Quiet is set when the route that picked the team is quiet: the case
 	// records the mention and pages nobody.
 	Quiet bool
+	// Hold is the hold of the route that picked the team: a case the
+	// decision opens waits this long before its first page (0: none).
+	Hold time.Duration
 }
 
 // Reason codes the policy adds on its own.
 const (
 	CodeMissing    = "missing"     // an input was missing when deciding
 	CodeRouteError = "route_error" // a route's expression failed on this input
+	CodeHeld       = "held"        // the first page waits for the route's hold
 )
 
 // Complaint reports whether the policy counts a score as a complaint. A nil
@@ -153,7 +158,7 @@ func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error)
 			break
 		}
 		if !out.Escalate || r.priority > out.Priority {
-			out.Escalate, out.Team, out.Priority, out.Chain, out.Route, out.Quiet = true, r.team, r.priority, r.chain, r.name, r.quiet
+			out.Escalate, out.Team, out.Priority, out.Chain, out.Route, out.Quiet, out.Hold = true, r.team, r.priority, r.chain, r.name, r.quiet, r.hold
 		}
 		if out.Reasons == nil {
 			out.Reasons = make([]*fbv1.Reason, 0, 4) // room for a few matches and a missing input
@@ -162,6 +167,9 @@ func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error)
 		if !r.cont {
 			break
 		}
+	}
+	if out.Hold > 0 {
+		out.Reasons = append(out.Reasons, &fbv1.Reason{Code: CodeHeld, Text: p.heldText(out.Hold)})
 	}
 	for _, m := range missing(in) {
 		out.Reasons = append(out.Reasons, &fbv1.Reason{Code: CodeMissing, Text: m + " unknown: decided without it"})
@@ -243,6 +251,9 @@ func (p *Policy) DecideContext(ctx context.Context, in Input, now time.Time) (*f
 		// A quiet case has no chain: nothing of it ever pages.
 		d.Chain = ""
 	}
+	if out.Hold > 0 {
+		d.Hold = durationpb.New(out.Hold)
+	}
 	if in.Surge != nil && in.Surge.Active {
 		d.Surge = &fbv1.Surge{Active: true, IncidentId: in.Surge.Incident, Authors: in.Surge.Authors,
 			Topic: in.Surge.Topic, PostId: in.Surge.Post, Reason: in.Surge.Reason}
@@ -258,6 +269,15 @@ func (p *Policy) DecideContext(ctx context.Context, in Input, now time.Time) (*f
 		d.Missing = append(d.Missing, "reach")
 	}
 	return d, stopped
+}
+
+// heldText says why a decision's first page waits: "held 2m: waiting to
+// see whether this is part of a surge".
+func (p *Policy) heldText(hold time.Duration) string {
+	if p.surges == nil {
+		return "held " + Span(hold) + " before paging (the route's hold)"
+	}
+	return "held " + Span(hold) + ": waiting to see whether this is part of a surge"
 }
 
 // GetReason is nil-safe, for reasons rendered with no incident open.

@@ -114,6 +114,9 @@ type route struct {
 	reason   template
 	// quiet: the case records the mention and pages nobody.
 	quiet bool
+	// hold is how long the first page of a case this route opens waits,
+	// to see whether the complaint is part of a surge (0: none).
+	hold time.Duration
 	// line and matchLine place the route in the policy file, for Lint.
 	line, matchLine int
 }
@@ -169,6 +172,7 @@ type routeDocument struct {
 	Code     string `yaml:"code"`
 	Reason   string `yaml:"reason"`
 	Quiet    bool   `yaml:"quiet"`
+	Hold     string `yaml:"hold"`
 }
 
 type chainDocument struct {
@@ -382,10 +386,17 @@ func parseRoute(env *cel.Env, d routeDocument, chains map[string]chainDocument) 
 		r.match = m
 	}
 	if d.Ignore {
-		if d.Team != "" || d.Priority != "" || d.Chain != "" || d.Continue || d.Reason != "" || d.Quiet {
-			bad("ignore", "an ignore route opens nothing: drop team, priority, chain, continue, quiet and reason")
+		if d.Team != "" || d.Priority != "" || d.Chain != "" || d.Continue || d.Reason != "" || d.Quiet || d.Hold != "" {
+			bad("ignore", "an ignore route opens nothing: drop team, priority, chain, continue, quiet, hold and reason")
 		}
 		return r, errs
+	}
+	if hold, err := parseHold(d.Hold); err != nil {
+		bad("hold", "%w", err)
+	} else if hold > 0 && d.Quiet {
+		bad("hold", "a quiet route pages nobody, so there is no page to hold: drop hold or quiet")
+	} else {
+		r.hold = hold
 	}
 	if d.Team == "" {
 		bad("team", "team is missing (or set ignore: true to open nothing)")
@@ -413,6 +424,28 @@ func parseRoute(env *cel.Env, d routeDocument, chains map[string]chainDocument) 
 		bad("reason", "reason %q: %w", d.Reason, err)
 	}
 	return r, errs
+}
+
+// MaxHold bounds a route's hold: a complaint held longer is a complaint
+// nobody hears about, and a surge shows itself within minutes.
+const MaxHold = time.Hour
+
+// parseHold reads a route's hold: empty for none, else a duration from 0
+// to MaxHold.
+func parseHold(s string) (time.Duration, error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("hold %q: want a duration such as 2m", s)
+	case d < 0:
+		return 0, fmt.Errorf("hold %q: must not be negative (0 or leave it out to page at once)", s)
+	case d > MaxHold:
+		return 0, fmt.Errorf("hold %q: at most %s; a held complaint pages nobody until it ends", s, Span(MaxHold))
+	}
+	return d, nil
 }
 
 // split undoes errors.Join, so joined problems can be named one by one.

@@ -85,7 +85,7 @@ func TestDefaultPolicy(t *testing.T) {
 			name:     "second complaint goes to the standard queue",
 			in:       Input{Mention: mention(), Score: complaintScore(), Reach: reachOf(300, 203000, fbv1.Tier_TIER_LOW), History: historyOf(2, 2)},
 			escalate: true, team: "standard", priority: fbv1.Priority_PRIORITY_NORMAL, route: "standard",
-			reasons: "complaint: complaint (likelihood 0.90, negative)",
+			reasons: "complaint: complaint (likelihood 0.90, negative); held: held 2m: waiting to see whether this is part of a surge",
 		},
 		{
 			name: "praise opens nothing",

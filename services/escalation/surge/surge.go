@@ -563,3 +563,45 @@ func mapsKeys[V1, V2 any](a map[Scope]V1, b map[Scope]V2) func(func(Scope) bool)
 		}
 	}
 }
+
+// HoldEnd is what becomes of a complaint whose first page a route held to
+// see whether it is part of a surge, when the hold ends.
+type HoldEnd struct {
+	// Join is set when an incident covering the complaint is open: it
+	// joins that one (Group's Incident) quietly.
+	Join     bool
+	Group    string
+	Incident Incident
+	// Wait is set when a surge is rising in the complaint's scope: above
+	// its threshold, with no incident yet, one may open once it has
+	// lasted Persist. The hold is made longer by Wait, half of Persist.
+	Wait time.Duration
+}
+
+// EndHold says what becomes, at obs.At, of a held complaint counted in
+// scopes; mayWait is false when its hold was made longer as often as it
+// may be. Neither Join nor Wait: it pages. obs is a look (no complaint)
+// at scopes.
+func (st State) EndHold(obs Observation, scopes []Scope, mayWait bool, cfg Config) HoldEnd {
+	if g, inc, ok := st.Active(scopes); ok {
+		return HoldEnd{Join: true, Group: g, Incident: inc}
+	}
+	if !mayWait || cfg.Persist <= 0 {
+		return HoldEnd{}
+	}
+	now := obs.At.UnixMilli()
+	for _, s := range scopes {
+		name := group(s)
+		if g := st.Groups[name]; g != nil && now < g.CooldownUntil || name == "outage" && st.pileOn(now) {
+			continue // no incident can open here now
+		}
+		var b Baseline
+		if ss := st.Scopes[s]; ss != nil && !isPost(s) {
+			b = ss.Baseline
+		}
+		if float64(obs.Counts[s]) >= Threshold(b, cfg) {
+			return HoldEnd{Wait: max(cfg.Persist/2, time.Second)}
+		}
+	}
+	return HoldEnd{}
+}

@@ -122,6 +122,50 @@ func (s *surges) step(brand, author string, at time.Time, scopes []surge.Scope) 
 	return obs
 }
 
+// holdEnd is surge.HoldEnd with the incident's case id.
+type holdEnd struct {
+	surge.HoldEnd
+	id string
+}
+
+// endHold looks at a held case's scopes when its hold ends, as the
+// service's timer does, and says what becomes of it, with the incident's
+// reason when it joins one.
+func (s *surges) endHold(c *fbv1.Case, at time.Time) (holdEnd, string) {
+	if !s.on {
+		return holdEnd{}, ""
+	}
+	scopes := surge.ScopesOf(c.GetTopics(), c.GetHeldPostId())
+	obs := s.step(c.GetBrand(), "", at, scopes)
+	end := holdEnd{HoldEnd: s.states[c.GetBrand()].EndHold(obs, scopes, c.GetHoldWaits() < cases.MaxHoldWaits, s.cfg.Detect)}
+	if !end.Join {
+		return end, ""
+	}
+	inc := end.Incident
+	end.id = cases.ID(ledger.IncidentTag(c.GetBrand(), end.Group), inc.Seq)
+	return end, surge.Reason(inc.Scope, inc.Peak, inc.Mean, inc.SD, s.cfg.Detect)
+}
+
+// joinedHeld records a held case that joined an incident at its hold's
+// end, as the service does.
+func (s *surges) joinedHeld(id, authorKey string, c *fbv1.Case) {
+	r := s.byID[id]
+	if r == nil {
+		return
+	}
+	r.Members++
+	r.Quiet++
+	if !r.authors[authorKey] {
+		r.authors[authorKey] = true
+		r.Authors++
+		followers := c.GetReach().GetFollowers()
+		if followers == 0 {
+			followers = c.GetAuthor().GetFollowers()
+		}
+		r.Reach += followers
+	}
+}
+
 // joined records a decided complaint in its incident.
 func (s *surges) joined(d *fbv1.Decision, m *fbv1.Mention, reach *fbv1.Reach) {
 	r := s.byID[d.GetSurge().GetIncidentId()]

@@ -95,9 +95,28 @@ func TestBacktestShowsTheSyntheticOutageAsOneIncident(t *testing.T) {
 	if len(loyal) != 3 || loyal[2] != "repeat" {
 		t.Fatalf("the customer who complained three times went by %v; the third must page by the repeat route", loyal)
 	}
+	// The standard route holds its first page 2m: the outage's early
+	// complaints, decided before the incident opened, join it when their
+	// hold ends. Only the very first, whose hold ended before the others
+	// were a surge, pages on its own.
+	paged := 0
 	for _, c := range r.Policy.Cases {
-		if strings.HasPrefix(c.Author, "north-") && len(c.Pages) > 0 && c.OpenedAt.After(inc.OpenedAt) {
+		if !strings.HasPrefix(c.Author, "north-") {
+			continue
+		}
+		if len(c.Pages) > 0 && c.OpenedAt.After(inc.OpenedAt) {
 			t.Fatalf("case %s of %s opened after the incident and paged %v", c.ID, c.Author, c.Pages)
 		}
+		if len(c.Pages) > 0 {
+			paged++
+			if c.Hold != holdPaged || c.Pages[0].Cause != "hold_ended" {
+				t.Fatalf("case %s of %s paged %v, hold %q: want its page to be its hold's end", c.ID, c.Author, c.Pages, c.Hold)
+			}
+		} else if c.OpenedAt.Before(inc.OpenedAt) && (c.Hold != holdJoined || c.Incident != inc.ID) {
+			t.Fatalf("case %s of %s opened before the incident: hold %q incident %q; want it to join it", c.ID, c.Author, c.Hold, c.Incident)
+		}
+	}
+	if paged > 1 || r.Policy.Summary.HeldJoined < 10 {
+		t.Fatalf("%d outage cases paged on their own, %d held cases joined the incident: want at most the first to page, and the rest to join", paged, r.Policy.Summary.HeldJoined)
 	}
 }

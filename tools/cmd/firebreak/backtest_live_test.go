@@ -40,7 +40,10 @@ func reasonCodes(rs []string) string { slices.Sort(rs); return strings.Join(slic
 //
 // The mentions are a minute apart and the backtest stops at the last one,
 // the live test ends within seconds: no chain level falls due on either
-// side, so neither clock decides anything here.
+// side. The standard route's 2m hold on sam's first complaint ends in the
+// replay (it pages level 1 at minute 3) and not live, but his third
+// complaint raises the case to senior's first level on both sides first
+// or anyway, so the outcomes compared are the same.
 func TestBacktestDecidesAsTheLiveServiceDoes(t *testing.T) {
 	base := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Second)
 	at := func(minute int) string { return base.Add(time.Duration(minute) * time.Minute).Format(time.RFC3339) }

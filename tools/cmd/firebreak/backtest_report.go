@@ -57,6 +57,13 @@ type summary struct {
 	// Pages. JoinedQuietly counts complaints that joined one paging nobody.
 	Incidents     int `json:"incidents"`
 	JoinedQuietly int `json:"joined_incidents_quietly"`
+	// Held counts cases whose first page a route's hold kept back; of
+	// them, HeldJoined joined an incident when the hold ended (paging
+	// nobody), HeldPaged paged then, and the rest were still held at the
+	// end of the data, or acknowledged or answered meanwhile.
+	Held       int `json:"held"`
+	HeldJoined int `json:"held_joined_incident"`
+	HeldPaged  int `json:"held_then_paged"`
 }
 
 func newPolicyReport(file string, p *policy.Policy, s *simulation) policyReport {
@@ -134,6 +141,16 @@ func summarize(s *simulation) summary {
 		}
 		if c.HandoffUnanswered {
 			sum.HandoffsUnanswered++
+		}
+		switch {
+		case c.Hold == holdJoined:
+			sum.Held++
+			sum.HeldJoined++
+		case c.Hold == holdPaged:
+			sum.Held++
+			sum.HeldPaged++
+		case c.Hold != "":
+			sum.Held++
 		}
 		for _, p := range c.Pages {
 			sum.PagesByLevel[p.Level]++
@@ -329,6 +346,9 @@ func writeSummary(w io.Writer, reports []*policyReport) {
 	row("silenced (decided, paged nobody)", count(func(s summary) int { return s.Silenced }))
 	row("incidents (a surge, paging once)", count(func(s summary) int { return s.Incidents }))
 	row("  complaints that joined one quietly", count(func(s summary) int { return s.JoinedQuietly }))
+	row("first pages held (a route's hold)", count(func(s summary) int { return s.Held }))
+	row("  joined an incident when the hold ended", count(func(s summary) int { return s.HeldJoined }))
+	row("  paged when the hold ended", count(func(s summary) int { return s.HeldPaged }))
 	row("pages", count(func(s summary) int { return s.Pages }))
 	levels := map[int]bool{}
 	for _, p := range reports {

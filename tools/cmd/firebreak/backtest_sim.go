@@ -95,7 +95,20 @@ type caseRecord struct {
 	// in time.
 	HandoffUnanswered bool   `json:"handoff_unanswered,omitempty"`
 	State             string `json:"state"`
+	// Hold is what became of a first page a route's hold kept back:
+	// "held" (still held at the end of the data), "joined" (an incident,
+	// Incident, when the hold ended: paging nobody) or "paged" (at the
+	// hold's end); empty when nothing was held.
+	Hold     string `json:"hold,omitempty"`
+	Incident string `json:"incident,omitempty"`
 }
+
+// What became of a held first page (caseRecord.Hold).
+const (
+	holdHeld   = "held"
+	holdJoined = "joined"
+	holdPaged  = "paged"
+)
 
 // pageRecord is one event that paged: a case opening, reopening or
 // escalating, with why.
@@ -141,13 +154,16 @@ type simulation struct {
 	decisions []decisionRecord
 	replies   []replyRecord
 	surges    *surges
+	// held are the authors whose case's first page is held.
+	held map[string]*author
 }
 
 // simulate replays in through p. progress, if not nil, is called with the
 // number of mentions done.
 func simulate(p *policy.Policy, in *replayInput, progress func(done int)) *simulation {
 	s := &simulation{policy: p, silences: in.silences, book: history.NewBook(p.Window()), authors: map[string]*author{}, byCase: map[string]*caseRecord{},
-		settings: cases.Settings{Reopen: cases.DefaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}, surges: newSurges(p)}
+		settings: cases.Settings{Reopen: cases.DefaultReopen, Chain: p.Chain, RespondBy: p.RespondBy}, surges: newSurges(p),
+		held: map[string]*author{}}
 	for i, m := range in.mentions {
 		at := m.GetCreatedAt().AsTime()
 		s.advance(at)
@@ -274,6 +290,15 @@ func (s *simulation) apply(a *author, c *fbv1.Case, events []*fbv1.CaseEvent) {
 	rec.Team, rec.Chain, rec.Priority, rec.Reasons = c.Team, c.Chain, priorityName(c.Priority), reasonsJSON(c.Reasons)
 	rec.MentionIDs, rec.Breached, rec.HandoffUnanswered = slices.Clone(c.MentionIds), c.Breached, c.HandoffOverdue
 	rec.State = cases.StateName(c.State)
+	if cases.Held(c) {
+		s.held[a.key] = a
+		rec.Hold = holdHeld
+	} else {
+		delete(s.held, a.key)
+	}
+	if c.IncidentId != "" {
+		rec.Incident = c.IncidentId
+	}
 	if c.FirstResponseAt != nil {
 		at := c.FirstResponseAt.AsTime()
 		rec.AnsweredAt = &at
@@ -285,6 +310,9 @@ func (s *simulation) apply(a *author, c *fbv1.Case, events []*fbv1.CaseEvent) {
 		cause := "opened"
 		if len(e.Reasons) > 0 && e.Type != fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED {
 			cause = e.Reasons[0].Code
+		}
+		if cause == "hold_ended" {
+			rec.Hold = holdPaged
 		}
 		rec.Pages = append(rec.Pages, pageRecord{Level: int(e.Level), Round: int(e.Round), At: e.At.AsTime(), Receivers: e.Receivers, Cause: cause})
 		rec.Level = max(rec.Level, int(e.Level))
@@ -310,6 +338,7 @@ func (s *simulation) mute(d *fbv1.Decision, m *fbv1.Mention, to *fbv1.Author, c 
 // falls due, as the service's timers would.
 func (s *simulation) advance(now time.Time) {
 	s.surges.look(now)
+	s.endHolds(now)
 	for _, a := range s.authors {
 		c := a.current.Case
 		if c == nil {
@@ -334,6 +363,45 @@ func (s *simulation) advance(now time.Time) {
 			silence.MuteCase(s.silences, next, []*fbv1.CaseEvent{e}, e.At.AsTime())
 			s.apply(a, next, []*fbv1.CaseEvent{e})
 			c = next
+		}
+	}
+}
+
+// endHolds ends the holds that ran out by now, earliest first, as the
+// service's timers do: a held case an open incident covers joins it
+// quietly, one whose scope is surging waits once more, and any other is
+// left to its chain, which pages its first level at the hold's end.
+func (s *simulation) endHolds(now time.Time) {
+	paging := map[string]bool{}
+	for range (cases.MaxHoldWaits+1)*len(s.held) + 1 { // each hold ends a bounded number of times
+		var next *author
+		var at time.Time
+		for _, a := range s.held {
+			c := a.current.Case
+			due := latest(c.HeldUntil.AsTime(), c.UpdatedAt.AsTime())
+			if paging[c.Id] || !cases.HoldOver(c, now) || due.After(now) {
+				continue
+			}
+			if next == nil || due.Before(at) || due.Equal(at) && c.Id < next.current.Case.Id {
+				next, at = a, due
+			}
+		}
+		if next == nil {
+			return
+		}
+		c := next.current.Case
+		end, why := s.surges.endHold(c, at)
+		switch {
+		case end.Join:
+			joined, e := cases.JoinHeld(c, end.id, why, at)
+			s.surges.joinedHeld(end.id, next.key, c)
+			s.apply(next, joined, []*fbv1.CaseEvent{e})
+			s.byCase[c.Id].Hold = holdJoined
+		case end.Wait > 0:
+			longer, e := cases.ExtendHold(c, end.Wait, at)
+			s.apply(next, longer, []*fbv1.CaseEvent{e})
+		default:
+			paging[c.Id] = true
 		}
 	}
 }

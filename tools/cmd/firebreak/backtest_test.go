@@ -231,11 +231,12 @@ func TestReplayFollowsTheLiveRules(t *testing.T) {
 	for _, p := range first.Pages {
 		pages = append(pages, p.Receivers[0]+"+"+p.At.Sub(t0).String())
 	}
-	// Standard chain for the first two complaints (30m, then done); the third
-	// complaint takes it to senior HIGH, whose 1h target from the first
-	// complaint has passed, so it breaches at once to the next level; then
-	// the senior chain's repeat round runs.
-	want := "support-queue+0s support-lead+30m0s senior-oncall+2h0m0s head-of-social+2h0m0s senior-oncall+2h15m0s head-of-social+2h20m0s"
+	// Standard chain for the first two complaints (its first page after
+	// the standard route's 2m hold, with no incident; 30m later its second
+	// level, then done); the third complaint takes it to senior HIGH, whose
+	// 1h target from the first complaint has passed, so it breaches at once
+	// to the next level; then the senior chain's repeat round runs.
+	want := "support-queue+2m0s support-lead+32m0s senior-oncall+2h0m0s head-of-social+2h0m0s senior-oncall+2h15m0s head-of-social+2h20m0s"
 	if strings.Join(pages, " ") != want {
 		t.Errorf("pages %s\nwant  %s", strings.Join(pages, " "), want)
 	}
