@@ -361,7 +361,12 @@ func (s *Suite) Settle(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	deadline := start.Add(s.opts.Settle)
 	for {
-		pending, err := s.pending(ctx)
+		// Each look is bounded: a JetStream API request under the run's
+		// own context waited 5 minutes for an answer after the leaders
+		// were SIGKILLed, past the Settle bound and the run's time.
+		look, cancel := context.WithTimeout(ctx, 5*time.Second)
+		pending, err := s.pending(look)
+		cancel()
 		if err == nil && pending == 0 {
 			return time.Since(start), nil
 		}
