@@ -88,19 +88,22 @@ func benchDecision(b *testing.B, pol string, batch int) {
 }
 
 func decideOne(b *testing.B, svc *Service, i int, now time.Time) {
+	decideAs(b, svc, fmt.Sprintf("x:bench-%d", i), fmt.Sprintf("author-%d", i%500), int64(i%7)*60_000, fbv1.Tier(1+i%4), now)
+}
+
+// decideAs joins a complaint's score and reach, which decides it.
+func decideAs(b *testing.B, svc *Service, id, author string, followers int64, tier fbv1.Tier, at time.Time) {
 	ctx := context.Background()
-	{
-		m := mention(fmt.Sprintf("x:bench-%d", i), fmt.Sprintf("author-%d", i%500), int64(i%7)*60_000, now)
-		a := svc.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.Id))
-		score := scored(m, 0.9)
-		sm, _ := proto.Marshal(score)
-		rm, _ := proto.Marshal(reached(m, fbv1.Tier(1+i%4)))
-		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "score", Data: sm, Complaint: true, At: now}, score); err != nil {
-			b.Fatal(err)
-		}
-		if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "reach", Data: rm, At: now}, nil); err != nil {
-			b.Fatal(err)
-		}
+	m := mention(id, author, followers, at)
+	a := svc.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.Id))
+	score := scored(m, 0.9)
+	sm, _ := proto.Marshal(score)
+	rm, _ := proto.Marshal(reached(m, tier))
+	if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "score", Data: sm, Complaint: true, At: at}, score); err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.join(ctx, nil, a, m.Id, ledger.Part{Name: "reach", Data: rm, At: at}, nil); err != nil {
+		b.Fatal(err)
 	}
 }
 
