@@ -361,3 +361,27 @@ func TestSlackMessageIsNotRolledBackByAnOlderEventHandledLate(t *testing.T) {
 		t.Fatalf("Slack calls %v; want the message left showing the resolution:\n%s", calls, texts[len(texts)-1])
 	}
 }
+
+// An acknowledgement handled while the page was still being posted finds
+// no message to update; the page, once posted, sees the case was taken and
+// updates its own message.
+func TestSlackMessagePostedAfterTheCaseWasTakenShowsWhoTookIt(t *testing.T) {
+	r, api, _ := slackRig(t)
+	opened := caseEvent(fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED, 0, fbv1.CaseState_CASE_STATE_OPEN)
+	ack := taken(fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED, fbv1.CaseState_CASE_STATE_ACKNOWLEDGED, "ana", "oidc", "")
+	opened.Case.UpdatedAt = timestamppb.New(ack.Case.UpdatedAt.AsTime().Add(-time.Minute))
+	r.publish(ack, 0)
+	settle(t, r.bus)
+	if calls, _ := api.got(); len(calls) != 0 {
+		t.Fatalf("Slack calls %v before any message was posted", calls)
+	}
+	r.publish(opened, 0)
+	testkit.Eventually(t, "the message posted and updated", func() bool { calls, _ := api.got(); return len(calls) == 2 })
+	calls, texts := api.got()
+	if want := []string{"chat.postMessage C0CHAN", "chat.update C0CHAN 1700000000.000101"}; strings.Join(calls, "|") != strings.Join(want, "|") {
+		t.Fatalf("Slack calls %v, want %v", calls, want)
+	}
+	if !strings.Contains(texts[1], "*Acknowledged* by ana (oidc)") {
+		t.Fatalf("the posted message was not updated to say who took the case:\n%s", texts[1])
+	}
+}

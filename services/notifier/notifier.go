@@ -244,6 +244,7 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return err // outcome unknown; dedup makes the redelivery safe
 	}
+	s.catchUpSlack(ctx, &ev, results)
 	if err := s.report(ctx, &ev, results); err != nil {
 		return err
 	}

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/notifier/notify/slack"
 )
 
@@ -128,12 +130,14 @@ func (s *Service) updateSlack(ctx context.Context, ev *fbv1.CaseEvent) {
 	}
 }
 
-// newerOnly sets KEYS[1] to ARGV[1] (a case's updated_at in ms) unless it
-// holds a later one, and says whether it did.
+// newerOnly records, in the hash KEYS[1], ARGV[1] (a case's updated_at in
+// ms) and ARGV[3] (the event that took the case) unless it holds a later
+// time, and says whether it did.
 var newerOnly = redis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local cur = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
 if tonumber(ARGV[1]) < cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[1], 'at', ARGV[1], 'event', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`)
 
 // latestShown reports whether ev is the latest state of its case the
@@ -141,15 +145,62 @@ return 1`)
 // (an acknowledgement and the resolution a minute later) must not leave the
 // channel showing the older one. The same event again is still the latest.
 func (s *Service) latestShown(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
-	at := ev.Case.GetUpdatedAt().AsTime().UnixMilli()
-	if ev.Case.GetUpdatedAt() == nil {
-		at = ev.GetAt().AsTime().UnixMilli()
+	raw, err := proto.Marshal(ev)
+	if err != nil {
+		return false, fmt.Errorf("order Slack updates of case %s: %w", ev.Case.GetId(), err)
 	}
-	n, err := newerOnly.Run(ctx, s.d.Redis, []string{s.d.Keys.Global("slack", "shown", ev.Case.GetId())}, at, s.cfg.DedupTTL.Milliseconds()).Int()
+	n, err := newerOnly.Run(ctx, s.d.Redis, []string{s.takenKey(ev.Case.GetId())}, updatedAt(ev), s.cfg.DedupTTL.Milliseconds(), raw).Int()
 	if err != nil {
 		return false, fmt.Errorf("order Slack updates of case %s: %w", ev.Case.GetId(), err)
 	}
 	return n == 1, nil
+}
+
+// takenKey holds the latest event that took a case (acknowledged,
+// snoozed, resolved, unsnoozed) and its time.
+func (s *Service) takenKey(caseID string) string { return s.d.Keys.Global("slack", "taken", caseID) }
+
+// updatedAt is when ev's case last changed, in ms.
+func updatedAt(ev *fbv1.CaseEvent) int64 {
+	if ev.Case.GetUpdatedAt() == nil {
+		return ev.GetAt().AsTime().UnixMilli()
+	}
+	return ev.Case.GetUpdatedAt().AsTime().UnixMilli()
+}
+
+// catchUpSlack shows, on the Slack messages a page just posted, that the
+// case was taken meanwhile. An acknowledgement handled while the page was
+// being posted found no message to update (updateSlack reads the delivery
+// log, written once the post returned); this side writes the log first and
+// then reads what took the case, so one of the two always sees the other.
+func (s *Service) catchUpSlack(ctx context.Context, ev *fbv1.CaseEvent, results []notify.Result) {
+	var posted []notify.Result
+	for _, r := range results {
+		if _, ok := s.slackBots[r.Receiver]; ok && r.MessageRef() != "" && r.Outcome == fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED {
+			posted = append(posted, r)
+		}
+	}
+	if len(posted) == 0 {
+		return
+	}
+	log := s.d.Tel.Logger
+	raw, err := s.d.Redis.HGet(ctx, s.takenKey(ev.Case.GetId()), "event").Bytes()
+	if err != nil {
+		if err != redis.Nil {
+			log.WarnContext(ctx, "Slack messages not caught up", "case", ev.Case.GetId(), "err", err)
+		}
+		return
+	}
+	var taken fbv1.CaseEvent
+	if err := proto.Unmarshal(raw, &taken); err != nil || updatedAt(&taken) <= updatedAt(ev) {
+		return // nothing took the case after this page's event
+	}
+	msg := slack.Taken(&taken, s.linkBase)
+	for _, r := range posted {
+		if err := s.slackBots[r.Receiver].Update(ctx, r.MessageRef(), msg); err != nil {
+			log.WarnContext(ctx, "Slack message not caught up", "case", ev.Case.GetId(), "receiver", r.Receiver, "err", err)
+		}
+	}
 }
 
 // newSlackClient is the client of response_url posts.

@@ -156,6 +156,14 @@ func (r Result) Reason() Reason {
 	return r.Attempts[len(r.Attempts)-1].Reason
 }
 
+// MessageRef is the message the last attempt posted, "" when none.
+func (r Result) MessageRef() string {
+	if len(r.Attempts) == 0 {
+		return ""
+	}
+	return r.Attempts[len(r.Attempts)-1].MessageRef
+}
+
 // Err is the error of the last attempt, nil when it succeeded.
 func (r Result) Err() error {
 	if len(r.Attempts) == 0 {
