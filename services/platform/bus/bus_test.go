@@ -271,6 +271,41 @@ func TestPublishTheBusRefusesIsWaitedOutNotDeadLettered(t *testing.T) {
 	}
 }
 
+// clusterDown is the error a Redis Cluster answers while it re-forms.
+type clusterDown struct{}
+
+func (clusterDown) Error() string { return "CLUSTERDOWN The cluster is down" }
+func (clusterDown) RedisError()   {}
+
+// A Redis Cluster re-forming after a restart answers CLUSTERDOWN while the
+// readiness check, answered by a node that is up, passes: the error itself
+// is the outage, waited out past MaxDeliver, never dead-lettered.
+func TestRedisClusterDownIsWaitedOutNotDeadLettered(t *testing.T) {
+	r := newRig(t)
+	var down atomic.Bool
+	down.Store(true)
+	var calls atomic.Int32
+	r.consumeWith(t, func(ctx context.Context, msg jetstream.Msg) error {
+		calls.Add(1)
+		if down.Load() {
+			return fmt.Errorf("save the case: %w", clusterDown{})
+		}
+		return nil
+	}, func(c *bus.ConsumerConfig) {
+		c.Ready = func(context.Context) error { return nil }
+	})
+	r.publish(t, "cluster-down", "x")
+	testkit.Eventually(t, "tries past MaxDeliver", func() bool { return calls.Load() >= 6 })
+	if n := r.deadLettered(t); n != 0 {
+		t.Fatalf("%d dead letters while the cluster was down, want none", n)
+	}
+	down.Store(false)
+	r.acked(t, "mentions")
+	if n := r.deadLettered(t); n != 0 {
+		t.Fatalf("%d dead letters after the cluster came back, want none", n)
+	}
+}
+
 func TestMessageWhoseDeadLetterCannotBePublishedIsKept(t *testing.T) {
 	r := newRig(t)
 	var calls atomic.Int32

@@ -519,7 +519,7 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 	}
 	if !IsPermanent(err) && delivered >= uint64(c.cfg.MaxDeliver) {
 		down := c.outage(ctx)
-		if down == nil && IsUnavailable(err) {
+		if down == nil && (IsUnavailable(err) || storeDown(err)) {
 			down = err
 		}
 		if down != nil {
