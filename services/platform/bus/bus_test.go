@@ -25,7 +25,7 @@ type rig struct {
 	names bus.Names
 }
 
-func newRig(t *testing.T) rig {
+func newRig(t testing.TB) rig {
 	t.Helper()
 	nc := bustest.Conn(t, bustest.Server(t))
 	js, err := jetstream.New(nc)
@@ -50,7 +50,7 @@ func (r rig) consume(t *testing.T, h bus.Handler) *bus.Consumer {
 }
 
 // consumeWith is consume with the configuration changed by configure.
-func (r rig) consumeWith(t *testing.T, h bus.Handler, configure func(*bus.ConsumerConfig)) *bus.Consumer {
+func (r rig) consumeWith(t testing.TB, h bus.Handler, configure func(*bus.ConsumerConfig)) *bus.Consumer {
 	t.Helper()
 	cfg := bus.ConsumerConfig{
 		Service: "test", Purpose: "mentions", Stream: r.names.Stream(bus.NounMentions),
