@@ -28,16 +28,7 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // surgesPolicy is fastPolicy counting complaints towards surges, as the
 // default policy does.
-const surgesPolicy = fastPolicy + `
-surges:
-  team: senior
-  window: 15m
-  min_authors: 10
-  deviations: 4
-  persist: 2m
-  quiet: 30m
-  cooldown: 30m
-`
+const surgesPolicy = fastPolicy + surgesSection
 
 // BenchmarkDecision measures one mention through escalation's decision path
 // with the real Redis and an embedded NATS: join the score, join the reach

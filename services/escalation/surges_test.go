@@ -23,7 +23,11 @@ var surgePolicy = strings.Replace(fastPolicy, `  - name: standard
     reason: "joined incident {incident}: {surge}"
   - name: standard
     match: complaint && !escalated
-`, 1) + `
+`, 1) + surgesSection
+
+// surgesSection counts complaints towards surges, as the default policy
+// does.
+const surgesSection = `
 surges:
   team: senior
   window: 15m

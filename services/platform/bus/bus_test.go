@@ -259,15 +259,23 @@ func TestPublishTheBusRefusesIsWaitedOutNotDeadLettered(t *testing.T) {
 		}
 		return nil
 	})
-	r.publish(t, "bus-down", "x")
+	r.waitedOut(t, "bus-down", &calls, &down, "while the bus refused the publish", "after the bus took the publish")
+}
+
+// waitedOut publishes a message that fails while down is set and checks
+// it was tried past MaxDeliver with no dead letter, then acked once down
+// clears, still with none.
+func (r rig) waitedOut(t *testing.T, id string, calls *atomic.Int32, down *atomic.Bool, during, after string) {
+	t.Helper()
+	r.publish(t, id, "x")
 	testkit.Eventually(t, "tries past MaxDeliver", func() bool { return calls.Load() >= 6 })
 	if n := r.deadLettered(t); n != 0 {
-		t.Fatalf("%d dead letters while the bus refused the publish, want none", n)
+		t.Fatalf("%d dead letters %s, want none", n, during)
 	}
 	down.Store(false)
 	r.acked(t, "mentions")
 	if n := r.deadLettered(t); n != 0 {
-		t.Fatalf("%d dead letters after the bus took the publish, want none", n)
+		t.Fatalf("%d dead letters %s, want none", n, after)
 	}
 }
 
@@ -294,16 +302,7 @@ func TestRedisClusterDownIsWaitedOutNotDeadLettered(t *testing.T) {
 	}, func(c *bus.ConsumerConfig) {
 		c.Ready = func(context.Context) error { return nil }
 	})
-	r.publish(t, "cluster-down", "x")
-	testkit.Eventually(t, "tries past MaxDeliver", func() bool { return calls.Load() >= 6 })
-	if n := r.deadLettered(t); n != 0 {
-		t.Fatalf("%d dead letters while the cluster was down, want none", n)
-	}
-	down.Store(false)
-	r.acked(t, "mentions")
-	if n := r.deadLettered(t); n != 0 {
-		t.Fatalf("%d dead letters after the cluster came back, want none", n)
-	}
+	r.waitedOut(t, "cluster-down", &calls, &down, "while the cluster was down", "after the cluster came back")
 }
 
 func TestMessageWhoseDeadLetterCannotBePublishedIsKept(t *testing.T) {
