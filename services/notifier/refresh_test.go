@@ -46,10 +46,14 @@ func (a *alertmanagerAPI) of(caseID string) []alertmanager.Alert {
 	return append([]alertmanager.Alert(nil), a.posts[caseID]...)
 }
 
-func TestAlertOfAnOpenCaseIsPostedAgainBeforeItEndsUntilTheCaseIsResolved(t *testing.T) {
+// alertmanagerReceiver serves a fake Alertmanager, stopped at cleanup, and
+// writes a receivers file that pages the senior team's level 1 to it with
+// alerts that end after 2s.
+func alertmanagerReceiver(t *testing.T) (*alertmanagerAPI, string) {
+	t.Helper()
 	am := &alertmanagerAPI{posts: map[string][]alertmanager.Alert{}}
 	srv := httptest.NewServer(am)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	file := filepath.Join(t.TempDir(), "receivers.yaml")
 	doc := fmt.Sprintf(`receivers:
   - {name: am, type: alertmanager, alertmanager: {url: %q, alert_ttl: 2s}}
@@ -60,6 +64,11 @@ teams:
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return am, file
+}
+
+func TestAlertOfAnOpenCaseIsPostedAgainBeforeItEndsUntilTheCaseIsResolved(t *testing.T) {
+	am, file := alertmanagerReceiver(t)
 	r := newRig(t, 1, Config{ReceiversFile: file})
 	svc := r.svc[0]
 	r.publish(event("c1", "c1:opened:m", 1), 0)
@@ -115,19 +124,7 @@ func (s stuckAlerts) Notify(ctx context.Context, _ *notify.Notification) (bool, 
 // replica could take the claim and post the same alerts at once. The
 // refresh is cut off at its bound and the case waits for the lease.
 func TestPostingAlertsAgainStopsWellInsideTheLease(t *testing.T) {
-	am := &alertmanagerAPI{posts: map[string][]alertmanager.Alert{}}
-	srv := httptest.NewServer(am)
-	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "receivers.yaml")
-	doc := fmt.Sprintf(`receivers:
-  - {name: am, type: alertmanager, alertmanager: {url: %q, alert_ttl: 2s}}
-teams:
-  senior:
-    levels: [{level: 1, receivers: [am]}]
-`, srv.URL)
-	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	am, file := alertmanagerReceiver(t)
 	r := newRig(t, 1, Config{ReceiversFile: file, refreshBound: 200 * time.Millisecond})
 	svc := r.svc[0]
 	r.publish(event("c1", "c1:opened:m", 1), 0)
