@@ -1,10 +1,12 @@
 package load
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
 	"slices"
+	"strings"
 )
 
 // The capacity model's assumptions: what a pod may use, how hard a core,
@@ -160,23 +162,10 @@ func byCost(ms map[string]float64) string {
 	for k := range ms {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b string) int { return cmpDesc(ms[a], ms[b]) })
-	out := ""
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(ms[b], ms[a]) }) // costliest first
+	parts := make([]string, len(keys))
 	for i, k := range keys {
-		if i > 0 {
-			out += ", "
-		}
-		out += fmt.Sprintf("%s %.3f ms", k, ms[k])
+		parts[i] = fmt.Sprintf("%s %.3f ms", k, ms[k])
 	}
-	return out
-}
-
-func cmpDesc(a, b float64) int {
-	switch {
-	case a > b:
-		return -1
-	case a < b:
-		return 1
-	}
-	return 0
+	return strings.Join(parts, ", ")
 }

@@ -242,11 +242,6 @@ func fastest(r Run) (Phase, bool) {
 	return Phase{}, false
 }
 
-func fastOf(r Run) float64 {
-	p, _ := fastest(r)
-	return p.Throughput
-}
-
 func percent(a, b float64) float64 {
 	if b == 0 {
 		return 0
