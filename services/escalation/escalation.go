@@ -54,6 +54,9 @@ type Config struct {
 	TimerTick time.Duration
 	// JoinTimeout is how long a mention waits for its score or reach.
 	JoinTimeout time.Duration
+	// AckWait is how late a part in flight on a replica that died is
+	// handled by another (bus.MentionAckWait).
+	AckWait time.Duration
 	// SurgeLook is how often brands with an open incident are looked at,
 	// so an incident resolves when complaints stop.
 	SurgeLook time.Duration
@@ -81,6 +84,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 128, "messages handled at once")
 	fs.DurationVar(&c.TimerTick, "timer-tick", 200*time.Millisecond, "how often due escalation levels are looked for")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", 10*time.Second, "how long a mention waits for its score or reach before it is decided without it")
+	fs.DurationVar(&c.AckWait, "ack-wait", bus.MentionAckWait, "how soon a score or reach in flight on a replica that died is taken up by another; keep-alives hold a long handling")
 	fs.DurationVar(&c.SurgeLook, "surge-look-interval", defaultSurgeLook, "how often brands with an open incident are looked at, so incidents resolve when complaints stop")
 }
 
@@ -102,6 +106,10 @@ func (c *Config) Validate() error {
 	p.Check(c.CaseRetention == 0 || c.CaseRetention > c.Reopen, "case-retention", "must be longer than --reopen-within (a resolved case must be there to reopen), or 0 to keep cases for ever")
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
 	p.Check(c.JoinTimeout >= time.Second, "join-timeout", "must be at least 1s")
+	p.Check(c.AckWait >= time.Second && c.AckWait <= bus.MaxMentionAckWait, "ack-wait", bus.MentionAckWaitFix)
+	// A part can be late by scorer's or reach's ack-wait, then by this
+	// one's if the escalation replica holding it dies too.
+	p.Check(c.JoinTimeout >= 3*c.AckWait, "join-timeout", fmt.Sprintf("must be at least three times --ack-wait (%s): a score or reach in flight on a scorer or reach replica that dies, then on an escalation replica that dies, comes two ack-waits late and would be decided without; raise --join-timeout or lower --ack-wait here and in scorer and reach", c.AckWait))
 	p.Check(c.SurgeLook == 0 || c.SurgeLook >= 10*time.Millisecond, "surge-look-interval", "must be at least 10ms")
 	p.Check(c.TimerTick > 0 && c.TimerTick <= 5*time.Second, "timer-tick", "must be between 1ms and 5s; levels fire up to one tick late")
 	return p.Err()
@@ -189,7 +197,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "escalation", Purpose: "join",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.Scored(), d.Names.Reached(), d.Names.Spread()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Batch: s.handleBatch,
+		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
+		DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Batch: s.handleBatch,
 	})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@
 package reach
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -33,6 +34,9 @@ type Config struct {
 	BrandFollowers string
 	Thresholds     tier.Thresholds
 	MaxInFlight    int
+	// AckWait is how late a mention in flight on a replica that died is
+	// handled by another (bus.MentionAckWait).
+	AckWait time.Duration
 	// Lookups are the platform profile lookups, off by default.
 	Lookups Lookups
 	brands  map[string]int64
@@ -48,6 +52,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Thresholds.HighRatio, "tier-high-ratio", def.HighRatio, "share of the brand's followers that makes an author high reach")
 	fs.Float64Var(&c.Thresholds.RivalRatio, "tier-rival-ratio", def.RivalRatio, "share of the brand's followers that makes an author a rival")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 256, "mentions handled at once")
+	fs.DurationVar(&c.AckWait, "ack-wait", bus.MentionAckWait, "how soon a mention in flight on a replica that died is taken up by another; keep-alives hold a long handling")
 	c.Lookups.Register(fs)
 }
 
@@ -64,6 +69,7 @@ func (c *Config) Validate() error {
 		p.Add("tier-medium", "and the other tier settings: "+err.Error())
 	}
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	p.Check(c.AckWait >= time.Second && c.AckWait <= bus.MaxMentionAckWait, "ack-wait", bus.MentionAckWaitFix)
 	c.Lookups.Validate(&p)
 	return p.Err()
 }
@@ -93,7 +99,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "reach", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll(), d.Names.UpdatedAll()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("reach"), Ready: d.Ready, Batch: s.handleBatch,
+		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
+		DeadLetter: d.Names.DeadLetter("reach"), Ready: d.Ready, Batch: s.handleBatch,
 	})
 	if err != nil {
 		return nil, err

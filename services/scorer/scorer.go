@@ -5,6 +5,7 @@
 package scorer
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -35,6 +36,9 @@ type Config struct {
 	Model       string
 	TopicsFile  string
 	MaxInFlight int
+	// AckWait is how late a mention in flight on a replica that died is
+	// scored by another (bus.MentionAckWait).
+	AckWait time.Duration
 }
 
 // Register declares the flags.
@@ -44,6 +48,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Model, "scorer-model", score.ModelDefault, "model: default (trained on commercially usable data), airline (CC BY-NC-SA training data: non-commercial use only), or a model file from `firebreak train`")
 	fs.StringVar(&c.TopicsFile, "topics-file", "", "file of topic keyword lists replacing the default topics (optional)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 256, "mentions scored at once")
+	fs.DurationVar(&c.AckWait, "ack-wait", bus.MentionAckWait, "how soon a mention in flight on a replica that died is taken up by another; keep-alives hold a long handling")
 }
 
 // Validate reports every invalid setting.
@@ -51,6 +56,7 @@ func (c *Config) Validate() error {
 	var p config.Problems
 	p.Merge(c.Common.Validate())
 	p.Check(c.MaxInFlight >= 1, "max-in-flight", "must be at least 1")
+	p.Check(c.AckWait >= time.Second && c.AckWait <= bus.MaxMentionAckWait, "ack-wait", bus.MentionAckWaitFix)
 	p.Check(!c.LexiconOnly || c.Model == score.ModelDefault || c.Model == "", "scorer-model", "cannot be combined with --lexicon-only; drop one of them")
 	if c.TopicsFile != "" {
 		if _, err := os.Stat(c.TopicsFile); err != nil {
@@ -79,7 +85,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "scorer", Purpose: "mentions",
 		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
-		MaxInFlight: cfg.MaxInFlight, DeadLetter: d.Names.DeadLetter("scorer"), Ready: d.Ready, Batch: s.handleBatch,
+		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
+		DeadLetter: d.Names.DeadLetter("scorer"), Ready: d.Ready, Batch: s.handleBatch,
 	})
 	if err != nil {
 		return nil, err

@@ -87,12 +87,15 @@ type ConsumerConfig struct {
 	// for it.
 	Ready func(ctx context.Context) error
 	// AckWait is how long JetStream waits for an ack before redelivering.
-	// A handler still running tells JetStream so every third of it
-	// (InProgress), so a slow handler is not redelivered; a dead one is,
-	// after AckWait.
+	// From the moment a message is pulled until it is settled the
+	// consumer tells JetStream it is still at work every third of it
+	// (InProgress), so a queued or slow message is not redelivered; one
+	// on a process that died is, after AckWait. It is therefore how late
+	// a message in flight on a SIGKILLed replica comes (default 30s; see
+	// MentionAckWait).
 	AckWait time.Duration
 	// MaxHandle bounds one handling, keep-alives included (default 10 x
-	// AckWait).
+	// AckWait, at least 5 minutes).
 	// RetryBase and RetryMax bound the exponential nak delay.
 	RetryBase, RetryMax time.Duration
 	MaxHandle           time.Duration
@@ -127,7 +130,8 @@ func (c *ConsumerConfig) defaults() {
 		c.RetryMax = time.Minute
 	}
 	if c.MaxHandle <= 0 {
-		c.MaxHandle = 10 * c.AckWait
+		// Not tied to a short AckWait: keep-alives hold a slow handling.
+		c.MaxHandle = max(10*c.AckWait, 5*time.Minute)
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 64
@@ -266,11 +270,20 @@ func (c *Consumer) loop(stopCtx context.Context, iter jetstream.MessagesContext)
 	}
 }
 
-// pull hands messages to handlers until the iterator closes.
+// pulled is a message and the stop of its keep-alive.
+type pulled struct {
+	msg  jetstream.Msg
+	stop func()
+}
+
+// pull hands messages to handlers until the iterator closes. A message's
+// keep-alive starts as soon as it is pulled, not when its handling starts:
+// with a short AckWait, one waiting for a slot or a batch worker would
+// otherwise be redelivered to another replica while it waits.
 func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
-	var queue chan jetstream.Msg
+	var queue chan pulled
 	if c.cfg.Batch != nil {
-		queue = make(chan jetstream.Msg, c.cfg.MaxInFlight)
+		queue = make(chan pulled, c.cfg.MaxInFlight)
 		batching := make(chan struct{})
 		go func() { defer close(batching); c.batches(queue, slots) }()
 		defer func() { close(queue); <-batching }()
@@ -284,15 +297,17 @@ func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
 			c.log.Warn("pull failed; retrying", "err", err)
 			continue
 		}
+		p := pulled{msg, keepAlive(msg, c.cfg.AckWait/3)}
 		slots <- struct{}{}
 		c.inFlight.Add(1)
 		if queue != nil {
-			queue <- msg
+			queue <- p
 			continue
 		}
 		go func() {
 			defer func() { <-slots; c.inFlight.Done() }()
-			c.handle(msg)
+			defer p.stop()
+			c.handle(p.msg)
 		}()
 	}
 }
@@ -300,11 +315,11 @@ func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
 // batches hands queued messages to the batch handler until the queue
 // closes. It waits for a free worker before it gathers a batch, so
 // messages that come meanwhile join it.
-func (c *Consumer) batches(queue <-chan jetstream.Msg, slots chan struct{}) {
+func (c *Consumer) batches(queue <-chan pulled, slots chan struct{}) {
 	workers := make(chan struct{}, c.cfg.BatchWorkers)
-	for msg := range queue {
+	for p := range queue {
 		workers <- struct{}{}
-		batch := []jetstream.Msg{msg}
+		batch := []pulled{p}
 	gather:
 		for len(batch) < c.cfg.MaxBatch {
 			select {
@@ -325,7 +340,12 @@ func (c *Consumer) batches(queue <-chan jetstream.Msg, slots chan struct{}) {
 				}
 				<-workers
 			}()
-			c.handleBatch(batch)
+			msgs := make([]jetstream.Msg, len(batch))
+			for i, p := range batch {
+				msgs[i] = p.msg
+				defer p.stop()
+			}
+			c.handleBatch(msgs)
 		}()
 	}
 }
@@ -340,8 +360,6 @@ func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 	parent := ctx
 	var links []trace.Link
 	for i, msg := range batch {
-		stop := keepAlive(msg, c.cfg.AckWait/3)
-		defer stop()
 		mctx := c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
 		if i == 0 {
 			parent = mctx
@@ -471,8 +489,6 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 	// even while the service drains, bounded by MaxHandle.
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.MaxHandle)
 	defer cancel()
-	stopKeepAlive := keepAlive(msg, c.cfg.AckWait/3)
-	defer stopKeepAlive()
 	ctx = c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
 	ctx, span := c.tracer.Start(ctx, "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(messagingAttrs(msg.Subject(), "process", semconv.MessagingOperationTypeProcess)...),
@@ -628,3 +644,18 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// MentionAckWait is the AckWait of the consumers a mention's join waits on:
+// scorer's, reach's and escalation's. A part in flight on a replica that
+// is SIGKILLed comes this much later, and escalation decides a mention
+// without a part later than its join timeout (10s by default), so it must
+// be a small share of that. Keep-alives every third of it hold a long
+// handling, so a short one costs only their traffic.
+const MentionAckWait = 3 * time.Second
+
+// MaxMentionAckWait is the longest --ack-wait scorer, reach and escalation
+// accept; MentionAckWaitFix says why.
+const MaxMentionAckWait = 5 * time.Second
+
+// MentionAckWaitFix is the start-up error of an --ack-wait out of bounds.
+const MentionAckWaitFix = "must be between 1s and 5s: a mention in flight on a replica that dies is taken up by another only after it, and escalation decides a mention without a part that comes later than its --join-timeout (10s by default)"
