@@ -367,26 +367,31 @@ func receiverDown(ctx context.Context, s *Suite, length time.Duration) ([]Window
 // letters are meant, not a failure.
 const PoisonHeader = "Chaos-Poison"
 
-// deadLetterRefused deletes the dead-letter stream, so that publishing a
+// deadLetterRefused deletes the dead-letter streams, so that publishing a
 // dead letter fails, and publishes messages every consumer must
-// dead-letter. While the stream is gone a consumer must keep the message
-// (redeliver it) rather than ack it; once the stream is back, each poison
-// message must reach it once per consumer that reads its subject.
+// dead-letter. While the streams are gone a consumer must keep the message
+// (redeliver it) rather than ack it; once they are back, each poison
+// message must reach them once per consumer that reads its subject.
 func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
 	if err := s.at(ctx, time.Now(), time.Second, 3*time.Second); err != nil {
 		return nil, err
 	}
-	name := s.names.Stream(bus.NounDeadLetter)
 	callCtx, cancel := context.WithTimeout(ctx, jsCall)
 	defer cancel()
-	st, err := s.js.Stream(callCtx, name)
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", name, err)
+	var cfgs []jetstream.StreamConfig
+	for _, service := range bus.DeadLetterers() {
+		name := s.names.DeadLetterStream(service)
+		st, err := s.js.Stream(callCtx, name)
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", name, err)
+		}
+		cfgs = append(cfgs, st.CachedInfo().Config)
 	}
-	cfg := st.CachedInfo().Config
-	w := Window{Fault: "dead-letter stream deleted", At: time.Now()}
-	if err := s.js.DeleteStream(callCtx, name); err != nil {
-		return nil, fmt.Errorf("delete %s: %w", name, err)
+	w := Window{Fault: "dead-letter streams deleted", At: time.Now()}
+	for _, cfg := range cfgs {
+		if err := s.js.DeleteStream(callCtx, cfg.Name); err != nil {
+			return nil, fmt.Errorf("delete %s: %w", cfg.Name, err)
+		}
 	}
 	subject := s.names.Ingested("x")
 	var seqs []uint64
@@ -407,14 +412,16 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 	if err != nil {
 		return []Window{w}, err
 	}
-	s.logf("dead-letter stream deleted; %d poison messages published on %s, read by %v", len(seqs), subject, readers)
+	s.logf("dead-letter streams deleted; %d poison messages published on %s, read by %v", len(seqs), subject, readers)
 	if err := sleep(ctx, 10*time.Second); err != nil {
 		return []Window{w}, err
 	}
 	createCtx, cancel := context.WithTimeout(ctx, jsCall)
 	defer cancel()
-	if _, err := s.js.CreateStream(createCtx, cfg); err != nil {
-		return []Window{w}, fmt.Errorf("create %s again: %w", name, err)
+	for _, cfg := range cfgs {
+		if _, err := s.js.CreateStream(createCtx, cfg); err != nil {
+			return []Window{w}, fmt.Errorf("create %s again: %w", cfg.Name, err)
+		}
 	}
 	ws := []Window{s.restored(w)}
 	// A consumer that failed to dead-letter naks for its longest backoff
@@ -481,7 +488,7 @@ func (s *Suite) deadLettersOf(ctx context.Context, seqs []uint64) (int, error) {
 		want[strconv.FormatUint(q, 10)] = true
 	}
 	ids := map[string]bool{}
-	err := s.each(ctx, bus.NounDeadLetter, func(msg jetstream.Msg) {
+	err := s.eachDeadLetter(ctx, func(msg jetstream.Msg) {
 		h := msg.Headers()
 		if h.Get(bus.HeaderDeadStream) == s.names.Stream(bus.NounMentions) && want[h.Get(bus.HeaderDeadSeq)] {
 			ids[h.Get(nats.MsgIdHdr)] = true

@@ -66,7 +66,7 @@ func (s *Suite) Observe(ctx context.Context) (Observed, error) {
 	if err != nil {
 		return ob, err
 	}
-	err = s.each(ctx, bus.NounDeadLetter, func(msg jetstream.Msg) {
+	err = s.eachDeadLetter(ctx, func(msg jetstream.Msg) {
 		h := msg.Headers()
 		d := DeadLetter{Reason: h.Get(bus.HeaderDeadReason), Subject: h.Get(bus.HeaderDeadSubject), MentionID: h.Get(bus.HeaderMentionID)}
 		if meta, err := msg.Metadata(); err == nil {
@@ -90,22 +90,38 @@ func eventOf(e *fbv1.CaseEvent) Event {
 
 // each calls fn with every message of noun's stream.
 func (s *Suite) each(ctx context.Context, noun string, fn func(jetstream.Msg)) error {
-	stream, err := s.js.Stream(ctx, s.names.Stream(noun))
+	return s.eachIn(ctx, s.names.Stream(noun), fn)
+}
+
+// eachDeadLetter calls fn with every dead letter, of every service's
+// dead-letter stream.
+func (s *Suite) eachDeadLetter(ctx context.Context, fn func(jetstream.Msg)) error {
+	for _, service := range bus.DeadLetterers() {
+		if err := s.eachIn(ctx, s.names.DeadLetterStream(service), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachIn calls fn with every message of the stream name.
+func (s *Suite) eachIn(ctx context.Context, name string, fn func(jetstream.Msg)) error {
+	stream, err := s.js.Stream(ctx, name)
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", noun, err)
+		return fmt.Errorf("stream %s: %w", name, err)
 	}
 	info, err := stream.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", noun, err)
+		return fmt.Errorf("stream %s: %w", name, err)
 	}
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		return fmt.Errorf("read %s: %w", noun, err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
 	for seen := uint64(0); seen < info.State.Msgs; {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			return fmt.Errorf("read %s: %w", noun, err)
+			return fmt.Errorf("read %s: %w", name, err)
 		}
 		n := 0
 		for msg := range batch.Messages() {

@@ -78,11 +78,11 @@ func TestEveryServiceCanDoItsOwnWork(t *testing.T) {
 	if _, err := harness.Publish(ctx, names.Ingested("x"), []byte("\xff not a mention"), jetstream.WithMsgID("garbage-1")); err != nil {
 		t.Fatal(err)
 	}
-	dead, err := harness.Stream(ctx, names.Stream(bus.NounDeadLetter))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, service := range []string{"scorer", "reach"} {
+		dead, err := harness.Stream(ctx, names.DeadLetterStream(service))
+		if err != nil {
+			t.Fatal(err)
+		}
 		testkit.Eventually(t, service+" dead-letters the garbage", func() bool {
 			_, err := dead.GetLastMsgForSubject(ctx, names.DeadLetter(service))
 			return err == nil

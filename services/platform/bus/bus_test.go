@@ -56,7 +56,7 @@ func (r rig) consumeWith(t testing.TB, h bus.Handler, configure func(*bus.Consum
 		Service: "test", Purpose: "mentions", Stream: r.names.Stream(bus.NounMentions),
 		Subjects: []string{r.names.Scored()}, MaxDeliver: 3, MaxInFlight: 4,
 		AckWait: 5 * time.Second, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
-		DeadLetter: r.names.DeadLetter("test"), Handler: h,
+		DeadLetter: r.names.DeadLetter("scorer"), Handler: h,
 	}
 	configure(&cfg)
 	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, telemetrytest.New(t, "bus"), cfg)
@@ -94,7 +94,7 @@ func (r rig) acked(t *testing.T, purpose string) {
 
 func (r rig) deadLetters(t *testing.T, want int) []jetstream.Msg {
 	t.Helper()
-	cons, err := r.js.OrderedConsumer(context.Background(), r.names.Stream(bus.NounDeadLetter), jetstream.OrderedConsumerConfig{})
+	cons, err := r.js.OrderedConsumer(context.Background(), r.names.DeadLetterStream("scorer"), jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestPanicIsRetriedThenDeadLetteredAfterMaxDeliver(t *testing.T) {
 // deadLettered is how many messages the dead-letter stream holds.
 func (r rig) deadLettered(t *testing.T) uint64 {
 	t.Helper()
-	st, err := r.js.Stream(context.Background(), r.names.Stream(bus.NounDeadLetter))
+	st, err := r.js.Stream(context.Background(), r.names.DeadLetterStream("scorer"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +401,7 @@ func TestSlowHandlerIsNotRedeliveredWhileItWorks(t *testing.T) {
 	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, telemetrytest.New(t, "bus"), bus.ConsumerConfig{
 		Service: "test", Purpose: "slow", Stream: r.names.Stream(bus.NounMentions),
 		Subjects: []string{r.names.Scored()}, MaxInFlight: 4, AckWait: 300 * time.Millisecond,
-		DeadLetter: r.names.DeadLetter("test"),
+		DeadLetter: r.names.DeadLetter("scorer"),
 		Handler: func(ctx context.Context, msg jetstream.Msg) error {
 			calls.Add(1)
 			// Working for three AckWaits is the behaviour under test, and

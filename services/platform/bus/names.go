@@ -15,6 +15,10 @@ const (
 	HeaderDeadCount   = "Firebreak-Dead-Deliveries"
 	HeaderDeadStream  = "Firebreak-Dead-Stream"
 	HeaderDeadSeq     = "Firebreak-Dead-Sequence"
+	// HeaderDeadAt is when a dead letter moved from the shared stream
+	// (MoveSharedDeadLetters) was first stored; its stream's time is
+	// when it moved.
+	HeaderDeadAt = "Firebreak-Dead-At"
 )
 
 // Event types, the value of the Firebreak-Event header.
@@ -48,7 +52,9 @@ const (
 	NounCommands      = "commands"
 )
 
-// Nouns are every stream's noun, in the order EnsureStreams creates them.
+// Nouns are every stream's noun. Each noun has one stream, but for dead
+// letters: each service that consumes has a dead-letter stream of its own
+// (DeadLetterStream), and the noun's limits and budget apply to each.
 var Nouns = []string{NounMentions, NounCases, NounNotifications, NounDeadLetter, NounCommands}
 
 // Names derives every subject and stream name from one prefix, so two
@@ -102,6 +108,27 @@ func (n Names) CaseCommands() string { return n.Prefix + ".commands.cases" }
 
 // DeadLetter is the subject of messages a service gave up on.
 func (n Names) DeadLetter(service string) string { return n.Prefix + ".deadletter." + service }
+
+// DeadLetterStream is the stream of one service's dead letters,
+// FIREBREAK_DEADLETTER_SCORER. Each service has its own because NATS
+// cannot restrict a read from a stream by subject: only a stream per
+// service lets the permissions give a service its own dead letters (which
+// hold customers' texts) and nobody else's, and gives each service its
+// own budget, so one service's flood of dead letters never refuses
+// another's.
+func (n Names) DeadLetterStream(service string) string {
+	return n.Stream(NounDeadLetter + "_" + service)
+}
+
+// SharedDeadLetterStream is the one dead-letter stream of releases before
+// DeadLetterStream, FIREBREAK_DEADLETTER. The stream owner moves its dead
+// letters into their services' streams (MoveSharedDeadLetters).
+func (n Names) SharedDeadLetterStream() string { return n.Stream(NounDeadLetter) }
+
+// sharedDeadLetterSubjects are the subjects the shared dead-letter stream
+// is given once it is moved aside, so the services' streams can take
+// DeadLetter's subjects (two streams may not share a subject).
+func (n Names) sharedDeadLetterSubjects() string { return n.Prefix + ".deadletter-shared.>" }
 
 // Durable is a consumer's durable name: <service>-<purpose>.
 func Durable(service, purpose string) string { return service + "-" + purpose }

@@ -40,8 +40,8 @@ func ObserveStreams(meter metric.Meter, js jetstream.JetStream, names Names) (me
 		ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 		defer cancel()
 		var errs []error
-		for _, noun := range Nouns {
-			name := names.Stream(noun)
+		for _, spec := range names.Streams() {
+			name := spec.Name
 			info, err := js.Stream(ctx, name)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("stream %s: %w", name, err))

@@ -33,6 +33,19 @@ var consumers = []consumerUse{
 	{"notifier", "cases", NounCases},
 }
 
+// DeadLetterers are the services that consume, and so dead-letter, in
+// the order of their consumers: each has a dead-letter stream of its own
+// (DeadLetterStream).
+func DeadLetterers() []string {
+	var out []string
+	for _, c := range consumers {
+		if !slices.Contains(out, c.service) {
+			out = append(out, c.service)
+		}
+	}
+	return out
+}
+
 // publishes are the event subjects each service publishes, besides its
 // dead letters.
 func (n Names) publishes(service string) []string {
@@ -71,8 +84,11 @@ func (n Names) Inbox(service string) string { return "_INBOX." + n.Prefix + "." 
 //   - every service: JetStream account info and stream info (the stream
 //     metrics), and replies on its own inbox;
 //   - a consumer's service: create, look up and pull its own durable on its
-//     own stream, ack its messages, and publish its dead letters;
-//   - the stream owner alone: create and update the streams.
+//     own stream, ack its messages, and publish, read and delete its dead
+//     letters, in its own dead-letter stream;
+//   - the stream owner alone: create and update the streams, and move the
+//     dead letters of the shared stream of earlier releases into their
+//     services' streams.
 //
 // The chart's NATS authorization config is rendered from it
 // (tools/cmd/natsperms) and a test keeps the two equal.
@@ -83,12 +99,22 @@ func (n Names) Permissions(service string) (Permission, error) {
 	var p Permission
 	p.Publish = append(p.Publish, n.publishes(service)...)
 	p.Publish = append(p.Publish, "$JS.API.INFO")
-	for _, noun := range Nouns {
-		p.Publish = append(p.Publish, "$JS.API.STREAM.INFO."+n.Stream(noun))
+	for _, st := range n.Streams() {
+		p.Publish = append(p.Publish, "$JS.API.STREAM.INFO."+st.Name)
 	}
 	if service == StreamOwner {
-		for _, noun := range Nouns {
-			p.Publish = append(p.Publish, "$JS.API.STREAM.CREATE."+n.Stream(noun), "$JS.API.STREAM.UPDATE."+n.Stream(noun))
+		for _, st := range n.Streams() {
+			p.Publish = append(p.Publish, "$JS.API.STREAM.CREATE."+st.Name, "$JS.API.STREAM.UPDATE."+st.Name)
+		}
+		// Moving the shared dead-letter stream of earlier releases aside
+		// and its dead letters into their services' streams.
+		shared := n.SharedDeadLetterStream()
+		p.Publish = append(p.Publish, "$JS.API.STREAM.INFO."+shared, "$JS.API.STREAM.UPDATE."+shared,
+			"$JS.API.STREAM.MSG.GET."+shared, "$JS.API.STREAM.MSG.DELETE."+shared)
+		for _, s := range DeadLetterers() {
+			if s != service {
+				p.Publish = append(p.Publish, n.DeadLetter(s))
+			}
 		}
 	}
 	deadLetters := false
@@ -108,8 +134,9 @@ func (n Names) Permissions(service string) (Permission, error) {
 	}
 	if deadLetters {
 		// Its dead letters, and reading and deleting them for
-		// DeadLetterService (list, show, replay).
-		dl := n.Stream(NounDeadLetter)
+		// DeadLetterService (list, show, replay): in a stream of its own,
+		// since NATS cannot limit a read from a stream to a subject.
+		dl := n.DeadLetterStream(service)
 		p.Publish = append(p.Publish, n.DeadLetter(service), "$JS.API.STREAM.MSG.GET."+dl, "$JS.API.STREAM.MSG.DELETE."+dl)
 	}
 	p.Subscribe = append(p.Subscribe, n.subscribes(service)...)

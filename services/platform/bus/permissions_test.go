@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,13 +43,19 @@ func allowed(t *testing.T, nc *nats.Conn, what string) {
 	}
 }
 
+// messages is how many messages the stream of noun holds; a consuming
+// service's name stands for its dead-letter stream.
 func messages(t *testing.T, srv *server.Server, noun string) uint64 {
 	t.Helper()
 	js, err := jetstream.New(bustest.Conn(t, srv))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(context.Background(), names.Stream(noun))
+	name := names.Stream(noun)
+	if slices.Contains(bus.DeadLetterers(), noun) {
+		name = names.DeadLetterStream(noun)
+	}
+	s, err := js.Stream(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,5 +198,69 @@ func TestEveryServiceHasPermissionsAndNoneElseDoes(t *testing.T) {
 	}
 	if _, err := names.Permissions("mallory"); err == nil {
 		t.Fatal("permissions for a service that does not exist")
+	}
+}
+
+// TestAServiceCannotReadAnothersDeadLetters: dead letters hold customers'
+// texts. Each service reads and deletes its own, in its own stream, and
+// neither another's nor the shared stream of earlier releases: NATS
+// cannot limit a read from a stream by subject, so a stream per service is
+// what the permissions can enforce.
+func TestAServiceCannotReadAnothersDeadLetters(t *testing.T) {
+	srv := bustest.Server(t)
+	ctx := context.Background()
+	harness, err := jetstream.New(bustest.Conn(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, service := range bus.DeadLetterers() {
+		if _, err := harness.Publish(ctx, names.DeadLetter(service), []byte(service+"'s customer text")); err != nil {
+			t.Fatalf("%s's dead letter: %v", service, err)
+		}
+	}
+	for _, service := range bus.Services {
+		for _, owner := range bus.DeadLetterers() {
+			get := "$JS.API.STREAM.MSG.GET." + names.DeadLetterStream(owner)
+			nc := bustest.ConnAs(t, srv, service)
+			js, err := jetstream.New(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if service == owner {
+				st, err := js.Stream(ctx, names.DeadLetterStream(owner))
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, err := st.GetMsg(ctx, 1)
+				if err != nil || string(raw.Data) != owner+"'s customer text" {
+					t.Fatalf("%s reading its own dead letter: %v, %v", service, raw, err)
+				}
+				allowed(t, nc, service+" reading its own dead letters")
+				continue
+			}
+			_ = nc.PublishRequest(get, nc.NewInbox(), []byte(`{"seq":1}`))
+			refused(t, nc, service+" reading "+owner+"'s dead letters", get)
+			for _, api := range []string{"STREAM.MSG.DELETE", "CONSUMER.CREATE"} {
+				subject := "$JS.API." + api + "." + names.DeadLetterStream(owner)
+				if api == "CONSUMER.CREATE" {
+					subject += ".peek"
+				}
+				nc := bustest.ConnAs(t, srv, service)
+				_ = nc.PublishRequest(subject, nc.NewInbox(), []byte(`{"seq":1}`))
+				refused(t, nc, service+" on "+owner+"'s dead letters", subject)
+			}
+		}
+		if service == bus.StreamOwner {
+			continue // it moves the shared stream's dead letters at upgrade
+		}
+		shared := "$JS.API.STREAM.MSG.GET." + names.SharedDeadLetterStream()
+		nc := bustest.ConnAs(t, srv, service)
+		_ = nc.PublishRequest(shared, nc.NewInbox(), []byte(`{"seq":1}`))
+		refused(t, nc, service+" reading the shared dead-letter stream", shared)
+	}
+	for _, owner := range bus.DeadLetterers() {
+		if n := messages(t, srv, owner); n != 1 {
+			t.Errorf("%s's dead-letter stream holds %d, want its one dead letter, not deleted by another", owner, n)
+		}
 	}
 }

@@ -46,7 +46,7 @@ type Limits struct {
 }
 
 // DefaultLimits are each stream's bounds unless StreamOptions.MaxBytes says
-// otherwise. They add up to under 6 GiB, which a laptop has; production
+// otherwise. They add up to about 7.1 GiB, which a laptop has; production
 // sizes them to its disk with --stream-max-bytes (and the alert
 // FirebreakStreamNearLimit says when one fills).
 //
@@ -93,23 +93,55 @@ type StreamOptions struct {
 	Logger *slog.Logger
 }
 
+// StreamSpec is one of Firebreak's streams.
+type StreamSpec struct {
+	Name     string
+	Subjects []string
+	// Noun is the noun whose limits (DefaultLimits) and budget
+	// (StreamOptions.MaxBytes) the stream takes.
+	Noun string
+}
+
+// Streams are every Firebreak stream, in the order EnsureStreams creates
+// them: one per noun, but one per consuming service for dead letters
+// (DeadLetterStream).
+func (n Names) Streams() []StreamSpec {
+	var out []StreamSpec
+	for _, noun := range Nouns {
+		if noun != NounDeadLetter {
+			out = append(out, StreamSpec{Name: n.Stream(noun), Subjects: []string{n.All(noun)}, Noun: noun})
+			continue
+		}
+		for _, service := range DeadLetterers() {
+			out = append(out, StreamSpec{Name: n.DeadLetterStream(service), Subjects: []string{n.DeadLetter(service)}, Noun: noun})
+		}
+	}
+	return out
+}
+
 // EnsureStreams creates or updates Firebreak's streams. It is idempotent, so
 // every replica of the stream owner (StreamOwner) calls it at start-up; the
-// other services wait for the streams with AwaitStreams.
+// other services wait for the streams with AwaitStreams. The shared
+// dead-letter stream of earlier releases is moved aside first, and its dead
+// letters into their services' streams after (MoveSharedDeadLetters).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, names Names, opts StreamOptions) error {
+	shared, err := moveSharedAside(ctx, js, names)
+	if err != nil {
+		return err
+	}
 	replicas := max(opts.Replicas, 1)
 	maxAge := opts.MaxAge
 	if maxAge == 0 {
 		maxAge = 7 * 24 * time.Hour
 	}
-	for _, noun := range Nouns {
-		lim := DefaultLimits[noun]
-		if b, ok := opts.MaxBytes[noun]; ok {
+	for _, spec := range names.Streams() {
+		lim := DefaultLimits[spec.Noun]
+		if b, ok := opts.MaxBytes[spec.Noun]; ok {
 			lim.MaxBytes = b
 		}
 		cfg := jetstream.StreamConfig{
-			Name:       names.Stream(noun),
-			Subjects:   []string{names.All(noun)},
+			Name:       spec.Name,
+			Subjects:   spec.Subjects,
 			Storage:    jetstream.FileStorage,
 			Replicas:   replicas,
 			MaxAge:     maxAge,
@@ -118,7 +150,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, names Names, opt
 			MaxMsgSize: lim.MaxMsgSize,
 			Discard:    lim.Discard,
 		}
-		if noun == NounDeadLetter {
+		if spec.Noun == NounDeadLetter {
 			// Dead letters wait for a person; keep them longer.
 			cfg.MaxAge = 30 * 24 * time.Hour
 		}
@@ -137,6 +169,18 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, names Names, opt
 			}
 			return fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
 		}
+	}
+	if shared == nil {
+		return nil
+	}
+	moved, err := MoveSharedDeadLetters(ctx, js, names, shared)
+	if opts.Logger != nil && (moved > 0 || err != nil) {
+		opts.Logger.Info("moved dead letters from the shared stream into their services' streams",
+			"from", names.SharedDeadLetterStream(), "moved", moved, "err", err)
+	}
+	if err != nil {
+		return fmt.Errorf("move the dead letters of %s into their services' streams (what was moved is gone from it; start again to move the rest): %w",
+			names.SharedDeadLetterStream(), err)
 	}
 	return nil
 }
@@ -188,8 +232,8 @@ func AwaitStreams(ctx context.Context, js jetstream.JetStream, names Names, log 
 
 // missingStream is the first stream that does not exist, or "".
 func missingStream(ctx context.Context, js jetstream.JetStream, names Names) (string, error) {
-	for _, noun := range Nouns {
-		name := names.Stream(noun)
+	for _, spec := range names.Streams() {
+		name := spec.Name
 		_, err := js.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			return name, nil

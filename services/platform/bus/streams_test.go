@@ -41,9 +41,9 @@ func TestEachStreamHasItsOwnBudgetSizeLimitAndDiscardPolicy(t *testing.T) {
 	if err := bus.EnsureStreams(context.Background(), js, names, bus.StreamOptions{MaxBytes: budgets}); err != nil {
 		t.Fatal(err)
 	}
-	for _, noun := range bus.Nouns {
-		cfg, want := streamInfo(t, js, names.Stream(noun)).Config, bus.DefaultLimits[noun]
-		if b, ok := budgets[noun]; ok {
+	for _, spec := range names.Streams() {
+		cfg, want := streamInfo(t, js, spec.Name).Config, bus.DefaultLimits[spec.Noun]
+		if b, ok := budgets[spec.Noun]; ok {
 			want.MaxBytes = b
 		}
 		if cfg.MaxBytes != want.MaxBytes || cfg.MaxMsgSize != want.MaxMsgSize || cfg.Discard != want.Discard {
@@ -74,20 +74,24 @@ func TestEachStreamHasItsOwnBudgetSizeLimitAndDiscardPolicy(t *testing.T) {
 		t.Fatalf("a case event after the mention flood: %v", err)
 	}
 
-	// Dead letters past their budget: the new one is refused, none is lost.
+	// Dead letters past their budget: the new one is refused, none is lost,
+	// and another service's dead letters are still taken.
 	var refused error
 	stored := 0
 	for i := range 64 {
-		if refused = publish(names.DeadLetter("test"), "dl-"+strconv.Itoa(i), 1<<10); refused != nil {
+		if refused = publish(names.DeadLetter("scorer"), "dl-"+strconv.Itoa(i), 1<<10); refused != nil {
 			break
 		}
 		stored++
 	}
-	d := streamInfo(t, js, names.Stream(bus.NounDeadLetter)).State
+	d := streamInfo(t, js, names.DeadLetterStream("scorer")).State
 	if refused == nil || d.FirstSeq != 1 || d.Msgs != uint64(stored) {
 		t.Fatalf("dead letters past a 16 KiB budget: refused %v, stream holds %d of %d from seq %d; want a refusal and the oldest kept", refused, d.Msgs, stored, d.FirstSeq)
 	}
 	t.Logf("dead letters: %d of 1 KiB stored, the next refused: %v", stored, refused)
+	if err := publish(names.DeadLetter("reach"), "dl-reach", 1<<10); err != nil {
+		t.Fatalf("reach's dead letter after the scorer's filled its stream: %v", err)
+	}
 
 	// A message larger than its stream's producers make is refused there,
 	// and only there.

@@ -158,7 +158,7 @@ func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) 
 	fs.StringVar(&c.SubjectPrefix, "subject-prefix", "firebreak", "prefix of every NATS subject and stream")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas for the streams this service creates (3 in production); an existing stream with more keeps them unless --stream-scale-down")
 	c.StreamMaxBytes = ByteBudgets{}
-	fs.Var(c.StreamMaxBytes, "stream-max-bytes", "disk budgets of streams, e.g. 'mentions=20GiB,cases=2GiB' (nouns: "+strings.Join(bus.Nouns, ", ")+"); unset ones keep their defaults")
+	fs.Var(c.StreamMaxBytes, "stream-max-bytes", "disk budgets of streams, e.g. 'mentions=20GiB,cases=2GiB' (nouns: "+strings.Join(bus.Nouns, ", ")+"; deadletter sets each service's dead-letter stream); unset ones keep their defaults")
 	fs.BoolVar(&c.StreamScaleDown, "stream-scale-down", false, "let --stream-replicas and --stream-max-bytes lower an existing stream's (off: the larger is kept)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", httpAddr, "address of the HTTP server (health, readiness, metrics)")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "address of the gRPC server")

@@ -43,7 +43,7 @@ func New(js jetstream.JetStream, names bus.Names, service string, handle bus.Han
 }
 
 func (s *Server) stream(ctx context.Context) (jetstream.Stream, error) {
-	st, err := s.js.Stream(ctx, s.names.Stream(bus.NounDeadLetter))
+	st, err := s.js.Stream(ctx, s.names.DeadLetterStream(s.service))
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "dead-letter stream: %v", err)
 	}
@@ -130,9 +130,13 @@ func (s *Server) get(ctx context.Context, seq uint64) (jetstream.Stream, *jetstr
 func (s *Server) summary(raw *jetstream.RawStreamMsg) *fbv1.DeadLetter {
 	h := raw.Header
 	deliveries, _ := strconv.Atoi(h.Get(bus.HeaderDeadCount))
+	at := raw.Time
+	if first, err := time.Parse(time.RFC3339Nano, h.Get(bus.HeaderDeadAt)); err == nil {
+		at = first // moved from the shared stream of an earlier release
+	}
 	return &fbv1.DeadLetter{
 		Sequence: raw.Sequence, Service: s.service, Subject: h.Get(bus.HeaderDeadSubject), Reason: h.Get(bus.HeaderDeadReason),
-		Deliveries: int32(deliveries), At: timestamppb.New(raw.Time), EventType: h.Get(bus.HeaderEvent),
+		Deliveries: int32(deliveries), At: timestamppb.New(at), EventType: h.Get(bus.HeaderEvent),
 		MentionId: h.Get(bus.HeaderMentionID), CaseId: h.Get(bus.HeaderCaseID),
 	}
 }
