@@ -239,6 +239,19 @@ func (r *rig) decision(id string) *fbv1.Decision {
 	return d
 }
 
+// opened waits for mention id's decision and for its case event on the bus.
+// A decision is stored before its events are published: a test that moves
+// the clock on before then could fire the chain's next level ahead of the
+// opening page, which a real ack timeout of minutes never does.
+func (r *rig) opened(id string) *fbv1.Decision {
+	r.t.Helper()
+	d := r.decision(id)
+	r.waitEvents("the case event of "+id, func(evs []*fbv1.CaseEvent) bool {
+		return slices.ContainsFunc(evs, func(e *fbv1.CaseEvent) bool { return e.MentionId == id })
+	})
+	return d
+}
+
 func types(evs []*fbv1.CaseEvent) []string {
 	var out []string
 	for _, e := range evs {
@@ -337,7 +350,7 @@ func TestChainPagesNextLevelUntilAcknowledged(t *testing.T) {
 	m := mention("x:chain", "loud", 500_000, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
-	r.decision("x:chain")
+	r.opened("x:chain")
 	r.elapse(150 * time.Millisecond) // level 1's ack timeout
 	evs := r.waitEvents("level 2 to fire", func(evs []*fbv1.CaseEvent) bool {
 		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_ESCALATED) >= 1
@@ -370,7 +383,7 @@ func TestResolvedCaseStopsItsChain(t *testing.T) {
 	m := mention("x:done", "calm", 500_000, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
-	d := r.decision("x:done")
+	d := r.opened("x:done")
 	if _, err := r.svc[0].ResolveCase(asAna(), &fbv1.ResolveCaseRequest{Id: d.CaseId, Note: "called him"}); err != nil {
 		t.Fatal(err)
 	}
@@ -623,7 +636,7 @@ func TestAcknowledgementFromAReceiverStopsTheChain(t *testing.T) {
 	m := mention("x:paged", "paged", 500_000, time.Now())
 	r.send(scored(m, 0.9), 1)
 	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
-	d := r.decision("x:paged")
+	d := r.opened("x:paged")
 	cmd := &fbv1.CaseCommand{Id: "pd-1", CaseId: d.CaseId, Action: fbv1.CaseCommandAction_CASE_COMMAND_ACTION_ACKNOWLEDGE, Actor: "ana@pagerduty", Source: "pagerduty"}
 	for i := range 2 { // a webhook delivered twice
 		if _, err := r.bus.Publisher.Publish(context.Background(), bus.Event{Subject: r.bus.Names.CaseCommands(), MsgID: fmt.Sprintf("pd-1#%d", i), Message: cmd}); err != nil {
