@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/tools/load"
+	"github.com/firebreak/firebreak/tools/streamscan"
 )
 
 // Decided asks escalation for the decisions on the runs' mentions, waiting
@@ -88,7 +88,8 @@ func eventOf(e *fbv1.CaseEvent) Event {
 	}
 }
 
-// each calls fn with every message of noun's stream.
+// each calls fn with every message of noun's stream; a short read is an
+// error.
 func (s *Suite) each(ctx context.Context, noun string, fn func(jetstream.Msg)) error {
 	return s.eachIn(ctx, s.names.Stream(noun), fn)
 }
@@ -104,34 +105,8 @@ func (s *Suite) eachDeadLetter(ctx context.Context, fn func(jetstream.Msg)) erro
 	return nil
 }
 
-// eachIn calls fn with every message of the stream name.
+// eachIn calls fn with every message of the stream name; a short read is
+// an error.
 func (s *Suite) eachIn(ctx context.Context, name string, fn func(jetstream.Msg)) error {
-	stream, err := s.js.Stream(ctx, name)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", name, err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", name, err)
-	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
-	}
-	for seen := uint64(0); seen < info.State.Msgs; {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
-		}
-		n := 0
-		for msg := range batch.Messages() {
-			fn(msg)
-			n++
-		}
-		if n == 0 {
-			break
-		}
-		seen += uint64(n)
-	}
-	return nil
+	return streamscan.Each(ctx, s.js, name, fn)
 }

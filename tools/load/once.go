@@ -3,13 +3,13 @@ package load
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/tools/streamscan"
 )
 
 // Once is what the cases stream says about exactly-once decisions: a
@@ -36,7 +36,7 @@ type onceKey struct {
 func CheckOnce(ctx context.Context, js jetstream.JetStream, names bus.Names) (Once, error) {
 	ids := map[onceKey]map[string]bool{}
 	var decodeErr error
-	err := eachMsg(ctx, js, names.Stream(bus.NounCases), func(msg jetstream.Msg) {
+	err := streamscan.Each(ctx, js, names.Stream(bus.NounCases), func(msg jetstream.Msg) {
 		var ev fbv1.CaseEvent
 		if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
 			decodeErr = fmt.Errorf("case event on %s is not a CaseEvent: %w", msg.Subject(), err)
@@ -60,36 +60,4 @@ func CheckOnce(ctx context.Context, js jetstream.JetStream, names bus.Names) (On
 		o.Duplicated += len(set) - 1
 	}
 	return o, decodeErr
-}
-
-// eachMsg calls fn with every message the stream holds now.
-func eachMsg(ctx context.Context, js jetstream.JetStream, name string, fn func(jetstream.Msg)) error {
-	stream, err := js.Stream(ctx, name)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", name, err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", name, err)
-	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
-	}
-	for seen := uint64(0); seen < info.State.Msgs; {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
-		}
-		n := 0
-		for msg := range batch.Messages() {
-			fn(msg)
-			n++
-		}
-		if n == 0 {
-			return fmt.Errorf("read %s: %d of its %d messages came before the stream stopped answering", name, seen, info.State.Msgs)
-		}
-		seen += uint64(n)
-	}
-	return nil
 }
