@@ -567,17 +567,27 @@ func redisFailover(ctx context.Context, s *Suite, length time.Duration) ([]Windo
 	if err := s.at(ctx, time.Now(), length/10, length/4); err != nil {
 		return nil, err
 	}
+	// An earlier fault may have restarted the nodes: the replica must
+	// have its primary's data, or it does not take over.
+	if err := s.redis.WaitSynced(ctx, 60*time.Second); err != nil {
+		return nil, err
+	}
 	n, err := s.redis.Primary(ctx, s.intn(3))
 	if err != nil {
 		return nil, err
 	}
 	w := Window{Fault: "Redis primary " + s.redis.Addrs[n] + " SIGKILLed", At: time.Now()}
 	s.redis.Nodes[n].Kill()
-	if err := s.redis.WaitOK(ctx, 60*time.Second); err != nil {
+	if err := s.redis.WaitFailover(ctx, n, 60*time.Second); err != nil {
 		return []Window{w}, fmt.Errorf("no failover: %w", err)
 	}
 	w = s.restored(w)
 	if err := s.redis.Nodes[n].Start(ctx); err != nil {
+		return []Window{w}, err
+	}
+	// The old primary must come back as a replica of its successor,
+	// dropping what it had and the successor lacks.
+	if err := s.redis.WaitRole(ctx, n, "slave", 60*time.Second); err != nil {
 		return []Window{w}, err
 	}
 	return []Window{w}, s.redis.WaitOK(ctx, 60*time.Second)

@@ -70,7 +70,11 @@ func StartRedisCluster(ctx context.Context, dir string) (*RedisCluster, error) {
 		rc.Stop()
 		return nil, fmt.Errorf("redis-cli --cluster create: %w\n%s", err, out)
 	}
-	if err := rc.WaitOK(ctx, 60*time.Second); err != nil {
+	err = rc.WaitOK(ctx, 60*time.Second)
+	if err == nil {
+		err = rc.WaitSynced(ctx, 60*time.Second)
+	}
+	if err != nil {
 		rc.Stop()
 		return nil, err
 	}
@@ -112,6 +116,87 @@ func (rc *RedisCluster) WaitOK(ctx context.Context, within time.Duration) error 
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("redis cluster not ok at %s after %s", bad, within)
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitFailover waits until a replica has taken over from the stopped
+// primary at n: three other running nodes are primaries and the cluster
+// reports ok. cluster_state stays ok for the node timeout after a primary
+// dies, so WaitOK alone returns before any failover.
+func (rc *RedisCluster) WaitFailover(ctx context.Context, n int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		primaries := 0
+		for i, addr := range rc.Addrs {
+			if i == n || !rc.Nodes[i].Running() {
+				continue
+			}
+			if role, err := nodeRole(ctx, addr); err == nil && role == "master" {
+				primaries++
+			}
+		}
+		if primaries == 3 {
+			return rc.WaitOK(ctx, time.Until(deadline))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no replica took over from %s after %s (%d primaries among the others)", rc.Addrs[n], within, primaries)
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitSynced waits until every running replica has its primary's data
+// (master_link_status:up). A replica that never synced does not take over
+// from a primary that dies (its data counts as too old), so a failover
+// fault needs its replicas synced first.
+func (rc *RedisCluster) WaitSynced(ctx context.Context, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		behind := ""
+		for i, addr := range rc.Addrs {
+			if !rc.Nodes[i].Running() {
+				continue
+			}
+			info, err := nodeString(ctx, addr, "INFO", "replication")
+			if err != nil || (strings.Contains(info, "role:slave") && !strings.Contains(info, "master_link_status:up")) {
+				behind = addr
+				break
+			}
+		}
+		if behind == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("redis replica %s not synced with its primary after %s", behind, within)
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitRole waits until the node at n reports role (master or slave).
+func (rc *RedisCluster) WaitRole(ctx context.Context, n int, role string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		got, err := nodeRole(ctx, rc.Addrs[n])
+		if err == nil && got == role {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("redis %s is %q (%v) after %s, want %s", rc.Addrs[n], got, err, within, role)
 		}
 		select {
 		case <-time.After(100 * time.Millisecond):
