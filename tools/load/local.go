@@ -32,6 +32,10 @@ type LocalOptions struct {
 	// the one broker and Redis prefix, as a deployment's replicas do (0
 	// and 1 both mean one).
 	Replicas int
+	// Apart runs each service as a process of its own, from the binaries
+	// in BinDir, so that each one's CPU and RSS can be read (one replica).
+	Apart  bool
+	BinDir string
 }
 
 // Local is a whole Firebreak in this process: an embedded broker with its
@@ -39,7 +43,10 @@ type LocalOptions struct {
 // on the machine's Redis under a key prefix of its own.
 type Local struct {
 	Broker *server.Server
-	Stack  *stack.Stack
+	// Stack is the services in this process; Procs, with Apart, the
+	// services as processes of their own. One of them is set.
+	Stack *stack.Stack
+	Procs *Procs
 	// Extra are the replicas beyond the first, Stack.
 	Extra  []*stack.Stack
 	Sink   *Sink
@@ -102,6 +109,13 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 		},
 		NATSPasswordDir: passwords,
 	}
+	if opts.Apart {
+		if opts.Replicas > 1 {
+			return nil, errors.New("services run apart one replica each; leave out the replicas")
+		}
+		l.Procs, err = startProcs(ctx, stackOpts, opts.BinDir, l.dir)
+		return l, err
+	}
 	if l.Stack, err = stack.Start(ctx, stackOpts); err != nil {
 		return nil, fmt.Errorf("start the services: %w", err)
 	}
@@ -115,6 +129,38 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 	return l, nil
 }
 
+// IngestURL is where mentions are posted.
+func (l *Local) IngestURL() string {
+	if l.Procs != nil {
+		return "http://" + l.Procs.HTTPAddr("ingest") + "/v1/mentions"
+	}
+	return "http://" + l.Stack.Ingest.HTTPAddr() + "/v1/mentions"
+}
+
+// EscalationAddr is escalation's gRPC address.
+func (l *Local) EscalationAddr() string {
+	if l.Procs != nil {
+		return l.Procs.GRPCAddr("escalation")
+	}
+	return l.Stack.Escalation.GRPCAddr()
+}
+
+// Token is a key every service of the run accepts.
+func (l *Local) Token() string {
+	if l.Procs != nil {
+		return l.Procs.Token
+	}
+	return l.Stack.Token
+}
+
+// Pids are the services' process ids when they run apart (else nil).
+func (l *Local) Pids() map[string]int {
+	if l.Procs == nil {
+		return nil
+	}
+	return l.Procs.Pids()
+}
+
 // Close drains the services, stops the broker and sink, and deletes the
 // run's Redis keys and JetStream files.
 func (l *Local) Close(ctx context.Context) error {
@@ -124,6 +170,9 @@ func (l *Local) Close(ctx context.Context) error {
 	}
 	if l.Stack != nil {
 		errs = append(errs, l.Stack.Stop(ctx))
+	}
+	if l.Procs != nil {
+		errs = append(errs, l.Procs.Stop())
 	}
 	if l.Sink != nil {
 		errs = append(errs, l.Sink.Close())

@@ -58,6 +58,10 @@ type Headline struct {
 	CeilingSingleStream float64 `json:"broker_ceiling_single_stream_per_s,omitempty"`
 	// PeakRSSMiB is the highest resident set of the process over the runs.
 	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
+	// PeakServiceRSSMiB is the highest resident set of any one service
+	// run as a process of its own (Summary.Apart), and PeakService names it.
+	PeakServiceRSSMiB float64 `json:"peak_service_rss_mib,omitempty"`
+	PeakService       string  `json:"peak_service,omitempty"`
 	// Targets are the issue's targets, each measured and judged.
 	Targets []Goal `json:"targets"`
 }
@@ -84,6 +88,9 @@ type Summary struct {
 	// Scale is the fast phase again with 1, 2, 4... replicas of every
 	// service, each on a fresh stack with the default sync.
 	Scale []Scale `json:"scale_out,omitempty"`
+	// Apart is the fast phase again, default sync, with each service a
+	// process of its own: each one's CPU and peak RSS (loadgen --apart).
+	Apart *Phase `json:"services_apart,omitempty"`
 	// Capacity is the capacity model built from the runs.
 	Capacity *Capacity `json:"capacity,omitempty"`
 	Headline Headline  `json:"headline"`
@@ -154,8 +161,9 @@ func (s *Summary) Compute() {
 		for _, p := range r.Phases {
 			h.PeakRSSMiB = max(h.PeakRSSMiB, p.Usage.PeakRSSMiB)
 		}
-		h.Targets = append(h.Targets, targets(r)...)
+		h.Targets = append(h.Targets, targets(r, s.Apart == nil)...)
 	}
+	h.Targets = append(h.Targets, apartTargets(h, s.Apart)...)
 	if h.CeilingAlways > 0 && h.CeilingDefault > 0 {
 		h.CeilingCostPercent = 100 - percent(h.CeilingAlways, h.CeilingDefault)
 	}
@@ -190,12 +198,28 @@ func scaleTargets(runs []Scale) []Goal {
 	}
 }
 
+// apartTargets judges each service's RSS, read with the services apart,
+// against 150 MiB, and names the largest in the headline.
+func apartTargets(h *Headline, apart *Phase) []Goal {
+	if apart == nil || len(apart.Usage.RSSByService) == 0 {
+		return nil
+	}
+	for name, rss := range apart.Usage.RSSByService {
+		if rss > h.PeakServiceRSSMiB || (rss == h.PeakServiceRSSMiB && name < h.PeakService) {
+			h.PeakServiceRSSMiB, h.PeakService = rss, name
+		}
+	}
+	v := h.PeakServiceRSSMiB
+	return []Goal{{Name: "peak RSS of any service (" + h.PeakService + "), run apart", Sync: syncName(false), Measured: v, AtMost: true, Bound: 150, Unit: "MiB", Met: v <= 150}}
+}
+
 // targets judges one run against the targets for its sync setting: with
 // the default sync, 4,000/s end to end, 30% of the best layout's ceiling
 // and p99 20 ms at 1,000/s offered; with sync always 1,500/s and p99
-// 50 ms; with both, p99 to a delivered page 100 ms and RSS under 150 MiB
-// (in process the whole process's RSS, so a bound for each service).
-func targets(r Run) []Goal {
+// 50 ms; with both, p99 to a delivered page 100 ms. RSS under 150 MiB per
+// service is judged on the whole process's RSS (a bound for each service)
+// when wholeRSS says no run had the services apart.
+func targets(r Run, wholeRSS bool) []Goal {
 	sync := syncName(r.SyncAlways)
 	least := func(name string, v, bound float64, unit string) Goal {
 		return Goal{Name: name, Sync: sync, Measured: v, Bound: bound, Unit: unit, Met: v >= bound}
@@ -227,7 +251,7 @@ func targets(r Run) []Goal {
 		out = append(out, most(fmt.Sprintf("p99 ingest->decision at %.0f/s offered", p.Rate), p99, p99bound, "ms"),
 			most(fmt.Sprintf("p99 ingest->page delivered at %.0f/s offered", p.Rate), p.Delivery.P99, 100, "ms"))
 	}
-	if rss > 0 {
+	if rss > 0 && wholeRSS {
 		out = append(out, most("peak RSS of all services in one process", rss, 150, "MiB"))
 	}
 	return out
@@ -298,6 +322,10 @@ func (s *Summary) WriteText(w io.Writer) {
 			p := r.Phase
 			fmt.Fprintf(w, "  %-8d %7d %7d %7.0f %8.2f %7.1f %11d\n", r.Replicas, p.Sent, p.Decided, p.Throughput, p.Decision.P99, p.CPU.Process, r.Once.Duplicated)
 		}
+	}
+	if p := s.Apart; p != nil {
+		fmt.Fprintf(w, "\nSERVICES APART (fast phase, sync default, a process per service): %d sent, %d decided, %.0f/s, p99 %.2f ms\n", p.Sent, p.Decided, p.Throughput, p.Decision.P99)
+		fmt.Fprintf(w, "  CPU s: %s\n  peak RSS MiB: %s\n", byService(p.Usage.CPUByService), byService(p.Usage.RSSByService))
 	}
 	if s.Capacity != nil {
 		s.Capacity.WriteText(w)

@@ -31,6 +31,9 @@ type Target struct {
 	Sink *Sink
 	// Redis, when set, has its CPU time reported beside the run's.
 	Redis redis.UniversalClient
+	// Pids are the services' process ids, by name, when they run as
+	// processes of their own (Procs): each one's CPU and RSS is reported.
+	Pids map[string]int
 }
 
 // Spec describes one phase.
@@ -78,7 +81,7 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 		pagesBefore = len(t.Sink.Pages())
 	}
 	before := t.cpu(ctx)
-	stopUsage, err := watchUsage(spec.Profile)
+	stopUsage, err := watchUsage(spec.Profile, t.Pids)
 	if err != nil {
 		return Phase{}, err
 	}
@@ -103,6 +106,9 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 	p.CPU = CPU{Process: after.Process - before.Process, Redis: after.Redis - before.Redis,
 		RedisCommands: after.RedisCommands - before.RedisCommands, StoredBytes: after.StoredBytes - before.StoredBytes}
 	p.Usage = usage
+	for name := range t.Pids {
+		p.CPU.Process += usage.CPUByService[name] // the services' CPU is not this process's
+	}
 	return p, nil
 }
 

@@ -1,15 +1,11 @@
 package load
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime/pprof"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,17 +17,23 @@ import (
 // it), so the phase's CPU profile splits CPU time by service; what carries
 // no label is the embedded broker and the load generator. Memory cannot be
 // split inside one process: RSS is the whole process's peak, an upper
-// bound for each service.
+// bound for each service. Services run apart (Procs) are read from /proc,
+// CPU and RSS each.
 type Usage struct {
-	// CPUByService is CPU seconds per service label ("other": unlabelled).
+	// CPUByService is CPU seconds per service label ("other": unlabelled,
+	// the broker and the load generator).
 	CPUByService map[string]float64 `json:"cpu_by_service_s,omitempty"`
 	// PeakRSSMiB is the process's highest resident set during the phase.
 	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
+	// RSSByService is each service's highest resident set during the
+	// phase, when the services run as processes of their own.
+	RSSByService map[string]float64 `json:"peak_rss_by_service_mib,omitempty"`
 }
 
-// watchUsage profiles the process and samples its RSS until stop is
-// called; the profile is also copied to keep when that is set.
-func watchUsage(keep io.Writer) (stop func() (Usage, error), err error) {
+// watchUsage profiles the process and samples its RSS, and those of the
+// services in pids (by name), until stop is called; the profile is also
+// copied to keep when that is set.
+func watchUsage(keep io.Writer, pids map[string]int) (stop func() (Usage, error), err error) {
 	var buf bytes.Buffer
 	if err := pprof.StartCPUProfile(&buf); err != nil {
 		return nil, fmt.Errorf("start CPU profile: %w", err)
@@ -39,13 +41,15 @@ func watchUsage(keep io.Writer) (stop func() (Usage, error), err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var peak float64
+	apart := newApartUsage(pids)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			peak = max(peak, rssMiB())
+			peak = max(peak, statusRSS("/proc/self/status"))
+			apart.sample()
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
@@ -65,8 +69,54 @@ func watchUsage(keep io.Writer) (stop func() (Usage, error), err error) {
 		}
 		var err error
 		u.CPUByService, err = cpuByLabel(&buf, "service")
+		apart.add(&u)
 		return u, err
 	}, nil
+}
+
+// apartUsage follows the services running as processes of their own.
+type apartUsage struct {
+	pids     map[string]int
+	cpuStart map[string]float64
+	cpuLast  map[string]float64
+	peak     map[string]float64
+}
+
+func newApartUsage(pids map[string]int) *apartUsage {
+	a := &apartUsage{pids: pids, cpuStart: map[string]float64{}, cpuLast: map[string]float64{}, peak: map[string]float64{}}
+	for name, pid := range pids {
+		if cpu, _, ok := procUsage(pid); ok {
+			a.cpuStart[name] = cpu
+		}
+	}
+	return a
+}
+
+// sample reads each service's CPU and RSS now (only the sampling
+// goroutine calls it, and add only after that goroutine ended).
+func (a *apartUsage) sample() {
+	for name, pid := range a.pids {
+		if cpu, rss, ok := procUsage(pid); ok {
+			a.cpuLast[name], a.peak[name] = cpu, max(a.peak[name], rss)
+		}
+	}
+}
+
+// add puts each service's CPU seconds over the phase and its peak RSS
+// into u.
+func (a *apartUsage) add(u *Usage) {
+	if len(a.pids) == 0 {
+		return
+	}
+	a.sample()
+	if u.CPUByService == nil {
+		u.CPUByService = map[string]float64{}
+	}
+	u.RSSByService = map[string]float64{}
+	for name := range a.pids {
+		u.CPUByService[name] += a.cpuLast[name] - a.cpuStart[name]
+		u.RSSByService[name] = a.peak[name]
+	}
 }
 
 // cpuByLabel sums a CPU profile's samples by one label's value.
@@ -93,21 +143,4 @@ func cpuByLabel(r io.Reader, label string) (map[string]float64, error) {
 		out[name] += float64(s.Value[idx]) / 1e9
 	}
 	return out, nil
-}
-
-// rssMiB is this process's resident set now (0 where /proc is missing).
-func rssMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

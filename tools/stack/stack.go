@@ -97,29 +97,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
-	opts.Common = append(append([]string{}, opts.Common...), "--auth-keys-file="+opts.KeysFile)
-	// The console opens in local mode as the local admin, whose key it
-	// presents, unless Options.Flags say otherwise.
-	flags := map[string][]string{}
-	for name, f := range opts.Flags {
-		flags[name] = f
-	}
-	if opts.NATSPasswordDir != "" {
-		for _, name := range bus.Services {
-			flags[name] = append([]string{"--nats-user=" + name, "--nats-password-file=" + filepath.Join(opts.NATSPasswordDir, name)}, flags[name]...)
-		}
-	}
-	if opts.AcceptRedisLoss {
-		for _, name := range []string{"escalation", "notifier"} {
-			flags[name] = append([]string{"--redis-durability=accept-loss"}, flags[name]...)
-		}
-	}
-	consoleFlags := []string{"--local-user=" + LocalAdmin}
-	if s.tempDir != "" {
-		consoleFlags = append(consoleFlags, "--token-file="+filepath.Join(s.tempDir, "token"))
-	}
-	flags["console"] = append(consoleFlags, flags["console"]...)
-	opts.Flags = flags
+	opts.Flags = opts.prepared(s.tempDir)
 	s.opts = opts
 	steps := []struct {
 		name  string
@@ -170,6 +148,47 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
+// prepared are the flags of every service as Start gives them (see Args),
+// with the keys file in the common flags; tempDir, when set, holds the
+// local token the console shows.
+func (o Options) prepared(tempDir string) map[string][]string {
+	flags := map[string][]string{}
+	for name, f := range o.Flags {
+		flags[name] = f
+	}
+	if o.NATSPasswordDir != "" {
+		for _, name := range bus.Services {
+			flags[name] = append([]string{"--nats-user=" + name, "--nats-password-file=" + filepath.Join(o.NATSPasswordDir, name)}, flags[name]...)
+		}
+	}
+	if o.AcceptRedisLoss {
+		for _, name := range []string{"escalation", "notifier"} {
+			flags[name] = append([]string{"--redis-durability=accept-loss"}, flags[name]...)
+		}
+	}
+	// The console opens in local mode as the local admin, whose key it
+	// presents, unless Options.Flags say otherwise.
+	consoleFlags := []string{"--local-user=" + LocalAdmin}
+	if tempDir != "" {
+		consoleFlags = append(consoleFlags, "--token-file="+filepath.Join(tempDir, "token"))
+	}
+	flags["console"] = append(consoleFlags, flags["console"]...)
+	return flags
+}
+
+// Args are the command-line flags service name gets from Start under o,
+// for running it as a process of its own: the common flags, the keys file
+// (o.KeysFile must be set), its NATS user, the acceptance of Redis loss
+// where o says so, and its own flags.
+func (o Options) Args(name string) []string {
+	return o.args(name, o.prepared(""))
+}
+
+func (o Options) args(name string, prepared map[string][]string) []string {
+	common := append(append([]string{}, o.Common...), "--auth-keys-file="+o.KeysFile)
+	return append(common, prepared[name]...)
+}
+
 // StartConsole starts one more console on the running stack with extra
 // flags (a second local account with another role, say). The caller stops
 // it, with the returned func, before the stack.
@@ -201,7 +220,7 @@ func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecy
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg.Register(fs)
-	args := append(append([]string{}, opts.Common...), opts.Flags[name]...)
+	args := opts.args(name, opts.Flags)
 	if err := config.Parse(fs, args, io.Discard); err != nil {
 		return part{}, err
 	}

@@ -40,6 +40,8 @@ type options struct {
 	count, batch, workers, backlog int
 	partitions                     int
 	scale                          string
+	apart                          bool
+	binDir                         string
 	jsonOut, htmlOut, cpuProfile   string
 	seed                           uint64
 }
@@ -69,6 +71,8 @@ func run() int {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the fast phase (in-process: the whole stack) to this file")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated traffic")
 	flag.StringVar(&o.scale, "scale", "", "replica counts to run the fast phase again with, each on a fresh in-process stack with the default sync, e.g. 1,2,4 ('' skips it)")
+	flag.BoolVar(&o.apart, "apart", false, "run the fast phase once more with the default sync and each service as a process of its own, to report each service's CPU and peak RSS")
+	flag.StringVar(&o.binDir, "bin-dir", "", "with --apart, the service binaries (`make build` puts them in bin/); empty builds them into a temporary directory")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -107,6 +111,9 @@ func bench(ctx context.Context, o options) (*load.Summary, error) {
 			s.Runs = append(s.Runs, r)
 		}
 		if s.Scale, err = scaleOut(ctx, o, corpus); err != nil {
+			return nil, err
+		}
+		if s.Apart, err = apart(ctx, o, corpus); err != nil {
 			return nil, err
 		}
 	}
@@ -175,6 +182,35 @@ func scaleOut(ctx context.Context, o options, corpus *load.Corpus) ([]load.Scale
 	return out, nil
 }
 
+// apart runs the fast phase with each service in a process of its own, so
+// that each one's CPU and peak RSS is its own (--apart).
+func apart(ctx context.Context, o options, corpus *load.Corpus) (*load.Phase, error) {
+	if !o.apart || o.fastDuration <= 0 {
+		return nil, nil
+	}
+	lo := load.LocalOptions{Apart: true, BinDir: o.binDir}
+	if lo.BinDir == "" {
+		dir, err := os.MkdirTemp("", "firebreak-bin-")
+		if err != nil {
+			return nil, fmt.Errorf("directory for the service binaries: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "loadgen: building the services to run them apart")
+		if lo.BinDir, err = load.BuildServices(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	var out *load.Phase
+	err := withLocal(ctx, o, lo, func(l *load.Local, t load.Target) error {
+		gen := load.NewGenerator(corpus, mix(o, fmt.Sprintf("apart-%d", time.Now().UnixNano())))
+		fmt.Fprintf(os.Stderr, "loadgen: fast phase with every service apart for %s\n", o.fastDuration)
+		p, err := load.RunPhase(ctx, t, gen, fastSpec(o, "fast apart"))
+		out = &p
+		return err
+	})
+	return out, err
+}
+
 // replicaCounts parses --scale ("1,2,4").
 func replicaCounts(s string) ([]int, error) {
 	var out []int
@@ -194,7 +230,11 @@ func replicaCounts(s string) ([]int, error) {
 // withLocal starts a Firebreak in this process, runs fn against it and
 // stops it.
 func withLocal(ctx context.Context, o options, lo load.LocalOptions, fn func(*load.Local, load.Target) error) error {
-	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak in process (sync always: %v, replicas: %d)\n", lo.SyncAlways, max(lo.Replicas, 1))
+	where := "in process"
+	if lo.Apart {
+		where = "as a process per service"
+	}
+	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak %s (sync always: %v, replicas: %d)\n", where, lo.SyncAlways, max(lo.Replicas, 1))
 	lo.RedisURL, lo.BrandFollowers = o.redisURL, 203_000
 	l, err := load.StartLocal(ctx, lo)
 	if err != nil {
@@ -207,9 +247,9 @@ func withLocal(ctx context.Context, o options, lo load.LocalOptions, fn func(*lo
 			fmt.Fprintf(os.Stderr, "loadgen: stop the in-process Firebreak: %v\n", err)
 		}
 	}()
-	conn, err := rpc.Dial(l.Stack.Escalation.GRPCAddr(), l.Stack.Token)
+	conn, err := rpc.Dial(l.EscalationAddr(), l.Token())
 	if err != nil {
-		return fmt.Errorf("dial escalation at %s: %w", l.Stack.Escalation.GRPCAddr(), err)
+		return fmt.Errorf("dial escalation at %s: %w", l.EscalationAddr(), err)
 	}
 	defer conn.Close()
 	redis, err := store.Open(ctx, store.Options{URL: o.redisURL})
@@ -218,8 +258,8 @@ func withLocal(ctx context.Context, o options, lo load.LocalOptions, fn func(*lo
 	}
 	defer redis.Close()
 	return fn(l, load.Target{
-		IngestURL: "http://" + l.Stack.Ingest.HTTPAddr() + "/v1/mentions", Token: l.Stack.Token, Escalation: fbv1.NewEscalationServiceClient(conn),
-		NC: l.NC, Names: bus.Names{Prefix: "firebreak"}, Sink: l.Sink, Redis: redis,
+		IngestURL: l.IngestURL(), Token: l.Token(), Escalation: fbv1.NewEscalationServiceClient(conn),
+		NC: l.NC, Names: bus.Names{Prefix: "firebreak"}, Sink: l.Sink, Redis: redis, Pids: l.Pids(),
 	})
 }
 
