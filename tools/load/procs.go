@@ -41,11 +41,12 @@ type proc struct {
 // BuildServices compiles the five flow services into dir (go build, from
 // the repository root) and returns dir.
 func BuildServices(ctx context.Context, dir string) (string, error) {
+	args := []string{"build", "-o", dir}
 	for _, name := range apartServices {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, name), "./services/"+name+"/cmd/"+name)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("build %s (run loadgen from the repository root, or give --bin-dir with `make build`'s binaries): %w\n%s", name, err, out)
-		}
+		args = append(args, "./services/"+name+"/cmd/"+name)
+	}
+	if out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the services (run loadgen from the repository root, or give --bin-dir with `make build`'s binaries): %w\n%s", err, out)
 	}
 	return dir, nil
 }
