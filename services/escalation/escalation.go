@@ -30,6 +30,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/deadletter"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/redrive"
 	"github.com/firebreak/firebreak/services/platform/store"
 )
 
@@ -216,6 +217,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	fbv1.RegisterEscalationServiceServer(unit.GRPC, s)
+	fbv1.RegisterRedriveServiceServer(unit.GRPC, redrive.New(d.JS, "escalation", s.redrive))
 	fbv1.RegisterDeadLetterServiceServer(unit.GRPC, deadletter.New(d.JS, d.Names, "escalation", func(ctx context.Context, msg jetstream.Msg) error {
 		if msg.Subject() == d.Names.CaseCommands() {
 			return s.handleCommand(ctx, msg)

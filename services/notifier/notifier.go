@@ -30,6 +30,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/deadletter"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
+	"github.com/firebreak/firebreak/services/platform/redrive"
 	"github.com/firebreak/firebreak/services/platform/store"
 )
 
@@ -176,6 +177,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	fbv1.RegisterNotifierServiceServer(unit.GRPC, s)
 	fbv1.RegisterDeadLetterServiceServer(unit.GRPC, deadletter.New(d.JS, d.Names, "notifier", s.handle))
+	fbv1.RegisterRedriveServiceServer(unit.GRPC, redrive.New(d.JS, "notifier", s.redrive))
 	if err := s.mountCallbacks(unit.HTTP); err != nil {
 		unit.Close()
 		return nil, err

@@ -73,6 +73,21 @@ func (l *Log) Record(ctx context.Context, deliveries ...*fbv1.Delivery) error {
 	return nil
 }
 
+// Restore marks a delivery as made from its record on the bus (its
+// notifications.delivered event), when Redis lost the mark: then neither a
+// redrive nor a redelivery of its event pages again. It reports whether
+// the mark was missing.
+func (l *Log) Restore(ctx context.Context, d *fbv1.Delivery) (bool, error) {
+	if d.Outcome != fbv1.DeliveryOutcome_DELIVERY_OUTCOME_DELIVERED || d.DedupKey == "" {
+		return false, nil
+	}
+	set, err := l.r.SetNX(ctx, l.seenKey(d.DedupKey), d.Id, l.TTL).Result()
+	if err != nil {
+		return false, fmt.Errorf("restore the mark of delivery %s: %w", d.Id, err)
+	}
+	return set, nil
+}
+
 // Case returns the recorded attempts for a case, oldest first.
 func (l *Log) Case(ctx context.Context, caseID string) ([]*fbv1.Delivery, error) {
 	raw, err := l.r.LRange(ctx, l.caseKey(caseID), 0, -1).Result()

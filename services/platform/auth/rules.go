@@ -62,6 +62,9 @@ var Methods = map[string]Rule{
 	fbv1.DeadLetterService_ListDeadLetters_FullMethodName:  needs(Admin),
 	fbv1.DeadLetterService_GetDeadLetter_FullMethodName:    needs(Admin),
 	fbv1.DeadLetterService_ReplayDeadLetter_FullMethodName: needs(Admin),
+	// A redrive re-reads customers' texts and acts on cases: after a
+	// Redis loss, by an operator.
+	fbv1.RedriveService_Redrive_FullMethodName: needs(Admin),
 
 	// Load balancers and kubelets probe health without credentials.
 	healthpb.Health_Check_FullMethodName: {Open: true},

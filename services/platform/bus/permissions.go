@@ -66,6 +66,20 @@ func (n Names) publishes(service string) []string {
 	return nil
 }
 
+// redrives are the streams each service reads by sequence for
+// RedriveService: what its consumers take, and for the notifier the
+// record of its deliveries. None of them holds anything the service does
+// not already receive or make.
+func (n Names) redrives(service string) []string {
+	switch service {
+	case "escalation":
+		return []string{n.Stream(NounMentions), n.Stream(NounCommands)}
+	case "notifier":
+		return []string{n.Stream(NounNotifications), n.Stream(NounCases)}
+	}
+	return nil
+}
+
 // subscribes are the core (non-JetStream) subscriptions of each service.
 func (n Names) subscribes(service string) []string {
 	if service == "escalation" {
@@ -86,6 +100,8 @@ func (n Names) Inbox(service string) string { return "_INBOX." + n.Prefix + "." 
 //   - a consumer's service: create, look up and pull its own durable on its
 //     own stream, ack its messages, and publish, read and delete its dead
 //     letters, in its own dead-letter stream;
+//   - escalation and the notifier: read their streams by sequence, for
+//     RedriveService;
 //   - the stream owner alone: create and update the streams, and move the
 //     dead letters of the shared stream of earlier releases into their
 //     services' streams.
@@ -138,6 +154,9 @@ func (n Names) Permissions(service string) (Permission, error) {
 		// since NATS cannot limit a read from a stream to a subject.
 		dl := n.DeadLetterStream(service)
 		p.Publish = append(p.Publish, n.DeadLetter(service), "$JS.API.STREAM.MSG.GET."+dl, "$JS.API.STREAM.MSG.DELETE."+dl)
+	}
+	for _, stream := range n.redrives(service) {
+		p.Publish = append(p.Publish, "$JS.API.STREAM.MSG.GET."+stream)
 	}
 	p.Subscribe = append(p.Subscribe, n.subscribes(service)...)
 	p.Subscribe = append(p.Subscribe, n.Inbox(service)+".>")

@@ -1,0 +1,95 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/redrive"
+	"github.com/firebreak/firebreak/services/platform/store/storetest"
+)
+
+// TestARedriveAfterRedisLostItsWritesDecidesEachMentionOnce: four
+// mentions decided into four cases, and a fifth whose score has come but
+// not its reach. Redis then loses everything escalation wrote (its keys
+// deleted): decisions, cases and the fifth's half-join. A redrive of the
+// window decides the four again into the same cases, whose events the
+// bus already holds (the same ids: nothing new to page), and joins the
+// fifth's score again, so its reach, when it comes, decides it with both.
+// A second redrive finds everything decided and changes nothing.
+func TestARedriveAfterRedisLostItsWritesDecidesEachMentionOnce(t *testing.T) {
+	r := newRigWith(t, 1, func(c *Config) { c.JoinTimeout = time.Minute })
+	ctx := context.Background()
+	since := time.Now().Add(-time.Second)
+	var ids []string
+	for i := range 4 {
+		m := mention(fmt.Sprintf("x:lost-%d", i), fmt.Sprintf("author-%d", i), 100, time.Now())
+		ids = append(ids, m.Id)
+		r.send(scored(m, 0.9), 0)
+		r.send(reached(m, fbv1.Tier_TIER_LOW), 0)
+	}
+	late := mention("x:half", "author-half", 100, time.Now())
+	r.send(scored(late, 0.9), 0)
+	opened := func(evs []*fbv1.CaseEvent) []string {
+		var out []string
+		for _, e := range evs {
+			if e.Type == fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED {
+				out = append(out, e.Case.Id+" "+e.MentionId)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	before := opened(r.waitEvents("four cases opened", func(evs []*fbv1.CaseEvent) bool { return len(opened(evs)) == 4 }))
+	r.settled()
+	svc := r.svc[0]
+
+	storetest.Clean(t, svc.d.Redis, svc.d.Keys.Prefix) // power lost: Redis forgot it all
+
+	server := redrive.New(svc.d.JS, "escalation", svc.redrive)
+	req := &fbv1.RedriveRequest{Since: timestamppb.New(since)}
+	resp, err := server.Redrive(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Outcomes; got["decided_again"] != 4 || got["waiting"] != 1 || got["already_decided"] != 0 {
+		t.Fatalf("outcomes %v, want 4 decided again and 1 waiting for its reach", got)
+	}
+	if s := resp.Streams[0]; s.Offered != 9 || s.Failed != 0 {
+		t.Fatalf("mentions stream: %v, want its 9 parts offered without failure", s)
+	}
+	for _, id := range ids {
+		if d := r.decision(id); !d.Escalate || d.Team != "standard" {
+			t.Fatalf("decision of %s after the redrive: %v", id, d)
+		}
+	}
+	r.send(reached(late, fbv1.Tier_TIER_LOW), 0)
+	if d := r.decision(late.Id); len(d.Missing) != 0 || !d.Escalate {
+		t.Fatalf("the half-joined mention was decided %v, want with its score and reach", d)
+	}
+	r.settled()
+	evs := r.events()
+	after := opened(evs)
+	for _, b := range before {
+		if len(after) != 5 || !slices.Contains(after, b) {
+			t.Fatalf("cases opened after the redrive: %v, want the four of before (%v), once each, and the fifth", after, before)
+		}
+	}
+
+	again, err := server.Redrive(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Outcomes; got["already_decided"] != 5 || got["decided_again"] != 0 || got["waiting"] != 0 {
+		t.Fatalf("a second redrive: %v, want all 5 found decided", got)
+	}
+	r.settled()
+	if n := len(r.events()); n != len(evs) {
+		t.Fatalf("a second redrive published %d case events, want none", n-len(evs))
+	}
+}
