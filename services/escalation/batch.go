@@ -21,7 +21,7 @@ func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error
 	errs := make([]error, len(msgs))
 	var parts []batchPart
 	for i, msg := range msgs {
-		if msg.Subject() == s.d.Names.Spread() {
+		if s.d.Names.Unpartitioned(msg.Subject()) == s.d.Names.Spread() {
 			errs[i] = s.handle(ctx, msg)
 			continue
 		}

@@ -23,7 +23,7 @@ const maxConflicts = 8
 // handle takes one half of a mention (its score or its reach). The half that
 // completes the join decides the mention, exactly once.
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
-	if msg.Subject() == s.d.Names.Spread() {
+	if s.d.Names.Unpartitioned(msg.Subject()) == s.d.Names.Spread() {
 		return s.spread(ctx, msg)
 	}
 	m, part, score, err := s.part(msg)
@@ -69,7 +69,9 @@ func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, 
 // part decodes a scored or reached mention into its join half; score is
 // the scored mention for a score, nil for a reach.
 func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, ledger.Part, *fbv1.ScoredMention, error) {
-	switch msg.Subject() {
+	// Subjects are compared without their partition token: a mention's
+	// partition decides only which stream carries it.
+	switch s.d.Names.Unpartitioned(msg.Subject()) {
 	case s.d.Names.Scored():
 		sm := &fbv1.ScoredMention{}
 		if err := bus.Decode(msg, sm); err != nil {

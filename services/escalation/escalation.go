@@ -195,9 +195,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
-		Service: "escalation", Purpose: "join",
-		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.Scored(), d.Names.Reached(), d.Names.Spread()},
+	consumer, err := bus.NewMentionConsumers(ctx, d.JS, d.Publisher, d.Tel, d.Names, bus.ConsumerConfig{
+		Service: "escalation", Purpose: "join", Subjects: []string{d.Names.Scored(), d.Names.Reached(), d.Names.Spread()},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
 		DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Batch: s.handleBatch,
 	})

@@ -270,7 +270,7 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 		}
 		fresh = append(fresh, i)
 		events = append(events, bus.Event{
-			Subject: s.d.Names.Ingested(mention.PlatformName(m.Platform)),
+			Subject: s.inPartition(s.d.Names.Ingested(mention.PlatformName(m.Platform)), m),
 			MsgID:   bus.MsgID(m.Id, bus.EventIngested),
 			Type:    bus.TypeMentionIngested,
 			Headers: map[string]string{bus.HeaderMentionID: m.Id},
@@ -368,4 +368,10 @@ func (s *Service) validateBatch(n int) error {
 		return fmt.Errorf("%d mentions in one request; at most %d are accepted (--max-batch)", n, s.cfg.MaxBatch)
 	}
 	return nil
+}
+
+// inPartition is subject in the partition of m's author, so that an
+// author's mentions stay in order in one stream (bus.Names.InPartition).
+func (s *Service) inPartition(subject string, m *fbv1.Mention) string {
+	return s.d.Names.InPartition(subject, s.d.Names.MentionPartition(mention.AuthorKey(m)))
 }

@@ -112,7 +112,7 @@ func (s *Service) releaseUpdates(ctx context.Context, mentions []*fbv1.Mention, 
 func (s *Service) updateEvent(m *fbv1.Mention) bus.Event {
 	c := m.Metrics
 	return bus.Event{
-		Subject: s.d.Names.Updated(mention.PlatformName(m.Platform)),
+		Subject: s.inPartition(s.d.Names.Updated(mention.PlatformName(m.Platform)), m),
 		MsgID:   bus.MsgID(m.Id, fmt.Sprintf("updated:%d.%d.%d.%d", c.Reposts, c.Likes, c.Replies, c.Quotes)),
 		Type:    "mention.updated",
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},

@@ -96,9 +96,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	s.resolver = res
-	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
-		Service: "reach", Purpose: "mentions",
-		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll(), d.Names.UpdatedAll()},
+	consumer, err := bus.NewMentionConsumers(ctx, d.JS, d.Publisher, d.Tel, d.Names, bus.ConsumerConfig{
+		Service: "reach", Purpose: "mentions", Subjects: []string{d.Names.IngestedAll(), d.Names.UpdatedAll()},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
 		DeadLetter: d.Names.DeadLetter("reach"), Ready: d.Ready, Batch: s.handleBatch,
 	})
@@ -176,7 +175,7 @@ func (s *Service) reached(ctx context.Context, msg jetstream.Msg) (*bus.Event, e
 	r := s.assess(m.Platform, m.Author.GetId(), known)
 	r.MentionId = m.Id
 	ev := bus.Event{
-		Subject: s.d.Names.Reached(),
+		Subject: s.d.Names.InPartitionOf(s.d.Names.Reached(), msg.Subject()),
 		MsgID:   bus.MsgID(m.Id, bus.EventReached),
 		Type:    bus.TypeMentionReached,
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},
@@ -187,7 +186,7 @@ func (s *Service) reached(ctx context.Context, msg jetstream.Msg) (*bus.Event, e
 		// escalation to look at the decided post once more. Its id
 		// carries the counters, as the update's does.
 		c := m.Metrics
-		ev.Subject, ev.Type = s.d.Names.Spread(), "mention.spread"
+		ev.Subject, ev.Type = s.d.Names.InPartitionOf(s.d.Names.Spread(), msg.Subject()), "mention.spread"
 		ev.MsgID = bus.MsgID(m.Id, fmt.Sprintf("spread:%d.%d.%d.%d", c.GetReposts(), c.GetLikes(), c.GetReplies(), c.GetQuotes()))
 	}
 	return &ev, nil

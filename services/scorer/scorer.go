@@ -82,9 +82,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, d: d, scorer: sc}
-	consumer, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
-		Service: "scorer", Purpose: "mentions",
-		Stream: d.Names.Stream(bus.NounMentions), Subjects: []string{d.Names.IngestedAll()},
+	consumer, err := bus.NewMentionConsumers(ctx, d.JS, d.Publisher, d.Tel, d.Names, bus.ConsumerConfig{
+		Service: "scorer", Purpose: "mentions", Subjects: []string{d.Names.IngestedAll()},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
 		DeadLetter: d.Names.DeadLetter("scorer"), Ready: d.Ready, Batch: s.handleBatch,
 	})
@@ -171,7 +170,7 @@ func (s *Service) scored(msg jetstream.Msg) (bus.Event, error) {
 		return bus.Event{}, err
 	}
 	return bus.Event{
-		Subject: s.d.Names.Scored(),
+		Subject: s.d.Names.InPartitionOf(s.d.Names.Scored(), msg.Subject()),
 		MsgID:   bus.MsgID(m.Id, bus.EventScored),
 		Type:    bus.TypeMentionScored,
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},

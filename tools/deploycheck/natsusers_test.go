@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,15 +29,16 @@ func TestChartNATSAuthorizationIsTheGoTable(t *testing.T) {
 }
 
 // TestChartGivesEveryServiceItsNATSUser renders the chart with the default
-// subject prefix and another one: the authorization block it renders is
-// the Go table for that prefix, a NATS server accepts it and gives each
-// service exactly the table's permissions, and each service logs in as its
-// own user with the password from its own Secret.
+// subject prefix and another one, and with the mentions in one stream and
+// in four partitions: the authorization block it renders is the Go table
+// for that prefix and count, a NATS server accepts it and gives each
+// service exactly the table's permissions, each service runs with the
+// count, and logs in as its own user with the password from its own Secret.
 func TestChartGivesEveryServiceItsNATSUser(t *testing.T) {
-	for _, prefix := range []string{"firebreak", "acme-fb"} {
-		t.Run(prefix, func(t *testing.T) {
-			names := bus.Names{Prefix: prefix}
-			objs := decode(t, []byte(mustRender(t, "subjectPrefix: "+prefix+"\n").Manifest))
+	for _, names := range []bus.Names{{Prefix: "firebreak"}, {Prefix: "acme-fb"}, {Prefix: "acme-fb", Partitions: 4}} {
+		prefix := names.Prefix
+		t.Run(fmt.Sprintf("%s/%d", prefix, names.MentionPartitions()), func(t *testing.T) {
+			objs := decode(t, []byte(mustRender(t, fmt.Sprintf("subjectPrefix: %s\nmentionPartitions: %d\n", prefix, names.MentionPartitions())).Manifest))
 			var conf string
 			for _, cm := range objs.configMaps {
 				if cm.Name == "fb-firebreak-nats-authorization" {
@@ -44,7 +46,7 @@ func TestChartGivesEveryServiceItsNATSUser(t *testing.T) {
 				}
 			}
 			if conf != broker.AuthorizationConfig(names) {
-				t.Fatalf("the chart's NATS authorization for prefix %s is not the Go table's:\n%s", prefix, conf)
+				t.Fatalf("the chart's NATS authorization for prefix %s and %d mention partitions is not the Go table's:\n%s", prefix, names.MentionPartitions(), conf)
 			}
 			// The server reads each password from its environment.
 			for _, s := range bus.Services {
@@ -82,6 +84,9 @@ func TestChartGivesEveryServiceItsNATSUser(t *testing.T) {
 			for _, d := range objs.deployments {
 				svc := strings.TrimPrefix(d.Name, "fb-firebreak-")
 				env := envMap(d.Spec.Template.Spec.Containers[0].Env)
+				if got := env["FIREBREAK_MENTION_PARTITIONS"]; got != fmt.Sprint(names.MentionPartitions()) {
+					t.Errorf("%s runs with FIREBREAK_MENTION_PARTITIONS=%q, want %d", d.Name, got, names.MentionPartitions())
+				}
 				if env["FIREBREAK_NATS_USER"] != svc || env["FIREBREAK_NATS_PASSWORD_FILE"] != "/etc/firebreak/nats-user/password" {
 					t.Errorf("%s logs in to NATS as %q with %q, want its own user", d.Name, env["FIREBREAK_NATS_USER"], env["FIREBREAK_NATS_PASSWORD_FILE"])
 				}

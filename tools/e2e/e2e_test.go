@@ -41,7 +41,9 @@ type world struct {
 	replicas []*stack.Stack
 	nc       *nats.Conn
 	// srv is the NATS server; each service logs in as its own user.
-	srv        *server.Server
+	srv *server.Server
+	// names are the services' subject and stream names.
+	names      bus.Names
 	escalation fbv1.EscalationServiceClient
 	hook       *recorder
 	// clock is the escalation replicas' clock when the test skips time
@@ -117,13 +119,16 @@ type setup struct {
 	// clock, when set, is every escalation replica's clock, for tests
 	// that skip time (world.skip).
 	clock *shiftClock
+	// partitions splits the mentions over that many streams
+	// (--mention-partitions); 0 and 1 are one stream.
+	partitions int
 }
 
 // startSetup starts Firebreak as s says.
 func startSetup(t *testing.T, s setup) *world {
 	t.Helper()
 	n, extra, tel := max(s.replicas, 1), s.extra, s.tel
-	srv := bustest.Server(t)
+	srv := bustest.ServerPartitioned(t, max(s.partitions, 1))
 	hook := &recorder{}
 	sink := httptest.NewServer(hook)
 	t.Cleanup(sink.Close)
@@ -141,8 +146,9 @@ func startSetup(t *testing.T, s setup) *world {
 		// Cleanups run last first: the keys go after every replica drained.
 		t.Cleanup(func() { storetest.Clean(t, client, prefix) })
 	}
-	local := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}
-	w := &world{t: t, nc: bustest.Conn(t, srv), srv: srv, hook: hook, clock: s.clock}
+	local := []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", fmt.Sprintf("--mention-partitions=%d", max(s.partitions, 1))}
+	w := &world{t: t, nc: bustest.Conn(t, srv), srv: srv, hook: hook, clock: s.clock,
+		names: bus.Names{Prefix: bustest.Prefix, Partitions: s.partitions}}
 	var escalationClock clock.Clock
 	if s.clock != nil {
 		escalationClock = s.clock
@@ -384,7 +390,7 @@ func story(t *testing.T, w *world) {
 		w.post(post{id: "again-1", author: "again", followers: 400_000, text: complaint})
 		// ...and the same scored and reached events, re-sent past the
 		// broker's dedup, are decided once.
-		w.resend(d.Score, d.Reach, "x:again-1")
+		w.resend(d.Score, d.Reach, "x:again-1", "again")
 		w.decision("x:again-1")
 		w.settle()
 
@@ -399,22 +405,24 @@ func story(t *testing.T, w *world) {
 }
 
 // resend publishes a mention's scored and reached events again under fresh
-// message ids, as a redelivery after the dedup window would arrive.
-func (w *world) resend(score *fbv1.Score, reach *fbv1.Reach, mentionID string) {
+// message ids, as a redelivery after the dedup window would arrive, to the
+// partition of the author (acme's on x).
+func (w *world) resend(score *fbv1.Score, reach *fbv1.Reach, mentionID, author string) {
 	w.t.Helper()
 	js, err := jetstream.New(w.nc)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	names := bus.Names{Prefix: "firebreak"}
+	names := w.names
+	part := names.MentionPartition("acme/x/" + author)
 	m := &fbv1.Mention{}
 	// The original mention is inside the decision's inputs only in part, so
 	// read it back from the stream.
-	stream, err := js.Stream(context.Background(), names.Stream(bus.NounMentions))
+	stream, err := js.Stream(context.Background(), names.MentionStream(part))
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	msg, err := stream.GetLastMsgForSubject(context.Background(), names.Ingested("x"))
+	msg, err := stream.GetLastMsgForSubject(context.Background(), names.InPartition(names.Ingested("x"), part))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -422,8 +430,8 @@ func (w *world) resend(score *fbv1.Score, reach *fbv1.Reach, mentionID string) {
 		w.t.Fatalf("last ingested mention is %q (%v), want %s", m.Id, err, mentionID)
 	}
 	for subject, payload := range map[string]proto.Message{
-		names.Scored():  &fbv1.ScoredMention{Mention: m, Score: score},
-		names.Reached(): &fbv1.ReachedMention{Mention: m, Reach: reach},
+		names.InPartition(names.Scored(), part):  &fbv1.ScoredMention{Mention: m, Score: score},
+		names.InPartition(names.Reached(), part): &fbv1.ReachedMention{Mention: m, Reach: reach},
 	} {
 		data, _ := proto.Marshal(payload)
 		out := nats.NewMsg(subject)
@@ -439,12 +447,13 @@ func (w *world) resend(score *fbv1.Score, reach *fbv1.Reach, mentionID string) {
 func (w *world) settle() {
 	w.t.Helper()
 	js, _ := jetstream.New(w.nc)
-	names := bus.Names{Prefix: "firebreak"}
+	names := w.names
+	durables := map[string][]string{names.Stream(bus.NounCases): {"notifier-cases"}}
+	for _, stream := range names.MentionStreams() {
+		durables[stream] = []string{"scorer-mentions", "reach-mentions", "escalation-join"}
+	}
 	testkit.Eventually(w.t, "consumers to catch up", func() bool {
-		for stream, durables := range map[string][]string{
-			names.Stream(bus.NounMentions): {"scorer-mentions", "reach-mentions", "escalation-join"},
-			names.Stream(bus.NounCases):    {"notifier-cases"},
-		} {
+		for stream, durables := range durables {
 			for _, durable := range durables {
 				c, err := js.Consumer(context.Background(), stream, durable)
 				if err != nil {

@@ -91,6 +91,20 @@ func PlatformName(p fbv1.Platform) string {
 	return strings.ToLower(strings.TrimPrefix(p.String(), "PLATFORM_"))
 }
 
+// AuthorKey is the author a mention is about towards its brand, as
+// brand/platform/author: the writer, or for a brand reply the author it
+// answers. Mentions are partitioned on the bus by it (bus.Names.
+// MentionPartition), so an author's mentions and the brand's replies to
+// them keep their order; it is the key escalation keeps an author's
+// history under.
+func AuthorKey(m *fbv1.Mention) string {
+	author := m.GetAuthor().GetId()
+	if m.GetBrandReply() {
+		author = m.GetReplyToAuthorId()
+	}
+	return m.GetBrand() + "/" + PlatformName(m.GetPlatform()) + "/" + author
+}
+
 // ParsePlatform reads "x", "twitter", "mastodon", "bluesky" or "generic".
 func ParsePlatform(s string) (fbv1.Platform, bool) {
 	switch strings.ToLower(s) {

@@ -105,3 +105,19 @@ func TestRepliesAndQuotesNameTheirPostsMention(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorKeyOfABrandReplyIsTheAuthorItAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		m    *fbv1.Mention
+		want string
+	}{
+		{&fbv1.Mention{Brand: "acme", Platform: fbv1.Platform_PLATFORM_X, Author: &fbv1.Author{Id: "u1"}}, "acme/x/u1"},
+		{&fbv1.Mention{Brand: "acme", Platform: fbv1.Platform_PLATFORM_X, Author: &fbv1.Author{Id: "acme-care"}, BrandReply: true, ReplyToAuthorId: "u1"}, "acme/x/u1"},
+	}
+	for _, tt := range tests {
+		if got := AuthorKey(tt.m); got != tt.want {
+			t.Errorf("AuthorKey(%v) = %q, want %q", tt.m, got, tt.want)
+		}
+	}
+}

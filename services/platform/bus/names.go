@@ -3,7 +3,11 @@
 // awaited acks, and the one consumer loop every service runs.
 package bus
 
-import "strings"
+import (
+	"hash/fnv"
+	"strconv"
+	"strings"
+)
 
 // Header names. NATS headers are case-sensitive, so these are exact.
 const (
@@ -59,7 +63,15 @@ var Nouns = []string{NounMentions, NounCases, NounNotifications, NounDeadLetter,
 
 // Names derives every subject and stream name from one prefix, so two
 // installations can share a NATS account.
-type Names struct{ Prefix string }
+type Names struct {
+	Prefix string
+	// Partitions is how many streams the mentions are split over by
+	// author, so that their fsyncs run side by side (sync_interval:
+	// always serialises each stream's writes). 0 and 1 are one stream,
+	// PREFIX_MENTIONS, with the subjects below as they are; with more,
+	// each mention subject carries a partition token (InPartition).
+	Partitions int
+}
 
 // Stream is the stream holding a noun's subjects, e.g. FIREBREAK_MENTIONS.
 func (n Names) Stream(noun string) string {
@@ -135,3 +147,101 @@ func Durable(service, purpose string) string { return service + "-" + purpose }
 
 // MsgID is the deterministic JetStream dedup id of an event about id.
 func MsgID(id, event string) string { return id + ":" + event }
+
+// MentionPartitions is how many streams hold the mentions: 1 (today's
+// layout, one PREFIX_MENTIONS stream) unless Names.Partitions says more.
+func (n Names) MentionPartitions() int { return max(n.Partitions, 1) }
+
+// partitioned reports whether the mentions are split over several streams.
+func (n Names) partitioned() bool { return n.Partitions > 1 }
+
+// MentionStreams are the streams holding the mentions, one per partition
+// (MentionStream).
+func (n Names) MentionStreams() []string {
+	out := make([]string, n.MentionPartitions())
+	for p := range out {
+		out[p] = n.MentionStream(p)
+	}
+	return out
+}
+
+// MentionStream is the stream of mention partition p: PREFIX_MENTIONS for
+// partition 0 (the one stream of the unpartitioned layout), then
+// PREFIX_MENTIONS_P1 to _P<N-1>. Partition 0 keeps the name so that every
+// service, whatever its count, may look it up and read the count the
+// streams were made with (CheckPartitions).
+func (n Names) MentionStream(p int) string {
+	if p == 0 {
+		return n.Stream(NounMentions)
+	}
+	return n.Stream(NounMentions) + "_P" + strconv.Itoa(p)
+}
+
+// MentionPartition is the partition of a mention by its author key (brand,
+// platform and author; for a brand reply the author it answers), so that
+// an author's mentions, and every hop of each, stay in one stream in
+// order. FNV-1a keeps it stable across processes and releases.
+func (n Names) MentionPartition(authorKey string) int {
+	if !n.partitioned() {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(authorKey))
+	return int(h.Sum32() % uint32(n.Partitions))
+}
+
+// InPartition is a mention subject in partition p: with one partition the
+// subject itself (firebreak.mentions.scored), with more the partition token
+// appended (firebreak.mentions.scored.p2). A trailing ">" (IngestedAll)
+// stands for the one platform token, so it becomes "*" before the token.
+func (n Names) InPartition(subject string, p int) string {
+	if !n.partitioned() {
+		return subject
+	}
+	if s, ok := strings.CutSuffix(subject, ".>"); ok {
+		subject = s + ".*"
+	}
+	return subject + ".p" + strconv.Itoa(p)
+}
+
+// PartitionOf is the partition a mention subject is in (0 with one
+// partition, or when the subject carries no partition token), so a
+// service publishes a mention's next hop to the partition it came from.
+func (n Names) PartitionOf(subject string) int {
+	if !n.partitioned() {
+		return 0
+	}
+	i := strings.LastIndexByte(subject, '.')
+	tok, ok := strings.CutPrefix(subject[i+1:], "p")
+	if !ok {
+		return 0
+	}
+	p, err := strconv.Atoi(tok)
+	if err != nil || p < 0 || p >= n.Partitions {
+		return 0
+	}
+	return p
+}
+
+// Unpartitioned is a mention subject without its partition token, the
+// subject of its family (firebreak.mentions.scored), for a service that
+// tells events apart by subject.
+func (n Names) Unpartitioned(subject string) string {
+	if !n.partitioned() {
+		return subject
+	}
+	i := strings.LastIndexByte(subject, '.')
+	if tok, ok := strings.CutPrefix(subject[i+1:], "p"); ok && tok != "" {
+		if _, err := strconv.Atoi(tok); err == nil {
+			return subject[:i]
+		}
+	}
+	return subject
+}
+
+// InPartitionOf is a mention subject in the partition of another mention
+// subject: a hop's output goes where its input came from, so a mention's
+// score and reach meet in one partition.
+func (n Names) InPartitionOf(subject, from string) string {
+	return n.InPartition(subject, n.PartitionOf(from))
+}

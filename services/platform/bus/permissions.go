@@ -53,9 +53,9 @@ func (n Names) publishes(service string) []string {
 	case "ingest":
 		return []string{n.IngestedAll(), n.UpdatedAll()}
 	case "scorer":
-		return []string{n.Scored()}
+		return []string{n.anyPartition(n.Scored())}
 	case "reach":
-		return []string{n.Reached(), n.Spread()}
+		return []string{n.anyPartition(n.Reached()), n.anyPartition(n.Spread())}
 	case "escalation":
 		return []string{n.All(NounCases)}
 	case "notifier":
@@ -120,7 +120,14 @@ func (n Names) Permissions(service string) (Permission, error) {
 	}
 	if service == StreamOwner {
 		for _, st := range n.Streams() {
-			p.Publish = append(p.Publish, "$JS.API.STREAM.CREATE."+st.Name, "$JS.API.STREAM.UPDATE."+st.Name)
+			switch {
+			case st.Noun != NounMentions:
+				p.Publish = append(p.Publish, "$JS.API.STREAM.CREATE."+st.Name, "$JS.API.STREAM.UPDATE."+st.Name)
+			case st.Name == n.MentionStream(0):
+				// Every partition's create, then every partition's update.
+				p.Publish = append(p.Publish, n.onStreams(NounMentions, "$JS.API.STREAM.CREATE.", "")...)
+				p.Publish = append(p.Publish, n.onStreams(NounMentions, "$JS.API.STREAM.UPDATE.", "")...)
+			}
 		}
 		// Moving the shared dead-letter stream of earlier releases aside
 		// and its dead letters into their services' streams.
@@ -139,14 +146,17 @@ func (n Names) Permissions(service string) (Permission, error) {
 			continue
 		}
 		deadLetters = true
-		stream, durable := n.Stream(c.noun), Durable(c.service, c.purpose)
-		p.Publish = append(p.Publish,
-			"$JS.API.CONSUMER.CREATE."+stream+"."+durable,
-			"$JS.API.CONSUMER.CREATE."+stream+"."+durable+".>",
-			"$JS.API.CONSUMER.INFO."+stream+"."+durable,
-			"$JS.API.CONSUMER.MSG.NEXT."+stream+"."+durable,
-			"$JS.ACK."+stream+"."+durable+".>",
-		)
+		// On each partition's stream for a mention consumer.
+		durable := "." + Durable(c.service, c.purpose)
+		for _, api := range []struct{ before, after string }{
+			{"$JS.API.CONSUMER.CREATE.", durable},
+			{"$JS.API.CONSUMER.CREATE.", durable + ".>"},
+			{"$JS.API.CONSUMER.INFO.", durable},
+			{"$JS.API.CONSUMER.MSG.NEXT.", durable},
+			{"$JS.ACK.", durable + ".>"},
+		} {
+			p.Publish = append(p.Publish, n.onStreams(c.noun, api.before, api.after)...)
+		}
 	}
 	if deadLetters {
 		// Its dead letters, and reading and deleting them for
@@ -161,6 +171,30 @@ func (n Names) Permissions(service string) (Permission, error) {
 	p.Subscribe = append(p.Subscribe, n.subscribes(service)...)
 	p.Subscribe = append(p.Subscribe, n.Inbox(service)+".>")
 	return p, nil
+}
+
+// onStreams is a permission on each stream of a consumed noun, in
+// partition order: before + stream + after. The chart repeats each such
+// permission of its one-partition table for every partition the same way.
+func (n Names) onStreams(noun, before, after string) []string {
+	streams := []string{n.Stream(noun)}
+	if noun == NounMentions {
+		streams = n.MentionStreams()
+	}
+	out := make([]string, len(streams))
+	for i, s := range streams {
+		out[i] = before + s + after
+	}
+	return out
+}
+
+// anyPartition is a mention subject in every partition: the subject
+// itself with one, subject.* with more.
+func (n Names) anyPartition(subject string) string {
+	if !n.partitioned() {
+		return subject
+	}
+	return subject + ".*"
 }
 
 // PermissionTable is every service's permissions, by service.

@@ -100,14 +100,23 @@ type StreamSpec struct {
 	// Noun is the noun whose limits (DefaultLimits) and budget
 	// (StreamOptions.MaxBytes) the stream takes.
 	Noun string
+	// Shares is how many streams split the noun's byte budget (the
+	// mention partitions); 0 and 1 take all of it.
+	Shares int
+	// Metadata records a mention partition's layout (MetaPartitions).
+	Metadata map[string]string
 }
 
 // Streams are every Firebreak stream, in the order EnsureStreams creates
 // them: one per noun, but one per consuming service for dead letters
-// (DeadLetterStream).
+// (DeadLetterStream) and one per mention partition (MentionStream).
 func (n Names) Streams() []StreamSpec {
 	var out []StreamSpec
 	for _, noun := range Nouns {
+		if noun == NounMentions && n.partitioned() {
+			out = append(out, n.mentionPartitionSpecs()...)
+			continue
+		}
 		if noun != NounDeadLetter {
 			out = append(out, StreamSpec{Name: n.Stream(noun), Subjects: []string{n.All(noun)}, Noun: noun})
 			continue
@@ -125,6 +134,9 @@ func (n Names) Streams() []StreamSpec {
 // dead-letter stream of earlier releases is moved aside first, and its dead
 // letters into their services' streams after (MoveSharedDeadLetters).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, names Names, opts StreamOptions) error {
+	if err := CheckPartitions(ctx, js, names); err != nil {
+		return err
+	}
 	shared, err := moveSharedAside(ctx, js, names)
 	if err != nil {
 		return err
@@ -139,6 +151,9 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, names Names, opt
 		if b, ok := opts.MaxBytes[spec.Noun]; ok {
 			lim.MaxBytes = b
 		}
+		// Partitions share their noun's budget, so splitting the mentions
+		// does not multiply the disk they may take.
+		lim.MaxBytes /= int64(max(spec.Shares, 1))
 		cfg := jetstream.StreamConfig{
 			Name:       spec.Name,
 			Subjects:   spec.Subjects,
@@ -149,6 +164,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, names Names, opt
 			MaxBytes:   lim.MaxBytes,
 			MaxMsgSize: lim.MaxMsgSize,
 			Discard:    lim.Discard,
+			Metadata:   spec.Metadata,
 		}
 		if spec.Noun == NounDeadLetter {
 			// Dead letters wait for a person; keep them longer.
@@ -214,6 +230,9 @@ func keepLarger(existing, wanted jetstream.StreamConfig, log *slog.Logger) jetst
 func AwaitStreams(ctx context.Context, js jetstream.JetStream, names Names, log *slog.Logger) error {
 	retry := backoff.Policy{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Jitter: 0.2}
 	for attempt := 1; ; attempt++ {
+		if err := CheckPartitions(ctx, js, names); err != nil {
+			return err
+		}
 		missing, err := missingStream(ctx, js, names)
 		if err != nil {
 			return err
@@ -222,7 +241,7 @@ func AwaitStreams(ctx context.Context, js jetstream.JetStream, names Names, log 
 			return nil
 		}
 		if attempt == 1 || attempt%10 == 0 {
-			log.Warn("waiting for a stream; the "+StreamOwner+" service creates the streams, start it", "stream", missing)
+			log.Warn("waiting for a stream; the "+StreamOwner+" service creates the streams, start it (with the same --mention-partitions)", "stream", missing)
 		}
 		if err := (clock.System{}).Sleep(ctx, retry.Next(attempt)); err != nil {
 			return fmt.Errorf("stream %s does not exist and the %s service, which creates the streams, has not made it: %w", missing, StreamOwner, err)

@@ -83,6 +83,11 @@ func EnvName(flagName string) string {
 	return "FIREBREAK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// MaxMentionPartitions bounds --mention-partitions: each partition is a
+// stream with a consumer per consuming service, and past a stream per
+// core of the broker more only costs memory.
+const MaxMentionPartitions = 64
+
 // Common holds the settings every service has.
 type Common struct {
 	Service       string
@@ -101,7 +106,10 @@ type Common struct {
 	// holds (escalation, notifier) register and check it.
 	RedisDurability string
 	SubjectPrefix   string
-	StreamReplicas  int
+	// MentionPartitions is how many streams the mentions are split over
+	// by author (bus.Names.Partitions); every service must agree.
+	MentionPartitions int
+	StreamReplicas    int
 	// StreamMaxBytes overrides streams' byte budgets by noun
 	// (bus.DefaultLimits otherwise).
 	StreamMaxBytes ByteBudgets
@@ -156,6 +164,7 @@ func (c *Common) Register(fs *flag.FlagSet, service, httpAddr, grpcAddr string) 
 	fs.StringVar(&c.RedisPassFile, "redis-password-file", "", "file holding the Redis password (overrides one in --redis-url)")
 	fs.StringVar(&c.RedisPrefix, "redis-key-prefix", "firebreak:", "prefix of every Redis key")
 	fs.StringVar(&c.SubjectPrefix, "subject-prefix", "firebreak", "prefix of every NATS subject and stream")
+	fs.IntVar(&c.MentionPartitions, "mention-partitions", 1, "streams the mentions are split over by a hash of the author, so that JetStream's fsyncs run side by side (1: one stream, FIREBREAK_MENTIONS); every service must run with the same value, and one that differs from the streams' refuses to start")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "JetStream replicas for the streams this service creates (3 in production); an existing stream with more keeps them unless --stream-scale-down")
 	c.StreamMaxBytes = ByteBudgets{}
 	fs.Var(c.StreamMaxBytes, "stream-max-bytes", "disk budgets of streams, e.g. 'mentions=20GiB,cases=2GiB' (nouns: "+strings.Join(bus.Nouns, ", ")+"; deadletter sets each service's dead-letter stream); unset ones keep their defaults")
@@ -200,6 +209,7 @@ func (c *Common) Validate() error {
 	p.Check(validSubjectToken(c.SubjectPrefix), "subject-prefix", "must be one NATS subject token of letters, digits, '-' or '_'")
 	p.Check(c.RedisDurability == "" || c.RedisDurability == "require" || c.RedisDurability == "accept-loss", "redis-durability", "must be require or accept-loss")
 	p.Check(c.StreamReplicas >= 1 && c.StreamReplicas <= 5, "stream-replicas", "must be between 1 and 5")
+	p.Check(c.MentionPartitions >= 1 && c.MentionPartitions <= MaxMentionPartitions, "mention-partitions", fmt.Sprintf("must be between 1 and %d, the same for every service", MaxMentionPartitions))
 	p.Check(c.HTTPAddr != "", "http-addr", "is empty; set a listen address such as :8080")
 	p.Check(c.GRPCAddr != "", "grpc-addr", "is empty; set a listen address such as :9090")
 	switch c.LogLevel {

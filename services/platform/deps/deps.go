@@ -45,7 +45,7 @@ type Deps struct {
 
 // Open connects everything and ensures the streams exist.
 func Open(ctx context.Context, c config.Common, tel *telemetry.Telemetry) (*Deps, error) {
-	d := &Deps{Tel: tel, Names: bus.Names{Prefix: c.SubjectPrefix}, Keys: store.Keys{Prefix: c.RedisPrefix}}
+	d := &Deps{Tel: tel, Names: bus.Names{Prefix: c.SubjectPrefix, Partitions: c.MentionPartitions}, Keys: store.Keys{Prefix: c.RedisPrefix}}
 	authn, err := Authenticator(c.Auth, tel.Logger)
 	if err != nil {
 		return nil, err

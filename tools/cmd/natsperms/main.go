@@ -18,9 +18,10 @@ import (
 
 func main() {
 	prefix := flag.String("subject-prefix", "firebreak", "subject prefix of the installation")
+	partitions := flag.Int("mention-partitions", 1, "streams the mentions are split over, as the services' --mention-partitions (the chart's file is for 1; the chart repeats it for mentionPartitions)")
 	format := flag.String("format", "conf", "conf (NATS server authorization block) or json (the table)")
 	flag.Parse()
-	names := bus.Names{Prefix: *prefix}
+	names := bus.Names{Prefix: *prefix, Partitions: *partitions}
 	switch *format {
 	case "conf":
 		fmt.Print(broker.AuthorizationConfig(names))

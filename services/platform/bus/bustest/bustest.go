@@ -35,7 +35,15 @@ var passwordDirs sync.Map
 // with the streams created.
 func Server(t testing.TB) *server.Server {
 	t.Helper()
-	return start(t, false)
+	return start(t, false, bus.Names{Prefix: Prefix})
+}
+
+// ServerPartitioned is Server with the mentions split over partitions
+// streams (bus.Names.Partitions), and the users' permissions made for
+// that layout; the services under test need --mention-partitions to match.
+func ServerPartitioned(t testing.TB, partitions int) *server.Server {
+	t.Helper()
+	return start(t, false, bus.Names{Prefix: Prefix, Partitions: partitions})
 }
 
 // ServerSyncAlways is Server fsyncing every write before acknowledging it
@@ -43,13 +51,13 @@ func Server(t testing.TB) *server.Server {
 // what production pays.
 func ServerSyncAlways(t testing.TB) *server.Server {
 	t.Helper()
-	return start(t, true)
+	return start(t, true, bus.Names{Prefix: Prefix})
 }
 
-func start(t testing.TB, syncAlways bool) *server.Server {
+func start(t testing.TB, syncAlways bool, names bus.Names) *server.Server {
 	t.Helper()
 	dir := t.TempDir()
-	users, err := broker.ServiceUsers(dir, bus.Names{Prefix: Prefix})
+	users, err := broker.ServiceUsers(dir, names)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +82,7 @@ func start(t testing.TB, syncAlways bool) *server.Server {
 	}
 	// The stream owner's job, done here so a test may start any service
 	// alone.
-	if err := bus.EnsureStreams(context.Background(), js, bus.Names{Prefix: Prefix}, bus.StreamOptions{}); err != nil {
+	if err := bus.EnsureStreams(context.Background(), js, names, bus.StreamOptions{}); err != nil {
 		t.Fatalf("streams on embedded NATS: %v", err)
 	}
 	return srv

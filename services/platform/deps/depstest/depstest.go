@@ -51,7 +51,7 @@ func newOn(t testing.TB, srv *server.Server) *Env {
 		NATSURL: srv.ClientURL(), RedisURL: storetest.URL(), RedisPrefix: keys.Prefix,
 		// Tests' Redis need not persist: nothing outlives a test.
 		RedisDurability: "accept-loss",
-		SubjectPrefix:   "firebreak", StreamReplicas: 1, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+		SubjectPrefix:   "firebreak", MentionPartitions: 1, StreamReplicas: 1, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
 		LogLevel: "debug", ShutdownTimeout: 10 * time.Second,
 		Auth: config.Auth{KeysFile: keysFile},
 	}}
