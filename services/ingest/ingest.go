@@ -260,7 +260,7 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("check ingested ids in Redis: %w", err)
 	}
-	var events []bus.Event
+	events := make([]bus.Event, 0, len(mentions))
 	var fresh, dups []int
 	for i, m := range mentions {
 		if before[i]() {

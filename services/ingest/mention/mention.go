@@ -4,12 +4,10 @@
 package mention
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -163,23 +161,22 @@ func Decode(body []byte, now time.Time) ([]*fbv1.Mention, error) {
 	return out, nil
 }
 
-// splitLines reads NDJSON (a single object is NDJSON of one line).
+// splitLines reads NDJSON (a single object is NDJSON of one line). The
+// lines are slices of body, which Decode only reads: splitting costs no
+// copy and no buffer (a scanner's was 64 KiB a request, most of what a
+// one-mention request allocated).
 func splitLines(body []byte) ([]json.RawMessage, error) {
 	var out []json.RawMessage
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(make([]byte, 0, 64<<10), len(body)+1)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
+	for len(body) > 0 {
+		line, rest, _ := bytes.Cut(body, []byte{'\n'})
+		body = rest
+		if line = bytes.TrimSpace(line); len(line) == 0 {
 			continue
 		}
 		if line[0] != '{' {
 			return nil, &InvalidError{Index: len(out), Reason: "each line must be a JSON object"}
 		}
-		out = append(out, json.RawMessage(bytes.Clone(line)))
-	}
-	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &InvalidError{Index: len(out), Reason: "read NDJSON: " + err.Error()}
+		out = append(out, json.RawMessage(line))
 	}
 	return out, nil
 }

@@ -14,15 +14,20 @@ var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 const good = `{"platform":"x","platform_id":"1","brand":"acme","author":{"id":"u1","handle":"dan","followers":332000},"text":"hello @acme"}`
 
 func TestDecodeAcceptsObjectArrayAndNDJSON(t *testing.T) {
+	second := strings.Replace(good, `"1"`, `"2"`, 1)
 	for name, body := range map[string]string{
-		"object": good,
-		"array":  "[" + good + "," + strings.Replace(good, `"1"`, `"2"`, 1) + "]",
-		"ndjson": good + "\n\n" + strings.Replace(good, `"1"`, `"2"`, 1) + "\n",
+		"object":      good,
+		"array":       "[" + good + "," + second + "]",
+		"ndjson":      good + "\n\n" + second + "\n",
+		"ndjson crlf": good + "\r\n" + second,
 	} {
 		t.Run(name, func(t *testing.T) {
 			ms, err := Decode([]byte(body), now)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if want := 1 + strings.Count(body, second); len(ms) != want {
+				t.Fatalf("decoded %d mentions, want %d", len(ms), want)
 			}
 			if ms[0].Id != "x:1" || ms[0].Platform != fbv1.Platform_PLATFORM_X || ms[0].Author.Followers != 332000 {
 				t.Fatalf("decoded %v", ms[0])
