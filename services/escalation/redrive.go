@@ -30,11 +30,14 @@ func (s *Service) redrive() redrive.Run {
 	commands := func(ctx context.Context, msg jetstream.Msg) (string, error) {
 		return "", s.handleCommand(ctx, msg)
 	}
+	names := s.d.Names
+	var sources []redrive.Source
+	for p, stream := range names.MentionStreams() {
+		sources = append(sources, redrive.Source{Stream: stream, Handle: mentions, Subjects: []string{
+			names.InPartition(names.Scored(), p), names.InPartition(names.Reached(), p), names.InPartition(names.Spread(), p)}})
+	}
 	return redrive.Run{
-		Sources: []redrive.Source{
-			{Stream: s.d.Names.Stream(bus.NounMentions), Subjects: []string{s.d.Names.Scored(), s.d.Names.Reached(), s.d.Names.Spread()}, Handle: mentions},
-			{Stream: s.d.Names.Stream(bus.NounCommands), Subjects: []string{s.d.Names.CaseCommands()}, Handle: commands},
-		},
+		Sources: append(sources, redrive.Source{Stream: names.Stream(bus.NounCommands), Subjects: []string{names.CaseCommands()}, Handle: commands}),
 		After: func(ctx context.Context) map[string]int64 {
 			out := map[string]int64{}
 			for id, was := range had {
@@ -57,7 +60,7 @@ func (s *Service) redrive() redrive.Run {
 // noteDecided records, the first time a mention's part is offered,
 // whether its decision is there.
 func (s *Service) noteDecided(ctx context.Context, msg jetstream.Msg, had map[string]bool) error {
-	if msg.Subject() == s.d.Names.Spread() {
+	if s.d.Names.Unpartitioned(msg.Subject()) == s.d.Names.Spread() {
 		return nil
 	}
 	m, _, _, err := s.part(msg)

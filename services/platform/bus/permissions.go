@@ -73,7 +73,7 @@ func (n Names) publishes(service string) []string {
 func (n Names) redrives(service string) []string {
 	switch service {
 	case "escalation":
-		return []string{n.Stream(NounMentions), n.Stream(NounCommands)}
+		return append(n.MentionStreams(), n.Stream(NounCommands))
 	case "notifier":
 		return []string{n.Stream(NounNotifications), n.Stream(NounCases)}
 	}
