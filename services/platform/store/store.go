@@ -148,7 +148,14 @@ func Tag(entity string) string {
 // Of names a key of an entity by its tag: Of(tag, "case", "1") is
 // "<prefix>{tag}:case:1".
 func (k Keys) Of(tag string, parts ...string) string {
+	// Keys are named per command on every hot path: one allocation each,
+	// not one per doubling of the builder.
+	n := len(k.Prefix) + len(tag) + 2 + len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(k.Prefix)
 	b.WriteString("{")
 	b.WriteString(tag)
