@@ -41,6 +41,7 @@ func commands() []command {
 		{"deadletters list", "list the messages services gave up on, with why (--service S, --limit N)", runDeadLettersList},
 		{"deadletters show", "show one dead letter with its message: deadletters show SERVICE SEQ", runDeadLettersShow},
 		{"deadletters replay", "hand dead letters back to their service once the cause is fixed: deadletters replay SERVICE SEQ...", runDeadLettersReplay},
+		{"redrive", "after Redis lost its last writes: offer a window's mentions and case events again: redrive --since T [--until T]", runRedrive},
 		{"explain", "why a mention was (or was not) escalated: explain MENTION-ID", runExplain},
 		{"score", "score the texts of a CSV or NDJSON file into NDJSON", runScore},
 		{"check-reply", "check a draft reply from standard input, or a file's replies (--in) into NDJSON", runCheckReply},

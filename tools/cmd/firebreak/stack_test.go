@@ -18,8 +18,16 @@ import (
 // extra flags per service; it stops them at cleanup.
 func startFirebreak(t *testing.T, flags map[string][]string) (*stack.Stack, *server.Server) {
 	t.Helper()
+	st, srv, _ := startFirebreakOnRedis(t, flags)
+	return st, srv
+}
+
+// startFirebreakOnRedis is startFirebreak that also returns forget, which
+// makes Redis lose everything the services wrote.
+func startFirebreakOnRedis(t *testing.T, flags map[string][]string) (*stack.Stack, *server.Server, func()) {
+	t.Helper()
 	srv := bustest.Server(t)
-	_, keys := storetest.New(t)
+	client, keys := storetest.New(t)
 	st, err := stack.Start(context.Background(), stack.Options{
 		AcceptRedisLoss: true, // the machine's Redis need not persist
 		Common: []string{"--nats-url=" + srv.ClientURL(), "--redis-url=" + storetest.URL(), "--redis-key-prefix=" + keys.Prefix,
@@ -32,5 +40,5 @@ func startFirebreak(t *testing.T, flags map[string][]string) (*stack.Stack, *ser
 		t.Fatalf("start Firebreak: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Stop(context.Background()) })
-	return st, srv
+	return st, srv, func() { storetest.Clean(t, client, keys.Prefix) }
 }
