@@ -31,7 +31,7 @@ func Faults() []Fault {
 		{Name: "receiver 500 60s, Retry-After 10", Inject: receiverDown, Length: 80 * time.Second},
 		{Name: "duplicates + redelivery", Inject: duplicate},
 		// Its poison messages are meant to be dead-lettered.
-		{Name: "dead-letter publish fails", Inject: deadLetterRefused, Length: 80 * time.Second, Expect: Expected{DeadLetters: true}},
+		{Name: "dead-letter publish fails", Inject: deadLetterRefused, Length: 40 * time.Second, Expect: Expected{DeadLetters: true}},
 		{Name: "streams full (discard new)", Inject: streamsFull},
 		{Name: "Redis down 30s", Inject: redisDown, Length: 45 * time.Second},
 		{Name: "Redis primary failover", Inject: redisFailover},
@@ -424,8 +424,9 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 		}
 	}
 	ws := []Window{s.restored(w)}
-	// A consumer that failed to dead-letter naks for its longest backoff
-	// (a minute): wait that out.
+	// A consumer that failed to dead-letter naks with its backoff, which
+	// doubles from half a second on each try: the ones during the outage
+	// add up to about 16 s.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		got, err := s.deadLettersOf(ctx, seqs)

@@ -547,7 +547,9 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 	if IsPermanent(err) || delivered >= uint64(c.cfg.MaxDeliver) {
 		if dlErr := c.deadLetter(ctx, msg, err, delivered); dlErr != nil {
 			c.log.ErrorContext(ctx, "dead-letter failed; will retry", "subject", msg.Subject(), "err", dlErr, "cause", err)
-			_ = msg.NakWithDelay(c.cfg.RetryMax)
+			// The usual backoff, not its longest: a dead-letter stream
+			// back after seconds gets the message within seconds.
+			_ = msg.NakWithDelay(c.backoff(delivered))
 			return "retry"
 		}
 		c.log.ErrorContext(ctx, "message dead-lettered", "subject", msg.Subject(), "deliveries", delivered, "reason", err)
