@@ -29,11 +29,10 @@ func Each(ctx context.Context, js jetstream.JetStream, name string, fn func(jets
 	if info.State.Msgs == 0 {
 		return nil
 	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return fmt.Errorf("read %s: %w", name, err)
+	open := func(from uint64) (fetcher, error) {
+		return stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
 	}
-	return read(cons, name, info.State.LastSeq, fn)
+	return read(open, name, info.State.FirstSeq, info.State.LastSeq, fn)
 }
 
 // fetcher is the part of a consumer read needs.
@@ -42,40 +41,76 @@ type fetcher interface {
 }
 
 // fetchWait bounds one fetch: a stream that sends nothing for this long
-// while messages up to last remain has stopped answering.
+// while messages up to the last remain has stalled.
 const fetchWait = 2 * time.Second
 
-// read fetches until the message at sequence last.
-func read(cons fetcher, name string, last uint64, fn func(jetstream.Msg)) error {
-	var seen, at uint64
-	for at < last {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(fetchWait))
-		if err != nil {
-			return fmt.Errorf("read %s: %w after %d messages, up to sequence %d of %d", name, err, seen, at, last)
+// stalls is how many failed or empty fetches in a row read takes, each
+// followed by a fresh consumer from where it stopped, before it reports a
+// short read: a cluster electing a leader answers again within seconds.
+const stalls = 8
+
+// read fetches from sequence first until the message at sequence last,
+// opening a consumer again from where it stopped after a fetch that failed
+// or came back empty.
+func read(open func(from uint64) (fetcher, error), name string, first, last uint64, fn func(jetstream.Msg)) error {
+	var seen uint64
+	at := first - 1
+	var cons fetcher
+	var why error
+	for stalled := 0; at < last; {
+		if stalled == stalls {
+			return fmt.Errorf("read %s: short read: the stream stopped answering after %d messages, at sequence %d of %d (%v); read it again once its leader is back", name, seen, at, last, why)
 		}
-		n := 0
-		for msg := range batch.Messages() {
-			meta, err := msg.Metadata()
-			if err != nil {
-				return fmt.Errorf("read %s: message after sequence %d: %w", name, at, err)
-			}
-			if meta.Sequence.Stream > last {
-				// Stored after the read began: what came before is read
-				// (the consumer skips only deleted messages).
-				at = last
+		if cons == nil {
+			var err error
+			if cons, err = open(at + 1); err != nil {
+				why, stalled = err, stalled+1
+				time.Sleep(time.Duration(stalled) * 250 * time.Millisecond)
 				continue
 			}
-			fn(msg)
-			at = meta.Sequence.Stream
-			seen++
-			n++
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return fmt.Errorf("read %s: %w after %d messages, up to sequence %d of %d", name, err, seen, at, last)
-		}
-		if n == 0 && at < last {
-			return fmt.Errorf("read %s: short read: the stream stopped answering after %d messages, at sequence %d of %d; read it again once its leader is back", name, seen, at, last)
+		n, err := fetch(cons, last, fn, &at)
+		seen += uint64(n)
+		switch {
+		case err != nil:
+			why, stalled, cons = err, stalled+1, nil
+		case n == 0 && at < last:
+			why, stalled, cons = errors.New("nothing came"), stalled+1, nil
+		default:
+			stalled = 0
 		}
 	}
 	return nil
+}
+
+// fetch hands one batch's messages up to sequence last to fn, moving *at
+// on, and returns how many it handed.
+func fetch(cons fetcher, last uint64, fn func(jetstream.Msg), at *uint64) (int, error) {
+	batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(fetchWait))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for msg := range batch.Messages() {
+		meta, err := msg.Metadata()
+		if err != nil {
+			return n, fmt.Errorf("message after sequence %d: %w", *at, err)
+		}
+		if meta.Sequence.Stream > last {
+			// Stored after the read began: what came before is read
+			// (the consumer skips only deleted messages).
+			*at = last
+			continue
+		}
+		if meta.Sequence.Stream <= *at {
+			continue // a fresh consumer's overlap
+		}
+		fn(msg)
+		*at = meta.Sequence.Stream
+		n++
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+		return n, err
+	}
+	return n, nil
 }

@@ -2,6 +2,7 @@ package streamscan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func TestEachReadsEveryMessageTheStreamHolds(t *testing.T) {
 // could miss the events it exists to check).
 func TestAShortReadIsAnError(t *testing.T) {
 	var got []uint64
-	err := read(&stalled{upTo: 3}, "FIREBREAK_CASES", 5, func(msg jetstream.Msg) {
+	err := read(fake{upTo: 3}.open, "FIREBREAK_CASES", 1, 5, func(msg jetstream.Msg) {
 		meta, _ := msg.Metadata()
 		got = append(got, meta.Sequence.Stream)
 	})
@@ -65,14 +66,53 @@ func TestAShortReadIsAnError(t *testing.T) {
 	}
 }
 
-// stalled delivers sequences 1 to upTo, then nothing.
-type stalled struct{ upTo, next uint64 }
+// A fetch that fails (no responders while a leader is elected) is taken up
+// again from where it stopped: every message once, none skipped.
+func TestAFailedFetchIsTakenUpWhereItStopped(t *testing.T) {
+	failed := 0
+	f := fake{upTo: 2500, failAt: map[uint64]bool{1001: true}, failed: &failed}
+	var got []uint64
+	err := read(f.open, "FIREBREAK_MENTIONS", 1, 2500, func(msg jetstream.Msg) {
+		meta, _ := msg.Metadata()
+		got = append(got, meta.Sequence.Stream)
+	})
+	if err != nil || failed != 1 {
+		t.Fatalf("read returned %v after %d failed fetches", err, failed)
+	}
+	for i, seq := range got {
+		if seq != uint64(i+1) {
+			t.Fatalf("message %d is sequence %d: skipped or read twice", i, seq)
+		}
+	}
+	if len(got) != 2500 {
+		t.Fatalf("read %d of 2500", len(got))
+	}
+}
 
-func (s *stalled) Fetch(int, ...jetstream.FetchOpt) (jetstream.MessageBatch, error) {
-	msgs := make(chan jetstream.Msg, s.upTo)
-	for s.next < s.upTo {
-		s.next++
-		msgs <- seqMsg{seq: s.next}
+// fake is a stream holding sequences 1 to upTo; a fetch starting at a
+// sequence in failAt fails once.
+type fake struct {
+	upTo   uint64
+	failAt map[uint64]bool
+	failed *int
+}
+
+func (f fake) open(from uint64) (fetcher, error) { return &consumer{f: f, next: from}, nil }
+
+type consumer struct {
+	f    fake
+	next uint64
+}
+
+func (c *consumer) Fetch(n int, _ ...jetstream.FetchOpt) (jetstream.MessageBatch, error) {
+	if c.f.failAt[c.next] {
+		delete(c.f.failAt, c.next)
+		*c.f.failed++
+		return nil, errors.New("nats: no responders available for request")
+	}
+	msgs := make(chan jetstream.Msg, n)
+	for ; c.next <= c.f.upTo && len(msgs) < n; c.next++ {
+		msgs <- seqMsg{seq: c.next}
 	}
 	close(msgs)
 	return batch(msgs), nil
