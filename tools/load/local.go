@@ -36,6 +36,9 @@ type LocalOptions struct {
 	// in BinDir, so that each one's CPU and RSS can be read (one replica).
 	Apart  bool
 	BinDir string
+	// Partitions splits the mentions over that many streams
+	// (--mention-partitions); 0 and 1 are one stream.
+	Partitions int
 }
 
 // Local is a whole Firebreak in this process: an embedded broker with its
@@ -48,7 +51,9 @@ type Local struct {
 	Stack *stack.Stack
 	Procs *Procs
 	// Extra are the replicas beyond the first, Stack.
-	Extra  []*stack.Stack
+	Extra []*stack.Stack
+	// Names are the services' subjects and streams.
+	Names  bus.Names
 	Sink   *Sink
 	NC     *nats.Conn
 	redis  redis.UniversalClient
@@ -58,7 +63,7 @@ type Local struct {
 
 // StartLocal starts everything; Close stops it and removes its keys and files.
 func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
-	l := &Local{prefix: "fbload:" + rand.Text()[:10] + ":"}
+	l := &Local{prefix: "fbload:" + rand.Text()[:10] + ":", Names: bus.Names{Prefix: "firebreak", Partitions: max(opts.Partitions, 1)}}
 	defer func() {
 		if err != nil {
 			_ = l.Close(context.Background())
@@ -73,7 +78,7 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 	// Each service logs in as its own NATS user; the load generator, which
 	// watches every consumer, as one that may do anything.
 	passwords := filepath.Join(l.dir, "nats-passwords")
-	users, err := broker.ServiceUsers(passwords, bus.Names{Prefix: "firebreak"})
+	users, err := broker.ServiceUsers(passwords, l.Names)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +103,8 @@ func StartLocal(ctx context.Context, opts LocalOptions) (_ *Local, err error) {
 	stackOpts := stack.Options{
 		AcceptRedisLoss: true, // the machine's Redis need not persist
 		Common: []string{"--nats-url=" + l.Broker.ClientURL(), "--redis-url=" + opts.RedisURL, "--redis-key-prefix=" + l.prefix,
-			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--log-level=" + level},
+			"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--log-level=" + level,
+			fmt.Sprintf("--mention-partitions=%d", l.Names.MentionPartitions())},
 		Flags: map[string][]string{
 			"reach":    {fmt.Sprintf("--brand-followers=acme=%d", opts.BrandFollowers)},
 			"ingest":   {"--brand-accounts=acme=x:" + BrandAccount("acme")},

@@ -124,16 +124,18 @@ func (b *Backlog) tooDeep(ctx context.Context) bool {
 // pipeline's consumers.
 func (b *Backlog) Pending(ctx context.Context) (int, error) {
 	total := 0
-	for _, durable := range []string{"escalation-join", "scorer-mentions", "reach-mentions"} {
-		c, err := b.JS.Consumer(ctx, b.Names.Stream(bus.NounMentions), durable)
-		if err != nil {
-			return 0, fmt.Errorf("consumer %s: %w", durable, err)
+	for _, stream := range b.Names.MentionStreams() {
+		for _, durable := range []string{"escalation-join", "scorer-mentions", "reach-mentions"} {
+			c, err := b.JS.Consumer(ctx, stream, durable)
+			if err != nil {
+				return 0, fmt.Errorf("consumer %s on %s: %w", durable, stream, err)
+			}
+			info, err := c.Info(ctx)
+			if err != nil {
+				return 0, fmt.Errorf("consumer %s on %s info: %w", durable, stream, err)
+			}
+			total += int(info.NumPending) + info.NumAckPending
 		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("consumer %s info: %w", durable, err)
-		}
-		total += int(info.NumPending) + info.NumAckPending
 	}
 	return total, nil
 }

@@ -15,6 +15,9 @@ import (
 // Run is every phase against one broker configuration.
 type Run struct {
 	SyncAlways bool `json:"sync_always"`
+	// Partitions is how many streams the services split the mentions
+	// over (--mention-partitions).
+	Partitions int `json:"mention_partitions,omitempty"`
 	// Ceiling is the best broker layout measured: the most the services
 	// could get from this broker, so percent of ceiling stays honest.
 	Ceiling *CeilingResult `json:"broker_ceiling,omitempty"`

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,7 +23,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
-	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/tools/load"
@@ -38,7 +38,7 @@ type options struct {
 	rateDuration, fastDuration     time.Duration
 	ceilingDuration, settle        time.Duration
 	count, batch, workers, backlog int
-	partitions                     int
+	partitions, ceilingPartitions  int
 	scale                          string
 	apart                          bool
 	binDir                         string
@@ -60,7 +60,8 @@ func run() int {
 	flag.DurationVar(&o.rateDuration, "rate-duration", 10*time.Second, "length of the fixed-rate phase")
 	flag.DurationVar(&o.fastDuration, "fast-duration", 10*time.Second, "length of the as-fast-as-it-goes phase (0 skips it)")
 	flag.DurationVar(&o.ceilingDuration, "ceiling-duration", 5*time.Second, "length of each broker ceiling measurement (0 skips them)")
-	flag.IntVar(&o.partitions, "ceiling-partitions", 4, "streams side by side in the best-layout ceiling (1 measures only today's single-stream layout)")
+	flag.IntVar(&o.partitions, "partitions", 4, "streams the in-process services split the mentions over (--mention-partitions; 1 is one mentions stream)")
+	flag.IntVar(&o.ceilingPartitions, "ceiling-partitions", 0, "streams side by side in the best-layout ceiling (0: as --partitions; 1 measures only the single-stream layout)")
 	flag.DurationVar(&o.settle, "settle", 30*time.Second, "longest wait for the last decisions of a phase")
 	flag.IntVar(&o.count, "count", 200_000, "most mentions per phase")
 	flag.IntVar(&o.batch, "batch", 1, "mentions per request in the fast phase")
@@ -134,7 +135,7 @@ func syncModes(s string) []bool {
 // local starts the stack in this process and runs the phases against it;
 // only the first run is profiled.
 func local(ctx context.Context, o options, corpus *load.Corpus, always, first bool) (r load.Run, err error) {
-	r.SyncAlways = always
+	r.SyncAlways, r.Partitions = always, max(o.partitions, 1)
 	err = withLocal(ctx, o, load.LocalOptions{SyncAlways: always}, func(l *load.Local, t load.Target) error {
 		if o.ceilingDuration > 0 {
 			if r.CeilingSingle, r.Ceiling, err = ceilings(ctx, l, o); err != nil {
@@ -234,8 +235,8 @@ func withLocal(ctx context.Context, o options, lo load.LocalOptions, fn func(*lo
 	if lo.Apart {
 		where = "as a process per service"
 	}
-	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak %s (sync always: %v, replicas: %d)\n", where, lo.SyncAlways, max(lo.Replicas, 1))
-	lo.RedisURL, lo.BrandFollowers = o.redisURL, 203_000
+	lo.RedisURL, lo.BrandFollowers, lo.Partitions = o.redisURL, 203_000, o.partitions
+	fmt.Fprintf(os.Stderr, "loadgen: starting Firebreak %s (sync always: %v, replicas: %d, mention partitions: %d)\n", where, lo.SyncAlways, max(lo.Replicas, 1), max(lo.Partitions, 1))
 	l, err := load.StartLocal(ctx, lo)
 	if err != nil {
 		return err
@@ -259,15 +260,16 @@ func withLocal(ctx context.Context, o options, lo load.LocalOptions, fn func(*lo
 	defer redis.Close()
 	return fn(l, load.Target{
 		IngestURL: l.IngestURL(), Token: l.Token(), Escalation: fbv1.NewEscalationServiceClient(conn),
-		NC: l.NC, Names: bus.Names{Prefix: "firebreak"}, Sink: l.Sink, Redis: redis, Pids: l.Pids(),
+		NC: l.NC, Names: l.Names, Sink: l.Sink, Redis: redis, Pids: l.Pids(),
 	})
 }
 
-// ceilings measures the broker with today's layout (one stream per hop)
-// and with the best one the design allows (partitions side by side); the
-// best is the ceiling the run is judged against.
+// ceilings measures the broker with one stream per hop and with the best
+// layout the design allows (as many partitions side by side as the
+// services run with, or --ceiling-partitions); the best is the ceiling the
+// run is judged against.
 func ceilings(ctx context.Context, l *load.Local, o options) (single, best *load.CeilingResult, err error) {
-	for _, parts := range []int{1, o.partitions} {
+	for _, parts := range []int{1, cmp.Or(o.ceilingPartitions, o.partitions)} {
 		if parts < 1 || (parts == 1 && single != nil) {
 			continue
 		}
