@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -57,7 +58,10 @@ func run() int {
 	// subjects; the passwords are made once and kept beside JetStream's
 	// files.
 	natsPasswords := filepath.Join(*dataDir, "nats-passwords")
-	users, err := broker.ServiceUsers(natsPasswords, bus.Names{Prefix: "firebreak"})
+	// The users may use the mention partitions the services run with
+	// (FIREBREAK_MENTION_PARTITIONS); a bad value is the services' to refuse.
+	partitions, _ := strconv.Atoi(os.Getenv(config.EnvName("mention-partitions")))
+	users, err := broker.ServiceUsers(natsPasswords, bus.Names{Prefix: "firebreak", Partitions: partitions})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "firebreak: %v\n", err)
 		return 1
