@@ -91,7 +91,18 @@ func newTimedRig(t *testing.T) *rig {
 
 func newRigOn(t testing.TB, fake *clocktest.Clock, replicas int, tune func(*Config)) *rig {
 	t.Helper()
-	env := depstest.New(t)
+	return newRigIn(t, depstest.New(t), fake, replicas, tune)
+}
+
+// newPartitionedRig is a rig whose mentions are split over partitions
+// streams.
+func newPartitionedRig(t testing.TB, partitions, replicas int, tune func(*Config)) *rig {
+	t.Helper()
+	return newRigIn(t, depstest.NewPartitioned(t, partitions), nil, replicas, tune)
+}
+
+func newRigIn(t testing.TB, env *depstest.Env, fake *clocktest.Clock, replicas int, tune func(*Config)) *rig {
+	t.Helper()
 	path := t.TempDir() + "/policy.yaml"
 	if err := writeFile(path, fastPolicy); err != nil {
 		t.Fatal(err)
@@ -150,13 +161,22 @@ func (r *rig) settledCommands() { r.drained(bus.NounCommands, "commands") }
 
 func (r *rig) drained(noun, purpose string) {
 	r.t.Helper()
+	streams := []string{r.bus.Names.Stream(noun)}
+	if noun == bus.NounMentions {
+		streams = r.bus.Names.MentionStreams()
+	}
 	testkit.Eventually(r.t, "the escalation "+purpose+" consumer to handle everything on the bus", func() bool {
-		c, err := r.bus.JS.Consumer(context.Background(), r.bus.Names.Stream(noun), bus.Durable("escalation", purpose))
-		if err != nil {
-			return false
+		for _, stream := range streams {
+			c, err := r.bus.JS.Consumer(context.Background(), stream, bus.Durable("escalation", purpose))
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(context.Background())
+			if err != nil || info.NumPending != 0 || info.NumAckPending != 0 {
+				return false
+			}
 		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		return true
 	})
 }
 
@@ -179,12 +199,20 @@ func reached(m *fbv1.Mention, tier fbv1.Tier) *fbv1.ReachedMention {
 func (r *rig) send(msg proto.Message, copy int) {
 	r.t.Helper()
 	subject, id := r.bus.Names.Scored(), ""
-	switch m := msg.(type) {
+	var m *fbv1.Mention
+	switch part := msg.(type) {
 	case *fbv1.ScoredMention:
-		id = m.Mention.Id + ":scored"
+		id, m = part.Mention.Id+":scored", part.Mention
 	case *fbv1.ReachedMention:
-		subject, id = r.bus.Names.Reached(), m.Mention.Id+":reached"
+		subject, id, m = r.bus.Names.Reached(), part.Mention.Id+":reached", part.Mention
 	}
+	// In the author's partition, as ingest put the mention: for a brand
+	// reply, the author it answers.
+	author := m.GetAuthor().GetId()
+	if m.GetBrandReply() {
+		author = m.GetReplyToAuthorId()
+	}
+	subject = r.bus.Names.InPartition(subject, r.bus.Names.MentionPartition(ledger.AuthorKey(m.GetBrand(), m.GetPlatform(), author)))
 	_, err := r.bus.Publisher.Publish(context.Background(), bus.Event{Subject: subject, MsgID: fmt.Sprintf("%s#%d", id, copy), Message: msg})
 	if err != nil {
 		r.t.Fatal(err)

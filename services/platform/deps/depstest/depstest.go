@@ -35,6 +35,15 @@ func New(t testing.TB) *Env {
 	return newOn(t, bustest.Server(t))
 }
 
+// NewPartitioned is New with the mentions split over partitions streams
+// (--mention-partitions), the NATS users' permissions made for them.
+func NewPartitioned(t testing.TB, partitions int) *Env {
+	t.Helper()
+	e := newOn(t, bustest.ServerPartitioned(t, partitions))
+	e.Common.MentionPartitions = partitions
+	return e
+}
+
 // NewSyncAlways is New with JetStream fsyncing every write, as in
 // production: for benchmarks.
 func NewSyncAlways(t testing.TB) *Env {
