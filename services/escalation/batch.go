@@ -2,6 +2,8 @@ package escalation
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -14,9 +16,8 @@ import (
 // handleBatch takes the messages the consumer pulled together. Their joins
 // go to Redis in one round trip, the decisions they complete in another,
 // and the decisions' events in one publish, so a mention costs a fraction
-// of the three round trips it costs alone. Spreads and brand replies, and
-// a part whose batched join or commit failed (its author's case changed
-// under it, say), go the one-message way (handle, join).
+// of the three round trips it costs alone. Spreads and brand replies go
+// the one-message way (handle).
 func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error {
 	errs := make([]error, len(msgs))
 	var parts []batchPart
@@ -53,9 +54,26 @@ type batchPart struct {
 }
 
 // joinBatch joins parts, decides the mentions they complete and publishes
-// the decisions' events, setting errs[part.at].
+// the decisions' events, setting errs[part.at]. It is the one way a part
+// is decided: a single message, or a join timeout, is a batch of one. A
+// decision whose commit lost a race for its author's case is made again
+// from a fresh join, up to maxConflicts times.
 func (s *Service) joinBatch(ctx context.Context, parts []batchPart, errs []error) {
 	pol := s.policy.Load()
+	for range maxConflicts {
+		if parts = s.joinRound(ctx, pol, parts, errs); len(parts) == 0 {
+			return
+		}
+	}
+	for _, p := range parts {
+		errs[p.at] = fmt.Errorf("decide mention %s: author %s's case kept changing; will retry", p.mentionID, p.author.Key)
+	}
+}
+
+// joinRound joins parts in one round trip, commits the decisions they
+// complete in another and publishes the events in one publish. It returns
+// the parts whose decision conflicted, to be joined again.
+func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []batchPart, errs []error) (again []batchPart) {
 	reqs := make([]ledger.JoinRequest, len(parts))
 	scores := map[string]*counted{} // a complaint's surge count, by mention
 	for k := range parts {
@@ -68,13 +86,12 @@ func (s *Service) joinBatch(ctx context.Context, parts []batchPart, errs []error
 		reqs[k] = ledger.JoinRequest{Author: p.author, MentionID: p.mentionID, Part: p.part, Side: side}
 	}
 	joined, joinErrs := s.store.JoinAll(ctx, reqs, pol.Window())
-	one := func(p batchPart) { errs[p.at] = s.join(ctx, p.msg, p.author, p.mentionID, p.part, p.score) }
 	var ready []int
 	for k, p := range parts {
 		j := joined[k]
 		switch {
 		case joinErrs[k] != nil:
-			one(p)
+			errs[p.at] = joinErrs[k]
 		case j.Decided != nil && p.msg != nil:
 			errs[p.at] = s.republish(ctx, p.msg, j.Decided)
 		case j.Late || j.Ready:
@@ -84,6 +101,9 @@ func (s *Service) joinBatch(ctx context.Context, parts []batchPart, errs []error
 				parts[k].early = scores[p.mentionID]
 			}
 			ready = append(ready, k)
+		case p.part.Name == ledger.Timeout:
+			// A timeout for a join already decided or expired.
+			errs[p.at] = s.store.Forget(ctx, p.author.Tag, p.mentionID)
 		}
 	}
 	s.countAll(ctx, pol, parts, joined, ready)
@@ -93,24 +113,35 @@ func (s *Service) joinBatch(ctx context.Context, parts []batchPart, errs []error
 	for _, k := range ready {
 		p := parts[k]
 		dc, err := s.plan(ctx, pol, p.author, joined[k], p.early)
-		if err != nil {
+		switch {
+		case errors.Is(err, ledger.ErrConflict):
+			again = append(again, p)
+		case err != nil:
 			errs[p.at] = err
-			continue
+		default:
+			plans, planned = append(plans, dc), append(planned, k)
+			reqsC = append(reqsC, s.commitRequest(pol, p.author, dc))
 		}
-		plans, planned = append(plans, dc), append(planned, k)
-		reqsC = append(reqsC, s.commitRequest(pol, p.author, dc))
 	}
 	already, commitErrs := s.store.CommitAll(ctx, reqsC)
 	var events []*fbv1.CaseEvent
 	var published []int
 	for n, k := range planned {
-		p := parts[k]
+		p, dc := parts[k], plans[n]
 		switch {
+		case errors.Is(commitErrs[n], ledger.ErrConflict):
+			again = append(again, p)
 		case commitErrs[n] != nil:
-			one(p)
-		case !already[n]:
-			s.committed(ctx, plans[n])
-			events = append(events, plans[n].events...)
+			errs[p.at] = commitErrs[n]
+		case already[n]:
+		case dc.j.Outbox && dc.c != nil:
+			// A timeout's decision has no message to be redelivered:
+			// its events go through the case's outbox.
+			s.committed(ctx, dc)
+			errs[p.at] = s.publishSaved(ctx, dc.c.Id, dc.events...)
+		default:
+			s.committed(ctx, dc)
+			events = append(events, dc.events...)
 			published = append(published, p.at)
 		}
 	}
@@ -119,6 +150,7 @@ func (s *Service) joinBatch(ctx context.Context, parts []batchPart, errs []error
 			errs[at] = err
 		}
 	}
+	return again
 }
 
 // countAll counts, in one round trip, the complaints among the ready joins

@@ -37,33 +37,14 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	return s.join(ctx, msg, a, m.Id, part, score)
 }
 
-// join stores a part and decides the mention if the join is complete. msg
-// is the part's message, nil when a timeout brings the join here. score,
-// when the part is a score, lets a complaint's surge count ride in the
-// join's round trip.
+// join stores a part and decides the mention if the join is complete: a
+// batch of one (see joinBatch). msg is the part's message, nil when a
+// timeout brings the join here. score, when the part is a score, lets a
+// complaint's surge count ride in the join's round trip.
 func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, mentionID string, part ledger.Part, score *fbv1.ScoredMention) error {
-	pol := s.policy.Load()
-	for range maxConflicts {
-		side, early := s.countIn(pol, a.Key, score)
-		j, err := s.store.Join(ctx, a, mentionID, part, pol.Window(), side...)
-		switch {
-		case err != nil:
-			return err
-		case j.Decided != nil && msg != nil:
-			return s.republish(ctx, msg, j.Decided)
-		case j.Late, j.Ready:
-			err = s.decide(ctx, pol, a, j, early)
-		case part.Name == ledger.Timeout:
-			// A timeout for a join already decided or expired.
-			return s.store.Forget(ctx, a.Tag, mentionID)
-		default:
-			return nil // the other half will decide
-		}
-		if !errors.Is(err, ledger.ErrConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("decide mention %s: author %s's case kept changing; will retry", mentionID, a.Key)
+	errs := make([]error, 1)
+	s.joinBatch(ctx, []batchPart{{msg: msg, author: a, mentionID: mentionID, part: part, score: score}}, errs)
+	return errs[0]
 }
 
 // part decodes a scored or reached mention into its join half; score is
@@ -118,16 +99,6 @@ type decided struct {
 	d      *fbv1.Decision
 	c      *fbv1.Case
 	events []*fbv1.CaseEvent
-}
-
-// decide decides a joined mention (a late part revises it), stores the
-// decision and the case, and publishes the case's events.
-func (s *Service) decide(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) error {
-	dc, err := s.plan(ctx, pol, a, j, early)
-	if err != nil {
-		return err
-	}
-	return s.commit(ctx, pol, a, dc)
 }
 
 // plan makes the decision on a joined mention: fresh, or revised when a
@@ -210,25 +181,6 @@ func missingWord(missing []string) string {
 
 func (s *Service) caseSettings(pol *policy.Policy) cases.Settings {
 	return cases.Settings{Reopen: s.cfg.Reopen, Chain: pol.Chain, RespondBy: pol.RespondBy}
-}
-
-// commit stores a decision and publishes its events. A decision brought by
-// a message has its events published again when the message is redelivered
-// (see republish). One brought by a join timeout has no message: its events
-// go through the case's outbox, and the case's timer is set to look at it
-// within a lease, so the timer loop publishes them even if this replica
-// dies before it does.
-func (s *Service) commit(ctx context.Context, pol *policy.Policy, a ledger.Author, dc decided) error {
-	r := s.commitRequest(pol, a, dc)
-	already, err := s.store.Commit(ctx, a, dc.j, dc.d, dc.c, dc.events, r.Due, r.Also...)
-	if err != nil || already {
-		return err
-	}
-	s.committed(ctx, dc)
-	if dc.j.Outbox && dc.c != nil {
-		return s.publishSaved(ctx, dc.c.Id, dc.events...)
-	}
-	return s.publish(ctx, dc.events...)
 }
 
 // commitRequest is what the store commits for dc.

@@ -60,10 +60,42 @@ func (s *Store) CommitAll(ctx context.Context, reqs []CommitRequest) (already []
 // runAll sends every call, and the commands riding with each, in one
 // pipeline, and reads each call's answer (set(i, answer)). A call fails on
 // its own: its script's error, or one of its own commands' that is not
-// tolerated. Unlike runPipelined it does not send again after NOSCRIPT (a
-// call's script may have run while another's did not); the caller retries
-// the failed calls one by one, which loads the scripts.
+// tolerated. A call whose script the server did not have (NOSCRIPT, after
+// a restart or a failover) did nothing: the script is loaded and that call
+// alone sent again, once, as runPipelined does.
 func runAll[T any](ctx context.Context, r redis.UniversalClient, calls []call[T], set func(int, T)) []error {
+	errs := runOnce(ctx, r, calls, set)
+	var again []int
+	loaded := map[*redis.Script]error{}
+	for i, err := range errs {
+		if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			continue
+		}
+		script := calls[i].script
+		if _, done := loaded[script]; !done {
+			loaded[script] = script.Load(ctx, r).Err()
+		}
+		if err := loaded[script]; err != nil {
+			errs[i] = fmt.Errorf("load script: %w", err)
+			continue
+		}
+		again = append(again, i)
+	}
+	if len(again) == 0 {
+		return errs
+	}
+	retry := make([]call[T], len(again))
+	for k, i := range again {
+		retry[k] = calls[i]
+	}
+	for k, err := range runOnce(ctx, r, retry, func(k int, v T) { set(again[k], v) }) {
+		errs[again[k]] = err
+	}
+	return errs
+}
+
+// runOnce is one pass of runAll.
+func runOnce[T any](ctx context.Context, r redis.UniversalClient, calls []call[T], set func(int, T)) []error {
 	errs := make([]error, len(calls))
 	if len(calls) == 0 {
 		return errs
