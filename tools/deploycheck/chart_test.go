@@ -3,6 +3,7 @@ package deploycheck
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -491,4 +492,29 @@ func TestChartREADMEListsEveryValue(t *testing.T) {
 var leafMaps = map[string]bool{
 	"brandFollowers": true, "podSecurityContext": true, "containerSecurityContext": true,
 	"services.<name>.resources": true,
+}
+
+// TestChartScalesAPartitionedConsumerOnEveryPartition: with the mentions
+// in four partitions, KEDA watches a mention consumer on each partition's
+// stream, each with a quarter of the threshold; the notifier's consumer,
+// on the cases, keeps its one trigger.
+func TestChartScalesAPartitionedConsumerOnEveryPartition(t *testing.T) {
+	t.Parallel()
+	values := chartCases[0].values + "mentionPartitions: 4\nnats:\n  monitoringEndpoint: nats.nats.svc:8222\nservices:\n  scorer:\n    keda: {enabled: true, lagThreshold: 500}\n  notifier:\n    keda: {enabled: true}\n"
+	objs := decode(t, []byte(mustRender(t, values).Manifest))
+	got := map[string][]string{} // service: stream/threshold of each trigger
+	for _, so := range objs.scaledObjects {
+		for _, tr := range so.Spec.Triggers {
+			got[so.Metadata.Name] = append(got[so.Metadata.Name], tr.Metadata.Stream+"/"+tr.Metadata.LagThreshold)
+		}
+	}
+	want := map[string][]string{
+		"fb-firebreak-scorer":   {"FIREBREAK_MENTIONS/125", "FIREBREAK_MENTIONS_P1/125", "FIREBREAK_MENTIONS_P2/125", "FIREBREAK_MENTIONS_P3/125"},
+		"fb-firebreak-notifier": {"FIREBREAK_CASES/100"},
+	}
+	for name, triggers := range want {
+		if !slices.Equal(got[name], triggers) {
+			t.Errorf("%s's triggers %v, want %v", name, got[name], triggers)
+		}
+	}
 }
