@@ -22,7 +22,8 @@ import (
 // deleted): decisions, cases and the fifth's half-join. A redrive of the
 // window decides the four again into the same cases, whose events the
 // bus already holds (the same ids: nothing new to page), and joins the
-// fifth's score again, so its reach, when it comes, decides it with both.
+// fifth's score again, so its reach, when it comes, decides it with both;
+// the acknowledgement Ana made in the console is made again, in her name.
 // A second redrive finds everything decided and changes nothing.
 // With the mentions in four partitions, the redrive reads each one's
 // stream.
@@ -59,6 +60,14 @@ func redriveAfterRedisLostItsWrites(t *testing.T, r *rig) {
 	before := opened(r.waitEvents("four cases opened", func(evs []*fbv1.CaseEvent) bool { return len(opened(evs)) == 4 }))
 	r.settled()
 	svc := r.svc[0]
+	// Ana acknowledges one case in the console: that is on no stream
+	// escalation consumes, only as the case's event.
+	acked := strings.Fields(before[0])[0]
+	if _, err := svc.AcknowledgeCase(asAna(), &fbv1.AcknowledgeCaseRequest{Id: acked, Note: "on it"}); err != nil {
+		t.Fatal(err)
+	}
+	acks := func() int { return count(r.events(), fbv1.CaseEventType_CASE_EVENT_TYPE_ACKNOWLEDGED) }
+	r.waitEvents("the acknowledgement", func([]*fbv1.CaseEvent) bool { return acks() == 1 })
 
 	storetest.Clean(t, svc.d.Redis, svc.d.Keys.Prefix) // power lost: Redis forgot it all
 
@@ -68,8 +77,12 @@ func redriveAfterRedisLostItsWrites(t *testing.T, r *rig) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := resp.Outcomes; got["decided_again"] != 4 || got["waiting"] != 1 || got["already_decided"] != 0 {
-		t.Fatalf("outcomes %v, want 4 decided again and 1 waiting for its reach", got)
+	if got := resp.Outcomes; got["decided_again"] != 4 || got["waiting"] != 1 || got["already_decided"] != 0 || got["actions_redone"] != 1 {
+		t.Fatalf("outcomes %v, want 4 decided again, 1 waiting for its reach and Ana's acknowledgement redone", got)
+	}
+	c, err := svc.GetCase(asAna(), &fbv1.GetCaseRequest{Id: acked})
+	if err != nil || c.Case.State != fbv1.CaseState_CASE_STATE_ACKNOWLEDGED || c.Case.AcknowledgedBy != "ana" {
+		t.Fatalf("case %s after the redrive: %v, %v; want acknowledged by ana again", acked, c, err)
 	}
 	var offered, failed int64
 	for _, s := range resp.Streams {
@@ -102,11 +115,14 @@ func redriveAfterRedisLostItsWrites(t *testing.T, r *rig) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := again.Outcomes; got["already_decided"] != 5 || got["decided_again"] != 0 || got["waiting"] != 0 {
+	if got := again.Outcomes; got["already_decided"] != 5 || got["decided_again"] != 0 || got["waiting"] != 0 || got["actions_redone"] != 0 {
 		t.Fatalf("a second redrive: %v, want all 5 found decided", got)
 	}
 	r.settled()
 	if n := len(r.events()); n != len(evs) {
 		t.Fatalf("a second redrive published %d case events, want none", n-len(evs))
+	}
+	if n := acks(); n != 1 {
+		t.Fatalf("%d acknowledged events on the bus, want Ana's one", n)
 	}
 }

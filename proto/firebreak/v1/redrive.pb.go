@@ -82,8 +82,9 @@ type RedriveResponse struct {
 	Streams []*RedriveStream       `protobuf:"bytes,2,rep,name=streams,proto3" json:"streams,omitempty"`
 	// outcomes counts what the service found, by outcome: for escalation
 	// the mentions "decided_again", "already_decided" and "waiting" (for
-	// their other part or the join timeout); for the notifier the
-	// "delivery_marks_restored".
+	// their other part or the join timeout), and the people's
+	// acknowledgements and resolutions "actions_redone"; for the notifier
+	// the "delivery_marks_restored".
 	Outcomes      map[string]int64 `protobuf:"bytes,3,rep,name=outcomes,proto3" json:"outcomes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -67,13 +67,14 @@ func (n Names) publishes(service string) []string {
 }
 
 // redrives are the streams each service reads by sequence for
-// RedriveService: what its consumers take, and for the notifier the
-// record of its deliveries. None of them holds anything the service does
+// RedriveService: what its consumers take, for escalation the case
+// events it made (people's acknowledgements and resolutions), and for the
+// notifier the record of its deliveries. None of them holds anything the service does
 // not already receive or make.
 func (n Names) redrives(service string) []string {
 	switch service {
 	case "escalation":
-		return append(n.MentionStreams(), n.Stream(NounCommands))
+		return append(n.MentionStreams(), n.Stream(NounCommands), n.Stream(NounCases))
 	case "notifier":
 		return []string{n.Stream(NounNotifications), n.Stream(NounCases)}
 	}

@@ -104,6 +104,7 @@ var redriveOutcomes = []struct{ key, words string }{
 	{"decided_again", "mentions decided again (their decision was lost)"},
 	{"already_decided", "mentions already decided (nothing done)"},
 	{"waiting", "mentions waiting for their other part (decided at the join timeout; widen --since to include it)"},
+	{"actions_redone", "acknowledgements and resolutions made again in their actor's name"},
 }
 
 func printRedrive(w io.Writer, all []*fbv1.RedriveResponse) {
