@@ -112,3 +112,19 @@ func TestStreamBudgetsAreNounsWithSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestMentionPartitionsAreBetweenOneAndTheBound(t *testing.T) {
+	if c, err := parse(t, nil, nil); err != nil || c.MentionPartitions != 1 {
+		t.Fatalf("default: %d partitions, %v; want 1, today's one stream", c.MentionPartitions, err)
+	}
+	c, err := parse(t, nil, map[string]string{"FIREBREAK_MENTION_PARTITIONS": "4"})
+	if err != nil || c.MentionPartitions != 4 {
+		t.Fatalf("4 partitions: %d, %v", c.MentionPartitions, err)
+	}
+	for _, bad := range []string{"0", "65"} {
+		_, err := parse(t, []string{"--mention-partitions", bad}, nil)
+		if err == nil || !strings.Contains(err.Error(), "--mention-partitions (FIREBREAK_MENTION_PARTITIONS) must be between 1 and 64") {
+			t.Errorf("--mention-partitions %s: %v, want it refused", bad, err)
+		}
+	}
+}
