@@ -59,11 +59,22 @@ var alertCases = []struct {
 	},
 	{
 		alert: "FirebreakConsumerLagging",
-		bad:   []string{`firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS"} 100+200x60`},
+		bad: []string{
+			`firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS"} 100+200x60`,
+			// Four mention partitions, each behind by less than the
+			// threshold and together by more.
+			`firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS"} 300x60
+			 firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS_P1"} 300x60
+			 firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS_P2"} 300x60
+			 firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS_P3"} 300x60`,
+		},
 		good: []string{
 			// A five-minute burst that is cleared.
 			`firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS"} 0x50 5000x5 0x5`,
 			`firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS"} 900x60`,
+			// Two replicas report the same lag: it counts once.
+			`firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS",instance="a"} 900x60
+			 firebreak_consumer_lag{consumer="escalation-join",stream="FIREBREAK_MENTIONS",instance="b"} 900x60`,
 		},
 		evalAt: 59 * time.Minute,
 	},
