@@ -241,7 +241,8 @@ func (c *Consumer) open(ctx context.Context) (jetstream.MessagesContext, error) 
 	if err != nil {
 		return nil, fmt.Errorf("look up consumer %s: %w", durable, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.MaxInFlight))
+	iter, err := cons.Messages(jetstream.PullMaxMessages(c.cfg.MaxInFlight),
+		jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return nil, fmt.Errorf("pull from %s: %w", durable, err)
 	}
@@ -604,6 +605,16 @@ func (c *Consumer) deadLetter(ctx context.Context, msg jetstream.Msg, cause erro
 	})
 	return err
 }
+
+// A pull request held by a NATS node that dies is noticed when its idle
+// heartbeats stop: after two missed ones it is sent again. The library's
+// default (5s heartbeats on 30s pulls) leaves a consumer idle for 10s after
+// a leader is SIGKILLed, the whole of escalation's join timeout (make chaos:
+// hundreds of mentions decided without a part under ten leader kills).
+const (
+	pullExpiry    = 10 * time.Second
+	pullHeartbeat = 2 * time.Second
+)
 
 // ackTimeout bounds waiting for JetStream to confirm an ack.
 const ackTimeout = 5 * time.Second
