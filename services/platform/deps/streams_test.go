@@ -2,6 +2,8 @@ package deps_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,4 +76,32 @@ func TestAWrongNATSPasswordSaysWhichSettingsAndHidesIt(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--nats-password-file") || !strings.Contains(err.Error(), `"scorer"`) || strings.Contains(err.Error(), "wrong-horse") {
 		t.Fatalf("err = %v, want it to name the user and the settings, not the password", err)
 	}
+}
+
+// TestAServiceWithAnotherPartitionCountRefusesToStart: on mention streams
+// made for four partitions, a service (under its own NATS user, made for
+// four) configured for another count stops at start-up and says which
+// count the streams have, whether it waits for the streams or owns them.
+func TestAServiceWithAnotherPartitionCountRefusesToStart(t *testing.T) {
+	env := depstest.NewPartitioned(t, 4)
+	for service, partitions := range map[string]int{"scorer": 1, "ingest": 8, bus.StreamOwner: 2} {
+		c := env.Config(t, service)
+		c.MentionPartitions = partitions
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		d, err := deps.Open(ctx, c, telemetrytest.New(t, service))
+		cancel()
+		if err == nil {
+			_ = d.Close(context.Background())
+		}
+		want := fmt.Sprintf("the mentions are in 4 partition(s) (stream FIREBREAK_MENTIONS) and this service has --mention-partitions=%d", partitions)
+		if !errors.Is(err, bus.ErrPartitionMismatch) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s with %d partitions: %v, want it refused saying %q", service, partitions, err, want)
+		}
+	}
+	c := env.Config(t, "scorer")
+	d, err := deps.Open(context.Background(), c, telemetrytest.New(t, "scorer"))
+	if err != nil {
+		t.Fatalf("the scorer with the streams' count: %v", err)
+	}
+	_ = d.Close(context.Background())
 }
