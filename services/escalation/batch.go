@@ -6,11 +6,13 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/escalation/surge"
+	"github.com/firebreak/firebreak/services/platform/bus"
 )
 
 // handleBatch takes the messages the consumer pulled together. Their joins
@@ -112,7 +114,11 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 	var reqsC []ledger.CommitRequest
 	for _, k := range ready {
 		p := parts[k]
-		dc, err := s.plan(ctx, pol, p.author, joined[k], p.early)
+		mctx := bus.MessageContext(ctx, p.msg) // the decision goes on in its message's trace
+		dc, err := s.plan(mctx, pol, p.author, joined[k], p.early)
+		for _, e := range dc.events {
+			ledger.StampTrace(mctx, e)
+		}
 		switch {
 		case errors.Is(err, ledger.ErrConflict):
 			again = append(again, p)
@@ -125,6 +131,7 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 	}
 	already, commitErrs := s.store.CommitAll(ctx, reqsC)
 	var events []*fbv1.CaseEvent
+	var parents []trace.SpanContext
 	var published []int
 	for n, k := range planned {
 		p, dc := parts[k], plans[n]
@@ -142,10 +149,13 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 		default:
 			s.committed(ctx, dc)
 			events = append(events, dc.events...)
+			for range dc.events {
+				parents = append(parents, bus.SpanOf(p.msg))
+			}
 			published = append(published, p.at)
 		}
 	}
-	if err := s.publish(ctx, events...); err != nil {
+	if err := s.publishTraced(ctx, events, parents); err != nil {
 		for _, at := range published {
 			errs[at] = err
 		}

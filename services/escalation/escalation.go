@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
@@ -281,6 +282,13 @@ func (s *Service) metrics() error {
 // publish sends case events; their ids are deterministic, so publishing
 // them again after a crash is deduplicated by the broker and the notifier.
 func (s *Service) publish(ctx context.Context, events ...*fbv1.CaseEvent) error {
+	return s.publishTraced(ctx, events, nil)
+}
+
+// publishTraced is publish with the send span of events[i] a child of
+// parents[i] where one is given: in a batch, the span of the message that
+// caused the event (see bus.SpanOf).
+func (s *Service) publishTraced(ctx context.Context, events []*fbv1.CaseEvent, parents []trace.SpanContext) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -293,6 +301,9 @@ func (s *Service) publish(ctx context.Context, events ...*fbv1.CaseEvent) error 
 			Type:    bus.CaseEventType(name),
 			Headers: map[string]string{bus.HeaderCaseID: e.Case.GetId(), bus.HeaderMentionID: e.MentionId},
 			Message: e,
+		}
+		if i < len(parents) {
+			out[i].Parent = parents[i]
 		}
 	}
 	results, err := s.d.Publisher.Publish(ctx, out...)

@@ -138,7 +138,7 @@ func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			found[i], errs[i] = s.reached(ctx, msg)
+			found[i], errs[i] = s.reached(bus.MessageContext(ctx, msg), msg)
 		}()
 	}
 	wg.Wait()
@@ -146,6 +146,7 @@ func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error
 	at := make([]int, 0, len(msgs))
 	for i, ev := range found {
 		if ev != nil && errs[i] == nil {
+			ev.Parent = bus.SpanOf(msgs[i])
 			events, at = append(events, *ev), append(at, i)
 		}
 	}

@@ -153,6 +153,7 @@ func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error
 			errs[i] = err
 			continue
 		}
+		ev.Parent = bus.SpanOf(msg)
 		events, at = append(events, ev), append(at, i)
 	}
 	if _, err := s.d.Publisher.Publish(ctx, events...); err != nil {

@@ -76,7 +76,7 @@ func (s *Store) Save(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEv
 func (s *Store) SaveCommand(ctx context.Context, l Loaded, c *fbv1.Case, e *fbv1.CaseEvent, due time.Time, commandID string) error {
 	tag, _, _ := cases.ParseID(c.Id)
 	a := Author{Tag: tag, s: s}
-	stampTrace(ctx, e)
+	StampTrace(ctx, e)
 	caseBytes, err := proto.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode case %s: %w", c.Id, err)
@@ -143,9 +143,11 @@ func timelineEntry(e *fbv1.CaseEvent) ([]byte, error) {
 	return b, nil
 }
 
-// stampTrace gives e the trace of the work that caused it, once, so the
-// console can link a timeline entry to its trace.
-func stampTrace(ctx context.Context, e *fbv1.CaseEvent) {
+// StampTrace gives e the trace of the work that caused it, once, so the
+// console can link a timeline entry to its trace. Events are stamped with
+// ctx's trace as they are stored unless stamped before: in a batch, with
+// the trace of the message that caused each.
+func StampTrace(ctx context.Context, e *fbv1.CaseEvent) {
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() && e.TraceId == "" {
 		e.TraceId = sc.TraceID().String()
 	}

@@ -390,7 +390,7 @@ func (s *Store) commitCall(ctx context.Context, r CommitRequest, eff ReplyEffect
 	args = append(args, len(events))
 	entries := make([]any, 0, len(events))
 	for _, e := range events {
-		stampTrace(ctx, e)
+		StampTrace(ctx, e)
 		b, err := proto.Marshal(e)
 		if err != nil {
 			return call[bool]{}, fmt.Errorf("encode event %s: %w", e.Id, err)

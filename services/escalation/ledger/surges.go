@@ -276,7 +276,7 @@ func (s *Store) CreateIncident(ctx context.Context, c *fbv1.Case, e *fbv1.CaseEv
 	if err != nil {
 		return false, fmt.Errorf("encode incident %s: %w", c.Id, err)
 	}
-	stampTrace(ctx, e)
+	StampTrace(ctx, e)
 	eb, err := proto.Marshal(e)
 	if err != nil {
 		return false, fmt.Errorf("encode event %s: %w", e.Id, err)

@@ -360,12 +360,13 @@ func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 	// does for its message, and links the others' (a span has one parent).
 	parent := ctx
 	var links []trace.Link
+	mctxs := make([]context.Context, len(batch))
 	for i, msg := range batch {
-		mctx := c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
+		mctxs[i] = c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
 		if i == 0 {
-			parent = mctx
+			parent = mctxs[i]
 		} else {
-			links = append(links, trace.LinkFromContext(mctx))
+			links = append(links, trace.LinkFromContext(mctxs[i]))
 		}
 	}
 	first := batch[0].Subject()
@@ -377,9 +378,10 @@ func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 	}
 	ctx, span := c.tracer.Start(parent, "process "+first, opts...)
 	defer span.End()
+	msgs, spans := c.traceEach(batch, mctxs, span)
 
 	start := time.Now()
-	errs := c.safeBatch(ctx, batch)
+	errs := c.safeBatch(ctx, msgs)
 	var settled sync.WaitGroup
 	for i, msg := range batch {
 		settled.Add(1)
@@ -389,9 +391,62 @@ func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 			attrs := metric.WithAttributes(attribute.String("consumer", Durable(c.cfg.Service, c.cfg.Purpose)), attribute.String("outcome", outcome))
 			c.handled.Add(ctx, 1, attrs)
 			c.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+			if spans != nil {
+				if errs[i] != nil {
+					_ = failed(spans[i], errs[i])
+				}
+				spans[i].End()
+			}
 		}()
 	}
 	settled.Wait()
+}
+
+// traceEach gives each message of a batch of several its own processing
+// span, a child of its producer's and linked to the batch's, and hands the
+// handler the messages carrying it (SpanOf): what the handler does for a
+// message then goes on in that message's trace, not the first one's. A
+// batch of one is processed in the batch's span.
+func (c *Consumer) traceEach(batch []jetstream.Msg, mctxs []context.Context, batchSpan trace.Span) ([]jetstream.Msg, []trace.Span) {
+	msgs := make([]jetstream.Msg, len(batch))
+	if len(batch) == 1 {
+		msgs[0] = traced{Msg: batch[0], span: batchSpan.SpanContext()}
+		return msgs, nil
+	}
+	spans := make([]trace.Span, len(batch))
+	link := trace.WithLinks(trace.Link{SpanContext: batchSpan.SpanContext()})
+	for i, msg := range batch {
+		_, spans[i] = c.tracer.Start(mctxs[i], "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer), link,
+			trace.WithAttributes(messagingAttrs(msg.Subject(), "process", semconv.MessagingOperationTypeProcess)...))
+		msgs[i] = traced{Msg: msg, span: spans[i].SpanContext()}
+	}
+	return msgs, spans
+}
+
+// traced is a message a batch handler is given, with the span processing
+// it.
+type traced struct {
+	jetstream.Msg
+	span trace.SpanContext
+}
+
+// SpanOf is the span processing msg in a batch handler: the parent to give
+// what msg causes (Event.Parent), so that each message's trace goes on
+// through a batch. It is zero for a message that came another way.
+func SpanOf(msg jetstream.Msg) trace.SpanContext {
+	if t, ok := msg.(traced); ok {
+		return t.span
+	}
+	return trace.SpanContext{}
+}
+
+// MessageContext is ctx with the span processing msg (SpanOf) as its
+// span, for the work a batch handler does for msg alone.
+func MessageContext(ctx context.Context, msg jetstream.Msg) context.Context {
+	if sc := SpanOf(msg); sc.IsValid() {
+		return trace.ContextWithSpanContext(ctx, sc)
+	}
+	return ctx
 }
 
 // safeBatch is safeHandle for a batch: a panic, or a handler that does not

@@ -26,6 +26,10 @@ type Event struct {
 	// Data is sent as-is when Message is nil (dead letters keep the bytes
 	// they were given).
 	Data []byte
+	// Parent, when valid, is the parent of the event's send span instead
+	// of the context's: in a batch, the span of the message that caused
+	// the event (SpanOf), so that its trace goes on.
+	Parent trace.SpanContext
 }
 
 // Publisher publishes events and waits until JetStream has stored them.
@@ -60,7 +64,11 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) ([]Result, err
 		}
 	}()
 	for i, e := range events {
-		sctx, span := p.span(ctx, e)
+		pctx := ctx
+		if e.Parent.IsValid() {
+			pctx = trace.ContextWithSpanContext(ctx, e.Parent)
+		}
+		sctx, span := p.span(pctx, e)
 		spans = append(spans, span)
 		msg, err := p.message(sctx, e)
 		if err != nil {
