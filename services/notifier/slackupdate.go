@@ -145,7 +145,7 @@ return 1`)
 // (an acknowledgement and the resolution a minute later) must not leave the
 // channel showing the older one. The same event again is still the latest.
 func (s *Service) latestShown(ctx context.Context, ev *fbv1.CaseEvent) (bool, error) {
-	raw, err := proto.Marshal(ev)
+	raw, err := proto.Marshal(takenRecord(ev))
 	if err != nil {
 		return false, fmt.Errorf("order Slack updates of case %s: %w", ev.Case.GetId(), err)
 	}
@@ -154,6 +154,18 @@ func (s *Service) latestShown(ctx context.Context, ev *fbv1.CaseEvent) (bool, er
 		return false, fmt.Errorf("order Slack updates of case %s: %w", ev.Case.GetId(), err)
 	}
 	return n == 1, nil
+}
+
+// takenRecord is what catchUpSlack needs of an event that took a case
+// (slack.Taken reads the case's header, reach, state and snooze): the event
+// without the case's mention ids, texts, replies, addresses and private
+// messages, which may be hundreds of KiB and are not for a second store.
+func takenRecord(ev *fbv1.CaseEvent) *fbv1.CaseEvent {
+	out := proto.Clone(ev).(*fbv1.CaseEvent)
+	if c := out.Case; c != nil {
+		c.MentionIds, c.Texts, c.Replies, c.MentionUrls, c.PrivateTexts, c.Incident = nil, nil, nil, nil, nil, nil
+	}
+	return out
 }
 
 // takenKey holds the latest event that took a case (acknowledged,
