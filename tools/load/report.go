@@ -291,6 +291,9 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 func (s *Summary) WriteText(w io.Writer) {
 	h := s.Headline
 	fmt.Fprintf(w, "machine: %d CPUs, load average at start %s\n", s.CPUs, s.LoadAverage)
+	if len(s.Runs) > 0 && s.Runs[0].Partitions > 0 {
+		fmt.Fprintf(w, "services: mentions in %d partition stream(s) (--partitions)\n", s.Runs[0].Partitions)
+	}
 	fmt.Fprintf(w, "%-7s %-12s %7s %7s %7s %7s %8s %8s %8s %8s %8s %8s %6s %6s %5s\n", "sync", "phase", "sent", "decided", "offer/s", "got/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "page p99", "cpu s", "redis", "rss")
 	for _, r := range s.Runs {
 		for _, p := range r.Phases {
