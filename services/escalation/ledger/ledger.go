@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -498,12 +497,12 @@ func runPipelined(ctx context.Context, r redis.UniversalClient, script *redis.Sc
 		if cmd.Err() != nil {
 			return cmd.Err()
 		}
-		for _, c := range cmds {
-			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) && !slices.Contains(tolerated, c) {
-				return err
-			}
+		if err := read(cmd); err != nil {
+			return err
 		}
-		return read(cmd)
+		// The script ran: what rode with it to other slots is sent again
+		// until it is written (see resend).
+		return resend(ctx, r, failed(cmds[1:], tolerated))
 	}
 }
 
