@@ -39,7 +39,7 @@ bench: check-redis ## micro-benchmarks, then a short load run: throughput vs the
 	  --json bin/load/summary.json --html bin/load/report.html --cpuprofile bin/load/cpu.pprof
 	@echo "profile: go tool pprof -top bin/load/cpu.pprof (CPU of the whole in-process stack during the fast phase)"
 
-chaos: ## fault injection (not in `make test`, ~12 min): two replicas per service on a 3-node nats-server cluster and a Redis Cluster; SIGKILLs, leader kills, outages, failover, bad receivers, full streams
+chaos: ## fault injection (not in `make test`, ~10 min): two replicas per service on a 3-node nats-server cluster and a Redis Cluster; SIGKILLs, leader kills, outages, failover, bad receivers, full streams
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { echo "make chaos starts its own Redis Cluster; install redis-server and redis-cli (apt-get install redis-server)"; exit 2; }
 	$(GO) run ./tools/cmd/chaos
 
