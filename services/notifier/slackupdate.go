@@ -124,6 +124,9 @@ func (s *Service) updateSlack(ctx context.Context, ev *fbv1.CaseEvent) {
 			continue
 		}
 		done[d.MessageRef] = true
+		if !s.firstToShow(ctx, caseID, d.MessageRef, ev) {
+			continue
+		}
 		if err := bot.Update(ctx, d.MessageRef, msg); err != nil {
 			log.WarnContext(ctx, "Slack message not updated", "case", caseID, "receiver", d.Receiver, "err", err)
 		}
@@ -154,6 +157,30 @@ func (s *Service) latestShown(ctx context.Context, ev *fbv1.CaseEvent) (bool, er
 		return false, fmt.Errorf("order Slack updates of case %s: %w", ev.Case.GetId(), err)
 	}
 	return n == 1, nil
+}
+
+// showing records, in the hash KEYS[1], that message ARGV[1] is being
+// updated to the case as of ARGV[2] (ms), unless it was to that time or a
+// later one, and says whether it did.
+var showing = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) <= cur then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`)
+
+// firstToShow reports whether this replica is the one to update message
+// ref to the case as ev took it. A page posted while the case was taken
+// is caught up by both sides at times (catchUpSlack and updateSlack each
+// seeing the other), and one update is enough; an error says yes, since a
+// second update of the same text is harmless and a missed one is not.
+func (s *Service) firstToShow(ctx context.Context, caseID, ref string, ev *fbv1.CaseEvent) bool {
+	n, err := showing.Run(ctx, s.d.Redis, []string{s.d.Keys.Global("slack", "shown", caseID)}, ref, updatedAt(ev), s.cfg.DedupTTL.Milliseconds()).Int()
+	if err != nil {
+		s.d.Tel.Logger.WarnContext(ctx, "Slack update not deduplicated", "case", caseID, "err", err)
+		return true
+	}
+	return n == 1
 }
 
 // takenRecord is what catchUpSlack needs of an event that took a case
@@ -209,6 +236,9 @@ func (s *Service) catchUpSlack(ctx context.Context, ev *fbv1.CaseEvent, results 
 	}
 	msg := slack.Taken(&taken, s.linkBase)
 	for _, r := range posted {
+		if !s.firstToShow(ctx, ev.Case.GetId(), r.MessageRef(), &taken) {
+			continue
+		}
 		if err := s.slackBots[r.Receiver].Update(ctx, r.MessageRef(), msg); err != nil {
 			log.WarnContext(ctx, "Slack message not caught up", "case", ev.Case.GetId(), "receiver", r.Receiver, "err", err)
 		}
