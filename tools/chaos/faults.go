@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -457,28 +456,13 @@ func (s *Suite) readersOf(ctx context.Context, noun, subject string) ([]string, 
 	for info := range lister.Info() {
 		filters := append([]string{info.Config.FilterSubject}, info.Config.FilterSubjects...)
 		for _, f := range filters {
-			if f != "" && subjectMatches(f, subject) {
+			if f != "" && bus.SubjectMatches(f, subject) {
 				out = append(out, info.Name)
 				break
 			}
 		}
 	}
 	return out, lister.Err()
-}
-
-// subjectMatches reports whether NATS subject filter (with * and >) takes
-// subject.
-func subjectMatches(filter, subject string) bool {
-	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
-	for i, f := range ft {
-		if f == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (f != "*" && f != st[i]) {
-			return false
-		}
-	}
-	return len(ft) == len(st)
 }
 
 // deadLettersOf counts the distinct dead letters of the mentions stream's

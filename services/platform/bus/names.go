@@ -245,3 +245,18 @@ func (n Names) Unpartitioned(subject string) string {
 func (n Names) InPartitionOf(subject, from string) string {
 	return n.InPartition(subject, n.PartitionOf(from))
 }
+
+// SubjectMatches reports whether NATS subject filter (with * and >) takes
+// subject.
+func SubjectMatches(filter, subject string) bool {
+	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range ft {
+		if f == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (f != "*" && f != st[i]) {
+			return false
+		}
+	}
+	return len(ft) == len(st)
+}

@@ -304,3 +304,22 @@ func TestPartitionedServicesUseEveryPartitionUnderTheirOwnUsers(t *testing.T) {
 		refused(t, nc, service+" publishing outside the partitions", names.Reached()+".p9.x")
 	}
 }
+
+func TestSubjectMatchesAsNATSDoes(t *testing.T) {
+	for _, c := range []struct {
+		filter, subject string
+		want            bool
+	}{
+		{"fb.mentions.>", "fb.mentions.ingested.x", true},
+		{"fb.mentions.>", "fb.mentions", false},
+		{"fb.mentions.*.x", "fb.mentions.ingested.x", true},
+		{"fb.mentions.*.x", "fb.mentions.ingested.x.p2", false},
+		{"fb.mentions.*", "fb.mentions.ingested.x", false},
+		{"fb.cases.opened", "fb.cases.opened", true},
+		{"fb.cases.opened", "fb.cases.closed", false},
+	} {
+		if got := bus.SubjectMatches(c.filter, c.subject); got != c.want {
+			t.Errorf("SubjectMatches(%q, %q) = %v, want %v", c.filter, c.subject, got, c.want)
+		}
+	}
+}

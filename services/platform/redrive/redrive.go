@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
+	"github.com/firebreak/firebreak/services/platform/bus"
 )
 
 // maxWindow bounds a redrive: a Redis loses about a second, and a window
@@ -199,20 +200,7 @@ func wildcard(subjects []string) string {
 
 // matchesAny reports whether one of filters (with * and >) takes subject.
 func matchesAny(filters []string, subject string) bool {
-	return slices.ContainsFunc(filters, func(f string) bool { return matches(f, subject) })
-}
-
-func matches(filter, subject string) bool {
-	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
-	for i, f := range ft {
-		if f == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (f != "*" && f != st[i]) {
-			return false
-		}
-	}
-	return len(ft) == len(st)
+	return slices.ContainsFunc(filters, func(f string) bool { return bus.SubjectMatches(f, subject) })
 }
 
 // message is a stored message handed to a handler as a first delivery:
