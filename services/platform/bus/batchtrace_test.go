@@ -67,14 +67,7 @@ func TestEachMessageOfABatchGoesOnInItsOwnTrace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testkit.Eventually(t, "every message pulled while the first batch waits", func() bool {
-		cons, err := r.js.Consumer(context.Background(), r.names.Stream(bus.NounMentions), bus.Durable("test", "traces"))
-		if err != nil {
-			return false
-		}
-		info, err := cons.Info(context.Background())
-		return err == nil && info.NumAckPending == n
-	})
+	r.pulled(t, "traces", n)
 	close(release)
 	traceOf := func(id string) (trace.TraceID, bool) {
 		for _, s := range spans.GetSpans() {

@@ -92,6 +92,20 @@ func (r rig) acked(t *testing.T, purpose string) {
 	})
 }
 
+// pulled waits until the test's consumer for purpose holds n messages
+// unacked: a batch handler that waits has them all pulled.
+func (r rig) pulled(t *testing.T, purpose string, n int) {
+	t.Helper()
+	testkit.Eventually(t, "every message pulled while the first batch waits", func() bool {
+		c, err := r.js.Consumer(context.Background(), r.names.Stream(bus.NounMentions), bus.Durable("test", purpose))
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(context.Background())
+		return err == nil && info.NumAckPending == n
+	})
+}
+
 func (r rig) deadLetters(t *testing.T, want int) []jetstream.Msg {
 	t.Helper()
 	cons, err := r.js.OrderedConsumer(context.Background(), r.names.DeadLetterStream("scorer"), jetstream.OrderedConsumerConfig{})
@@ -506,14 +520,7 @@ func TestBatchSettlesEachMessageByItsOwnOutcome(t *testing.T) {
 	}
 	r.publish(t, "bad", "bad")
 	r.publish(t, "flaky", "flaky")
-	testkit.Eventually(t, "every message pulled while the first batch waits", func() bool {
-		c, err := r.js.Consumer(context.Background(), r.names.Stream(bus.NounMentions), bus.Durable("test", "mentions"))
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumAckPending == n
-	})
+	r.pulled(t, "mentions", n)
 	close(release)
 	r.acked(t, "mentions")
 	if dl := r.deadLetters(t, 1); len(dl) != 1 {
