@@ -317,21 +317,30 @@ func TestABurstOfCasesForOneTeamIsSentAsOneGroup(t *testing.T) {
 // burstIsGrouped publishes six cases at once. The group interval is long
 // enough (3s) that all six arrive within it even on a loaded machine (at
 // 400ms, a load average of 35 on 2 cores spread them over three intervals).
-func burstIsGrouped(t *testing.T, env *depstest.Env) {
+// groupedHook is a webhook receiver that records what it gets, and a
+// receivers file paging it for the senior team's level 1, grouped every
+// interval.
+func groupedHook(t *testing.T, interval string) (*hook, string) {
+	t.Helper()
 	h := &hook{}
 	srv := httptest.NewServer(h)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	file := filepath.Join(t.TempDir(), "receivers.yaml")
 	doc := fmt.Sprintf(`receivers:
   - {name: hook, type: webhook, webhook: {url: %q}}
 teams:
   senior:
     levels: [{level: 1, receivers: [hook]}]
-    group: {group_interval: 3s}
-`, srv.URL)
+    group: {group_interval: %s}
+`, srv.URL, interval)
 	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return h, file
+}
+
+func burstIsGrouped(t *testing.T, env *depstest.Env) {
+	h, file := groupedHook(t, "3s")
 	r := newRigOn(t, env, 2, Config{ReceiversFile: file, GroupTick: 20 * time.Millisecond})
 	for i := range 6 {
 		r.publish(event(fmt.Sprintf("s%d-1", i), fmt.Sprintf("s%d-1:opened:m", i), 1), 0)
@@ -357,20 +366,7 @@ teams:
 }
 
 func TestEventsHeldByAnOlderReleaseStillGoOutAfterTheUpgrade(t *testing.T) {
-	h := &hook{}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "receivers.yaml")
-	doc := fmt.Sprintf(`receivers:
-  - {name: hook, type: webhook, webhook: {url: %q}}
-teams:
-  senior:
-    levels: [{level: 1, receivers: [hook]}]
-    group: {group_interval: 100ms}
-`, srv.URL)
-	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	h, file := groupedHook(t, "100ms")
 	env := depstest.New(t)
 	d := env.Deps(t, "old-release")
 	ctx := context.Background()

@@ -3,9 +3,6 @@ package notifier
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -27,20 +24,7 @@ import (
 // handles the events again, so the held ones are held again and go out
 // with their group, once. A second redrive pages nobody.
 func TestARedriveAfterRedisLostItsWritesPagesEachEventOnce(t *testing.T) {
-	h := &hook{}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "receivers.yaml")
-	doc := fmt.Sprintf(`receivers:
-  - {name: hook, type: webhook, webhook: {url: %q}}
-teams:
-  senior:
-    levels: [{level: 1, receivers: [hook]}]
-    group: {group_interval: 1h}
-`, srv.URL)
-	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	h, file := groupedHook(t, "1h")
 	since := time.Now().Add(-time.Second)
 	r := newRig(t, 1, Config{ReceiversFile: file, GroupTick: 20 * time.Millisecond})
 	ctx := context.Background()
