@@ -11,7 +11,7 @@ BUF := $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: screenshots backtest-twcs help build test test-e2e test-race bench lint proto tidy run images chaos check-redis train eval eval-replies chart-lint deploy-check manifests
+.PHONY: screenshots backtest-twcs help build test test-e2e test-race bench lint proto tidy run images chaos check-redis check-chromium train eval eval-replies chart-lint deploy-check manifests
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ help: ## list the targets
 run: check-redis ## run every service in one process (embedded NATS under ./data, Redis at REDIS_URL)
 	$(GO) run -ldflags "$(LDFLAGS)" ./tools/cmd/allinone
 
-test: check-redis ## unit, integration and end-to-end tests (real NATS embedded per test, real Redis)
+test: check-redis check-chromium ## unit, integration and end-to-end tests (real NATS embedded per test, real Redis; installs Chromium for the console's browser test if missing)
 	$(GO) test -count=1 -timeout 8m $(PACKAGES)
 
 screenshots: check-redis ## regenerate docs/img/console-*.png from the console's browser test (needs chromium)
@@ -58,6 +58,15 @@ proto: ## regenerate the protobuf Go code (checked in) and lint the protos
 
 tidy: ## go mod tidy in every module
 	for d in $$($(GO) list -m -f '{{.Dir}}'); do (cd $$d && $(GO) mod tidy) || exit 1; done
+
+# The console's browser test drives Debian's Chromium: a fresh machine gets
+# it from apt (as root, or through sudo).
+check-chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the console's browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then apt=apt-get; else apt="sudo apt-get"; fi; \
+	  $$apt install -y chromium >/dev/null || { $$apt update >/dev/null && $$apt install -y chromium >/dev/null; } || \
+	  { echo "could not install chromium; install it (apt-get install chromium) and run make test again"; exit 2; }; }
 
 check-redis:
 	@$(GO) run ./tools/cmd/redisping "$(REDIS_URL)"
