@@ -596,7 +596,7 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 		}
 		if down != nil {
 			c.log.WarnContext(ctx, "handling failed during an outage; waiting it out", "subject", msg.Subject(), "deliveries", delivered, "err", err, "outage", down)
-			_ = msg.NakWithDelay(c.backoff(delivered))
+			_ = msg.NakWithDelay(c.backoff(delivered, err))
 			return "wait"
 		}
 	}
@@ -605,7 +605,7 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 			c.log.ErrorContext(ctx, "dead-letter failed; will retry", "subject", msg.Subject(), "err", dlErr, "cause", err)
 			// The usual backoff, not its longest: a dead-letter stream
 			// back after seconds gets the message within seconds.
-			_ = msg.NakWithDelay(c.backoff(delivered))
+			_ = msg.NakWithDelay(c.backoff(delivered, dlErr))
 			return "retry"
 		}
 		c.log.ErrorContext(ctx, "message dead-lettered", "subject", msg.Subject(), "deliveries", delivered, "reason", err)
@@ -613,7 +613,7 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 		return "deadletter"
 	}
 	c.log.WarnContext(ctx, "handling failed; will retry", "subject", msg.Subject(), "deliveries", delivered, "err", err)
-	delay := c.backoff(delivered)
+	delay := c.backoff(delivered, err)
 	var ra retryAfterError
 	if errors.As(err, &ra) {
 		delay = ra.after
@@ -699,10 +699,18 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 	}
 }
 
-// backoff is the nak delay after the given delivery failed. Jitter spreads
-// retries of a burst that failed together.
-func (c *Consumer) backoff(delivered uint64) time.Duration {
+// backoff is the nak delay after the given delivery failed with err.
+// Jitter spreads retries of a burst that failed together. A publish the
+// bus did not confirm (Unavailable) backs off by a quarter at a time, not
+// double: its usual cause is a stream's leader election, over in seconds,
+// and a part whose wait doubled through two or three of them came after
+// escalation's join timeout (make chaos, the leader kills). A long outage
+// still backs off to RetryMax, after about 20 tries.
+func (c *Consumer) backoff(delivered uint64, err error) time.Duration {
 	p := backoff.Policy{Initial: c.cfg.RetryBase, Max: c.cfg.RetryMax, Multiplier: 2, Jitter: 0.5}
+	if IsUnavailable(err) {
+		p.Multiplier = 1.25
+	}
 	return p.Next(int(min(delivered, 64)))
 }
 
