@@ -50,8 +50,8 @@ type Options struct {
 	// append-only file loses its last second of writes. It measures
 	// everysec's loss window; it is not part of make chaos.
 	RedisPowerLoss bool
-	// Redrive, after the everysec restart, publishes the mentions stream's
-	// events of the crash's last seconds again, as an operator would.
+	// Redrive, after the everysec restart, runs what `firebreak redrive`
+	// runs (see Suite.redrive), as an operator would.
 	Redrive bool
 }
 
@@ -74,7 +74,9 @@ type Suite struct {
 	js       jetstream.JetStream
 	conn     *grpc.ClientConn
 	esc      fbv1.EscalationServiceClient
-	names    bus.Names
+	// grpcAddrs are each service's first replica's gRPC address.
+	grpcAddrs map[string]string
+	names     bus.Names
 	// routing is who the chaos receivers file pages, for the checker.
 	routing Routing
 	timings []timing
@@ -84,7 +86,7 @@ type Suite struct {
 // Start brings up the NATS cluster, the Redis Cluster, the sink and two
 // replicas of each of the five services.
 func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
-	s := &Suite{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed+1)), services: map[string][]*Proc{}, names: bus.Names{Prefix: "firebreak"}}
+	s := &Suite{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed+1)), services: map[string][]*Proc{}, grpcAddrs: map[string]string{}, names: bus.Names{Prefix: "firebreak"}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -164,6 +166,9 @@ func (s *Suite) startServices(ctx context.Context) error {
 				return err
 			}
 			s.services[name] = append(s.services[name], p)
+			if r == 0 {
+				s.grpcAddrs[name] = grpcAddr
+			}
 			switch {
 			case name == "ingest":
 				ingests = append(ingests, "http://"+httpAddr)

@@ -39,7 +39,7 @@ func run() int {
 	timeout := flag.Duration("timeout", 14*time.Minute, "bound on the whole run")
 	only := flag.String("faults", "", "run only the faults whose names contain one of these comma-separated words, e.g. escalation,Redis")
 	powerLoss := flag.Bool("redis-power-loss", false, "make the everysec Redis restart a power loss (each node's append-only file loses its last second of writes), to measure what everysec can lose; expect findings")
-	redrive := flag.Bool("redrive", false, "after the everysec Redis restart, publish the mentions stream's events of the last 3 seconds before it again under fresh ids, as an operator would after a power loss")
+	redrive := flag.Bool("redrive", false, "after the everysec Redis restart, run what `firebreak redrive --since <3s before it>` runs (the notifier's, then escalation's RedriveService), as an operator would after a power loss")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
