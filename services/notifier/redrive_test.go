@@ -33,8 +33,12 @@ func TestARedriveAfterRedisLostItsWritesPagesEachEventOnce(t *testing.T) {
 		ev := event(fmt.Sprintf("lost%d-1", i), fmt.Sprintf("lost%d-1:opened:m", i), 1)
 		ids = append(ids, ev.Id)
 		r.publish(ev, 0)
+		if i == 0 {
+			// The first event opens the group, the others are held: handled
+			// side by side, any of the three could have been the one paged.
+			testkit.Eventually(t, "the first page", func() bool { return len(h.got()) == 1 })
+		}
 	}
-	testkit.Eventually(t, "the first page", func() bool { return len(h.got()) == 1 })
 	settle(t, r.bus)
 	svc := r.svc[0]
 	if held := svc.d.Redis.HLen(ctx, svc.teamGroupKey("senior", "held")).Val(); held != 2 {
