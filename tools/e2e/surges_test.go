@@ -78,7 +78,9 @@ func TestTwoHundredPeopleInAnOutageOpenOneIncidentThatPagesOnce(t *testing.T) {
 	// A customer complaining for the third time during the outage is
 	// paged on their own, as ever.
 	for i := range 3 {
-		w.complaintAt(i%2, fmt.Sprintf("72%03d", i), "loyal", outageTexts[i], 400, start.Add(9*time.Minute+time.Duration(i)*10*time.Second), "")
+		id := fmt.Sprintf("72%03d", i)
+		w.complaintAt(i%2, id, "loyal", outageTexts[i], 400, start.Add(9*time.Minute+time.Duration(i)*10*time.Second), "")
+		w.decision("x:" + id) // ten seconds apart, each is decided before the next comes
 	}
 	w.pagesAbout("loyal", 1)
 	quiet := 0
