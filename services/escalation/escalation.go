@@ -139,6 +139,9 @@ type Service struct {
 	clock           clock.Clock
 	// leaseWork bounds the work on a batch of claimed timers (leaseWork).
 	leaseWork time.Duration
+	// mentions are the join's consumers, whose failures say the bus is
+	// failing (see holdJoin).
+	mentions *bus.MentionConsumers
 
 	decisions   metric.Int64Counter
 	escalations metric.Int64Counter
@@ -204,6 +207,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.mentions = consumer
 	commands, err := bus.NewConsumer(ctx, d.JS, d.Publisher, d.Tel, bus.ConsumerConfig{
 		Service: "escalation", Purpose: "commands",
 		Stream: d.Names.Stream(bus.NounCommands), Subjects: []string{d.Names.CaseCommands()},

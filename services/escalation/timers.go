@@ -73,6 +73,9 @@ func (s *Service) fireDue(ctx context.Context) {
 			return
 		}
 		joinsLeft := underLease(ctx, s, "overdue mentions", joins, func(work context.Context, j [2]string) {
+			if s.holdJoin(work, j) {
+				return
+			}
 			part := ledger.Part{Name: ledger.Timeout, At: s.clock.Now()}
 			if err := s.join(work, nil, s.store.AuthorByTag(j[0]), j[1], part, nil); err != nil {
 				s.d.Tel.Logger.Warn("deciding an overdue mention failed; retrying after its lease", "mention", j[1], "err", err)
@@ -82,6 +85,31 @@ func (s *Service) fireDue(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// While the mentions stream is failing (a leader election, a lost node),
+// a score or reach is late, not lost: scorer and reach retry it until the
+// bus takes it. An overdue join is then put off by an ack-wait at a time,
+// up to maxJoinHolds times (a minute with the default 3s), rather than
+// decided without its part and revised a moment later (make chaos, ten
+// NATS leader kills in 40 s: 145 such decisions).
+const (
+	busFailing   = 15 * time.Second // how long after a failed pull or ack the stream counts as failing
+	maxJoinHolds = 20
+)
+
+// holdJoin puts off overdue join j while the join's consumers see the
+// stream failing, and reports whether it did.
+func (s *Service) holdJoin(ctx context.Context, j [2]string) bool {
+	if s.mentions == nil || !s.mentions.Failing(busFailing) {
+		return false
+	}
+	step := max(s.cfg.AckWait, time.Second)
+	held, err := s.store.HoldJoin(ctx, j[0], j[1], s.clock.Now().Add(step), maxJoinHolds)
+	if err != nil {
+		s.d.Tel.Logger.Warn("holding an overdue mention while the bus fails did not work; deciding it", "mention", j[1], "err", err)
+	}
+	return held
 }
 
 // underLease works on a batch just claimed within s.leaseWork (see

@@ -531,6 +531,24 @@ func (s *Store) Forget(ctx context.Context, tag, mentionID string) error {
 	return s.r.ZRem(ctx, s.joinsKey(tag), tag+"|"+mentionID).Err()
 }
 
+// holdScript counts a hold of the undecided join KEYS[1] and answers the
+// holds so far: -1 when the join is gone or decided (nothing to hold).
+var holdScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'decided') == 1 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'holds', 1)`)
+
+// HoldJoin puts off the timeout of an overdue join until until, unless it
+// was put off max times already (held false: decide it now).
+func (s *Store) HoldJoin(ctx context.Context, tag, mentionID string, until time.Time, max int) (held bool, err error) {
+	a := Author{Tag: tag, s: s}
+	n, err := holdScript.Run(ctx, s.r, []string{a.key("join", mentionID)}).Int()
+	if err != nil || n < 0 || n > max {
+		return false, err
+	}
+	err = s.r.ZAddXX(ctx, s.joinsKey(tag), redis.Z{Score: float64(until.UnixMilli()), Member: tag + "|" + mentionID}).Err()
+	return err == nil, err
+}
+
 // AuthorByTag returns the keys of an author known only by tag.
 func (s *Store) AuthorByTag(tag string) Author { return Author{Tag: tag, s: s} }
 

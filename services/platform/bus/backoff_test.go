@@ -32,3 +32,20 @@ func TestAnUnconfirmedPublishIsRetriedSoonerAndStillBacksOffToTheMax(t *testing.
 		}
 	}
 }
+
+func TestAConsumerIsFailingForAWhileAfterAPullOrAckFailed(t *testing.T) {
+	c := &Consumer{}
+	if c.Failing(time.Minute) {
+		t.Fatal("a consumer that never failed reports failing")
+	}
+	c.failed()
+	if !c.Failing(time.Minute) {
+		t.Fatal("a consumer whose pull just failed does not report failing")
+	}
+	if c.Failing(0) {
+		t.Fatal("a failure is reported failing beyond the window asked about")
+	}
+	if m := (&MentionConsumers{parts: []*Consumer{{}, c}}); !m.Failing(time.Minute) {
+		t.Fatal("the mention consumers do not report the failing partition")
+	}
+}

@@ -143,14 +143,16 @@ func (c *ConsumerConfig) defaults() {
 
 // Consumer runs the loop of one durable pull consumer.
 type Consumer struct {
-	cfg      ConsumerConfig
-	js       jetstream.JetStream
-	pub      *Publisher
-	tel      *telemetry.Telemetry
-	log      *slog.Logger
-	tracer   trace.Tracer
-	handled  metric.Int64Counter
-	duration metric.Float64Histogram
+	cfg ConsumerConfig
+	js  jetstream.JetStream
+	pub *Publisher
+	// lastFailure is when (unix ns) a pull or an ack last failed.
+	lastFailure atomic.Int64
+	tel         *telemetry.Telemetry
+	log         *slog.Logger
+	tracer      trace.Tracer
+	handled     metric.Int64Counter
+	duration    metric.Float64Histogram
 
 	mu       sync.Mutex
 	iter     jetstream.MessagesContext
@@ -296,6 +298,7 @@ func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
 				return
 			}
 			c.log.Warn("pull failed; retrying", "err", err)
+			c.failed()
 			continue
 		}
 		p := pulled{msg, keepAlive(msg, c.cfg.AckWait/3)}
@@ -582,6 +585,7 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 		if ackErr := msg.DoubleAck(ackCtx); ackErr != nil {
 			// The work is done and idempotent; a redelivery will find it done.
 			c.log.WarnContext(ctx, "ack failed; message will be redelivered", "subject", msg.Subject(), "err", ackErr)
+			c.failed()
 		}
 		return "ack"
 	}
@@ -697,6 +701,17 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 		stopped = true
 		t.Stop()
 	}
+}
+
+// failed records that the stream failed this consumer (see Failing).
+func (c *Consumer) failed() { c.lastFailure.Store(time.Now().UnixNano()) }
+
+// Failing reports whether a pull or an ack of this consumer failed within
+// the last d: the stream is going through an election or lost a node, and
+// what is published to it is late rather than lost.
+func (c *Consumer) Failing(d time.Duration) bool {
+	at := c.lastFailure.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < d
 }
 
 // backoff is the nak delay after the given delivery failed with err.

@@ -3,7 +3,9 @@ package bus
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -41,6 +43,12 @@ func NewMentionConsumers(ctx context.Context, js jetstream.JetStream, pub *Publi
 		c.parts = append(c.parts, consumer)
 	}
 	return c, nil
+}
+
+// Failing reports whether any partition's consumer is failing (see
+// Consumer.Failing).
+func (c *MentionConsumers) Failing(d time.Duration) bool {
+	return slices.ContainsFunc(c.parts, func(p *Consumer) bool { return p.Failing(d) })
 }
 
 // Start starts every partition's consumer; if one fails, those started are
