@@ -88,13 +88,15 @@ func (s *Service) fireDue(ctx context.Context) {
 }
 
 // While the mentions stream is failing (a leader election, a lost node),
-// a score or reach is late, not lost: scorer and reach retry it until the
-// bus takes it. An overdue join is then put off by an ack-wait at a time,
-// up to maxJoinHolds times (a minute with the default 3s), rather than
-// decided without its part and revised a moment later (make chaos, ten
-// NATS leader kills in 40 s: 145 such decisions).
+// or Redis is coming back from an outage, a score or reach is late, not
+// lost: scorer and reach retry it until it goes through, as their backoff
+// allows (up to a minute apart). An overdue join is then put off by an
+// ack-wait at a time, up to maxJoinHolds times (a minute with the default
+// 3s), rather than decided without its part and revised a moment later
+// (make chaos: 145 such decisions under ten NATS leader kills, 1 after
+// Redis was down for 30 s).
 const (
-	busFailing   = 15 * time.Second // how long after a failed pull or ack the stream counts as failing
+	busFailing   = time.Minute // how long after a failed pull, ack or store the join's consumers count as failing
 	maxJoinHolds = 20
 )
 

@@ -589,6 +589,9 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 		}
 		return "ack"
 	}
+	if storeDown(err) {
+		c.failed() // the messages that failed with it come back as the outage's backoff allows
+	}
 	delivered := uint64(1)
 	if meta, mErr := msg.Metadata(); mErr == nil {
 		delivered = meta.NumDelivered
@@ -703,12 +706,14 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 	}
 }
 
-// failed records that the stream failed this consumer (see Failing).
+// failed records that the stream or the store failed this consumer (see
+// Failing).
 func (c *Consumer) failed() { c.lastFailure.Store(time.Now().UnixNano()) }
 
-// Failing reports whether a pull or an ack of this consumer failed within
-// the last d: the stream is going through an election or lost a node, and
-// what is published to it is late rather than lost.
+// Failing reports whether a pull or an ack of this consumer failed, or a
+// message failed with the store out, within the last d: the stream is going
+// through an election or lost a node, or Redis is coming back, and what the
+// other services send is late rather than lost.
 func (c *Consumer) Failing(d time.Duration) bool {
 	at := c.lastFailure.Load()
 	return at != 0 && time.Since(time.Unix(0, at)) < d
