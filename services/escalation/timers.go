@@ -96,7 +96,7 @@ func (s *Service) fireDue(ctx context.Context) {
 // (make chaos: 145 such decisions under ten NATS leader kills, 1 after
 // Redis was down for 30 s).
 const (
-	busFailing   = time.Minute // how long after a failed pull, ack or store the join's consumers count as failing
+	busFailing   = time.Minute // how long after a failed pull, ack or handling the join's consumers count as failing
 	maxJoinHolds = 20
 )
 

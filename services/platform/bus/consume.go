@@ -589,8 +589,11 @@ func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) str
 		}
 		return "ack"
 	}
-	if storeDown(err) {
-		c.failed() // the messages that failed with it come back as the outage's backoff allows
+	if !IsPermanent(err) {
+		// Redis or the bus failed it (connection refused, CLUSTERDOWN, an
+		// unconfirmed publish): the messages that failed with it come back
+		// as the backoff allows.
+		c.failed()
 	}
 	delivered := uint64(1)
 	if meta, mErr := msg.Metadata(); mErr == nil {
@@ -711,7 +714,7 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 func (c *Consumer) failed() { c.lastFailure.Store(time.Now().UnixNano()) }
 
 // Failing reports whether a pull or an ack of this consumer failed, or a
-// message failed with the store out, within the last d: the stream is going
+// message failed for a reason that passes, within the last d: the stream is going
 // through an election or lost a node, or Redis is coming back, and what the
 // other services send is late rather than lost.
 func (c *Consumer) Failing(d time.Duration) bool {
