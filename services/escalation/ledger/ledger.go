@@ -112,22 +112,14 @@ type Joined struct {
 	version string
 }
 
-// Join stores a part of mention mentionID and returns what is known.
+// Join stores a part of mention mentionID and returns what is known: a
+// JoinAll of one.
 //
 // side adds commands to the join's round trip that may fail on their own
 // (see Side): a mention's surge count rides with its score's join.
 func (s *Store) Join(ctx context.Context, a Author, mentionID string, p Part, window time.Duration, also ...Side) (Joined, error) {
-	call := s.joinCall(ctx, JoinRequest{Author: a, MentionID: mentionID, Part: p, Side: also}, window)
-	var j Joined
-	err := runPipelined(ctx, s.r, call.script, call.keys, call.args, func(cmd *redis.Cmd) error {
-		var err error
-		j, err = call.read(cmd)
-		return err
-	}, call.extra)
-	if err != nil {
-		return Joined{}, fmt.Errorf("join %s of mention %s: %w", p.Name, mentionID, err)
-	}
-	return j, nil
+	out, errs := s.JoinAll(ctx, []JoinRequest{{Author: a, MentionID: mentionID, Part: p, Side: also}}, window)
+	return out[0], errs[0]
 }
 
 // JoinRequest is one part to join (see Join).
@@ -308,7 +300,11 @@ func parseHistory(s string, window time.Duration) (*fbv1.History, error) {
 // trip; they run whether or not the decision was already stored, so a
 // redelivery after a crash completes them.
 func (s *Store) Commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, also ...Also) (already bool, err error) {
-	return s.commit(ctx, a, j, d, c, events, due, ReplyEffect{}, also)
+	done, errs := s.CommitAll(ctx, []CommitRequest{{Author: a, Joined: j, Decision: d, Case: c, Events: events, Due: due, Also: also}})
+	if errs[0] != nil && !errors.Is(errs[0], ErrConflict) {
+		return false, fmt.Errorf("commit decision on mention %s: %w", d.MentionId, errs[0])
+	}
+	return done[0], errs[0]
 }
 
 // Also adds idempotent writes to a commit's pipeline.
