@@ -113,7 +113,8 @@ func (c Capacity) plan(rate float64) Plan {
 		}
 		p.Pods[svc] = max(minPods, int(math.Ceil(rate*ms/1000/(podCores*headroom))))
 	}
-	p.Partitions = 1
+	// Without a measured ceiling the partitions are not sized (0), not
+	// guessed.
 	if c.PartitionRate > 0 {
 		p.Partitions = max(1, int(math.Ceil(rate/(c.PartitionRate*headroom))))
 	}
@@ -140,10 +141,18 @@ func (c Capacity) WriteText(w io.Writer) {
 		for _, svc := range services {
 			fmt.Fprintf(w, " %10d", p.Pods[svc])
 		}
-		fmt.Fprintf(w, " %10d %8d %10.1f\n", p.Partitions, p.RedisShards, p.BrokerMBps)
+		parts := "-"
+		if p.Partitions > 0 {
+			parts = fmt.Sprint(p.Partitions)
+		}
+		fmt.Fprintf(w, " %10s %8d %10.1f\n", parts, p.RedisShards, p.BrokerMBps)
 	}
-	fmt.Fprintf(w, "  (pods of one core at %.0f%%, at least %d each; partitions of %.0f/s each (sync %s) at %.0f%%; Redis primaries at %.0f%% of a core; broker writes x%d for R%d)\n",
-		100*headroom, minPods, c.PartitionRate, c.PartitionSync, 100*headroom, 100*headroom, streamReplicas, streamReplicas)
+	partitions := "partitions not sized: no single-stream ceiling was measured (--ceiling-duration 0)"
+	if c.PartitionRate > 0 {
+		partitions = fmt.Sprintf("partitions of %.0f/s each (sync %s) at %.0f%%", c.PartitionRate, c.PartitionSync, 100*headroom)
+	}
+	fmt.Fprintf(w, "  (pods of one core at %.0f%%, at least %d each; %s; Redis primaries at %.0f%% of a core; broker writes x%d for R%d)\n",
+		100*headroom, minPods, partitions, 100*headroom, streamReplicas, streamReplicas)
 }
 
 func (c Capacity) services() []string {

@@ -2,6 +2,7 @@ package load
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -36,5 +37,26 @@ func TestCapacityModelSizesEachPartFromItsMeasuredCost(t *testing.T) {
 	}
 	if _, ok := Model([]Run{{Phases: []Phase{{Name: "rate", Rate: 1000, Decided: 5}}}}, 2); ok {
 		t.Fatal("a run without a fast phase has no costs to model")
+	}
+}
+
+// A run that measured no ceiling does not size the partitions: the model
+// says so rather than printing one partition of 0/s.
+func TestCapacityModelWithoutACeilingLeavesPartitionsUnsized(t *testing.T) {
+	fast := Phase{Name: "fast", Decided: 100, Throughput: 90,
+		CPU: CPU{Redis: 0.02}, Usage: Usage{CPUByService: map[string]float64{"escalation": 0.1}}}
+	c, ok := Model([]Run{{Phases: []Phase{fast}}}, 2)
+	if !ok {
+		t.Fatal("a run with a fast phase must give a model")
+	}
+	for _, p := range c.Plans {
+		if p.Partitions != 0 {
+			t.Fatalf("plan for %.0f/s sized %d partitions from no ceiling", p.Rate, p.Partitions)
+		}
+	}
+	var out strings.Builder
+	c.WriteText(&out)
+	if !strings.Contains(out.String(), "partitions not sized") || strings.Contains(out.String(), "0/s each") {
+		t.Fatalf("the model must say the partitions were not sized:\n%s", out.String())
 	}
 }

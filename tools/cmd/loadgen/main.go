@@ -43,6 +43,7 @@ type options struct {
 	apart                          bool
 	binDir                         string
 	jsonOut, htmlOut, cpuProfile   string
+	rateCPUProfile                 string
 	seed                           uint64
 }
 
@@ -70,6 +71,7 @@ func run() int {
 	flag.StringVar(&o.jsonOut, "json", "bin/load/summary.json", "machine-readable summary ('' for none)")
 	flag.StringVar(&o.htmlOut, "html", "bin/load/report.html", "HTML report with latency plots ('' for none)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the fast phase (in-process: the whole stack) to this file")
+	flag.StringVar(&o.rateCPUProfile, "rate-cpuprofile", "", "write a CPU profile of the fixed-rate phase (in-process: the whole stack) to this file")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated traffic")
 	flag.StringVar(&o.scale, "scale", "", "replica counts to run the fast phase again with, each on a fresh in-process stack with the default sync, e.g. 1,2,4 ('' skips it)")
 	flag.BoolVar(&o.apart, "apart", false, "run the fast phase once more with the default sync and each service as a process of its own, to report each service's CPU and peak RSS")
@@ -318,16 +320,18 @@ func phases(ctx context.Context, o options, corpus *load.Corpus, t load.Target, 
 		specs = append(specs, load.Spec{Name: fmt.Sprintf("rate %.0f/s", o.rate), Rate: o.rate, Duration: o.rateDuration, Count: o.count, Batch: 1, Workers: o.workers, Settle: o.settle})
 	}
 	if o.fastDuration > 0 {
-		spec := fastSpec(o, "fast")
-		if o.cpuProfile != "" && first {
-			f, err := os.Create(o.cpuProfile)
-			if err != nil {
-				return nil, fmt.Errorf("create CPU profile: %w", err)
-			}
-			defer f.Close()
-			spec.Profile = f
+		specs = append(specs, fastSpec(o, "fast"))
+	}
+	for i, path := range profiles(o, first) {
+		if path == "" || i >= len(specs) {
+			continue
 		}
-		specs = append(specs, spec)
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, fmt.Errorf("create CPU profile: %w (does its directory exist?)", err)
+		}
+		defer f.Close()
+		specs[i].Profile = f
 	}
 	var out []load.Phase
 	for _, spec := range specs {
@@ -339,6 +343,23 @@ func phases(ctx context.Context, o options, corpus *load.Corpus, t load.Target, 
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// profiles names the CPU profile files of the phases, in the order they
+// run: the rate phase's, then the fast phase's. Only the first run of the
+// phases is profiled.
+func profiles(o options, first bool) []string {
+	if !first {
+		return nil
+	}
+	var out []string
+	if o.rate > 0 {
+		out = append(out, o.rateCPUProfile)
+	}
+	if o.fastDuration > 0 {
+		out = append(out, o.cpuProfile)
+	}
+	return out
 }
 
 // mix is the generated traffic: one brand, 5,000 authors, 3% of them
