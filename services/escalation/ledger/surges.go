@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -96,13 +97,54 @@ return 1
 
 // Surges is the surge state of every brand.
 type Surges struct {
-	r    redis.UniversalClient
-	keys store.Keys
+	r       redis.UniversalClient
+	keys    store.Keys
+	decoded *decodedStates
 }
 
 // NewSurges returns the surge state over r.
 func NewSurges(r redis.UniversalClient, keys store.Keys) *Surges {
-	return &Surges{r: r, keys: keys}
+	return &Surges{r: r, keys: keys, decoded: &decodedStates{byBrand: map[string]decodedState{}}}
+}
+
+// maxDecodedBrands bounds the decoded states kept: past it the cache
+// starts over, so a flood of brands costs decoding, not memory.
+const maxDecodedBrands = 1024
+
+// decodedStates keeps each brand's surge state as last decoded. A brand's
+// state changes only when a window closes or an incident opens or
+// resolves, while every complaint reads it: decoding its JSON each time
+// was a tenth of escalation's CPU. A decoded state is shared, which is safe
+// because nothing changes a State in place (Step and Close clone it).
+type decodedStates struct {
+	mu      sync.Mutex
+	byBrand map[string]decodedState
+}
+
+type decodedState struct {
+	raw   string
+	state surge.State
+}
+
+// decode returns the state raw encodes for brand.
+func (d *decodedStates) decode(brand, raw string) (surge.State, error) {
+	d.mu.Lock()
+	got, ok := d.byBrand[brand]
+	d.mu.Unlock()
+	if ok && got.raw == raw {
+		return got.state, nil
+	}
+	var st surge.State
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return surge.State{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.byBrand) >= maxDecodedBrands {
+		clear(d.byBrand)
+	}
+	d.byBrand[brand] = decodedState{raw: raw, state: st}
+	return st, nil
 }
 
 func (s *Surges) brandKey(brand string, parts ...string) string {
@@ -113,6 +155,7 @@ func (s *Surges) brandKey(brand string, parts ...string) string {
 type Observed struct {
 	State   surge.State
 	Obs     surge.Observation
+	raw     string // State as stored ("" for none)
 	version string
 	learned map[surge.Scope]int
 }
@@ -122,7 +165,7 @@ type Observed struct {
 func (s *Surges) Observe(ctx context.Context, brand, author string, at time.Time, scopes []surge.Scope, cfg surge.Config) (Observed, error) {
 	keys, args := s.observeCall(brand, author, at, scopes, cfg)
 	res, err := observeScript.Run(ctx, s.r, keys, args...).StringSlice()
-	return parseObserved(res, err, brand, author, at, scopes)
+	return s.parseObserved(res, err, brand, author, at, scopes)
 }
 
 // ObserveIn is Observe in another store's pipeline (a join's), so the
@@ -134,7 +177,7 @@ func (s *Surges) ObserveIn(ctx context.Context, pipe redis.Pipeliner, brand, aut
 	c := observeScript.EvalSha(ctx, pipe, keys, args...)
 	return c, func() (Observed, error) {
 		res, err := c.StringSlice()
-		return parseObserved(res, err, brand, author, at, scopes)
+		return s.parseObserved(res, err, brand, author, at, scopes)
 	}
 }
 
@@ -147,18 +190,18 @@ func (s *Surges) observeCall(brand, author string, at time.Time, scopes []surge.
 	return []string{s.brandKey(brand, "state")}, args
 }
 
-func parseObserved(res []string, err error, brand, author string, at time.Time, scopes []surge.Scope) (Observed, error) {
+func (s *Surges) parseObserved(res []string, err error, brand, author string, at time.Time, scopes []surge.Scope) (Observed, error) {
 	if err == nil && len(res) != 2+5*len(scopes) {
 		err = fmt.Errorf("%d values for %d scopes", len(res), len(scopes))
 	}
 	if err != nil {
 		return Observed{}, fmt.Errorf("count complaint of brand %s for surges: %w", brand, err)
 	}
-	out := Observed{version: res[1], learned: map[surge.Scope]int{},
+	out := Observed{raw: res[0], version: res[1], learned: map[surge.Scope]int{},
 		Obs: surge.Observation{At: at, Counts: map[surge.Scope]int{}, Closed: map[surge.Scope][]surge.Closed{},
 			Latest: map[surge.Scope]int64{}, Past: map[surge.Scope]int{}, Recent: map[surge.Scope]int{}, Complaint: author != ""}}
 	if res[0] != "" {
-		if err := json.Unmarshal([]byte(res[0]), &out.State); err != nil {
+		if out.State, err = s.decoded.decode(brand, res[0]); err != nil {
 			return Observed{}, fmt.Errorf("decode surge state of brand %s: %w", brand, err)
 		}
 	}
@@ -209,14 +252,18 @@ func (s *Surges) Store(ctx context.Context, brand string, o Observed, next surge
 }
 
 // Changed reports whether the state must be stored: Step changed it, or
-// there are finished windows to drop.
+// there are finished windows to drop. next is compared with the state as
+// stored, which Store wrote with the same encoding; a state stored in
+// another form (by an older version) is stored again once.
 func (o Observed) Changed(next surge.State) bool {
 	if len(o.learned) > 0 {
 		return true
 	}
-	a, _ := json.Marshal(o.State)
 	b, _ := json.Marshal(next)
-	return string(a) != string(b)
+	if o.raw == "" {
+		return string(b) != "{}"
+	}
+	return string(b) != o.raw
 }
 
 // Open lists brands with an open incident: a set read by the timers, so

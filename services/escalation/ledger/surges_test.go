@@ -110,3 +110,41 @@ func TestSurgesOpenOneIncidentOnRedisCluster(t *testing.T) {
 		t.Fatalf("List by team: %v, %v; want the incident", list, err)
 	}
 }
+
+// A brand's state is decoded again only when what is stored changed, and a
+// state that did not change is not stored again.
+func TestASurgeStateIsDecodedOncePerVersionStored(t *testing.T) {
+	d := &decodedStates{byBrand: map[string]decodedState{}}
+	first, err := d.decode("acme", `{"scopes":{"brand":{"baseline":{"mean":2,"var":1,"windows":3}}}}`)
+	if err != nil || first.Scopes["brand"].Baseline.Mean != 2 {
+		t.Fatalf("decode: %+v, %v", first, err)
+	}
+	again, _ := d.decode("acme", `{"scopes":{"brand":{"baseline":{"mean":2,"var":1,"windows":3}}}}`)
+	if again.Scopes["brand"] != first.Scopes["brand"] {
+		t.Fatal("the same stored state must come from the cache")
+	}
+	changed, _ := d.decode("acme", `{"scopes":{"brand":{"baseline":{"mean":5,"var":1,"windows":4}}}}`)
+	if changed.Scopes["brand"].Baseline.Mean != 5 {
+		t.Fatalf("a changed state must be decoded again: %+v", changed.Scopes["brand"])
+	}
+	if _, err := d.decode("acme", `{"scopes":`); err == nil {
+		t.Fatal("a broken state must be an error")
+	}
+	for i := range maxDecodedBrands + 1 {
+		_, _ = d.decode(fmt.Sprint("brand", i), `{}`)
+	}
+	if len(d.byBrand) > maxDecodedBrands {
+		t.Fatalf("%d brands kept, want at most %d", len(d.byBrand), maxDecodedBrands)
+	}
+
+	o := Observed{State: changed, raw: `{"scopes":{"brand":{"baseline":{"mean":5,"var":1,"windows":4}}}}`}
+	if o.Changed(changed) {
+		t.Fatal("the state as stored is no change")
+	}
+	if !o.Changed(first) {
+		t.Fatal("a state other than the one stored is a change")
+	}
+	if (Observed{}).Changed(surge.State{}) {
+		t.Fatal("no state stored and none made is no change")
+	}
+}
