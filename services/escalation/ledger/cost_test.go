@@ -76,6 +76,10 @@ func measureRedis(b *testing.B, client *redis.Client, next *int, op func(i int))
 	}
 	b.StopTimer()
 	cpu := redisCPU(b, client) - before
+	if testing.Verbose() {
+		info, _ := client.Info(context.Background(), "commandstats").Result()
+		b.Log(info)
+	}
 	calls, scriptUsec := commandStats(b, client)
 	b.ReportMetric(float64(calls)/float64(b.N), "redis-cmds/op")
 	b.ReportMetric(float64(scriptUsec)/float64(b.N), "redis-script-µs/op")
@@ -130,7 +134,7 @@ func commandStats(b *testing.B, client *redis.Client) (calls, scriptUsec int64) 
 
 // decideComplaint decides complaint i by author i%500 at at, opening the
 // author's case or adding to it.
-func decideComplaint(b *testing.B, s *ledger.Store, i int, at time.Time) {
+func decideComplaint(b testing.TB, s *ledger.Store, i int, at time.Time) {
 	ctx := context.Background()
 	author := fmt.Sprintf("acme/x/author-%d", i%500)
 	a := s.Author(author)

@@ -19,12 +19,38 @@ local function history(when, span, window, streak, reply, handoff)
   redis.call('ZREMRANGEBYSCORE', window, '-inf', '(' .. (when - 2 * span))
   redis.call('PEXPIRE', window, 2 * span)
   local n = redis.call('ZCOUNT', window, '(' .. (when - span), when)
-  local replied = redis.call('GET', reply) or '0'
+  local got = redis.call('MGET', reply, handoff)
+  local replied, h = got[1] or '0', got[2] or '0'
   local unanswered = redis.call('ZCOUNT', streak, '(' .. replied, when)
-  local first = redis.call('ZRANGEBYSCORE', streak, '(' .. replied, when, 'WITHSCORES', 'LIMIT', 0, 1)
-  if redis.call('EXISTS', streak) == 1 then redis.call('PEXPIRE', streak, 10 * span) end
-  local h = redis.call('GET', handoff) or '0'
-  return n .. ':' .. unanswered .. ':' .. replied .. ':' .. h .. ':' .. (first[2] or '0')
+  -- The oldest unanswered complaint is looked up only when there is one.
+  local first = '0'
+  if unanswered > 0 then
+    first = redis.call('ZRANGEBYSCORE', streak, '(' .. replied, when, 'WITHSCORES', 'LIMIT', 0, 1)[2] or '0'
+  end
+  -- PEXPIRE of a key that does not exist does nothing.
+  redis.call('PEXPIRE', streak, 10 * span)
+  return n .. ':' .. unanswered .. ':' .. replied .. ':' .. h .. ':' .. first
+end
+
+-- decidedEvents answers a mention decided before with its stored events,
+-- read in one HMGET (evn is their number, as stored in the join).
+local function decidedEvents(join, evn)
+  local out = {'decided'}
+  local n = tonumber(evn or '0')
+  if n == 0 then return out end
+  local fields = {}
+  for i = 1, n do fields[i] = 'ev' .. i end
+  for _, ev in ipairs(redis.call('HMGET', join, unpack(fields))) do out[#out + 1] = ev end
+  return out
+end
+
+-- currentCase is the author's current case: its number, version and bytes.
+local function currentCase(pointer, prefix)
+  local p = redis.call('HMGET', pointer, 'n', 'ver')
+  local n, ver = p[1] or '0', p[2] or '0'
+  local current = ''
+  if n ~= '0' then current = redis.call('GET', prefix .. 'cases:' .. n) or '' end
+  return n, ver, current
 end
 `
 
@@ -40,17 +66,10 @@ end
 var replyScript = redis.NewScript(historyLua + `
 local join, window, streak, reply, pointer, handoff, lastreach = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local at, span, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-if redis.call('HEXISTS', join, 'decided') == 1 then
-  local out = {'decided'}
-  local n = tonumber(redis.call('HGET', join, 'evn') or '0')
-  for i = 1, n do out[#out + 1] = redis.call('HGET', join, 'ev' .. i) end
-  return out
-end
+local decided = redis.call('HMGET', join, 'decided', 'evn')
+if decided[1] then return decidedEvents(join, decided[2]) end
 local hist = history(at, span, window, streak, reply, handoff)
-local n = redis.call('HGET', pointer, 'n') or '0'
-local ver = redis.call('HGET', pointer, 'ver') or '0'
-local current = ''
-if n ~= '0' then current = redis.call('GET', prefix .. 'cases:' .. n) or '' end
+local n, ver, current = currentCase(pointer, prefix)
 return {'ready', '', redis.call('GET', lastreach) or '', hist, n, ver, current}
 `)
 
@@ -76,11 +95,17 @@ var joinScript = redis.NewScript(historyLua + `
 local join, window, streak, reply, pointer, handoff, lastreach = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local part, data, complaint, at, span, ttl, mid, prefix = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
 
+-- Everything the script reads of the join, in one HMGET; what it writes
+-- to the join, it keeps up to date here too.
+local f = redis.call('HMGET', join, 'decided', 'missing', 'late', 'evn', 'score', 'reach', 'hist', 'complaint', 'at')
+local decided, missing, late, evn = f[1], f[2], f[3], f[4]
+local score, reach, hist, stored = f[5], f[6], f[7], {complaint = f[8], at = f[9]}
+
 -- count adds the mention to the window and streak if it is a complaint, and
 -- returns the author's history as of the mention's event time.
 local function count()
-  local when = tonumber(redis.call('HGET', join, 'at') or at)
-  if redis.call('HGET', join, 'complaint') == '1' then
+  local when = tonumber(stored.at or at)
+  if stored.complaint == '1' then
     redis.call('ZADD', window, when, mid)
     redis.call('ZADD', streak, when, mid)
     -- An author never answered keeps complaining: the streak keeps its
@@ -92,50 +117,51 @@ local function count()
   return history(when, span, window, streak, reply, handoff)
 end
 
-local function case()
-  local n = redis.call('HGET', pointer, 'n') or '0'
-  local ver = redis.call('HGET', pointer, 'ver') or '0'
-  local current = ''
-  if n ~= '0' then current = redis.call('GET', prefix .. 'cases:' .. n) or '' end
-  return n, ver, current
-end
-
-if redis.call('HEXISTS', join, 'decided') == 1 then
+if decided then
   -- The late part is offered until a revision commits ('done'): one whose
   -- commit conflicted, or whose process died before committing, comes back
   -- here on its retry. The commit lets only one revision in.
-  if part ~= 'timeout' and redis.call('HGET', join, 'missing') == part and redis.call('HGET', join, 'late') ~= 'done' then
-    redis.call('HSET', join, 'late', '1')
-    if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
+  if part ~= 'timeout' and missing == part and late ~= 'done' then
+    if part == 'score' then
+      redis.call('HSET', join, 'late', '1', 'complaint', complaint, 'at', at)
+      stored.complaint, stored.at = complaint, at
+    else
+      redis.call('HSET', join, 'late', '1')
+    end
     local hist = count()
-    local n, ver, current = case()
-    return {'late', redis.call('HGET', join, 'decided'), data, hist, n, ver, current}
+    local n, ver, current = currentCase(pointer, prefix)
+    return {'late', decided, data, hist, n, ver, current}
   end
-  local out = {'decided'}
-  local n = tonumber(redis.call('HGET', join, 'evn') or '0')
-  for i = 1, n do out[#out + 1] = redis.call('HGET', join, 'ev' .. i) end
-  return out
+  return decidedEvents(join, evn)
 end
 if part == 'timeout' then
-  if redis.call('EXISTS', join) == 0 then return {'gone'} end
+  -- A join holding a part exists: EXISTS is asked only of one holding none.
+  if not (score or reach) and redis.call('EXISTS', join) == 0 then return {'gone'} end
 else
-  redis.call('HSET', join, part, data)
-  if part == 'score' then redis.call('HSET', join, 'complaint', complaint, 'at', at) end
+  if part == 'score' then
+    redis.call('HSET', join, part, data, 'complaint', complaint, 'at', at)
+    score, stored.complaint, stored.at = data, complaint, at
+  else
+    redis.call('HSET', join, part, data)
+    if part == 'reach' then reach = data end
+  end
   -- The author's latest reach is what a brand reply to them is judged with.
   if part == 'reach' then redis.call('SET', lastreach, data, 'PX', ttl) end
   redis.call('PEXPIRE', join, ttl)
 end
-local score = redis.call('HGET', join, 'score')
-local reach = redis.call('HGET', join, 'reach')
 if part ~= 'timeout' and (not score or not reach) then return {'waiting'} end
-if not score then redis.call('HSET', join, 'missing', 'score') end
-if not reach then redis.call('HSET', join, 'missing', 'reach') end
-local hist = redis.call('HGET', join, 'hist')
+-- With neither part (a timeout racing the join's expiry), 'reach' is
+-- recorded missing, as it always was.
+if not reach then
+  redis.call('HSET', join, 'missing', 'reach')
+elseif not score then
+  redis.call('HSET', join, 'missing', 'score')
+end
 if not hist then
   hist = count()
   redis.call('HSET', join, 'hist', hist)
 end
-local n, ver, current = case()
+local n, ver, current = currentCase(pointer, prefix)
 return {'ready', score or '', reach or '', hist, n, ver, current}
 `)
 
