@@ -197,19 +197,17 @@ local answer, opens, httl = ARGV[9], ARGV[10], ARGV[11]
 -- timeline entries (the same events without the case they carry).
 local k = tonumber(ARGV[12])
 local first, last = 13, 12 + k
+-- Everything the script reads of the join, in one HMGET.
+local j = redis.call('HMGET', join, 'late', 'decided', 'evn')
 if late == '1' then
   -- A late part revises a decision once; the join script let only one in.
-  if redis.call('HGET', join, 'late') ~= '1' then return 'already' end
-elseif redis.call('HEXISTS', join, 'decided') == 1 then
+  if j[1] ~= '1' then return 'already' end
+elseif j[2] then
   return 'already'
 end
 local ver = redis.call('HGET', pointer, 'ver') or '0'
 if n ~= '' and ver ~= expected then return 'conflict' end
 
-if late == '1' then
-  redis.call('HSET', join, 'late', 'done')
-  redis.call('HDEL', join, 'missing')
-end
 if answer ~= '' then
   if tonumber(answer) > tonumber(redis.call('GET', reply) or '0') then
     redis.call('SET', reply, answer, 'PX', httl)
@@ -227,19 +225,41 @@ if n ~= '' then
   -- resolved case it reopens, and PERSIST that of its timeline.
   redis.call('SET', prefix .. 'cases:' .. n, case)
   local timeline = prefix .. 'timeline:' .. n
-  for i = last + 1, last + k do redis.call('RPUSH', timeline, ARGV[i]) end
-  redis.call('LTRIM', timeline, -cap, -1)
+  -- The entries go in one RPUSH, whose answer (the length) says whether
+  -- there is anything to trim.
+  if k == 0 or redis.call('RPUSH', timeline, unpack(ARGV, last + 1, last + k)) > cap then
+    redis.call('LTRIM', timeline, -cap, -1)
+  end
   redis.call('PERSIST', timeline)
 end
-local evn = tonumber(redis.call('HGET', join, 'evn') or '0')
-redis.call('HSET', join, 'decided', decision, 'evn', evn + k)
-for i = first, last do redis.call('HSET', join, 'ev' .. (evn + i - first + 1), ARGV[i]) end
-if KEYS[6] then
-  for i = 1, k do redis.call('HSET', KEYS[6], ARGV[last + k + i], ARGV[first + i - 1]) end
+-- The decision, its events and (for a late part) the revision's end go
+-- in one HSET.
+local evn = tonumber(j[3] or '0')
+local fields = {'decided', decision, 'evn', evn + k}
+if late == '1' then
+  table.insert(fields, 'late')
+  table.insert(fields, 'done')
+end
+for i = first, last do
+  table.insert(fields, 'ev' .. (evn + i - first + 1))
+  table.insert(fields, ARGV[i])
+end
+redis.call('HSET', join, unpack(fields))
+if KEYS[6] and k > 0 then
+  local box = {}
+  for i = 1, k do
+    table.insert(box, ARGV[last + k + i])
+    table.insert(box, ARGV[first + i - 1])
+  end
+  redis.call('HSET', KEYS[6], unpack(box))
 end
 -- The parts are in the decision now; the rest of the hash only answers
 -- redeliveries, late parts and explain calls until it expires.
-redis.call('HDEL', join, 'score', 'reach')
+if late == '1' then
+  redis.call('HDEL', join, 'score', 'reach', 'missing')
+else
+  redis.call('HDEL', join, 'score', 'reach')
+end
 redis.call('PEXPIRE', join, ttl)
 return 'ok'
 `)
@@ -260,8 +280,9 @@ return 'ok'
 // timeline entry (the event without its case)
 var saveScript = redis.NewScript(`
 local pointer = KEYS[1]
-local ver = redis.call('HGET', pointer, 'ver') or '0'
-if redis.call('HGET', pointer, 'n') ~= ARGV[2] then return 'superseded' end
+local p = redis.call('HMGET', pointer, 'ver', 'n')
+local ver = p[1] or '0'
+if p[2] ~= ARGV[2] then return 'superseded' end
 if ver ~= ARGV[1] then return 'conflict' end
 if ARGV[8] ~= '' and not redis.call('SET', ARGV[5] .. 'command:' .. ARGV[8], '1', 'NX', 'PX', ARGV[9]) then
   return 'already'
@@ -270,8 +291,10 @@ redis.call('HSET', pointer, 'ver', tonumber(ver) + 1)
 local casekey = ARGV[5] .. 'cases:' .. ARGV[2]
 redis.call('SET', casekey, ARGV[3])
 local timeline = ARGV[5] .. 'timeline:' .. ARGV[2]
-redis.call('RPUSH', timeline, ARGV[11])
-redis.call('LTRIM', timeline, -tonumber(ARGV[6]), -1)
+-- RPUSH answers the length: only a timeline past its cap is trimmed.
+if redis.call('RPUSH', timeline, ARGV[11]) > tonumber(ARGV[6]) then
+  redis.call('LTRIM', timeline, -tonumber(ARGV[6]), -1)
+end
 local keep = tonumber(ARGV[10] or '0')
 if keep > 0 then
   redis.call('PEXPIRE', casekey, keep)
