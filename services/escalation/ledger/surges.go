@@ -45,16 +45,29 @@ var observeScript = redis.NewScript(`
 local state = KEYS[1]
 local prefix, at, span, author, persist = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local bucket = at - at % span
-local out = {redis.call('HGET', state, 'state') or '', redis.call('HGET', state, 'ver') or '0'}
+local st = redis.call('HMGET', state, 'state', 'ver')
+local out = {st[1] or '', st[2] or '0'}
+-- A post's pile-on has no usual to learn: only the brand and its topics
+-- keep their finished windows, and their window starts are read in one
+-- MGET (kept up to date here as they are written).
+local function isPost(scope) return string.sub(scope, 1, 5) == 'post:' end
+local names, starts = {}, {}
+for i = 6, #ARGV do
+  if not isPost(ARGV[i]) then table.insert(names, prefix .. 'start:' .. ARGV[i]) end
+end
+if #names > 0 then
+  local got = redis.call('MGET', unpack(names))
+  for k, name in ipairs(names) do starts[name] = tonumber(got[k] or '-1') end
+end
 for i = 6, #ARGV do
   local scope = ARGV[i]
   local authors, closed, start = prefix .. 'authors:' .. scope, prefix .. 'closed:' .. scope, prefix .. 'start:' .. scope
-  -- A post's pile-on has no usual to learn: only the brand and its topics
-  -- keep their finished windows.
-  if string.sub(scope, 1, 5) ~= 'post:' then
-    local cur = tonumber(redis.call('GET', start) or '-1')
+  local post = isPost(scope)
+  if not post then
+    local cur = starts[start]
     if cur < 0 then
       redis.call('SET', start, bucket, 'PX', 200 * span)
+      starts[start] = bucket
     elseif cur < bucket then
       -- The window being counted finished: its count, before anything
       -- newer is added, waits in the list until the state learns it.
@@ -63,6 +76,7 @@ for i = 6, #ARGV do
       redis.call('LTRIM', closed, -200, -1)
       redis.call('PEXPIRE', closed, 200 * span)
       redis.call('SET', start, bucket, 'PX', 200 * span)
+      starts[start] = bucket
     end
   end
   redis.call('ZREMRANGEBYSCORE', authors, '-inf', '(' .. (at - 2 * span))
@@ -70,12 +84,25 @@ for i = 6, #ARGV do
     redis.call('ZADD', authors, 'GT', at, author)
     redis.call('PEXPIRE', authors, 2 * span)
   end
-  out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - span), at))
-  out[#out + 1] = table.concat(redis.call('LRANGE', closed, 0, -1), ',')
+  local count = redis.call('ZCOUNT', authors, '(' .. (at - span), at)
+  out[#out + 1] = tostring(count)
+  -- A post has no finished windows to read (Step learns none of a post's).
+  if post then
+    out[#out + 1] = ''
+  else
+    out[#out + 1] = table.concat(redis.call('LRANGE', closed, 0, -1), ',')
+  end
   local latest = redis.call('ZRANGE', authors, -1, -1, 'WITHSCORES')
   out[#out + 1] = latest[2] or '0'
-  out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - persist - span), at - persist))
-  out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - math.floor(persist / 2)), at))
+  if persist == 0 then
+    -- The past window is the current one, and the last half of no time
+    -- holds nobody.
+    out[#out + 1] = tostring(count)
+    out[#out + 1] = '0'
+  else
+    out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - persist - span), at - persist))
+    out[#out + 1] = tostring(redis.call('ZCOUNT', authors, '(' .. (at - math.floor(persist / 2)), at))
+  end
 end
 return out
 `)
