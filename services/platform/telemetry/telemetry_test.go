@@ -11,6 +11,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/firebreak/firebreak/services/platform/telemetry"
 )
@@ -107,5 +109,32 @@ func TestMetricsHandlerServesARegisteredMetricInPrometheusNames(t *testing.T) {
 	}
 	if !strings.Contains(body, "go_goroutines") {
 		t.Fatal("the Go runtime's metrics are not served")
+	}
+}
+
+// Without anywhere to send spans, they carry ids (for logs and the bus's
+// headers) but are not recorded; with an exporter they are, and a caller's
+// sampled trace is recorded either way.
+func TestSpansAreRecordedOnlyWhenSomethingReceivesThem(t *testing.T) {
+	t.Parallel()
+	bare := setup(t, telemetry.Options{Output: io.Discard})
+	_, span := bare.Tracer.Tracer("test").Start(context.Background(), "work")
+	span.End()
+	if span.IsRecording() || !span.SpanContext().IsValid() {
+		t.Fatalf("with no exporter: recording %v, valid ids %v; want ids without recording", span.IsRecording(), span.SpanContext().IsValid())
+	}
+
+	sampled := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled, Remote: true})
+	_, child := bare.Tracer.Tracer("test").Start(trace.ContextWithRemoteSpanContext(context.Background(), sampled), "work")
+	defer child.End()
+	if !child.IsRecording() || child.SpanContext().TraceID() != sampled.TraceID() {
+		t.Fatal("a caller's sampled trace must be recorded and continued")
+	}
+
+	exported := setup(t, telemetry.Options{Output: io.Discard, Spans: tracetest.NewInMemoryExporter()})
+	_, span = exported.Tracer.Tracer("test").Start(context.Background(), "work")
+	defer span.End()
+	if !span.IsRecording() {
+		t.Fatal("with an exporter, spans must be recorded")
 	}
 }
