@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
 )
@@ -19,6 +22,12 @@ import (
 // with NATS's default; single mentions and batches of 100. Ingest must
 // never be the end-to-end run's bottleneck: each figure is to be read
 // beside `make bench`'s end-to-end throughput with the same sync.
+//
+// Besides ns/op it reports redis-trips/mention (pipelines and single
+// commands ingest sent to Redis) and cpu-µs/mention: the process's user and
+// system CPU, which holds the clients and the embedded NATS server as well
+// as ingest, so it is to be compared between runs, not read as ingest's
+// alone. CPU time moves less than wall time on a shared machine.
 func BenchmarkHTTPIngest(b *testing.B) {
 	for _, sync := range []struct {
 		name string
@@ -31,7 +40,10 @@ func BenchmarkHTTPIngest(b *testing.B) {
 }
 
 func benchIngest(b *testing.B, env *depstest.Env, batch int) {
-	svc, err := New(b.Context(), Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour, MaxInFlight: 256}, env.Deps(b, "ingest"))
+	d := env.Deps(b, "ingest")
+	trips := &tripCounter{}
+	d.Redis.AddHook(trips)
+	svc, err := New(b.Context(), Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour, MaxInFlight: 256}, d)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,6 +57,8 @@ func benchIngest(b *testing.B, env *depstest.Env, batch int) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.SetParallelism(16) // many clients: a single mention per request waits on one fsync
 	b.ResetTimer()
+	trips.n.Store(0)
+	cpuBefore := processCPU()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var body strings.Builder
@@ -68,5 +82,39 @@ func benchIngest(b *testing.B, env *depstest.Env, batch int) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "mentions/s")
+	elapsed := time.Since(start)
+	cpu := processCPU() - cpuBefore
+	mentions := float64(b.N * batch)
+	b.ReportMetric(mentions/elapsed.Seconds(), "mentions/s")
+	b.ReportMetric(float64(trips.n.Load())/mentions, "redis-trips/mention")
+	b.ReportMetric(float64(cpu.Microseconds())/mentions, "cpu-µs/mention")
+}
+
+// processCPU is the user and system CPU this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// tripCounter counts round trips to Redis: a pipeline is one, as is a
+// command sent alone.
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
 }
