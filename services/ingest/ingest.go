@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -28,6 +29,10 @@ import (
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 )
+
+// maxJobsPerPipeline bounds the requests whose Redis work shares one
+// pipeline (see batcher).
+const maxJobsPerPipeline = 128
 
 // Config is the ingest service's configuration.
 type Config struct {
@@ -148,6 +153,8 @@ type Service struct {
 	bodies          *bodyBudget
 	accounts        accounts.Accounts
 	seen            *seen
+	// pipes runs concurrent requests' Redis work as shared pipelines.
+	pipes *batcher
 	// dropped counts platform mentions that failed validation.
 	dropped metric.Int64Counter
 	fbv1.UnimplementedIngestServiceServer
@@ -166,6 +173,8 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, d: d, clock: clock.System{}, bodies: &bodyBudget{max: cfg.MaxBodyBytesInFlight}}
 	s.seen = newSeen(d.Redis, d.Keys, cmp.Or(cfg.SeenPerDay, 2_000_000), cfg.SeenExact, cfg.SeenTTL)
+	// Each request in flight has at most one job queued at a time.
+	s.pipes = newBatcher(d.Redis, cfg.MaxInFlight, maxJobsPerPipeline)
 	var err error
 	s.guard = newGuard(cfg.RatePerKey, max(cfg.RateBurst, cfg.MaxBatch), cfg.MaxInFlight)
 	if s.accounts, err = cfg.accounts(); err != nil {
@@ -251,13 +260,19 @@ type Accepted struct {
 func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accepted, error) {
 	out := make([]Accepted, len(mentions))
 	now := s.clock.Now()
-	pipe := s.d.Redis.Pipeline()
 	before := make([]func() bool, len(mentions))
 	for i, m := range mentions {
 		out[i].ID = m.Id
-		before[i] = s.seen.check(ctx, pipe, m, now)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	// Concurrent requests' checks share a pipeline; a mention sent twice
+	// at once passes both, and JetStream's dedup by id answers the later
+	// publish as the duplicate.
+	err := s.pipes.do(ctx, func(pipe redis.Pipeliner) {
+		for i, m := range mentions {
+			before[i] = s.seen.check(ctx, pipe, m, now)
+		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("check ingested ids in Redis: %w", err)
 	}
 	events := make([]bus.Event, 0, len(mentions))
@@ -297,13 +312,19 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 	}
 	// Remember the ids only after they are durable: a crash before this line
 	// leaves JetStream's two-minute dedup window to catch a retry.
-	pipe = s.d.Redis.Pipeline()
 	for n, i := range fresh {
 		out[i].Duplicate = results[n].Duplicate
-		s.seen.record(ctx, pipe, mentions[i], now)
-		s.trackEngagement(ctx, pipe, mentions[i])
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if len(fresh) == 0 {
+		return out, nil
+	}
+	err = s.pipes.do(ctx, func(pipe redis.Pipeliner) {
+		for _, i := range fresh {
+			s.seen.record(ctx, pipe, mentions[i], now)
+			s.trackEngagement(ctx, pipe, mentions[i])
+		}
+	})
+	if err != nil {
 		s.d.Tel.Logger.WarnContext(ctx, "published mentions but could not record them for long-term dedup", "err", err)
 	}
 	return out, nil

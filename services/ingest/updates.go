@@ -62,22 +62,24 @@ func (s *Service) engagementKey(id string) string { return s.d.Keys.Global("enga
 // to the raised ones it will be published with.
 func (s *Service) claimUpdates(ctx context.Context, mentions []*fbv1.Mention, dups []int) ([]update, error) {
 	var idx []int
-	var cmds []*redis.Cmd
-	pipe := s.d.Redis.Pipeline()
 	now := s.clock.Now().UnixMilli()
 	for _, i := range dups {
-		m := mentions[i]
-		if m.Metrics == nil || m.BrandReply {
-			continue
+		if m := mentions[i]; m.Metrics != nil && !m.BrandReply {
+			idx = append(idx, i)
 		}
-		idx = append(idx, i)
-		cmds = append(cmds, claimUpdateScript.Eval(ctx, pipe, []string{s.engagementKey(m.Id)},
-			m.Metrics.Reposts, m.Metrics.Likes, m.Metrics.Replies, m.Metrics.Quotes, now, s.cfg.UpdateEvery.Milliseconds()))
 	}
-	if len(cmds) == 0 {
+	if len(idx) == 0 {
 		return nil, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+	cmds := make([]*redis.Cmd, len(idx))
+	err := s.pipes.do(ctx, func(pipe redis.Pipeliner) {
+		for n, i := range idx {
+			m := mentions[i]
+			cmds[n] = claimUpdateScript.Eval(ctx, pipe, []string{s.engagementKey(m.Id)},
+				m.Metrics.Reposts, m.Metrics.Likes, m.Metrics.Replies, m.Metrics.Quotes, now, s.cfg.UpdateEvery.Milliseconds())
+		}
+	})
+	if err != nil && err != redis.Nil {
 		return nil, fmt.Errorf("check engagement updates in Redis: %w", err)
 	}
 	var out []update
@@ -98,11 +100,15 @@ func (s *Service) claimUpdates(ctx context.Context, mentions []*fbv1.Mention, du
 
 // releaseUpdates undoes claims whose publish failed.
 func (s *Service) releaseUpdates(ctx context.Context, mentions []*fbv1.Mention, updates []update) {
-	pipe := s.d.Redis.Pipeline()
-	for _, u := range updates {
-		releaseUpdateScript.Eval(ctx, pipe, []string{s.engagementKey(mentions[u.index].Id)}, u.old...)
+	if len(updates) == 0 {
+		return
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	err := s.pipes.do(ctx, func(pipe redis.Pipeliner) {
+		for _, u := range updates {
+			releaseUpdateScript.Eval(ctx, pipe, []string{s.engagementKey(mentions[u.index].Id)}, u.old...)
+		}
+	})
+	if err != nil {
 		s.d.Tel.Logger.WarnContext(ctx, "could not release engagement updates that failed to publish; they are skipped", "err", err)
 	}
 }
