@@ -182,7 +182,6 @@ func (s *Surges) brandKey(brand string, parts ...string) string {
 type Observed struct {
 	State   surge.State
 	Obs     surge.Observation
-	raw     string // State as stored ("" for none)
 	version string
 	learned map[surge.Scope]int
 }
@@ -224,7 +223,7 @@ func (s *Surges) parseObserved(res []string, err error, brand, author string, at
 	if err != nil {
 		return Observed{}, fmt.Errorf("count complaint of brand %s for surges: %w", brand, err)
 	}
-	out := Observed{raw: res[0], version: res[1], learned: map[surge.Scope]int{},
+	out := Observed{version: res[1], learned: map[surge.Scope]int{},
 		Obs: surge.Observation{At: at, Counts: map[surge.Scope]int{}, Closed: map[surge.Scope][]surge.Closed{},
 			Latest: map[surge.Scope]int64{}, Past: map[surge.Scope]int{}, Recent: map[surge.Scope]int{}, Complaint: author != ""}}
 	if res[0] != "" {
@@ -279,18 +278,9 @@ func (s *Surges) Store(ctx context.Context, brand string, o Observed, next surge
 }
 
 // Changed reports whether the state must be stored: Step changed it, or
-// there are finished windows to drop. next is compared with the state as
-// stored, which Store wrote with the same encoding; a state stored in
-// another form (by an older version) is stored again once.
+// there are finished windows to drop.
 func (o Observed) Changed(next surge.State) bool {
-	if len(o.learned) > 0 {
-		return true
-	}
-	b, _ := json.Marshal(next)
-	if o.raw == "" {
-		return string(b) != "{}"
-	}
-	return string(b) != o.raw
+	return len(o.learned) > 0 || !o.State.Equal(next)
 }
 
 // Open lists brands with an open incident: a set read by the timers, so

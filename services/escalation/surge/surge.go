@@ -8,6 +8,7 @@ package surge
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -513,6 +514,23 @@ func (st *State) prune(now int64, cfg Config) {
 			delete(st.Groups, name)
 		}
 	}
+}
+
+// Equal reports whether st and o are the same state: what they would
+// store is the same (an empty map is no map).
+func (st State) Equal(o State) bool {
+	return maps.EqualFunc(st.Scopes, o.Scopes, func(a, b *ScopeState) bool {
+		return a == b || (a != nil && b != nil && *a == *b)
+	}) &&
+		maps.EqualFunc(st.Groups, o.Groups, func(a, b *GroupState) bool {
+			if a == nil || b == nil {
+				return a == b
+			}
+			if a.Seq != b.Seq || a.CooldownUntil != b.CooldownUntil || (a.Open == nil) != (b.Open == nil) {
+				return false
+			}
+			return a.Open == nil || *a.Open == *b.Open
+		})
 }
 
 func (st State) clone() State {

@@ -256,3 +256,33 @@ func TestAPileOnResolvesWhenRepliesStopAndPostsKeepNoState(t *testing.T) {
 		t.Fatalf("changes %+v, want the pile-on resolved by the timer's look", c)
 	}
 }
+
+// Equal is what storing the state would tell apart: an empty map is no
+// map, and every field of a scope, a group and its open incident counts.
+func TestStatesAreEqualWhenTheyWouldStoreTheSame(t *testing.T) {
+	base := func() State {
+		return State{
+			Scopes: map[Scope]*ScopeState{"brand": {Baseline: Baseline{Mean: 2, Var: 1, Windows: 3}, Seen: 5}},
+			Groups: map[string]*GroupState{"outage": {Seq: 1, Open: &Incident{Seq: 1, Scope: "brand", Peak: 9}}},
+		}
+	}
+	if !base().Equal(base()) || !(State{}).Equal(State{Scopes: map[Scope]*ScopeState{}}) {
+		t.Fatal("the same state, and an empty map beside none, must be equal")
+	}
+	changes := map[string]func(*State){
+		"a baseline":         func(s *State) { s.Scopes["brand"].Baseline.Mean = 2.5 },
+		"a scope's seen":     func(s *State) { s.Scopes["brand"].Seen = 6 },
+		"a new scope":        func(s *State) { s.Scopes["topic:refund"] = &ScopeState{} },
+		"an incident closed": func(s *State) { s.Groups["outage"].Open = nil },
+		"an incident's peak": func(s *State) { s.Groups["outage"].Open.Peak = 10 },
+		"a cooldown":         func(s *State) { s.Groups["outage"].CooldownUntil = 7 },
+		"a missing group":    func(s *State) { delete(s.Groups, "outage") },
+	}
+	for name, change := range changes {
+		changed := base()
+		change(&changed)
+		if base().Equal(changed) || changed.Equal(base()) {
+			t.Errorf("%s changed must not be equal", name)
+		}
+	}
+}
