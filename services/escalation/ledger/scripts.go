@@ -134,33 +134,48 @@ if decided then
   end
   return decidedEvents(join, evn)
 end
+-- What this call writes to the join goes in one HSET at the end, with
+-- the PEXPIRE after it (a join may not exist before).
+local write = {}
+local function put(field, value)
+  table.insert(write, field)
+  table.insert(write, value)
+end
+local function save()
+  if #write > 0 then redis.call('HSET', join, unpack(write)) end
+  if part ~= 'timeout' then redis.call('PEXPIRE', join, ttl) end
+end
 if part == 'timeout' then
   -- A join holding a part exists: EXISTS is asked only of one holding none.
   if not (score or reach) and redis.call('EXISTS', join) == 0 then return {'gone'} end
 else
+  put(part, data)
   if part == 'score' then
-    redis.call('HSET', join, part, data, 'complaint', complaint, 'at', at)
+    put('complaint', complaint)
+    put('at', at)
     score, stored.complaint, stored.at = data, complaint, at
-  else
-    redis.call('HSET', join, part, data)
-    if part == 'reach' then reach = data end
+  elseif part == 'reach' then
+    reach = data
+    -- The author's latest reach is what a brand reply to them is judged with.
+    redis.call('SET', lastreach, data, 'PX', ttl)
   end
-  -- The author's latest reach is what a brand reply to them is judged with.
-  if part == 'reach' then redis.call('SET', lastreach, data, 'PX', ttl) end
-  redis.call('PEXPIRE', join, ttl)
 end
-if part ~= 'timeout' and (not score or not reach) then return {'waiting'} end
+if part ~= 'timeout' and (not score or not reach) then
+  save()
+  return {'waiting'}
+end
 -- With neither part (a timeout racing the join's expiry), 'reach' is
 -- recorded missing, as it always was.
 if not reach then
-  redis.call('HSET', join, 'missing', 'reach')
+  put('missing', 'reach')
 elseif not score then
-  redis.call('HSET', join, 'missing', 'score')
+  put('missing', 'score')
 end
 if not hist then
   hist = count()
-  redis.call('HSET', join, 'hist', hist)
+  put('hist', hist)
 end
+save()
 local n, ver, current = currentCase(pointer, prefix)
 return {'ready', score or '', reach or '', hist, n, ver, current}
 `)
