@@ -39,6 +39,9 @@ type seen struct {
 	bits       uint64 // per shard and day
 	hashes     int
 	futureSkew time.Duration
+	// expiries spares the EXPIRE of a day's filter written by every
+	// mention of the day.
+	expiries store.Expiries
 }
 
 func newSeen(r redis.UniversalClient, keys store.Keys, perDay int64, exact, keep time.Duration) *seen {
@@ -127,6 +130,9 @@ func (s *seen) record(ctx context.Context, pipe redis.Pipeliner, m *fbv1.Mention
 		args = append(args, "SET", "u1", p, 1)
 	}
 	pipe.BitField(ctx, key, args...)
-	// The day's filter answers for the keep after its last mention.
-	pipe.Expire(ctx, key, s.keep+24*time.Hour)
+	// The day's filter answers for the keep after its last mention: its
+	// expiry, a day more than the keep, is refreshed every hour.
+	if s.expiries.Due(key, now) {
+		pipe.Expire(ctx, key, s.keep+24*time.Hour)
+	}
 }

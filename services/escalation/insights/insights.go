@@ -35,6 +35,8 @@ const maxBrands = 50
 // Tally writes and reads the counts.
 type Tally struct {
 	keys store.Keys
+	// expiries spares the EXPIRE of a bucket written many times an hour.
+	expiries store.Expiries
 }
 
 // New returns a Tally under keys.
@@ -54,7 +56,16 @@ func (t *Tally) routesKey(at time.Time) string { return t.keys.Global("insights"
 
 func (t *Tally) add(ctx context.Context, pipe redis.Pipeliner, key, member string) {
 	pipe.PFAdd(ctx, key, member)
-	pipe.Expire(ctx, key, Keep)
+	t.expire(ctx, pipe, key)
+}
+
+// expire gives key its expiry, unless this process did within the hour:
+// Keep is days, so the key still outlives its last write by Keep, less an
+// hour at most.
+func (t *Tally) expire(ctx context.Context, pipe redis.Pipeliner, key string) {
+	if t.expiries.Due(key, time.Now()) {
+		pipe.Expire(ctx, key, Keep)
+	}
 }
 
 // Decision adds a decided mention to the counts, in the caller's pipeline.
@@ -68,7 +79,7 @@ func (t *Tally) Decision(ctx context.Context, pipe redis.Pipeliner, d *fbv1.Deci
 	at := m.GetCreatedAt().AsTime()
 	if !m.BrandReply {
 		pipe.SAdd(ctx, t.brandsKey(), d.Brand)
-		pipe.Expire(ctx, t.brandsKey(), Keep)
+		t.expire(ctx, pipe, t.brandsKey())
 		t.add(ctx, pipe, t.key("mentions/"+d.Brand, hour(at)), d.MentionId)
 		if d.Complaint {
 			t.add(ctx, pipe, t.key("complaints/"+d.Brand, hour(at)), d.MentionId)
@@ -78,7 +89,7 @@ func (t *Tally) Decision(ctx context.Context, pipe redis.Pipeliner, d *fbv1.Deci
 		tier := d.GetReach().GetTier().String()
 		label := tier + "|" + d.Route
 		pipe.SAdd(ctx, t.routesKey(at), label)
-		pipe.Expire(ctx, t.routesKey(at), Keep)
+		t.expire(ctx, pipe, t.routesKey(at))
 		t.add(ctx, pipe, t.key("escalations/"+label, day(at)), d.MentionId)
 		t.add(ctx, pipe, t.key("authors/"+label, day(at)), d.AuthorKey)
 		t.add(ctx, pipe, t.key("authors/"+tier, day(at)), d.AuthorKey)
@@ -97,7 +108,7 @@ func (t *Tally) Answer(ctx context.Context, pipe redis.Pipeliner, c *fbv1.Case, 
 	took := max(answeredAt.Sub(c.OpenedAt.AsTime()), 0)
 	key := t.key("answers/"+c.Priority.String(), day(answeredAt))
 	pipe.ZAdd(ctx, key, redis.Z{Score: took.Seconds(), Member: c.Id})
-	pipe.Expire(ctx, key, Keep)
+	t.expire(ctx, pipe, key)
 }
 
 // Breach records that case c passed its first-response target unanswered.

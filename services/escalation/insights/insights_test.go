@@ -166,3 +166,37 @@ func TestPeriodsAreBoundedAndQuantilesInterpolate(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCountExpires records decisions of every kind, each more than
+// once (a count's EXPIRE is sent with its first write of the hour only),
+// and finds every key the counts wrote expiring after Keep.
+func TestEveryCountExpires(t *testing.T) {
+	r, keys := storetest.New(t)
+	tally := insights.New(keys)
+	ctx := context.Background()
+	for i := range 3 {
+		pipe := r.Pipeline()
+		d := decision(fmt.Sprintf("x:%d", i), "acme", fmt.Sprintf("a%d", i), now, true, true, fbv1.Tier_TIER_HIGH, "reach")
+		d.Shadow = &fbv1.Decision{PolicyVersion: "v2"}
+		tally.Decision(ctx, pipe, d, "same")
+		tally.Answer(ctx, pipe, &fbv1.Case{Id: fmt.Sprintf("c-%d", i), Priority: fbv1.Priority_PRIORITY_HIGH, OpenedAt: timestamppb.New(now)}, now.Add(time.Minute))
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := tally.Breach(ctx, r, &fbv1.Case{Id: fmt.Sprintf("c-%d", i), Priority: fbv1.Priority_PRIORITY_HIGH}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := r.Keys(ctx, keys.Prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) < 10 {
+		t.Fatalf("the counts wrote %d keys, want one per count (10 or more): %v", len(found), found)
+	}
+	for _, k := range found {
+		if ttl := r.PTTL(ctx, k).Val(); ttl <= insights.Keep-time.Hour || ttl > insights.Keep {
+			t.Errorf("%s expires in %v, want in %v", k, ttl, insights.Keep)
+		}
+	}
+}

@@ -25,6 +25,9 @@ type Log struct {
 	keys store.Keys
 	// TTL is how long a delivery is remembered for dedup.
 	TTL time.Duration
+	// expiries spares the EXPIRE of a day's count written by every
+	// delivery of the day.
+	expiries store.Expiries
 }
 
 // New returns a log under keys.
@@ -194,7 +197,9 @@ func (l *Log) count(ctx context.Context, pipe redis.Pipeliner, d *fbv1.Delivery)
 	}
 	key := l.statsKey(d.Receiver, outcome, store.Day(at))
 	pipe.PFAdd(ctx, key, member)
-	pipe.Expire(ctx, key, StatsKeep)
+	if l.expiries.Due(key, time.Now()) {
+		pipe.Expire(ctx, key, StatsKeep)
+	}
 }
 
 // Stats counts each receiver's pages by outcome over the n days up to now.
