@@ -20,6 +20,12 @@ type errorBody struct {
 	Index *int   `json:"index,omitempty"`
 }
 
+// acceptedBody is the JSON of a 202: a struct, not a map, which would cost
+// its encoding a map and a sort on every request.
+type acceptedBody struct {
+	Accepted []Accepted `json:"accepted"`
+}
+
 // httpHandler is POST /v1/mentions, served behind auth.Require. Its checks
 // run cheapest first, and the caller, its key's rate and the in-flight
 // bound all before the body is read, so a refused request costs neither
@@ -79,7 +85,7 @@ func (s *Service) httpHandler() http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "could not store the mentions durably; retry: " + err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"accepted": accepted})
+		writeJSON(w, http.StatusAccepted, acceptedBody{Accepted: accepted})
 	})
 }
 

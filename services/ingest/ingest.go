@@ -394,5 +394,8 @@ func (s *Service) validateBatch(n int) error {
 // inPartition is subject in the partition of m's author, so that an
 // author's mentions stay in order in one stream (bus.Names.InPartition).
 func (s *Service) inPartition(subject string, m *fbv1.Mention) string {
+	if s.d.Names.MentionPartitions() == 1 {
+		return subject // no author key to build for one stream
+	}
 	return s.d.Names.InPartition(subject, s.d.Names.MentionPartition(mention.AuthorKey(m)))
 }

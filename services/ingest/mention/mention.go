@@ -84,8 +84,26 @@ func ID(p fbv1.Platform, platformID string) string {
 	return PlatformName(p) + ":" + platformID
 }
 
-// PlatformName is the short lowercase name used in subjects and ids.
+// PlatformName is the short lowercase name used in subjects and ids. The
+// known platforms are constants: it is asked several times for every
+// mention, and deriving the name from the enum's string allocated each
+// time.
 func PlatformName(p fbv1.Platform) string {
+	switch p {
+	case fbv1.Platform_PLATFORM_X:
+		return "x"
+	case fbv1.Platform_PLATFORM_MASTODON:
+		return "mastodon"
+	case fbv1.Platform_PLATFORM_BLUESKY:
+		return "bluesky"
+	case fbv1.Platform_PLATFORM_GENERIC:
+		return "generic"
+	}
+	return platformNameOf(p)
+}
+
+// platformNameOf derives a platform's name from its enum value's name.
+func platformNameOf(p fbv1.Platform) string {
 	return strings.ToLower(strings.TrimPrefix(p.String(), "PLATFORM_"))
 }
 

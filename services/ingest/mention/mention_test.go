@@ -126,3 +126,14 @@ func TestAuthorKeyOfABrandReplyIsTheAuthorItAnswers(t *testing.T) {
 		}
 	}
 }
+
+// Every platform's name is the one derived from its enum name, the known
+// ones included, so a platform added to the proto is named the same way.
+func TestPlatformNamesAreTheEnumNamesLowercased(t *testing.T) {
+	for value := range fbv1.Platform_name {
+		p := fbv1.Platform(value)
+		if got, want := PlatformName(p), platformNameOf(p); got != want {
+			t.Errorf("PlatformName(%v) = %q, want %q", p, got, want)
+		}
+	}
+}
