@@ -16,8 +16,9 @@ import (
 // Join of it again would not do: joins are idempotent.
 func (s *Store) JoinAll(ctx context.Context, reqs []JoinRequest, window time.Duration) (out []Joined, errs []error) {
 	calls := make([]call[Joined], len(reqs))
+	var w watch
 	for i, r := range reqs {
-		calls[i] = s.joinCall(ctx, r, window)
+		calls[i] = s.joinCall(ctx, r, window, &w)
 	}
 	out = make([]Joined, len(reqs))
 	errs = runAll(ctx, s.r, calls, func(i int, j Joined) { out[i] = j })

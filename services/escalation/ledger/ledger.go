@@ -140,7 +140,21 @@ type call[T any] struct {
 	read   func(*redis.Cmd) (T, error)
 }
 
-func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duration) call[Joined] {
+// watch reads Store.Watch once per pipeline, however many joins ride in
+// it: each join's answer is read in the same round trip.
+type watch struct {
+	pipe redis.Pipeliner
+	cmd  *redis.StringCmd
+}
+
+func (w *watch) in(ctx context.Context, pipe redis.Pipeliner, key string) *redis.StringCmd {
+	if w.pipe != pipe {
+		w.pipe, w.cmd = pipe, pipe.Get(ctx, key)
+	}
+	return w.cmd
+}
+
+func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duration, w *watch) call[Joined] {
 	a, mentionID, p := r.Author, r.MentionID, r.Part
 	complaint := "0"
 	if p.Complaint {
@@ -157,7 +171,7 @@ func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duratio
 				pipe.ZAddNX(ctx, s.joinsKey(a.Tag), redis.Z{Score: float64(time.Now().Add(s.JoinTimeout).UnixMilli()), Member: a.Tag + "|" + mentionID})
 			}
 			if s.Watch != "" {
-				watched = pipe.Get(ctx, s.Watch)
+				watched = w.in(ctx, pipe, s.Watch)
 			}
 			var side []redis.Cmder
 			for _, f := range r.Side {

@@ -1,0 +1,70 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/firebreak/firebreak/services/platform/store/storetest"
+)
+
+// getCounter counts the GET commands sent, alone or in pipelines.
+type getCounter struct{ n atomic.Int64 }
+
+func (g *getCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (g *getCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		g.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (g *getCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			g.count(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+func (g *getCounter) count(cmd redis.Cmder) {
+	if cmd.Name() == "get" {
+		g.n.Add(1)
+	}
+}
+
+// TestJoinsInOneRoundTripReadTheWatchedKeyOnce joins parts of several
+// mentions together: each answer carries the watched key's value, read
+// once for the round trip.
+func TestJoinsInOneRoundTripReadTheWatchedKeyOnce(t *testing.T) {
+	client, keys := storetest.New(t)
+	ctx := context.Background()
+	s := New(client, keys, time.Hour, time.Hour)
+	s.Watch = keys.Global("silences", "version")
+	if err := client.Set(ctx, s.Watch, "7", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	gets := &getCounter{}
+	client.AddHook(gets)
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	var reqs []JoinRequest
+	for i := range 4 {
+		reqs = append(reqs, JoinRequest{Author: s.Author(fmt.Sprintf("acme/x/a%d", i)), MentionID: fmt.Sprintf("x:%d", i),
+			Part: Part{Name: "score", Data: []byte("s"), Complaint: true, At: at}})
+	}
+	out, errs := s.JoinAll(ctx, reqs, time.Hour)
+	for i := range reqs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if out[i].Watched != "7" {
+			t.Fatalf("join %d read the watched key as %q, want 7", i, out[i].Watched)
+		}
+	}
+	if n := gets.n.Load(); n != 1 {
+		t.Fatalf("4 joins in one round trip sent %d GETs of the watched key, want 1", n)
+	}
+}
