@@ -162,6 +162,11 @@ type Consumer struct {
 	lag      metric.Registration
 	inFlight sync.WaitGroup
 	done     chan struct{}
+	// slots bound the messages pulled and not yet settled (MaxInFlight).
+	slots chan struct{}
+	// shared, when set, gathers this consumer's messages into batches with
+	// those of the service's other mention partitions (see batcher).
+	shared *batcher
 }
 
 // NewConsumer creates (or updates) the durable consumer. It does not start
@@ -187,6 +192,7 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, te
 		log:    tel.Logger.With("consumer", Durable(cfg.Service, cfg.Purpose)),
 		tracer: tel.Tracer.Tracer("firebreak/bus"),
 		done:   make(chan struct{}),
+		slots:  make(chan struct{}, cfg.MaxInFlight),
 	}
 	if err := c.create(ctx); err != nil {
 		return nil, err
@@ -265,31 +271,32 @@ func (c *Consumer) Ready(context.Context) error {
 // so the service does not go on looking alive while consuming nothing.
 func (c *Consumer) loop(stopCtx context.Context, iter jetstream.MessagesContext) {
 	defer close(c.done)
-	slots := make(chan struct{}, c.cfg.MaxInFlight)
 	for iter != nil {
-		c.pull(iter, slots)
+		c.pull(iter)
 		c.pulling.Store(false)
 		iter = c.reopen(stopCtx)
 	}
 }
 
-// pulled is a message and the stop of its keep-alive.
+// pulled is a message, the stop of its keep-alive and the consumer that
+// pulled it (which settles it).
 type pulled struct {
-	msg  jetstream.Msg
-	stop func()
+	msg   jetstream.Msg
+	stop  func()
+	owner *Consumer
 }
 
 // pull hands messages to handlers until the iterator closes. A message's
 // keep-alive starts as soon as it is pulled, not when its handling starts:
 // with a short AckWait, one waiting for a slot or a batch worker would
 // otherwise be redelivered to another replica while it waits.
-func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
-	var queue chan pulled
-	if c.cfg.Batch != nil {
-		queue = make(chan pulled, c.cfg.MaxInFlight)
+func (c *Consumer) pull(iter jetstream.MessagesContext) {
+	b := c.shared
+	if c.cfg.Batch != nil && b == nil {
+		b = newBatcher(c.cfg.MaxInFlight, c.cfg.BatchWorkers, c.cfg.MaxBatch)
 		batching := make(chan struct{})
-		go func() { defer close(batching); c.batches(queue, slots) }()
-		defer func() { close(queue); <-batching }()
+		go func() { defer close(batching); b.run() }()
+		defer func() { close(b.queue); <-batching }()
 	}
 	for {
 		msg, err := iter.Next()
@@ -301,33 +308,55 @@ func (c *Consumer) pull(iter jetstream.MessagesContext, slots chan struct{}) {
 			c.failed()
 			continue
 		}
-		p := pulled{msg, keepAlive(msg, c.cfg.AckWait/3)}
-		slots <- struct{}{}
+		p := pulled{msg, keepAlive(msg, c.cfg.AckWait/3), c}
+		c.slots <- struct{}{}
 		c.inFlight.Add(1)
-		if queue != nil {
-			queue <- p
+		if b != nil {
+			b.queue <- p
 			continue
 		}
 		go func() {
-			defer func() { <-slots; c.inFlight.Done() }()
+			defer c.release()
 			defer p.stop()
 			c.handle(p.msg)
 		}()
 	}
 }
 
-// batches hands queued messages to the batch handler until the queue
-// closes. It waits for a free worker before it gathers a batch, so
-// messages that come meanwhile join it.
-func (c *Consumer) batches(queue <-chan pulled, slots chan struct{}) {
-	workers := make(chan struct{}, c.cfg.BatchWorkers)
-	for p := range queue {
-		workers <- struct{}{}
+// release frees a settled message's slot.
+func (c *Consumer) release() {
+	<-c.slots
+	c.inFlight.Done()
+}
+
+// batcher hands queued messages to the batch handler of the consumer that
+// pulled them. Each consumer has its own, or a service's mention
+// partitions share one (NewMentionConsumers): splitting a stream then
+// does not split its batches, which would cost per message what a batch
+// shares (a Redis round trip, a publish, a handling span).
+type batcher struct {
+	queue   chan pulled
+	workers chan struct{}
+	max     int
+}
+
+// newBatcher queues up to size messages, handles at most workers batches
+// at once and at most max messages in one.
+func newBatcher(size, workers, max int) *batcher {
+	return &batcher{queue: make(chan pulled, size), workers: make(chan struct{}, workers), max: max}
+}
+
+// run hands queued messages to batch handlers until the queue closes. It
+// waits for a free worker before it gathers a batch, so messages that
+// come meanwhile join it.
+func (b *batcher) run() {
+	for p := range b.queue {
+		b.workers <- struct{}{}
 		batch := []pulled{p}
 	gather:
-		for len(batch) < c.cfg.MaxBatch {
+		for len(batch) < b.max {
 			select {
-			case m, ok := <-queue:
+			case m, ok := <-b.queue:
 				if !ok {
 					break gather
 				}
@@ -338,25 +367,25 @@ func (c *Consumer) batches(queue <-chan pulled, slots chan struct{}) {
 		}
 		go func() {
 			defer func() {
-				for range batch {
-					<-slots
-					c.inFlight.Done()
+				for _, p := range batch {
+					p.owner.release()
 				}
-				<-workers
+				<-b.workers
 			}()
-			msgs := make([]jetstream.Msg, len(batch))
-			for i, p := range batch {
-				msgs[i] = p.msg
+			for _, p := range batch {
 				defer p.stop()
 			}
-			c.handleBatch(msgs)
+			handleBatch(batch)
 		}()
 	}
 }
 
 // handleBatch handles a batch as handle does one message, then settles
-// each message by its own outcome, the acks side by side.
-func (c *Consumer) handleBatch(batch []jetstream.Msg) {
+// each message by its own outcome through the consumer that pulled it, the
+// acks side by side. The consumers a batch may mix (a service's mention
+// partitions) share their handler, limits and telemetry.
+func handleBatch(batch []pulled) {
+	c := batch[0].owner
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.MaxHandle)
 	defer cancel()
 	// The batch's span continues the first message's trace, as handle's
@@ -364,15 +393,15 @@ func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 	parent := ctx
 	var links []trace.Link
 	mctxs := make([]context.Context, len(batch))
-	for i, msg := range batch {
-		mctxs[i] = c.tel.Propagator.Extract(ctx, headerCarrier(msg.Headers()))
+	for i, p := range batch {
+		mctxs[i] = c.tel.Propagator.Extract(ctx, headerCarrier(p.msg.Headers()))
 		if i == 0 {
 			parent = mctxs[i]
 		} else {
 			links = append(links, trace.LinkFromContext(mctxs[i]))
 		}
 	}
-	first := batch[0].Subject()
+	first := batch[0].msg.Subject()
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
 		trace.WithAttributes(messagingAttrs(first, "process", semconv.MessagingOperationTypeProcess)...),
 		trace.WithAttributes(semconv.MessagingConsumerGroupName(Durable(c.cfg.Service, c.cfg.Purpose)))}
@@ -386,14 +415,15 @@ func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 	start := time.Now()
 	errs := c.safeBatch(ctx, msgs)
 	var settled sync.WaitGroup
-	for i, msg := range batch {
+	for i, p := range batch {
 		settled.Add(1)
 		go func() {
 			defer settled.Done()
-			outcome := c.settle(ctx, msg, errs[i])
-			attrs := metric.WithAttributes(attribute.String("consumer", Durable(c.cfg.Service, c.cfg.Purpose)), attribute.String("outcome", outcome))
-			c.handled.Add(ctx, 1, attrs)
-			c.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+			owner := p.owner
+			outcome := owner.settle(ctx, p.msg, errs[i])
+			attrs := metric.WithAttributes(attribute.String("consumer", Durable(owner.cfg.Service, owner.cfg.Purpose)), attribute.String("outcome", outcome))
+			owner.handled.Add(ctx, 1, attrs)
+			owner.duration.Record(ctx, time.Since(start).Seconds(), attrs)
 			if spans != nil {
 				if errs[i] != nil {
 					_ = failed(spans[i], errs[i])
@@ -410,15 +440,16 @@ func (c *Consumer) handleBatch(batch []jetstream.Msg) {
 // handler the messages carrying it (SpanOf): what the handler does for a
 // message then goes on in that message's trace, not the first one's. A
 // batch of one is processed in the batch's span.
-func (c *Consumer) traceEach(batch []jetstream.Msg, mctxs []context.Context, batchSpan trace.Span) ([]jetstream.Msg, []trace.Span) {
+func (c *Consumer) traceEach(batch []pulled, mctxs []context.Context, batchSpan trace.Span) ([]jetstream.Msg, []trace.Span) {
 	msgs := make([]jetstream.Msg, len(batch))
 	if len(batch) == 1 {
-		msgs[0] = traced{Msg: batch[0], span: batchSpan.SpanContext()}
+		msgs[0] = traced{Msg: batch[0].msg, span: batchSpan.SpanContext()}
 		return msgs, nil
 	}
 	spans := make([]trace.Span, len(batch))
 	link := trace.WithLinks(trace.Link{SpanContext: batchSpan.SpanContext()})
-	for i, msg := range batch {
+	for i, p := range batch {
+		msg := p.msg
 		_, spans[i] = c.tracer.Start(mctxs[i], "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer), link,
 			trace.WithAttributes(messagingAttrs(msg.Subject(), "process", semconv.MessagingOperationTypeProcess)...))
 		msgs[i] = traced{Msg: msg, span: spans[i].SpanContext()}

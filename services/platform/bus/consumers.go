@@ -15,10 +15,19 @@ import (
 // MentionConsumers are one durable consumer on each mention partition's
 // stream, all with the same durable name, subjects (in their partition),
 // handler and limits, started and stopped together. Each runs the one
-// consumer loop on its own, so the partitions' messages are pulled, handled
-// and acked side by side. MaxInFlight is the service's bound, shared out
-// among the partitions; BatchWorkers apply to each.
-type MentionConsumers struct{ parts []*Consumer }
+// consumer loop on its own, so the partitions' messages are pulled and
+// acked side by side. MaxInFlight is the service's bound, shared out among
+// the partitions. So are a batch handler's BatchWorkers: its batches
+// gather what every partition pulled, so that more partitions do not mean
+// smaller batches (the per-message cost of a batch of one is what
+// saturates the cores).
+type MentionConsumers struct {
+	parts  []*Consumer
+	shared *batcher
+	// batching is closed when the shared batcher has handed out its last
+	// batch.
+	batching chan struct{}
+}
 
 // NewMentionConsumers creates cfg's durable consumer on every mention
 // partition; cfg.Stream is set for each, and cfg.Subjects name subjects
@@ -28,6 +37,10 @@ func NewMentionConsumers(ctx context.Context, js jetstream.JetStream, pub *Publi
 	parts := names.MentionPartitions()
 	if cfg.MaxInFlight > 0 {
 		cfg.MaxInFlight = max((cfg.MaxInFlight+parts-1)/parts, 1)
+	}
+	cfg.defaults()
+	if cfg.Batch != nil && parts > 1 {
+		c.shared = newBatcher(cfg.MaxInFlight*parts, cfg.BatchWorkers, cfg.MaxBatch)
 	}
 	for p := range parts {
 		part := cfg
@@ -40,6 +53,7 @@ func NewMentionConsumers(ctx context.Context, js jetstream.JetStream, pub *Publi
 		if err != nil {
 			return nil, err
 		}
+		consumer.shared = c.shared
 		c.parts = append(c.parts, consumer)
 	}
 	return c, nil
@@ -54,9 +68,13 @@ func (c *MentionConsumers) Failing(d time.Duration) bool {
 // Start starts every partition's consumer; if one fails, those started are
 // stopped.
 func (c *MentionConsumers) Start(ctx context.Context) error {
+	if c.shared != nil {
+		c.batching = make(chan struct{})
+		go func() { defer close(c.batching); c.shared.run() }()
+	}
 	for i, part := range c.parts {
 		if err := part.Start(ctx); err != nil {
-			return errors.Join(err, stopAll(ctx, c.parts[:i]))
+			return errors.Join(err, c.stop(ctx, c.parts[:i]))
 		}
 	}
 	return nil
@@ -64,7 +82,22 @@ func (c *MentionConsumers) Start(ctx context.Context) error {
 
 // Stop drains every partition's consumer at once and returns when all
 // have finished or ctx ends.
-func (c *MentionConsumers) Stop(ctx context.Context) error { return stopAll(ctx, c.parts) }
+func (c *MentionConsumers) Stop(ctx context.Context) error { return c.stop(ctx, c.parts) }
+
+// stop stops parts, then the shared batcher once no partition can queue
+// another message. A drain cut short by ctx leaves the batcher running for
+// the messages still coming: the process is on its way out.
+func (c *MentionConsumers) stop(ctx context.Context, parts []*Consumer) error {
+	if err := stopAll(ctx, parts); err != nil {
+		return err
+	}
+	if c.batching != nil {
+		close(c.shared.queue)
+		<-c.batching
+		c.batching = nil
+	}
+	return nil
+}
 
 // Ready fails while any partition's consumer is not pulling.
 func (c *MentionConsumers) Ready(ctx context.Context) error {

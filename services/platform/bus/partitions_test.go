@@ -249,6 +249,97 @@ func TestPartitionedConsumersTakeEveryAuthorInOrderOnce(t *testing.T) {
 	}
 }
 
+// A service's partitions share their batches: what the partitions pulled
+// while the batch worker was busy is handled in one batch, as one stream's
+// would be, not in a batch per partition.
+func TestPartitionsShareTheirBatches(t *testing.T) {
+	t.Parallel()
+	names := bus.Names{Prefix: "fbp", Partitions: 4}
+	js := partitioned(t, names)
+	tel := telemetrytest.New(t, "bus")
+	pub := bus.NewPublisher(js, tel.Propagator, tel.Tracer)
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var batches []map[string]int // messages by stream, per batch
+	handled := map[string]int{}
+	consumers, err := bus.NewMentionConsumers(context.Background(), js, pub, tel, names, bus.ConsumerConfig{
+		Service: "test", Purpose: "shared", Subjects: []string{names.Scored()}, MaxInFlight: 64, BatchWorkers: 1,
+		DeadLetter: names.DeadLetter("test"),
+		Batch: func(_ context.Context, msgs []jetstream.Msg) []error {
+			<-gate
+			mu.Lock()
+			defer mu.Unlock()
+			streams := map[string]int{}
+			for _, msg := range msgs {
+				meta, err := msg.Metadata()
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				streams[meta.Stream]++
+				handled[msg.Headers().Get(bus.HeaderMentionID)]++
+			}
+			batches = append(batches, streams)
+			return make([]error, len(msgs))
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := consumers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = consumers.Stop(context.Background()) })
+
+	const n = 40
+	var events []bus.Event
+	for a := range n {
+		author := fmt.Sprintf("acme/x/u%d", a)
+		events = append(events, bus.Event{
+			Subject: names.InPartition(names.Scored(), names.MentionPartition(author)),
+			MsgID:   bus.MsgID(author, bus.EventScored), Type: bus.TypeMentionScored,
+			Headers: map[string]string{bus.HeaderMentionID: author}, Message: wrapperspb.String(author),
+		})
+	}
+	if _, err := pub.Publish(context.Background(), events...); err != nil {
+		t.Fatal(err)
+	}
+	// While the one worker waits at the gate, every partition's messages
+	// are pulled and queue for the next batch.
+	testkit.Eventually(t, "every message pulled", func() bool {
+		pending := 0
+		for _, stream := range names.MentionStreams() {
+			c, err := js.Consumer(context.Background(), stream, bus.Durable("test", "shared"))
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(context.Background())
+			if err != nil {
+				return false
+			}
+			pending += info.NumAckPending
+		}
+		return pending == n
+	})
+	close(gate)
+	testkit.Eventually(t, "every message handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(handled) == n
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	mixed := slices.ContainsFunc(batches, func(streams map[string]int) bool { return len(streams) > 1 })
+	if !mixed || len(batches) > 4 {
+		t.Fatalf("batches by stream %v: want the partitions' queued messages handled together, in few batches", batches)
+	}
+	for id, times := range handled {
+		if times != 1 {
+			t.Errorf("%s handled %d times, want once", id, times)
+		}
+	}
+}
+
 // TestPartitionedServicesUseEveryPartitionUnderTheirOwnUsers: with the
 // users' permissions made for four partitions, the stream owner keeps the
 // streams, each consuming service pulls from every partition, and the
