@@ -85,14 +85,18 @@ func awaitDecision(ctx context.Context, client fbv1.EscalationServiceClient, id 
 
 // Backlog reports how many scored and reached events escalation has not
 // finished with: a light, live measure of how far the pipeline is behind.
+// Each ask costs the broker one consumer info request per consumer and
+// partition, which the run's CPU counts as the pipeline's: the consumers
+// are looked up once, and a fast sender asks at most once per Poll.
 type Backlog struct {
-	JS     jetstream.JetStream
-	Names  bus.Names
-	Max    int
-	Poll   time.Duration
-	mu     sync.Mutex
-	last   time.Time
-	behind bool
+	JS        jetstream.JetStream
+	Names     bus.Names
+	Max       int
+	Poll      time.Duration
+	mu        sync.Mutex
+	last      time.Time
+	behind    bool
+	consumers []jetstream.Consumer
 }
 
 // Hold blocks while escalation's backlog exceeds Max.
@@ -123,19 +127,35 @@ func (b *Backlog) tooDeep(ctx context.Context) bool {
 // Pending is the number of messages waiting for or being handled by the
 // pipeline's consumers.
 func (b *Backlog) Pending(ctx context.Context) (int, error) {
+	if b.consumers == nil {
+		if err := b.lookUp(ctx); err != nil {
+			return 0, err
+		}
+	}
 	total := 0
+	for _, c := range b.consumers {
+		info, err := c.Info(ctx)
+		if err != nil {
+			b.consumers = nil // looked up again next time: it may have been re-created
+			return 0, fmt.Errorf("consumer %s info: %w", c.CachedInfo().Name, err)
+		}
+		total += int(info.NumPending) + info.NumAckPending
+	}
+	return total, nil
+}
+
+// lookUp finds the pipeline's consumers on every mention partition.
+func (b *Backlog) lookUp(ctx context.Context) error {
+	var out []jetstream.Consumer
 	for _, stream := range b.Names.MentionStreams() {
 		for _, durable := range []string{"escalation-join", "scorer-mentions", "reach-mentions"} {
 			c, err := b.JS.Consumer(ctx, stream, durable)
 			if err != nil {
-				return 0, fmt.Errorf("consumer %s on %s: %w", durable, stream, err)
+				return fmt.Errorf("consumer %s on %s: %w", durable, stream, err)
 			}
-			info, err := c.Info(ctx)
-			if err != nil {
-				return 0, fmt.Errorf("consumer %s on %s info: %w", durable, stream, err)
-			}
-			total += int(info.NumPending) + info.NumAckPending
+			out = append(out, c)
 		}
 	}
-	return total, nil
+	b.consumers = out
+	return nil
 }

@@ -74,7 +74,7 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 		if err != nil {
 			return Phase{}, fmt.Errorf("JetStream for the backlog: %w", err)
 		}
-		opts.Hold = (&Backlog{JS: js, Names: t.Names, Max: spec.MaxBacklog, Poll: 20 * time.Millisecond}).Hold
+		opts.Hold = (&Backlog{JS: js, Names: t.Names, Max: spec.MaxBacklog, Poll: 50 * time.Millisecond}).Hold
 	}
 	pagesBefore := 0
 	if t.Sink != nil {
