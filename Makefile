@@ -35,7 +35,7 @@ test-race: check-redis ## the tests under the race detector (slower)
 bench: check-redis ## micro-benchmarks, then a short load run: throughput vs the broker's ceiling, p50/p99 at 1,000/s, cost of sync always, scale-out with 1, 2 and 4 replicas, each service apart
 	$(GO) test -count=1 -run '^$$' -bench . -benchmem -benchtime 100ms -timeout 10m $(PACKAGES)
 	@mkdir -p bin/load
-	$(GO) run ./tools/cmd/loadgen --rate 1000 --rate-duration 10s --fast-duration 8s --ceiling-duration 4s --scale 1,2,4 --apart \
+	$(GO) run ./tools/cmd/loadgen --redis-url own --rate 1000 --rate-duration 10s --fast-duration 8s --ceiling-duration 4s --scale 1,2,4 --apart \
 	  --json bin/load/summary.json --html bin/load/report.html --cpuprofile bin/load/cpu.pprof
 	@echo "profile: go tool pprof -top bin/load/cpu.pprof (CPU of the whole in-process stack during the fast phase)"
 

@@ -55,7 +55,7 @@ func run() int {
 	flag.StringVar(&o.escalationAddr, "escalation-addr", "127.0.0.1:9093", "escalation's gRPC address, with --ingest-url")
 	flag.StringVar(&o.airline, "airline-csv", "../shared/data/airline-sentiment/train.csv", "airline sentiment CSV (texts)")
 	flag.StringVar(&o.twitter, "twitter-csv", "../shared/data/customer-support-on-twitter/twcs-5000.csv", "customer support on Twitter CSV (texts and brand replies)")
-	flag.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis for the in-process stack")
+	flag.StringVar(&o.redisURL, "redis-url", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis for the in-process stack; own starts a redis-server for the run alone (no other client's commands in its Redis figures)")
 	flag.StringVar(&o.sync, "sync", "both", "JetStream fsync for the in-process broker: always, default, or both (always first, then default, to price it)")
 	flag.Float64Var(&o.rate, "rate", 1000, "mentions a second in the fixed-rate phase (0 skips it)")
 	flag.DurationVar(&o.rateDuration, "rate-duration", 10*time.Second, "length of the fixed-rate phase")
@@ -97,6 +97,15 @@ func bench(ctx context.Context, o options) (*load.Summary, error) {
 	corpus, err := load.ReadCorpus(o.airline, o.twitter)
 	if err != nil {
 		return nil, err
+	}
+	if o.redisURL == "own" && o.ingestURL == "" {
+		url, stop, err := load.OwnRedis(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		fmt.Fprintf(os.Stderr, "loadgen: a Redis of the run's own at %s\n", url)
+		o.redisURL = url
 	}
 	s := &load.Summary{Started: time.Now(), CPUs: runtime.NumCPU(), LoadAverage: loadAverage()}
 	if o.ingestURL != "" {
