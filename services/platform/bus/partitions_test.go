@@ -193,25 +193,14 @@ func TestPartitionedConsumersTakeEveryAuthorInOrderOnce(t *testing.T) {
 			return make([]error, len(msgs))
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := consumers.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = consumers.Stop(context.Background()) })
+	started(t, consumers, err)
 
 	const authors, each = 60, 10
 	for i := range each {
 		var events []bus.Event
 		for a := range authors {
 			author := fmt.Sprintf("acme/x/u%d", a)
-			id := fmt.Sprintf("%s#%d", author, i)
-			events = append(events, bus.Event{
-				Subject: names.InPartition(names.Scored(), names.MentionPartition(author)),
-				MsgID:   bus.MsgID(id, bus.EventScored), Type: bus.TypeMentionScored,
-				Headers: map[string]string{bus.HeaderMentionID: id}, Message: wrapperspb.String(id),
-			})
+			events = append(events, scoredIn(names, author, fmt.Sprintf("%s#%d", author, i)))
 		}
 		if _, err := pub.Publish(context.Background(), events...); err != nil {
 			t.Fatal(err)
@@ -249,6 +238,27 @@ func TestPartitionedConsumersTakeEveryAuthorInOrderOnce(t *testing.T) {
 	}
 }
 
+// scoredIn is mention id's score event, in author's partition.
+func scoredIn(names bus.Names, author, id string) bus.Event {
+	return bus.Event{
+		Subject: names.InPartition(names.Scored(), names.MentionPartition(author)),
+		MsgID:   bus.MsgID(id, bus.EventScored), Type: bus.TypeMentionScored,
+		Headers: map[string]string{bus.HeaderMentionID: id}, Message: wrapperspb.String(id),
+	}
+}
+
+// started starts consumers made without error, and stops them at the end.
+func started(t *testing.T, consumers *bus.MentionConsumers, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := consumers.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = consumers.Stop(context.Background()) })
+}
+
 // A service's partitions share their batches: what the partitions pulled
 // while the batch worker was busy is handled in one batch, as one stream's
 // would be, not in a batch per partition.
@@ -283,23 +293,13 @@ func TestPartitionsShareTheirBatches(t *testing.T) {
 			return make([]error, len(msgs))
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := consumers.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = consumers.Stop(context.Background()) })
+	started(t, consumers, err)
 
 	const n = 40
 	var events []bus.Event
 	for a := range n {
 		author := fmt.Sprintf("acme/x/u%d", a)
-		events = append(events, bus.Event{
-			Subject: names.InPartition(names.Scored(), names.MentionPartition(author)),
-			MsgID:   bus.MsgID(author, bus.EventScored), Type: bus.TypeMentionScored,
-			Headers: map[string]string{bus.HeaderMentionID: author}, Message: wrapperspb.String(author),
-		})
+		events = append(events, scoredIn(names, author, author))
 	}
 	if _, err := pub.Publish(context.Background(), events...); err != nil {
 		t.Fatal(err)
