@@ -162,13 +162,11 @@ func Decode(body []byte, now time.Time) ([]*fbv1.Mention, error) {
 	out := make([]*fbv1.Mention, 0, len(raw))
 	for i, r := range raw {
 		var j JSON
-		dec := json.NewDecoder(bytes.NewReader(r))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&j); err != nil {
-			return nil, &InvalidError{Index: i, Reason: "malformed JSON: " + err.Error()}
-		}
-		if dec.More() {
-			return nil, &InvalidError{Index: i, Reason: "more than one JSON value on a line; put one object per line"}
+		if !decodeFast(r, &j) {
+			j = JSON{}
+			if err := decodeJSON(r, &j); err != nil {
+				return nil, &InvalidError{Index: i, Reason: err.Error()}
+			}
 		}
 		m, err := j.Mention(now)
 		if err != nil {
@@ -177,6 +175,20 @@ func Decode(body []byte, now time.Time) ([]*fbv1.Mention, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// decodeJSON is the general decoding of one mention's JSON: every key
+// spelling and escape JSON allows, and an error that says what is wrong.
+func decodeJSON(line []byte, j *JSON) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(j); err != nil {
+		return errors.New("malformed JSON: " + err.Error())
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value on a line; put one object per line")
+	}
+	return nil
 }
 
 // splitLines reads NDJSON (a single object is NDJSON of one line). The
