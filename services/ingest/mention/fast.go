@@ -1,6 +1,7 @@
 package mention
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 )
@@ -9,12 +10,12 @@ import (
 // encoding/json's reflection, the larger part of what a one-mention request
 // cost to decode. It takes only what it can decode exactly as Decode's
 // decoder would (DisallowUnknownFields, one value): the fields spelled as
-// declared, strings without escapes, plain integers, true and false, and
-// nothing but white space after the object. Anything else (an escape, a
-// null, a key in another case, a float, a syntax error) returns false, and
-// the caller decodes the line again with encoding/json, which also words
-// the errors; FuzzDecodeFastAgreesWithEncodingJSON holds the two together.
-// line must be valid UTF-8 (Decode checks the whole body first).
+// declared, strings, plain integers, true and false, and nothing but white
+// space after the object. Anything else (a null, a key in another case or
+// with an escape, a float, a syntax error) returns false, and the caller
+// decodes the line again with encoding/json, which also words the errors;
+// FuzzDecodeFastAgreesWithEncodingJSON holds the two together. line must
+// be valid UTF-8 (Decode checks the whole body first).
 func decodeFast(line []byte, j *JSON) bool {
 	p := fastParser{b: line}
 	if !p.object(j.field) {
@@ -40,7 +41,9 @@ func (j *JSON) field(p *fastParser, k []byte) bool {
 	case "language":
 		return p.str(&j.Language)
 	case "created_at":
-		raw, ok := p.rawString()
+		// encoding/json hands time.Time the literal as it is, quotes
+		// and escapes included.
+		raw, _, ok := p.rawString()
 		if !ok {
 			return false
 		}
@@ -140,11 +143,11 @@ func (p *fastParser) object(field func(*fastParser, []byte) bool) bool {
 		return true
 	}
 	for {
-		raw, ok := p.rawString()
+		k, ok := p.key()
 		if !ok || !p.consume(':') {
 			return false
 		}
-		if !field(p, raw[1:len(raw)-1]) {
+		if !field(p, k) {
 			return false
 		}
 		if p.consume('}') {
@@ -156,31 +159,50 @@ func (p *fastParser) object(field func(*fastParser, []byte) bool) bool {
 	}
 }
 
-// rawString reads a string with no escape and no control character, and
-// returns it with its quotes.
-func (p *fastParser) rawString() ([]byte, bool) {
+// rawString reads a string with no control character, and returns it
+// with its quotes, and whether it holds an escape.
+func (p *fastParser) rawString() (raw []byte, escaped, ok bool) {
 	if !p.consume('"') {
-		return nil, false
+		return nil, false, false
 	}
 	start := p.i - 1
 	for ; p.i < len(p.b); p.i++ {
 		switch c := p.b[p.i]; {
 		case c == '"':
 			p.i++
-			return p.b[start:p.i], true
-		case c == '\\' || c < 0x20:
-			return nil, false
+			return p.b[start:p.i], escaped, true
+		case c == '\\':
+			escaped = true
+			p.i++ // the escaped byte cannot end the string
+		case c < 0x20:
+			return nil, false, false
 		}
 	}
-	return nil, false
+	return nil, false, false
 }
 
-func (p *fastParser) str(dst *string) bool {
-	raw, ok := p.rawString()
-	if ok {
-		*dst = string(raw[1 : len(raw)-1])
+// key reads an object's key, which must be spelled without escapes.
+func (p *fastParser) key() ([]byte, bool) {
+	raw, escaped, ok := p.rawString()
+	if !ok || escaped {
+		return nil, false
 	}
-	return ok
+	return raw[1 : len(raw)-1], true
+}
+
+// str reads a string value. One with escapes is unquoted by encoding/json
+// itself (a string alone costs it little), so every escape, \u and
+// surrogate reads exactly as it would in the whole object.
+func (p *fastParser) str(dst *string) bool {
+	raw, escaped, ok := p.rawString()
+	switch {
+	case !ok:
+		return false
+	case escaped:
+		return json.Unmarshal(raw, dst) == nil
+	}
+	*dst = string(raw[1 : len(raw)-1])
+	return true
 }
 
 // integer reads -?(0|[1-9][0-9]*) that fits an int64, and nothing that

@@ -17,7 +17,11 @@ func FuzzDecodeFastAgreesWithEncodingJSON(f *testing.F) {
 		` { "platform" : "x" , "author" : { } } `,
 		`{}`,
 		`{"Platform":"x"}`,
-		`{"platform":"x\"y"}`,
+		`{"platform":"x\"y","text":"line\none \u00e9 \ud83d\ude00 \ud800 \u0026 \/ \\","created_at":"2026-11-23T09:00:00\u005a"}`,
+		`{"platform":"x\"y","text":"line\none \u00e9 \ud83d\ude00 \ud800 \udc00x \u0026 \/ \\ \b\f\r\t"}`,
+		`{"text":"\x"}`,
+		`{"text":"abc\"}`,
+		`{"te\u0078t":"a"}`,
 		`{"platform":null}`,
 		`{"metrics":null}`,
 		`{"author":{"followers":1.5}}`,
@@ -59,6 +63,7 @@ func TestTheUsualMentionIsDecodedFast(t *testing.T) {
 	for _, line := range []string{
 		good,
 		`{"platform":"x","platform_id":"r-1","brand":"acme","author":{"id":"acme-id","handle":"acme","followers":100000},"text":"We're sorry to hear that; DM us.","brand_reply":true,"reply_to_author_id":"r-u3"}`,
+		`{"platform":"x","platform_id":"2","brand":"acme","author":{"id":"u1"},"text":"\"lost\" bags \u0026 no answer\nday 3 \ud83d\ude21"}`,
 	} {
 		var j JSON
 		if !decodeFast([]byte(line), &j) {
