@@ -28,17 +28,17 @@ func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error
 			errs[i] = s.handle(ctx, msg)
 			continue
 		}
-		m, part, score, err := s.part(msg)
+		m, p, err := s.part(msg)
 		if err != nil {
 			errs[i] = err
 			continue
 		}
 		if m.BrandReply {
-			errs[i] = s.brandReply(ctx, msg, m, part)
+			errs[i] = s.brandReply(ctx, msg, m, p.part)
 			continue
 		}
-		a := s.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
-		parts = append(parts, batchPart{at: i, msg: msg, author: a, mentionID: m.Id, part: part, score: score})
+		p.at, p.author = i, s.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
+		parts = append(parts, p)
 	}
 	s.joinBatch(ctx, parts, errs)
 	return errs
@@ -52,7 +52,11 @@ type batchPart struct {
 	mentionID string
 	part      ledger.Part
 	score     *fbv1.ScoredMention
-	early     *counted
+	// judged is the policy's judgement of the score the part's decision
+	// is made on: the message's score when it was decoded, the joined
+	// score once the join is ready (see policy.Judged).
+	judged policy.Judged
+	early  *counted
 }
 
 // joinBatch joins parts, decides the mentions they complete and publishes
@@ -81,7 +85,7 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 	for k := range parts {
 		p := &parts[k]
 		var side []ledger.Side
-		side, p.early = s.countIn(pol, p.author.Key, p.score)
+		side, p.early = s.countIn(pol, p.author.Key, p.score, p.judged)
 		if p.early != nil {
 			scores[p.mentionID] = p.early
 		}
@@ -102,6 +106,8 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 				// complaint's (surgeOf checks that it counted the same).
 				parts[k].early = scores[p.mentionID]
 			}
+			// Judged once for countAll, surgeOf and the decision.
+			parts[k].judged = pol.Judge(j.Score)
 			ready = append(ready, k)
 		case p.part.Name == ledger.Timeout:
 			// A timeout for a join already decided or expired.
@@ -115,7 +121,7 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 	for _, k := range ready {
 		p := parts[k]
 		mctx := bus.MessageContext(ctx, p.msg) // the decision goes on in its message's trace
-		dc, err := s.plan(mctx, pol, p.author, joined[k], p.early)
+		dc, err := s.plan(mctx, pol, p.author, joined[k], p.judged, p.early)
 		for _, e := range dc.events {
 			ledger.StampTrace(mctx, e)
 		}
@@ -175,7 +181,7 @@ func (s *Service) countAll(ctx context.Context, pol *policy.Policy, parts []batc
 	for _, k := range ready {
 		j := joined[k]
 		m := j.Mention
-		if m == nil || m.GetBrandReply() || !pol.Complaint(j.Score) {
+		if m == nil || m.GetBrandReply() || !pol.ComplaintOf(j.Score, parts[k].judged) {
 			continue
 		}
 		c := &counted{brand: m.Brand, author: parts[k].author.Key, at: m.CreatedAt.AsTime(), scopes: surge.ScopesOf(j.Score.GetTopics(), surge.Target(m))}

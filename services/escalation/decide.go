@@ -26,15 +26,17 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
 	if s.d.Names.Unpartitioned(msg.Subject()) == s.d.Names.Spread() {
 		return s.spread(ctx, msg)
 	}
-	m, part, score, err := s.part(msg)
+	m, p, err := s.part(msg)
 	if err != nil {
 		return err
 	}
 	if m.BrandReply {
-		return s.brandReply(ctx, msg, m, part)
+		return s.brandReply(ctx, msg, m, p.part)
 	}
-	a := s.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
-	return s.join(ctx, msg, a, m.Id, part, score)
+	p.author = s.store.Author(ledger.AuthorKey(m.Brand, m.Platform, m.Author.GetId()))
+	errs := make([]error, 1)
+	s.joinBatch(ctx, []batchPart{p}, errs)
+	return errs[0]
 }
 
 // join stores a part and decides the mention if the join is complete: a
@@ -47,32 +49,37 @@ func (s *Service) join(ctx context.Context, msg jetstream.Msg, a ledger.Author, 
 	return errs[0]
 }
 
-// part decodes a scored or reached mention into its join half; score is
-// the scored mention for a score, nil for a reach.
-func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, ledger.Part, *fbv1.ScoredMention, error) {
+// part decodes a scored or reached mention into its join half, the batch
+// part of msg but for its author and place; its score is the scored
+// mention for a score, nil for a reach.
+func (s *Service) part(msg jetstream.Msg) (*fbv1.Mention, batchPart, error) {
 	// Subjects are compared without their partition token: a mention's
 	// partition decides only which stream carries it.
 	switch s.d.Names.Unpartitioned(msg.Subject()) {
 	case s.d.Names.Scored():
 		sm := &fbv1.ScoredMention{}
 		if err := bus.Decode(msg, sm); err != nil {
-			return nil, ledger.Part{}, nil, err
+			return nil, batchPart{}, err
 		}
 		if err := checkMention(sm.Mention); err != nil {
-			return nil, ledger.Part{}, nil, err
+			return nil, batchPart{}, err
 		}
-		return sm.Mention, ledger.Part{Name: "score", Data: msg.Data(), Complaint: s.policy.Load().Complaint(sm.Score), At: sm.Mention.CreatedAt.AsTime()}, sm, nil
+		// Judged once: the surge count in the join's round trip asks again.
+		judged := s.policy.Load().Judge(sm.Score)
+		part := ledger.Part{Name: "score", Data: msg.Data(), Complaint: judged.Complaint(), At: sm.Mention.CreatedAt.AsTime()}
+		return sm.Mention, batchPart{msg: msg, mentionID: sm.Mention.Id, part: part, score: sm, judged: judged}, nil
 	case s.d.Names.Reached():
 		var rm fbv1.ReachedMention
 		if err := bus.Decode(msg, &rm); err != nil {
-			return nil, ledger.Part{}, nil, err
+			return nil, batchPart{}, err
 		}
 		if err := checkMention(rm.Mention); err != nil {
-			return nil, ledger.Part{}, nil, err
+			return nil, batchPart{}, err
 		}
-		return rm.Mention, ledger.Part{Name: "reach", Data: msg.Data(), At: rm.Mention.CreatedAt.AsTime()}, nil, nil
+		part := ledger.Part{Name: "reach", Data: msg.Data(), At: rm.Mention.CreatedAt.AsTime()}
+		return rm.Mention, batchPart{msg: msg, mentionID: rm.Mention.Id, part: part}, nil
 	}
-	return nil, ledger.Part{}, nil, bus.Permanent(fmt.Errorf("unexpected subject %s", msg.Subject()))
+	return nil, batchPart{}, bus.Permanent(fmt.Errorf("unexpected subject %s", msg.Subject()))
 }
 
 func checkMention(m *fbv1.Mention) error {
@@ -84,8 +91,8 @@ func checkMention(m *fbv1.Mention) error {
 
 // evaluate runs the policy on a joined mention and records the decision,
 // with the shadow policy's beside it.
-func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined, sf *policy.SurgeFacts, now time.Time) *fbv1.Decision {
-	in := policy.Input{Mention: j.Mention, Score: j.Score, Reach: j.Reach, History: j.History, Surge: sf}
+func (s *Service) evaluate(pol *policy.Policy, a ledger.Author, j ledger.Joined, judged policy.Judged, sf *policy.SurgeFacts, now time.Time) *fbv1.Decision {
+	in := policy.Input{Mention: j.Mention, Score: j.Score, Reach: j.Reach, History: j.History, Surge: sf, Judged: judged}
 	d := pol.Decide(in, now)
 	d.AuthorKey = a.Key
 	s.shadowDecision(context.Background(), in, d)
@@ -102,22 +109,22 @@ type decided struct {
 }
 
 // plan makes the decision on a joined mention: fresh, or revised when a
-// late part has come.
-func (s *Service) plan(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) (decided, error) {
+// late part has come. judged is the policy's judgement of j.Score.
+func (s *Service) plan(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, judged policy.Judged, early *counted) (decided, error) {
 	if j.Late {
-		return s.revise(ctx, pol, a, j, early)
+		return s.revise(ctx, pol, a, j, judged, early)
 	}
-	return s.fresh(ctx, pol, a, j, early)
+	return s.fresh(ctx, pol, a, j, judged, early)
 }
 
 // fresh applies a fresh decision to the author's case.
-func (s *Service) fresh(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) (decided, error) {
-	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, early)
+func (s *Service) fresh(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, judged policy.Judged, early *counted) (decided, error) {
+	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, judged, early)
 	if err != nil {
 		return decided{}, err
 	}
 	now := s.clock.Now()
-	d := s.evaluate(pol, a, j, sf, now)
+	d := s.evaluate(pol, a, j, judged, sf, now)
 	c, events := cases.Decide(j.Current, a.Tag, d, j.Mention, s.caseSettings(pol), now)
 	if c != nil {
 		d.CaseId = c.Id
@@ -131,13 +138,13 @@ func (s *Service) fresh(ctx context.Context, pol *policy.Policy, a ledger.Author
 
 // revise looks again at a mention decided without one part, now that the
 // part has come: if the full picture escalates further, the case follows.
-func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, early *counted) (decided, error) {
-	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, early)
+func (s *Service) revise(ctx context.Context, pol *policy.Policy, a ledger.Author, j ledger.Joined, judged policy.Judged, early *counted) (decided, error) {
+	sf, err := s.surgeOf(ctx, pol, a.Key, j.Mention, j.Score, judged, early)
 	if err != nil {
 		return decided{}, err
 	}
 	now := s.clock.Now()
-	d := s.evaluate(pol, a, j, sf, now)
+	d := s.evaluate(pol, a, j, judged, sf, now)
 	d.Reasons = append(d.Reasons, &fbv1.Reason{Code: "late_input",
 		Text: fmt.Sprintf("revised when the %s that was missing arrived", missingWord(j.Prior.Missing))})
 	d.CaseId = j.Prior.CaseId

@@ -73,7 +73,7 @@ func (s *Service) noteDecided(ctx context.Context, msg jetstream.Msg, had map[st
 	if s.d.Names.Unpartitioned(msg.Subject()) == s.d.Names.Spread() {
 		return nil
 	}
-	m, _, _, err := s.part(msg)
+	m, _, err := s.part(msg)
 	if err != nil || m.BrandReply {
 		return nil // the handler says what is wrong with it
 	}

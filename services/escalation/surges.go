@@ -32,11 +32,11 @@ const incidentActor = "firebreak"
 // surgeOf counts a complaint towards its brand's surges, opens the
 // incident a surge makes, and returns what the policy sees of the open
 // incident the complaint belongs to (nil: none, or no surges section).
-// early, when it counted the same complaint in the join's round trip, is
+// judged is the policy's judgement of score. early, when it counted the same complaint in the join's round trip, is
 // used instead of counting again.
-func (s *Service) surgeOf(ctx context.Context, pol *policy.Policy, authorKey string, m *fbv1.Mention, score *fbv1.Score, early *counted) (*policy.SurgeFacts, error) {
+func (s *Service) surgeOf(ctx context.Context, pol *policy.Policy, authorKey string, m *fbv1.Mention, score *fbv1.Score, judged policy.Judged, early *counted) (*policy.SurgeFacts, error) {
 	cfg, ok := pol.Surges()
-	if !ok || m.GetBrandReply() || !pol.Complaint(score) {
+	if !ok || m.GetBrandReply() || !pol.ComplaintOf(score, judged) {
 		return nil, nil
 	}
 	scopes := surge.ScopesOf(score.GetTopics(), surge.Target(m))
@@ -78,13 +78,14 @@ func (c *counted) counts(brand, author string, at time.Time, scopes []surge.Scop
 
 // countIn returns the join side that counts a scored complaint towards its
 // brand's surges in the join's round trip, and what it counted; none for a
-// score that is no complaint, or with no surges section. Counting is
+// score that is no complaint, or with no surges section. judged is the
+// policy's judgement of sm.Score when it was decoded, if any. Counting is
 // idempotent (an author's latest complaint per scope), so a complaint
 // counted when its score comes first and again when it is decided counts
 // once.
-func (s *Service) countIn(pol *policy.Policy, authorKey string, sm *fbv1.ScoredMention) ([]ledger.Side, *counted) {
+func (s *Service) countIn(pol *policy.Policy, authorKey string, sm *fbv1.ScoredMention, judged policy.Judged) ([]ledger.Side, *counted) {
 	cfg, ok := pol.Surges()
-	if sm == nil || !ok || sm.GetMention().GetBrandReply() || !pol.Complaint(sm.Score) {
+	if sm == nil || !ok || sm.GetMention().GetBrandReply() || !pol.ComplaintOf(sm.Score, judged) {
 		return nil, nil
 	}
 	m := sm.Mention

@@ -29,6 +29,9 @@ type Input struct {
 	To *fbv1.Author
 	// Surge is the open incident the mention belongs to; nil when none is.
 	Surge *SurgeFacts
+	// Judged, when this policy judged Score already (Judge), is used for
+	// the decision's complaint flag instead of judging Score again.
+	Judged Judged
 }
 
 // SurgeFacts is `surge` in CEL: the open incident a mention's brand, topic
@@ -81,6 +84,39 @@ const (
 // score is not a complaint.
 func (p *Policy) Complaint(s *fbv1.Score) bool {
 	return p.complaintContext(context.Background(), s)
+}
+
+// Judged is the policy's answer to Complaint on one score. Deciding a
+// mention asks it up to four times (to count the complaint towards surges,
+// to decide it) and each is a CEL evaluation: it is judged once and the
+// answer passed along. The answer holds only for the policy that gave it
+// and that very score, which ComplaintOf checks, so a policy reloaded
+// meanwhile, or the shadow policy, judges for itself.
+type Judged struct {
+	p         *Policy
+	score     *fbv1.Score
+	complaint bool
+}
+
+// Judge judges s once, for ComplaintOf and Input.Judged.
+func (p *Policy) Judge(s *fbv1.Score) Judged {
+	return Judged{p: p, score: s, complaint: p.Complaint(s)}
+}
+
+// Complaint is the judgement.
+func (j Judged) Complaint() bool { return j.complaint }
+
+// ComplaintOf is Complaint(s), answered by j when j is this policy's
+// judgement of s.
+func (p *Policy) ComplaintOf(s *fbv1.Score, j Judged) bool {
+	return p.complaintOf(context.Background(), s, j)
+}
+
+func (p *Policy) complaintOf(ctx context.Context, s *fbv1.Score, j Judged) bool {
+	if j.p == p && j.score == s && s != nil {
+		return j.complaint
+	}
+	return p.complaintContext(ctx, s)
 }
 
 func (p *Policy) complaintContext(ctx context.Context, s *fbv1.Score) bool {
@@ -243,7 +279,7 @@ func (p *Policy) DecideContext(ctx context.Context, in Input, now time.Time) (*f
 	d := &fbv1.Decision{
 		MentionId: in.Mention.GetId(), Brand: in.Mention.GetBrand(),
 		Escalate: out.Escalate, Team: out.Team, Priority: out.Priority, Chain: out.Chain, Route: out.Route,
-		Reasons: out.Reasons, Complaint: p.complaintContext(ctx, in.Score), History: in.History,
+		Reasons: out.Reasons, Complaint: p.complaintOf(ctx, in.Score, in.Judged), History: in.History,
 		PolicyVersion: p.Version(), DecidedAt: timestamppb.New(now), Score: in.Score, Reach: in.Reach,
 		Mention: in.Mention, Quiet: out.Quiet,
 	}
