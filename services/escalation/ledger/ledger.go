@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
@@ -223,17 +224,60 @@ func parseReady(res []string, window time.Duration) (Joined, error) {
 		}
 		out.Score, out.Mention = sm.Score, sm.Mention
 	}
-	if res[2] != "" {
+	switch {
+	case res[2] == "":
+	case out.Mention != nil:
+		// The score carried the mention: the reach's copy of it is not
+		// decoded, only the reach.
+		reach, err := reachOf([]byte(res[2]))
+		if err != nil {
+			return Joined{}, fmt.Errorf("decode stored reach: %w", err)
+		}
+		out.Reach = reach
+	default:
 		var rm fbv1.ReachedMention
 		if err := proto.Unmarshal([]byte(res[2]), &rm); err != nil {
 			return Joined{}, fmt.Errorf("decode stored reach: %w", err)
 		}
-		out.Reach = rm.Reach
-		if out.Mention == nil {
-			out.Mention = rm.Mention
-		}
+		out.Reach, out.Mention = rm.Reach, rm.Mention
 	}
 	return withCase(out, res[3:], window)
+}
+
+// reachField is ReachedMention's reach field.
+const reachField = 2
+
+// reachOf decodes the reach of an encoded ReachedMention and skips its
+// mention, which is most of its bytes. Like proto.Unmarshal it merges a
+// field that occurs more than once, and it is nil when there is none.
+func reachOf(b []byte) (*fbv1.Reach, error) {
+	var reach *fbv1.Reach
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if num != reachField || typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return nil, protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if reach == nil {
+			reach = &fbv1.Reach{}
+		}
+		if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(v, reach); err != nil {
+			return nil, err
+		}
+	}
+	return reach, nil
 }
 
 // parseLate reads {'late', decision, part, history, n, version, case}.
