@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,6 +38,41 @@ type Tally struct {
 	keys store.Keys
 	// expiries spares the EXPIRE of a bucket written many times an hour.
 	expiries store.Expiries
+	// tags remembers the hash tags of the series decisions write to.
+	tags seriesTags
+}
+
+// seriesTags maps a series, by its kind and name ("mentions/", brand), to
+// its hash tag. A decision writes to up to six series, each a SHA-256 and
+// a few allocations to tag, and decisions keep writing to the same few
+// brands', tiers' and routes' series.
+type seriesTags struct {
+	mu sync.Mutex
+	m  map[[2]string]string
+}
+
+// maxSeriesTags bounds the tags remembered: past it they are forgotten,
+// all at once, and tagged again as they come.
+const maxSeriesTags = 4096
+
+// tagOf is the hash tag of series kind+name, as key gives it.
+func (t *Tally) tagOf(kind, name string) string {
+	t.tags.mu.Lock()
+	defer t.tags.mu.Unlock()
+	if tag, ok := t.tags.m[[2]string{kind, name}]; ok {
+		return tag
+	}
+	if t.tags.m == nil || len(t.tags.m) >= maxSeriesTags {
+		t.tags.m = make(map[[2]string]string)
+	}
+	tag := store.Tag("insights/" + kind + name)
+	t.tags.m[[2]string{kind, name}] = tag
+	return tag
+}
+
+// seriesKey is key(kind+name, bucket), with the series' tag remembered.
+func (t *Tally) seriesKey(kind, name, bucket string) string {
+	return t.keys.Of(t.tagOf(kind, name), bucket)
 }
 
 // New returns a Tally under keys.
@@ -52,7 +88,8 @@ func hour(at time.Time) string { return at.UTC().Format("2006010215") }
 func day(at time.Time) string  { return store.Day(at) }
 
 func (t *Tally) brandsKey() string             { return t.keys.Global("insights", "brands") }
-func (t *Tally) routesKey(at time.Time) string { return t.keys.Global("insights", "routes", day(at)) }
+func (t *Tally) routesKey(at time.Time) string { return t.routesOn(day(at)) }
+func (t *Tally) routesOn(day string) string    { return t.keys.Global("insights", "routes", day) }
 
 func (t *Tally) add(ctx context.Context, pipe redis.Pipeliner, key, member string) {
 	pipe.PFAdd(ctx, key, member)
@@ -77,25 +114,33 @@ func (t *Tally) Decision(ctx context.Context, pipe redis.Pipeliner, d *fbv1.Deci
 		return
 	}
 	at := m.GetCreatedAt().AsTime()
+	// Each key and bucket is named once: the series share them.
 	if !m.BrandReply {
-		pipe.SAdd(ctx, t.brandsKey(), d.Brand)
-		t.expire(ctx, pipe, t.brandsKey())
-		t.add(ctx, pipe, t.key("mentions/"+d.Brand, hour(at)), d.MentionId)
+		brands, inHour := t.brandsKey(), hour(at)
+		pipe.SAdd(ctx, brands, d.Brand)
+		t.expire(ctx, pipe, brands)
+		t.add(ctx, pipe, t.seriesKey("mentions/", d.Brand, inHour), d.MentionId)
 		if d.Complaint {
-			t.add(ctx, pipe, t.key("complaints/"+d.Brand, hour(at)), d.MentionId)
+			t.add(ctx, pipe, t.seriesKey("complaints/", d.Brand, inHour), d.MentionId)
 		}
 	}
+	shadow := d.Shadow != nil && shadowComparison != ""
+	if !d.Escalate && !shadow {
+		return
+	}
+	onDay := day(at)
 	if d.Escalate {
 		tier := d.GetReach().GetTier().String()
 		label := tier + "|" + d.Route
-		pipe.SAdd(ctx, t.routesKey(at), label)
-		t.expire(ctx, pipe, t.routesKey(at))
-		t.add(ctx, pipe, t.key("escalations/"+label, day(at)), d.MentionId)
-		t.add(ctx, pipe, t.key("authors/"+label, day(at)), d.AuthorKey)
-		t.add(ctx, pipe, t.key("authors/"+tier, day(at)), d.AuthorKey)
+		routes := t.routesOn(onDay)
+		pipe.SAdd(ctx, routes, label)
+		t.expire(ctx, pipe, routes)
+		t.add(ctx, pipe, t.seriesKey("escalations/", label, onDay), d.MentionId)
+		t.add(ctx, pipe, t.seriesKey("authors/", label, onDay), d.AuthorKey)
+		t.add(ctx, pipe, t.seriesKey("authors/", tier, onDay), d.AuthorKey)
 	}
-	if d.Shadow != nil && shadowComparison != "" {
-		t.add(ctx, pipe, t.key("shadow/"+d.Shadow.PolicyVersion+"/"+shadowComparison, day(at)), d.MentionId)
+	if shadow {
+		t.add(ctx, pipe, t.key("shadow/"+d.Shadow.PolicyVersion+"/"+shadowComparison, onDay), d.MentionId)
 	}
 }
 
