@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -163,17 +165,20 @@ func killLeaders(ctx context.Context, s *Suite, length time.Duration) ([]Window,
 }
 
 // leader names the i-th target of killLeaders: the meta leader on even
-// turns, the leader of the mentions or cases stream on odd ones.
+// turns, the leader of the mentions or cases stream on odd ones; with
+// mention partitions, of a partition's stream chosen at random each time.
 func (s *Suite) leader(ctx context.Context, i int) (what, name string, err error) {
+	p := 0
+	if leaderNoun(i) == bus.NounMentions {
+		p = s.somePartition()
+	}
+	what, stream := leaderTarget(s.names, i, p)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if i%2 == 0 {
-			what = "meta"
+		if stream == "" {
 			name, err = s.cluster.MetaLeader(ctx)
 		} else {
-			noun := []string{bus.NounMentions, bus.NounCases}[i/2%2]
-			what = noun + " stream"
-			name, err = s.streamLeader(ctx, s.names.Stream(noun))
+			name, err = s.streamLeader(ctx, stream)
 		}
 		if err == nil {
 			return what, name, nil
@@ -185,6 +190,51 @@ func (s *Suite) leader(ctx context.Context, i int) (what, name string, err error
 			return what, "", err
 		}
 	}
+}
+
+// leaderNoun is the noun whose stream killLeaders aims at on turn i, ""
+// on the meta leader's turns.
+func leaderNoun(i int) string {
+	if i%2 == 0 {
+		return ""
+	}
+	return []string{bus.NounMentions, bus.NounCases}[i/2%2]
+}
+
+// leaderTarget is what killLeaders kills on turn i, with p the mention
+// partition to aim at when it is the mentions' turn: the meta leader (no
+// stream) or the leader of stream. Without partitions the mentions are
+// named as they always were, "mentions stream".
+func leaderTarget(names bus.Names, i, p int) (what, stream string) {
+	noun := leaderNoun(i)
+	switch {
+	case noun == "":
+		return "meta", ""
+	case noun == bus.NounMentions && names.MentionPartitions() > 1:
+		stream = names.MentionStream(p)
+		return noun + " stream " + stream, stream
+	default:
+		return noun + " stream", names.Stream(noun)
+	}
+}
+
+// somePartition picks a mention partition at random. With one partition
+// it draws nothing, so an unpartitioned run's fault schedule is what its
+// seed always gave.
+func (s *Suite) somePartition() int {
+	if n := s.names.MentionPartitions(); n > 1 {
+		return s.intn(n)
+	}
+	return 0
+}
+
+// streamsOf are the streams holding noun's events: one per mention
+// partition for the mentions, the noun's one stream otherwise.
+func streamsOf(names bus.Names, noun string) []string {
+	if noun == bus.NounMentions {
+		return names.MentionStreams()
+	}
+	return []string{names.Stream(noun)}
 }
 
 func (s *Suite) streamLeader(ctx context.Context, stream string) (string, error) {
@@ -265,27 +315,42 @@ func duplicate(ctx context.Context, s *Suite, length time.Duration) ([]Window, e
 	return ws, nil
 }
 
-// resend publishes again every event of noun's stream stored since since.
+// resend publishes again every event of noun's streams (every mention
+// partition's) stored since since.
 func (s *Suite) resend(ctx context.Context, noun string, since time.Time) (int, error) {
-	stream, err := s.js.Stream(ctx, s.names.Stream(noun))
+	total := 0
+	for _, name := range streamsOf(s.names, noun) {
+		n, err := s.resendFrom(ctx, name, since)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// resendFrom publishes again every event of the stream name stored since
+// since.
+func (s *Suite) resendFrom(ctx context.Context, name string, since time.Time) (int, error) {
+	stream, err := s.js.Stream(ctx, name)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", noun, err)
+		return 0, fmt.Errorf("stream %s: %w", name, err)
 	}
 	// Stop at what is stored now: the copies land in the same stream.
 	info, err := stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", noun, err)
+		return 0, fmt.Errorf("stream %s: %w", name, err)
 	}
 	last := info.State.LastSeq
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since})
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", noun, err)
+		return 0, fmt.Errorf("read %s: %w", name, err)
 	}
 	var futures []jetstream.PubAckFuture
 	for {
 		batch, err := cons.FetchNoWait(1000)
 		if err != nil {
-			return len(futures), fmt.Errorf("read %s: %w", noun, err)
+			return len(futures), fmt.Errorf("read %s: %w", name, err)
 		}
 		n := 0
 		for msg := range batch.Messages() {
@@ -293,7 +358,7 @@ func (s *Suite) resend(ctx context.Context, noun string, since time.Time) (int, 
 				continue
 			}
 			n++
-			f, err := s.republish(msg, noun)
+			f, err := s.republish(msg, name)
 			if err != nil {
 				return len(futures), err
 			}
@@ -313,13 +378,15 @@ func (s *Suite) resend(ctx context.Context, noun string, since time.Time) (int, 
 		case err := <-f.Err():
 			errs = append(errs, err)
 		case <-acks.Done():
-			return len(futures), fmt.Errorf("acks of the re-sent %s events: %w", noun, acks.Err())
+			return len(futures), fmt.Errorf("acks of the re-sent %s events: %w", name, acks.Err())
 		}
 	}
 	return len(futures), errors.Join(errs...)
 }
 
-func (s *Suite) republish(msg jetstream.Msg, noun string) (jetstream.PubAckFuture, error) {
+// republish sends msg again under a fresh message id; the id names its
+// stream, as sequences are per stream.
+func (s *Suite) republish(msg jetstream.Msg, stream string) (jetstream.PubAckFuture, error) {
 	out := nats.NewMsg(msg.Subject())
 	out.Data = msg.Data()
 	for k, v := range msg.Headers() {
@@ -329,7 +396,7 @@ func (s *Suite) republish(msg jetstream.Msg, noun string) (jetstream.PubAckFutur
 	if meta, err := msg.Metadata(); err == nil {
 		seq = meta.Sequence.Stream
 	}
-	out.Header.Set(nats.MsgIdHdr, fmt.Sprintf("chaos-dup:%s:%d:%d", noun, seq, time.Now().UnixNano()))
+	out.Header.Set(nats.MsgIdHdr, fmt.Sprintf("chaos-dup:%s:%d:%d", stream, seq, time.Now().UnixNano()))
 	f, err := s.js.PublishMsgAsync(out)
 	if err != nil {
 		return nil, fmt.Errorf("re-send on %s: %w", msg.Subject(), err)
@@ -395,9 +462,9 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 			return nil, fmt.Errorf("delete %s: %w", cfg.Name, err)
 		}
 	}
-	subject := s.names.Ingested("x")
-	var seqs []uint64
+	var poison []poisoned
 	for i := range 10 {
+		subject := poisonSubject(s.names, i)
 		msg := nats.NewMsg(subject)
 		msg.Data = []byte("\xff\xff chaos: not a protobuf message")
 		msg.Header.Set(PoisonHeader, "true")
@@ -408,13 +475,13 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 		if err != nil {
 			return []Window{w}, fmt.Errorf("publish a poison message: %w", err)
 		}
-		seqs = append(seqs, ack.Sequence)
+		poison = append(poison, poisoned{stream: ack.Stream, subject: subject, seq: ack.Sequence})
 	}
-	readers, err := s.readersOf(ctx, bus.NounMentions, subject)
+	expected, subjects, readers, err := s.poisonReaders(ctx, poison)
 	if err != nil {
 		return []Window{w}, err
 	}
-	s.logf("dead-letter streams deleted; %d poison messages published on %s, read by %v", len(seqs), subject, readers)
+	s.logf("dead-letter streams deleted; %d poison messages published on %s, read by %v", len(poison), strings.Join(subjects, ", "), readers)
 	if err := sleep(ctx, 10*time.Second); err != nil {
 		return []Window{w}, err
 	}
@@ -431,13 +498,13 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 	// add up to about 16 s.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		got, err := s.deadLettersOf(ctx, seqs)
-		if err == nil && got == len(seqs)*len(readers) {
+		got, err := s.deadLettersOf(ctx, poison)
+		if err == nil && got == expected {
 			s.logf("every poison message dead-lettered once per consumer (%d) once the stream was back", got)
 			return ws, nil
 		}
 		if time.Now().After(deadline) {
-			return ws, fmt.Errorf("dead letters of the poison messages: %d of %d, 90s after the dead-letter stream was back (%v): a consumer acked a message whose dead letter it could not publish", got, len(seqs)*len(readers), err)
+			return ws, fmt.Errorf("dead letters of the poison messages: %d of %d, 90s after the dead-letter stream was back (%v): a consumer acked a message whose dead letter it could not publish", got, expected, err)
 		}
 		if err := sleep(ctx, time.Second); err != nil {
 			return ws, err
@@ -445,12 +512,54 @@ func deadLetterRefused(ctx context.Context, s *Suite, length time.Duration) ([]W
 	}
 }
 
-// readersOf names the durable consumers on noun's stream whose filter
-// takes subject.
-func (s *Suite) readersOf(ctx context.Context, noun, subject string) ([]string, error) {
+// poisoned is a poison message as stored: its stream, subject and
+// sequence, which its dead letters' headers name.
+type poisoned struct {
+	stream, subject string
+	seq             uint64
+}
+
+// poisonSubject is the subject of the i-th poison message: an ingested
+// mention's, in partition i mod the partitions, so that every partition's
+// consumers meet poison.
+func poisonSubject(names bus.Names, i int) string {
+	return names.InPartition(names.Ingested("x"), i%names.MentionPartitions())
+}
+
+// poisonKey identifies a poison message in its dead letters: sequences are
+// per stream, so with mention partitions the stream is part of the key.
+func poisonKey(stream, seq string) string { return stream + "/" + seq }
+
+// poisonReaders asks which consumers read the poison messages: how many
+// dead letters they must make in all (one per message per consumer
+// reading its stream and subject), the subjects, and the consumers' names.
+func (s *Suite) poisonReaders(ctx context.Context, poison []poisoned) (expected int, subjects, names []string, err error) {
+	byStream := map[string][]string{}
+	for _, m := range poison {
+		readers, ok := byStream[m.stream]
+		if !ok {
+			if readers, err = s.readersOf(ctx, m.stream, m.subject); err != nil {
+				return 0, nil, nil, err
+			}
+			byStream[m.stream] = readers
+			subjects = append(subjects, m.subject)
+			for _, r := range readers {
+				if !slices.Contains(names, r) {
+					names = append(names, r)
+				}
+			}
+		}
+		expected += len(readers)
+	}
+	return expected, subjects, names, nil
+}
+
+// readersOf names the durable consumers on the stream whose filter takes
+// subject.
+func (s *Suite) readersOf(ctx context.Context, stream, subject string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, jsCall)
 	defer cancel()
-	st, err := s.js.Stream(ctx, s.names.Stream(noun))
+	st, err := s.js.Stream(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -468,27 +577,27 @@ func (s *Suite) readersOf(ctx context.Context, noun, subject string) ([]string, 
 	return out, lister.Err()
 }
 
-// deadLettersOf counts the distinct dead letters of the mentions stream's
-// messages at seqs.
-func (s *Suite) deadLettersOf(ctx context.Context, seqs []uint64) (int, error) {
+// deadLettersOf counts the distinct dead letters of the poison messages,
+// by the stream and sequence their headers name.
+func (s *Suite) deadLettersOf(ctx context.Context, poison []poisoned) (int, error) {
 	want := map[string]bool{}
-	for _, q := range seqs {
-		want[strconv.FormatUint(q, 10)] = true
+	for _, m := range poison {
+		want[poisonKey(m.stream, strconv.FormatUint(m.seq, 10))] = true
 	}
 	ids := map[string]bool{}
 	err := s.eachDeadLetter(ctx, func(msg jetstream.Msg) {
 		h := msg.Headers()
-		if h.Get(bus.HeaderDeadStream) == s.names.Stream(bus.NounMentions) && want[h.Get(bus.HeaderDeadSeq)] {
+		if want[poisonKey(h.Get(bus.HeaderDeadStream), h.Get(bus.HeaderDeadSeq))] {
 			ids[h.Get(nats.MsgIdHdr)] = true
 		}
 	})
 	return len(ids), err
 }
 
-// streamsFull sets the mentions and cases streams to their current size
-// with discard new, as a full disk or an exhausted budget leaves them:
-// every publish fails until the budget is raised again. Publishers must
-// wait and retry, not drop.
+// streamsFull sets the mentions and cases streams (every mention
+// partition's) to their current size with discard new, as a full disk or
+// an exhausted budget leaves them: every publish fails until the budget is
+// raised again. Publishers must wait and retry, not drop.
 func streamsFull(ctx context.Context, s *Suite, length time.Duration) ([]Window, error) {
 	if err := s.at(ctx, time.Now(), length/10, length/5); err != nil {
 		return nil, err
@@ -506,8 +615,8 @@ func streamsFull(ctx context.Context, s *Suite, length time.Duration) ([]Window,
 		}
 		return errors.Join(errs...)
 	}
-	for _, noun := range []string{bus.NounMentions, bus.NounCases} {
-		st, err := s.js.Stream(ctx, s.names.Stream(noun))
+	for _, name := range fullStreams(s.names) {
+		st, err := s.js.Stream(ctx, name)
 		if err != nil {
 			return nil, errors.Join(err, restore())
 		}
@@ -530,6 +639,12 @@ func streamsFull(ctx context.Context, s *Suite, length time.Duration) ([]Window,
 		return []Window{w}, err
 	}
 	return []Window{s.restored(w)}, nil
+}
+
+// fullStreams are the streams streamsFull fills: every mention
+// partition's, then the cases stream.
+func fullStreams(names bus.Names) []string {
+	return append(streamsOf(names, bus.NounMentions), streamsOf(names, bus.NounCases)...)
 }
 
 // redisDown SIGKILLs every node of the Redis Cluster and keeps them down

@@ -33,19 +33,21 @@ func (s *Suite) Decided(ctx context.Context, runs []PhaseRun, wait time.Duration
 func (s *Suite) Observe(ctx context.Context) (Observed, error) {
 	ob := Observed{Scored: map[string]bool{}, Reached: map[string]bool{}, Pages: s.sink.Pages()}
 	scored, reached := s.names.Scored(), s.names.Reached()
-	err := s.each(ctx, bus.NounMentions, func(msg jetstream.Msg) {
-		switch msg.Subject() {
-		case scored:
-			ob.Scored[msg.Headers().Get(bus.HeaderMentionID)] = true
-		case reached:
-			ob.Reached[msg.Headers().Get(bus.HeaderMentionID)] = true
+	for _, stream := range s.names.MentionStreams() {
+		err := s.eachIn(ctx, stream, func(msg jetstream.Msg) {
+			switch s.names.Unpartitioned(msg.Subject()) {
+			case scored:
+				ob.Scored[msg.Headers().Get(bus.HeaderMentionID)] = true
+			case reached:
+				ob.Reached[msg.Headers().Get(bus.HeaderMentionID)] = true
+			}
+		})
+		if err != nil {
+			return ob, err
 		}
-	})
-	if err != nil {
-		return ob, err
 	}
 	seen := map[string]bool{}
-	err = s.each(ctx, bus.NounCases, func(msg jetstream.Msg) {
+	err := s.each(ctx, bus.NounCases, func(msg jetstream.Msg) {
 		var e fbv1.CaseEvent
 		if proto.Unmarshal(msg.Data(), &e) != nil || seen[e.Id] {
 			return

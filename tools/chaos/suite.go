@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,9 @@ type Options struct {
 	// Redrive, after the everysec restart, runs what `firebreak redrive`
 	// runs (see Suite.redrive), as an operator would.
 	Redrive bool
+	// Partitions is how many streams the mentions are split over, every
+	// service run with --mention-partitions of it; 0 and 1 are one stream.
+	Partitions int
 }
 
 // Replicas is how many copies of each service run, sharing their durable
@@ -86,7 +90,7 @@ type Suite struct {
 // Start brings up the NATS cluster, the Redis Cluster, the sink and two
 // replicas of each of the five services.
 func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
-	s := &Suite{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed+1)), services: map[string][]*Proc{}, grpcAddrs: map[string]string{}, names: bus.Names{Prefix: "firebreak"}}
+	s := &Suite{opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed+1)), services: map[string][]*Proc{}, grpcAddrs: map[string]string{}, names: bus.Names{Prefix: "firebreak", Partitions: opts.Partitions}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -107,6 +111,9 @@ func Start(ctx context.Context, opts Options) (_ *Suite, err error) {
 	}
 	if s.sink, err = load.StartSink("127.0.0.1:0"); err != nil {
 		return nil, err
+	}
+	if n := s.names.MentionPartitions(); n > 1 {
+		s.logf("mentions split over %d partition streams: %s", n, strings.Join(s.names.MentionStreams(), ", "))
 	}
 	if err := s.startServices(ctx); err != nil {
 		return nil, err
@@ -140,7 +147,8 @@ func (s *Suite) startServices(ctx context.Context) error {
 		return err
 	}
 	common := []string{"--nats-url=" + s.cluster.URLs(), "--stream-replicas=3", "--auth-keys-file=" + keysFile,
-		"--redis-url=redis://", "--redis-addrs=" + strings.Join(s.redis.Addrs, ","), "--redis-key-prefix=chaos:", "--shutdown-timeout=10s"}
+		"--redis-url=redis://", "--redis-addrs=" + strings.Join(s.redis.Addrs, ","), "--redis-key-prefix=chaos:", "--shutdown-timeout=10s",
+		"--mention-partitions=" + strconv.Itoa(s.names.MentionPartitions())}
 	extra := map[string][]string{
 		"reach":  {"--brand-followers=acme=203000"},
 		"ingest": {"--brand-accounts=acme=x:" + load.BrandAccount("acme")},
@@ -388,10 +396,7 @@ func (s *Suite) Settle(ctx context.Context) (time.Duration, error) {
 
 func (s *Suite) pending(ctx context.Context) (int, error) {
 	total := 0
-	for stream, durables := range map[string][]string{
-		s.names.Stream(bus.NounMentions): {"scorer-mentions", "reach-mentions", "escalation-join"},
-		s.names.Stream(bus.NounCases):    {"notifier-cases"},
-	} {
+	for stream, durables := range consumersByStream(s.names) {
 		for _, d := range durables {
 			info, err := s.consumerInfo(ctx, stream, d)
 			if err != nil {
@@ -401,6 +406,17 @@ func (s *Suite) pending(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// consumersByStream names the durable consumers the suite waits on, by
+// stream: each mention partition's stream has the same three, as every
+// consuming service runs one consumer per partition under one name.
+func consumersByStream(names bus.Names) map[string][]string {
+	out := map[string][]string{names.Stream(bus.NounCases): {"notifier-cases"}}
+	for _, stream := range names.MentionStreams() {
+		out[stream] = []string{"scorer-mentions", "reach-mentions", "escalation-join"}
+	}
+	return out
 }
 
 // consumerInfo asks for a consumer's state, bounded by jsCall: a request

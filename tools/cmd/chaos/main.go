@@ -8,7 +8,8 @@
 // failing and throttling receivers, a dead-letter stream that refuses and
 // full streams. It prints how long each phase took and a table of what was
 // lost, left unpaged, dead-lettered or doubled per fault, and
-// exits 1 if anything was.
+// exits 1 if anything was. --partitions N runs it all with the mentions
+// split over N streams (the services' --mention-partitions).
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/firebreak/firebreak/services/platform/config"
 	"github.com/firebreak/firebreak/tools/chaos"
 	"github.com/firebreak/firebreak/tools/load"
 )
@@ -40,7 +42,12 @@ func run() int {
 	only := flag.String("faults", "", "run only the faults whose names contain one of these comma-separated words, e.g. escalation,Redis")
 	powerLoss := flag.Bool("redis-power-loss", false, "make the everysec Redis restart a power loss (each node's append-only file loses its last second of writes), to measure what everysec can lose; expect findings")
 	redrive := flag.Bool("redrive", false, "after the everysec Redis restart, run what `firebreak redrive --since <3s before it>` runs (the notifier's, then escalation's RedriveService), as an operator would after a power loss")
+	partitions := flag.Int("partitions", 1, "mention partitions: every service runs with --mention-partitions of it, and the faults and the checker cover every mention stream (1: one stream, FIREBREAK_MENTIONS)")
 	flag.Parse()
+	if *partitions < 1 || *partitions > config.MaxMentionPartitions {
+		fmt.Fprintf(os.Stderr, "chaos: --partitions %d: must be between 1 and %d, as the services' --mention-partitions\n", *partitions, config.MaxMentionPartitions)
+		return 2
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -62,9 +69,13 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "chaos: %v\n", err)
 		return 2
 	}
-	fmt.Printf("chaos: seed %d (rerun with --seed %d), logs in %s\n", *seed, *seed, abs)
+	rerun := fmt.Sprintf("--seed %d", *seed)
+	if *partitions > 1 {
+		rerun += fmt.Sprintf(" --partitions %d", *partitions)
+	}
+	fmt.Printf("chaos: seed %d (rerun with %s), logs in %s\n", *seed, rerun, abs)
 	start := time.Now()
-	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout, Only: pick(*only), RedisPowerLoss: *powerLoss, Redrive: *redrive})
+	v, err := chaos.Run(ctx, chaos.Options{Dir: abs, Corpus: corpus, Rate: *rate, PhaseLength: *phase, Settle: *settle, Seed: *seed, Progress: os.Stdout, Only: pick(*only), RedisPowerLoss: *powerLoss, Redrive: *redrive, Partitions: *partitions})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chaos: %v\n", err)
 		return 1
