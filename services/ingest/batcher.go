@@ -86,39 +86,40 @@ func (b *batcher) enqueue(job *batchJob) error {
 		case b.queue <- job:
 			return nil
 		case b.runner <- struct{}{}:
-			if jobs := b.take(); len(jobs) > 0 {
-				b.exec(jobs)
-			}
-			<-b.runner
+			b.runOnce()
 		case <-job.ctx.Done():
 			return fmt.Errorf("wait for room in the Redis batch queue: %w", job.ctx.Err())
 		}
 	}
 }
 
-// runUntil runs pipelines of the queued jobs, holding the runner token,
-// until own is answered, and returns its outcome. It returns answered
-// false only if own is neither answered nor queued, which does not happen
-// while callers keep to do.
+// runOnce runs one pipeline of what is queued; the caller holds the
+// runner token, which runOnce gives back.
+func (b *batcher) runOnce() {
+	defer func() { <-b.runner }()
+	if jobs := b.take(); len(jobs) > 0 {
+		b.exec(jobs)
+	}
+}
+
+// runUntil runs pipelines of the queued jobs until own is answered, and
+// returns its outcome; the caller holds the runner token, which runUntil
+// gives back. Own is answered or still queued, since only the token's
+// holder takes jobs; answered is false only if neither holds, which do
+// then waits out like any other caller.
 func (b *batcher) runUntil(own *batchJob) (err error, answered bool) {
 	defer func() { <-b.runner }()
 	for {
+		select {
+		case err := <-own.done:
+			return err, true
+		default:
+		}
 		jobs := b.take()
 		if len(jobs) == 0 {
-			// Own was answered by the runner before this one.
-			select {
-			case err := <-own.done:
-				return err, true
-			default:
-				return nil, false
-			}
+			return nil, false
 		}
 		b.exec(jobs)
-		for _, j := range jobs {
-			if j == own {
-				return <-own.done, true
-			}
-		}
 	}
 }
 
@@ -140,6 +141,20 @@ func (b *batcher) take() []*batchJob {
 // the callers': one caller leaving must not fail the others' round trip,
 // which the Redis client's read and write timeouts bound.
 func (b *batcher) exec(jobs []*batchJob) {
+	defer func() {
+		if p := recover(); p != nil {
+			// A job's commands panicked: the others in the batch get
+			// an error rather than wait for ever, and the panic goes
+			// on to the runner's caller (net/http logs it).
+			for _, j := range jobs {
+				select {
+				case j.done <- fmt.Errorf("redis pipeline not run: building it panicked: %v", p):
+				default: // already answered
+				}
+			}
+			panic(p)
+		}
+	}()
 	pipe := b.redis.Pipeline()
 	// spans[i] is where job i's commands are among the pipeline's; -1
 	// for a job whose caller left before it was sent.

@@ -240,3 +240,42 @@ func TestAQueueFullOfAbandonedJobsDoesNotBlockTheNextCaller(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A job whose commands panic fails the others in its pipeline instead of
+// leaving them waiting, and the batcher goes on working.
+func TestAPanickingJobFailsItsPipelineAndTheBatcherGoesOn(t *testing.T) {
+	client, keys := storetest.New(t)
+	ctx := context.Background()
+	b := newBatcher(client, 64, 128)
+	release := heldBatch(t, b)
+	const callers = 4
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			// The runner's own goroutine carries the panic on, as a
+			// request's would to net/http.
+			defer func() {
+				if p := recover(); p != nil && errs[i] == nil {
+					errs[i] = fmt.Errorf("panicked: %v", p)
+				}
+			}()
+			errs[i] = b.do(ctx, func(pipe redis.Pipeliner) {
+				if i == 0 {
+					panic("a bug")
+				}
+				pipe.Set(ctx, keys.Global("k", fmt.Sprint(i)), 1, 0)
+			})
+		})
+	}
+	release(callers)
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "panic") {
+			t.Errorf("caller %d: err = %v, want the panic", i, err)
+		}
+	}
+	if err := b.do(ctx, func(pipe redis.Pipeliner) { pipe.Set(ctx, keys.Global("after"), 1, 0) }); err != nil {
+		t.Fatalf("after the panic: %v", err)
+	}
+}
