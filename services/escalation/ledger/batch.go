@@ -162,6 +162,11 @@ const resendFor = time.Minute
 // seconds (make chaos: mentions decided, paged, and unknown to
 // ExplainDecision, their pointer never written).
 func resend(ctx context.Context, r redis.UniversalClient, cmds []redis.Cmder) error {
+	if len(cmds) == 0 {
+		// The usual case, every join and commit: no deadline (a context
+		// and a timer) to make for nothing.
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, resendFor)
 	defer cancel()
 	for delay := 100 * time.Millisecond; len(cmds) > 0; delay = min(2*delay, 2*time.Second) {
