@@ -213,7 +213,12 @@ func ShardIndex(member string) int {
 	return int(binary.BigEndian.Uint32(sum[:4]) % Shards)
 }
 
-// ShardTag is the hash tag of shard i of index name.
+// ShardTag is the hash tag of shard i of index name: "name.07".
 func ShardTag(name string, i int) string {
-	return fmt.Sprintf("%s.%02d", name, i)
+	// Named on hot paths (every join and commit of a decision): without
+	// fmt, which costs several times as much.
+	if 0 <= i && i < 10 {
+		return name + ".0" + strconv.Itoa(i)
+	}
+	return name + "." + strconv.Itoa(i)
 }
