@@ -424,7 +424,8 @@ func ParseMatcher(s string) (*fbv1.Matcher, error) {
 // the stored decision and events, so every redelivery and replica agrees
 // on it and the notifier needs no second look.
 func Mute(set []*Silence, d *fbv1.Decision, m *fbv1.Mention, to *fbv1.Author, events []*fbv1.CaseEvent, now time.Time) *Silence {
-	if !d.Escalate {
+	// With no silences (the usual), the labels are not worth making.
+	if !d.Escalate || len(set) == 0 {
 		return nil
 	}
 	s := Find(set, OfDecision(d, m, to), now)
@@ -441,6 +442,9 @@ func Mute(set []*Silence, d *fbv1.Decision, m *fbv1.Mention, to *fbv1.Author, ev
 // MuteCase marks events that a case's clocks caused (a chain level, a
 // first-response warning) as silenced when a silence matches the case.
 func MuteCase(set []*Silence, c *fbv1.Case, events []*fbv1.CaseEvent, now time.Time) *Silence {
+	if len(set) == 0 {
+		return nil
+	}
 	s := Find(set, OfCase(c), now)
 	if s != nil {
 		mark(s, Reason(s.Silence, now), events)
