@@ -164,7 +164,7 @@ func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duratio
 	var watched *redis.StringCmd
 	return call[Joined]{
 		script: joinScript,
-		keys:   a.historyKeys(mentionID),
+		keys:   []string{a.key("join", mentionID)}, // the others, from the prefix (see joinScript)
 		args:   []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()},
 		extra: func(pipe redis.Pipeliner) []redis.Cmder {
 			// Every part arms the join's timeout; the commit disarms it.
@@ -320,7 +320,8 @@ func withCase(out Joined, res []string, window time.Duration) (Joined, error) {
 	return out, nil
 }
 
-// historyKeys are the keys joinScript and replyScript read, in order.
+// historyKeys are the keys replyScript reads, in order (joinScript names
+// all but the first from the author's prefix).
 func (a Author) historyKeys(mentionID string) []string {
 	return []string{a.key("join", mentionID), a.key("window"), a.key("unanswered"), a.key("reply"), a.key("case"), a.key("handoff"), a.key("reach")}
 }

@@ -3,8 +3,9 @@ package ledger
 import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one author, which share a hash tag, so
-// each runs on one Redis Cluster node. Keys of a numbered case are derived
-// inside the script from the author's key prefix (ARGV), under the same tag.
+// each runs on one Redis Cluster node. Keys of a numbered case, and the
+// join script's author keys, are derived inside the script from the
+// author's key prefix (ARGV), under the same tag.
 
 // historyLua defines history(when, span, window, streak, reply, handoff):
 // the author's history as of event time when, as
@@ -83,17 +84,23 @@ return {'ready', '', redis.call('GET', lastreach) or '', hist, n, ver, current}
 // part is late; the late part then gets one more look ("late"), with the
 // decision made without it.
 //
-// KEYS: join hash, window zset, unanswered zset, last-answer key, case
-// pointer, hand-off key, latest-reach key
+// KEYS: join hash
 // ARGV: part, part bytes, complaint flag (score part only), event ms,
 // window ms, ttl ms, mention id, author key prefix
+//
+// The author's other keys (window zset, unanswered zset, last-answer key,
+// case pointer, hand-off key, latest-reach key) are named from the prefix
+// rather than sent: six keys, twice a mention, were most of the bytes a
+// join sent and of the allocations it made.
 //
 // Answers: {'decided', events...}, {'waiting'}, {'gone'},
 // {'ready', score, reach, history, n, version, case} (a missing part is ”),
 // {'late', decision, part bytes, history, n, version, case}.
 var joinScript = redis.NewScript(historyLua + `
-local join, window, streak, reply, pointer, handoff, lastreach = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local join = KEYS[1]
 local part, data, complaint, at, span, ttl, mid, prefix = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+local window, streak, reply = prefix .. 'window', prefix .. 'unanswered', prefix .. 'reply'
+local pointer, handoff, lastreach = prefix .. 'case', prefix .. 'handoff', prefix .. 'reach'
 
 -- Everything the script reads of the join, in one HMGET; what it writes
 -- to the join, it keeps up to date here too.
