@@ -464,7 +464,7 @@ func (s *Store) commitCall(ctx context.Context, r CommitRequest, eff ReplyEffect
 	args = append(args, entries...)
 	var reindexed *redis.Cmd
 	ver, _ := strconv.ParseInt(j.version, 10, 64)
-	keys := []string{a.key("join", d.MentionId), a.key("case"), a.key("unanswered"), a.key("reply"), a.key("handoff")}
+	keys := []string{a.key("join", d.MentionId)} // the author's others, from the prefix (see commitScript)
 	if j.Outbox {
 		keys = append(keys, a.key("outbox"))
 		for _, e := range events {

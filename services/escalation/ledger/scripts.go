@@ -201,19 +201,22 @@ return {'ready', score or '', reach or '', hist, n, ver, current}
 // is open.
 //
 // A decision no message will be redelivered for (a join timeout) also puts
-// its events in the author's outbox (KEYS[6], given only then), in the same
+// its events in the author's outbox (KEYS[2], given only then), in the same
 // step, so a publish that fails is retried from there.
 //
-// KEYS: join hash, case pointer, unanswered zset, last-answer key, hand-off
-// key, and the outbox when the events go through it
+// KEYS: join hash, and the outbox when the events go through it
 // ARGV: expected version, case number (empty for no case change), case
 // bytes, decision bytes, ttl ms, author key prefix, timeline cap, late flag
 // ("1" when a late part revises a decision), answer ms (” for none),
 // hand-off ms to open (” for none), history ttl ms, number of events k,
 // k events, their k timeline entries, and with an outbox their k ids
+//
+// The author's case pointer, unanswered zset, last-answer key and hand-off
+// key are named from the prefix, as in joinScript.
 var commitScript = redis.NewScript(`
-local join, pointer, streak, reply, handoff = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local join = KEYS[1]
 local expected, n, case, decision, ttl, prefix, cap, late = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local pointer, streak, reply, handoff = prefix .. 'case', prefix .. 'unanswered', prefix .. 'reply', prefix .. 'handoff'
 local answer, opens, httl = ARGV[9], ARGV[10], ARGV[11]
 -- ARGV[12] is the number of events k: the events follow, then their
 -- timeline entries (the same events without the case they carry).
@@ -267,13 +270,13 @@ for i = first, last do
   table.insert(fields, ARGV[i])
 end
 redis.call('HSET', join, unpack(fields))
-if KEYS[6] and k > 0 then
+if KEYS[2] and k > 0 then
   local box = {}
   for i = 1, k do
     table.insert(box, ARGV[last + k + i])
     table.insert(box, ARGV[first + i - 1])
   end
-  redis.call('HSET', KEYS[6], unpack(box))
+  redis.call('HSET', KEYS[2], unpack(box))
 end
 -- The parts are in the decision now; the rest of the hash only answers
 -- redeliveries, late parts and explain calls until it expires.
