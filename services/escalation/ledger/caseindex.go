@@ -143,11 +143,22 @@ func (s *Store) afterReindex(ctx context.Context, saved bool, cmd *redis.Cmd, c 
 	}
 }
 
+// caseFieldNames are caseFields' names as script arguments: boxed once,
+// not at every commit that changes a case.
+var caseFieldNames = func() []any {
+	out := make([]any, len(caseFields))
+	for i, f := range caseFields {
+		out[i] = f.name
+	}
+	return out
+}()
+
 func (s *Store) reindexCall(c *fbv1.Case, ver int64, mode string) (keys []string, args []any) {
 	tag := shardTag(c.Id)
-	args = []any{s.fieldIndexKey(tag, "", "") /* "...:cases:by::" */, c.Id, ver, c.UpdatedAt.AsTime().UnixMilli(), mode}
-	for _, f := range caseFields {
-		args = append(args, f.name, f.ofCase(c))
+	args = make([]any, 0, 5+2*len(caseFields))
+	args = append(args, s.fieldIndexKey(tag, "", "") /* "...:cases:by::" */, c.Id, ver, c.UpdatedAt.AsTime().UnixMilli(), mode)
+	for i, f := range caseFields {
+		args = append(args, caseFieldNames[i], f.ofCase(c))
 	}
 	return []string{s.fieldsKey(tag)}, args
 }
