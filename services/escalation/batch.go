@@ -89,7 +89,7 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 		if p.early != nil {
 			scores[p.mentionID] = p.early
 		}
-		reqs[k] = ledger.JoinRequest{Author: p.author, MentionID: p.mentionID, Part: p.part, Side: side}
+		reqs[k] = ledger.JoinRequest{Author: p.author, MentionID: p.mentionID, Part: p.part, Side: side, Scored: p.score}
 	}
 	joined, joinErrs := s.store.JoinAll(ctx, reqs, pol.Window())
 	var ready []int
@@ -106,8 +106,11 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 				// complaint's (surgeOf checks that it counted the same).
 				parts[k].early = scores[p.mentionID]
 			}
-			// Judged once for countAll, surgeOf and the decision.
-			parts[k].judged = pol.Judge(j.Score)
+			// Judged once for countAll, surgeOf and the decision; a score
+			// that completed its join is the one judged when decoded.
+			if !parts[k].judged.Of(pol, j.Score) {
+				parts[k].judged = pol.Judge(j.Score)
+			}
 			ready = append(ready, k)
 		case p.part.Name == ledger.Timeout:
 			// A timeout for a join already decided or expired.

@@ -129,6 +129,10 @@ type JoinRequest struct {
 	MentionID string
 	Part      Part
 	Side      []Side
+	// Scored, when the part is a score, is its Data decoded: a join the
+	// score completes takes the score and mention from it rather than
+	// decode the same bytes again. Joined then shares its messages.
+	Scored *fbv1.ScoredMention
 }
 
 // call is one script call with the commands that ride with it in a
@@ -185,7 +189,11 @@ func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duratio
 			if err != nil {
 				return Joined{}, err
 			}
-			j, err := parseJoin(res, p.Name, window)
+			var sent *fbv1.ScoredMention
+			if p.Name == "score" {
+				sent = r.Scored
+			}
+			j, err := parseJoin(res, p.Name, window, sent, p.Data)
 			j.Outbox = p.Name == Timeout
 			if watched != nil {
 				j.Watched = watched.Val()
@@ -195,8 +203,9 @@ func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duratio
 	}
 }
 
-// parseJoin reads the join script's answer.
-func parseJoin(res []string, part string, window time.Duration) (Joined, error) {
+// parseJoin reads the join script's answer. sent, when not nil, is the
+// score part this join sent (data), decoded.
+func parseJoin(res []string, part string, window time.Duration, sent *fbv1.ScoredMention, data []byte) (Joined, error) {
 	switch res[0] {
 	case "decided":
 		out := Joined{}
@@ -212,15 +221,21 @@ func parseJoin(res []string, part string, window time.Duration) (Joined, error) 
 	case "late":
 		return parseLate(res, part, window)
 	}
-	return parseReady(res, window)
+	return parseReady(res, window, sent, data)
 }
 
-func parseReady(res []string, window time.Duration) (Joined, error) {
+// parseReady reads {'ready', score, reach, history, n, version, case}.
+// sent, when not nil, is data decoded: a stored score of the same bytes is
+// taken from it.
+func parseReady(res []string, window time.Duration, sent *fbv1.ScoredMention, data []byte) (Joined, error) {
 	out := Joined{Ready: true, version: res[5]}
 	if res[1] != "" {
-		var sm fbv1.ScoredMention
-		if err := proto.Unmarshal([]byte(res[1]), &sm); err != nil {
-			return Joined{}, fmt.Errorf("decode stored score: %w", err)
+		sm := sent
+		if sm == nil || res[1] != string(data) {
+			sm = &fbv1.ScoredMention{}
+			if err := proto.Unmarshal([]byte(res[1]), sm); err != nil {
+				return Joined{}, fmt.Errorf("decode stored score: %w", err)
+			}
 		}
 		out.Score, out.Mention = sm.Score, sm.Mention
 	}
@@ -555,7 +570,7 @@ func (s *Store) Reply(ctx context.Context, a Author, replyID string, at time.Tim
 		}
 		return out, nil
 	}
-	return parseReady(res, window)
+	return parseReady(res, window, nil, nil)
 }
 
 // runPipelined runs a script by its hash together with other commands in one

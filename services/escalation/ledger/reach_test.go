@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -34,5 +35,29 @@ func TestReachOfReadsWhatUnmarshalReads(t *testing.T) {
 	}
 	if _, err := reachOf(whole[:len(whole)-1]); err == nil {
 		t.Error("a truncated reach decoded without error")
+	}
+}
+
+// A ready join takes the score it sent from the message decoded already,
+// and decodes a stored score of other bytes.
+func TestReadyJoinTakesTheScoreItSent(t *testing.T) {
+	m := &fbv1.Mention{Id: "x:1", Brand: "acme", Author: &fbv1.Author{Id: "a1"}}
+	sent := &fbv1.ScoredMention{Mention: m, Score: &fbv1.Score{Complaint: 0.9}}
+	data, err := proto.Marshal(sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := proto.Marshal(&fbv1.ScoredMention{Mention: m, Score: &fbv1.Score{Complaint: 0.2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := func(score []byte) []string { return []string{"ready", string(score), "", "0:0:0:0:0", "0", "0", ""} }
+	j, err := parseReady(ready(data), time.Hour, sent, data)
+	if err != nil || j.Score != sent.Score || j.Mention != sent.Mention {
+		t.Errorf("the join sent the score: got %v, %v (%v), want the sent messages", j.Score, j.Mention, err)
+	}
+	j, err = parseReady(ready(other), time.Hour, sent, data)
+	if err != nil || j.Score == sent.Score || j.Score.GetComplaint() != 0.2 {
+		t.Errorf("a stored score of other bytes: got %v (%v), want it decoded", j.Score, err)
 	}
 }

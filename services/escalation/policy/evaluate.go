@@ -112,8 +112,13 @@ func (p *Policy) ComplaintOf(s *fbv1.Score, j Judged) bool {
 	return p.complaintOf(context.Background(), s, j)
 }
 
+// Of says whether j is p's judgement of s.
+func (j Judged) Of(p *Policy, s *fbv1.Score) bool {
+	return j.p == p && j.score == s && s != nil
+}
+
 func (p *Policy) complaintOf(ctx context.Context, s *fbv1.Score, j Judged) bool {
-	if j.p == p && j.score == s && s != nil {
+	if j.Of(p, s) {
 		return j.complaint
 	}
 	return p.complaintContext(ctx, s)
