@@ -8,9 +8,19 @@ import (
 // Expiries remembers which keys this process gave an expiry lately. A key
 // written many times over (a counter of the hour or day, a day's filter)
 // then has its EXPIRE sent once per Refresh instead of with every write:
-// commands Redis need not run. A key whose EXPIRE was lost (deleted and
-// written again, a failed round trip) gets it again within Refresh. The
-// zero value refreshes every hour; it is safe for concurrent use.
+// commands Redis need not run. The zero value refreshes every hour; it is
+// safe for concurrent use.
+//
+// Due notes an EXPIRE as sent before anyone knows it ran. A key whose
+// EXPIRE was lost (a round trip that failed before Redis ran it, whose
+// retry or redelivery then writes the key without one; a key deleted, or
+// lost in a failover, and written again) gets it again only from a write
+// Refresh or more after the one that sent it. A bucket whose writes end
+// before that, an hour's counts above all, then never expires: Redis
+// keeps it until it is deleted by hand. That is the price of sparing the
+// EXPIRE: it takes a failure, and costs a key per failure (ingest's day
+// filters are large, but written all day: only one lost in its last hour
+// stays).
 type Expiries struct {
 	// Refresh is how long an expiry set is trusted (0: an hour). The key's
 	// TTL must be much longer: it is counted from up to Refresh earlier.
