@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -104,6 +105,9 @@ type program struct {
 	// map, filter...): only those run long enough to need the deadline, so
 	// a decision made only of expressions without any skips its cost.
 	loops bool
+	// scoreOnly is true when the expression reads no variable but score:
+	// its answer on a decision's input is its answer on the score alone.
+	scoreOnly bool
 	// expr and info are the checked expression, kept for Lint.
 	expr celast.Expr
 	info *celast.SourceInfo
@@ -198,7 +202,8 @@ func compile(env *cel.Env, src string) (*program, error) {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 	return &program{source: src, prg: prg, needsComplaint: conjoins(ast.NativeRep().Expr(), varComplaint), loops: loops(ast.NativeRep().Expr()),
-		expr: ast.NativeRep().Expr(), info: ast.NativeRep().SourceInfo()}, nil
+		scoreOnly: readsOnly(ast.NativeRep().Expr(), varScore),
+		expr:      ast.NativeRep().Expr(), info: ast.NativeRep().SourceInfo()}, nil
 }
 
 // loops reports whether e has a comprehension anywhere in it.
@@ -208,6 +213,22 @@ func loops(e celast.Expr) bool {
 		found = found || e.Kind() == celast.ComprehensionKind
 	}))
 	return found
+}
+
+// inputVars are the variables an expression can read.
+var inputVars = []string{varMention, varScore, varReach, varHistory, varReply, varComplaint, varEscalated, varAuthor, varSurge}
+
+// readsOnly reports whether the only variable e reads is name. It looks at
+// names, not at what they resolve to: a comprehension's own variable named
+// like an input counts as reading it, which only errs on the safe side.
+func readsOnly(e celast.Expr, name string) bool {
+	only := true
+	celast.PreOrderVisit(e, celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() == celast.IdentKind && e.AsIdent() != name && slices.Contains(inputVars, e.AsIdent()) {
+			only = false
+		}
+	}))
+	return only
 }
 
 // conjoins reports whether e is ident, or an && chain with ident as a term.

@@ -96,11 +96,14 @@ type Judged struct {
 	p         *Policy
 	score     *fbv1.Score
 	complaint bool
+	// failed is an evaluation that erred (and answered false).
+	failed bool
 }
 
 // Judge judges s once, for ComplaintOf and Input.Judged.
 func (p *Policy) Judge(s *fbv1.Score) Judged {
-	return Judged{p: p, score: s, complaint: p.Complaint(s)}
+	complaint, failed := p.judge(context.Background(), s)
+	return Judged{p: p, score: s, complaint: complaint, failed: failed}
 }
 
 // Complaint is the judgement.
@@ -125,18 +128,25 @@ func (p *Policy) complaintOf(ctx context.Context, s *fbv1.Score, j Judged) bool 
 }
 
 func (p *Policy) complaintContext(ctx context.Context, s *fbv1.Score) bool {
+	complaint, _ := p.judge(ctx, s)
+	return complaint
+}
+
+// judge evaluates the complaint expression on s alone; failed says it
+// erred, which counts as no complaint.
+func (p *Policy) judge(ctx context.Context, s *fbv1.Score) (complaint, failed bool) {
 	if s == nil {
-		return false
+		return false, false
 	}
 	a := activation{in: p.empty}
 	a.in.score = s
 	frame, err := newBoundedFrame(ctx, &a, p.complaint.loops)
 	if err != nil {
-		return false
+		return false, true
 	}
 	defer frame.done()
 	ok, err := p.complaint.eval(&frame)
-	return err == nil && ok
+	return err == nil && ok, err != nil
 }
 
 // Evaluate runs the routes in order over the input. It has no side effects
@@ -169,11 +179,19 @@ func (p *Policy) EvaluateContext(ctx context.Context, in Input) (Outcome, error)
 	defer frame.done()
 	var stopped error
 	a.facts = facts{in: &in, score: a.in.score, reach: a.in.reach, hist: a.in.history, policy: p}
-	complaint, err := p.complaint.eval(&frame)
-	a.complaint = types.Bool(err == nil && complaint)
-	if err != nil {
-		if stop := frame.stopped(); stop != nil {
-			stopped = fmt.Errorf("the complaint expression: %w", stop)
+	if j := in.Judged; p.complaint.scoreOnly && !p.complaint.loops && j.Of(p, in.Score) && !j.failed {
+		// The expression reads the score and nothing else, and this very
+		// score was judged: evaluating it again answers the same. (Without
+		// loops no deadline is involved; a failed judgement is evaluated
+		// again, for its error.)
+		a.complaint = types.Bool(j.complaint)
+	} else {
+		complaint, err := p.complaint.eval(&frame)
+		a.complaint = types.Bool(err == nil && complaint)
+		if err != nil {
+			if stop := frame.stopped(); stop != nil {
+				stopped = fmt.Errorf("the complaint expression: %w", stop)
+			}
 		}
 	}
 	var out Outcome

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 )
 
@@ -36,5 +38,51 @@ func TestJudgedHoldsForItsPolicyAndScoreOnly(t *testing.T) {
 	}
 	if d := lenient.Decide(in, time.Now()); !d.Complaint {
 		t.Error("the lenient policy's decision lost its own judgement")
+	}
+}
+
+// The decision takes the judgement for its routes' `complaint` only when
+// the complaint expression reads nothing but the score; one that reads
+// the reach is evaluated on the whole input, as always.
+func TestDecisionTakesTheJudgementOnlyForAScoreOnlyComplaint(t *testing.T) {
+	for src, want := range map[string]bool{
+		"score.complaint >= 0.5 || score.sentiment == SENTIMENT_NEGATIVE": true,
+		"score.topics.exists(t, t == 'billing')":                          true,
+		"score.complaint >= 0.5 && reach.followers > 100":                 false,
+		"score.topics.exists(mention, mention == 'billing')":              false,
+		"has(mention.text) && score.complaint > 0.5":                      false,
+	} {
+		p, err := Parse([]byte("complaint: \"" + src + "\"\n" + minimal))
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if p.complaint.scoreOnly != want {
+			t.Errorf("%s: scoreOnly %v, want %v", src, p.complaint.scoreOnly, want)
+		}
+	}
+
+	byReach, err := Parse([]byte("complaint: score.complaint >= 0.5 && reach.followers > 100\n" + minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := &fbv1.Score{Complaint: 0.9}
+	judged := byReach.Judge(score) // the score alone: no reach, no complaint
+	in := Input{Mention: mention(), Score: score, Reach: reachOf(1000, 1000, fbv1.Tier_TIER_LOW), History: historyOf(0, 0), Judged: judged}
+	if d := byReach.Decide(in, time.Now()); !d.Escalate {
+		t.Errorf("a complaint by its reach did not escalate with the score's judgement passed: %v", d)
+	}
+
+	byScore, err := Parse([]byte("complaint: score.complaint >= 0.5\n" + minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*fbv1.Score{{Complaint: 0.9}, {Complaint: 0.1}} {
+		in := Input{Mention: mention(), Score: s, Reach: reachOf(10, 1000, fbv1.Tier_TIER_LOW), History: historyOf(0, 0)}
+		without := byScore.Decide(in, time.Unix(0, 0))
+		in.Judged = byScore.Judge(s)
+		with := byScore.Decide(in, time.Unix(0, 0))
+		if !proto.Equal(with, without) {
+			t.Errorf("complaint %v: decided %v with the judgement, %v without", s.Complaint, with, without)
+		}
 	}
 }
