@@ -149,6 +149,7 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 		case errors.Is(commitErrs[n], ledger.ErrConflict):
 			again = append(again, p)
 		case commitErrs[n] != nil:
+			s.tally.Forget() // the commit carried the decision's counts
 			errs[p.at] = commitErrs[n]
 		case already[n]:
 		case dc.j.Outbox && dc.c != nil:

@@ -80,8 +80,12 @@ func (s *Service) judgeReply(ctx context.Context, pol *policy.Policy, a ledger.A
 	eff := ledger.ReplyEffect{Answer: out.Answer, Handoff: out.Handoff, Keep: 10 * pol.Window()}
 	already, err := s.store.CommitReply(ctx, a, j, d, out.Case, out.Events, s.nextLook(pol, out.Case), eff,
 		s.tallyDecision(d), s.tallyAnswer(out.Case, out.Reply))
-	if err != nil || already {
+	if err != nil {
+		s.tally.Forget() // the commit carried the reply's counts
 		return err
+	}
+	if already {
+		return nil
 	}
 	s.count(ctx, d)
 	s.countAnswer(ctx, out.Case, out.Reply)

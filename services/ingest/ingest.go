@@ -325,6 +325,7 @@ func (s *Service) accept(ctx context.Context, mentions []*fbv1.Mention) ([]Accep
 		}
 	})
 	if err != nil {
+		s.seen.expiries.Forget() // the round trip carried the day filters' expiries
 		s.d.Tel.Logger.WarnContext(ctx, "published mentions but could not record them for long-term dedup", "err", err)
 	}
 	return out, nil

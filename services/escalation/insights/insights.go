@@ -105,6 +105,10 @@ func (t *Tally) expire(ctx context.Context, pipe redis.Pipeliner, key string) {
 	}
 }
 
+// Forget is called when a round trip that carried counts failed: their
+// keys' expiries are sent again with the retry (see store.Expiries).
+func (t *Tally) Forget() { t.expiries.Forget() }
+
 // Decision adds a decided mention to the counts, in the caller's pipeline.
 // It is counted in the hour and day it was posted, so a redelivery lands
 // in the same buckets.

@@ -71,6 +71,7 @@ func (l *Log) Record(ctx context.Context, deliveries ...*fbv1.Delivery) error {
 		l.count(ctx, pipe, d)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		l.expiries.Forget() // the round trip carried the counts' expiries
 		return fmt.Errorf("record %d deliveries: %w", len(deliveries), err)
 	}
 	return nil

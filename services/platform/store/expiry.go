@@ -11,16 +11,14 @@ import (
 // commands Redis need not run. The zero value refreshes every hour; it is
 // safe for concurrent use.
 //
-// Due notes an EXPIRE as sent before anyone knows it ran. A key whose
-// EXPIRE was lost (a round trip that failed before Redis ran it, whose
-// retry or redelivery then writes the key without one; a key deleted, or
-// lost in a failover, and written again) gets it again only from a write
-// Refresh or more after the one that sent it. A bucket whose writes end
-// before that, an hour's counts above all, then never expires: Redis
-// keeps it until it is deleted by hand. That is the price of sparing the
-// EXPIRE: it takes a failure, and costs a key per failure (ingest's day
-// filters are large, but written all day: only one lost in its last hour
-// stays).
+// Due notes an EXPIRE as sent before anyone knows it ran, so a round trip
+// that carried one and failed must be reported (Forget): the keys' next
+// writes then send it again, as a retry or a redelivery writes them. What
+// is left: a key that Redis lost after its EXPIRE ran (a failover that
+// dropped its last writes) and that is written again within Refresh gets
+// no expiry from this process until Refresh has passed, and none at all if
+// its writes end before that (an hour's counts): Redis keeps that key
+// until it is deleted by hand, a key per such loss.
 type Expiries struct {
 	// Refresh is how long an expiry set is trusted (0: an hour). The key's
 	// TTL must be much longer: it is counted from up to Refresh earlier.
@@ -57,4 +55,12 @@ func (e *Expiries) Due(key string, now time.Time) bool {
 	}
 	e.set[key] = now
 	return true
+}
+
+// Forget drops what Expiries noted: a round trip that carried an EXPIRE
+// failed, and whichever keys it was for get theirs with their next write.
+func (e *Expiries) Forget() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.set)
 }

@@ -31,3 +31,17 @@ func TestExpiriesAreDueOncePerRefresh(t *testing.T) {
 		t.Fatalf("Expiries remembers %d keys, want at most the 2 written", len(e.set))
 	}
 }
+
+// After a failed round trip, every key's EXPIRE is due again with its next
+// write, as a retry or a redelivery makes it.
+func TestAForgottenExpiryIsDueAgain(t *testing.T) {
+	var e Expiries
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if !e.Due("a", now) || e.Due("a", now.Add(time.Second)) {
+		t.Fatal("a key's expiry is due with its first write only")
+	}
+	e.Forget()
+	if !e.Due("a", now.Add(2*time.Second)) {
+		t.Fatal("after Forget, the key's expiry must be due again")
+	}
+}
