@@ -168,7 +168,7 @@ func (s *Store) joinCall(ctx context.Context, r JoinRequest, window time.Duratio
 	var watched *redis.StringCmd
 	return call[Joined]{
 		script: joinScript,
-		keys:   []string{a.key("join", mentionID)}, // the others, from the prefix (see joinScript)
+		keys:   a.historyKeys(mentionID),
 		args:   []any{p.Name, p.Data, complaint, p.At.UnixMilli(), window.Milliseconds(), s.TTL.Milliseconds(), mentionID, a.prefix()},
 		extra: func(pipe redis.Pipeliner) []redis.Cmder {
 			// Every part arms the join's timeout; the commit disarms it.
@@ -335,8 +335,7 @@ func withCase(out Joined, res []string, window time.Duration) (Joined, error) {
 	return out, nil
 }
 
-// historyKeys are the keys replyScript reads, in order (joinScript names
-// all but the first from the author's prefix).
+// historyKeys are the keys joinScript and replyScript read, in order.
 func (a Author) historyKeys(mentionID string) []string {
 	return []string{a.key("join", mentionID), a.key("window"), a.key("unanswered"), a.key("reply"), a.key("case"), a.key("handoff"), a.key("reach")}
 }
@@ -479,7 +478,7 @@ func (s *Store) commitCall(ctx context.Context, r CommitRequest, eff ReplyEffect
 	args = append(args, entries...)
 	var reindexed *redis.Cmd
 	ver, _ := strconv.ParseInt(j.version, 10, 64)
-	keys := []string{a.key("join", d.MentionId)} // the author's others, from the prefix (see commitScript)
+	keys := []string{a.key("join", d.MentionId), a.key("case"), a.key("unanswered"), a.key("reply"), a.key("handoff")}
 	if j.Outbox {
 		keys = append(keys, a.key("outbox"))
 		for _, e := range events {

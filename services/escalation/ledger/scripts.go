@@ -3,9 +3,13 @@ package ledger
 import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one author, which share a hash tag, so
-// each runs on one Redis Cluster node. Keys of a numbered case, and the
-// join script's author keys, are derived inside the script from the
-// author's key prefix (ARGV), under the same tag.
+// each runs on one Redis Cluster node. Keys of a numbered case are derived
+// inside the script from the author's key prefix (ARGV), under the same tag.
+// The author's own keys are passed in KEYS even though the prefix would
+// name them: while a slot is being resharded, Redis checks a script's
+// declared keys before running it and redirects it whole, whereas an
+// undeclared key that has already moved fails the script half-way, with
+// its earlier writes kept. (Deriving them would spare a few allocations.)
 
 // historyLua defines history(when, span, window, streak, reply, handoff):
 // the author's history as of event time when, as
@@ -84,23 +88,17 @@ return {'ready', '', redis.call('GET', lastreach) or '', hist, n, ver, current}
 // part is late; the late part then gets one more look ("late"), with the
 // decision made without it.
 //
-// KEYS: join hash
+// KEYS: join hash, window zset, unanswered zset, last-answer key, case
+// pointer, hand-off key, latest-reach key
 // ARGV: part, part bytes, complaint flag (score part only), event ms,
 // window ms, ttl ms, mention id, author key prefix
-//
-// The author's other keys (window zset, unanswered zset, last-answer key,
-// case pointer, hand-off key, latest-reach key) are named from the prefix
-// rather than sent: six keys, twice a mention, were most of the bytes a
-// join sent and of the allocations it made.
 //
 // Answers: {'decided', events...}, {'waiting'}, {'gone'},
 // {'ready', score, reach, history, n, version, case} (a missing part is ”),
 // {'late', decision, part bytes, history, n, version, case}.
 var joinScript = redis.NewScript(historyLua + `
-local join = KEYS[1]
+local join, window, streak, reply, pointer, handoff, lastreach = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local part, data, complaint, at, span, ttl, mid, prefix = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
-local window, streak, reply = prefix .. 'window', prefix .. 'unanswered', prefix .. 'reply'
-local pointer, handoff, lastreach = prefix .. 'case', prefix .. 'handoff', prefix .. 'reach'
 
 -- Everything the script reads of the join, in one HMGET; what it writes
 -- to the join, it keeps up to date here too.
@@ -201,22 +199,19 @@ return {'ready', score or '', reach or '', hist, n, ver, current}
 // is open.
 //
 // A decision no message will be redelivered for (a join timeout) also puts
-// its events in the author's outbox (KEYS[2], given only then), in the same
+// its events in the author's outbox (KEYS[6], given only then), in the same
 // step, so a publish that fails is retried from there.
 //
-// KEYS: join hash, and the outbox when the events go through it
+// KEYS: join hash, case pointer, unanswered zset, last-answer key, hand-off
+// key, and the outbox when the events go through it
 // ARGV: expected version, case number (empty for no case change), case
 // bytes, decision bytes, ttl ms, author key prefix, timeline cap, late flag
 // ("1" when a late part revises a decision), answer ms (” for none),
 // hand-off ms to open (” for none), history ttl ms, number of events k,
 // k events, their k timeline entries, and with an outbox their k ids
-//
-// The author's case pointer, unanswered zset, last-answer key and hand-off
-// key are named from the prefix, as in joinScript.
 var commitScript = redis.NewScript(`
-local join = KEYS[1]
+local join, pointer, streak, reply, handoff = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local expected, n, case, decision, ttl, prefix, cap, late = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
-local pointer, streak, reply, handoff = prefix .. 'case', prefix .. 'unanswered', prefix .. 'reply', prefix .. 'handoff'
 local answer, opens, httl = ARGV[9], ARGV[10], ARGV[11]
 -- ARGV[12] is the number of events k: the events follow, then their
 -- timeline entries (the same events without the case they carry).
@@ -270,13 +265,13 @@ for i = first, last do
   table.insert(fields, ARGV[i])
 end
 redis.call('HSET', join, unpack(fields))
-if KEYS[2] and k > 0 then
+if KEYS[6] and k > 0 then
   local box = {}
   for i = 1, k do
     table.insert(box, ARGV[last + k + i])
     table.insert(box, ARGV[first + i - 1])
   end
-  redis.call('HSET', KEYS[2], unpack(box))
+  redis.call('HSET', KEYS[6], unpack(box))
 end
 -- The parts are in the decision now; the rest of the hash only answers
 -- redeliveries, late parts and explain calls until it expires.
