@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -207,7 +208,10 @@ func (s *Service) committed(ctx context.Context, dc decided) {
 	d := dc.d
 	s.count(ctx, d)
 	s.joinIncident(ctx, d, dc.j.Mention)
-	s.d.Tel.Logger.DebugContext(ctx, "decided", "mention", d.MentionId, "escalate", d.Escalate, "route", d.Route, "case", d.CaseId, "missing", d.Missing)
+	// Asked first: the arguments cost allocations even with debug off.
+	if log := s.d.Tel.Logger; log.Enabled(ctx, slog.LevelDebug) {
+		log.DebugContext(ctx, "decided", "mention", d.MentionId, "escalate", d.Escalate, "route", d.Route, "case", d.CaseId, "missing", d.Missing)
+	}
 }
 
 // republish sends a decided mention's events again when its message is a
