@@ -67,6 +67,36 @@ func TestOpenLoopMeasuresFromTheScheduleSoAStalledSystemLooksSlow(t *testing.T) 
 	}
 }
 
+// Brand replies are sent but not waited for: a system that decides every
+// other mention on schedule keeps up, though its decisions are fewer than
+// what was offered; one that falls behind on them does not.
+func TestBrandRepliesDoNotCountAsFallingBehind(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	var sent []Sent
+	decided := map[string]Decided{}
+	for i := range 100 {
+		due := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		m := Mention{Platform: "x", PlatformID: fmt.Sprint(i)}
+		m.BrandReply = i%10 == 0
+		s := Sent{Mention: m, Due: due, Sent: due, Accepted: due.Add(time.Millisecond)}
+		sent = append(sent, s)
+		if !s.BrandReply {
+			decided[m.ID()] = Decided{At: due.Add(2 * time.Millisecond)}
+		}
+	}
+	if p := Analyse("replies", 100, sent, decided, nil); p.Overloaded || p.BrandReplies != 10 {
+		t.Fatalf("every decidable mention decided on time: achieved %.1f/s of 100 with %d brand replies, overloaded %v", p.Achieved, p.BrandReplies, p.Overloaded)
+	}
+	for i := range 100 {
+		if !sent[i].BrandReply {
+			decided[sent[i].ID()] = Decided{At: sent[i].Due.Add(time.Duration(i) * 3 * time.Millisecond)}
+		}
+	}
+	if p := Analyse("behind", 100, sent, decided, nil); !p.Overloaded {
+		t.Fatalf("decisions falling behind the schedule must be overloaded: achieved %.1f/s", p.Achieved)
+	}
+}
+
 func TestTheScheduleDoesNotWaitForASlowServer(t *testing.T) {
 	const count = 50
 	release := make(chan struct{})
