@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -16,17 +17,11 @@ import (
 )
 
 // TestJoinsAndCommitsOnRedisCluster decides an author's complaints on a
-// real Redis Cluster: the join script names the author's keys from the
-// prefix, so every one it touches must be in the join's slot, and each
-// decision must see the complaints and the case before it.
+// real Redis Cluster: every key the join and commit scripts touch (those
+// sent and those named from the prefix, a case's) must be in the author's
+// slot, and each decision must see the complaints and the case before it.
 func TestJoinsAndCommitsOnRedisCluster(t *testing.T) {
-	cluster := storetest.StartCluster(t)
-	client, err := store.Open(context.Background(), store.Options{URL: "redis://", Addrs: cluster.Addrs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := store.Keys{Prefix: storetest.Prefix(t)}
-	t.Cleanup(func() { storetest.Clean(t, client, keys.Prefix); _ = client.Close() })
+	client, keys := onCluster(t)
 	ctx := context.Background()
 	s := New(client, keys, time.Hour, time.Hour)
 	a := s.Author("acme/x/cluster")
@@ -55,4 +50,18 @@ func TestJoinsAndCommitsOnRedisCluster(t *testing.T) {
 			t.Fatalf("mention %d: %v", i, err)
 		}
 	}
+}
+
+// onCluster is a client of a Redis Cluster of the test's own, and the
+// test's key prefix, cleaned at the end.
+func onCluster(t *testing.T) (redis.UniversalClient, store.Keys) {
+	t.Helper()
+	cluster := storetest.StartCluster(t)
+	client, err := store.Open(context.Background(), store.Options{URL: "redis://", Addrs: cluster.Addrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := store.Keys{Prefix: storetest.Prefix(t)}
+	t.Cleanup(func() { storetest.Clean(t, client, keys.Prefix); _ = client.Close() })
+	return client, keys
 }

@@ -12,8 +12,6 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/escalation/surge"
-	"github.com/firebreak/firebreak/services/platform/store"
-	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
 // TestSurgesOpenOneIncidentOnRedisCluster runs two replicas' worth of
@@ -21,13 +19,7 @@ import (
 // slot (the brand's, or the incident's), the counts lose nothing, and the
 // incident opens once and is stored once.
 func TestSurgesOpenOneIncidentOnRedisCluster(t *testing.T) {
-	cluster := storetest.StartCluster(t)
-	client, err := store.Open(context.Background(), store.Options{URL: "redis://", Addrs: cluster.Addrs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := store.Keys{Prefix: storetest.Prefix(t)}
-	t.Cleanup(func() { storetest.Clean(t, client, keys.Prefix); _ = client.Close() })
+	client, keys := onCluster(t)
 	ctx := context.Background()
 	surges, s := NewSurges(client, keys), New(client, keys, time.Hour, time.Hour)
 	cfg := surge.Config{Window: 15 * time.Minute, MinAuthors: 10, Deviations: 4, Persist: 2 * time.Minute,
