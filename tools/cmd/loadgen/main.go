@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -335,9 +336,12 @@ func phases(ctx context.Context, o options, corpus *load.Corpus, t load.Target, 
 		if path == "" || i >= len(specs) {
 			continue
 		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create the CPU profile's directory: %w", err)
+		}
 		f, err := os.Create(path)
 		if err != nil {
-			return nil, fmt.Errorf("create CPU profile: %w (does its directory exist?)", err)
+			return nil, fmt.Errorf("create CPU profile: %w", err)
 		}
 		defer f.Close()
 		specs[i].Profile = f
@@ -399,10 +403,8 @@ func write(o options, s *load.Summary) error {
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
-	if i := strings.LastIndex(path, "/"); i > 0 {
-		if err := os.MkdirAll(path[:i], 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", path[:i], err)
-		}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
 	f, err := os.Create(path)
 	if err != nil {
