@@ -20,20 +20,23 @@ import (
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
-// caseReads counts the commands that read a stored case (GET of
-// "...:cases:<n>"), however they are sent.
-type caseReads struct{ n atomic.Int64 }
+// commandCounter counts the commands match picks, sent alone or in
+// pipelines.
+type commandCounter struct {
+	match func(redis.Cmder) bool
+	n     atomic.Int64
+}
 
-func (h *caseReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (h *caseReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (h *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		h.count(cmd)
 		return next(ctx, cmd)
 	}
 }
 
-func (h *caseReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		for _, cmd := range cmds {
 			h.count(cmd)
@@ -42,13 +45,16 @@ func (h *caseReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
-func (h *caseReads) count(cmd redis.Cmder) {
-	if cmd.Name() != "get" || len(cmd.Args()) < 2 {
-		return
-	}
-	if key := fmt.Sprint(cmd.Args()[1]); strings.Contains(key, ":cases:") {
+func (h *commandCounter) count(cmd redis.Cmder) {
+	if h.match(cmd) {
 		h.n.Add(1)
 	}
+}
+
+// readsCase picks the commands that read a stored case (GET of
+// "...:cases:<n>").
+func readsCase(cmd redis.Cmder) bool {
+	return cmd.Name() == "get" && len(cmd.Args()) >= 2 && strings.Contains(fmt.Sprint(cmd.Args()[1]), ":cases:")
 }
 
 // putCases stores and indexes many cases at once, as Save would leave them.
@@ -94,7 +100,7 @@ func TestFilterMatchingNothingReadsNoCases(t *testing.T) {
 		c.Team = []string{"senior", "standard"}[i%2]
 		c.Assignee = "ana"
 	}))
-	reads := &caseReads{}
+	reads := &commandCounter{match: readsCase}
 	client.AddHook(reads)
 	ctx := context.Background()
 	for _, f := range []Filter{
@@ -134,7 +140,7 @@ func TestBoundedListReturnsAPartialPageWithACursor(t *testing.T) {
 			c.Team = "standard"
 		}
 	}))
-	reads := &caseReads{}
+	reads := &commandCounter{match: readsCase}
 	client.AddHook(reads)
 	f := Filter{Team: "senior", Assignee: "ana", State: fbv1.CaseState_CASE_STATE_OPEN}
 	list, next, err := s.List(context.Background(), f, "", n)

@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,30 +10,6 @@ import (
 
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
-
-// getCounter counts the GET commands sent, alone or in pipelines.
-type getCounter struct{ n atomic.Int64 }
-
-func (g *getCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (g *getCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		g.count(cmd)
-		return next(ctx, cmd)
-	}
-}
-func (g *getCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			g.count(cmd)
-		}
-		return next(ctx, cmds)
-	}
-}
-func (g *getCounter) count(cmd redis.Cmder) {
-	if cmd.Name() == "get" {
-		g.n.Add(1)
-	}
-}
 
 // TestJoinsInOneRoundTripReadTheWatchedKeyOnce joins parts of several
 // mentions together: each answer carries the watched key's value, read
@@ -47,7 +22,7 @@ func TestJoinsInOneRoundTripReadTheWatchedKeyOnce(t *testing.T) {
 	if err := client.Set(ctx, s.Watch, "7", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	gets := &getCounter{}
+	gets := &commandCounter{match: func(cmd redis.Cmder) bool { return cmd.Name() == "get" }}
 	client.AddHook(gets)
 	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	var reqs []JoinRequest
