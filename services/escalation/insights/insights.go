@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,41 +37,6 @@ type Tally struct {
 	keys store.Keys
 	// expiries spares the EXPIRE of a bucket written many times an hour.
 	expiries store.Expiries
-	// tags remembers the hash tags of the series decisions write to.
-	tags seriesTags
-}
-
-// seriesTags maps a series, by its kind and name ("mentions/", brand), to
-// its hash tag. A decision writes to up to six series, each a SHA-256 and
-// a few allocations to tag, and decisions keep writing to the same few
-// brands', tiers' and routes' series.
-type seriesTags struct {
-	mu sync.Mutex
-	m  map[[2]string]string
-}
-
-// maxSeriesTags bounds the tags remembered: past it they are forgotten,
-// all at once, and tagged again as they come.
-const maxSeriesTags = 4096
-
-// tagOf is the hash tag of series kind+name, as key gives it.
-func (t *Tally) tagOf(kind, name string) string {
-	t.tags.mu.Lock()
-	defer t.tags.mu.Unlock()
-	if tag, ok := t.tags.m[[2]string{kind, name}]; ok {
-		return tag
-	}
-	if t.tags.m == nil || len(t.tags.m) >= maxSeriesTags {
-		t.tags.m = make(map[[2]string]string)
-	}
-	tag := store.Tag("insights/" + kind + name)
-	t.tags.m[[2]string{kind, name}] = tag
-	return tag
-}
-
-// seriesKey is key(kind+name, bucket), with the series' tag remembered.
-func (t *Tally) seriesKey(kind, name, bucket string) string {
-	return t.keys.Of(t.tagOf(kind, name), bucket)
 }
 
 // New returns a Tally under keys.
@@ -123,9 +87,9 @@ func (t *Tally) Decision(ctx context.Context, pipe redis.Pipeliner, d *fbv1.Deci
 		brands, inHour := t.brandsKey(), hour(at)
 		pipe.SAdd(ctx, brands, d.Brand)
 		t.expire(ctx, pipe, brands)
-		t.add(ctx, pipe, t.seriesKey("mentions/", d.Brand, inHour), d.MentionId)
+		t.add(ctx, pipe, t.key("mentions/"+d.Brand, inHour), d.MentionId)
 		if d.Complaint {
-			t.add(ctx, pipe, t.seriesKey("complaints/", d.Brand, inHour), d.MentionId)
+			t.add(ctx, pipe, t.key("complaints/"+d.Brand, inHour), d.MentionId)
 		}
 	}
 	shadow := d.Shadow != nil && shadowComparison != ""
@@ -139,9 +103,9 @@ func (t *Tally) Decision(ctx context.Context, pipe redis.Pipeliner, d *fbv1.Deci
 		routes := t.routesOn(onDay)
 		pipe.SAdd(ctx, routes, label)
 		t.expire(ctx, pipe, routes)
-		t.add(ctx, pipe, t.seriesKey("escalations/", label, onDay), d.MentionId)
-		t.add(ctx, pipe, t.seriesKey("authors/", label, onDay), d.AuthorKey)
-		t.add(ctx, pipe, t.seriesKey("authors/", tier, onDay), d.AuthorKey)
+		t.add(ctx, pipe, t.key("escalations/"+label, onDay), d.MentionId)
+		t.add(ctx, pipe, t.key("authors/"+label, onDay), d.AuthorKey)
+		t.add(ctx, pipe, t.key("authors/"+tier, onDay), d.AuthorKey)
 	}
 	if shadow {
 		t.add(ctx, pipe, t.key("shadow/"+d.Shadow.PolicyVersion+"/"+shadowComparison, onDay), d.MentionId)
