@@ -140,7 +140,6 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 	}
 	already, commitErrs := s.store.CommitAll(ctx, reqsC)
 	var events []*fbv1.CaseEvent
-	var encoded [][]byte
 	var parents []trace.SpanContext
 	var published []int
 	for n, k := range planned {
@@ -160,17 +159,13 @@ func (s *Service) joinRound(ctx context.Context, pol *policy.Policy, parts []bat
 		default:
 			s.committed(ctx, dc)
 			events = append(events, dc.events...)
-			for i := range dc.events {
+			for range dc.events {
 				parents = append(parents, bus.SpanOf(p.msg))
-				encoded = append(encoded, nil)
-				if len(reqsC[n].Encoded) == len(dc.events) {
-					encoded[len(encoded)-1] = reqsC[n].Encoded[i]
-				}
 			}
 			published = append(published, p.at)
 		}
 	}
-	if err := s.publishTraced(ctx, events, encoded, parents); err != nil {
+	if err := s.publishTraced(ctx, events, parents); err != nil {
 		for _, at := range published {
 			errs[at] = err
 		}

@@ -286,14 +286,13 @@ func (s *Service) metrics() error {
 // publish sends case events; their ids are deterministic, so publishing
 // them again after a crash is deduplicated by the broker and the notifier.
 func (s *Service) publish(ctx context.Context, events ...*fbv1.CaseEvent) error {
-	return s.publishTraced(ctx, events, nil, nil)
+	return s.publishTraced(ctx, events, nil)
 }
 
 // publishTraced is publish with the send span of events[i] a child of
 // parents[i] where one is given: in a batch, the span of the message that
-// caused the event (see bus.SpanOf). encoded[i], where given, is events[i]
-// as its commit encoded it, published as it is.
-func (s *Service) publishTraced(ctx context.Context, events []*fbv1.CaseEvent, encoded [][]byte, parents []trace.SpanContext) error {
+// caused the event (see bus.SpanOf).
+func (s *Service) publishTraced(ctx context.Context, events []*fbv1.CaseEvent, parents []trace.SpanContext) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -306,9 +305,6 @@ func (s *Service) publishTraced(ctx context.Context, events []*fbv1.CaseEvent, e
 			Type:    bus.CaseEventType(name),
 			Headers: map[string]string{bus.HeaderCaseID: e.Case.GetId(), bus.HeaderMentionID: e.MentionId},
 			Message: e,
-		}
-		if i < len(encoded) && encoded[i] != nil {
-			out[i].Message, out[i].Data = nil, encoded[i]
 		}
 		if i < len(parents) {
 			out[i].Parent = parents[i]

@@ -35,18 +35,16 @@ func (s *Store) JoinAll(ctx context.Context, reqs []JoinRequest, window time.Dur
 // author's case changed, which a decision before it in the batch may have
 // done) is to be made again from a new Join; one whose script did not run
 // (the server lost its script cache) fails too, and commits the same way.
-// Each request's Encoded is set to its events as stored.
 func (s *Store) CommitAll(ctx context.Context, reqs []CommitRequest) (already []bool, errs []error) {
 	calls := make([]call[bool], len(reqs))
 	already, errs = make([]bool, len(reqs)), make([]error, len(reqs))
 	var ok []int
 	for i, r := range reqs {
-		c, encoded, err := s.commitCall(ctx, r, ReplyEffect{})
+		c, err := s.commitCall(ctx, r, ReplyEffect{})
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		reqs[i].Encoded = encoded
 		calls[i] = c
 		ok = append(ok, i)
 	}

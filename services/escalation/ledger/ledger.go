@@ -407,7 +407,7 @@ func (s *Store) CommitReply(ctx context.Context, a Author, j Joined, d *fbv1.Dec
 }
 
 func (s *Store) commit(ctx context.Context, a Author, j Joined, d *fbv1.Decision, c *fbv1.Case, events []*fbv1.CaseEvent, due time.Time, eff ReplyEffect, also []Also) (already bool, err error) {
-	call, _, err := s.commitCall(ctx, CommitRequest{Author: a, Joined: j, Decision: d, Case: c, Events: events, Due: due, Also: also}, eff)
+	call, err := s.commitCall(ctx, CommitRequest{Author: a, Joined: j, Decision: d, Case: c, Events: events, Due: due, Also: also}, eff)
 	if err != nil {
 		return false, err
 	}
@@ -431,49 +431,43 @@ type CommitRequest struct {
 	Events   []*fbv1.CaseEvent
 	Due      time.Time
 	Also     []Also
-	// Encoded is set by CommitAll to Events as it stored them, to publish
-	// them with rather than encode them again.
-	Encoded [][]byte
 }
 
-// commitCall is the call that commits r, and r's events as it stores them
-// (see CommitRequest.Encoded).
-func (s *Store) commitCall(ctx context.Context, r CommitRequest, eff ReplyEffect) (call[bool], [][]byte, error) {
+func (s *Store) commitCall(ctx context.Context, r CommitRequest, eff ReplyEffect) (call[bool], error) {
 	a, j, d, c, events, due, also := r.Author, r.Joined, r.Decision, r.Case, r.Events, r.Due, r.Also
 	dec, err := proto.Marshal(d)
 	if err != nil {
-		return call[bool]{}, nil, fmt.Errorf("encode decision: %w", err)
+		return call[bool]{}, fmt.Errorf("encode decision: %w", err)
 	}
 	late := "0"
 	if j.Late {
 		late = "1"
 	}
 	args := []any{j.version, "", "", dec, s.TTL.Milliseconds(), a.prefix(), timelineCap, late, msOrEmpty(eff.Answer), msOrEmpty(eff.Handoff), max(eff.Keep, s.TTL).Milliseconds()}
-	var caseBytes []byte
 	if c != nil {
 		_, n, err := cases.ParseID(c.Id)
 		if err != nil {
-			return call[bool]{}, nil, err
+			return call[bool]{}, err
 		}
-		if caseBytes, err = proto.Marshal(c); err != nil {
-			return call[bool]{}, nil, fmt.Errorf("encode case %s: %w", c.Id, err)
+		caseBytes, err := proto.Marshal(c)
+		if err != nil {
+			return call[bool]{}, fmt.Errorf("encode case %s: %w", c.Id, err)
 		}
 		args[1], args[2] = strconv.FormatInt(n, 10), caseBytes
 	}
 	args = append(args, len(events))
 	entries := make([]any, 0, len(events))
-	encoded := make([][]byte, 0, len(events))
 	for _, e := range events {
 		StampTrace(ctx, e)
+		b, err := proto.Marshal(e)
+		if err != nil {
+			return call[bool]{}, fmt.Errorf("encode event %s: %w", e.Id, err)
+		}
 		entry, err := timelineEntry(e)
 		if err != nil {
-			return call[bool]{}, nil, err
+			return call[bool]{}, err
 		}
-		b, err := encodeEvent(entry, e, c, caseBytes)
-		if err != nil {
-			return call[bool]{}, nil, fmt.Errorf("encode event %s: %w", e.Id, err)
-		}
-		args, entries, encoded = append(args, b), append(entries, entry), append(encoded, b)
+		args, entries = append(args, b), append(entries, entry)
 	}
 	args = append(args, entries...)
 	var reindexed *redis.Cmd
@@ -518,32 +512,7 @@ func (s *Store) commitCall(ctx context.Context, r CommitRequest, eff ReplyEffect
 			}
 			return false, fmt.Errorf("unexpected answer %q", answer)
 		},
-	}, encoded, nil
-}
-
-// eventCaseField is CaseEvent's case field.
-var eventCaseField = (&fbv1.CaseEvent{}).ProtoReflect().Descriptor().Fields().ByName("case").Number()
-
-// encodeEvent is e encoded from its timeline entry (e without its case) and
-// its case: c's bytes, encoded for the commit already, when e carries c.
-// A decision's case is most of its events' bytes; encoding it once for
-// the case, its events and their publishing, not three times, is most of
-// a commit's encoding. The case comes last rather than in field order,
-// which decodes the same.
-func encodeEvent(entry []byte, e *fbv1.CaseEvent, c *fbv1.Case, caseBytes []byte) ([]byte, error) {
-	if e.Case == nil {
-		return entry, nil
-	}
-	if e.Case != c || caseBytes == nil {
-		var err error
-		if caseBytes, err = proto.Marshal(e.Case); err != nil {
-			return nil, err
-		}
-	}
-	b := make([]byte, 0, len(entry)+protowire.SizeTag(eventCaseField)+protowire.SizeBytes(len(caseBytes)))
-	b = append(b, entry...)
-	b = protowire.AppendTag(b, eventCaseField, protowire.BytesType)
-	return protowire.AppendBytes(b, caseBytes), nil
+	}, nil
 }
 
 func msOrEmpty(t time.Time) string {
