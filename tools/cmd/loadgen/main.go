@@ -100,7 +100,7 @@ func bench(ctx context.Context, o options) (*load.Summary, error) {
 		return nil, err
 	}
 	if o.redisURL == "own" && o.ingestURL == "" {
-		url, stop, err := load.OwnRedis(ctx)
+		url, stop, err := load.OwnRedis()
 		if err != nil {
 			return nil, err
 		}
