@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
@@ -36,7 +40,7 @@ func TestRedriveAfterRedisLostEverything(t *testing.T) {
 		}
 		return out
 	}
-	st, _, forget := startFirebreakOnRedis(t, map[string][]string{
+	st, srv, forget := startFirebreakOnRedis(t, map[string][]string{
 		"reach":    {"--brand-followers=acme=203000"},
 		"notifier": {"--webhook-url=" + hook.URL},
 	})
@@ -53,6 +57,19 @@ func TestRedriveAfterRedisLostEverything(t *testing.T) {
 	}
 	if !testkit.Within(testkit.Deadline, func() bool { return len(paged()) == 2 }) {
 		t.Fatalf("pages %v, want both cases paged", paged())
+	}
+	// A page reaches the receiver before the notifier records it; its
+	// notifications.delivered event comes after the record, so both events
+	// on the stream mean both marks were written before Redis loses them.
+	js, err := jetstream.New(bustest.Conn(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !testkit.Within(testkit.Deadline, func() bool {
+		stream, err := js.Stream(context.Background(), bus.Names{Prefix: bustest.Prefix}.Stream(bus.NounNotifications))
+		return err == nil && stream.CachedInfo().State.Msgs >= 2
+	}) {
+		t.Fatal("the two pages' notifications.delivered events never came")
 	}
 	t.Setenv("FIREBREAK_TOKEN", st.Token)
 	cli := func(args ...string) (string, int) {
