@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -202,7 +201,7 @@ func compile(env *cel.Env, src string) (*program, error) {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
 	return &program{source: src, prg: prg, needsComplaint: conjoins(ast.NativeRep().Expr(), varComplaint), loops: loops(ast.NativeRep().Expr()),
-		scoreOnly: readsOnly(ast.NativeRep().Expr(), varScore),
+		scoreOnly: readsOnly(env, ast.NativeRep().Expr(), varScore),
 		expr:      ast.NativeRep().Expr(), info: ast.NativeRep().SourceInfo()}, nil
 }
 
@@ -215,16 +214,20 @@ func loops(e celast.Expr) bool {
 	return found
 }
 
-// inputVars are the variables an expression can read.
-var inputVars = []string{varMention, varScore, varReach, varHistory, varReply, varComplaint, varEscalated, varAuthor, varSurge}
-
-// readsOnly reports whether the only variable e reads is name. It looks at
-// names, not at what they resolve to: a comprehension's own variable named
-// like an input counts as reading it, which only errs on the safe side.
-func readsOnly(e celast.Expr, name string) bool {
+// readsOnly reports whether the only variable e reads is name, among the
+// variables env declares: asked of the environment, not of a list kept
+// by hand, so a variable added to newEnv is counted without anyone having
+// to remember this. It looks at names, not at what they resolve to: a
+// comprehension's own variable named like an input counts as reading it,
+// which only errs on the safe side.
+func readsOnly(env *cel.Env, e celast.Expr, name string) bool {
+	inputs := make(map[string]bool)
+	for _, v := range env.Variables() {
+		inputs[v.Name()] = v.Value() == nil // not an enum constant
+	}
 	only := true
 	celast.PreOrderVisit(e, celast.NewExprVisitor(func(e celast.Expr) {
-		if e.Kind() == celast.IdentKind && e.AsIdent() != name && slices.Contains(inputVars, e.AsIdent()) {
+		if e.Kind() == celast.IdentKind && e.AsIdent() != name && inputs[e.AsIdent()] {
 			only = false
 		}
 	}))

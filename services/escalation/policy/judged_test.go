@@ -86,3 +86,32 @@ func TestDecisionTakesTheJudgementOnlyForAScoreOnlyComplaint(t *testing.T) {
 		}
 	}
 }
+
+// Every variable the environment declares, not only those there were when
+// readsOnly was written, makes an expression more than the score's.
+func TestEveryDeclaredVariableCountsAsAnInput(t *testing.T) {
+	env, err := newEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars []string
+	for _, v := range env.Variables() {
+		if v.Value() == nil { // enum constants are declared as valued variables
+			vars = append(vars, v.Name())
+		}
+	}
+	if len(vars) < 9 {
+		t.Fatalf("the environment declares %d variables %v; want the 9 policies read", len(vars), vars)
+	}
+	for _, name := range vars {
+		src := "score.complaint > 0.5 && " + name + " == " + name
+		ast, iss := env.Compile(src)
+		if iss.Err() != nil {
+			t.Fatalf("%s: %v", src, iss.Err())
+		}
+		want := name == varScore
+		if got := readsOnly(env, ast.NativeRep().Expr(), varScore); got != want {
+			t.Errorf("%s: reads only the score %v, want %v", src, got, want)
+		}
+	}
+}
