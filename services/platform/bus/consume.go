@@ -416,9 +416,7 @@ func handleBatch(batch []pulled) {
 	errs := c.safeBatch(ctx, msgs)
 	var settled sync.WaitGroup
 	for i, p := range batch {
-		settled.Add(1)
-		go func() {
-			defer settled.Done()
+		settle := func() {
 			owner := p.owner
 			outcome := owner.settle(ctx, p.msg, errs[i])
 			attrs := metric.WithAttributes(attribute.String("consumer", Durable(owner.cfg.Service, owner.cfg.Purpose)), attribute.String("outcome", outcome))
@@ -430,7 +428,15 @@ func handleBatch(batch []pulled) {
 				}
 				spans[i].End()
 			}
-		}()
+		}
+		if errs[i] == nil {
+			settle() // an ack does not wait
+			continue
+		}
+		// A failure may wait (a dead letter's publish, the outage check):
+		// failures settle side by side.
+		settled.Add(1)
+		go func() { defer settled.Done(); settle() }()
 	}
 	settled.Wait()
 }
@@ -608,13 +614,13 @@ func (c *Consumer) safeHandle(ctx context.Context, msg jetstream.Msg) (err error
 // settle acks, naks or dead-letters msg according to err.
 func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) string {
 	if err == nil {
-		// The ack gets its own short bound: when a NATS node dies an ack
-		// can hang, holding an in-flight slot while the message is
-		// redelivered anyway.
-		ackCtx, cancel := context.WithTimeout(ctx, ackTimeout)
-		defer cancel()
-		if ackErr := msg.DoubleAck(ackCtx); ackErr != nil {
-			// The work is done and idempotent; a redelivery will find it done.
+		// A plain ack, not a double one: waiting for JetStream to confirm
+		// it would cost a reply from the broker per message (five per
+		// mention) and hold the slot meanwhile, for nothing the handler
+		// could act on. A lost ack (a node dying) has the message
+		// redelivered after AckWait, to work that finds it done: handlers
+		// are idempotent, as any redelivery needs (DESIGN.md).
+		if ackErr := msg.Ack(); ackErr != nil {
 			c.log.WarnContext(ctx, "ack failed; message will be redelivered", "subject", msg.Subject(), "err", ackErr)
 			c.failed()
 		}
@@ -712,7 +718,8 @@ const (
 	pullHeartbeat = 2 * time.Second
 )
 
-// ackTimeout bounds waiting for JetStream to confirm an ack.
+// ackTimeout bounds a short request to JetStream (re-creating a consumer)
+// or a readiness check made while settling a message.
 const ackTimeout = 5 * time.Second
 
 // keepAlive tells JetStream every interval that msg is still being worked
