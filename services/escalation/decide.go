@@ -15,6 +15,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/escalation/policy"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/redrive"
 )
 
 // maxConflicts bounds retries when concurrent decisions about one author
@@ -214,11 +215,18 @@ func (s *Service) committed(ctx context.Context, dc decided) {
 	}
 }
 
-// republish sends a decided mention's events again when its message is a
-// redelivery: the decision was stored, but the process may have died before
-// the events were published.
+// republish sends a decided mention's events again: the decision was
+// stored, but the events may never have gone out (the process died, or the
+// publish failed, before the ack). Every delivery from the bus that finds
+// its mention decided does so, a first delivery too: a consumer whose
+// leader died delivers again, as a first delivery, a message that may have
+// failed (make chaos with 2 partitions, the leader kills: 19 escalations'
+// events were never published while first deliveries skipped this). The
+// events keep their ids: the stream's duplicate window and every
+// consumer's idempotency absorb the repeat. Only a redrive's offer, whose
+// message was acked after its events went out, publishes nothing again.
 func (s *Service) republish(ctx context.Context, msg jetstream.Msg, stored [][]byte) error {
-	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered <= 1 {
+	if redrive.Offered(msg) {
 		return nil
 	}
 	events := make([]*fbv1.CaseEvent, 0, len(stored))

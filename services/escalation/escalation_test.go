@@ -425,6 +425,39 @@ func TestResolvedCaseStopsItsChain(t *testing.T) {
 	}
 }
 
+// A consumer whose leader dies can deliver again, as first deliveries,
+// messages it had handed out. A decision whose events never reached the
+// stream must get them out then too: make chaos with 2 partitions lost 19
+// escalations' events when first deliveries skipped the republish. Here
+// the events are lost with their stream and the consumer's state deleted,
+// so the consumer the service re-creates hands both parts out afresh.
+func TestEventsLostBeforePublishGoOutOnAFirstDeliveryToo(t *testing.T) {
+	r := newTimedRig(t)
+	ctx := context.Background()
+	m := mention("x:forgotten", "lost", 500_000, time.Now())
+	r.send(scored(m, 0.9), 1)
+	r.send(reached(m, fbv1.Tier_TIER_RIVAL), 1)
+	r.opened("x:forgotten")
+	// A fresh stream: no events, and no memory of their ids.
+	name := r.bus.Names.Stream(bus.NounCases)
+	cases, err := r.bus.JS.Stream(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.bus.JS.DeleteStream(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.bus.JS.CreateStream(ctx, cases.CachedInfo().Config); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.bus.JS.DeleteConsumer(ctx, r.bus.Names.MentionStream(0), bus.Durable("escalation", "join")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitEvents("the opened event again after the consumer lost its state", func(evs []*fbv1.CaseEvent) bool {
+		return count(evs, fbv1.CaseEventType_CASE_EVENT_TYPE_OPENED) == 1
+	})
+}
+
 func TestEventsLostBeforePublishAreRepublishedOnRedelivery(t *testing.T) {
 	r := newTimedRig(t)
 	ctx := context.Background()

@@ -213,6 +213,16 @@ type message struct {
 
 var _ jetstream.Msg = message{}
 
+// Offered reports whether msg is a stored message a redrive handed over:
+// its outputs, if the work is found done, were published before it was
+// first acked, so they are not published again. A message from a
+// consumer cannot say that (a consumer whose leader died delivers again,
+// as a first delivery, a message that may have failed).
+func Offered(msg jetstream.Msg) bool {
+	_, ok := msg.(message)
+	return ok
+}
+
 func (m message) Metadata() (*jetstream.MsgMetadata, error) {
 	return &jetstream.MsgMetadata{
 		Sequence: jetstream.SequencePair{Stream: m.raw.Sequence}, NumDelivered: 1, Stream: m.stream, Timestamp: m.raw.Time,
