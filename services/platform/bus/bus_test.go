@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -539,4 +542,68 @@ func TestBatchSettlesEachMessageByItsOwnOutcome(t *testing.T) {
 	if handled["flaky"] != 1 || flaky != 2 {
 		t.Errorf("flaky handled %d times in %d tries, want once after one retry", handled["flaky"], flaky)
 	}
+}
+
+// Every settled message is counted by consumer and outcome, whether it
+// came alone or in a batch.
+func TestSettledMessagesAreCountedByOutcome(t *testing.T) {
+	r := newRig(t)
+	tel := telemetrytest.New(t, "bus")
+	var calls atomic.Int32
+	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, tel, bus.ConsumerConfig{
+		Service: "test", Purpose: "mentions", Stream: r.names.Stream(bus.NounMentions),
+		Subjects: []string{r.names.Scored()}, MaxDeliver: 5, MaxInFlight: 4,
+		AckWait: 5 * time.Second, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+		DeadLetter: r.names.DeadLetter("scorer"),
+		Batch: func(ctx context.Context, msgs []jetstream.Msg) []error {
+			errs := make([]error, len(msgs))
+			for i := range msgs {
+				if calls.Add(1) < 3 {
+					errs[i] = errors.New("redis busy")
+				}
+			}
+			return errs
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	r.publish(t, "m1", "hello")
+	r.acked(t, "mentions")
+	wants := []string{
+		`firebreak_messages_processed_total{consumer="test-mentions",outcome="retry"} 2`,
+		`firebreak_messages_processed_total{consumer="test-mentions",outcome="ack"} 1`,
+		`firebreak_message_handle_duration_seconds_count{consumer="test-mentions",outcome="ack"} 1`,
+	}
+	var body string
+	// The count follows the ack by a moment.
+	counted := testkit.Within(testkit.Deadline, func() bool {
+		rec := httptest.NewRecorder()
+		tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		body = rec.Body.String()
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				return false
+			}
+		}
+		return true
+	})
+	if !counted {
+		t.Fatalf("metrics lack one of %q:\n%s", wants, grepLines(body, "firebreak_message"))
+	}
+}
+
+// grepLines is the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

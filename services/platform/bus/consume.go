@@ -153,6 +153,9 @@ type Consumer struct {
 	tracer      trace.Tracer
 	handled     metric.Int64Counter
 	duration    metric.Float64Histogram
+	// outcomes holds each outcome's metric attributes, made once: an
+	// attribute set is sorted and hashed when made, five times a mention.
+	outcomes map[string]metric.MeasurementOption
 
 	mu       sync.Mutex
 	iter     jetstream.MessagesContext
@@ -193,6 +196,10 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, te
 		tracer: tel.Tracer.Tracer("firebreak/bus"),
 		done:   make(chan struct{}),
 		slots:  make(chan struct{}, cfg.MaxInFlight),
+	}
+	c.outcomes = make(map[string]metric.MeasurementOption)
+	for _, o := range []string{"ack", "retry", "wait", "deadletter"} {
+		c.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", Durable(cfg.Service, cfg.Purpose)), attribute.String("outcome", o)))
 	}
 	if err := c.create(ctx); err != nil {
 		return nil, err
@@ -417,11 +424,7 @@ func handleBatch(batch []pulled) {
 	var settled sync.WaitGroup
 	for i, p := range batch {
 		settle := func() {
-			owner := p.owner
-			outcome := owner.settle(ctx, p.msg, errs[i])
-			attrs := metric.WithAttributes(attribute.String("consumer", Durable(owner.cfg.Service, owner.cfg.Purpose)), attribute.String("outcome", outcome))
-			owner.handled.Add(ctx, 1, attrs)
-			owner.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+			p.owner.record(ctx, p.owner.settle(ctx, p.msg, errs[i]), start)
 			if spans != nil {
 				if errs[i] != nil {
 					_ = failed(spans[i], errs[i])
@@ -593,8 +596,16 @@ func (c *Consumer) handle(msg jetstream.Msg) {
 
 	start := time.Now()
 	err := c.safeHandle(ctx, msg)
-	outcome := c.settle(ctx, msg, err)
-	attrs := metric.WithAttributes(attribute.String("consumer", Durable(c.cfg.Service, c.cfg.Purpose)), attribute.String("outcome", outcome))
+	c.record(ctx, c.settle(ctx, msg, err), start)
+}
+
+// record counts a settled message by its outcome and how long it took
+// since start.
+func (c *Consumer) record(ctx context.Context, outcome string, start time.Time) {
+	attrs, ok := c.outcomes[outcome]
+	if !ok {
+		attrs = metric.WithAttributes(attribute.String("consumer", Durable(c.cfg.Service, c.cfg.Purpose)), attribute.String("outcome", outcome))
+	}
 	c.handled.Add(ctx, 1, attrs)
 	c.duration.Record(ctx, time.Since(start).Seconds(), attrs)
 }
