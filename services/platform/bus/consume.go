@@ -154,7 +154,8 @@ type Consumer struct {
 	handled     metric.Int64Counter
 	duration    metric.Float64Histogram
 	// outcomes holds each outcome's metric attributes, made once: an
-	// attribute set is sorted and hashed when made, five times a mention.
+	// attribute set is sorted and hashed when made, four or five times a
+	// mention.
 	outcomes map[string]metric.MeasurementOption
 
 	mu       sync.Mutex
@@ -626,8 +627,8 @@ func (c *Consumer) safeHandle(ctx context.Context, msg jetstream.Msg) (err error
 func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) string {
 	if err == nil {
 		// A plain ack, not a double one: waiting for JetStream to confirm
-		// it would cost a reply from the broker per message (five per
-		// mention) and hold the slot meanwhile, for nothing the handler
+		// it would cost a reply from the broker per message (four or five
+		// a mention) and hold the slot meanwhile, for nothing the handler
 		// could act on. A lost ack (a node dying) has the message
 		// redelivered after AckWait, to work that finds it done: handlers
 		// are idempotent, as any redelivery needs (DESIGN.md).
