@@ -424,7 +424,9 @@ func handleBatch(batch []pulled) {
 	errs := c.safeBatch(ctx, msgs)
 	var settled sync.WaitGroup
 	for i, p := range batch {
-		settle := func() {
+		settled.Add(1)
+		go func() {
+			defer settled.Done()
 			p.owner.record(ctx, p.owner.settle(ctx, p.msg, errs[i]), start)
 			if spans != nil {
 				if errs[i] != nil {
@@ -432,15 +434,7 @@ func handleBatch(batch []pulled) {
 				}
 				spans[i].End()
 			}
-		}
-		if errs[i] == nil {
-			settle() // an ack does not wait
-			continue
-		}
-		// A failure may wait (a dead letter's publish, the outage check):
-		// failures settle side by side.
-		settled.Add(1)
-		go func() { defer settled.Done(); settle() }()
+		}()
 	}
 	settled.Wait()
 }
@@ -626,13 +620,19 @@ func (c *Consumer) safeHandle(ctx context.Context, msg jetstream.Msg) (err error
 // settle acks, naks or dead-letters msg according to err.
 func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) string {
 	if err == nil {
-		// A plain ack, not a double one: waiting for JetStream to confirm
-		// it would cost a reply from the broker per message (four or five
-		// a mention) and hold the slot meanwhile, for nothing the handler
-		// could act on. A lost ack (a node dying) has the message
-		// redelivered after AckWait, to work that finds it done: handlers
-		// are idempotent, as any redelivery needs (DESIGN.md).
-		if ackErr := msg.Ack(); ackErr != nil {
+		// A double ack, whose confirmation is awaited: an ack that fails
+		// or times out (a stream or consumer leader dying) marks the
+		// consumer failing, the signal escalation's join waits on before
+		// deciding a mention without a late part (holdJoin). A plain ack
+		// would save the broker's reply, but make chaos then decided a
+		// mention on its join timeout during the leader kills, its join
+		// consumer having seen nothing fail. The ack gets its own short
+		// bound: when a NATS node dies an ack can hang, holding an
+		// in-flight slot while the message is redelivered anyway.
+		ackCtx, cancel := context.WithTimeout(ctx, ackTimeout)
+		defer cancel()
+		if ackErr := msg.DoubleAck(ackCtx); ackErr != nil {
+			// The work is done and idempotent; a redelivery will find it done.
 			c.log.WarnContext(ctx, "ack failed; message will be redelivered", "subject", msg.Subject(), "err", ackErr)
 			c.failed()
 		}
@@ -730,8 +730,8 @@ const (
 	pullHeartbeat = 2 * time.Second
 )
 
-// ackTimeout bounds a short request to JetStream (re-creating a consumer)
-// or a readiness check made while settling a message.
+// ackTimeout bounds waiting for JetStream to confirm an ack, and other
+// short requests (re-creating a consumer, the outage check).
 const ackTimeout = 5 * time.Second
 
 // keepAlive tells JetStream every interval that msg is still being worked
