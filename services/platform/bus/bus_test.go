@@ -18,6 +18,7 @@ import (
 
 	"github.com/firebreak/firebreak/services/platform/bus"
 	"github.com/firebreak/firebreak/services/platform/bus/bustest"
+	"github.com/firebreak/firebreak/services/platform/telemetry"
 	"github.com/firebreak/firebreak/services/platform/telemetry/telemetrytest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
 )
@@ -55,6 +56,12 @@ func (r rig) consume(t *testing.T, h bus.Handler) *bus.Consumer {
 // consumeWith is consume with the configuration changed by configure.
 func (r rig) consumeWith(t testing.TB, h bus.Handler, configure func(*bus.ConsumerConfig)) *bus.Consumer {
 	t.Helper()
+	return r.consumeOn(t, telemetrytest.New(t, "bus"), h, configure)
+}
+
+// consumeOn is consumeWith reporting to tel.
+func (r rig) consumeOn(t testing.TB, tel *telemetry.Telemetry, h bus.Handler, configure func(*bus.ConsumerConfig)) *bus.Consumer {
+	t.Helper()
 	cfg := bus.ConsumerConfig{
 		Service: "test", Purpose: "mentions", Stream: r.names.Stream(bus.NounMentions),
 		Subjects: []string{r.names.Scored()}, MaxDeliver: 3, MaxInFlight: 4,
@@ -62,7 +69,7 @@ func (r rig) consumeWith(t testing.TB, h bus.Handler, configure func(*bus.Consum
 		DeadLetter: r.names.DeadLetter("scorer"), Handler: h,
 	}
 	configure(&cfg)
-	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, telemetrytest.New(t, "bus"), cfg)
+	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, tel, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,12 +557,9 @@ func TestSettledMessagesAreCountedByOutcome(t *testing.T) {
 	r := newRig(t)
 	tel := telemetrytest.New(t, "bus")
 	var calls atomic.Int32
-	c, err := bus.NewConsumer(context.Background(), r.js, r.pub, tel, bus.ConsumerConfig{
-		Service: "test", Purpose: "mentions", Stream: r.names.Stream(bus.NounMentions),
-		Subjects: []string{r.names.Scored()}, MaxDeliver: 5, MaxInFlight: 4,
-		AckWait: 5 * time.Second, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
-		DeadLetter: r.names.DeadLetter("scorer"),
-		Batch: func(ctx context.Context, msgs []jetstream.Msg) []error {
+	r.consumeOn(t, tel, nil, func(cfg *bus.ConsumerConfig) {
+		cfg.MaxDeliver = 5
+		cfg.Batch = func(ctx context.Context, msgs []jetstream.Msg) []error {
 			errs := make([]error, len(msgs))
 			for i := range msgs {
 				if calls.Add(1) < 3 {
@@ -563,15 +567,8 @@ func TestSettledMessagesAreCountedByOutcome(t *testing.T) {
 				}
 			}
 			return errs
-		},
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
 	r.publish(t, "m1", "hello")
 	r.acked(t, "mentions")
 	wants := []string{
