@@ -269,13 +269,7 @@ func TestCaseMovesIndexWhenItsTeamChanges(t *testing.T) {
 }
 
 func TestCaseIndexesWorkOnRedisCluster(t *testing.T) {
-	cluster := storetest.StartCluster(t)
-	client, err := store.Open(context.Background(), store.Options{URL: "redis://", Addrs: cluster.Addrs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := store.Keys{Prefix: storetest.Prefix(t)}
-	t.Cleanup(func() { storetest.Clean(t, client, keys.Prefix); _ = client.Close() })
+	client, keys := onCluster(t)
 	checkCaseMovesIndexWhenItsTeamChanges(t, client, keys)
 
 	s := New(client, keys, time.Hour, time.Hour)
