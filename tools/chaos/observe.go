@@ -29,9 +29,25 @@ func (s *Suite) Decided(ctx context.Context, runs []PhaseRun, wait time.Duration
 }
 
 // Observe reads the streams, the dead letters and the sink's pages into
-// what the checker needs beside the decisions.
+// what the checker needs beside the decisions. The pages come last, once
+// the pipeline has settled again: an event read from the stream may have
+// fired a moment before (a chain timer late after a fault), and its page
+// is owed only once the notifier has had it. Pages read first would miss
+// it and count it unpaged though the notifier delivered it.
 func (s *Suite) Observe(ctx context.Context) (Observed, error) {
-	ob := Observed{Scored: map[string]bool{}, Reached: map[string]bool{}, Pages: s.sink.Pages()}
+	ob := Observed{Scored: map[string]bool{}, Reached: map[string]bool{}}
+	if err := s.readStreams(ctx, &ob); err != nil {
+		return ob, err
+	}
+	took, err := s.Settle(ctx)
+	s.logf("pipeline settled again in %s after reading the streams (%v)", took.Round(time.Millisecond), err)
+	ob.Pages = s.sink.Pages()
+	return ob, nil
+}
+
+// readStreams reads the mention, cases and notifications streams and the
+// dead letters into ob.
+func (s *Suite) readStreams(ctx context.Context, ob *Observed) error {
 	scored, reached := s.names.Scored(), s.names.Reached()
 	for _, stream := range s.names.MentionStreams() {
 		err := s.eachIn(ctx, stream, func(msg jetstream.Msg) {
@@ -43,7 +59,7 @@ func (s *Suite) Observe(ctx context.Context) (Observed, error) {
 			}
 		})
 		if err != nil {
-			return ob, err
+			return err
 		}
 	}
 	seen := map[string]bool{}
@@ -56,7 +72,7 @@ func (s *Suite) Observe(ctx context.Context) (Observed, error) {
 		ob.Events = append(ob.Events, eventOf(&e))
 	})
 	if err != nil {
-		return ob, err
+		return err
 	}
 	err = s.each(ctx, bus.NounNotifications, func(msg jetstream.Msg) {
 		var d fbv1.Delivery
@@ -66,9 +82,9 @@ func (s *Suite) Observe(ctx context.Context) (Observed, error) {
 		}
 	})
 	if err != nil {
-		return ob, err
+		return err
 	}
-	err = s.eachDeadLetter(ctx, func(msg jetstream.Msg) {
+	return s.eachDeadLetter(ctx, func(msg jetstream.Msg) {
 		h := msg.Headers()
 		d := DeadLetter{Reason: h.Get(bus.HeaderDeadReason), Subject: h.Get(bus.HeaderDeadSubject), MentionID: h.Get(bus.HeaderMentionID)}
 		if meta, err := msg.Metadata(); err == nil {
@@ -79,7 +95,6 @@ func (s *Suite) Observe(ctx context.Context) (Observed, error) {
 		}
 		ob.DeadLetters = append(ob.DeadLetters, d)
 	})
-	return ob, err
 }
 
 func eventOf(e *fbv1.CaseEvent) Event {
