@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -119,60 +118,51 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 }
 
 func (s *Service) handle(ctx context.Context, msg jetstream.Msg) error {
-	ev, err := s.reached(ctx, msg)
-	if err != nil || ev == nil {
-		return err
-	}
-	_, err = s.d.Publisher.Publish(ctx, *ev)
-	return err
+	return s.handleBatch(ctx, []jetstream.Msg{msg})[0]
 }
 
-// handleBatch assesses a batch of mentions side by side (each lookup is
-// its own Redis work) and publishes their reaches together, the broker's
-// acks awaited at once. A mention is acked only once its reach is stored.
+// handleBatch assesses a batch of mentions with one Redis round trip for
+// their reads (resolveAll) and publishes their reaches together, the
+// broker's acks awaited at once. A mention is acked only once its reach
+// is stored.
 func (s *Service) handleBatch(ctx context.Context, msgs []jetstream.Msg) []error {
 	errs := make([]error, len(msgs))
-	found := make([]*bus.Event, len(msgs))
-	var wg sync.WaitGroup
-	for i, msg := range msgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			found[i], errs[i] = s.reached(bus.MessageContext(ctx, msg), msg)
-		}()
-	}
-	wg.Wait()
-	events := make([]bus.Event, 0, len(msgs))
+	ms := make([]*fbv1.Mention, 0, len(msgs))
 	at := make([]int, 0, len(msgs))
-	for i, ev := range found {
-		if ev != nil && errs[i] == nil {
-			ev.Parent = bus.SpanOf(msgs[i])
-			events, at = append(events, *ev), append(at, i)
+	for i, msg := range msgs {
+		m := &fbv1.Mention{}
+		if errs[i] = bus.Decode(msg, m); errs[i] != nil || m.BrandReply {
+			// The brand's own reach is not in question; escalation
+			// handles brand replies from the scored stream alone.
+			continue
 		}
+		ms, at = append(ms, m), append(at, i)
+	}
+	if len(ms) == 0 {
+		return errs
+	}
+	known, failed := s.resolver.resolveAll(ctx, ms)
+	events := make([]bus.Event, 0, len(ms))
+	sent := make([]int, 0, len(ms))
+	for j, m := range ms {
+		i := at[j]
+		if errs[i] = failed[j]; errs[i] != nil {
+			continue
+		}
+		ev := s.reached(msgs[i], m, known[j])
+		ev.Parent = bus.SpanOf(msgs[i])
+		events, sent = append(events, ev), append(sent, i)
 	}
 	if _, err := s.d.Publisher.Publish(ctx, events...); err != nil {
-		for _, i := range at {
+		for _, i := range sent {
 			errs[i] = err
 		}
 	}
 	return errs
 }
 
-// reached is the reach event of a mention; nil for a brand reply.
-func (s *Service) reached(ctx context.Context, msg jetstream.Msg) (*bus.Event, error) {
-	var m fbv1.Mention
-	if err := bus.Decode(msg, &m); err != nil {
-		return nil, err
-	}
-	if m.BrandReply {
-		// The brand's own reach is not in question; escalation handles
-		// brand replies from the scored stream alone.
-		return nil, nil
-	}
-	known, err := s.resolver.resolve(ctx, &m)
-	if err != nil {
-		return nil, err
-	}
+// reached is the reach event of mention m, pulled as msg.
+func (s *Service) reached(msg jetstream.Msg, m *fbv1.Mention, known resolved) bus.Event {
 	r := s.assess(m.Platform, m.Author.GetId(), known)
 	r.MentionId = m.Id
 	ev := bus.Event{
@@ -180,7 +170,7 @@ func (s *Service) reached(ctx context.Context, msg jetstream.Msg) (*bus.Event, e
 		MsgID:   bus.MsgID(m.Id, bus.EventReached),
 		Type:    bus.TypeMentionReached,
 		Headers: map[string]string{bus.HeaderMentionID: m.Id},
-		Message: &fbv1.ReachedMention{Mention: &m, Reach: r},
+		Message: &fbv1.ReachedMention{Mention: m, Reach: r},
 	}
 	if strings.HasPrefix(msg.Subject(), strings.TrimSuffix(s.d.Names.UpdatedAll(), ">")) {
 		// An engagement update: the post's reach measured again, for
@@ -190,7 +180,7 @@ func (s *Service) reached(ctx context.Context, msg jetstream.Msg) (*bus.Event, e
 		ev.Subject, ev.Type = s.d.Names.InPartitionOf(s.d.Names.Spread(), msg.Subject()), "mention.spread"
 		ev.MsgID = bus.MsgID(m.Id, fmt.Sprintf("spread:%d.%d.%d.%d", c.GetReposts(), c.GetLikes(), c.GetReplies(), c.GetQuotes()))
 	}
-	return &ev, nil
+	return ev
 }
 
 func (s *Service) assess(p fbv1.Platform, authorID string, k resolved) *fbv1.Reach {

@@ -156,41 +156,106 @@ func (r *resolver) brandKey(brand string, p fbv1.Platform) string {
 	return r.keys.Global("brand", brand, p.String(), "profile")
 }
 
-// resolve costs one Redis round trip (a pipeline of the author's profile,
-// the brand's, and the post's velocity), plus one write when something new
-// was learned.
+// resolve is resolveAll for one mention.
 func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, error) {
+	out, errs := r.resolveAll(ctx, []*fbv1.Mention{m})
+	return out[0], errs[0]
+}
+
+// reads are one mention's queued Redis reads: the author's profile, the
+// brand's, and the post's velocity and spread when it carries metrics.
+type reads struct {
+	author, brand *redis.MapStringStringCmd
+	vel, spread   *redis.Cmd
+}
+
+func (r *resolver) queue(ctx context.Context, pipe redis.Pipeliner, m *fbv1.Mention) reads {
+	rd := reads{
+		author: pipe.HGetAll(ctx, r.authorKey(m.Platform, m.GetAuthor().GetId())),
+		brand:  pipe.HGetAll(ctx, r.brandKey(m.Brand, m.Platform)),
+	}
+	if m.Metrics != nil {
+		rd.vel, rd.spread = r.velocityCmd(ctx, pipe, m), r.spreadCmd(ctx, pipe, m)
+	}
+	return rd
+}
+
+// failed is the first error among rd's commands; redis.Nil is none.
+func (rd reads) failed() error {
+	cmds := []redis.Cmder{rd.author, rd.brand}
+	if rd.vel != nil {
+		cmds = append(cmds, rd.vel, rd.spread)
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+	}
+	return nil
+}
+
+// cacheWrite is a follower count learned while resolving, to cache.
+type cacheWrite struct {
+	key string
+	p   profile.Profile
+}
+
+// resolveAll resolves a batch of mentions with one Redis round trip for
+// all their reads (a pipeline of each one's author profile, brand profile
+// and post velocity) and one for the counts they taught, whatever the
+// batch's size. Mentions waiting on a platform lookup wait side by side.
+// Each mention gets its own result or error.
+func (r *resolver) resolveAll(ctx context.Context, ms []*fbv1.Mention) ([]resolved, []error) {
+	out, errs := make([]resolved, len(ms)), make([]error, len(ms))
+	pipe := r.redis.Pipeline()
+	rds := make([]reads, len(ms))
+	for i, m := range ms {
+		rds[i] = r.queue(ctx, pipe, m)
+	}
+	_, _ = pipe.Exec(ctx) // each mention's commands carry their own errors
+	writes := make([]*cacheWrite, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		if err := rds[i].failed(); err != nil {
+			errs[i] = fmt.Errorf("read reach state of %s: %w", m.Id, err)
+			continue
+		}
+		cached, hasCache := decode(rds[i].author.Val())
+		if r.providers[m.Platform] != nil && !hasCache {
+			// A platform lookup blocks up to its timeout: not in turn.
+			wg.Go(func() { out[i], writes[i], errs[i] = r.settle(ctx, m, rds[i], cached, hasCache) })
+			continue
+		}
+		out[i], writes[i], errs[i] = r.settle(ctx, m, rds[i], cached, hasCache)
+	}
+	wg.Wait()
+	r.cache(ctx, writes)
+	return out, errs
+}
+
+// settle decides what is known of m from its reads (and a platform
+// lookup when nothing is cached), and what count to cache, if any.
+func (r *resolver) settle(ctx context.Context, m *fbv1.Mention, rd reads, cached cachedProfile, hasCache bool) (resolved, *cacheWrite, error) {
 	author, platform := m.GetAuthor(), m.Platform
 	akey := r.authorKey(platform, author.GetId())
-	pipe := r.redis.Pipeline()
-	authorCmd := pipe.HGetAll(ctx, akey)
-	brandCmd := pipe.HGetAll(ctx, r.brandKey(m.Brand, platform))
-	var velCmd, spreadCmd *redis.Cmd
-	if m.Metrics != nil {
-		velCmd = r.velocityCmd(ctx, pipe, m)
-		spreadCmd = r.spreadCmd(ctx, pipe, m)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return resolved{}, fmt.Errorf("read reach state of %s: %w", m.Id, err)
-	}
 	out := resolved{brandFollowers: r.fallback[m.Brand]}
-	if b, ok := decode(brandCmd.Val()); ok {
+	if b, ok := decode(rd.brand.Val()); ok {
 		out.brandFollowers = b.Followers
 	}
-	if velCmd != nil {
-		v, err := velocityResult(velCmd)
+	if rd.vel != nil {
+		v, err := velocityResult(rd.vel)
 		if err != nil {
-			return resolved{}, fmt.Errorf("engagement velocity of %s: %w", m.Id, err)
+			return resolved{}, nil, fmt.Errorf("engagement velocity of %s: %w", m.Id, err)
 		}
 		out.velocity = v
-		if out.reshares, err = spreadCmd.Int64(); err != nil {
-			return resolved{}, fmt.Errorf("reshares of %s in the last hour: %w", m.Id, err)
+		if out.reshares, err = rd.spread.Int64(); err != nil {
+			return resolved{}, nil, fmt.Errorf("reshares of %s in the last hour: %w", m.Id, err)
 		}
 	}
-	cached, hasCache := decode(authorCmd.Val())
 	fresh := hasCache && r.clock.Now().Sub(cached.at) < r.l.ProfileTTL
 	provider := r.providers[platform]
 	fromMention := profile.Profile{Followers: author.GetFollowers(), Verified: author.GetVerified()}
+	var write *cacheWrite
 	switch {
 	case fresh:
 		out.followers, out.verified, out.source = cached.Followers, cached.Verified, "cache"
@@ -208,7 +273,7 @@ func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, erro
 			out.notes = append(out.notes, fmt.Sprintf("platform reported %s followers, implausible beside the mention's %s; kept the mention's", wording.Thousands(p.Followers), wording.Thousands(fromMention.Followers)))
 		default:
 			out.followers, out.verified, out.source = p.Followers, p.Verified, "platform"
-			r.store(ctx, akey, p)
+			write = &cacheWrite{akey, p}
 		}
 	case hasCache && !profile.Plausible(cached.Followers, fromMention.Followers):
 		out.followers, out.verified, out.source = cached.Followers, cached.Verified, "cache"
@@ -216,10 +281,10 @@ func (r *resolver) resolve(ctx context.Context, m *fbv1.Mention) (resolved, erro
 	default:
 		out.followers, out.verified, out.source = fromMention.Followers, fromMention.Verified, "mention"
 		if !hasCache || cached.Followers != fromMention.Followers {
-			r.store(ctx, akey, fromMention)
+			write = &cacheWrite{akey, fromMention}
 		}
 	}
-	return out, nil
+	return out, write, nil
 }
 
 // lookup asks the platform once for all concurrent asks of one author.
@@ -272,12 +337,26 @@ func (r *resolver) refreshLater(p fbv1.Platform, id, key string, known profile.P
 }
 
 func (r *resolver) store(ctx context.Context, key string, p profile.Profile) {
-	err := r.redis.HSet(ctx, key, "f", p.Followers, "v", boolInt(p.Verified), "at", r.clock.Now().UnixMilli()).Err()
-	if err == nil {
-		err = r.redis.Expire(ctx, key, r.l.ProfileKeep).Err()
+	r.cache(ctx, []*cacheWrite{{key, p}})
+}
+
+// cache writes the counts learned, in one round trip; a count not cached
+// is looked up or taken from a mention again next time.
+func (r *resolver) cache(ctx context.Context, writes []*cacheWrite) {
+	pipe := r.redis.Pipeline()
+	for _, w := range writes {
+		if w == nil {
+			continue
+		}
+		pipe.HSet(ctx, w.key, "f", w.p.Followers, "v", boolInt(w.p.Verified), "at", r.clock.Now().UnixMilli())
+		pipe.Expire(ctx, w.key, r.l.ProfileKeep)
 	}
-	if err != nil {
-		r.log.Warn("could not cache a follower count", "key", key, "err", err)
+	n := pipe.Len() / 2
+	if n == 0 {
+		return
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		r.log.Warn("could not cache follower counts", "counts", n, "err", err)
 	}
 }
 
