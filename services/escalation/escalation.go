@@ -203,6 +203,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		Service: "escalation", Purpose: "join", Subjects: []string{d.Names.Scored(), d.Names.Reached(), d.Names.Spread()},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
 		DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Batch: s.handleBatch,
+		OnFailure: d.Trouble.Note,
 	})
 	if err != nil {
 		return nil, err
@@ -212,6 +213,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		Service: "escalation", Purpose: "commands",
 		Stream: d.Names.Stream(bus.NounCommands), Subjects: []string{d.Names.CaseCommands()},
 		MaxInFlight: 8, DeadLetter: d.Names.DeadLetter("escalation"), Ready: d.Ready, Handler: s.handleCommand,
+		OnFailure: d.Trouble.Note,
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/silence"
 	"github.com/firebreak/firebreak/services/platform/lifecycle"
 	"github.com/firebreak/firebreak/services/platform/store"
+	"github.com/firebreak/firebreak/services/platform/trouble"
 	"github.com/firebreak/firebreak/services/platform/wording"
 )
 
@@ -64,6 +65,7 @@ func (s *Service) fireDue(ctx context.Context) {
 		}
 		timersLeft := underLease(ctx, s, "chain timers", ids, func(work context.Context, id string) {
 			if err := s.fire(work, id); err != nil {
+				s.d.Trouble.Note()
 				s.d.Tel.Logger.Warn("chain timer failed; retrying after its lease", "case", id, "err", err)
 			}
 		})
@@ -90,20 +92,23 @@ func (s *Service) fireDue(ctx context.Context) {
 // While the mentions stream is failing (a leader election, a lost node),
 // or Redis is coming back from an outage, a score or reach is late, not
 // lost: scorer and reach retry it until it goes through, as their backoff
-// allows (up to a minute apart). An overdue join is then put off by an
+// allows (up to a minute apart). Escalation knows it from its own join
+// consumers' failures, or from the trouble note any replica of scorer,
+// reach or escalation writes when its consumers or timers fail: its own
+// acks may have gone through a broker node that stayed up. An overdue join is then put off by an
 // ack-wait at a time, up to maxJoinHolds times (a minute with the default
 // 3s), rather than decided without its part and revised a moment later
 // (make chaos: 145 such decisions under ten NATS leader kills, 1 after
 // Redis was down for 30 s).
 const (
-	busFailing   = time.Minute // how long after a failed pull, ack or handling the join's consumers count as failing
+	busFailing   = trouble.Keep // how long after a failed pull, ack or handling the join's consumers count as failing
 	maxJoinHolds = 20
 )
 
-// holdJoin puts off overdue join j while the join's consumers see the
-// stream failing, and reports whether it did.
+// holdJoin puts off overdue join j while a part may be late (partLate),
+// and reports whether it did.
 func (s *Service) holdJoin(ctx context.Context, j [2]string) bool {
-	if s.mentions == nil || !s.mentions.Failing(busFailing) {
+	if !s.partLate(ctx) {
 		return false
 	}
 	step := max(s.cfg.AckWait, time.Second)
@@ -112,6 +117,18 @@ func (s *Service) holdJoin(ctx context.Context, j [2]string) bool {
 		s.d.Tel.Logger.Warn("holding an overdue mention while the bus fails did not work; deciding it", "mention", j[1], "err", err)
 	}
 	return held
+}
+
+// partLate reports whether a mention's part may be late rather than
+// lost: this replica's join consumers saw the stream fail lately, or a
+// replica of some service noted trouble. A note that cannot be read means
+// Redis is failing: a part may well be late, and holding it tells.
+func (s *Service) partLate(ctx context.Context) bool {
+	if s.mentions != nil && s.mentions.Failing(busFailing) {
+		return true
+	}
+	noted, err := s.d.Trouble.Recent(ctx)
+	return noted || err != nil
 }
 
 // underLease works on a batch just claimed within s.leaseWork (see

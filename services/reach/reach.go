@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		Service: "reach", Purpose: "mentions", Subjects: []string{d.Names.IngestedAll(), d.Names.UpdatedAll()},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
 		DeadLetter: d.Names.DeadLetter("reach"), Ready: d.Ready, Batch: s.handleBatch,
+		OnFailure: d.Trouble.Note,
 	})
 	if err != nil {
 		return nil, err

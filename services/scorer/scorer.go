@@ -86,6 +86,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 		Service: "scorer", Purpose: "mentions", Subjects: []string{d.Names.IngestedAll()},
 		MaxInFlight: cfg.MaxInFlight, AckWait: cmp.Or(cfg.AckWait, bus.MentionAckWait),
 		DeadLetter: d.Names.DeadLetter("scorer"), Ready: d.Ready, Batch: s.handleBatch,
+		OnFailure: d.Trouble.Note,
 	})
 	if err != nil {
 		return nil, err

@@ -34,13 +34,17 @@ func TestAnUnconfirmedPublishIsRetriedSoonerAndStillBacksOffToTheMax(t *testing.
 }
 
 func TestAConsumerIsFailingForAWhileAfterAPullOrAckFailed(t *testing.T) {
-	c := &Consumer{}
+	told := 0
+	c := &Consumer{cfg: ConsumerConfig{OnFailure: func() { told++ }}}
 	if c.Failing(time.Minute) {
 		t.Fatal("a consumer that never failed reports failing")
 	}
 	c.failed()
 	if !c.Failing(time.Minute) {
 		t.Fatal("a consumer whose pull just failed does not report failing")
+	}
+	if told != 1 {
+		t.Fatalf("OnFailure heard of %d failures, want 1", told)
 	}
 	if c.Failing(0) {
 		t.Fatal("a failure is reported failing beyond the window asked about")

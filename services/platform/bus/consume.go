@@ -111,6 +111,10 @@ type ConsumerConfig struct {
 	Batch        BatchHandler
 	MaxBatch     int
 	BatchWorkers int
+	// OnFailure, when set, hears of every failure Failing counts, so
+	// that the service can tell the others (trouble.Board.Note). It must
+	// not block.
+	OnFailure func()
 }
 
 func (c *ConsumerConfig) defaults() {
@@ -761,7 +765,12 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 
 // failed records that the stream or the store failed this consumer (see
 // Failing).
-func (c *Consumer) failed() { c.lastFailure.Store(time.Now().UnixNano()) }
+func (c *Consumer) failed() {
+	c.lastFailure.Store(time.Now().UnixNano())
+	if c.cfg.OnFailure != nil {
+		c.cfg.OnFailure()
+	}
+}
 
 // Failing reports whether a pull or an ack of this consumer failed, or a
 // message failed for a reason that passes, within the last d: the stream is going

@@ -23,6 +23,7 @@ import (
 	"github.com/firebreak/firebreak/services/platform/rpc"
 	"github.com/firebreak/firebreak/services/platform/store"
 	"github.com/firebreak/firebreak/services/platform/telemetry"
+	"github.com/firebreak/firebreak/services/platform/trouble"
 )
 
 // Deps are a service's connections.
@@ -34,6 +35,9 @@ type Deps struct {
 	Names     bus.Names
 	Redis     redis.UniversalClient
 	Keys      store.Keys
+	// Trouble tells the other services that this one saw the bus or the
+	// store fail (see package trouble).
+	Trouble *trouble.Board
 	// Auth authenticates the callers of the service's APIs.
 	Auth *auth.Authenticator
 	// ServerTLS is the gRPC server's TLS (nil: plain text) and ClientTLS
@@ -82,6 +86,7 @@ func Open(ctx context.Context, c config.Common, tel *telemetry.Telemetry) (*Deps
 		return nil, err
 	}
 	d.Redis = client
+	d.Trouble = trouble.New(client, d.Keys, tel.Logger)
 	return d, nil
 }
 
