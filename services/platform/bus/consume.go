@@ -428,9 +428,7 @@ func handleBatch(batch []pulled) {
 	errs := c.safeBatch(ctx, msgs)
 	var settled sync.WaitGroup
 	for i, p := range batch {
-		settled.Add(1)
-		go func() {
-			defer settled.Done()
+		settle := func() {
 			p.owner.record(ctx, p.owner.settle(ctx, p.msg, errs[i]), start)
 			if spans != nil {
 				if errs[i] != nil {
@@ -438,7 +436,15 @@ func handleBatch(batch []pulled) {
 				}
 				spans[i].End()
 			}
-		}()
+		}
+		if errs[i] == nil {
+			settle() // an ack does not wait
+			continue
+		}
+		// A failure may wait (a dead letter's publish, the outage check):
+		// failures settle side by side.
+		settled.Add(1)
+		go func() { defer settled.Done(); settle() }()
 	}
 	settled.Wait()
 }
@@ -624,19 +630,16 @@ func (c *Consumer) safeHandle(ctx context.Context, msg jetstream.Msg) (err error
 // settle acks, naks or dead-letters msg according to err.
 func (c *Consumer) settle(ctx context.Context, msg jetstream.Msg, err error) string {
 	if err == nil {
-		// A double ack, whose confirmation is awaited: an ack that fails
-		// or times out (a stream or consumer leader dying) marks the
-		// consumer failing, the signal escalation's join waits on before
-		// deciding a mention without a late part (holdJoin). A plain ack
-		// would save the broker's reply, but make chaos then decided a
-		// mention on its join timeout during the leader kills, its join
-		// consumer having seen nothing fail. The ack gets its own short
-		// bound: when a NATS node dies an ack can hang, holding an
-		// in-flight slot while the message is redelivered anyway.
-		ackCtx, cancel := context.WithTimeout(ctx, ackTimeout)
-		defer cancel()
-		if ackErr := msg.DoubleAck(ackCtx); ackErr != nil {
-			// The work is done and idempotent; a redelivery will find it done.
+		// A plain ack, not a double one: waiting for JetStream to confirm
+		// it would cost a reply from the broker per message (four or five
+		// a mention) and hold the slot meanwhile, for nothing the handler
+		// could act on. A lost ack (a node dying) has the message
+		// redelivered after AckWait, to work that finds it done: handlers
+		// are idempotent, as any redelivery needs (DESIGN.md). Escalation's
+		// join does not count on its acks failing to learn that the bus
+		// is in trouble: the services whose parts are late note it
+		// (package trouble).
+		if ackErr := msg.Ack(); ackErr != nil {
 			c.log.WarnContext(ctx, "ack failed; message will be redelivered", "subject", msg.Subject(), "err", ackErr)
 			c.failed()
 		}
@@ -734,8 +737,8 @@ const (
 	pullHeartbeat = 2 * time.Second
 )
 
-// ackTimeout bounds waiting for JetStream to confirm an ack, and other
-// short requests (re-creating a consumer, the outage check).
+// ackTimeout bounds a short request to JetStream (re-creating a consumer)
+// or a readiness check made while settling a message.
 const ackTimeout = 5 * time.Second
 
 // keepAlive tells JetStream every interval that msg is still being worked
