@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,35 +14,12 @@ import (
 	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
-// roundTrips counts the commands and pipelines a client sends, but for a
-// new connection's set-up (HELLO, CLIENT SETINFO), which the pool does
-// whenever it dials.
-type roundTrips struct{ n atomic.Int32 }
-
-func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() != "hello" {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if cmds[0].Name() != "client" {
-			c.n.Add(1)
-		}
-		return next(ctx, cmds)
-	}
-}
-
 // newLocalResolver is a resolver with no platform lookups: counts come
 // from mentions and the cache alone.
-func newLocalResolver(t *testing.T) (*resolver, redis.UniversalClient, store.Keys, *roundTrips) {
+func newLocalResolver(t *testing.T) (*resolver, redis.UniversalClient, store.Keys, *storetest.RoundTrips) {
 	t.Helper()
 	client, keys := storetest.New(t)
-	trips := &roundTrips{}
+	trips := &storetest.RoundTrips{}
 	client.AddHook(trips)
 	l := Lookups{ProfileTTL: time.Hour, ProfileKeep: 24 * time.Hour, Timeout: 2 * time.Second, BrandRefresh: time.Hour, VelocityHigh: 10}
 	r, err := newResolver(l, map[string]int64{"acme": 1000}, client, keys, slog.New(slog.DiscardHandler))
@@ -69,7 +45,7 @@ func TestABatchReadsInOneRoundTripAndCachesInOne(t *testing.T) {
 	ms := batchOf(20)
 
 	got, errs := r.resolveAll(ctx, ms)
-	if n := trips.n.Load(); n != 2 {
+	if n := trips.N.Load(); n != 2 {
 		t.Fatalf("first batch of 20 new authors: %d round trips, want 2 (the reads, then the counts to cache)", n)
 	}
 	for i, m := range ms {
@@ -78,9 +54,9 @@ func TestABatchReadsInOneRoundTripAndCachesInOne(t *testing.T) {
 		}
 	}
 
-	trips.n.Store(0)
+	trips.N.Store(0)
 	again, errs := r.resolveAll(ctx, ms)
-	if n := trips.n.Load(); n != 1 {
+	if n := trips.N.Load(); n != 1 {
 		t.Fatalf("same authors again: %d round trips, want 1 (nothing new to cache)", n)
 	}
 	for i := range ms {

@@ -332,12 +332,8 @@ func (r *resolver) refreshLater(p fbv1.Platform, id, key string, known profile.P
 			r.log.Warn("platform reported an implausible follower count; kept the known one", "platform", p.String(), "author", id, "reported", got.Followers, "known", known.Followers)
 			got.Followers = known.Followers
 		}
-		r.store(context.Background(), key, got)
+		r.cache(context.Background(), []*cacheWrite{{key, got}})
 	}()
-}
-
-func (r *resolver) store(ctx context.Context, key string, p profile.Profile) {
-	r.cache(ctx, []*cacheWrite{{key, p}})
 }
 
 // cache writes the counts learned, in one round trip; a count not cached
