@@ -40,7 +40,7 @@ func TestStartRefusesRedisWithoutAppendOnly(t *testing.T) {
 // an overrun never has two replicas deciding the same mention.
 func TestTimerWorkPastItsBoundWaitsForTheLease(t *testing.T) {
 	// Replica 0 is out of time as soon as it claims anything.
-	r := newRigOn(t, clocktest.New(time.Now()), 1, func(c *Config) { c.leaseWork = time.Nanosecond })
+	r := newRigOn(t, clocktest.New(time.Now()), 1, func(c *Config) { c.leaseWork = -1 })
 	m := mention("x:overrun", "overrun", 332_000, time.Now())
 	r.send(scored(m, 0.9), 1) // its reach never comes
 	r.settled()

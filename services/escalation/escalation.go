@@ -68,8 +68,9 @@ type Config struct {
 	// stack set it to move time on without waiting.
 	Clock clock.Clock
 
-	// leaseWork, when set, replaces the bound on the work under a timer's
-	// lease (tests).
+	// leaseWork, when not zero, replaces the bound on the work under a
+	// timer's lease (tests; a negative bound is out of time at once, where
+	// a tiny positive one would race the context's timer).
 	leaseWork time.Duration
 }
 
@@ -173,7 +174,7 @@ func New(ctx context.Context, cfg Config, d *deps.Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, d: d, store: ledger.New(d.Redis, d.Keys, cfg.DecisionTTL, cfg.JoinTimeout), clock: clock.Or(cfg.Clock),
 		tally: insights.New(d.Keys), leaseWork: leaseWork}
-	if cfg.leaseWork > 0 {
+	if cfg.leaseWork != 0 {
 		s.leaseWork = cfg.leaseWork
 	}
 	s.store.Retention = cfg.CaseRetention
