@@ -552,7 +552,7 @@ func TestBatchSettlesEachMessageByItsOwnOutcome(t *testing.T) {
 }
 
 // Every settled message is counted by consumer and outcome, whether it
-// came alone or in a batch.
+// came alone or in a batch, and every batch by its size.
 func TestSettledMessagesAreCountedByOutcome(t *testing.T) {
 	r := newRig(t)
 	tel := telemetrytest.New(t, "bus")
@@ -575,6 +575,9 @@ func TestSettledMessagesAreCountedByOutcome(t *testing.T) {
 		`firebreak_messages_processed_total{consumer="test-mentions",outcome="retry"} 2`,
 		`firebreak_messages_processed_total{consumer="test-mentions",outcome="ack"} 1`,
 		`firebreak_message_handle_duration_seconds_count{consumer="test-mentions",outcome="ack"} 1`,
+		// One message, handled three times: three batches of one.
+		`firebreak_message_batch_size_count{consumer="test-mentions"} 3`,
+		`firebreak_message_batch_size_sum{consumer="test-mentions"} 3`,
 	}
 	var body string
 	// The count follows the ack by a moment.

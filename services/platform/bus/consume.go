@@ -161,6 +161,10 @@ type Consumer struct {
 	// attribute set is sorted and hashed when made, four or five times a
 	// mention.
 	outcomes map[string]metric.MeasurementOption
+	// batchSize is how many messages each batch held (batch consumers),
+	// recorded with this consumer's attribute, made once.
+	batchSize metric.Int64Histogram
+	consumer  metric.MeasurementOption
 
 	mu       sync.Mutex
 	iter     jetstream.MessagesContext
@@ -195,8 +199,18 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, te
 	if err != nil {
 		return nil, err
 	}
+	// Batches of one pay per message the round trips a batch shares: at a
+	// moderate rate, or spread over many replicas, they are what saturates
+	// the cores.
+	batchSize, err := meter.Int64Histogram("firebreak.message.batch.size", metric.WithUnit("{message}"),
+		metric.WithDescription("messages handled together in one batch, by consumer (batch consumers only)"),
+		metric.WithExplicitBucketBoundaries(1, 2, 4, 8, 16, 32, 64, 128))
+	if err != nil {
+		return nil, err
+	}
 	c := &Consumer{
-		cfg: cfg, js: js, pub: pub, tel: tel, handled: handled, duration: duration,
+		cfg: cfg, js: js, pub: pub, tel: tel, handled: handled, duration: duration, batchSize: batchSize,
+		consumer: metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", Durable(cfg.Service, cfg.Purpose)))),
 		log:    tel.Logger.With("consumer", Durable(cfg.Service, cfg.Purpose)),
 		tracer: tel.Tracer.Tracer("firebreak/bus"),
 		done:   make(chan struct{}),
@@ -423,6 +437,7 @@ func handleBatch(batch []pulled) {
 	ctx, span := c.tracer.Start(parent, "process "+first, opts...)
 	defer span.End()
 	msgs, spans := c.traceEach(batch, mctxs, span)
+	c.batchSize.Record(ctx, int64(len(batch)), c.consumer)
 
 	start := time.Now()
 	errs := c.safeBatch(ctx, msgs)
