@@ -143,6 +143,29 @@ func (l *Local) IngestURL() string {
 	return "http://" + l.Stack.Ingest.HTTPAddr() + "/v1/mentions"
 }
 
+// MetricsURLs are the /metrics of every service of every replica.
+func (l *Local) MetricsURLs() []string {
+	var addrs []string
+	if l.Procs != nil {
+		for _, name := range apartServices {
+			addrs = append(addrs, l.Procs.HTTPAddr(name))
+		}
+	}
+	for _, s := range append([]*stack.Stack{l.Stack}, l.Extra...) {
+		if s == nil {
+			continue
+		}
+		for _, addr := range s.HTTPAddrs() {
+			addrs = append(addrs, addr)
+		}
+	}
+	urls := make([]string, len(addrs))
+	for i, addr := range addrs {
+		urls[i] = "http://" + addr + "/metrics"
+	}
+	return urls
+}
+
 // EscalationAddr is escalation's gRPC address.
 func (l *Local) EscalationAddr() string {
 	if l.Procs != nil {

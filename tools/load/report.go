@@ -321,12 +321,18 @@ func (s *Summary) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  %-7s %-12s %s\n", syncName(r.SyncAlways), p.Name, byService(p.Usage.CPUByService))
 		}
 	}
+	fmt.Fprintf(w, "\nMessages per batch (batch consumers; a batch shares its Redis round trips and handling)\n")
+	for _, r := range s.Runs {
+		for _, p := range r.Phases {
+			fmt.Fprintf(w, "  %-7s %-12s %s\n", syncName(r.SyncAlways), p.Name, p.Batches)
+		}
+	}
 	if len(s.Scale) > 0 {
 		fmt.Fprintf(w, "\nSCALE-OUT (fast phase, sync default, every service replicated)\n")
-		fmt.Fprintf(w, "  %-8s %7s %7s %7s %8s %7s %11s\n", "replicas", "sent", "decided", "got/s", "p99 ms", "cpu s", "duplicated")
+		fmt.Fprintf(w, "  %-8s %7s %7s %7s %8s %7s %11s %10s\n", "replicas", "sent", "decided", "got/s", "p99 ms", "cpu s", "duplicated", "per batch")
 		for _, r := range s.Scale {
 			p := r.Phase
-			fmt.Fprintf(w, "  %-8d %7d %7d %7.0f %8.2f %7.1f %11d\n", r.Replicas, p.Sent, p.Decided, p.Throughput, p.Decision.P99, p.CPU.Process, r.Once.Duplicated)
+			fmt.Fprintf(w, "  %-8d %7d %7d %7.0f %8.2f %7.1f %11d %10.1f\n", r.Replicas, p.Sent, p.Decided, p.Throughput, p.Decision.P99, p.CPU.Process, r.Once.Duplicated, p.Batches.All().PerBatch())
 		}
 	}
 	if p := s.Apart; p != nil {
@@ -407,6 +413,7 @@ var reportPage = template.Must(template.New("report").Parse(`<!doctype html>
 <tr><td>{{.Phase.Sent}}</td><td>{{.Phase.Accepted}}</td><td>{{.Phase.Decided}}</td><td>{{.Phase.Undecided}}</td><td>{{.Phase.Escalated}}</td><td>{{.Phase.Pages}}</td><td>{{printf "%.0f" .Phase.Offered}}</td><td>{{printf "%.0f" .Phase.Achieved}}</td><td>{{printf "%.0f" .Phase.Throughput}}</td>
 <td>{{.Phase.Decision.P50}}</td><td>{{.Phase.Decision.P90}}</td><td>{{.Phase.Decision.P99}}</td><td>{{.Phase.Decision.P999}}</td><td>{{.Phase.Decision.Max}}</td><td>{{.Phase.Delivery.P50}}</td><td>{{.Phase.Delivery.P99}}</td><td>{{printf "%.0f" .Phase.Usage.PeakRSSMiB}}</td></tr></table>
 <p>CPU seconds by service: {{.CPU}}</p>
+{{with .Phase.Batches}}<p>Messages per batch: {{.}}</p>{{end}}
 <p>Latency (ms, log scale) by the time the mention was due (open loop): <span style="color:#1f77b4">ingest→decision</span>, <span style="color:#ff7f0e">ingest→page delivered</span>; the line is each second's p99 to decision.</p>
 {{.SVG}}
 <p>Decisions per second.</p>

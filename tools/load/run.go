@@ -34,6 +34,9 @@ type Target struct {
 	// Pids are the services' process ids, by name, when they run as
 	// processes of their own (Procs): each one's CPU and RSS is reported.
 	Pids map[string]int
+	// Metrics are the services' /metrics, read before and after a phase
+	// for the batch consumers' messages per batch.
+	Metrics []string
 }
 
 // Spec describes one phase.
@@ -81,6 +84,10 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 		pagesBefore = len(t.Sink.Pages())
 	}
 	before := t.cpu(ctx)
+	batchesBefore, err := ReadBatches(ctx, t.Metrics)
+	if err != nil {
+		return Phase{}, err
+	}
 	stopUsage, err := watchUsage(spec.Profile, t.Pids)
 	if err != nil {
 		return Phase{}, err
@@ -94,6 +101,10 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 		return Phase{}, err
 	}
 	after := t.cpu(ctx)
+	batches, err := ReadBatches(ctx, t.Metrics)
+	if err != nil {
+		return Phase{}, err
+	}
 	decided, err := Decisions(ctx, t.Escalation, decidable(sent), spec.Settle)
 	if err != nil {
 		return Phase{}, err
@@ -106,6 +117,7 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 	p.CPU = CPU{Process: after.Process - before.Process, Redis: after.Redis - before.Redis,
 		RedisCommands: after.RedisCommands - before.RedisCommands, StoredBytes: after.StoredBytes - before.StoredBytes}
 	p.Usage = usage
+	p.Batches = batches.Since(batchesBefore)
 	for name := range t.Pids {
 		p.CPU.Process += usage.CPUByService[name] // the services' CPU is not this process's
 	}

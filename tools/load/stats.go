@@ -89,8 +89,11 @@ type Phase struct {
 	DecisionAfter202 Latency `json:"accepted_to_decision"`
 	Delivery         Latency `json:"ingest_to_delivery"`
 
-	CPU            CPU            `json:"cpu"`
-	Usage          Usage          `json:"usage"`
+	CPU   CPU   `json:"cpu"`
+	Usage Usage `json:"usage"`
+	// Batches are the batch consumers' messages and batches in the phase
+	// (from the services' metrics).
+	Batches        Batches        `json:"batches,omitempty"`
 	Ceiling        *CeilingResult `json:"broker_ceiling,omitempty"`
 	CeilingPercent float64        `json:"percent_of_ceiling,omitempty"`
 

@@ -272,7 +272,7 @@ func withLocal(ctx context.Context, o options, lo load.LocalOptions, fn func(*lo
 	defer redis.Close()
 	return fn(l, load.Target{
 		IngestURL: l.IngestURL(), Token: l.Token(), Escalation: fbv1.NewEscalationServiceClient(conn),
-		NC: l.NC, Names: l.Names, Sink: l.Sink, Redis: redis, Pids: l.Pids(),
+		NC: l.NC, Names: l.Names, Sink: l.Sink, Redis: redis, Pids: l.Pids(), Metrics: l.MetricsURLs(),
 	})
 }
 
