@@ -211,10 +211,10 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, te
 	c := &Consumer{
 		cfg: cfg, js: js, pub: pub, tel: tel, handled: handled, duration: duration, batchSize: batchSize,
 		consumer: metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", Durable(cfg.Service, cfg.Purpose)))),
-		log:    tel.Logger.With("consumer", Durable(cfg.Service, cfg.Purpose)),
-		tracer: tel.Tracer.Tracer("firebreak/bus"),
-		done:   make(chan struct{}),
-		slots:  make(chan struct{}, cfg.MaxInFlight),
+		log:      tel.Logger.With("consumer", Durable(cfg.Service, cfg.Purpose)),
+		tracer:   tel.Tracer.Tracer("firebreak/bus"),
+		done:     make(chan struct{}),
+		slots:    make(chan struct{}, cfg.MaxInFlight),
 	}
 	c.outcomes = make(map[string]metric.MeasurementOption)
 	for _, o := range []string{"ack", "retry", "wait", "deadletter"} {
