@@ -7,10 +7,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
+
+// metricsClient reads the services' /metrics: a service that hangs fails
+// the phase rather than holding it forever.
+var metricsClient = &http.Client{Timeout: 10 * time.Second}
 
 // batchMetric is the histogram of messages per batch every batch consumer
 // records (bus.Consumer).
@@ -87,7 +92,7 @@ func readBatches(ctx context.Context, url string, into Batches) error {
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := metricsClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("read the batch sizes from %s: %w", url, err)
 	}
