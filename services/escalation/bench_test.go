@@ -7,24 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/ledger"
+	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
-
-// roundTrips counts commands and pipelines sent to Redis: each is one
-// network round trip.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
-}
-func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
-}
 
 // surgesPolicy is fastPolicy counting complaints towards surges, as the
 // default policy does.
@@ -54,7 +42,7 @@ func benchDecision(b *testing.B, pol string, batch int) {
 	}
 	r := newRigWith(b, 1, func(c *Config) { c.JoinTimeout, c.TimerTick, c.PolicyFile = time.Hour, 5*time.Second, path })
 	svc := r.svc[0]
-	hook := &roundTrips{}
+	hook := &storetest.RoundTrips{}
 	svc.d.Redis.AddHook(hook)
 	now := time.Now()
 	var next atomic.Int64
@@ -74,7 +62,7 @@ func benchDecision(b *testing.B, pol string, batch int) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(hook.n.Load())/float64(b.N), "redis-roundtrips/mention")
+	b.ReportMetric(float64(hook.N.Load())/float64(b.N), "redis-roundtrips/mention")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 }
 

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
+	"github.com/firebreak/firebreak/services/platform/store/storetest"
 )
 
 // BenchmarkHTTPIngest measures mentions accepted over HTTP and durably
@@ -55,7 +55,7 @@ func BenchmarkHTTPIngestAtLoadRate(b *testing.B) {
 // fast as they can or, with perSecond > 0, that many requests a second.
 func benchIngest(b *testing.B, env *depstest.Env, batch int, perSecond float64) {
 	d := env.Deps(b, "ingest")
-	trips := &tripCounter{}
+	trips := &storetest.RoundTrips{}
 	d.Redis.AddHook(trips)
 	svc, err := New(b.Context(), Config{Common: env.Common, MaxBodyBytes: 4 << 20, MaxBatch: 1000, SeenTTL: time.Hour, MaxInFlight: 256}, d)
 	if err != nil {
@@ -76,7 +76,7 @@ func benchIngest(b *testing.B, env *depstest.Env, batch int, perSecond float64) 
 		b.SetParallelism(64 / runtime.GOMAXPROCS(0))
 	}
 	b.ResetTimer()
-	trips.n.Store(0)
+	trips.N.Store(0)
 	cpuBefore := processCPU()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -112,7 +112,7 @@ func benchIngest(b *testing.B, env *depstest.Env, batch int, perSecond float64) 
 	cpu := processCPU() - cpuBefore
 	mentions := float64(b.N * batch)
 	b.ReportMetric(mentions/elapsed.Seconds(), "mentions/s")
-	b.ReportMetric(float64(trips.n.Load())/mentions, "redis-trips/mention")
+	b.ReportMetric(float64(trips.N.Load())/mentions, "redis-trips/mention")
 	b.ReportMetric(float64(cpu.Microseconds())/mentions, "cpu-µs/mention")
 }
 
@@ -123,24 +123,4 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// tripCounter counts round trips to Redis: a pipeline is one, as is a
-// command sent alone.
-type tripCounter struct{ n atomic.Int64 }
-
-func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmds)
-	}
 }
