@@ -145,23 +145,19 @@ func (l *Local) IngestURL() string {
 
 // MetricsURLs are the /metrics of every service of every replica.
 func (l *Local) MetricsURLs() []string {
-	var addrs []string
+	var urls []string
+	add := func(addr string) { urls = append(urls, "http://"+addr+"/metrics") }
 	if l.Procs != nil {
 		for _, name := range apartServices {
-			addrs = append(addrs, l.Procs.HTTPAddr(name))
+			add(l.Procs.HTTPAddr(name))
 		}
 	}
 	for _, s := range append([]*stack.Stack{l.Stack}, l.Extra...) {
-		if s == nil {
-			continue
+		if s != nil {
+			for _, addr := range s.HTTPAddrs() {
+				add(addr)
+			}
 		}
-		for _, addr := range s.HTTPAddrs() {
-			addrs = append(addrs, addr)
-		}
-	}
-	urls := make([]string, len(addrs))
-	for i, addr := range addrs {
-		urls[i] = "http://" + addr + "/metrics"
 	}
 	return urls
 }

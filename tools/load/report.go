@@ -321,12 +321,7 @@ func (s *Summary) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  %-7s %-12s %s\n", syncName(r.SyncAlways), p.Name, byService(p.Usage.CPUByService))
 		}
 	}
-	fmt.Fprintf(w, "\nMessages per batch (batch consumers; a batch shares its Redis round trips and handling)\n")
-	for _, r := range s.Runs {
-		for _, p := range r.Phases {
-			fmt.Fprintf(w, "  %-7s %-12s %s\n", syncName(r.SyncAlways), p.Name, p.Batches)
-		}
-	}
+	s.writeBatches(w)
 	if len(s.Scale) > 0 {
 		fmt.Fprintf(w, "\nSCALE-OUT (fast phase, sync default, every service replicated)\n")
 		fmt.Fprintf(w, "  %-8s %7s %7s %7s %8s %7s %11s %10s\n", "replicas", "sent", "decided", "got/s", "p99 ms", "cpu s", "duplicated", "per batch")
@@ -360,6 +355,21 @@ func (s *Summary) WriteText(w io.Writer) {
 }
 
 // byService lists CPU seconds per service, largest first.
+// writeBatches lists each phase's messages per batch, when the services'
+// metrics were read (not against a Firebreak already running).
+func (s *Summary) writeBatches(w io.Writer) {
+	header := "\nMessages per batch (batch consumers; a batch shares its Redis round trips and handling)\n"
+	for _, r := range s.Runs {
+		for _, p := range r.Phases {
+			if len(p.Batches) == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "%s  %-7s %-12s %s\n", header, syncName(r.SyncAlways), p.Name, p.Batches)
+			header = ""
+		}
+	}
+}
+
 func byService(cpu map[string]float64) string {
 	names := make([]string, 0, len(cpu))
 	for n := range cpu {

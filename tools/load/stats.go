@@ -89,11 +89,9 @@ type Phase struct {
 	DecisionAfter202 Latency `json:"accepted_to_decision"`
 	Delivery         Latency `json:"ingest_to_delivery"`
 
-	CPU   CPU   `json:"cpu"`
-	Usage Usage `json:"usage"`
-	// Batches are the batch consumers' messages and batches in the phase
-	// (from the services' metrics).
-	Batches        Batches        `json:"batches,omitempty"`
+	CPU            CPU            `json:"cpu"`
+	Usage          Usage          `json:"usage"`
+	Batches        Batches        `json:"batches,omitempty"` // the batch consumers', from the services' metrics
 	Ceiling        *CeilingResult `json:"broker_ceiling,omitempty"`
 	CeilingPercent float64        `json:"percent_of_ceiling,omitempty"`
 

@@ -208,17 +208,18 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, pub *Publisher, te
 	if err != nil {
 		return nil, err
 	}
+	durable := Durable(cfg.Service, cfg.Purpose)
 	c := &Consumer{
 		cfg: cfg, js: js, pub: pub, tel: tel, handled: handled, duration: duration, batchSize: batchSize,
-		consumer: metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", Durable(cfg.Service, cfg.Purpose)))),
-		log:      tel.Logger.With("consumer", Durable(cfg.Service, cfg.Purpose)),
+		consumer: metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", durable))),
+		log:      tel.Logger.With("consumer", durable),
 		tracer:   tel.Tracer.Tracer("firebreak/bus"),
 		done:     make(chan struct{}),
 		slots:    make(chan struct{}, cfg.MaxInFlight),
 	}
 	c.outcomes = make(map[string]metric.MeasurementOption)
 	for _, o := range []string{"ack", "retry", "wait", "deadletter"} {
-		c.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", Durable(cfg.Service, cfg.Purpose)), attribute.String("outcome", o)))
+		c.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", durable), attribute.String("outcome", o)))
 	}
 	if err := c.create(ctx); err != nil {
 		return nil, err
