@@ -12,6 +12,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/escalation/cases"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
@@ -54,12 +55,8 @@ func TestLongCaseKeepsPublishingAndARedeliveredOldMentionChangesNothing(t *testi
 	// longer than settled waits.
 	testkit.EventuallyWithin(t, 2*time.Minute, "every mention decided", func() bool {
 		_, err := r.svc[0].ExplainDecision(context.Background(), &fbv1.ExplainDecisionRequest{MentionId: ms[n-1].Id})
-		c, cerr := r.bus.JS.Consumer(context.Background(), r.bus.Names.Stream(bus.NounMentions), bus.Durable("escalation", "join"))
-		if err != nil || cerr != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		done, cerr := bustest.CaughtUp(context.Background(), r.bus.JS, r.bus.Names.Stream(bus.NounMentions), bus.Durable("escalation", "join"))
+		return err == nil && cerr == nil && done
 	})
 	caseID := r.decision(ms[n-1].Id).CaseId
 	got := r.caseOf(caseID)

@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak/firebreak/services/escalation/ledger"
 	"github.com/firebreak/firebreak/services/platform/auth"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/clock/clocktest"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
@@ -167,12 +168,7 @@ func (r *rig) drained(noun, purpose string) {
 	}
 	testkit.Eventually(r.t, "the escalation "+purpose+" consumer to handle everything on the bus", func() bool {
 		for _, stream := range streams {
-			c, err := r.bus.JS.Consumer(context.Background(), stream, bus.Durable("escalation", purpose))
-			if err != nil {
-				return false
-			}
-			info, err := c.Info(context.Background())
-			if err != nil || info.NumPending != 0 || info.NumAckPending != 0 {
+			if done, err := bustest.CaughtUp(context.Background(), r.bus.JS, stream, bus.Durable("escalation", purpose)); !done || err != nil {
 				return false
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/notifier/notify"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/deps"
 	"github.com/firebreak/firebreak/services/platform/deps/depstest"
 	"github.com/firebreak/firebreak/services/platform/store"
@@ -278,12 +279,8 @@ func TestPagerDutyAcknowledgementBecomesACommand(t *testing.T) {
 func settle(t *testing.T, d *deps.Deps) {
 	t.Helper()
 	testkit.Eventually(t, "the notifier to catch up", func() bool {
-		c, err := d.JS.Consumer(context.Background(), d.Names.Stream(bus.NounCases), "notifier-cases")
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		done, err := bustest.CaughtUp(context.Background(), d.JS, d.Names.Stream(bus.NounCases), "notifier-cases")
+		return err == nil && done
 	})
 }
 

@@ -8,6 +8,7 @@ package bustest
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -127,4 +128,45 @@ func ConnAs(t testing.TB, srv *server.Server, user string, opts ...nats.Option) 
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// CaughtUp reports whether consumer durable on stream has acknowledged
+// every message its filter matches. Nothing pending is not enough: the
+// server tells a consumer of a stored message on a goroutine of its own,
+// so for a moment after a publish's ack the consumer shows nothing pending
+// and nothing delivered. Its ack floor must also have reached the last
+// message it matches.
+func CaughtUp(ctx context.Context, js jetstream.JetStream, stream, durable string) (bool, error) {
+	c, err := js.Consumer(ctx, stream, durable)
+	if err != nil {
+		return false, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil || info.NumPending != 0 || info.NumAckPending != 0 {
+		return false, err
+	}
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return false, err
+	}
+	filters := info.Config.FilterSubjects
+	if info.Config.FilterSubject != "" {
+		filters = append(filters, info.Config.FilterSubject)
+	}
+	if len(filters) == 0 {
+		filters = []string{">"}
+	}
+	for _, filter := range filters {
+		last, err := s.GetLastMsgForSubject(ctx, filter)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if last.Sequence > info.AckFloor.Stream {
+			return false, nil
+		}
+	}
+	return true, nil
 }
