@@ -20,6 +20,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/services/platform/bus/bustest"
 	"github.com/firebreak/firebreak/services/platform/testkit"
 )
 
@@ -34,6 +35,7 @@ type callbacks struct {
 	w      *world
 	caseID string
 	base   string
+	js     jetstream.JetStream
 	cmds   jetstream.Stream
 }
 
@@ -65,7 +67,7 @@ func startCallbacks(t *testing.T) *callbacks {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &callbacks{w: w, caseID: d.CaseId, base: "http://" + w.stack.Notifier.HTTPAddr(), cmds: cmds}
+	return &callbacks{w: w, caseID: d.CaseId, base: "http://" + w.stack.Notifier.HTTPAddr(), js: js, cmds: cmds}
 }
 
 // commands counts what has been published on commands.cases.
@@ -129,12 +131,8 @@ func (c *callbacks) snapshot(t *testing.T) *fbv1.GetCaseResponse {
 func (c *callbacks) settled(t *testing.T) {
 	t.Helper()
 	testkit.Eventually(t, "escalation to apply the commands", func() bool {
-		cons, err := c.cmds.Consumer(context.Background(), "escalation-commands")
-		if err != nil {
-			return false
-		}
-		info, err := cons.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		done, err := bustest.CaughtUp(context.Background(), c.js, c.cmds.CachedInfo().Config.Name, "escalation-commands")
+		return err == nil && done
 	})
 }
 

@@ -455,12 +455,7 @@ func (w *world) settle() {
 	testkit.Eventually(w.t, "consumers to catch up", func() bool {
 		for stream, durables := range durables {
 			for _, durable := range durables {
-				c, err := js.Consumer(context.Background(), stream, durable)
-				if err != nil {
-					return false
-				}
-				info, err := c.Info(context.Background())
-				if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+				if done, err := bustest.CaughtUp(context.Background(), js, stream, durable); err != nil || !done {
 					return false
 				}
 			}
