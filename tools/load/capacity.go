@@ -31,7 +31,9 @@ type Capacity struct {
 	// Decided is how many mentions the costs are averaged over.
 	Decided int `json:"decided"`
 	// CPUms is CPU milliseconds per mention by service; "other" is the
-	// broker and the load generator in process.
+	// broker and the runtime in process, Harness the load generator and
+	// the sink. Neither is a service to deploy; both share the cores of
+	// the check.
 	CPUms              map[string]float64 `json:"cpu_ms_per_mention"`
 	RedisCPUms         float64            `json:"redis_cpu_ms_per_mention"`
 	RedisOpsPerMention float64            `json:"redis_commands_per_mention"`
@@ -108,7 +110,7 @@ func Model(runs []Run, cpus int) (Capacity, bool) {
 func (c Capacity) plan(rate float64) Plan {
 	p := Plan{Rate: rate, Pods: map[string]int{}}
 	for svc, ms := range c.CPUms {
-		if svc == "other" {
+		if !deployed(svc) {
 			continue
 		}
 		p.Pods[svc] = max(minPods, int(math.Ceil(rate*ms/1000/(podCores*headroom))))
@@ -155,10 +157,14 @@ func (c Capacity) WriteText(w io.Writer) {
 		100*headroom, minPods, partitions, 100*headroom, streamReplicas, streamReplicas)
 }
 
+// deployed says whether a CPU label is a service the model sizes pods for:
+// not the broker ("other") nor the harness.
+func deployed(label string) bool { return label != "other" && label != Harness }
+
 func (c Capacity) services() []string {
 	var out []string
 	for svc := range c.CPUms {
-		if svc != "other" {
+		if deployed(svc) {
 			out = append(out, svc)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 func TestCapacityModelSizesEachPartFromItsMeasuredCost(t *testing.T) {
 	fast := Phase{Name: "fast", Decided: 1000, Throughput: 850,
 		CPU:   CPU{Redis: 0.2, RedisCommands: 3000, StoredBytes: 1e6},
-		Usage: Usage{CPUByService: map[string]float64{"escalation": 1.0, "scorer": 0.5, "other": 0.5}}}
+		Usage: Usage{CPUByService: map[string]float64{"escalation": 1.0, "scorer": 0.5, "other": 0.3, Harness: 0.2}}}
 	always := Run{SyncAlways: true, CeilingSingle: &CeilingResult{PerSecond: 800}, Phases: []Phase{{Name: "fast", Decided: 10, Usage: Usage{CPUByService: map[string]float64{"scorer": 9}}}}}
 	def := Run{CeilingSingle: &CeilingResult{PerSecond: 5000}, Phases: []Phase{fast}}
 	c, ok := Model([]Run{always, def}, 2)
@@ -29,8 +29,10 @@ func TestCapacityModelSizesEachPartFromItsMeasuredCost(t *testing.T) {
 	if p.Rate != 10_000 || p.Pods["escalation"] != 17 || p.Pods["scorer"] != 9 || p.Partitions != 21 || p.RedisShards != 4 || p.BrokerMBps != 30 {
 		t.Fatalf("plan for 10,000/s: %+v", p)
 	}
-	if _, ok := p.Pods["other"]; ok {
-		t.Fatal("the broker and load generator are not a service to deploy")
+	for _, label := range []string{"other", Harness} {
+		if _, ok := p.Pods[label]; ok {
+			t.Fatalf("%s (the broker, the load generator) is not a service to deploy: %v", label, p.Pods)
+		}
 	}
 	if small := c.Plans[0]; small.Pods["scorer"] != minPods || small.RedisShards != 1 {
 		t.Fatalf("a small rate still runs two of everything and one Redis: %+v", small)

@@ -315,7 +315,7 @@ func (s *Summary) WriteText(w io.Writer) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nCPU seconds by service (in process, by profiler label; other = broker and load generator)\n")
+	fmt.Fprintf(w, "\nCPU seconds by service (in process, by profiler label; loadgen = load generator and page sink, other = broker and Go runtime)\n")
 	for _, r := range s.Runs {
 		for _, p := range r.Phases {
 			fmt.Fprintf(w, "  %-7s %-12s %s\n", syncName(r.SyncAlways), p.Name, byService(p.Usage.CPUByService))

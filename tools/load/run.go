@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,10 +93,15 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 	if err != nil {
 		return Phase{}, err
 	}
-	sent, err := Drive(ctx, gen, opts)
-	if err == nil {
-		err = t.drain(ctx, spec.Settle)
-	}
+	var sent []Sent
+	// The load's own goroutines (and the HTTP client's, which they start)
+	// are labelled, so the profile tells the harness from the broker.
+	pprof.Do(ctx, pprof.Labels(ServiceLabel, Harness), func(ctx context.Context) {
+		sent, err = Drive(ctx, gen, opts)
+		if err == nil {
+			err = t.drain(ctx, spec.Settle)
+		}
+	})
 	usage, uerr := stopUsage()
 	if err = errors.Join(err, uerr); err != nil {
 		return Phase{}, err

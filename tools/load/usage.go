@@ -14,14 +14,17 @@ import (
 
 // Usage is what the services used during a phase. In process, every
 // service's goroutines carry a "service" profiler label (tools/stack sets
-// it), so the phase's CPU profile splits CPU time by service; what carries
-// no label is the embedded broker and the load generator. Memory cannot be
+// it), so the phase's CPU profile splits CPU time by service; the load
+// generator and the page sink carry Harness, and what carries no label is
+// the embedded broker and the Go runtime's own work (the garbage
+// collector's background marking above all). Memory cannot be
 // split inside one process: RSS is the whole process's peak, an upper
 // bound for each service. Services run apart (Procs) are read from /proc,
 // CPU and RSS each.
 type Usage struct {
-	// CPUByService is CPU seconds per service label ("other": unlabelled,
-	// the broker and the load generator).
+	// CPUByService is CPU seconds per service label (Harness: the load
+	// generator and the sink; "other": unlabelled, the broker and the
+	// runtime).
 	CPUByService map[string]float64 `json:"cpu_by_service_s,omitempty"`
 	// PeakRSSMiB is the process's highest resident set during the phase.
 	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
@@ -68,7 +71,7 @@ func watchUsage(keep io.Writer, pids map[string]int) (stop func() (Usage, error)
 			}
 		}
 		var err error
-		u.CPUByService, err = cpuByLabel(&buf, "service")
+		u.CPUByService, err = cpuByLabel(&buf, ServiceLabel)
 		apart.add(&u)
 		return u, err
 	}, nil
@@ -118,6 +121,14 @@ func (a *apartUsage) add(u *Usage) {
 		u.RSSByService[name] = a.peak[name]
 	}
 }
+
+// ServiceLabel is the profiler label tools/stack gives each service's
+// goroutines; Harness is its value on the load generator's and the sink's,
+// whose CPU is the measurement's, not Firebreak's.
+const (
+	ServiceLabel = "service"
+	Harness      = "loadgen"
+)
 
 // cpuByLabel sums a CPU profile's samples by one label's value.
 func cpuByLabel(r io.Reader, label string) (map[string]float64, error) {
