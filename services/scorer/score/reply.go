@@ -208,7 +208,7 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 			rd.positive++
 		case cueDeadEnd:
 			rd.deadEnd++
-			deadEndUntil = max(deadEndUntil, cm.last)
+			deadEndUntil = max(deadEndUntil, r.deadEndClause(toks, cm.last))
 		case cueStep, cueModal:
 			if cm.first > deadEndUntil && r.offers(toks, cm, c.kind == cueModal) {
 				rd.steps++
@@ -272,6 +272,18 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 		}
 	}
 	return verdict(merge(rd.findings))
+}
+
+// deadEndClause returns the last token of the clause a dead end ends in at
+// token i: "there's no way for us to check that" offers no check. A comma
+// or a contrast ("but we can", "however") opens a clause that may offer a
+// way round it.
+func (r *replyRules) deadEndClause(toks []replyToken, i int32) int32 {
+	j := i + 1
+	for int(j) < len(toks) && toks[j].sentence == toks[i].sentence && toks[j].flags&tfClauseStart == 0 && !r.is(toks[j].id, cueContrast) {
+		j++
+	}
+	return j - 1
 }
 
 // merge sorts findings by position and joins overlapping findings of one
@@ -434,7 +446,8 @@ func (r *replyRules) contactData(rt replyText, public, manyDigits bool, rd *repl
 	toks, text := rt.tokens, rt.text
 	if manyDigits {
 		for _, loc := range r.phone.FindAllStringIndex(text, maxFindings) {
-			if digits(text[loc[0]:loc[1]]) < 7 || insideToken(toks, loc, tfEmail|tfURL) {
+			// A date is not a phone number (a date of birth is found below).
+			if digits(text[loc[0]:loc[1]]) < 7 || insideToken(toks, loc, tfEmail|tfURL) || dateLike(text[loc[0]:loc[1]]) {
 				continue
 			}
 			i := tokenAt(toks, loc[0])
@@ -467,6 +480,10 @@ func (r *replyRules) contactData(rt replyText, public, manyDigits bool, rd *repl
 			case d > 0 && r.namedReference(toks, i) && refCode(word):
 				personal("booking or account reference", int(t.start), int(t.end))
 			}
+		}
+		if dateLike(text[t.start:t.end]) && r.near(toks, i, cueBirth, 4) {
+			personal("date of birth", int(t.start), int(t.end))
+			continue
 		}
 		if end := r.addressEnd(rt, i); end >= 0 {
 			if r.ownedByBrand(toks, i) {
@@ -504,6 +521,37 @@ func (r *replyRules) namedReference(toks []replyToken, i int) bool {
 		}
 	}
 	return false
+}
+
+// near reports a word of kind k at most n tokens before token i in its
+// sentence.
+func (r *replyRules) near(toks []replyToken, i int, k cueKind, n int) bool {
+	for j := i - 1; j >= 0 && j >= i-n && toks[j].sentence == toks[i].sentence; j-- {
+		if r.is(toks[j].id, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// dateLike reports a date written as one word: 12/03/1985, 1985-03-12,
+// 12.3.85.
+func dateLike(w string) bool {
+	if len(w) < 6 || len(w) > 10 {
+		return false
+	}
+	seps, nums := 0, 0
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c >= '0' && c <= '9':
+			nums++
+		case c == '/' || c == '-' || c == '.':
+			seps++
+		default:
+			return false
+		}
+	}
+	return seps == 2 && nums >= 4
 }
 
 // roleAddress reports an address of a team rather than a person.

@@ -45,6 +45,18 @@ var replyCues = []cueDef{
 		"(that's|thats|it's|its|that is|it is) your problem|issue|lookout|loss|choice", "not our problem|fault|issue|concern|responsibility",
 		"with that|your attitude", "you people", "people like you", "customers like you", "(you're|you are) never happy|satisfied", "never happy are you",
 		"none of our business|concern", "nothing to do with us", "user|operator error", "pebkac",
+		// A consequence laid at the customer's door: "you wouldn't be in this
+		// mess", "it wouldn't have happened if you".
+		"(you wouldn't|you would not|you'd not|you won't|you will not) be in (this|that|such a|a) mess|situation|position|predicament|pickle|state",
+		"(wouldn't|would not|would never|could have|could've) (have|) (happened|been avoided|been a problem|been an issue) if you",
+		"if you (just|only|simply|actually|had just|had only|had simply|had actually) " + blameVerbs, "if only you (had|'d|) " + blameVerbs,
+		"if you (had|'d|) bothered|taken the time|paid attention",
+	}},
+	{cueHostile, "it refuses to engage with the customer", []string{
+		"(waste|wasting|wasted) (our|my) time", "not worth (our|my) time", "(we|i) (don't|do not) have time for this|you",
+		"(not going to|won't|will not|refuse to|not gonna) argue|debate|bicker|engage|discuss this", "argue|arguing|debate|debating|bicker|bickering with you",
+		"this conversation is over", "end of (discussion|conversation|story)", "(we're|we are|i'm|i am) done (here|with this|with you|talking)",
+		"(we|i) (won't|will not|will no longer|don't|do not) (be|) (entertaining|entertain|tolerate|tolerating|engaging|engage|responding|respond|replying|reply) (to|with|) (this|you|your|these|such|any)",
 	}},
 	{cueHostile, "it insults or mocks the customer", []string{
 		"idiot", "idiots", "idiotic", "stupid", "dumb", "moron", "morons", "moronic", "imbecile", "clown", "loser", "losers", "pathetic", "clueless",
@@ -53,6 +65,10 @@ var replyCues = []cueDef{
 		"🙄", "🤡", "🖕", "🥱", "😒", "smh", "pfft", "duh", "ok|okay boomer", "bless your heart", "sweetie", "sweetheart", "sunshine",
 		"your complaint|claim|tweet|comment|request|demand|accusation|attitude|behaviour|behavior|story is|was (ridiculous|absurd|nonsense|rubbish|laughable|pathetic|silly|unreasonable|a joke)",
 		"(that's|thats|what) nonsense|rubbish|garbage|bs|bull|bollocks", "what a ridiculous|stupid|silly|pathetic thing to", "the audacity", "some nerve",
+		"(you|u) (clearly|obviously|really|simply|just) (have|has) no idea|clue|understanding", "(you|u) (have|has) no clue", "no idea what (you're|you are|youre) (talking|on) about",
+		"(you|u) (clearly|obviously|really|simply) (don't|do not|dont) (know|understand|get) how|what|why|anything", "(you|u) (don't|do not|dont) know what (you're|you are|youre) (talking about|doing|saying)",
+		"your attitude|rudeness|entitlement|tantrum|tantrums|outburst|outbursts|tone|behaviour|behavior|antics|ranting",
+		"ridiculous|absurd|laughable|preposterous|outrageous|unhinged demand|demands|request|requests|complaint|complaints|claim|claims|question|questions|expectation|expectations|accusation|accusations|comment|comments|tweet|tweets|suggestion|idea",
 	}},
 	{cueHostile, "it threatens the customer", []string{
 		"(we'll|we will|we are going to|we're going to|we may|we might) block|ban|report|sue|mute (you|your account)", "(you'll|you will) be blocked|banned|reported|muted",
@@ -98,7 +114,7 @@ var replyCues = []cueDef{
 	}},
 	{cueSympathy, "", []string{
 		"sorry", "apologise", "apologize", "apologies", "apology", "apologised", "apologized", "apologises", "apologizes", "apologizing", "apologising",
-		"regret", "regrets", "unfortunately", "sadly", "afraid", "disappointing", "disappointed", "disappoint", "frustrating", "frustration",
+		"regret", "regrets", "unfortunately", "unfortunate", "sadly", "afraid", "disappointing", "disappointed", "disappoint", "frustrating", "frustration",
 		"frustrated", "inconvenience", "inconvenienced", "upsetting", "bad experience", "not the experience", "not what we want|expect",
 		"let you down", "fell short", "wish we could|had",
 	}},
@@ -106,6 +122,13 @@ var replyCues = []cueDef{
 		"not ideal", "hear that|this|about", "understand", "understandable", "we hear you", "sympathise", "sympathize", "empathise", "empathize",
 		"feel for you", "(thanks|thank you) for letting us know", "(doesn't|does not) sound good|right", "not good", "oh no", "yikes",
 		"bummer", "shame", "too bad",
+	}},
+	// Acknowledging feedback commits to nothing: with no step after it, a
+	// complaint is not answered ("Thanks for the feedback!", "Noted.").
+	{cueConcern, "", []string{
+		"(thanks|thank you|thx|ty|cheers) for (the|your|all your|all the) feedback|input|comments|comment|thoughts|opinion|opinions|views|remarks",
+		"(we|i) (appreciate|value|welcome) (the|your|all|all your) feedback|input|comments|comment|thoughts|opinion|opinions|views|remarks", "appreciate|value you sharing|voicing|raising",
+		"noted", "duly noted", "point taken", "feedback (is|has been|was) noted|received|heard", "(we've|we have|i've|i have) noted (this|that|it|your)",
 	}},
 	{cueConcern, "", []string{
 		"(don't|never) want|like you to feel", "hate to hear|see", "sorry to see", "never want|like to hear|disappoint", "feel this|that way",
@@ -162,7 +185,7 @@ var replyCues = []cueDef{
 	// been delayed"); reply.go checks that word.
 	{cuePerfect, "", []string{"we've", "i've", "we have", "i have", "has been", "have been", "we've now", "it's been", "has", "have"}},
 	{cueNotAction, "", []string{
-		"had", "been", "seen", "heard", "noticed", "received", "got", "gotten", "always", "never", "experienced", "experiencing", "delayed",
+		"had", "been", "seen", "heard", "noticed", "noted", "received", "got", "gotten", "always", "never", "experienced", "experiencing", "delayed",
 		"cancelled", "canceled", "affected", "impacted", "disrupted", "postponed", "suspended", "discontinued", "closed", "no", "not", "sadly",
 		"unfortunately", "to", "a", "an", "the", "some", "many", "lots", "any", "been", "found", "missed", "lost", "changed", "made",
 		"your", "my", "our", "his", "her", "their", "this", "that", "so", "very", "really", "quite", "such", "more", "less", "you",
@@ -198,6 +221,8 @@ var replyCues = []cueDef{
 		"place", "pl", "terrace", "square", "sq", "gardens", "grove", "parkway", "pkwy", "highway", "hwy", "row", "mews",
 	}},
 	{cueOwner, "", []string{"your", "you", "you're", "yours", "ur", "customer's", "his", "her", "their"}},
+	{cueBirth, "", []string{"birth", "dob", "d.o.b", "born", "birthday"}},
+	{cueContrast, "", []string{"but", "however", "though", "although", "instead", "alternatively", "otherwise", "meanwhile"}},
 	{cueRefWord, "", []string{
 		"booking", "bookings", "order", "orders", "account", "acct", "acc", "confirmation", "reservation", "reference", "ref", "pnr", "locator", "membership",
 		"member", "card", "policy", "passport", "loyalty", "tracking", "invoice", "claim", "ticket", "e-ticket", "record", "customer", "number", "no",

@@ -35,6 +35,8 @@ const (
 	cueContact                       // "us", "our": a number or address nearby is the brand's own
 	cueOwner                         // "your": a number or address nearby is the customer's
 	cueRefWord                       // booking, order, account: a code nearby is a reference
+	cueBirth                         // birth, born: a date nearby is a date of birth
+	cueContrast                      // but, however: what follows a dead end may be a way round it
 	numCueKinds
 )
 

@@ -27,6 +27,16 @@ func TestCheckReplyFindings(t *testing.T) {
 		{"the brand's own number is a next step", "Sorry! Call us on +1 800 555 0199 and we'll fix it.", complaint, "", ""},
 		{"email in public", "Sorry! We'll email jane.doe@example.com with the refund.", complaint, FindingPersonalData, "jane.doe@example.com"},
 		{"going public from a private thread", good, ReplyContext{Complaint: true, PrivateThread: true, PublicReply: true}, FindingGoingPublic, ""},
+		{"a consequence blamed on the customer", "Had you checked in on time you wouldn't be in this situation.", complaint, FindingHostileTone, ""},
+		{"refusing to engage is hostile", "We won't be entertaining any more of these tweets.", complaint, FindingHostileTone, ""},
+		{"mocking the request is hostile", "That's a laughable request, sorry.", complaint, FindingHostileTone, "laughable request"},
+		{"the customer's manner criticised", "Your tantrum on the phone helped nobody.", complaint, FindingHostileTone, "Your tantrum"},
+		{"thanks for feedback alone is no answer", "Thank you for your thoughts.", complaint, FindingNoNextStep, ""},
+		{"thanks for feedback with a step passes", "Thank you for your thoughts, we've passed them to our menu team.", complaint, "", ""},
+		{"a step inside a dead end is none", "Sorry, there's no way for us to refund that ticket.", complaint, FindingNoNextStep, ""},
+		{"a way round a dead end after but", "Sorry, there's nothing we can do about the fare but we can rebook you for free.", complaint, "", ""},
+		{"date of birth in public", "Sorry! The date of birth we hold is 1990-07-23, we'll correct it.", complaint, FindingPersonalData, "1990-07-23"},
+		{"a date that is not a birth date", "Sorry! Your refund was sent on 2026-07-23, we'll chase it.", complaint, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
