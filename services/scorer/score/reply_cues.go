@@ -11,7 +11,7 @@ const (
 	youSubj     = "you|u|ya"
 	youAre      = "(you're|youre|you are|ur|u r)"
 	blameVerbs  = "read|checked|listened|booked|arrived|called|known|thought|asked|looked|paid|planned|followed|done|contacted|kept|used|bought|left|gone|waited|bothered|realised|realized|noticed|prepared|considered|researched|come|packed|printed|remembered|reviewed|tried|worn|charged|updated|backed"
-	stopVerbs   = "complaining|whining|moaning|whinging|crying|shouting|yelling|screaming|ranting|spamming|tagging|harassing|bothering|pestering|nagging|threatening|wasting|trolling|acting|attacking|abusing|insulting|swearing|bitching|messaging|tweeting|blaming|lying|exaggerating|overreacting|being"
+	stopVerbs   = "complaining|whining|moaning|whinging|crying|shouting|yelling|screaming|ranting|spamming|tagging|harassing|bothering|pestering|nagging|threatening|wasting|trolling|acting|attacking|abusing|insulting|swearing|bitching|messaging|tweeting|blaming|lying|exaggerating|overreacting|being|spreading|posting|making|writing|calling|demanding|repeating|arguing"
 	dont        = "(don't|dont|do not)"
 	privateMsgs = "(dm|dms|direct message|direct messages|private message|private messages|pm|pms|email|e-mail|chat|call|phone call|conversation)"
 )
@@ -43,6 +43,9 @@ var replyCues = []cueDef{
 		youAre + " (wrong|mistaken|confused|lying|delusional|overreacting|exaggerating|the problem|not listening|not the only one)",
 		youAre + " being rude|unreasonable|ridiculous|dramatic|difficult|childish|silly|impatient|entitled|aggressive|abusive",
 		"(that's|thats|it's|its|that is|it is) your problem|issue|lookout|loss|choice", "not our problem|fault|issue|concern|responsibility",
+		"hardly our|my fault|problem|issue|responsibility", "(a|an) you problem|issue|thing", "(we|i) did (warn|tell|inform|notify|advise|remind|email|text)", "(we|i) warned (you|everyone|everybody|customers|passengers|all|people)",
+		"(you were|everyone was|everybody was|customers were|passengers were) (clearly|all|) (warned|told|informed|notified)",
+		"the way (you|u) (spoke|talked|behaved|acted|treated|addressed|wrote|speak|talk|behave|act|treat|address|write)",
 		"with that|your attitude", "you people", "people like you", "customers like you", "(you're|you are) never happy|satisfied", "never happy are you",
 		"none of our business|concern", "nothing to do with us", "user|operator error", "pebkac",
 		// A consequence laid at the customer's door: "you wouldn't be in this
@@ -68,6 +71,14 @@ var replyCues = []cueDef{
 		"(you|u) (clearly|obviously|really|simply|just) (have|has) no idea|clue|understanding", "(you|u) (have|has) no clue", "no idea what (you're|you are|youre) (talking|on) about",
 		"(you|u) (clearly|obviously|really|simply) (don't|do not|dont) (know|understand|get) how|what|why|anything", "(you|u) (don't|do not|dont) know what (you're|you are|youre) (talking about|doing|saying)",
 		"your attitude|rudeness|entitlement|tantrum|tantrums|outburst|outbursts|tone|behaviour|behavior|antics|ranting",
+		"(spreading|spread|posting|tweeting|telling) (lies|misinformation|rumours|rumors|falsehoods|fake news|nonsense)", "(that's|that is|this is|which is|is) (simply|completely|totally|just|) (untrue|a lie|lies|false|fake news)",
+		"good luck with that", "thoughts and prayers",
+		"^try being|asking (polite|politely|nice|nicely|civil|courteous|respectful|kind)", "(being|asking) (polite|politely|nice|nicely|civil|courteous) (would|might|will|goes|costs|helps)",
+		"manners cost nothing", "(a little|some) (courtesy|respect|manners|politeness) (would|goes|might|costs)", "(get|got|have gotten|receive) a better response|reply|answer if",
+		"in (all|) (caps|capitals|capital letters|block capitals|uppercase)", "typing|writing|tweeting|shouting (in caps|in capitals|at us)",
+		"(won't|will not|doesn't|does not|isn't going to|is not going to) (make|get) (it|things|the|your|this|that|anything) (any|) faster|quicker|sooner",
+		"(explained|told you|answered|said) (this|that|it) (to you|) (several|multiple|many|numerous|countless|a few|so many|two|three|four|five|six|ten) times",
+		"(we|i) (don't|do not|won't|will not) (respond|reply|react|give in|bow|negotiate) to (threats|blackmail|abuse|demands|bullying|ultimatums)", "your threats|threat|ultimatum|demands",
 		"ridiculous|absurd|laughable|preposterous|outrageous|unhinged demand|demands|request|requests|complaint|complaints|claim|claims|question|questions|expectation|expectations|accusation|accusations|comment|comments|tweet|tweets|suggestion|idea",
 	}},
 	{cueHostile, "it threatens the customer", []string{
@@ -83,6 +94,8 @@ var replyCues = []cueDef{
 		"not the only one", "like everyone|everybody else", "everyone|everybody else has|is|manages|managed|had|seems|waits|waited|copes|coped",
 		"(no one|nobody|noone) else has|is|seems|complained|had|complains", "other customers (don't|do not|manage|managed|seem|haven't|have not|are fine)",
 		"we (can't|cannot) please everyone", "can't please everyone",
+		"part and parcel", "comes with the territory", "part of life|travelling|traveling|flying|travel", "part of modern life", "these things take time", "that's|thats life", "such is life",
+		"(that's|thats|it's|its|that is|it is) (just|simply) how (it|the system|things|this|the process|our system) works|work|is|are|goes",
 	}},
 	{cueDismissive, "it brushes the complaint off", []string{
 		"sorry|apologies (you|that you|if you) feel|felt|think|thought (that|this|so|)", "sorry (you|that you|if you) feel|felt (that|this) way",
@@ -98,7 +111,7 @@ var replyCues = []cueDef{
 		"(we|i) already told|explained|answered|said", "(we've|i've|we have|i have) already told|explained|answered", "as (previously|already) stated|explained|said|advised|mentioned",
 		"for the second|third|fourth|fifth|last|hundredth|umpteenth|nth|final time",
 		"whatever", "oh well", "oh please|really|sure", "yeah|yea right|sure", "as if", "good luck with that", "nice try", "cool story", "if you say so",
-		"sorry not sorry", "not sorry", "🤷", "😏", "sigh", "ugh",
+		"sorry not sorry", "not sorry", "🤷", "😏", "sigh",
 	}},
 	{cueDismissive, "it talks down to the customer", []string{
 		"not rocket science", "not that hard|difficult|complicated", "not hard to", "really not that hard|difficult", "(it's|its|it is) (quite|really|very) simple really",
@@ -128,7 +141,12 @@ var replyCues = []cueDef{
 	{cueConcern, "", []string{
 		"(thanks|thank you|thx|ty|cheers) for (the|your|all your|all the) feedback|input|comments|comment|thoughts|opinion|opinions|views|remarks",
 		"(we|i) (appreciate|value|welcome) (the|your|all|all your) feedback|input|comments|comment|thoughts|opinion|opinions|views|remarks", "appreciate|value you sharing|voicing|raising",
-		"noted", "duly noted", "point taken", "feedback (is|has been|was) noted|received|heard", "(we've|we have|i've|i have) noted (this|that|it|your)",
+		"noted", "duly noted", "point taken", "(we|i) take (all|your|every|customer|any) (feedback|comments|complaints|concerns) (very|) seriously",
+		"(we|i) (can|do) see why (you|u) (might|would|may|could) (think|feel|say|believe)", "(we|i) value (all|every|each of|) (our|) customers|feedback",
+		// The problem called normal: an answer only with a step after it.
+		"happens (from time to time|occasionally|sometimes|now and then|now and again|to everyone|to everybody|to the best of us)",
+		"(perfectly|completely|totally|quite|fairly|pretty|entirely) (normal|common|usual|standard|expected)", "not (unusual|uncommon|abnormal)", "expected behaviour|behavior",
+		"working as (intended|designed|expected)", "(some|other|many|plenty of|lots of) customers|people|passengers|users (do|also|sometimes|occasionally|often|) (experience|have|get|see|face|report|find) (this|that|the same|it|similar)", "feedback (is|has been|was) noted|received|heard", "(we've|we have|i've|i have) noted (this|that|it|your)",
 	}},
 	{cueConcern, "", []string{
 		"(don't|never) want|like you to feel", "hate to hear|see", "sorry to see", "never want|like to hear|disappoint", "feel this|that way",
@@ -142,7 +160,10 @@ var replyCues = []cueDef{
 		"nothing we|i can do", "(nothing|no|not much|little) more|else|further we|i can", "(there's|there is) nothing we|i can", "out of our hands",
 		"(beyond|outside|outside of) our control", "not something we|i can", "(can't|cannot|can not) help", "(unable|not able) to help|assist|offer", "(unable|not able) to do anything",
 		"can't|cannot assist", "can't|cannot do anything", "no way (to|for us)", "not possible", "(won't|will not) be possible", "not in a position to",
-		"(can't|cannot|could not|couldn't) offer", "(won't|will not) be able to", dont + " have (any|) information|control|access|update|updates",
+		"(can't|cannot|could not|couldn't) offer", "(won't|will not) be able to",
+		"(don't|do not|doesn't|does not) deal with|handle|cover (that|this|those|these|it)", "not something (we|i) deal with|handle|cover", "(isn't|is not|aren't|are not|wasn't|was not) possible",
+		"(have|has) no control|say|influence|power over", "(this|the|that|our|my) decision is final|stands", "(can't|cannot|won't|will not) be (changed|overturned|reversed|undone|refunded|cancelled|canceled)",
+		"(isn't|is not|there's not|there isn't) anything (more|else|further|) (we|i) can", "no exceptions", "(we|i) (don't|do not|can't|cannot) make exceptions", dont + " have (any|) information|control|access|update|updates",
 	}},
 	{cueStep, "", []string{
 		// The brand acts, offers or promises.

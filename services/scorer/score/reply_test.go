@@ -35,6 +35,11 @@ func TestCheckReplyFindings(t *testing.T) {
 		{"thanks for feedback with a step passes", "Thank you for your thoughts, we've passed them to our menu team.", complaint, "", ""},
 		{"a step inside a dead end is none", "Sorry, there's no way for us to refund that ticket.", complaint, FindingNoNextStep, ""},
 		{"a way round a dead end after but", "Sorry, there's nothing we can do about the fare but we can rebook you for free.", complaint, "", ""},
+		{"accusing the customer of lying is hostile", "Please stop posting misinformation about our prices.", complaint, FindingHostileTone, ""},
+		{"a lecture on manners is hostile", "Manners cost nothing, we'll reply when we can.", complaint, FindingHostileTone, "Manners cost nothing"},
+		{"a final decision is no answer", "We understand. Sadly the decision is final.", complaint, FindingNoNextStep, ""},
+		{"calling the problem normal is no answer alone", "That's completely normal for this model.", complaint, FindingNoNextStep, ""},
+		{"calling the problem normal with a step passes", "That's completely normal for this model; a reset under Settings will clear it.", complaint, "", ""},
 		{"date of birth in public", "Sorry! The date of birth we hold is 1990-07-23, we'll correct it.", complaint, FindingPersonalData, "1990-07-23"},
 		{"a date that is not a birth date", "Sorry! Your refund was sent on 2026-07-23, we'll chase it.", complaint, "", ""},
 	}
