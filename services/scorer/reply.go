@@ -98,6 +98,7 @@ func replyCheckProto(c score.ReplyCheck, public bool) *fbv1.ReplyCheck {
 		Hostile:        c.Hostile,
 		Dismissive:     c.Dismissive,
 		NoNextStep:     c.NoNextStep,
+		NoWayForward:   c.NoWayForward,
 		ExposesPrivate: c.ExposesPrivate && public,
 		MovesPrivate:   c.MovesPrivate,
 		Public:         public,

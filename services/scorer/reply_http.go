@@ -50,6 +50,7 @@ type replyCheckOut struct {
 	Hostile        bool         `json:"hostile"`
 	Dismissive     bool         `json:"dismissive"`
 	NoNextStep     bool         `json:"no_next_step"`
+	NoWayForward   bool         `json:"no_way_forward"`
 	ExposesPrivate bool         `json:"exposes_private"`
 	MovesPrivate   bool         `json:"moves_private"`
 	Public         bool         `json:"public"`
@@ -100,7 +101,7 @@ func NewReplyCheckHandler(sc *score.Scorer) http.Handler {
 func replyCheckJSON(c *fbv1.ReplyCheck) replyCheckOut {
 	out := replyCheckOut{
 		OK: true, Findings: make([]findingOut, 0, len(c.Findings)),
-		Hostile: c.Hostile, Dismissive: c.Dismissive, NoNextStep: c.NoNextStep,
+		Hostile: c.Hostile, Dismissive: c.Dismissive, NoNextStep: c.NoNextStep, NoWayForward: c.NoWayForward,
 		ExposesPrivate: c.ExposesPrivate, MovesPrivate: c.MovesPrivate, Public: c.Public,
 	}
 	for _, f := range c.Findings {

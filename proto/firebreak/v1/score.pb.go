@@ -412,7 +412,16 @@ type ReplyCheck struct {
 	// messages ("DM us", "sent you a DM").
 	MovesPrivate bool `protobuf:"varint,6,opt,name=moves_private,json=movesPrivate,proto3" json:"moves_private,omitempty"`
 	// public is true when the reply was posted where anyone can read it.
-	Public        bool `protobuf:"varint,7,opt,name=public,proto3" json:"public,omitempty"`
+	Public bool `protobuf:"varint,7,opt,name=public,proto3" json:"public,omitempty"`
+	// no_way_forward is true when the reply gives the customer nothing to do
+	// or expect, whatever its tone: no action, offer, promise, instruction,
+	// question, link, contact of the brand's or move to private messages
+	// (one part of a reply split over posts has one). no_next_step is the
+	// warning for the apologetic kind; this holds for every kind ("We're not
+	// a charity, you know"), so an answer rule that requires a way forward
+	// catches bad replies the tone cues miss. False from a scorer that
+	// predates it.
+	NoWayForward  bool `protobuf:"varint,8,opt,name=no_way_forward,json=noWayForward,proto3" json:"no_way_forward,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -496,6 +505,13 @@ func (x *ReplyCheck) GetPublic() bool {
 	return false
 }
 
+func (x *ReplyCheck) GetNoWayForward() bool {
+	if x != nil {
+		return x.NoWayForward
+	}
+	return false
+}
+
 var File_firebreak_v1_score_proto protoreflect.FileDescriptor
 
 const file_firebreak_v1_score_proto_rawDesc = "" +
@@ -523,7 +539,7 @@ const file_firebreak_v1_score_proto_rawDesc = "" +
 	"\bseverity\x18\x02 \x01(\x0e2\x16.firebreak.v1.SeverityR\bseverity\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12\x14\n" +
 	"\x05start\x18\x04 \x01(\x05R\x05start\x12\x10\n" +
-	"\x03end\x18\x05 \x01(\x05R\x03end\"\x81\x02\n" +
+	"\x03end\x18\x05 \x01(\x05R\x03end\"\xa7\x02\n" +
 	"\n" +
 	"ReplyCheck\x121\n" +
 	"\bfindings\x18\x01 \x03(\v2\x15.firebreak.v1.FindingR\bfindings\x12\x18\n" +
@@ -535,7 +551,8 @@ const file_firebreak_v1_score_proto_rawDesc = "" +
 	"noNextStep\x12'\n" +
 	"\x0fexposes_private\x18\x05 \x01(\bR\x0eexposesPrivate\x12#\n" +
 	"\rmoves_private\x18\x06 \x01(\bR\fmovesPrivate\x12\x16\n" +
-	"\x06public\x18\a \x01(\bR\x06public*m\n" +
+	"\x06public\x18\a \x01(\bR\x06public\x12$\n" +
+	"\x0eno_way_forward\x18\b \x01(\bR\fnoWayForward*m\n" +
 	"\tSentiment\x12\x19\n" +
 	"\x15SENTIMENT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SENTIMENT_NEGATIVE\x10\x01\x12\x15\n" +

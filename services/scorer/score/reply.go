@@ -54,6 +54,12 @@ type ReplyCheck struct {
 	ExposesPrivate bool
 	// MovesPrivate: the reply takes the conversation to private messages.
 	MovesPrivate bool
+	// NoWayForward: the reply gives the customer nothing to do or expect
+	// (no action, offer, promise, instruction, question, link, contact of
+	// the brand's or move to private messages) and is not one part of a
+	// reply split over posts. Whatever its tone, such a reply does not
+	// answer a complaint; the policy's answer rule requires a way forward.
+	NoWayForward bool
 }
 
 // Flagged reports whether any finding is a warning or worse; info findings
@@ -271,7 +277,27 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 			rd.add(Finding{Code: FindingNoNextStep, Severity: SeverityWarning, Message: msg, Start: 0, End: len(draft)})
 		}
 	}
-	return verdict(merge(rd.findings))
+	c := verdict(merge(rd.findings))
+	c.NoWayForward = rd.steps == 0 && !continued && readable(toks)
+	return c
+}
+
+// readable reports whether the check can read a reply: it knows some of
+// its words. The lexicon is English; a reply in another language ("Te
+// hemos enviado un mensaje privado") has ways forward it cannot see, so it
+// is not said to have none.
+func readable(toks []replyToken) bool {
+	words, known := 0, 0
+	for i := range toks {
+		if toks[i].flags&(tfURL|tfHandle|tfEmail|tfNumber|tfThreadMarker) != 0 {
+			continue
+		}
+		words++
+		if toks[i].id != noWord {
+			known++
+		}
+	}
+	return known > 0 && (words < 6 || 5*known >= words)
 }
 
 // deadEndClause returns the last token of the clause a dead end ends in at
@@ -378,7 +404,10 @@ func (r *replyRules) reportsAction(rt replyText, cm cueMatch) bool {
 	}
 	if cm.first == cm.last {
 		w := rt.text[toks[next].start:toks[next].end]
-		return len(w) > 3 && (w[len(w)-2:] == "ed" || w[len(w)-2:] == "ED")
+		// "We've sent": an irregular participle is an action only after the
+		// brand ("this has brought you" is not one).
+		return len(w) > 3 && (w[len(w)-2:] == "ed" || w[len(w)-2:] == "ED") ||
+			r.is(toks[cm.first].id, cueFirstPerson) && r.is(toks[next].id, cueParticiple)
 	}
 	return true
 }

@@ -242,6 +242,10 @@ var replyCues = []cueDef{
 		"place", "pl", "terrace", "square", "sq", "gardens", "grove", "parkway", "pkwy", "highway", "hwy", "row", "mews",
 	}},
 	{cueOwner, "", []string{"your", "you", "you're", "yours", "ur", "customer's", "his", "her", "their"}},
+	{cueParticiple, "", []string{
+		"sent", "given", "taken", "brought", "spoken", "written", "put", "set", "paid", "told", "kept", "built", "won", "chosen", "begun", "run",
+		"rung", "shown", "thrown", "done", "dealt", "lent", "spent", "upgraded", "re-sent", "resent", "rebuilt", "withdrawn", "undone",
+	}},
 	{cueBirth, "", []string{"birth", "dob", "d.o.b", "born", "birthday"}},
 	{cueContrast, "", []string{"but", "however", "though", "although", "instead", "alternatively", "otherwise", "meanwhile"}},
 	{cueRefWord, "", []string{

@@ -37,6 +37,7 @@ const (
 	cueRefWord                       // booking, order, account: a code nearby is a reference
 	cueBirth                         // birth, born: a date nearby is a date of birth
 	cueContrast                      // but, however: what follows a dead end may be a way round it
+	cueParticiple                    // sent, given: an irregular past participle, an action after "we've"
 	numCueKinds
 )
 

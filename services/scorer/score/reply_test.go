@@ -67,6 +67,26 @@ func TestCheckReplyFindings(t *testing.T) {
 	}
 }
 
+// A way forward is read in the reply's own words; one the check cannot
+// read (another language) is not said to have none.
+func TestNoWayForward(t *testing.T) {
+	s := newLexiconScorer(t)
+	for draft, want := range map[string]bool{
+		"That is an interesting theory.":                true,
+		"Well, rules apply to everybody equally.":       true,
+		"Sorry! We'll refund it today.":                 false,
+		"We've sent a replacement to the store.":        false,
+		"Could you tell us which store it was?":         false,
+		"Please DM us and we'll sort it.":               false,
+		"Sorry, our site is down for the moment 1/2":    false,
+		"Te hemos enviado un mensaje privado, gracias.": false,
+	} {
+		if got := s.CheckReply(draft, ReplyContext{PublicReply: true}).NoWayForward; got != want {
+			t.Errorf("CheckReply(%q).NoWayForward = %v, want %v", draft, got, want)
+		}
+	}
+}
+
 func TestPersonalDataOnlyMattersInPublic(t *testing.T) {
 	s := newLexiconScorer(t)
 	got := s.CheckReply("Sorry! Your booking ABC123 is rebooked, we'll call +1 800 555 0199.", ReplyContext{Complaint: true}).Findings
