@@ -136,6 +136,9 @@ func FindingWords(check *fbv1.ReplyCheck, text string) string {
 		}
 	}
 	if len(words) == 0 {
+		if check.GetNoWayForward() {
+			return "it gives the customer no way forward (no action, offer, question, link or contact)"
+		}
 		return "the policy's answer rule said no"
 	}
 	parts := make([]string, len(words))

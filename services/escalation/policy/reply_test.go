@@ -23,6 +23,7 @@ func TestDefaultAnswerRule(t *testing.T) {
 		{"apology with a next step answers", public, &fbv1.ReplyCheck{Public: true}, true},
 		{"hostile tone is no answer", public, &fbv1.ReplyCheck{Public: true, Hostile: true}, false},
 		{"powerless sorry is no answer", public, &fbv1.ReplyCheck{Public: true, NoNextStep: true}, false},
+		{"a reply with no way forward is no answer, whatever its tone", public, &fbv1.ReplyCheck{Public: true, NoWayForward: true}, false},
 		{"private details in public are no answer", public, &fbv1.ReplyCheck{Public: true, ExposesPrivate: true}, false},
 		{"the same details in private answer", private, &fbv1.ReplyCheck{ExposesPrivate: true}, true},
 		{"a move to private messages is a hand-off, not an answer", public, &fbv1.ReplyCheck{Public: true, MovesPrivate: true}, false},
@@ -35,6 +36,15 @@ func TestDefaultAnswerRule(t *testing.T) {
 				t.Errorf("Answers = %v (%q), want %v", got, why, tt.answer)
 			}
 		})
+	}
+}
+
+// A reply the tone cues let through but that offers nothing is refused
+// in words the console can show.
+func TestNoWayForwardIsSaidInPlainWords(t *testing.T) {
+	_, why := Default().Answers(&fbv1.Mention{BrandReply: true}, &fbv1.ReplyCheck{Public: true, NoWayForward: true})
+	if !strings.Contains(why, "no way forward") {
+		t.Errorf("Answers said %q, want it to say the reply gives no way forward", why)
 	}
 }
 

@@ -80,6 +80,7 @@ type testReply struct {
 	Hostile        bool          `json:"hostile"`
 	Dismissive     bool          `json:"dismissive"`
 	NoNextStep     bool          `json:"no_next_step"`
+	NoWayForward   bool          `json:"no_way_forward"`
 	ExposesPrivate bool          `json:"exposes_private"`
 	MovesPrivate   bool          `json:"moves_private"`
 	Public         *bool         `json:"public"` // left out: from the mention's visibility
@@ -236,7 +237,7 @@ func (r *testReply) proto(public bool) *fbv1.ReplyCheck {
 	if r.Public != nil {
 		public = *r.Public
 	}
-	out := &fbv1.ReplyCheck{Hostile: r.Hostile || r.Dismissive, Dismissive: r.Dismissive, NoNextStep: r.NoNextStep,
+	out := &fbv1.ReplyCheck{Hostile: r.Hostile || r.Dismissive, Dismissive: r.Dismissive, NoNextStep: r.NoNextStep, NoWayForward: r.NoWayForward,
 		ExposesPrivate: r.ExposesPrivate, MovesPrivate: r.MovesPrivate, Public: public}
 	for _, f := range r.Findings {
 		sev := fbv1.Severity_SEVERITY_WARNING
