@@ -20,6 +20,9 @@ type checkedRow struct {
 	ID       string         `json:"id"`
 	OK       bool           `json:"ok"`
 	Findings []findingField `json:"findings"`
+	// NoWayForward: nothing to do or expect; the default policy does not
+	// count such a reply as an answer to a complaint.
+	NoWayForward bool `json:"no_way_forward"`
 }
 
 type findingField struct {
@@ -93,6 +96,9 @@ func checkOne(scorer *score.Scorer, draft string, rc score.ReplyContext, stdout 
 	for _, f := range c.Findings {
 		fmt.Fprintf(stdout, "  %-8s %-26s %q: %s\n", f.Severity, f.Code, excerpt(draft, f.Start, f.End), f.Message)
 	}
+	if c.NoWayForward && !c.Flagged() {
+		fmt.Fprintln(stdout, "  note: it offers no way forward (no action, question, link or contact), so the default policy does not count it as an answer to a complaint")
+	}
 	if c.Flagged() {
 		return errFlagged
 	}
@@ -135,7 +141,7 @@ func checkFile(ctx context.Context, scorer *score.Scorer, in, out string, column
 			rc = withContext(scorer, base, fields[2])
 		}
 		c := scorer.CheckReply(fields[1], rc)
-		row := checkedRow{ID: fields[0], OK: !c.Flagged(), Findings: make([]findingField, len(c.Findings))}
+		row := checkedRow{ID: fields[0], OK: !c.Flagged(), Findings: make([]findingField, len(c.Findings)), NoWayForward: c.NoWayForward}
 		for i, f := range c.Findings {
 			row.Findings[i] = findingField{Kind: f.Code, Severity: f.Severity.String(), Reason: f.Message, Start: f.Start, End: f.End}
 		}

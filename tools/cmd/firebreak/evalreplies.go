@@ -36,19 +36,24 @@ func runEvalReplies(ctx context.Context, args []string, stdout, stderr io.Writer
 	check := func(text string) bool {
 		return scorer.CheckReply(text, score.ReplyContext{PublicReply: true}).Flagged()
 	}
-	fmt.Fprintln(stdout, "== reply check: share of replies flagged (a warning or worse), as public replies without context")
-	fmt.Fprintf(stdout, "%-44s %-13s %8s %8s\n", "set", "label", "replies", "flagged")
+	fmt.Fprintln(stdout, "== reply check: share of replies flagged (a warning or worse), as public replies without context;")
+	fmt.Fprintln(stdout, "   not answer: flagged or with no way forward, which the default policy does not count as an answer to a complaint")
+	fmt.Fprintf(stdout, "%-44s %-13s %8s %8s %11s\n", "set", "label", "replies", "flagged", "not answer")
 	files, err := filepath.Glob(filepath.Join(*labelled, "*.csv"))
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("%w: no labelled CSV files in %s", errUsage, *labelled)
 	}
 	for _, file := range files {
-		counts := map[string][2]int{}
+		counts := map[string][3]int{}
 		err := readRows(file, []string{"label", "text"}, func(f []string) error {
 			c := counts[f[0]]
 			c[0]++
-			if check(f[1]) {
+			rc := scorer.CheckReply(f[1], score.ReplyContext{PublicReply: true})
+			if rc.Flagged() {
 				c[1]++
+			}
+			if rc.Flagged() || rc.NoWayForward {
+				c[2]++
 			}
 			counts[f[0]] = c
 			return ctx.Err()
@@ -61,14 +66,16 @@ func runEvalReplies(ctx context.Context, args []string, stdout, stderr io.Writer
 			labels = append(labels, l)
 		}
 		sort.Strings(labels)
-		bad := [2]int{}
+		bad := [3]int{}
 		for _, l := range labels {
-			printRate(stdout, filepath.Base(file), l, counts[l])
+			printRates(stdout, filepath.Base(file), l, counts[l])
 			if l != "good" {
-				bad[0], bad[1] = bad[0]+counts[l][0], bad[1]+counts[l][1]
+				for i := range bad {
+					bad[i] += counts[l][i]
+				}
 			}
 		}
-		printRate(stdout, filepath.Base(file), "all bad", bad)
+		printRates(stdout, filepath.Base(file), "all bad", bad)
 	}
 	if *twcs != "" {
 		var c [2]int
@@ -101,6 +108,18 @@ func runEvalReplies(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	return nil
+}
+
+// printRates prints a labelled set's replies, the share flagged and the
+// share not counted as an answer.
+func printRates(w io.Writer, set, label string, c [3]int) {
+	share := func(n int) float64 {
+		if c[0] == 0 {
+			return 0
+		}
+		return 100 * float64(n) / float64(c[0])
+	}
+	fmt.Fprintf(w, "%-44s %-13s %8d %7.1f%% %10.1f%%\n", set, label, c[0], share(c[1]), share(c[2]))
 }
 
 func printRate(w io.Writer, set, label string, c [2]int) {
