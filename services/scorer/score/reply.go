@@ -238,6 +238,13 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 				start, end := span(cm)
 				rd.add(Finding{Code: FindingGoingPublic, Severity: SeverityWarning, Message: "it repeats in public what was said in private", Start: start, End: end})
 			}
+		case cueHealth:
+			// Health is special-category data: "your pregnancy" in public
+			// is the customer's, "a passenger with a disability" is nobody's.
+			if ctx.PublicReply && r.near(toks, int(cm.first), cueOwner, 3) {
+				start, end := span(cm)
+				rd.add(Finding{Code: FindingPersonalData, Severity: SeverityCritical, Message: "health details in a public reply; send it by private message", Start: start, End: end})
+			}
 		}
 	})
 	digits := 0

@@ -246,6 +246,12 @@ var replyCues = []cueDef{
 		"sent", "given", "taken", "brought", "spoken", "written", "put", "set", "paid", "told", "kept", "built", "won", "chosen", "begun", "run",
 		"rung", "shown", "thrown", "done", "dealt", "lent", "spent", "upgraded", "re-sent", "resent", "rebuilt", "withdrawn", "undone",
 	}},
+	{cueHealth, "", []string{
+		"epilepsy", "epileptic", "seizure", "seizures", "diabetes", "diabetic", "cancer", "chemo", "chemotherapy", "pregnancy", "pregnant", "miscarriage",
+		"hiv", "depression", "anxiety disorder", "asthma", "asthmatic", "autism", "autistic", "adhd", "dementia", "alzheimer's", "disability", "disabilities",
+		"medical condition", "medical conditions", "health condition", "diagnosis", "diagnosed", "medication", "medications", "prescription", "allergy",
+		"allergies", "heart condition", "mental health", "surgery", "illness", "dialysis", "insulin", "crohn's", "ibs",
+	}},
 	{cueBirth, "", []string{"birth", "dob", "d.o.b", "born", "birthday"}},
 	{cueContrast, "", []string{"but", "however", "though", "although", "instead", "alternatively", "otherwise", "meanwhile"}},
 	{cueRefWord, "", []string{

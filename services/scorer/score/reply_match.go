@@ -38,6 +38,7 @@ const (
 	cueBirth                         // birth, born: a date nearby is a date of birth
 	cueContrast                      // but, however: what follows a dead end may be a way round it
 	cueParticiple                    // sent, given: an irregular past participle, an action after "we've"
+	cueHealth                        // a medical condition: the customer's, in public, is personal data
 	numCueKinds
 )
 

@@ -40,6 +40,8 @@ func TestCheckReplyFindings(t *testing.T) {
 		{"a final decision is no answer", "We understand. Sadly the decision is final.", complaint, FindingNoNextStep, ""},
 		{"calling the problem normal is no answer alone", "That's completely normal for this model.", complaint, FindingNoNextStep, ""},
 		{"calling the problem normal with a step passes", "That's completely normal for this model; a reset under Settings will clear it.", complaint, "", ""},
+		{"the customer's health in public", "Sorry! We've told the crew about your pregnancy and moved you to row 3.", complaint, FindingPersonalData, "pregnancy"},
+		{"health that is nobody's passes", "Sorry! Seats in row 3 are kept for passengers with a disability; we'll refund yours.", complaint, "", ""},
 		{"date of birth in public", "Sorry! The date of birth we hold is 1990-07-23, we'll correct it.", complaint, FindingPersonalData, "1990-07-23"},
 		{"a date that is not a birth date", "Sorry! Your refund was sent on 2026-07-23, we'll chase it.", complaint, "", ""},
 	}
