@@ -43,9 +43,9 @@ var replyCues = []cueDef{
 		youAre + " (wrong|mistaken|confused|lying|delusional|overreacting|exaggerating|the problem|not listening|not the only one)",
 		youAre + " being rude|unreasonable|ridiculous|dramatic|difficult|childish|silly|impatient|entitled|aggressive|abusive",
 		"(that's|thats|it's|its|that is|it is) your problem|issue|lookout|loss|choice", "not our problem|fault|issue|concern|responsibility",
-		"hardly our|my fault|problem|issue|responsibility", "(a|an) you problem|issue|thing", "(we|i) did (warn|tell|inform|notify|advise|remind|email|text)", "(we|i) warned (you|everyone|everybody|customers|passengers|all|people)",
-		"(you were|everyone was|everybody was|customers were|passengers were) (clearly|all|) (warned|told|informed|notified)",
-		"the way (you|u) (spoke|talked|behaved|acted|treated|addressed|wrote|speak|talk|behave|act|treat|address|write)",
+		"hardly our|my fault|problem|issue|responsibility", "(a|an) you problem|issue|thing", "(we|i) did warn", "(we|i) warned (you|everyone|everybody|customers|passengers|all|people)",
+		"(you were|everyone was|everybody was|customers were|passengers were) (clearly|all|) warned",
+		"the way (you|u) (spoke|talked|behaved|acted|treated|addressed|speak|talk|behave|act|treat|address)",
 		"with that|your attitude", "you people", "people like you", "customers like you", "(you're|you are) never happy|satisfied", "never happy are you",
 		"none of our business|concern", "nothing to do with us", "user|operator error", "pebkac",
 		// A consequence laid at the customer's door: "you wouldn't be in this
@@ -78,7 +78,7 @@ var replyCues = []cueDef{
 		"in (all|) (caps|capitals|capital letters|block capitals|uppercase)", "typing|writing|tweeting|shouting (in caps|in capitals|at us)",
 		"(won't|will not|doesn't|does not|isn't going to|is not going to) (make|get) (it|things|the|your|this|that|anything) (any|) faster|quicker|sooner",
 		"(explained|told you|answered|said) (this|that|it) (to you|) (several|multiple|many|numerous|countless|a few|so many|two|three|four|five|six|ten) times",
-		"(we|i) (don't|do not|won't|will not) (respond|reply|react|give in|bow|negotiate) to (threats|blackmail|abuse|demands|bullying|ultimatums)", "your threats|threat|ultimatum|demands",
+		"(we|i) (don't|do not|won't|will not) (respond|reply|react|give in|bow|negotiate) to (threats|blackmail|abuse|demands|bullying|ultimatums)", "your threats|threat|ultimatum",
 		"ridiculous|absurd|laughable|preposterous|outrageous|unhinged demand|demands|request|requests|complaint|complaints|claim|claims|question|questions|expectation|expectations|accusation|accusations|comment|comments|tweet|tweets|suggestion|idea",
 	}},
 	{cueHostile, "it threatens the customer", []string{

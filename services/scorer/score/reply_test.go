@@ -42,6 +42,7 @@ func TestCheckReplyFindings(t *testing.T) {
 		{"calling the problem normal with a step passes", "That's completely normal for this model; a reset under Settings will clear it.", complaint, "", ""},
 		{"the customer's health in public", "Sorry! We've told the crew about your pregnancy and moved you to row 3.", complaint, FindingPersonalData, "pregnancy"},
 		{"health that is nobody's passes", "Sorry! Seats in row 3 are kept for passengers with a disability; we'll refund yours.", complaint, "", ""},
+		{"saying what was sent is not blame", "Sorry, we did email you the new times yesterday; we'll resend them now.", complaint, "", ""},
 		{"date of birth in public", "Sorry! The date of birth we hold is 1990-07-23, we'll correct it.", complaint, FindingPersonalData, "1990-07-23"},
 		{"a date that is not a birth date", "Sorry! Your refund was sent on 2026-07-23, we'll chase it.", complaint, "", ""},
 	}
