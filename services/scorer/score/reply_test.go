@@ -43,6 +43,7 @@ func TestCheckReplyFindings(t *testing.T) {
 		{"the customer's health in public", "Sorry! We've told the crew about your pregnancy and moved you to row 3.", complaint, FindingPersonalData, "pregnancy"},
 		{"health that is nobody's passes", "Sorry! Seats in row 3 are kept for passengers with a disability; we'll refund yours.", complaint, "", ""},
 		{"saying what was sent is not blame", "Sorry, we did email you the new times yesterday; we'll resend them now.", complaint, "", ""},
+		{"an apology idiom is not an insult", "You really have no idea how sorry we are. We'll refund you today.", complaint, "", ""},
 		{"date of birth in public", "Sorry! The date of birth we hold is 1990-07-23, we'll correct it.", complaint, FindingPersonalData, "1990-07-23"},
 		{"a date that is not a birth date", "Sorry! Your refund was sent on 2026-07-23, we'll chase it.", complaint, "", ""},
 	}
@@ -86,6 +87,20 @@ func TestNoWayForward(t *testing.T) {
 	} {
 		if got := s.CheckReply(draft, ReplyContext{PublicReply: true}).NoWayForward; got != want {
 			t.Errorf("CheckReply(%q).NoWayForward = %v, want %v", draft, got, want)
+		}
+	}
+}
+
+// Good replies that share words with bad ones are not flagged.
+func TestGoodRepliesSharingWordsWithBadOnesPass(t *testing.T) {
+	s := newLexiconScorer(t)
+	for _, draft := range []string{
+		"We won't discuss this in public: please DM us your order number.",
+		"We did email the new times, sorry they didn't reach you. We'll text them to you now.",
+		"Sorry we took so long. We appreciate your patience and have refunded the fee.",
+	} {
+		if c := s.CheckReply(draft, ReplyContext{PublicReply: true}); c.Flagged() {
+			t.Errorf("CheckReply(%q) flagged: %+v", draft, c.Findings)
 		}
 	}
 }
