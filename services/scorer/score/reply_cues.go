@@ -189,6 +189,9 @@ var replyCues = []cueDef{
 		"stay tuned", "watch this space", "keep an eye", "available now|today|again|online|for", "(may|can|could) we have|get|ask|take|see",
 		"to forward|pass|share|escalate|check|help|assist|investigate|resolve|fix", "(must|needs to|need to|has to|should|can) be done|made|booked|requested|submitted|reported|collected|checked|assessed|raised|claimed",
 		"more details|information|info", "the details", "your details", "details of|about", "please confirm", "can confirm", "to confirm",
+		// A request put as a question without its mark, an instruction
+		// inside a sentence, a state the brand brought about.
+		"(could|can|would|will) you (please|kindly|just|)", "once you", "make sure", "confirmed", "reinstated", "reversed",
 	}},
 	{cueMovesPrivate, "", []string{
 		"dm", "dms", "dm'd", "dmd", "dmed", "dm'ed", "direct message", "direct messages", "directmessage", "private message", "private messages", "pm", "pm'd", "pmed",
