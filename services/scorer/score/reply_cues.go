@@ -192,6 +192,11 @@ var replyCues = []cueDef{
 		// A request put as a question without its mark, an instruction
 		// inside a sentence, a state the brand brought about.
 		"(could|can|would|will) you (please|kindly|just|)", "once you", "make sure", "confirmed", "reinstated", "reversed",
+		// A problem reported solved, and people on the brand's side at work
+		// on it ("the station team are bringing buses").
+		"restored", "repaired", "reconnected", "reactivated", "re-enabled", "unblocked", "unlocked", "waived", "approved", "reopened", "resumed", "resuming",
+		"back online", "back to normal", "up and running", "working again",
+		"team|teams|staff|crew|engineers|engineer|technicians|technician|agents|colleagues|specialists|drivers (are|is|will|have|has|'re) (now|currently|already|) working|bringing|sending|arranging|checking|looking|fixing|repairing|investigating|preparing|adding|running|putting|moving|rebooking|contacting|calling|on|en",
 	}},
 	{cueMovesPrivate, "", []string{
 		"dm", "dms", "dm'd", "dmd", "dmed", "dm'ed", "direct message", "direct messages", "directmessage", "private message", "private messages", "pm", "pm'd", "pmed",

@@ -76,16 +76,19 @@ func TestCheckReplyFindings(t *testing.T) {
 func TestNoWayForward(t *testing.T) {
 	s := newLexiconScorer(t)
 	for draft, want := range map[string]bool{
-		"That is an interesting theory.":                 true,
-		"Well, rules apply to everybody equally.":        true,
-		"Sorry! We'll refund it today.":                  false,
-		"We've sent a replacement to the store.":         false,
-		"Could you tell us which store it was?":          false,
-		"Please DM us and we'll sort it.":                false,
-		"Could you please restart the app and try again": false,
-		"Hi Eric, the booking is confirmed.":             false,
-		"Sorry, our site is down for the moment 1/2":     false,
-		"Te hemos enviado un mensaje privado, gracias.":  false,
+		"That is an interesting theory.":                  true,
+		"Well, rules apply to everybody equally.":         true,
+		"Sorry! We'll refund it today.":                   false,
+		"We've sent a replacement to the store.":          false,
+		"Could you tell us which store it was?":           false,
+		"Please DM us and we'll sort it.":                 false,
+		"Could you please restart the app and try again":  false,
+		"Hi Eric, the booking is confirmed.":              false,
+		"Your line is working again, sorry for the wait.": false,
+		"Sorry! The depot crew are sending a new driver.": false,
+		"Sorry, service isn't restored yet.":              true,
+		"Sorry, our site is down for the moment 1/2":      false,
+		"Te hemos enviado un mensaje privado, gracias.":   false,
 	} {
 		if got := s.CheckReply(draft, ReplyContext{PublicReply: true}).NoWayForward; got != want {
 			t.Errorf("CheckReply(%q).NoWayForward = %v, want %v", draft, got, want)
