@@ -110,6 +110,26 @@ func TestGoodRepliesSharingWordsWithBadOnesPass(t *testing.T) {
 	}
 }
 
+// A reply that reports the problem solved is an answer: it is neither
+// flagged nor without a way forward.
+func TestRepliesReportingTheProblemSolvedAnswer(t *testing.T) {
+	s := newLexiconScorer(t)
+	for _, draft := range []string{
+		"Sorry Dan, the fault is now cleared and your broadband is back.",
+		"Hi Dan, the outage is over and all lines are working.",
+		"Hi Dan, thanks for your patience. The issue was a faulty exchange card, now replaced.",
+		"Sorry for the trouble, Dan. Your broadband is running at full speed again.",
+		"Hi Dan, your engineer appointment is booked for Thursday morning.",
+		"Sorry Dan! Your line is back up now.",
+		"Apologies, Dan. The repair was completed at 2pm today.",
+		"Hi Dan, really sorry. Your connection was restored this morning.",
+	} {
+		if c := s.CheckReply(draft, ReplyContext{PublicReply: true}); c.Flagged() || c.NoWayForward {
+			t.Errorf("CheckReply(%q): flagged %v, no way forward %v: %+v", draft, c.Flagged(), c.NoWayForward, c.Findings)
+		}
+	}
+}
+
 func TestPersonalDataOnlyMattersInPublic(t *testing.T) {
 	s := newLexiconScorer(t)
 	got := s.CheckReply("Sorry! Your booking ABC123 is rebooked, we'll call +1 800 555 0199.", ReplyContext{Complaint: true}).Findings
