@@ -196,9 +196,12 @@ var replyCues = []cueDef{
 		// on it ("the station team are bringing buses").
 		"restored", "repaired", "reconnected", "reactivated", "re-enabled", "unblocked", "unlocked", "waived", "approved", "reopened", "resumed", "resuming",
 		"back online", "back to normal", "up and running", "working again", "full speed", "all set", "good to go", "(back|now back) up|on",
-		"cleared", "completed", "replaced", "installed", "activated", "corrected", "amended", "processed", "(is|are|'s|was|were|now|been) booked",
+		// Only words a powerless explanation does not use too: "your claim
+		// was processed and declined", "all our systems are working fine,
+		// so the fault is yours" are no way forward.
+		"cleared", "(now|been) replaced", "(is|are|'s|now|been) booked",
+		"repair|repairs|work|works|fix|installation|upgrade|engineer|technician (was|is|has been|have been|were|are) (now|) completed|done|finished",
 		"outage|outages|disruption|issue|issues|problem|problems|fault|faults|maintenance|incident|error|errors (is|are|has|have|was|were) (now|) (over|ended|finished|gone)",
-		"lines|services|systems|trains|flights|stores|sites|apps|everything (are|is) (now|all|) working|running|live|up|open",
 		"team|teams|staff|crew|engineers|engineer|technicians|technician|agents|colleagues|specialists|drivers (are|is|will|have|has|'re) (now|currently|already|) working|bringing|sending|arranging|checking|looking|fixing|repairing|investigating|preparing|adding|running|putting|moving|rebooking|contacting|calling|on|en",
 	}},
 	{cueMovesPrivate, "", []string{

@@ -130,6 +130,22 @@ func TestRepliesReportingTheProblemSolvedAnswer(t *testing.T) {
 	}
 }
 
+// Words of a solved problem in a powerless explanation do not make it
+// an answer.
+func TestPowerlessRepliesWithWordsOfASolvedProblemAreFlagged(t *testing.T) {
+	s := newLexiconScorer(t)
+	for _, draft := range []string{
+		"Unfortunately your claim was processed and declined.",
+		"We're sorry, but the offer was replaced by a new one and can't be honoured.",
+		"Apologies, the order was completed as requested so we can't change it.",
+		"Sorry, all our systems are working fine, so the fault must be on your side.",
+	} {
+		if c := s.CheckReply(draft, ReplyContext{PublicReply: true}); !c.Flagged() {
+			t.Errorf("CheckReply(%q) not flagged (no way forward: %v)", draft, c.NoWayForward)
+		}
+	}
+}
+
 func TestPersonalDataOnlyMattersInPublic(t *testing.T) {
 	s := newLexiconScorer(t)
 	got := s.CheckReply("Sorry! Your booking ABC123 is rebooked, we'll call +1 800 555 0199.", ReplyContext{Complaint: true}).Findings
