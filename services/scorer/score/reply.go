@@ -251,13 +251,16 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 	continued := false
 	for i := range toks {
 		t := &toks[i]
+		if t.flags&tfNumber != 0 {
+			// Counted in questions too: "is 07700 900312 still your
+			// number?" was once let through.
+			digits += int(t.end - t.start)
+		}
 		switch {
 		case t.flags&(tfQuestion|tfURL) != 0:
 			rd.steps++ // a question to the customer or a link is a way forward
 		case t.flags&tfThreadMarker != 0:
 			continued = true
-		case t.flags&tfNumber != 0:
-			digits += int(t.end - t.start)
 		case t.id == noWord && i > 0 && r.is(toks[i-1].id, cueBy) && clockTime(draft[t.start:t.end]):
 			rd.steps++ // "back by 8pm": a time the customer can hold us to
 		}
@@ -517,6 +520,10 @@ func (r *replyRules) contactData(rt replyText, public, manyDigits bool, rd *repl
 				personal("booking or account reference", int(t.start), int(t.end))
 			}
 		}
+		if credentialLike(text[t.start:t.end]) && r.near(toks, i, cueCredential, 5) {
+			personal("password or PIN", int(t.start), int(t.end))
+			continue
+		}
 		if dateLike(text[t.start:t.end]) && r.near(toks, i, cueBirth, 4) {
 			personal("date of birth", int(t.start), int(t.end))
 			continue
@@ -568,6 +575,25 @@ func (r *replyRules) near(toks []replyToken, i int, k cueKind, n int) bool {
 		}
 	}
 	return false
+}
+
+// credentialLike reports what a PIN, password or one-time code looks like:
+// 4 to 16 letters and digits with at least one digit.
+func credentialLike(w string) bool {
+	if len(w) < 4 || len(w) > 16 {
+		return false
+	}
+	nums := 0
+	for i := 0; i < len(w); i++ {
+		switch c := w[i]; {
+		case c >= '0' && c <= '9':
+			nums++
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		default:
+			return false
+		}
+	}
+	return nums > 0
 }
 
 // dateLike reports a date written as one word: 12/03/1985, 1985-03-12,

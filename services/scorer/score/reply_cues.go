@@ -266,6 +266,7 @@ var replyCues = []cueDef{
 		"medical condition", "medical conditions", "health condition", "diagnosis", "diagnosed", "medication", "medications", "prescription", "allergy",
 		"allergies", "heart condition", "mental health", "surgery", "illness", "dialysis", "insulin", "crohn's", "ibs",
 	}},
+	{cueCredential, "", []string{"pin", "password", "passcode", "passcodes", "passwords", "pins", "otp", "security code", "verification code", "one-time code", "login code", "access code", "unlock code", "puk"}},
 	{cueBirth, "", []string{"birth", "dob", "d.o.b", "born", "birthday"}},
 	{cueContrast, "", []string{"but", "however", "though", "although", "instead", "alternatively", "otherwise", "meanwhile"}},
 	{cueRefWord, "", []string{

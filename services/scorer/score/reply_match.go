@@ -39,6 +39,7 @@ const (
 	cueContrast                      // but, however: what follows a dead end may be a way round it
 	cueParticiple                    // sent, given: an irregular past participle, an action after "we've"
 	cueHealth                        // a medical condition: the customer's, in public, is personal data
+	cueCredential                    // pin, password: a code shortly after it is a secret
 	numCueKinds
 )
 

@@ -69,7 +69,7 @@ func TestReplyCheckTellsGoodRepliesFromBadOnes(t *testing.T) {
 // answer rule refuses (a flagged reply, or one with no way forward). The
 // fresh files were written in words the lexicon had not seen: a bad reply
 // the tone cues miss there still offers nothing, so at least 85% of their
-// bad replies must be refused (90% today; 76% by the findings alone). Over
+// bad replies must be refused (90% today; 72% by the findings alone). Over
 // every file at most 6% of the good replies may be (4% today: thanks for
 // praise, which answers no complaint, and some informational answers).
 func TestAnswerRuleRefusesBadRepliesItHasNoPhraseFor(t *testing.T) {

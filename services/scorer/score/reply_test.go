@@ -44,6 +44,9 @@ func TestCheckReplyFindings(t *testing.T) {
 		{"health that is nobody's passes", "Sorry! Seats in row 3 are kept for passengers with a disability; we'll refund yours.", complaint, "", ""},
 		{"saying what was sent is not blame", "Sorry, we did email you the new times yesterday; we'll resend them now.", complaint, "", ""},
 		{"an apology idiom is not an insult", "You really have no idea how sorry we are. We'll refund you today.", complaint, "", ""},
+		{"a phone number in a question", "Sorry! Is 07700 900312 still the best number to reach you on?", complaint, FindingPersonalData, "07700 900312"},
+		{"a PIN in public", "Sorry! The new PIN for your card is 5821, we'll post the card today.", complaint, FindingPersonalData, "5821"},
+		{"a PIN without the code passes", "Sorry! We'll post a new PIN to your home address today.", complaint, "", ""},
 		{"date of birth in public", "Sorry! The date of birth we hold is 1990-07-23, we'll correct it.", complaint, FindingPersonalData, "1990-07-23"},
 		{"a date that is not a birth date", "Sorry! Your refund was sent on 2026-07-23, we'll chase it.", complaint, "", ""},
 	}
