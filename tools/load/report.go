@@ -354,7 +354,6 @@ func (s *Summary) WriteText(w io.Writer) {
 	}
 }
 
-// byService lists CPU seconds per service, largest first.
 // writeBatches lists each phase's messages per batch, when the services'
 // metrics were read (not against a Firebreak already running).
 func (s *Summary) writeBatches(w io.Writer) {
@@ -370,6 +369,7 @@ func (s *Summary) writeBatches(w io.Writer) {
 	}
 }
 
+// byService lists CPU seconds per service, largest first.
 func byService(cpu map[string]float64) string {
 	names := make([]string, 0, len(cpu))
 	for n := range cpu {

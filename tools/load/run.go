@@ -17,6 +17,7 @@ import (
 
 	fbv1 "github.com/firebreak/firebreak/proto/firebreak/v1"
 	"github.com/firebreak/firebreak/services/platform/bus"
+	"github.com/firebreak/firebreak/tools/stack"
 )
 
 // Target is a running Firebreak and what the run may use to watch it.
@@ -96,7 +97,7 @@ func RunPhase(ctx context.Context, t Target, gen *Generator, spec Spec) (Phase, 
 	var sent []Sent
 	// The load's own goroutines (and the HTTP client's, which they start)
 	// are labelled, so the profile tells the harness from the broker.
-	pprof.Do(ctx, pprof.Labels(ServiceLabel, Harness), func(ctx context.Context) {
+	pprof.Do(ctx, pprof.Labels(stack.ProfileLabel, Harness), func(ctx context.Context) {
 		sent, err = Drive(ctx, gen, opts)
 		if err == nil {
 			err = t.drain(ctx, spec.Settle)

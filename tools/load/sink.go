@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/firebreak/firebreak/tools/stack"
 )
 
 // Behaviour is how the sink answers, so a run can make the receiver slow,
@@ -85,7 +87,7 @@ func StartSink(addr string) (*Sink, error) {
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	// The sink stands in for a receiver: its CPU is the harness's, not
 	// the notifier's, and the profile says so (Harness).
-	go pprof.Do(context.Background(), pprof.Labels(ServiceLabel, Harness), func(context.Context) { _ = s.srv.Serve(lis) })
+	go pprof.Do(context.Background(), pprof.Labels(stack.ProfileLabel, Harness), func(context.Context) { _ = s.srv.Serve(lis) })
 	return s, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/firebreak/firebreak/tools/stack"
 )
 
 // Usage is what the services used during a phase. In process, every
@@ -71,7 +73,7 @@ func watchUsage(keep io.Writer, pids map[string]int) (stop func() (Usage, error)
 			}
 		}
 		var err error
-		u.CPUByService, err = cpuByLabel(&buf, ServiceLabel)
+		u.CPUByService, err = cpuByLabel(&buf, stack.ProfileLabel)
 		apart.add(&u)
 		return u, err
 	}, nil
@@ -122,13 +124,10 @@ func (a *apartUsage) add(u *Usage) {
 	}
 }
 
-// ServiceLabel is the profiler label tools/stack gives each service's
-// goroutines; Harness is its value on the load generator's and the sink's,
-// whose CPU is the measurement's, not Firebreak's.
-const (
-	ServiceLabel = "service"
-	Harness      = "loadgen"
-)
+// Harness is the value of the services' profiler label (stack.ProfileLabel)
+// on the load generator's and the sink's goroutines, whose CPU is the
+// measurement's, not Firebreak's.
+const Harness = "loadgen"
 
 // cpuByLabel sums a CPU profile's samples by one label's value.
 func cpuByLabel(r io.Reader, label string) (map[string]float64, error) {

@@ -29,6 +29,10 @@ import (
 	"github.com/firebreak/firebreak/services/scorer"
 )
 
+// ProfileLabel is the profiler label each service's goroutines carry, with
+// the service's name, so a CPU profile of the whole stack splits by service.
+const ProfileLabel = "service"
+
 // Options say where the shared infrastructure is and how to set each service.
 type Options struct {
 	// Common are flags every service gets (--nats-url, --redis-url, ...).
@@ -235,7 +239,7 @@ func (s *Stack) start(ctx context.Context, opts Options, name string, cfg lifecy
 	// label, so a CPU profile of the whole process splits by service.
 	var d *deps.Deps
 	var svc lifecycle.Server
-	pprof.Do(ctx, pprof.Labels("service", name), func(ctx context.Context) {
+	pprof.Do(ctx, pprof.Labels(ProfileLabel, name), func(ctx context.Context) {
 		d, svc, err = open(ctx, cfg, tel, build)
 	})
 	if err != nil {

@@ -234,7 +234,7 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 				rd.add(Finding{Code: FindingGoingPublic, Severity: SeverityWarning, Message: c.reason, Start: start, End: end})
 			}
 		case cuePrivateChannel:
-			if ctx.PublicReply && r.reportedBefore(toks, int(cm.first)) {
+			if ctx.PublicReply && r.near(toks, int(cm.first), cueReported, 3) {
 				start, end := span(cm)
 				rd.add(Finding{Code: FindingGoingPublic, Severity: SeverityWarning, Message: "it repeats in public what was said in private", Start: start, End: end})
 			}
@@ -247,10 +247,16 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 			}
 		}
 	})
-	digits := 0
+	digits, words, known := 0, 0, 0
 	continued := false
 	for i := range toks {
 		t := &toks[i]
+		if t.flags&(tfURL|tfHandle|tfEmail|tfNumber|tfThreadMarker) == 0 {
+			words++
+			if t.id != noWord {
+				known++
+			}
+		}
 		if t.flags&tfNumber != 0 {
 			// Counted in questions too: "is 07700 900312 still your
 			// number?" was once let through.
@@ -288,25 +294,15 @@ func (r *replyRules) check(draft string, ctx ReplyContext, toxicity float64) Rep
 		}
 	}
 	c := verdict(merge(rd.findings))
-	c.NoWayForward = rd.steps == 0 && !continued && readable(toks)
+	c.NoWayForward = rd.steps == 0 && !continued && readable(words, known)
 	return c
 }
 
-// readable reports whether the check can read a reply: it knows some of
-// its words. The lexicon is English; a reply in another language ("Te
-// hemos enviado un mensaje privado") has ways forward it cannot see, so it
-// is not said to have none.
-func readable(toks []replyToken) bool {
-	words, known := 0, 0
-	for i := range toks {
-		if toks[i].flags&(tfURL|tfHandle|tfEmail|tfNumber|tfThreadMarker) != 0 {
-			continue
-		}
-		words++
-		if toks[i].id != noWord {
-			known++
-		}
-	}
+// readable reports whether the check can read a reply of words words, known
+// of them in its lexicon. The lexicon is English; a reply in another
+// language ("Te hemos enviado un mensaje privado") has ways forward it
+// cannot see, so it is not said to have none.
+func readable(words, known int) bool {
 	return known > 0 && (words < 6 || 5*known >= words)
 }
 
@@ -377,7 +373,7 @@ func (r *replyRules) negated(toks []replyToken, i int) bool {
 // will"), not a report ("as far as I can see", "I'd like to apologise").
 // A bare modal must be followed by a word.
 func (r *replyRules) offers(toks []replyToken, cm cueMatch, modal bool) bool {
-	if r.negated(toks, int(cm.first)) || r.wished(toks, int(cm.first)) {
+	if r.negated(toks, int(cm.first)) || r.near(toks, int(cm.first), cueWish, 3) {
 		return false
 	}
 	next := int(cm.last) + 1
@@ -390,16 +386,6 @@ func (r *replyRules) offers(toks []replyToken, cm cueMatch, modal bool) bool {
 		}
 	}
 	return true
-}
-
-// wished reports "hope" or "wish" shortly before token i in its sentence.
-func (r *replyRules) wished(toks []replyToken, i int) bool {
-	for j := i - 1; j >= 0 && j >= i-3 && toks[j].sentence == toks[i].sentence; j-- {
-		if r.is(toks[j].id, cueWish) {
-			return true
-		}
-	}
-	return false
 }
 
 // reportsAction reports "we've logged it", "the gate has moved": a perfect
@@ -438,20 +424,6 @@ func clockTime(w string) bool {
 		}
 	}
 	return w[0] >= '0' && w[0] <= '9'
-}
-
-// reportedBefore reports a reporting word ("as discussed", "you
-// mentioned") shortly before token i in its sentence.
-func (r *replyRules) reportedBefore(toks []replyToken, i int) bool {
-	for j := i - 1; j >= 0 && j >= i-3; j-- {
-		if toks[j].sentence != toks[i].sentence {
-			return false
-		}
-		if r.is(toks[j].id, cueReported) {
-			return true
-		}
-	}
-	return false
 }
 
 // endsContinued reports a post cut short or continued in the next one

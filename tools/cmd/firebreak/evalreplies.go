@@ -68,14 +68,15 @@ func runEvalReplies(ctx context.Context, args []string, stdout, stderr io.Writer
 		sort.Strings(labels)
 		bad := [3]int{}
 		for _, l := range labels {
-			printRates(stdout, filepath.Base(file), l, counts[l])
+			c := counts[l]
+			printRate(stdout, filepath.Base(file), l, c[:]...)
 			if l != "good" {
 				for i := range bad {
-					bad[i] += counts[l][i]
+					bad[i] += c[i]
 				}
 			}
 		}
-		printRates(stdout, filepath.Base(file), "all bad", bad)
+		printRate(stdout, filepath.Base(file), "all bad", bad[:]...)
 	}
 	if *twcs != "" {
 		var c [2]int
@@ -99,7 +100,7 @@ func runEvalReplies(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return fmt.Errorf("%s: %w", *twcs, err)
 		}
-		printRate(stdout, "twcs-5000 brand replies (live flow)", "all", c)
+		printRate(stdout, "twcs-5000 brand replies (live flow)", "all", c[:]...)
 		fmt.Fprintf(stdout, "%-44s %s\n", "", kindList(kinds))
 	}
 	if *politeness != "" {
@@ -110,24 +111,22 @@ func runEvalReplies(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
-// printRates prints a labelled set's replies, the share flagged and the
-// share not counted as an answer.
-func printRates(w io.Writer, set, label string, c [3]int) {
-	share := func(n int) float64 {
-		if c[0] == 0 {
-			return 0
+// printRate prints a set's replies (c[0]) and the share of them each
+// further count is: flagged, then (labelled sets) not counted as an answer.
+func printRate(w io.Writer, set, label string, c ...int) {
+	fmt.Fprintf(w, "%-44s %-13s %8d", set, label, c[0])
+	for i, n := range c[1:] {
+		rate := 0.0
+		if c[0] > 0 {
+			rate = 100 * float64(n) / float64(c[0])
 		}
-		return 100 * float64(n) / float64(c[0])
+		width := 7 // under "flagged"
+		if i > 0 {
+			width = 10 // under "not answer"
+		}
+		fmt.Fprintf(w, " %*.1f%%", width, rate)
 	}
-	fmt.Fprintf(w, "%-44s %-13s %8d %7.1f%% %10.1f%%\n", set, label, c[0], share(c[1]), share(c[2]))
-}
-
-func printRate(w io.Writer, set, label string, c [2]int) {
-	rate := 0.0
-	if c[0] > 0 {
-		rate = 100 * float64(c[1]) / float64(c[0])
-	}
-	fmt.Fprintf(w, "%-44s %-13s %8d %7.1f%%\n", set, label, c[0], rate)
+	fmt.Fprintln(w)
 }
 
 func kindList(kinds map[string]int) string {
@@ -187,7 +186,7 @@ func evalPoliteness(ctx context.Context, path string, check func(string) bool, w
 				c[1]++
 			}
 		}
-		printRate(w, "stanford-politeness quartile", part.label, c)
+		printRate(w, "stanford-politeness quartile", part.label, c[:]...)
 	}
 	return nil
 }
